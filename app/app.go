@@ -1,0 +1,238 @@
+// Package app wires govmobile together: database, migrations, demo data,
+// keys, domain services and the HTTP surface. server.go calls it with flags;
+// the integration tests call it with a temporary data directory. It holds no
+// business rules of its own.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"govmobile/catalogue"
+	"govmobile/database"
+	"govmobile/gm"
+	"govmobile/httpapi"
+	"govmobile/identity"
+	"govmobile/loaders"
+	"govmobile/resolvers"
+	"govmobile/viewer"
+	"govmobile/web"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"gorm.io/gorm"
+)
+
+// Config is the run contract of SPEC §2.
+type Config struct {
+	Addr          string
+	DataDir       string
+	DatabaseURL   string
+	AdminPassword string
+	MasterKeyFile string
+	Dev           bool
+	TicketTTL     time.Duration
+	// RequestTimeout bounds every GraphQL request.
+	RequestTimeout time.Duration
+	// MaxBodyBytes bounds a GraphQL request body.
+	MaxBodyBytes int64
+	// ResponseCacheBytes is the public response cache's budget; 0 disables it.
+	ResponseCacheBytes int64
+	// SkipDemo leaves the catalogue empty (tests that load their own data).
+	SkipDemo bool
+	Logger   *slog.Logger
+}
+
+// Defaults fills unset fields.
+func (c *Config) Defaults() {
+	if c.Addr == "" {
+		c.Addr = ":8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite://" + filepath.Join(c.DataDir, "govmobile.db")
+	}
+	if c.MasterKeyFile == "" {
+		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
+	}
+	if c.TicketTTL == 0 {
+		c.TicketTTL = identity.DefaultTicketTTL
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 15 * time.Second
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// App is a running govmobile.
+type App struct {
+	Config    Config
+	DB        *gorm.DB
+	Dialect   database.Dialect
+	Catalogue *catalogue.Service
+	Identity  *identity.Service
+	Handler   http.Handler
+}
+
+// New opens the database, migrates it, loads the demo catalogue on first
+// start and builds the HTTP handler.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	cfg.Defaults()
+	log := cfg.Logger
+	db, dialect, err := database.Open(database.Config{DSN: cfg.DatabaseURL, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, DB: db, Dialect: dialect}
+	if err := a.prepare(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Handler = a.routes()
+	return a, nil
+}
+
+func (a *App) prepare(ctx context.Context) error {
+	log := a.Config.Logger
+	from, to, err := database.Migrate(ctx, a.DB)
+	if err != nil {
+		return err
+	}
+	if from != to {
+		log.Info("数据库已迁移", "from", from, "to", to, "dialect", a.Dialect)
+	}
+	if n, err := catalogue.SeedRegions(ctx, a.DB); err != nil {
+		return fmt.Errorf("load regions: %w", err)
+	} else if n > 0 {
+		log.Info("已载入行政区划", "count", n)
+	}
+	if a.Catalogue, err = catalogue.New(ctx, a.DB); err != nil {
+		return err
+	}
+	if !a.Config.SkipDemo {
+		if n, err := a.Catalogue.SeedDemo(ctx); err != nil {
+			return fmt.Errorf("load demo catalogue: %w", err)
+		} else if n > 0 {
+			log.Info("已载入演示事项目录", "matters", n)
+		}
+	}
+	master, err := gm.LoadOrCreateMasterKey(a.Config.MasterKeyFile)
+	if err != nil {
+		return err
+	}
+	keys, err := identity.LoadKeyring(ctx, a.DB, master)
+	if err != nil {
+		return err
+	}
+	a.Identity = identity.New(a.DB, keys)
+	a.Identity.TicketTTL = a.Config.TicketTTL
+	password, generated := a.Config.AdminPassword, false
+	if password == "" {
+		password, generated = randomPassword(), true
+	}
+	created, err := identity.EnsureAdmin(ctx, a.DB, password)
+	if err != nil {
+		return fmt.Errorf("create bootstrap admin: %w", err)
+	}
+	if created && generated {
+		// Logged once, on the start that creates the account (SPEC §2).
+		log.Warn("已创建超级管理员 admin，随机初始密码只显示这一次，请妥善保存并尽快修改", "username", "admin", "password", password)
+	}
+	return nil
+}
+
+func randomPassword() string {
+	var b [18]byte
+	_, _ = rand.Read(b[:])
+	return "Gm-" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// publicRootFields are the root fields whose answers are the same for every
+// caller, and so may be served from the response cache.
+var publicRootFields = []string{"matters", "matter", "navigation", "regions", "region", "themes"}
+
+func (a *App) routes() http.Handler {
+	cfg, log := a.Config, a.Config.Logger
+	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity}
+	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
+	var api http.Handler = gql
+	api = loaders.Middleware(a.Catalogue, api)
+	api = viewer.Middleware(a.Identity, api)
+	if cfg.ResponseCacheBytes > 0 {
+		rc := httpapi.NewResponseCache(publicRootFields, a.Catalogue.Generation, time.Minute, cfg.ResponseCacheBytes)
+		api = rc.Middleware(api)
+	}
+	api = httpapi.Guard(httpapi.Limits{MaxBodyBytes: cfg.MaxBodyBytes, Timeout: cfg.RequestTimeout}, api)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), database.QueriesTotal)
+	reg.MustRegister(httpapi.Collectors()...)
+
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", httpapi.Observe(log, "graphql", api))
+	if cfg.Dev {
+		mux.Handle("/graphiql", httpapi.Observe(log, "graphiql", web.GraphiQL("/graphql")))
+		mux.Handle("/graphiql/static/", web.GraphiQL("/graphql"))
+	} else {
+		mux.Handle("/graphiql", web.GraphiQLDisabled())
+	}
+	mux.Handle("GET /privacy", httpapi.Observe(log, "privacy", web.Privacy()))
+	mux.Handle("GET /healthz", web.Healthz())
+	mux.Handle("GET /readyz", web.Readyz(web.Check{Name: "database", Fn: func(ctx context.Context) error {
+		err := database.Ping(ctx, a.DB)
+		if err != nil {
+			log.Error("readiness: database unavailable", "err", err)
+		}
+		return err
+	}}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// Serve runs the HTTP server until ctx ends, then drains for up to 10 s.
+func (a *App) Serve(ctx context.Context) error {
+	srv := &http.Server{
+		Addr:              a.Config.Addr,
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      a.Config.RequestTimeout + 15*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases the database.
+func (a *App) Close() {
+	if sqlDB, err := a.DB.DB(); err == nil {
+		_ = sqlDB.Close()
+	}
+}

@@ -1,0 +1,51 @@
+// Package catalogue provides the matter catalogue (8.1.2 a, b, h): regions,
+// agencies, themes, halls, matters with their guides, service navigation, and
+// the demo and synthetic data that fill it. It reads and writes through gorm
+// and must never know about GraphQL or HTTP.
+package catalogue
+
+import (
+	"context"
+	"sync/atomic"
+
+	"gorm.io/gorm"
+)
+
+// Service answers catalogue queries.
+type Service struct {
+	db      *gorm.DB
+	regions *RegionIndex
+	// generation changes on every catalogue write, so response caches keyed by
+	// it never serve a page older than the data.
+	generation atomic.Uint64
+	onChange   []func()
+}
+
+// New returns a catalogue service over db. Regions are read once: they change
+// only with a new GB/T 2260 data release, which comes with a new build.
+func New(ctx context.Context, db *gorm.DB) (*Service, error) {
+	idx, err := loadRegionIndex(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{db: db, regions: idx}
+	s.generation.Store(1)
+	return s, nil
+}
+
+// Regions returns the in-memory region index.
+func (s *Service) Regions() *RegionIndex { return s.regions }
+
+// Generation identifies the current state of the catalogue.
+func (s *Service) Generation() uint64 { return s.generation.Load() }
+
+// OnChange registers f to run after every catalogue write.
+func (s *Service) OnChange(f func()) { s.onChange = append(s.onChange, f) }
+
+// Changed records that the catalogue was written.
+func (s *Service) Changed() {
+	s.generation.Add(1)
+	for _, f := range s.onChange {
+		f()
+	}
+}

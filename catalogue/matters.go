@@ -1,0 +1,255 @@
+package catalogue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"govmobile/models"
+	"govmobile/pagination"
+
+	"gorm.io/gorm"
+)
+
+// MatterFilter narrows a matter list; zero fields do not filter.
+type MatterFilter struct {
+	Keyword       string
+	RegionCode    string
+	Nature        models.MatterNature
+	ServiceObject models.ServiceObject
+	AgencyID      uint64
+	ThemeID       uint64
+	Level         models.AdminLevel
+	OnlineOnly    bool
+}
+
+// MatterOrderField is a column a matter list can be sorted by.
+type MatterOrderField string
+
+// The sortable fields.
+const (
+	OrderByName       MatterOrderField = "NAME"
+	OrderByPopularity MatterOrderField = "POPULARITY"
+	OrderByUpdatedAt  MatterOrderField = "UPDATED_AT"
+)
+
+var orderColumns = map[MatterOrderField]string{
+	OrderByName: "name", OrderByPopularity: "popularity", OrderByUpdatedAt: "updated_at",
+}
+
+// MatterOrder is a sort: a field and a direction. The matter ID breaks ties, so
+// the order is total and keyset pages never skip or repeat a row.
+type MatterOrder struct {
+	Field MatterOrderField
+	Desc  bool
+}
+
+// DefaultMatterOrder is by popularity, most popular first.
+var DefaultMatterOrder = MatterOrder{Field: OrderByPopularity, Desc: true}
+
+func (o MatterOrder) key() string {
+	if o.Desc {
+		return string(o.Field) + ":desc"
+	}
+	return string(o.Field) + ":asc"
+}
+
+// MatterPage is one page of a matter list.
+type MatterPage struct {
+	Matters    []*models.Matter
+	Cursors    []string
+	TotalCount int64
+	HasNext    bool
+}
+
+// MaxKeywordLength bounds the keyword filter.
+const MaxKeywordLength = 50
+
+// ParseCursor validates a client's cursor for the given order.
+func ParseCursor(after string, order MatterOrder) (*pagination.Cursor, error) {
+	c, err := pagination.Decode(after, order.key())
+	if err != nil {
+		return nil, err
+	}
+	if order.Field == OrderByPopularity {
+		if _, ok := c.Value.(float64); !ok {
+			return nil, models.InvalidField("after", "分页游标 after 无效，请从第一页重新查询。")
+		}
+	} else if _, ok := c.Value.(string); !ok {
+		return nil, models.InvalidField("after", "分页游标 after 无效，请从第一页重新查询。")
+	}
+	return &c, nil
+}
+
+// ListMatters returns a page of matters: two statements, a count and the page.
+func (s *Service) ListMatters(ctx context.Context, f MatterFilter, order MatterOrder, first int, after *pagination.Cursor) (*MatterPage, error) {
+	col, ok := orderColumns[order.Field]
+	if !ok {
+		return nil, models.InvalidField("orderBy", "不支持的排序字段。")
+	}
+	q, err := s.filtered(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	page := &MatterPage{}
+	if err := q.Session(&gorm.Session{}).Count(&page.TotalCount).Error; err != nil {
+		return nil, fmt.Errorf("count matters: %w", err)
+	}
+	dir, cmp := "ASC", ">"
+	if order.Desc {
+		dir, cmp = "DESC", "<"
+	}
+	if after != nil {
+		v := after.Value
+		if order.Field == OrderByUpdatedAt {
+			t, err := time.Parse(time.RFC3339Nano, v.(string))
+			if err != nil {
+				return nil, models.InvalidField("after", "分页游标 after 无效，请从第一页重新查询。")
+			}
+			v = t
+		}
+		q = q.Where(fmt.Sprintf("(%s %s ? OR (%s = ? AND id %s ?))", col, cmp, col, cmp), v, v, after.ID)
+	}
+	var rows []*models.Matter
+	if err := q.Order(col + " " + dir).Order("id " + dir).Limit(first + 1).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list matters: %w", err)
+	}
+	if len(rows) > first {
+		rows, page.HasNext = rows[:first], true
+	}
+	page.Matters = rows
+	page.Cursors = make([]string, len(rows))
+	for i, m := range rows {
+		var v any
+		switch order.Field {
+		case OrderByName:
+			v = m.Name
+		case OrderByPopularity:
+			v = m.Popularity
+		case OrderByUpdatedAt:
+			v = m.UpdatedAt.UTC().Format(time.RFC3339Nano)
+		}
+		page.Cursors[i] = pagination.Encode(pagination.Cursor{Order: order.key(), Value: v, ID: m.ID})
+	}
+	return page, nil
+}
+
+// filtered builds the WHERE clause shared by lists, counts and navigation.
+func (s *Service) filtered(ctx context.Context, f MatterFilter) (*gorm.DB, error) {
+	q := s.db.WithContext(ctx).Model(&models.Matter{})
+	if f.RegionCode != "" {
+		var err error
+		if q, err = s.inRegion(q, f.RegionCode); err != nil {
+			return nil, err
+		}
+	}
+	if f.Keyword != "" {
+		kw := strings.TrimSpace(f.Keyword)
+		if utf8.RuneCountInString(kw) > MaxKeywordLength {
+			return nil, models.InvalidField("keyword", fmt.Sprintf("关键词不能超过%d个字。", MaxKeywordLength))
+		}
+		if kw != "" {
+			like := "%" + escapeLike(kw) + "%"
+			q = q.Where("(name LIKE ? ESCAPE '!' OR aliases LIKE ? ESCAPE '!')", like, like)
+		}
+	}
+	if f.Nature != "" {
+		if !f.Nature.Valid() {
+			return nil, models.InvalidField("nature", "事项类型不正确。")
+		}
+		q = q.Where("nature = ?", f.Nature)
+	}
+	if f.ServiceObject != "" {
+		bit := f.ServiceObject.Bit()
+		if bit == 0 {
+			return nil, models.InvalidField("serviceObject", "服务对象不正确。")
+		}
+		q = q.Where("(service_objects & ?) <> 0", int(bit))
+	}
+	if f.AgencyID != 0 {
+		q = q.Where("agency_id = ?", f.AgencyID)
+	}
+	if f.ThemeID != 0 {
+		q = q.Where("id IN (?)", s.db.Model(&models.MatterTheme{}).Select("matter_id").Where("theme_id = ?", f.ThemeID))
+	}
+	if f.Level != "" {
+		if !f.Level.Valid() {
+			return nil, models.InvalidField("level", "行使层级不正确。")
+		}
+		q = q.Where("level = ?", f.Level)
+	}
+	if f.OnlineOnly {
+		q = q.Where("online_depth >= ?", models.OnlineAvailableDepth)
+	}
+	return q, nil
+}
+
+// inRegion keeps the matters implemented in a region or any region below it.
+func (s *Service) inRegion(q *gorm.DB, code string) (*gorm.DB, error) {
+	r, err := s.regions.Lookup("regionCode", code)
+	if err != nil {
+		return nil, err
+	}
+	switch r.Level {
+	case models.RegionProvince:
+		return q.Where("province_code = ?", r.Code), nil
+	case models.RegionCity:
+		return q.Where("city_code = ?", r.Code), nil
+	default:
+		return q.Where("region_code = ?", r.Code), nil
+	}
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
+}
+
+// Matter returns one matter by ID, or nil.
+func (s *Service) Matter(ctx context.Context, id uint64) (*models.Matter, error) {
+	return first[models.Matter](s.db.WithContext(ctx).Where("id = ?", id))
+}
+
+// MatterByCode returns one matter by its code, or nil.
+func (s *Service) MatterByCode(ctx context.Context, code string) (*models.Matter, error) {
+	return first[models.Matter](s.db.WithContext(ctx).Where("code = ?", code))
+}
+
+// Agency returns one agency by ID, or nil.
+func (s *Service) Agency(ctx context.Context, id uint64) (*models.Agency, error) {
+	return first[models.Agency](s.db.WithContext(ctx).Where("id = ?", id))
+}
+
+// Theme returns one theme by ID, or nil.
+func (s *Service) Theme(ctx context.Context, id uint64) (*models.Theme, error) {
+	return first[models.Theme](s.db.WithContext(ctx).Where("id = ?", id))
+}
+
+// Hall returns one hall by ID, or nil.
+func (s *Service) Hall(ctx context.Context, id uint64) (*models.Hall, error) {
+	return first[models.Hall](s.db.WithContext(ctx).Where("id = ?", id))
+}
+
+func first[T any](q *gorm.DB) (*T, error) {
+	var v T
+	err := q.Limit(1).Take(&v).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Themes lists the themes, optionally of one service object, in display order.
+func (s *Service) Themes(ctx context.Context, object models.ServiceObject) ([]*models.Theme, error) {
+	q := s.db.WithContext(ctx).Order("sort_order").Order("id")
+	if object != "" {
+		q = q.Where("service_object = ?", object)
+	}
+	var out []*models.Theme
+	return out, q.Find(&out).Error
+}

@@ -1,0 +1,234 @@
+// Package database opens the relational store (embedded SQLite or MySQL)
+// through gorm, counts the SQL statements it executes and migrates the schema.
+// It knows tables, not business rules: it must never decide who may read what.
+package database
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the kind of database behind a DSN.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite Dialect = "sqlite"
+	MySQL  Dialect = "mysql"
+)
+
+// QueriesTotal counts every SQL statement gorm executes, by kind
+// (query, create, update, delete, row, raw). Tests read it to assert how many
+// statements a GraphQL request costs.
+var QueriesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "govmobile_db_queries_total",
+	Help: "SQL statements executed, by kind.",
+}, []string{"kind"})
+
+// Config says where the database is.
+type Config struct {
+	// DSN is sqlite://PATH or mysql://USER:PASS@tcp(HOST:PORT)/DB?params.
+	DSN string
+	// Logger receives slow statements and errors.
+	Logger *slog.Logger
+}
+
+// ParseDSN splits a DSN into its dialect and the driver's own DSN.
+func ParseDSN(dsn string) (Dialect, string, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite://"):
+		path := strings.TrimPrefix(dsn, "sqlite://")
+		if path == "" {
+			return "", "", fmt.Errorf("sqlite DSN has no path")
+		}
+		return SQLite, path, nil
+	case strings.HasPrefix(dsn, "mysql://"):
+		return MySQL, strings.TrimPrefix(dsn, "mysql://"), nil
+	}
+	return "", "", fmt.Errorf("unsupported database URL %q: want sqlite://PATH or mysql://USER:PASS@tcp(HOST:PORT)/DB", redact(dsn))
+}
+
+func redact(dsn string) string {
+	if i := strings.Index(dsn, "@"); i > 0 {
+		if j := strings.Index(dsn, "://"); j >= 0 && j < i {
+			return dsn[:j+3] + "***" + dsn[i:]
+		}
+	}
+	return dsn
+}
+
+// Open connects to the database, tunes the connection pool for the dialect and
+// installs the statement counter.
+func Open(cfg Config) (*gorm.DB, Dialect, error) {
+	dialect, driverDSN, err := ParseDSN(cfg.DSN)
+	if err != nil {
+		return nil, "", err
+	}
+	gcfg := &gorm.Config{
+		Logger:                 newLogger(cfg.Logger),
+		PrepareStmt:            true,
+		SkipDefaultTransaction: true,
+		TranslateError:         true,
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	}
+	var db *gorm.DB
+	switch dialect {
+	case SQLite:
+		if err := os.MkdirAll(filepath.Dir(driverDSN), 0o700); err != nil {
+			return nil, "", fmt.Errorf("create database directory: %w", err)
+		}
+		// WAL lets readers proceed during a write; busy_timeout makes a writer
+		// wait for another instead of failing; foreign keys are enforced.
+		q := url.Values{}
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", "immediate")
+		db, err = gorm.Open(sqlite.Open("file:"+driverDSN+"?"+q.Encode()), gcfg)
+		if err != nil {
+			return nil, "", fmt.Errorf("open sqlite: %w", err)
+		}
+		sqlDB, _ := db.DB()
+		sqlDB.SetMaxOpenConns(8)
+		sqlDB.SetMaxIdleConns(8)
+	case MySQL:
+		if !strings.Contains(driverDSN, "parseTime=") {
+			driverDSN += sep(driverDSN) + "parseTime=true"
+		}
+		if !strings.Contains(driverDSN, "charset=") {
+			driverDSN += sep(driverDSN) + "charset=utf8mb4"
+		}
+		if !strings.Contains(driverDSN, "loc=") {
+			driverDSN += sep(driverDSN) + "loc=UTC"
+		}
+		db, err = gorm.Open(mysql.New(mysql.Config{DSN: driverDSN, DefaultStringSize: 191}), gcfg)
+		if err != nil {
+			return nil, "", fmt.Errorf("open mysql: %w", err)
+		}
+		sqlDB, _ := db.DB()
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(16)
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	}
+	if err := installCounter(db); err != nil {
+		return nil, "", err
+	}
+	return db, dialect, nil
+}
+
+func sep(dsn string) string {
+	if strings.Contains(dsn, "?") {
+		return "&"
+	}
+	return "?"
+}
+
+// installCounter counts statements after gorm has executed them.
+func installCounter(db *gorm.DB) error {
+	cb := db.Callback()
+	counters := []struct {
+		kind string
+		reg  func(string, func(*gorm.DB)) error
+	}{
+		{"create", cb.Create().After("gorm:create").Register},
+		{"query", cb.Query().After("gorm:query").Register},
+		{"update", cb.Update().After("gorm:update").Register},
+		{"delete", cb.Delete().After("gorm:delete").Register},
+		{"row", cb.Row().After("gorm:row").Register},
+		{"raw", cb.Raw().After("gorm:raw").Register},
+	}
+	for _, c := range counters {
+		counter := QueriesTotal.WithLabelValues(c.kind)
+		if err := c.reg("govmobile:count_"+c.kind, func(tx *gorm.DB) {
+			if tx.Statement.SQL.Len() > 0 {
+				counter.Inc()
+			}
+		}); err != nil {
+			return fmt.Errorf("register statement counter: %w", err)
+		}
+	}
+	return nil
+}
+
+// Ping checks that the database answers, for /readyz.
+func Ping(ctx context.Context, db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// slogLogger adapts gorm's logger to slog: errors and slow statements only.
+type slogLogger struct {
+	log   *slog.Logger
+	level logger.LogLevel
+}
+
+func newLogger(l *slog.Logger) logger.Interface {
+	if l == nil {
+		l = slog.Default()
+	}
+	return &slogLogger{log: l, level: logger.Warn}
+}
+
+func (l *slogLogger) LogMode(level logger.LogLevel) logger.Interface {
+	c := *l
+	c.level = level
+	return &c
+}
+func (l *slogLogger) Info(ctx context.Context, msg string, args ...any) {
+	if l.level >= logger.Info {
+		l.log.InfoContext(ctx, fmt.Sprintf(msg, args...))
+	}
+}
+func (l *slogLogger) Warn(ctx context.Context, msg string, args ...any) {
+	if l.level >= logger.Warn {
+		l.log.WarnContext(ctx, fmt.Sprintf(msg, args...))
+	}
+}
+func (l *slogLogger) Error(ctx context.Context, msg string, args ...any) {
+	if l.level >= logger.Error {
+		l.log.ErrorContext(ctx, fmt.Sprintf(msg, args...))
+	}
+}
+
+const slowStatement = 200 * time.Millisecond
+
+// Trace logs failed and slow statements. The SQL text is logged without its
+// bound values, which may hold personal data.
+func (l *slogLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	elapsed := time.Since(begin)
+	switch {
+	case err != nil && err != gorm.ErrRecordNotFound && l.level >= logger.Error:
+		sql, _ := fc()
+		l.log.ErrorContext(ctx, "sql error", "err", err, "sql", stripValues(sql), "ms", elapsed.Milliseconds())
+	case elapsed > slowStatement && l.level >= logger.Warn:
+		sql, _ := fc()
+		l.log.WarnContext(ctx, "slow sql", "sql", stripValues(sql), "ms", elapsed.Milliseconds())
+	}
+}
+
+// stripValues cuts a statement at its first quoted literal: gorm's explain
+// output interpolates values, and those may be personal data.
+func stripValues(sql string) string {
+	if i := strings.IndexAny(sql, "'\""); i >= 0 {
+		return sql[:i] + "…"
+	}
+	if len(sql) > 500 {
+		return sql[:500] + "…"
+	}
+	return sql
+}

@@ -1,0 +1,77 @@
+package database
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"govmobile/models"
+
+	"gorm.io/gorm"
+)
+
+// A migration moves the schema from version-1 to version. Migrations are
+// append-only: a released one is never edited, a change of models adds one.
+type migration struct {
+	version int
+	name    string
+	up      func(tx *gorm.DB) error
+}
+
+// migrations is the schema's history. Version 1 is the first release; it
+// creates every table of models.AllTables as they were then. gorm's
+// AutoMigrate only adds (tables, columns, indexes), so a later release that adds
+// columns appends a migration calling AutoMigrate again, plus any data fix-up.
+var migrations = []migration{
+	{1, "initial schema: regions, catalogue, users, tickets", func(tx *gorm.DB) error {
+		return tx.AutoMigrate(models.AllTables()...)
+	}},
+}
+
+// LatestVersion is the schema version this build expects.
+func LatestVersion() int { return migrations[len(migrations)-1].version }
+
+// Migrate brings the database to LatestVersion, recording each step in
+// schema_versions. A database newer than this build is refused rather than
+// touched.
+func Migrate(ctx context.Context, db *gorm.DB) (from, to int, err error) {
+	db = db.WithContext(ctx)
+	if err := db.AutoMigrate(&models.SchemaVersion{}); err != nil {
+		return 0, 0, fmt.Errorf("create schema_versions: %w", err)
+	}
+	current, err := CurrentVersion(db)
+	if err != nil {
+		return 0, 0, err
+	}
+	from = current
+	if current > LatestVersion() {
+		return current, current, fmt.Errorf("database schema version %d is newer than this build (%d): upgrade govmobile", current, LatestVersion())
+	}
+	for _, m := range migrations {
+		if m.version <= current {
+			continue
+		}
+		// DDL is not transactional on MySQL; each step is written to be
+		// re-runnable (AutoMigrate is), and the version is recorded after it.
+		if err := m.up(db); err != nil {
+			return current, current, fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+		}
+		if err := db.Create(&models.SchemaVersion{Version: m.version, Name: m.name, AppliedAt: time.Now().UTC()}).Error; err != nil {
+			return current, current, fmt.Errorf("record migration %d: %w", m.version, err)
+		}
+		current = m.version
+	}
+	return from, current, nil
+}
+
+// CurrentVersion is the highest applied migration, 0 for an empty database.
+func CurrentVersion(db *gorm.DB) (int, error) {
+	var v *int
+	if err := db.Model(&models.SchemaVersion{}).Select("MAX(version)").Scan(&v).Error; err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return *v, nil
+}

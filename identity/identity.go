@@ -1,0 +1,364 @@
+// Package identity provides registration, login, logout and ticket checks for
+// citizens and companies (8.1.2 g; 10.3 f, h). It keeps personal data
+// encrypted at rest (SM4-GCM) with keyed SM3 lookups, passwords under
+// PBKDF2-HMAC-SM3, and tickets as SM3 hashes. It must never return or log
+// personal data in clear except to its owner's own profile.
+package identity
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"govmobile/gm"
+	"govmobile/models"
+	"govmobile/privacy"
+	"govmobile/validate"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Lockout policy (10.3 f): MaxFailures consecutive failed logins lock a
+// username for LockDuration.
+const (
+	MaxFailures  = 5
+	LockDuration = 15 * time.Minute
+)
+
+// DefaultTicketTTL is how long a login ticket lasts.
+const DefaultTicketTTL = 12 * time.Hour
+
+// The messages a client sees. ErrBadCredentials is the same for an unknown
+// user and a wrong password (10.3 f).
+var (
+	ErrBadCredentials = models.Errorf(models.ECodeUnauthenticated, "用户名或密码不正确")
+	ErrLocked         = models.Errorf(models.ECodeRateLimited, "登录失败次数过多，账户已临时锁定，请15分钟后再试。")
+	ErrTicketInvalid  = models.Errorf(models.ECodeUnauthenticated, "登录已失效，请重新登录。")
+)
+
+// Blind-index kinds: equal values of different kinds never share a hash.
+const (
+	kindIDNumber   = "id_number"
+	kindPhone      = "phone"
+	kindCreditCode = "credit_code"
+)
+
+// Service registers and authenticates users.
+type Service struct {
+	db        *gorm.DB
+	keys      *gm.Keyring
+	TicketTTL time.Duration
+	now       func() time.Time
+}
+
+// New returns the identity service.
+func New(db *gorm.DB, keys *gm.Keyring) *Service {
+	return &Service{db: db, keys: keys, TicketTTL: DefaultTicketTTL, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// Session is the result of a successful login or registration. Ticket is the
+// bearer value; it is never stored.
+type Session struct {
+	Ticket    string
+	ExpiresAt time.Time
+	User      *models.UserProfile
+}
+
+// RegisterInput is what a new user supplies.
+type RegisterInput struct {
+	Username             string
+	Password             string
+	UserType             models.UserType
+	RealName             string
+	IDNumber             string
+	Phone                string
+	CreditCode           string
+	OrganizationName     string
+	PrivacyConsent       bool
+	PrivacyPolicyVersion string
+}
+
+// validate checks a registration and normalises its values.
+func (in *RegisterInput) validate() error {
+	in.Username = strings.TrimSpace(in.Username)
+	in.RealName = strings.TrimSpace(in.RealName)
+	in.IDNumber = validate.NormalizeIDNumber(in.IDNumber)
+	in.Phone = strings.TrimSpace(in.Phone)
+	in.CreditCode = strings.ToUpper(strings.TrimSpace(in.CreditCode))
+	in.OrganizationName = strings.TrimSpace(in.OrganizationName)
+	if !in.PrivacyConsent {
+		return models.InvalidField("privacyConsent", "注册前须阅读并同意隐私政策。")
+	}
+	if in.PrivacyPolicyVersion != "" && in.PrivacyPolicyVersion != privacy.Version {
+		return models.InvalidField("privacyPolicyVersion", "隐私政策已更新为"+privacy.Version+"版，请阅读新版本后再同意。")
+	}
+	checks := []error{
+		validate.Username("username", in.Username),
+		validate.Password("password", in.Password),
+		validate.Name("realName", in.RealName),
+		validate.IDNumber("idNumber", in.IDNumber),
+		validate.Mobile("phone", in.Phone),
+	}
+	switch in.UserType {
+	case models.UserNaturalPerson:
+		if in.CreditCode != "" || in.OrganizationName != "" {
+			checks = append(checks, models.InvalidField("creditCode", "自然人用户无需填写统一社会信用代码和单位名称。"))
+		}
+	case models.UserLegalPerson:
+		if in.CreditCode == "" {
+			checks = append(checks, models.InvalidField("creditCode", "法人用户须填写统一社会信用代码。"))
+		} else {
+			checks = append(checks, validate.CreditCode("creditCode", in.CreditCode))
+		}
+		if in.OrganizationName == "" {
+			checks = append(checks, models.InvalidField("organizationName", "法人用户须填写单位名称。"))
+		} else {
+			checks = append(checks, validate.Length("organizationName", in.OrganizationName, 2, 100))
+		}
+	default:
+		checks = append(checks, models.InvalidField("userType", "用户类型不正确。"))
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Register creates an account and logs it in. Everything (user, consent
+// record, ticket) is written in one transaction.
+func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	pw, err := gm.PasswordHash(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	u := &models.User{
+		Username:         in.Username,
+		UserType:         in.UserType,
+		PasswordHash:     pw,
+		IDNumberHash:     s.keys.BlindIndex(kindIDNumber, in.IDNumber),
+		PhoneHash:        s.keys.BlindIndex(kindPhone, in.Phone),
+		OrganizationName: in.OrganizationName,
+	}
+	if u.RealNameEnc, err = s.keys.EncryptString(in.RealName); err != nil {
+		return nil, err
+	}
+	if u.IDNumberEnc, err = s.keys.EncryptString(in.IDNumber); err != nil {
+		return nil, err
+	}
+	if u.PhoneEnc, err = s.keys.EncryptString(in.Phone); err != nil {
+		return nil, err
+	}
+	u.IdentityHash = u.IDNumberHash
+	if in.UserType == models.UserLegalPerson {
+		if u.CreditCodeEnc, err = s.keys.EncryptString(in.CreditCode); err != nil {
+			return nil, err
+		}
+		u.CreditCodeHash = s.keys.BlindIndex(kindCreditCode, in.CreditCode)
+		u.IdentityHash = u.CreditCodeHash
+	}
+	var sess *Session
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.checkUnique(tx, u); err != nil {
+			return err
+		}
+		if err := tx.Create(u).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return models.Errorf(models.ECodeConflict, "用户名或证件已被注册，请直接登录。")
+			}
+			return err
+		}
+		consent := &models.PrivacyConsent{UserID: u.ID, PolicyVersion: privacy.Version, ConsentedAt: s.now()}
+		if err := tx.Create(consent).Error; err != nil {
+			return err
+		}
+		sess, err = s.issue(tx, u)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sess, nil
+}
+
+func (s *Service) checkUnique(tx *gorm.DB, u *models.User) error {
+	var n int64
+	if err := tx.Model(&models.User{}).Where("username = ?", u.Username).Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		return &models.Error{Code: models.ECodeConflict, Message: "用户名已被使用，请换一个。", Field: "username"}
+	}
+	if err := tx.Model(&models.User{}).Where("user_type = ? AND identity_hash = ?", u.UserType, u.IdentityHash).Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		if u.UserType == models.UserLegalPerson {
+			return &models.Error{Code: models.ECodeConflict, Message: "该统一社会信用代码已注册，请直接登录。", Field: "creditCode"}
+		}
+		return &models.Error{Code: models.ECodeConflict, Message: "该身份证号码已注册，请直接登录。", Field: "idNumber"}
+	}
+	return nil
+}
+
+// issue creates a ticket for u.
+func (s *Service) issue(tx *gorm.DB, u *models.User) (*Session, error) {
+	token, err := gm.RandomToken()
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	t := &models.Ticket{TokenHash: gm.SM3Hex([]byte(token)), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(s.TicketTTL)}
+	if err := tx.Create(t).Error; err != nil {
+		return nil, err
+	}
+	p, err := s.Profile(u)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Ticket: token, ExpiresAt: t.ExpiresAt, User: p}, nil
+}
+
+// throttleKey identifies a username in the login throttle without storing it.
+func throttleKey(username string) string {
+	return gm.SM3Hex([]byte("login\x00" + strings.ToLower(username)))
+}
+
+// Login checks a username and password. Unknown users and wrong passwords
+// take the same time and give the same answer.
+func (s *Service) Login(ctx context.Context, username, password string) (*Session, error) {
+	username = strings.TrimSpace(username)
+	if username == "" || password == "" {
+		return nil, models.InvalidField("username", "请输入用户名和密码。")
+	}
+	if len(username) > 64 || len(password) > 128 {
+		gm.PasswordDummyVerify(password)
+		return nil, ErrBadCredentials
+	}
+	db := s.db.WithContext(ctx)
+	key := throttleKey(username)
+	now := s.now()
+	var th models.LoginThrottle
+	err := db.Where("username_hash = ?", key).Take(&th).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, err
+	}
+	if th.LockedUntil != nil && th.LockedUntil.After(now) {
+		return nil, ErrLocked
+	}
+	var u models.User
+	err = db.Where("username = ?", username).Take(&u).Error
+	ok := false
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		gm.PasswordDummyVerify(password)
+	case err != nil:
+		return nil, err
+	default:
+		if ok, err = gm.PasswordVerify(u.PasswordHash, password); err != nil {
+			return nil, fmt.Errorf("verify password of user %d: %w", u.ID, err)
+		}
+	}
+	if !ok {
+		if err := s.recordFailure(db, key, th.LockedUntil != nil); err != nil {
+			return nil, err
+		}
+		return nil, ErrBadCredentials
+	}
+	var sess *Session
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("username_hash = ?", key).Delete(&models.LoginThrottle{}).Error; err != nil {
+			return err
+		}
+		sess, err = s.issue(tx, &u)
+		return err
+	})
+	return sess, err
+}
+
+// recordFailure counts a failed login atomically and locks the username at
+// the MaxFailures-th consecutive failure. A lock that has run out starts the
+// count again.
+func (s *Service) recordFailure(db *gorm.DB, key string, expiredLock bool) error {
+	now := s.now()
+	return db.Transaction(func(tx *gorm.DB) error {
+		if expiredLock {
+			if err := tx.Model(&models.LoginThrottle{}).Where("username_hash = ?", key).
+				Updates(map[string]any{"failures": 0, "locked_until": nil}).Error; err != nil {
+				return err
+			}
+		}
+		err := tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "username_hash"}},
+			DoUpdates: clause.Assignments(map[string]any{"failures": gorm.Expr("failures + 1"), "updated_at": now}),
+		}).Create(&models.LoginThrottle{UsernameHash: key, Failures: 1, UpdatedAt: now}).Error
+		if err != nil {
+			return err
+		}
+		return tx.Model(&models.LoginThrottle{}).
+			Where("username_hash = ? AND failures >= ?", key, MaxFailures).
+			Updates(map[string]any{"locked_until": now.Add(LockDuration), "failures": 0}).Error
+	})
+}
+
+// Logout revokes a ticket. It reports whether the ticket was live.
+func (s *Service) Logout(ctx context.Context, token string) (bool, error) {
+	if token == "" {
+		return false, nil
+	}
+	now := s.now()
+	res := s.db.WithContext(ctx).Model(&models.Ticket{}).
+		Where("token_hash = ? AND revoked_at IS NULL AND expires_at > ?", gm.SM3Hex([]byte(token)), now).
+		Update("revoked_at", now)
+	return res.RowsAffected > 0, res.Error
+}
+
+// Authenticate returns the user a ticket belongs to, or ErrTicketInvalid for
+// a ticket that is unknown, expired or revoked.
+func (s *Service) Authenticate(ctx context.Context, token string) (*models.User, error) {
+	if token == "" || len(token) > 128 {
+		return nil, ErrTicketInvalid
+	}
+	var u models.User
+	err := s.db.WithContext(ctx).
+		Joins("JOIN tickets ON tickets.user_id = users.id").
+		Where("tickets.token_hash = ? AND tickets.revoked_at IS NULL AND tickets.expires_at > ?", gm.SM3Hex([]byte(token)), s.now()).
+		Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrTicketInvalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// Profile decrypts a user's personal data for the owner's own view.
+func (s *Service) Profile(u *models.User) (*models.UserProfile, error) {
+	p := &models.UserProfile{ID: u.ID, Username: u.Username, UserType: u.UserType, OrganizationName: u.OrganizationName, CreatedAt: u.CreatedAt}
+	for _, f := range []struct {
+		dst *string
+		enc string
+	}{{&p.RealName, u.RealNameEnc}, {&p.IDNumber, u.IDNumberEnc}, {&p.Phone, u.PhoneEnc}, {&p.CreditCode, u.CreditCodeEnc}} {
+		v, err := s.keys.DecryptString(f.enc)
+		if err != nil {
+			return nil, fmt.Errorf("decrypt personal data of user %d: %w", u.ID, err)
+		}
+		*f.dst = v
+	}
+	return p, nil
+}
+
+// Consents lists a user's privacy-policy consents, newest first.
+func (s *Service) Consents(ctx context.Context, userID uint64) ([]*models.PrivacyConsent, error) {
+	var out []*models.PrivacyConsent
+	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("consented_at DESC").Order("id DESC").Find(&out).Error
+	return out, err
+}

@@ -1,0 +1,68 @@
+// Package loaders builds the per-request dataloaders for every relation of the
+// catalogue, so a page of N matters costs one statement per relation, not N.
+// Loaders live for one request only: they never serve another user's data.
+package loaders
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"govmobile/catalogue"
+	"govmobile/models"
+
+	"github.com/vikstrous/dataloadgen"
+)
+
+// wait is how long a loader gathers keys before it fetches. gqlgen resolves
+// the elements of a list concurrently, so the keys of one page arrive within
+// microseconds of each other.
+const wait = 500 * time.Microsecond
+
+// Loaders are one request's dataloaders.
+type Loaders struct {
+	Agency *dataloadgen.Loader[uint64, *models.Agency]
+	Themes *dataloadgen.Loader[uint64, []*models.Theme]
+	Halls  *dataloadgen.Loader[uint64, []*models.Hall]
+	Guide  *dataloadgen.Loader[uint64, *models.Guide]
+}
+
+// New builds a fresh set of loaders over the catalogue.
+func New(cat *catalogue.Service) *Loaders {
+	opts := []dataloadgen.Option{dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(200)}
+	return &Loaders{
+		Agency: dataloadgen.NewLoader(sliceFetch(cat.AgenciesByID), opts...),
+		Themes: dataloadgen.NewLoader(sliceFetch(cat.ThemesByMatter), opts...),
+		Halls:  dataloadgen.NewLoader(sliceFetch(cat.HallsByMatter), opts...),
+		Guide:  dataloadgen.NewLoader(sliceFetch(cat.GuidesByMatter), opts...),
+	}
+}
+
+// sliceFetch adapts a batch read returning one value per key.
+func sliceFetch[V any](f func(context.Context, []uint64) ([]V, error)) func(context.Context, []uint64) ([]V, []error) {
+	return func(ctx context.Context, keys []uint64) ([]V, []error) {
+		vals, err := f(ctx, keys)
+		if err != nil {
+			return nil, []error{err}
+		}
+		return vals, nil
+	}
+}
+
+type ctxKey struct{}
+
+// Middleware puts fresh loaders into every request's context.
+func Middleware(cat *catalogue.Service, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, New(cat))))
+	})
+}
+
+// For returns the request's loaders; outside a request (tests, scripts) it
+// makes a fresh set.
+func For(ctx context.Context, cat *catalogue.Service) *Loaders {
+	if l, ok := ctx.Value(ctxKey{}).(*Loaders); ok {
+		return l
+	}
+	return New(cat)
+}

@@ -1,0 +1,127 @@
+// Package mask masks personal data before it is shown to users (9.4.5,
+// 示例 8: 姓名 → 姓**, 证件号码 → 1101*****, 手机号码 → 1390*****). The GraphQL
+// directive @mask(kind: …) calls Apply on every personal-data field, so the
+// rule lives here and nowhere else.
+//
+// It must never return more of a value than the rule allows: a value too
+// short to mask meaningfully is hidden entirely, never shown whole. The
+// number of stars is fixed, so the mask does not reveal the value's length.
+// It must never split a UTF-8 character.
+package mask
+
+import "strings"
+
+// Kind names a kind of personal data; the values are the enum values of the
+// schema's @mask(kind:) argument.
+type Kind string
+
+// Kinds of personal data.
+const (
+	KindName       Kind = "NAME"
+	KindIDNumber   Kind = "ID_NUMBER"
+	KindPhone      Kind = "PHONE"
+	KindCreditCode Kind = "CREDIT_CODE"
+)
+
+const (
+	nameStars   = "**"
+	numberStars = "*****"
+	// numberPrefix is how many leading characters of a number stay visible
+	// (9.4.5: 1101*****, 1390*****).
+	numberPrefix = 4
+)
+
+// Apply masks s according to kind. An unknown kind hides the whole value:
+// a new kind added to the schema before it is added here fails closed.
+func Apply(kind Kind, s string) string {
+	switch kind {
+	case KindName:
+		return Name(s)
+	case KindIDNumber:
+		return IDNumber(s)
+	case KindPhone:
+		return Phone(s)
+	case KindCreditCode:
+		return CreditCode(s)
+	}
+	if strings.TrimSpace(s) == "" {
+		return ""
+	}
+	return numberStars
+}
+
+// Name keeps the surname and replaces the rest with ** (9.4.5: 张三 → 张**,
+// 张三丰 → 张**). A compound surname (欧阳修 → 欧阳**) is kept whole only when
+// the name has at least three characters, since in a two-character name the
+// second character is the given name (欧阳 → 欧**). Names written with a
+// middle dot (阿依古丽·买买提) have no surname in the Han sense: only the first
+// character is kept. A one-character name is hidden entirely.
+func Name(s string) string {
+	r := []rune(strings.TrimSpace(s))
+	switch {
+	case len(r) == 0:
+		return ""
+	case len(r) == 1:
+		return nameStars
+	case hasNameSeparator(r):
+		return string(r[0]) + nameStars
+	case len(r) >= 3 && compoundSurnames[string(r[:2])]:
+		return string(r[:2]) + nameStars
+	}
+	return string(r[0]) + nameStars
+}
+
+// hasNameSeparator reports whether r contains a middle dot as written in
+// transliterated names: the standard U+00B7 and the look-alikes people type.
+func hasNameSeparator(r []rune) bool {
+	for _, c := range r {
+		switch c {
+		case '·', '•', '・', '‧', '･', '．':
+			return true
+		}
+	}
+	return false
+}
+
+// IDNumber keeps the first four characters of an identity (or other
+// certificate) number, 15 or 18 characters alike (9.4.5: 1101*****).
+func IDNumber(s string) string { return number(s) }
+
+// Phone keeps the first four digits of a phone number (9.4.5: 1390*****).
+func Phone(s string) string { return number(s) }
+
+// CreditCode masks a unified social credit code like an identity number.
+func CreditCode(s string) string { return number(s) }
+
+// number keeps the first four characters and appends five stars. A value of
+// four characters or fewer would be shown whole, so it is hidden entirely.
+func number(s string) string {
+	r := []rune(strings.TrimSpace(s))
+	switch {
+	case len(r) == 0:
+		return ""
+	case len(r) <= numberPrefix:
+		return numberStars
+	}
+	return string(r[:numberPrefix]) + numberStars
+}
+
+// compoundSurnames are the two-character surnames (复姓) of the Hundred
+// Family Surnames (百家姓) plus 独孤 and 完颜, in simplified and traditional
+// characters. A wrong entry would reveal one character of a given name (a
+// name 单于洋 is more likely 单 + 于洋 than 单于 + 洋), so the list errs on
+// the short side: 单于 and rarer historical surnames are left out on purpose.
+var compoundSurnames = map[string]bool{}
+
+func init() {
+	for _, s := range strings.Fields(`
+		万俟 司马 上官 欧阳 夏侯 诸葛 闻人 东方 赫连 皇甫 尉迟 公羊 澹台 公冶
+		宗政 濮阳 淳于 太叔 申屠 公孙 仲孙 轩辕 令狐 钟离 宇文 长孙 慕容 鲜于
+		闾丘 司徒 司空 亓官 司寇 子车 颛孙 端木 巫马 公西 漆雕 乐正 壤驷 公良
+		拓跋 夹谷 宰父 谷梁 段干 百里 东郭 南门 呼延 羊舌 微生 梁丘 左丘 东门
+		西门 伯赏 南宫 第五 独孤 完颜
+		萬俟 司馬 歐陽 諸葛 聞人 東方 赫連 尉遲 澹臺 申屠 公孫 軒轅 鍾離 長孫
+		鮮于 閭丘 顓孫 樂正 壤駟 夾谷 穀梁 東郭 東門 西門 南宮 獨孤 完顏`) {
+		compoundSurnames[s] = true
+	}
+}

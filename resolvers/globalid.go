@@ -1,0 +1,60 @@
+package resolvers
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"govmobile/models"
+)
+
+// Kinds of global IDs (the Relay Node types).
+const (
+	kindMatter = "Matter"
+	kindAgency = "Agency"
+	kindTheme  = "Theme"
+	kindHall   = "Hall"
+	kindRegion = "Region"
+	kindUser   = "User"
+)
+
+// globalID makes an opaque ID: base64url of "Kind:key". Clients must treat it
+// as opaque; it is stable across releases.
+func globalID(kind, key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + key))
+}
+
+func globalIDNum(kind string, id uint64) string { return globalID(kind, strconv.FormatUint(id, 10)) }
+
+func badID(field string) error {
+	return models.InvalidField(field, "编号格式不正确，请使用接口返回的编号。")
+}
+
+// parseGlobalID splits an opaque ID into its kind and key.
+func parseGlobalID(field, id string) (kind, key string, err error) {
+	if id == "" || len(id) > 100 {
+		return "", "", badID(field)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(id)
+	if err != nil {
+		return "", "", badID(field)
+	}
+	kind, key, ok := strings.Cut(string(b), ":")
+	if !ok || kind == "" || key == "" {
+		return "", "", badID(field)
+	}
+	return kind, key, nil
+}
+
+// parseNumericID parses an ID that must be of the given kind.
+func parseNumericID(field, id, want string) (uint64, error) {
+	kind, key, err := parseGlobalID(field, id)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(key, 10, 64)
+	if kind != want || err != nil || n == 0 {
+		return 0, badID(field)
+	}
+	return n, nil
+}

@@ -1,0 +1,15 @@
+// Package resolvers adapts GraphQL to the domain services: each resolver checks
+// its arguments, calls a service and maps the result. Rules live in the
+// services; cross-cutting ones (masking) live in schema directives.
+package resolvers
+
+import (
+	"govmobile/catalogue"
+	"govmobile/identity"
+)
+
+// Resolver is the root of the resolver tree; it holds the domain services.
+type Resolver struct {
+	Catalogue *catalogue.Service
+	Identity  *identity.Service
+}

@@ -1,0 +1,158 @@
+// Command govmobile is the GraphQL backend-for-frontend of the national
+// integrated government-service platform's mobile terminal
+// (全国一体化政务服务平台移动端). `go run .` serves the demo catalogue on an
+// embedded SQLite database; see README.md and `go run . -h`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"govmobile/app"
+	"govmobile/database"
+)
+
+// env returns the environment variable or a default.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envBool(name string) (bool, bool) {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return false, false
+	}
+	b, err := strconv.ParseBool(v)
+	return b, err == nil
+}
+
+// options are the flags of SPEC §2; each has an environment variable.
+type options struct {
+	addr, dataDir, db, adminPassword, masterKeyFile, logLevel, dev string
+	ticketTTL                                                      time.Duration
+	cacheMB                                                        int
+}
+
+func defineFlags(fs *flag.FlagSet) *options {
+	o := &options{}
+	fs.StringVar(&o.addr, "addr", env("ADDR", ":8080"), "监听地址 (ADDR)")
+	fs.StringVar(&o.dataDir, "data-dir", env("DATA_DIR", "./data"), "数据目录：SQLite 数据库、搜索索引、主密钥 (DATA_DIR)")
+	fs.StringVar(&o.db, "db", env("DATABASE_URL", ""), "数据库：sqlite://PATH 或 mysql://USER:PASS@tcp(HOST:PORT)/DB?...；默认 sqlite://<data-dir>/govmobile.db (DATABASE_URL)")
+	fs.StringVar(&o.adminPassword, "admin-password", env("ADMIN_PASSWORD", ""), "首次启动时超级管理员 admin 的密码；不设置则随机生成并在日志中显示一次 (ADMIN_PASSWORD)")
+	fs.StringVar(&o.masterKeyFile, "master-key-file", env("MASTER_KEY_FILE", ""), "SM4 主密钥文件（密钥加密密钥）；不存在时生成，权限 0600；默认 <data-dir>/master.key (MASTER_KEY_FILE)")
+	fs.StringVar(&o.dev, "dev", env("DEV_MODE", "auto"), "开发模式：开启内省和 GraphiQL。true、false 或 auto（auto：内嵌 SQLite 时开启，MySQL 时关闭）(DEV_MODE)")
+	fs.StringVar(&o.logLevel, "log-level", env("LOG_LEVEL", "info"), "日志级别：debug、info、warn、error (LOG_LEVEL)")
+	ttl, err := time.ParseDuration(env("TICKET_TTL", "12h"))
+	if err != nil {
+		ttl = 12 * time.Hour
+	}
+	fs.DurationVar(&o.ticketTTL, "ticket-ttl", ttl, "登录票据有效期 (TICKET_TTL)")
+	cache, _ := strconv.Atoi(env("RESPONSE_CACHE_MB", "32"))
+	fs.IntVar(&o.cacheMB, "response-cache-mb", cache, "公开目录查询响应缓存的容量（MB），0 为关闭 (RESPONSE_CACHE_MB)")
+	return o
+}
+
+func (o *options) config(log *slog.Logger) (app.Config, error) {
+	cfg := app.Config{
+		Addr: o.addr, DataDir: o.dataDir, DatabaseURL: o.db, AdminPassword: o.adminPassword,
+		MasterKeyFile: o.masterKeyFile, TicketTTL: o.ticketTTL, Logger: log,
+		ResponseCacheBytes: int64(o.cacheMB) << 20,
+	}
+	cfg.Defaults()
+	dialect, _, err := database.ParseDSN(cfg.DatabaseURL)
+	if err != nil {
+		return cfg, err
+	}
+	switch strings.ToLower(o.dev) {
+	case "auto", "":
+		cfg.Dev = dialect == database.SQLite
+	default:
+		b, err := strconv.ParseBool(o.dev)
+		if err != nil {
+			return cfg, fmt.Errorf("--dev: want true, false or auto, got %q", o.dev)
+		}
+		cfg.Dev = b
+	}
+	return cfg, nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+const usage = `govmobile — 全国一体化政务服务平台移动端 GraphQL 服务
+
+用法:
+  govmobile [参数]                                启动服务
+  govmobile seed --synthetic-matters N [参数]      追加 N 个合成事项（规模测试用）
+
+端点: /graphql (POST/GET, websocket), /graphiql, /healthz, /readyz, /metrics, /privacy
+
+参数（括号内为对应的环境变量）:
+`
+
+func main() {
+	args := os.Args[1:]
+	seed := len(args) > 0 && args[0] == "seed"
+	if seed {
+		args = args[1:]
+	}
+	fs := flag.NewFlagSet("govmobile", flag.ExitOnError)
+	o := defineFlags(fs)
+	synthetic := 0
+	if seed {
+		fs.IntVar(&synthetic, "synthetic-matters", 0, "seed: 追加的合成事项数量")
+	}
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	_ = fs.Parse(args)
+	log := newLogger(o.logLevel)
+	slog.SetDefault(log)
+	cfg, err := o.config(log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "配置错误:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, seed, synthetic); err != nil {
+		log.Error("govmobile stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg app.Config, seed bool, synthetic int) error {
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if seed {
+		if synthetic <= 0 {
+			return fmt.Errorf("seed needs --synthetic-matters N (N > 0)")
+		}
+		return a.Catalogue.SeedSynthetic(ctx, synthetic, os.Stdout)
+	}
+	if cfg.Dev {
+		cfg.Logger.Warn("开发模式：内省与 GraphiQL 已开启；生产环境请使用 --dev=false")
+	}
+	cfg.Logger.Info("govmobile listening", "addr", cfg.Addr, "dialect", a.Dialect, "dev", cfg.Dev)
+	return a.Serve(ctx)
+}
