@@ -4543,11 +4543,11 @@ func (ec *executionContext) _User_creditCode(ctx context.Context, field graphql.
 			directive1 := func(ctx context.Context) (any, error) {
 				kind, err := ec.unmarshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskKind(ctx, "CREDIT_CODE")
 				if err != nil {
-					var zeroVal string
+					var zeroVal *string
 					return zeroVal, err
 				}
 				if ec.Directives.Mask == nil {
-					var zeroVal string
+					var zeroVal *string
 					return zeroVal, errors.New("directive mask is not implemented")
 				}
 				return ec.Directives.Mask(ctx, obj, directive0, kind)
@@ -4556,8 +4556,8 @@ func (ec *executionContext) _User_creditCode(ctx context.Context, field graphql.
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,
@@ -4579,8 +4579,8 @@ func (ec *executionContext) _User_organizationName(ctx context.Context, field gr
 			return obj.OrganizationName, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,

@@ -69,31 +69,25 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 }
 
 // maskDirective implements @mask (9.4.5): the one place personal data is
-// masked on its way out. An empty value comes out as null.
+// masked on its way out. It returns the same Go type the field resolved to.
 func maskDirective(ctx context.Context, _ any, next graphql.Resolver, kind model.MaskKind) (any, error) {
 	v, err := next(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var s string
 	switch x := v.(type) {
 	case string:
-		s = x
+		return mask.Apply(mask.Kind(kind), x), nil
 	case *string:
-		if x == nil {
-			return nil, nil
+		if x == nil || *x == "" {
+			return (*string)(nil), nil
 		}
-		s = *x
+		m := mask.Apply(mask.Kind(kind), *x)
+		return &m, nil
 	case nil:
 		return nil, nil
-	default:
-		return nil, fmt.Errorf("@mask on a %T field", v)
 	}
-	if s == "" {
-		return nil, nil
-	}
-	m := mask.Apply(mask.Kind(kind), s)
-	return &m, nil
+	return nil, fmt.Errorf("@mask on a %T field", v)
 }
 
 // Chinese messages for the errors gqlgen raises before any resolver runs.

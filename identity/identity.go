@@ -342,16 +342,20 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*models.User,
 
 // Profile decrypts a user's personal data for the owner's own view.
 func (s *Service) Profile(u *models.User) (*models.UserProfile, error) {
-	p := &models.UserProfile{ID: u.ID, Username: u.Username, UserType: u.UserType, OrganizationName: u.OrganizationName, CreatedAt: u.CreatedAt}
+	p := &models.UserProfile{ID: u.ID, Username: u.Username, UserType: u.UserType, CreatedAt: u.CreatedAt}
+	var creditCode string
 	for _, f := range []struct {
 		dst *string
 		enc string
-	}{{&p.RealName, u.RealNameEnc}, {&p.IDNumber, u.IDNumberEnc}, {&p.Phone, u.PhoneEnc}, {&p.CreditCode, u.CreditCodeEnc}} {
+	}{{&p.RealName, u.RealNameEnc}, {&p.IDNumber, u.IDNumberEnc}, {&p.Phone, u.PhoneEnc}, {&creditCode, u.CreditCodeEnc}} {
 		v, err := s.keys.DecryptString(f.enc)
 		if err != nil {
 			return nil, fmt.Errorf("decrypt personal data of user %d: %w", u.ID, err)
 		}
 		*f.dst = v
+	}
+	if u.UserType == models.UserLegalPerson {
+		p.CreditCode, p.OrganizationName = &creditCode, &u.OrganizationName
 	}
 	return p, nil
 }

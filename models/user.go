@@ -96,8 +96,8 @@ type UserProfile struct {
 	RealName         string
 	IDNumber         string
 	Phone            string
-	CreditCode       string
-	OrganizationName string
+	CreditCode       *string // legal persons only
+	OrganizationName *string // legal persons only
 	CreatedAt        time.Time
 }
 
