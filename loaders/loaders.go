@@ -66,3 +66,31 @@ func For(ctx context.Context, cat *catalogue.Service) *Loaders {
 	}
 	return New(cat)
 }
+
+// PrimeMatters starts, in one batch per relation, the loads a page of matters
+// will need, for the relations the query selects. gqlgen resolves the page's
+// elements in separate goroutines; without this their keys could straggle
+// into several batches under load.
+func (l *Loaders) PrimeMatters(ctx context.Context, matters []*models.Matter, selected func(field string) bool) {
+	if len(matters) == 0 {
+		return
+	}
+	ids := make([]uint64, len(matters))
+	agencies := make([]uint64, 0, len(matters))
+	for i, m := range matters {
+		ids[i] = m.ID
+		agencies = append(agencies, m.AgencyID)
+	}
+	if selected("agency") {
+		l.Agency.LoadAllThunk(ctx, agencies)
+	}
+	if selected("themes") {
+		l.Themes.LoadAllThunk(ctx, ids)
+	}
+	if selected("halls") {
+		l.Halls.LoadAllThunk(ctx, ids)
+	}
+	if selected("guide") {
+		l.Guide.LoadAllThunk(ctx, ids)
+	}
+}

@@ -8,9 +8,12 @@ import (
 	"govmobile/catalogue"
 	"govmobile/graph/model"
 	"govmobile/identity"
+	"govmobile/loaders"
 	"govmobile/models"
 	"govmobile/pagination"
 	"govmobile/viewer"
+
+	"github.com/99designs/gqlgen/graphql"
 )
 
 func deref(s *string) string {
@@ -126,6 +129,7 @@ func (r *Resolver) matters(ctx context.Context, filter *model.MatterFilter, orde
 	if err != nil {
 		return nil, err
 	}
+	loaders.For(ctx, r.Catalogue).PrimeMatters(ctx, page.Matters, selectedUnder(ctx, "edges", "node"))
 	conn := &model.MatterConnection{
 		TotalCount: int(page.TotalCount),
 		PageInfo:   &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: cursor != nil},
@@ -158,4 +162,28 @@ func (r *Resolver) navigation(ctx context.Context, dim model.NavigationDimension
 		out[i] = &model.NavigationEntry{Key: key, Name: e.Name, Count: int(e.Count)}
 	}
 	return out, nil
+}
+
+// selectedUnder reports which fields the query selects at a path below the
+// current field (e.g. edges → node), fragments included.
+func selectedUnder(ctx context.Context, path ...string) func(string) bool {
+	names := map[string]bool{}
+	if !graphql.HasOperationContext(ctx) {
+		return func(string) bool { return true }
+	}
+	op := graphql.GetOperationContext(ctx)
+	fields := graphql.CollectFieldsCtx(ctx, nil)
+	for _, step := range path {
+		var next []graphql.CollectedField
+		for _, f := range fields {
+			if f.Name == step {
+				next = append(next, graphql.CollectFields(op, f.Selections, nil)...)
+			}
+		}
+		fields = next
+	}
+	for _, f := range fields {
+		names[f.Name] = true
+	}
+	return func(name string) bool { return names[name] }
 }
