@@ -197,15 +197,18 @@ func observeOperation(ctx context.Context, next graphql.ResponseHandler) *graphq
 	resp := next(ctx)
 	if graphql.HasOperationContext(ctx) {
 		rc := graphql.GetOperationContext(ctx)
-		kind := "unknown"
+		kind, name := "unknown", rc.OperationName
 		if rc.Operation != nil {
 			kind = string(rc.Operation.Operation)
+			if name == "" {
+				name = rc.Operation.Name
+			}
 		}
 		outcome := "ok"
 		if resp != nil && len(resp.Errors) > 0 {
 			outcome = "error"
 		}
-		operationDuration.WithLabelValues(operationLabel(rc.OperationName), kind, outcome).
+		operationDuration.WithLabelValues(operationLabel(name), kind, outcome).
 			Observe(time.Since(rc.Stats.OperationStart).Seconds())
 	}
 	return resp

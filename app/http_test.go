@@ -1,0 +1,187 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"govmobile/app"
+	"govmobile/models"
+	"govmobile/privacy"
+)
+
+func TestMalformedRequests(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		cases := []struct {
+			name   string
+			body   string
+			status int
+		}{
+			{"not json", `{"query": "{ regions { code } }"`, http.StatusBadRequest},
+			{"plain text", `hello`, http.StatusBadRequest},
+			{"empty", ``, http.StatusBadRequest},
+			{"json string", `"{ regions { code } }"`, http.StatusBadRequest},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				r := b.post(t, []byte(c.body), nil)
+				if r.Status != c.status {
+					t.Fatalf("status %d, want %d: %s", r.Status, c.status, r.Raw)
+				}
+				expectCode(t, r, models.ECodeBadUserInput)
+			})
+		}
+		t.Run("oversized body", func(t *testing.T) {
+			big := `{"query": "{ regions { code } }", "variables": {"x": "` + strings.Repeat("a", 2<<20) + `"}}`
+			r := b.post(t, []byte(big), nil)
+			if r.Status != http.StatusRequestEntityTooLarge {
+				t.Fatalf("status %d", r.Status)
+			}
+			expectCode(t, r, models.ECodeBadUserInput)
+		})
+		t.Run("syntax error", func(t *testing.T) {
+			expectCode(t, b.gql(t, "", `{ regions { code `, nil), models.ECodeBadUserInput)
+		})
+		t.Run("unknown field", func(t *testing.T) {
+			expectCode(t, b.gql(t, "", `{ regions { code colour } }`, nil), models.ECodeBadUserInput)
+		})
+		t.Run("too deep", func(t *testing.T) {
+			q := `{ regions { ` + strings.Repeat(`parent { `, 15) + `code` + strings.Repeat(` }`, 15) + ` } }`
+			r := b.gql(t, "", q, nil)
+			expectCode(t, r, models.ECodeBadUserInput)
+			if r.Errors[0].Extensions["reason"] != "DEPTH_LIMIT_EXCEEDED" {
+				t.Fatalf("reason: %s", r.Raw)
+			}
+		})
+		t.Run("too complex", func(t *testing.T) {
+			var q strings.Builder
+			q.WriteString("{")
+			for i := 0; i < 10; i++ {
+				q.WriteString(` m` + string(rune('a'+i)) + `: matters(first: 100) { edges { node { name agency { name } themes { name } halls { name } } } }`)
+			}
+			q.WriteString("}")
+			r := b.gql(t, "", q.String(), nil)
+			expectCode(t, r, models.ECodeBadUserInput)
+			if r.Errors[0].Extensions["reason"] != "COMPLEXITY_LIMIT_EXCEEDED" {
+				t.Fatalf("reason: %s", r.Raw)
+			}
+		})
+		t.Run("introspection off in production", func(t *testing.T) {
+			r := b.gql(t, "", `{ __schema { types { name } } }`, nil)
+			if len(r.Errors) == 0 {
+				t.Fatalf("introspection answered in production mode: %.200s", r.Raw)
+			}
+		})
+		t.Run("internal details hidden", func(t *testing.T) {
+			r := b.gql(t, "", `{ matters(first: 1, filter: {regionCode: "abc"}) { totalCount } }`, nil)
+			for _, leak := range []string{"sql", "SQL", "gorm", "goroutine", ".go:"} {
+				if bytes.Contains(r.Raw, []byte(leak)) {
+					t.Fatalf("response leaks %q: %s", leak, r.Raw)
+				}
+			}
+		})
+	})
+}
+
+func TestOperationalEndpoints(t *testing.T) {
+	b := allBackends(t)[0]
+	if code, _, body := b.get(t, "/healthz"); code != 200 || !strings.Contains(body, "ok") {
+		t.Fatalf("/healthz: %d %s", code, body)
+	}
+	if code, _, body := b.get(t, "/readyz"); code != 200 || !strings.Contains(body, `"database":"ok"`) {
+		t.Fatalf("/readyz: %d %s", code, body)
+	}
+	code, h, body := b.get(t, "/privacy")
+	if code != 200 || h.Get("X-Privacy-Policy-Version") != privacy.Version || !strings.Contains(body, "隐私政策") || !strings.Contains(body, privacy.Version) {
+		t.Fatalf("/privacy: %d %s", code, body)
+	}
+	b.gql(t, "", `query Home { regions { code } }`, nil)
+	code, _, body = b.get(t, "/metrics")
+	for _, m := range []string{"govmobile_db_queries_total", "govmobile_graphql_operation_duration_seconds", `operation="Home"`, "govmobile_http_requests_total"} {
+		if code != 200 || !strings.Contains(body, m) {
+			t.Fatalf("/metrics lacks %s", m)
+		}
+	}
+	// Production mode: no GraphiQL.
+	if code, _, _ := b.get(t, "/graphiql"); code != http.StatusNotFound {
+		t.Fatalf("/graphiql in production: %d", code)
+	}
+	// Every response carries a request ID.
+	if r := b.gql(t, "", `{ regions { code } }`, nil); len(r.Header.Get("X-Request-ID")) < 8 {
+		t.Fatal("no X-Request-ID")
+	}
+}
+
+// TestGraphiQLServedFromBinary: in dev mode GraphiQL loads every asset from
+// this server, none from a CDN, and introspection answers.
+func TestGraphiQLServedFromBinary(t *testing.T) {
+	b, err := newApp("sqlite", func(c *app.Config) { c.Dev = true; c.SkipDemo = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.srv.Close()
+	defer b.app.Close()
+	code, _, page := b.get(t, "/graphiql")
+	if code != 200 || !strings.Contains(page, "/graphiql/static/graphiql.min.js") {
+		t.Fatalf("/graphiql: %d", code)
+	}
+	for _, cdn := range []string{"cdn.jsdelivr", "unpkg.com", "https://"} {
+		if strings.Contains(page, cdn) {
+			t.Fatalf("GraphiQL page references %s", cdn)
+		}
+	}
+	for _, asset := range []string{"graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js", "plugin-explorer.umd.js", "plugin-explorer.css"} {
+		if !strings.Contains(page, "/graphiql/static/"+asset) {
+			t.Fatalf("page does not load %s", asset)
+		}
+		code, _, body := b.get(t, "/graphiql/static/"+asset)
+		if code != 200 || len(body) < 1000 {
+			t.Fatalf("asset %s: %d, %d bytes", asset, code, len(body))
+		}
+	}
+	var out struct {
+		Schema struct{ QueryType struct{ Name string } } `json:"__schema"`
+	}
+	b.gql(t, "", `{ __schema { queryType { name } } }`, nil).decode(t, &out)
+	if out.Schema.QueryType.Name != "Query" {
+		t.Fatal("introspection off in dev mode")
+	}
+}
+
+// TestResponseCache: a repeated public catalogue query is served from the
+// cache; a catalogue write invalidates it; queries naming the viewer are
+// never cached.
+func TestResponseCache(t *testing.T) {
+	b, err := newApp("sqlite", func(c *app.Config) { c.ResponseCacheBytes = 1 << 20 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.srv.Close()
+	defer b.app.Close()
+	body, _ := json.Marshal(map[string]any{"query": `{ navigation(dimension: NATURE) { key count } matters(first: 3) { edges { node { name } } } }`})
+	first := b.post(t, body, nil)
+	second := b.post(t, body, nil)
+	if first.Header.Get("X-Cache") == "hit" || second.Header.Get("X-Cache") != "hit" || !bytes.Equal(first.Raw, second.Raw) {
+		t.Fatalf("second identical request was not a cache hit")
+	}
+	b.app.Catalogue.Changed()
+	if third := b.post(t, body, nil); third.Header.Get("X-Cache") == "hit" {
+		t.Fatal("cache survived a catalogue change")
+	}
+	// A query touching the viewer is never cached, even with a public part.
+	reg := b.register(t, person(t))
+	meBody, _ := json.Marshal(map[string]any{"query": `{ me { username } regions { code } }`})
+	b.post(t, meBody, map[string]string{"Authorization": "Bearer " + reg.Ticket})
+	anon := b.post(t, meBody, nil)
+	if anon.Header.Get("X-Cache") == "hit" || bytes.Contains(anon.Raw, []byte(reg.User.Username)) {
+		t.Fatalf("a viewer's answer was served from cache: %s", anon.Raw)
+	}
+	// Errors are never cached.
+	bad, _ := json.Marshal(map[string]any{"query": `{ matters(first: 500) { totalCount } }`})
+	b.post(t, bad, nil)
+	if r := b.post(t, bad, nil); r.Header.Get("X-Cache") == "hit" {
+		t.Fatal("an error response was cached")
+	}
+}
