@@ -293,3 +293,5 @@ func (b *backend) register(t *testing.T, in map[string]any) authPayload {
 }
 
 func contains(haystack, needle string) bool { return strings.Contains(haystack, needle) }
+
+func newTestServer(a *app.App) *httptest.Server { return httptest.NewServer(a.Handler) }
