@@ -2,87 +2,24 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 
 	"govmobile/catalogue"
 	"govmobile/graph/model"
-	"govmobile/identity"
 	"govmobile/loaders"
-	"govmobile/models"
 	"govmobile/pagination"
-	"govmobile/viewer"
 
 	"github.com/99designs/gqlgen/graphql"
 )
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-func authPayload(s *identity.Session) *model.AuthPayload {
-	return &model.AuthPayload{Ticket: s.Ticket, ExpiresAt: s.ExpiresAt, User: s.User}
-}
-
-// region resolves a stored region code; a dangling one is a data fault.
-func (r *Resolver) region(code string) (*models.Region, error) {
-	reg := r.Catalogue.Regions().Get(code)
-	if reg == nil {
-		return nil, fmt.Errorf("region %q missing from the index", code)
-	}
-	return reg, nil
-}
-
-// resolveNode fetches any object by kind and key. Users are visible to
-// themselves only; anything else answers null, never revealing existence.
-func (r *Resolver) resolveNode(ctx context.Context, kind, key string) (models.Node, error) {
-	if kind == kindRegion {
-		if reg := r.Catalogue.Regions().Get(key); reg != nil {
-			return reg, nil
-		}
-		return nil, nil
-	}
-	id, err := strconv.ParseUint(key, 10, 64)
-	if err != nil || id == 0 {
-		return nil, badID("id")
-	}
-	// Each branch returns a typed nil-or-value through an interface, so a
-	// missing row must become an untyped nil.
-	switch kind {
-	case kindMatter:
-		return nonNil(r.Catalogue.Matter(ctx, id))
-	case kindAgency:
-		return nonNil(r.Catalogue.Agency(ctx, id))
-	case kindTheme:
-		return nonNil(r.Catalogue.Theme(ctx, id))
-	case kindHall:
-		return nonNil(r.Catalogue.Hall(ctx, id))
-	case kindUser:
-		u, err := viewer.From(ctx).User(ctx)
-		if err != nil || u == nil || u.ID != id {
-			return nil, err
-		}
-		return r.Identity.Profile(u)
-	}
-	return nil, badID("id")
-}
-
-func nonNil[T any](v *T, err error) (models.Node, error) {
-	if err != nil || v == nil {
-		return nil, err
-	}
-	return v, nil
-}
-
+// orderFields maps the schema's sort fields to the catalogue's.
 var orderFields = map[model.MatterOrderField]catalogue.MatterOrderField{
 	model.MatterOrderFieldName:       catalogue.OrderByName,
 	model.MatterOrderFieldPopularity: catalogue.OrderByPopularity,
 	model.MatterOrderFieldUpdatedAt:  catalogue.OrderByUpdatedAt,
 }
 
+// matters serves Query.matters: page size, cursor and filter IDs are checked
+// here, the query itself is the catalogue's.
 func (r *Resolver) matters(ctx context.Context, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) (*model.MatterConnection, error) {
 	n, err := pagination.PageSize(first)
 	if err != nil {
@@ -145,6 +82,7 @@ func (r *Resolver) matters(ctx context.Context, filter *model.MatterFilter, orde
 	return conn, nil
 }
 
+// navigation maps navigation entries to the schema, with global IDs as keys.
 func (r *Resolver) navigation(ctx context.Context, dim model.NavigationDimension, regionCode *string) ([]*model.NavigationEntry, error) {
 	entries, err := r.Catalogue.Navigation(ctx, catalogue.NavigationDimension(dim), deref(regionCode))
 	if err != nil {
@@ -166,6 +104,7 @@ func (r *Resolver) navigation(ctx context.Context, dim model.NavigationDimension
 
 // selectedUnder reports which fields the query selects at a path below the
 // current field (e.g. edges → node), fragments included.
+
 func selectedUnder(ctx context.Context, path ...string) func(string) bool {
 	names := map[string]bool{}
 	if !graphql.HasOperationContext(ctx) {

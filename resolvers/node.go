@@ -1,0 +1,61 @@
+package resolvers
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"govmobile/models"
+	"govmobile/viewer"
+)
+
+// region resolves a stored region code; a dangling one is a data fault.
+func (r *Resolver) region(code string) (*models.Region, error) {
+	reg := r.Catalogue.Regions().Get(code)
+	if reg == nil {
+		return nil, fmt.Errorf("region %q missing from the index", code)
+	}
+	return reg, nil
+}
+
+// resolveNode fetches any object by kind and key. Users are visible to
+// themselves only; anything else answers null, never revealing existence.
+func (r *Resolver) resolveNode(ctx context.Context, kind, key string) (models.Node, error) {
+	if kind == kindRegion {
+		if reg := r.Catalogue.Regions().Get(key); reg != nil {
+			return reg, nil
+		}
+		return nil, nil
+	}
+	id, err := strconv.ParseUint(key, 10, 64)
+	if err != nil || id == 0 {
+		return nil, badID("id")
+	}
+	// Each branch returns a typed nil-or-value through an interface, so a
+	// missing row must become an untyped nil.
+	switch kind {
+	case kindMatter:
+		return nonNil(r.Catalogue.Matter(ctx, id))
+	case kindAgency:
+		return nonNil(r.Catalogue.Agency(ctx, id))
+	case kindTheme:
+		return nonNil(r.Catalogue.Theme(ctx, id))
+	case kindHall:
+		return nonNil(r.Catalogue.Hall(ctx, id))
+	case kindUser:
+		u, err := viewer.From(ctx).User(ctx)
+		if err != nil || u == nil || u.ID != id {
+			return nil, err
+		}
+		return r.Identity.Profile(u)
+	}
+	return nil, badID("id")
+}
+
+// nonNil turns a missing row into an untyped nil Node.
+func nonNil[T any](v *T, err error) (models.Node, error) {
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return v, nil
+}
