@@ -51,7 +51,8 @@ func defineFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.db, "db", env("DATABASE_URL", ""), "数据库：sqlite://PATH 或 mysql://USER:PASS@tcp(HOST:PORT)/DB?...；默认 sqlite://<data-dir>/govmobile.db (DATABASE_URL)")
 	fs.StringVar(&o.adminPassword, "admin-password", env("ADMIN_PASSWORD", ""), "首次启动时超级管理员 admin 的密码；不设置则随机生成并在日志中显示一次 (ADMIN_PASSWORD)")
 	fs.StringVar(&o.masterKeyFile, "master-key-file", env("MASTER_KEY_FILE", ""), "SM4 主密钥文件（密钥加密密钥）；不存在时生成，权限 0600；默认 <data-dir>/master.key (MASTER_KEY_FILE)")
-	fs.StringVar(&o.dev, "dev", env("DEV_MODE", "auto"), "开发模式：开启内省和 GraphiQL。true、false 或 auto（auto：内嵌 SQLite 时开启，MySQL 时关闭）(DEV_MODE)")
+	o.dev = env("DEV_MODE", "auto")
+	fs.Var((*devFlag)(&o.dev), "dev", "开发模式：开启内省和 GraphiQL。--dev 即 true；也可为 false 或 auto（auto：内嵌 SQLite 时开启，MySQL 时关闭）(DEV_MODE)")
 	fs.StringVar(&o.logLevel, "log-level", env("LOG_LEVEL", "info"), "日志级别：debug、info、warn、error (LOG_LEVEL)")
 	ttl, err := time.ParseDuration(env("TICKET_TTL", "12h"))
 	if err != nil {
@@ -62,6 +63,21 @@ func defineFlags(fs *flag.FlagSet) *options {
 	fs.IntVar(&o.cacheMB, "response-cache-mb", cache, "公开目录查询响应缓存的容量（MB），0 为关闭 (RESPONSE_CACHE_MB)")
 	return o
 }
+
+// devFlag is --dev: a boolean flag (bare --dev means true) that also takes "auto".
+type devFlag string
+
+func (d *devFlag) String() string { return string(*d) }
+func (d *devFlag) Set(v string) error {
+	if v != "auto" {
+		if _, err := strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("want true, false or auto")
+		}
+	}
+	*d = devFlag(v)
+	return nil
+}
+func (d *devFlag) IsBoolFlag() bool { return true }
 
 func (o *options) config(log *slog.Logger) (app.Config, error) {
 	cfg := app.Config{
@@ -101,7 +117,7 @@ const usage = `govmobile — 全国一体化政务服务平台移动端 GraphQL 
   govmobile [参数]                                启动服务
   govmobile seed --synthetic-matters N [参数]      追加 N 个合成事项（规模测试用）
 
-端点: /graphql (POST/GET, websocket), /graphiql, /healthz, /readyz, /metrics, /privacy
+端点: /graphql (POST/GET), /graphiql, /healthz, /readyz, /metrics, /privacy
 
 参数（括号内为对应的环境变量）:
 `
