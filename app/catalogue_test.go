@@ -149,6 +149,9 @@ func ordered(order map[string]any, a, b *matterNode) bool {
 func TestMattersFilters(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
 		all, _ := b.matters(t, "", map[string]any{"first": 100})
+		if want := countRows(t, b, &models.Matter{}); int64(all.TotalCount) != want {
+			t.Fatalf("unfiltered totalCount %d, catalogue holds %d", all.TotalCount, want)
+		}
 		var agencyID, themeID, themeName string
 		for _, e := range all.Edges {
 			if len(e.Node.Themes) > 0 {

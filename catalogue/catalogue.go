@@ -19,6 +19,7 @@ type Service struct {
 	// it never serve a page older than the data.
 	generation atomic.Uint64
 	onChange   []func()
+	aggregates *aggregateCache
 }
 
 // New returns a catalogue service over db. Regions are read once: they change
@@ -28,7 +29,7 @@ func New(ctx context.Context, db *gorm.DB) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{db: db, regions: idx}
+	s := &Service{db: db, regions: idx, aggregates: newAggregateCache()}
 	s.generation.Store(1)
 	return s, nil
 }

@@ -3,6 +3,7 @@ package catalogue
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"govmobile/models"
 )
@@ -28,81 +29,141 @@ type NavigationEntry struct {
 	Count int64
 }
 
+// maxAgencyEntries bounds the agency dimension (nationally there are tens of
+// thousands of agencies; a frontend shows the busiest).
+const maxAgencyEntries = 500
+
 // Navigation counts the matters per category of one dimension, within a
 // region (and below) when regionCode is given. Empty categories are left out;
-// fixed dimensions keep their display order, agencies and themes come by count.
+// fixed dimensions keep their display order, agencies and themes come by
+// count. Answers are kept until the next catalogue write.
 func (s *Service) Navigation(ctx context.Context, dim NavigationDimension, regionCode string) ([]NavigationEntry, error) {
-	q, err := s.filtered(ctx, MatterFilter{RegionCode: regionCode})
-	if err != nil {
-		return nil, err
-	}
-	type count struct {
-		Key   string
-		ID    uint64
-		Name  string
-		Count int64
-	}
-	var rows []count
 	switch dim {
-	case ByNature, ByLevel:
-		col := "nature"
-		if dim == ByLevel {
-			col = "level"
-		}
-		err = q.Select(col + " AS `key`, COUNT(*) AS count").Group(col).Scan(&rows).Error
-	case ByServiceObject:
-		var sums struct{ A, B, C int64 }
-		err = q.Select(
-			"SUM(CASE WHEN (service_objects & 1) <> 0 THEN 1 ELSE 0 END) AS a, " +
-				"SUM(CASE WHEN (service_objects & 2) <> 0 THEN 1 ELSE 0 END) AS b, " +
-				"SUM(CASE WHEN (service_objects & 4) <> 0 THEN 1 ELSE 0 END) AS c").Scan(&sums).Error
-		for i, n := range []int64{sums.A, sums.B, sums.C} {
-			rows = append(rows, count{Key: string(models.ServiceObjects[i]), Count: n})
-		}
-	case ByAgency:
-		err = q.Select("matters.agency_id AS id, agencies.name AS name, COUNT(*) AS count").
-			Joins("JOIN agencies ON agencies.id = matters.agency_id").
-			Group("matters.agency_id, agencies.name").
-			Order("count DESC").Order("matters.agency_id").Limit(500).Scan(&rows).Error
-	case ByTheme:
-		err = q.Select("themes.id AS id, themes.name AS name, COUNT(*) AS count").
-			Joins("JOIN matter_themes ON matter_themes.matter_id = matters.id").
-			Joins("JOIN themes ON themes.id = matter_themes.theme_id").
-			Group("themes.id, themes.name").
-			Order("count DESC").Order("themes.id").Scan(&rows).Error
+	case ByNature, ByLevel, ByServiceObject, ByAgency, ByTheme:
 	default:
 		return nil, models.InvalidField("dimension", "不支持的导航维度。")
 	}
+	return cachedAggregate(s, "nav|"+string(dim)+"|"+regionCode, func() ([]NavigationEntry, error) {
+		return s.navigation(ctx, dim, regionCode)
+	})
+}
+
+type groupCount struct {
+	Key   string
+	ID    uint64
+	Count int64
+}
+
+func (s *Service) navigation(ctx context.Context, dim NavigationDimension, regionCode string) ([]NavigationEntry, error) {
+	q, err := s.filtered(ctx, MatterFilter{RegionCode: regionCode}, forCount)
 	if err != nil {
-		return nil, fmt.Errorf("navigation %s: %w", dim, err)
+		return nil, err
+	}
+	var rows []groupCount
+	switch dim {
+	case ByNature:
+		err = q.Select("nature AS `key`, COUNT(*) AS count").Group("nature").Scan(&rows).Error
+		return fixedEntries(rows, err, models.MatterNatures, models.MatterNature.Name)
+	case ByLevel:
+		err = q.Select("level AS `key`, COUNT(*) AS count").Group("level").Scan(&rows).Error
+		return fixedEntries(rows, err, models.AdminLevels, models.AdminLevel.Name)
+	case ByServiceObject:
+		// Group by the stored set (a covering index scan), then add each
+		// set's count to every object it contains.
+		var sets []struct {
+			ServiceObjects models.ServiceObjectSet
+			Count          int64
+		}
+		err = q.Select("service_objects, COUNT(*) AS count").Group("service_objects").Scan(&sets).Error
+		perObject := map[string]int64{}
+		for _, set := range sets {
+			for _, o := range set.ServiceObjects.List() {
+				perObject[string(o)] += set.Count
+			}
+		}
+		for k, n := range perObject {
+			rows = append(rows, groupCount{Key: k, Count: n})
+		}
+		return fixedEntries(rows, err, models.ServiceObjects, models.ServiceObject.Name)
+	case ByAgency:
+		err = q.Select("agency_id AS id, COUNT(*) AS count").Group("agency_id").
+			Order("count DESC").Order("agency_id").Limit(maxAgencyEntries).Scan(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("navigation by agency: %w", err)
+		}
+		return s.namedEntries(ctx, rows, &[]models.Agency{}, func(v any) map[uint64]string {
+			names := map[uint64]string{}
+			for _, a := range *v.(*[]models.Agency) {
+				names[a.ID] = a.Name
+			}
+			return names
+		})
+	case ByTheme:
+		if regionCode == "" {
+			// Nationally the link table alone answers, from its theme index.
+			err = s.db.WithContext(ctx).Model(&models.MatterTheme{}).
+				Select("theme_id AS id, COUNT(*) AS count").Group("theme_id").Scan(&rows).Error
+		} else {
+			err = q.Select("matter_themes.theme_id AS id, COUNT(*) AS count").
+				Joins("JOIN matter_themes ON matter_themes.matter_id = matters.id").
+				Group("matter_themes.theme_id").Scan(&rows).Error
+		}
+		if err != nil {
+			return nil, fmt.Errorf("navigation by theme: %w", err)
+		}
+		return s.namedEntries(ctx, rows, &[]models.Theme{}, func(v any) map[uint64]string {
+			names := map[uint64]string{}
+			for _, t := range *v.(*[]models.Theme) {
+				names[t.ID] = t.Name
+			}
+			return names
+		})
+	}
+	return nil, models.InvalidField("dimension", "不支持的导航维度。")
+}
+
+// fixedEntries orders counts of an enum dimension in the enum's order.
+func fixedEntries[E ~string](rows []groupCount, err error, all []E, name func(E) string) ([]NavigationEntry, error) {
+	if err != nil {
+		return nil, fmt.Errorf("navigation: %w", err)
 	}
 	byKey := map[string]int64{}
 	for _, r := range rows {
 		byKey[r.Key] = r.Count
 	}
-	var out []NavigationEntry
-	add := func(key, name string) {
-		if n := byKey[key]; n > 0 {
-			out = append(out, NavigationEntry{Key: key, Name: name, Count: n})
+	out := []NavigationEntry{}
+	for _, e := range all {
+		if n := byKey[string(e)]; n > 0 {
+			out = append(out, NavigationEntry{Key: string(e), Name: name(e), Count: n})
 		}
 	}
-	switch dim {
-	case ByNature:
-		for _, n := range models.MatterNatures {
-			add(string(n), n.Name())
-		}
-	case ByLevel:
-		for _, l := range models.AdminLevels {
-			add(string(l), l.Name())
-		}
-	case ByServiceObject:
-		for _, o := range models.ServiceObjects {
-			add(string(o), o.Name())
-		}
-	default:
-		for _, r := range rows {
-			out = append(out, NavigationEntry{ID: r.ID, Name: r.Name, Count: r.Count})
+	return out, nil
+}
+
+// namedEntries names counted IDs with one more statement, busiest first.
+func (s *Service) namedEntries(ctx context.Context, rows []groupCount, dest any, names func(any) map[uint64]string) ([]NavigationEntry, error) {
+	out := []NavigationEntry{}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	ids := make([]uint64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(dest).Error; err != nil {
+		return nil, fmt.Errorf("navigation names: %w", err)
+	}
+	byID := names(dest)
+	for _, r := range rows {
+		if n, ok := byID[r.ID]; ok && r.Count > 0 {
+			out = append(out, NavigationEntry{ID: r.ID, Name: n, Count: r.Count})
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].ID < out[j].ID
+	})
 	return out, nil
 }

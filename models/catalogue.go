@@ -50,20 +50,22 @@ type Hall struct {
 type Matter struct {
 	ID             uint64           `gorm:"primaryKey"`
 	Code           string           `gorm:"size:64;uniqueIndex;not null"`
-	Name           string           `gorm:"size:200;not null;index"`
+	Name           string           `gorm:"size:200;not null;index;index:idx_matters_province_name,priority:2"`
 	Aliases        []string         `gorm:"serializer:json;type:text"`
 	Summary        string           `gorm:"size:500;not null"`
-	Nature         MatterNature     `gorm:"size:40;not null;index:idx_matters_nature_pop,priority:1"`
-	ServiceObjects ServiceObjectSet `gorm:"not null"`
+	Nature         MatterNature     `gorm:"size:40;not null;index:idx_matters_nature_pop,priority:1;index:idx_matters_province_nature_pop,priority:2;index:idx_matters_city_nature_pop,priority:2"`
+	ServiceObjects ServiceObjectSet `gorm:"not null;index:idx_matters_objects_pop,priority:1"`
 	Level          AdminLevel       `gorm:"size:16;not null;index:idx_matters_level_pop,priority:1"`
 	AgencyID       uint64           `gorm:"not null;index:idx_matters_agency_pop,priority:1"`
 	RegionCode     string           `gorm:"size:6;not null;index:idx_matters_region_pop,priority:1"`
-	ProvinceCode   string           `gorm:"size:6;not null;index:idx_matters_province_pop,priority:1;index:idx_matters_province_nature,priority:1"`
-	CityCode       string           `gorm:"size:6;not null;index:idx_matters_city_pop,priority:1"`
-	OnlineDepth    int              `gorm:"not null"`
-	Popularity     int              `gorm:"not null;index:idx_matters_pop;index:idx_matters_nature_pop,priority:2;index:idx_matters_level_pop,priority:2;index:idx_matters_agency_pop,priority:2;index:idx_matters_region_pop,priority:2;index:idx_matters_province_pop,priority:2;index:idx_matters_city_pop,priority:2"`
-	CreatedAt      time.Time        `gorm:"not null"`
-	UpdatedAt      time.Time        `gorm:"not null;index"`
+	ProvinceCode   string           `gorm:"size:6;not null;index:idx_matters_province_pop,priority:1;index:idx_matters_province_nature_pop,priority:1;index:idx_matters_province_name,priority:1"`
+	CityCode       string           `gorm:"size:6;not null;index:idx_matters_city_pop,priority:1;index:idx_matters_city_nature_pop,priority:1"`
+	OnlineDepth    int              `gorm:"not null;index:idx_matters_online_pop,priority:1"`
+	// Popularity ends every composite index, so each filter's page comes out
+	// of its index already in the default order (popularity, then id).
+	Popularity int       `gorm:"not null;index:idx_matters_pop;index:idx_matters_nature_pop,priority:2;index:idx_matters_level_pop,priority:2;index:idx_matters_agency_pop,priority:2;index:idx_matters_region_pop,priority:2;index:idx_matters_province_pop,priority:2;index:idx_matters_city_pop,priority:2;index:idx_matters_province_nature_pop,priority:3;index:idx_matters_city_nature_pop,priority:3;index:idx_matters_objects_pop,priority:2;index:idx_matters_online_pop,priority:2"`
+	CreatedAt  time.Time `gorm:"not null"`
+	UpdatedAt  time.Time `gorm:"not null;index"`
 }
 
 // MatterTheme links a matter to a theme.

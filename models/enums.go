@@ -85,6 +85,17 @@ func NewServiceObjectSet(objs ...ServiceObject) ServiceObjectSet {
 	return s
 }
 
+// SetsContaining lists every set value that contains o.
+func SetsContaining(o ServiceObject) []int {
+	var out []int
+	for s := ServiceObjectSet(1); s < 1<<len(ServiceObjects); s++ {
+		if s&o.Bit() != 0 {
+			out = append(out, int(s))
+		}
+	}
+	return out
+}
+
 // List returns the set's members in display order.
 func (s ServiceObjectSet) List() []ServiceObject {
 	out := make([]ServiceObject, 0, len(ServiceObjects))

@@ -1,0 +1,52 @@
+package catalogue
+
+import (
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// Aggregates (total counts of a filter, navigation counts) change only when
+// the catalogue is written, yet on a large catalogue they are the costly part
+// of a page: counting tens of thousands of rows. They are kept in memory, keyed
+// by the catalogue generation, so a write makes every older answer unreachable
+// (and the LRU evicts it). Each replica keeps its own; see Changed.
+type aggregateCache = lru.Cache[string, any]
+
+const maxAggregates = 4096
+
+func newAggregateCache() *aggregateCache {
+	c, _ := lru.New[string, any](maxAggregates)
+	return c
+}
+
+// cachedAggregate returns the cached answer for key in the current
+// generation, computing and storing it when absent. Errors are not stored.
+func cachedAggregate[T any](s *Service, key string, compute func() (T, error)) (T, error) {
+	gen := s.Generation()
+	full := key + "|" + itoa(gen)
+	if v, ok := s.aggregates.Get(full); ok {
+		return v.(T), nil
+	}
+	v, err := compute()
+	if err != nil {
+		return v, err
+	}
+	// A write during compute moved the generation on: the answer may be
+	// stale, so it is returned but not kept.
+	if s.Generation() == gen {
+		s.aggregates.Add(full, v)
+	}
+	return v, nil
+}
+
+func itoa(n uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
