@@ -214,7 +214,11 @@ func (b *backend) get(t *testing.T, path string) (int, http.Header, string) {
 func expectCode(t *testing.T, r *gqlResponse, code string) {
 	t.Helper()
 	if r.code() != code {
-		t.Fatalf("want error code %s, got %s", code, r.Raw)
+		raw := r.Raw
+		if len(raw) > 600 {
+			raw = append(raw[:600:600], "…"...)
+		}
+		t.Fatalf("want error code %s, got %s", code, raw)
 	}
 	if !hasHan(r.Errors[0].Message) {
 		t.Fatalf("error message is not a Chinese sentence: %q", r.Errors[0].Message)

@@ -3,9 +3,13 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"govmobile/app"
 	"govmobile/models"
@@ -23,6 +27,12 @@ func TestMalformedRequests(t *testing.T) {
 			{"plain text", `hello`, http.StatusBadRequest},
 			{"empty", ``, http.StatusBadRequest},
 			{"json string", `"{ regions { code } }"`, http.StatusBadRequest},
+			{"batch", `[{"query": "{ regions { code } }"}]`, http.StatusBadRequest},
+			{"query not a string", `{"query": 123}`, http.StatusBadRequest},
+			{"operationName not a string", `{"query": "{ regions { code } }", "operationName": 1}`, http.StatusBadRequest},
+			{"variables not an object", `{"query": "{ regions { code } }", "variables": "x"}`, http.StatusBadRequest},
+			{"no query", `{"variables": {}}`, http.StatusBadRequest},
+			{"overlong query", `{"query": "{ regions { code } } #` + strings.Repeat("x", 40<<10) + `"}`, http.StatusBadRequest},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -69,10 +79,41 @@ func TestMalformedRequests(t *testing.T) {
 			}
 		})
 		t.Run("introspection off in production", func(t *testing.T) {
-			r := b.gql(t, "", `{ __schema { types { name } } }`, nil)
-			if len(r.Errors) == 0 {
-				t.Fatalf("introspection answered in production mode: %.200s", r.Raw)
+			expectCode(t, b.gql(t, "", `{ __schema { types { name } } }`, nil), models.ECodeForbidden)
+			expectCode(t, b.gql(t, "", `{ __type(name: "Matter") { name } }`, nil), models.ECodeForbidden)
+		})
+		t.Run("fragment explosion", func(t *testing.T) {
+			var q strings.Builder
+			q.WriteString("{ ...F0 }\n")
+			for i := 0; i < 40; i++ {
+				fmt.Fprintf(&q, "fragment F%d on Query { a%d: __typename ...F%d ...F%d }\n", i, i, i+1, i+1)
 			}
+			q.WriteString("fragment F40 on Query { __typename }\n")
+			start := time.Now()
+			r := b.gql(t, "", q.String(), nil)
+			expectCode(t, r, models.ECodeBadUserInput)
+			if time.Since(start) > 5*time.Second {
+				t.Fatalf("refusing took %v", time.Since(start))
+			}
+		})
+		t.Run("many aggregations", func(t *testing.T) {
+			var q strings.Builder
+			q.WriteString("{")
+			for i := 0; i < 200; i++ {
+				fmt.Fprintf(&q, " n%d: navigation(dimension: THEME) { count }", i)
+			}
+			q.WriteString(" }")
+			expectCode(t, b.gql(t, "", q.String(), nil), models.ECodeBadUserInput)
+		})
+		t.Run("wrong method and content type", func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPut, b.srv.URL+"/graphql", strings.NewReader(`{"query":"{ regions { code } }"}`))
+			req.Header.Set("Content-Type", "application/json")
+			checkRaw(t, req, http.StatusMethodNotAllowed)
+			req, _ = http.NewRequest(http.MethodPost, b.srv.URL+"/graphql", strings.NewReader(`{ regions { code } }`))
+			req.Header.Set("Content-Type", "text/plain")
+			checkRaw(t, req, http.StatusUnsupportedMediaType)
+			req, _ = http.NewRequest(http.MethodGet, b.srv.URL+"/graphql?query="+url.QueryEscape(`mutation { logout }`), nil)
+			checkRaw(t, req, http.StatusMethodNotAllowed)
 		})
 		t.Run("internal details hidden", func(t *testing.T) {
 			r := b.gql(t, "", `{ matters(first: 1, filter: {regionCode: "abc"}) { totalCount } }`, nil)
@@ -83,6 +124,24 @@ func TestMalformedRequests(t *testing.T) {
 			}
 		})
 	})
+}
+
+// checkRaw sends a request and expects a status with a BAD_USER_INPUT body.
+func checkRaw(t *testing.T, req *http.Request, status int) {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body gqlResponse
+	raw, _ := io.ReadAll(res.Body)
+	_ = json.Unmarshal(raw, &body)
+	body.Raw = raw
+	if res.StatusCode != status {
+		t.Fatalf("%s %s: status %d, want %d: %s", req.Method, req.URL.Path, res.StatusCode, status, raw)
+	}
+	expectCode(t, &body, models.ECodeBadUserInput)
 }
 
 func TestOperationalEndpoints(t *testing.T) {
@@ -185,3 +244,26 @@ func TestResponseCache(t *testing.T) {
 		t.Fatal("an error response was cached")
 	}
 }
+
+// introspectionQuery is the query GraphiQL sends for its docs (graphql-js
+// getIntrospectionQuery), with its nine-deep TypeRef fragment.
+const introspectionQuery = `query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args(includeDeprecated: true) { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args(includeDeprecated: true) { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue isDeprecated deprecationReason }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }
+}`

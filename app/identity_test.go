@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -226,18 +227,51 @@ func TestLoginSuccessResetsFailures(t *testing.T) {
 	})
 }
 
-func TestConcurrentFailuresCountEveryAttempt(t *testing.T) {
+// TestConcurrentAttemptsNeverExceedTheLimit: however many attempts arrive
+// at once, at most MaxFailures passwords are checked before the lock, and
+// then even the right password is refused.
+func TestConcurrentAttemptsNeverExceedTheLimit(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
 		in := person(t)
 		b.register(t, in)
 		user := in["username"].(string)
 		var wg sync.WaitGroup
-		for i := 0; i < identity.MaxFailures; i++ {
+		var mu sync.Mutex
+		codes := map[string]int{}
+		for i := 0; i < 30; i++ {
 			wg.Add(1)
-			go func() { defer wg.Done(); login(t, b, user, "Wrong-Passw0rd") }()
+			go func() {
+				defer wg.Done()
+				r := login(t, b, user, "Wrong-Passw0rd")
+				mu.Lock()
+				codes[r.code()]++
+				mu.Unlock()
+			}()
 		}
 		wg.Wait()
+		if codes[models.ECodeUnauthenticated] > identity.MaxFailures || codes[models.ECodeRateLimited] < 30-identity.MaxFailures {
+			t.Fatalf("30 concurrent wrong passwords: %v (at most %d may be checked)", codes, identity.MaxFailures)
+		}
 		expectCode(t, login(t, b, user, in["password"].(string)), models.ECodeRateLimited)
+	})
+}
+
+func TestUsernamesAreCaseInsensitive(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		in := person(t)
+		in["username"] = "Mixed" + in["username"].(string)
+		reg := b.register(t, in)
+		if reg.User.Username != strings.ToLower(in["username"].(string)) {
+			t.Fatalf("username stored as %q", reg.User.Username)
+		}
+		again := person(t)
+		again["username"] = strings.ToUpper(in["username"].(string))
+		expectCode(t, b.gql(t, "", registerMutation, map[string]any{"in": again}), models.ECodeConflict)
+		var out struct{ Login struct{ Ticket string } }
+		login(t, b, strings.ToUpper(in["username"].(string)), in["password"].(string)).decode(t, &out)
+		if out.Login.Ticket == "" {
+			t.Fatal("login with another case failed")
+		}
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"govmobile/graph"
@@ -47,6 +48,9 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 		}
 		return 1 + child*n
 	}
+	// A navigation is an aggregation over the whole catalogue: it costs like
+	// fifty plain fields, so one request cannot fan out into hundreds.
+	cfg.Complexity.Query.Navigation = func(child int, _ model.NavigationDimension, _ *string) int { return 50 + child }
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -57,8 +61,9 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 	if dev {
 		srv.Use(extension.Introspection{})
 	}
+	// Shape limits first: the complexity calculation expands fragments.
+	srv.Use(operationLimits{maxDepth: MaxDepth, maxFields: MaxFields, introspection: dev})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
-	srv.Use(depthLimit{max: MaxDepth})
 	srv.AroundResponses(observeOperation)
 	srv.SetErrorPresenter(presenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
@@ -96,6 +101,7 @@ var frameworkMessages = map[string]string{
 	errcode.ValidationFailed:        "查询不符合接口定义，请检查字段、参数和变量类型。",
 	"COMPLEXITY_LIMIT_EXCEEDED":     "查询过于复杂，请减少请求的字段、别名或每页条数。",
 	codeDepthLimit:                  "查询嵌套层数过多，请减少嵌套。",
+	codeFieldLimit:                  "查询包含的字段过多（片段展开后计算），请精简查询。",
 	"PERSISTED_QUERY_NOT_FOUND":     "未找到持久化查询，请发送完整查询。",
 	"PERSISTED_QUERY_NOT_SUPPORTED": "不支持持久化查询。",
 }
@@ -116,6 +122,11 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 			return gerr
 		}
+		if code, _ := gerr.Extensions["code"].(string); code == codeIntrospectOff {
+			gerr.Message = "生产环境不提供内省查询。"
+			gerr.Extensions = map[string]any{"code": models.ECodeForbidden, "reason": code}
+			return gerr
+		}
 		if code, ok := gerr.Extensions["code"].(string); ok {
 			if msg, known := frameworkMessages[code]; known {
 				detail := gerr.Message
@@ -133,63 +144,118 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return gerr
 		}
 		id := RequestID(ctx)
-		log.ErrorContext(ctx, "internal error", "err", err.Error(), "path", gerr.Path.String())
+		// The error's own text is logged cut short: errors from decoding a
+		// request quote its body, which may hold passwords or personal data.
+		log.ErrorContext(ctx, "internal error", "request_id", id, "err_type", fmt.Sprintf("%T", err),
+			"err", firstPart(err.Error()), "path", gerr.Path.String())
 		gerr.Message = fmt.Sprintf("服务器内部错误，请稍后再试。如需帮助，请提供请求编号 %s。", id)
 		gerr.Extensions = map[string]any{"code": models.ECodeInternal, "requestId": id}
 		return gerr
 	}
 }
 
-const codeDepthLimit = "DEPTH_LIMIT_EXCEEDED"
+// Codes of the operation checks below.
+const (
+	codeDepthLimit    = "DEPTH_LIMIT_EXCEEDED"
+	codeFieldLimit    = "FIELD_LIMIT_EXCEEDED"
+	codeIntrospectOff = "INTROSPECTION_DISABLED"
+)
 
-// depthLimit refuses operations nested deeper than max (fragments included).
-type depthLimit struct{ max int }
+// MaxFields bounds the fields of an operation with every fragment spread
+// expanded, so that fragments used many times over cannot multiply a small
+// document into millions of fields (which would tie up a CPU in the
+// complexity calculation itself, before any deadline applies).
+const MaxFields = 2000
+
+// operationLimits refuses, before anything else looks at the operation,
+// documents that are too deep or expand to too many fields, and introspection
+// outside dev mode. Each fragment is measured once (memoised), so the check
+// costs time linear in the document, whatever its expansion.
+type operationLimits struct {
+	maxDepth, maxFields int
+	introspection       bool
+}
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationContextMutator
-} = depthLimit{}
+} = operationLimits{}
 
-func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
-func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
-func (d depthLimit) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+func (operationLimits) ExtensionName() string                   { return "OperationLimits" }
+func (operationLimits) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (l operationLimits) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
 	if rc.Operation == nil {
 		return nil
 	}
-	if depth(rc.Operation.SelectionSet, 0, d.max) > d.max {
-		err := gqlerror.Errorf("operation exceeds the maximum depth of %d", d.max)
+	if !l.introspection {
+		for _, sel := range rc.Operation.SelectionSet {
+			if f, ok := sel.(*ast.Field); ok && (f.Name == "__schema" || f.Name == "__type") {
+				err := gqlerror.Errorf("introspection is disabled in production mode")
+				errcode.Set(err, codeIntrospectOff)
+				return err
+			}
+		}
+	}
+	m := &measurer{memo: map[*ast.FragmentDefinition]shape{}}
+	sh := m.measure(rc.Operation.SelectionSet)
+	switch {
+	case sh.fields > l.maxFields:
+		err := gqlerror.Errorf("operation expands to more than %d fields", l.maxFields)
+		errcode.Set(err, codeFieldLimit)
+		return err
+	case sh.depth > l.maxDepth:
+		err := gqlerror.Errorf("operation exceeds the maximum depth of %d", l.maxDepth)
 		errcode.Set(err, codeDepthLimit)
 		return err
 	}
 	return nil
 }
 
-// depth measures a selection set, stopping early beyond limit (which also
-// stops cycles through fragments, which validation rejects anyway).
-func depth(set ast.SelectionSet, cur, limit int) int {
-	if cur > limit {
-		return cur
-	}
-	deepest := cur
+// shape is what a selection set expands to.
+type shape struct{ fields, depth int }
+
+// saturation keeps counts from overflowing on hostile documents.
+const saturation = 1 << 40
+
+type measurer struct {
+	memo map[*ast.FragmentDefinition]shape
+}
+
+// measure returns the expanded field count and depth of a selection set.
+// Introspection subtrees (__schema, __type; dev mode only) count their fields
+// but not their depth: GraphiQL's own schema query nests ofType nine deep.
+func (m *measurer) measure(set ast.SelectionSet) shape {
+	var out shape
 	for _, sel := range set {
-		var d int
+		var sh shape
 		switch s := sel.(type) {
 		case *ast.Field:
-			if len(s.SelectionSet) == 0 {
-				d = cur + 1
-			} else {
-				d = depth(s.SelectionSet, cur+1, limit)
+			child := m.measure(s.SelectionSet)
+			sh = shape{fields: 1 + child.fields, depth: 1 + child.depth}
+			if s.Name == "__schema" || s.Name == "__type" {
+				sh.depth = 1
 			}
 		case *ast.InlineFragment:
-			d = depth(s.SelectionSet, cur, limit)
+			sh = m.measure(s.SelectionSet)
 		case *ast.FragmentSpread:
-			if s.Definition != nil {
-				d = depth(s.Definition.SelectionSet, cur, limit)
+			if s.Definition == nil {
+				continue
 			}
+			memo, ok := m.memo[s.Definition]
+			if !ok {
+				// Mark before descending: a cycle (which validation rejects
+				// anyway) then counts as empty instead of recursing forever.
+				m.memo[s.Definition] = shape{}
+				memo = m.measure(s.Definition.SelectionSet)
+				m.memo[s.Definition] = memo
+			}
+			sh = memo
 		}
-		deepest = max(deepest, d)
+		out.fields = min(out.fields+sh.fields, saturation)
+		out.depth = max(out.depth, sh.depth)
 	}
-	return deepest
+	return out
 }
 
 // observeOperation records each operation's latency.
@@ -212,4 +278,17 @@ func observeOperation(ctx context.Context, next graphql.ResponseHandler) *graphq
 			Observe(time.Since(rc.Stats.OperationStart).Seconds())
 	}
 	return resp
+}
+
+// firstPart keeps an error message up to any quoted body, bounded.
+func firstPart(msg string) string {
+	for _, cut := range []string{" body:", "{", "\n"} {
+		if i := strings.Index(msg, cut); i >= 0 {
+			msg = msg[:i]
+		}
+	}
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return msg
 }

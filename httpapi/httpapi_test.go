@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -35,7 +36,8 @@ func TestDepth(t *testing.T) {
 		for _, f := range doc.Fragments {
 			linkFragments(f.SelectionSet, doc.Fragments)
 		}
-		if got := depth(doc.Operations[0].SelectionSet, 0, 100); got != c.want {
+		m := &measurer{memo: map[*ast.FragmentDefinition]shape{}}
+		if got := m.measure(doc.Operations[0].SelectionSet).depth; got != c.want {
 			t.Errorf("depth(%s) = %d, want %d", c.query, got, c.want)
 		}
 	}
@@ -51,6 +53,35 @@ func linkFragments(set ast.SelectionSet, frags ast.FragmentDefinitionList) {
 		case *ast.FragmentSpread:
 			s.Definition = frags.ForName(s.Name)
 		}
+	}
+}
+
+// TestFragmentExplosionIsCheap: fragments spread twice at every level expand
+// to 2^n fields; measuring must stay linear in the document.
+func TestFragmentExplosionIsCheap(t *testing.T) {
+	var q strings.Builder
+	q.WriteString("{ ...F0 }\n")
+	const n = 60
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&q, "fragment F%d on Query { a%d: __typename ...F%d ...F%d }\n", i, i, i+1, i+1)
+	}
+	fmt.Fprintf(&q, "fragment F%d on Query { __typename }\n", n)
+	doc, err := parser.ParseQuery(&ast.Source{Input: q.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range doc.Fragments {
+		linkFragments(f.SelectionSet, doc.Fragments)
+	}
+	linkFragments(doc.Operations[0].SelectionSet, doc.Fragments)
+	start := time.Now()
+	m := &measurer{memo: map[*ast.FragmentDefinition]shape{}}
+	sh := m.measure(doc.Operations[0].SelectionSet)
+	if sh.fields <= MaxFields {
+		t.Fatalf("expanded fields %d not over the limit", sh.fields)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("measuring took %v", d)
 	}
 }
 
@@ -72,7 +103,7 @@ func TestGuardDeadline(t *testing.T) {
 }
 
 func TestGuardBody(t *testing.T) {
-	h := Guard(Limits{MaxBodyBytes: 64, Timeout: time.Second}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Guard(Limits{MaxBodyBytes: 80, Timeout: time.Second}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if string(requestBody(r)) == "" {
 			t.Error("body not kept for the cache")
 		}
@@ -83,7 +114,11 @@ func TestGuardBody(t *testing.T) {
 		status int
 	}{
 		{`{"query":"{a}"}`, http.StatusNoContent},
-		{`[{"query":"{a}"}]`, http.StatusNoContent},
+		{`[{"query":"{a}"}]`, http.StatusBadRequest},
+		{`{"query":123}`, http.StatusBadRequest},
+		{`{"query":"{a}","operationName":1}`, http.StatusBadRequest},
+		{`{"query":"{a}","variables":[1]}`, http.StatusBadRequest},
+		{`{"variables":{}}`, http.StatusBadRequest},
 		{`{"query":`, http.StatusBadRequest},
 		{`42`, http.StatusBadRequest},
 		{`{"query":"` + strings.Repeat("a", 100) + `"}`, http.StatusRequestEntityTooLarge},

@@ -6,15 +6,20 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"govmobile/models"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 type requestIDKey struct{}
@@ -109,38 +114,139 @@ type Limits struct {
 	Timeout      time.Duration
 }
 
-// Guard enforces Limits. It reads the body once, so the cache and gqlgen
-// downstream see a body that is known to be bounded and well-formed JSON.
+// MaxQueryBytes bounds the query text itself (parsed documents are cached,
+// so a huge query, comments included, would otherwise stay in memory).
+const MaxQueryBytes = 32 << 10
+
+// Guard enforces Limits and the shape of a GraphQL request before gqlgen sees
+// it, so every malformed request gets a Chinese message and BAD_USER_INPUT:
+// the method, the Content-Type, the body size, well-formed JSON with a string
+// query, no batches, no mutation over GET, and a deadline for the whole request.
 func Guard(l Limits, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), l.Timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
-		if r.Method == http.MethodPost {
-			if r.ContentLength > l.MaxBodyBytes {
+		switch r.Method {
+		case http.MethodPost:
+		case http.MethodGet:
+			if r.Header.Get("Upgrade") == "" {
+				if code, msg := checkGET(r); msg != "" {
+					writeError(w, code, models.ECodeBadUserInput, msg)
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+			return
+		case http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		default:
+			w.Header().Set("Allow", "GET, POST, OPTIONS")
+			writeError(w, http.StatusMethodNotAllowed, models.ECodeBadUserInput, "GraphQL 接口只接受 GET 和 POST 请求。")
+			return
+		}
+		if !isJSON(r.Header.Get("Content-Type")) {
+			writeError(w, http.StatusUnsupportedMediaType, models.ECodeBadUserInput, "请求的 Content-Type 应为 application/json。")
+			return
+		}
+		if r.ContentLength > l.MaxBodyBytes {
+			writeError(w, http.StatusRequestEntityTooLarge, models.ECodeBadUserInput, tooLarge(l.MaxBodyBytes))
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, l.MaxBodyBytes))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
 				writeError(w, http.StatusRequestEntityTooLarge, models.ECodeBadUserInput, tooLarge(l.MaxBodyBytes))
 				return
 			}
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, l.MaxBodyBytes))
-			if err != nil {
-				var mbe *http.MaxBytesError
-				if asMaxBytes(err, &mbe) {
-					writeError(w, http.StatusRequestEntityTooLarge, models.ECodeBadUserInput, tooLarge(l.MaxBodyBytes))
-					return
-				}
-				writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "请求体读取失败，请重试。")
-				return
-			}
-			if isJSON(r.Header.Get("Content-Type")) && !validRequestBody(body) {
-				writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "请求体不是合法的 JSON，或缺少 query 字段。")
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			r.ContentLength = int64(len(body))
-			r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, body))
+			writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "请求体读取失败，请重试。")
+			return
 		}
+		if msg := checkBody(body); msg != "" {
+			writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, msg)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// requestShape is a GraphQL-over-HTTP request body. Fields are raw so that
+// their JSON types can be checked.
+type requestShape struct {
+	Query         json.RawMessage `json:"query"`
+	OperationName json.RawMessage `json:"operationName"`
+	Variables     json.RawMessage `json:"variables"`
+	Extensions    json.RawMessage `json:"extensions"`
+}
+
+// checkBody returns a Chinese sentence for a malformed body, "" when it is fine.
+func checkBody(body []byte) string {
+	body = bytes.TrimSpace(body)
+	switch {
+	case len(body) == 0 || !json.Valid(body):
+		return "请求体不是合法的 JSON。"
+	case body[0] == '[':
+		return "不支持批量请求，请逐个发送查询。"
+	case body[0] != '{':
+		return "请求体应为 JSON 对象，包含 query 字段。"
+	}
+	var req requestShape
+	if err := json.Unmarshal(body, &req); err != nil {
+		return "请求体应为 JSON 对象，包含 query 字段。"
+	}
+	kind := func(raw json.RawMessage) byte {
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+			return 0
+		}
+		return raw[0]
+	}
+	switch k := kind(req.Query); {
+	case k == 0 && kind(req.Extensions) == 0:
+		return "请求缺少 query 字段。"
+	case k != 0 && k != '"':
+		return "query 字段应为字符串。"
+	case len(req.Query) > MaxQueryBytes:
+		return "查询语句过长，不能超过 " + strconv.Itoa(MaxQueryBytes/1024) + " KB。"
+	}
+	if k := kind(req.OperationName); k != 0 && k != '"' {
+		return "operationName 字段应为字符串。"
+	}
+	if k := kind(req.Variables); k != 0 && k != '{' {
+		return "variables 字段应为 JSON 对象。"
+	}
+	if k := kind(req.Extensions); k != 0 && k != '{' {
+		return "extensions 字段应为 JSON 对象。"
+	}
+	return ""
+}
+
+// checkGET refuses over-long queries and anything but a query operation over
+// GET (a GET must never change state).
+func checkGET(r *http.Request) (int, string) {
+	q := r.URL.Query().Get("query")
+	if len(q) > MaxQueryBytes {
+		return http.StatusRequestURITooLong, "查询语句过长，不能超过 " + strconv.Itoa(MaxQueryBytes/1024) + " KB。"
+	}
+	if q == "" {
+		return 0, ""
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Input: q})
+	if err != nil {
+		return 0, "" // gqlgen reports the syntax error itself
+	}
+	name := r.URL.Query().Get("operationName")
+	for _, op := range doc.Operations {
+		if (name == "" || op.Name == name) && op.Operation != ast.Query {
+			return http.StatusMethodNotAllowed, "GET 请求只能执行查询（query），变更请使用 POST。"
+		}
+	}
+	return 0, ""
 }
 
 type bodyKey struct{}
@@ -154,31 +260,7 @@ func tooLarge(limit int64) string {
 	return "请求体过大，不能超过 " + strconv.FormatInt(limit/1024, 10) + " KB。"
 }
 
-func asMaxBytes(err error, target **http.MaxBytesError) bool {
-	for err != nil {
-		if e, ok := err.(*http.MaxBytesError); ok {
-			*target = e
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
-}
-
 func isJSON(contentType string) bool {
-	return len(contentType) >= 16 && (contentType[:16] == "application/json")
-}
-
-// validRequestBody accepts a JSON object, or a batch (array) of them, which
-// gqlgen will answer itself; it rejects anything that is not JSON at all.
-func validRequestBody(body []byte) bool {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || !json.Valid(body) {
-		return false
-	}
-	return body[0] == '{' || body[0] == '['
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/json")
 }

@@ -83,7 +83,7 @@ type RegisterInput struct {
 
 // validate checks a registration and normalises its values.
 func (in *RegisterInput) validate() error {
-	in.Username = strings.TrimSpace(in.Username)
+	in.Username = normalizeUsername(in.Username)
 	in.RealName = strings.TrimSpace(in.RealName)
 	in.IDNumber = validate.NormalizeIDNumber(in.IDNumber)
 	in.Phone = strings.TrimSpace(in.Phone)
@@ -228,13 +228,18 @@ func (s *Service) issue(tx *gorm.DB, u *models.User) (*Session, error) {
 
 // throttleKey identifies a username in the login throttle without storing it.
 func throttleKey(username string) string {
-	return gm.SM3Hex([]byte("login\x00" + strings.ToLower(username)))
+	return gm.SM3Hex([]byte("login\x00" + username))
 }
 
 // Login checks a username and password. Unknown users and wrong passwords
 // take the same time and give the same answer.
+//
+// Every attempt first reserves one of the MaxFailures tries of its username,
+// atomically in the database, before the (slow) password check; so however
+// many attempts arrive at once, on however many replicas, at most
+// MaxFailures passwords are ever checked before the lock.
 func (s *Service) Login(ctx context.Context, username, password string) (*Session, error) {
-	username = strings.TrimSpace(username)
+	username = normalizeUsername(username)
 	if username == "" || password == "" {
 		return nil, models.InvalidField("username", "请输入用户名和密码。")
 	}
@@ -244,13 +249,11 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Sessio
 	}
 	db := s.db.WithContext(ctx)
 	key := throttleKey(username)
-	now := s.now()
-	var th models.LoginThrottle
-	err := db.Where("username_hash = ?", key).Take(&th).Error
-	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+	reserved, err := s.reserveAttempt(db, key)
+	if err != nil {
 		return nil, err
 	}
-	if th.LockedUntil != nil && th.LockedUntil.After(now) {
+	if !reserved {
 		return nil, ErrLocked
 	}
 	var u models.User
@@ -267,7 +270,11 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Sessio
 		}
 	}
 	if !ok {
-		if err := s.recordFailure(db, key, th.LockedUntil != nil); err != nil {
+		// The reserved try stays counted; the last one locks the username.
+		err := db.Model(&models.LoginThrottle{}).
+			Where("username_hash = ? AND failures >= ? AND locked_until IS NULL", key, MaxFailures).
+			Update("locked_until", s.now().Add(LockDuration)).Error
+		if err != nil {
 			return nil, err
 		}
 		return nil, ErrBadCredentials
@@ -283,30 +290,28 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Sessio
 	return sess, err
 }
 
-// recordFailure counts a failed login atomically and locks the username at
-// the MaxFailures-th consecutive failure. A lock that has run out starts the
-// count again.
-func (s *Service) recordFailure(db *gorm.DB, key string, expiredLock bool) error {
+// reserveAttempt takes one try of a username, each step a single atomic
+// statement: ensure the counter row, clear a lock that has run out, then
+// count the try unless the username is locked or its tries are used up.
+func (s *Service) reserveAttempt(db *gorm.DB, key string) (bool, error) {
 	now := s.now()
-	return db.Transaction(func(tx *gorm.DB) error {
-		if expiredLock {
-			if err := tx.Model(&models.LoginThrottle{}).Where("username_hash = ?", key).
-				Updates(map[string]any{"failures": 0, "locked_until": nil}).Error; err != nil {
-				return err
-			}
-		}
-		err := tx.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "username_hash"}},
-			DoUpdates: clause.Assignments(map[string]any{"failures": gorm.Expr("failures + 1"), "updated_at": now}),
-		}).Create(&models.LoginThrottle{UsernameHash: key, Failures: 1, UpdatedAt: now}).Error
-		if err != nil {
-			return err
-		}
-		return tx.Model(&models.LoginThrottle{}).
-			Where("username_hash = ? AND failures >= ?", key, MaxFailures).
-			Updates(map[string]any{"locked_until": now.Add(LockDuration), "failures": 0}).Error
-	})
+	if err := db.Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&models.LoginThrottle{UsernameHash: key, UpdatedAt: now}).Error; err != nil {
+		return false, err
+	}
+	if err := db.Model(&models.LoginThrottle{}).
+		Where("username_hash = ? AND locked_until IS NOT NULL AND locked_until <= ?", key, now).
+		Updates(map[string]any{"failures": 0, "locked_until": nil, "updated_at": now}).Error; err != nil {
+		return false, err
+	}
+	res := db.Model(&models.LoginThrottle{}).
+		Where("username_hash = ? AND locked_until IS NULL AND failures < ?", key, MaxFailures).
+		Updates(map[string]any{"failures": gorm.Expr("failures + 1"), "updated_at": now})
+	return res.RowsAffected == 1, res.Error
 }
+
+// normalizeUsername makes usernames case-insensitive on every database.
+func normalizeUsername(u string) string { return strings.ToLower(strings.TrimSpace(u)) }
 
 // Logout revokes a ticket. It reports whether the ticket was live.
 func (s *Service) Logout(ctx context.Context, token string) (bool, error) {
