@@ -55,7 +55,9 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	// Parsed documents are cached; with queries capped at MaxQueryBytes the
+	// cache holds at most 500 × 32 KB of source.
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](500))
 	srv.SetParserTokenLimit(parserTokenLimit)
 	srv.SetDisableSuggestion(!dev)
 	if dev {

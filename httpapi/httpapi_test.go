@@ -183,3 +183,19 @@ func TestResponseCacheBounded(t *testing.T) {
 		t.Fatalf("%d of 100 requests reached the handler; every second one should have been a hit", calls)
 	}
 }
+
+func TestUncacheableRequestsLeaveNothing(t *testing.T) {
+	c := NewResponseCache([]string{"regions"}, func() uint64 { return 1 }, time.Minute, 1<<20)
+	h := Guard(Limits{MaxBodyBytes: 1 << 20, Timeout: time.Second}, c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"data":{}}`))
+	})))
+	for i := 0; i < 100; i++ {
+		body := fmt.Sprintf(`{"query":"{ me { id } } # %d"}`, i)
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	if n := c.cache.Len(); n != 0 || c.size != 0 {
+		t.Fatalf("uncacheable requests left %d entries, %d bytes", n, c.size)
+	}
+}

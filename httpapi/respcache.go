@@ -36,10 +36,13 @@ type ResponseCache struct {
 type cachedResponse struct {
 	gen         uint64
 	expires     time.Time
-	cacheable   bool
 	contentType string
 	body        []byte
+	keyLen      int
 }
+
+// cost is what an entry counts against MaxBytes: its key and its body.
+func (e *cachedResponse) cost() int64 { return int64(e.keyLen + len(e.body)) }
 
 // maxKeyLen: longer requests are not cached (they are not catalogue pages).
 const maxKeyLen = 8 << 10
@@ -47,14 +50,17 @@ const maxKeyLen = 8 << 10
 // maxEntryBytes: larger responses are not cached.
 const maxEntryBytes = 512 << 10
 
+// maxEntries bounds the number of entries whatever their size.
+const maxEntries = 8192
+
 // NewResponseCache returns a cache holding at most maxBytes of responses.
 func NewResponseCache(public []string, generation func() uint64, ttl time.Duration, maxBytes int64) *ResponseCache {
 	c := &ResponseCache{Public: map[string]bool{"__typename": true}, Generation: generation, TTL: ttl, MaxBytes: maxBytes}
 	for _, f := range public {
 		c.Public[f] = true
 	}
-	c.cache, _ = lru.NewWithEvict[string, *cachedResponse](1<<16, func(_ string, v *cachedResponse) {
-		c.size -= int64(len(v.body))
+	c.cache, _ = lru.NewWithEvict[string, *cachedResponse](maxEntries, func(_ string, v *cachedResponse) {
+		c.size -= v.cost()
 	})
 	return c
 }
@@ -77,10 +83,11 @@ func (c *ResponseCache) put(key string, e *cachedResponse) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.cache.Peek(key); ok {
-		c.size -= int64(len(old.body))
+		c.size -= old.cost()
 	}
+	e.keyLen = len(key)
 	c.cache.Add(key, e)
-	c.size += int64(len(e.body))
+	c.size += e.cost()
 	for c.size > c.MaxBytes {
 		if _, _, ok := c.cache.RemoveOldest(); !ok {
 			break
@@ -108,19 +115,15 @@ func (c *ResponseCache) Middleware(next http.Handler) http.Handler {
 		key := r.Method + "\x00" + r.Header.Get("Accept") + "\x00" + r.Header.Get("Content-Type") + "\x00" + string(payload)
 		gen, now := c.Generation(), time.Now()
 		if e := c.get(key, gen, now); e != nil {
-			if !e.cacheable {
-				cacheLookups.WithLabelValues("bypass").Inc()
-				next.ServeHTTP(w, r)
-				return
-			}
 			cacheLookups.WithLabelValues("hit").Inc()
 			w.Header().Set("Content-Type", e.contentType)
 			w.Header().Set("X-Cache", "hit")
 			_, _ = w.Write(e.body)
 			return
 		}
+		// Requests that cannot be cached leave nothing behind: parsing them
+		// again is cheaper than remembering them.
 		if !c.cacheable(r, payload) {
-			c.put(key, &cachedResponse{gen: gen, expires: now.Add(c.TTL)})
 			cacheLookups.WithLabelValues("bypass").Inc()
 			next.ServeHTTP(w, r)
 			return
@@ -134,7 +137,7 @@ func (c *ResponseCache) Middleware(next http.Handler) http.Handler {
 		}
 		body := rec.buf.Bytes()
 		if status == http.StatusOK && len(body) <= maxEntryBytes && !bytes.Contains(body, []byte(`"errors"`)) {
-			c.put(key, &cachedResponse{gen: gen, expires: now.Add(c.TTL), cacheable: true,
+			c.put(key, &cachedResponse{gen: gen, expires: now.Add(c.TTL),
 				contentType: w.Header().Get("Content-Type"), body: bytes.Clone(body)})
 		}
 		w.WriteHeader(status)
