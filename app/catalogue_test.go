@@ -163,8 +163,14 @@ func TestMattersFilters(t *testing.T) {
 			filter map[string]any
 			ok     func(n matterNode) bool
 		}{
-			{map[string]any{"regionCode": "330100"}, func(n matterNode) bool { return strings.HasPrefix(n.Region.Code, "3301") }},
-			{map[string]any{"regionCode": "330106"}, func(n matterNode) bool { return n.Region.Code == "330106" }},
+			// A region's own matters, those below it, and its ancestors' own.
+			{map[string]any{"regionCode": "330100"}, func(n matterNode) bool {
+				return strings.HasPrefix(n.Region.Code, "3301") || n.Region.Code == "330000"
+			}},
+			{map[string]any{"regionCode": "330106"}, func(n matterNode) bool {
+				return n.Region.Code == "330106" || n.Region.Code == "330100" || n.Region.Code == "330000"
+			}},
+			{map[string]any{"regionCode": "110101"}, func(n matterNode) bool { return n.Region.Code == "110101" || n.Region.Code == "110000" }},
 			{map[string]any{"regionCode": "440000"}, func(n matterNode) bool { return strings.HasPrefix(n.Region.Code, "44") }},
 			{map[string]any{"nature": "ADMINISTRATIVE_LICENSE"}, func(n matterNode) bool { return n.Nature == "ADMINISTRATIVE_LICENSE" }},
 			{map[string]any{"serviceObject": "LEGAL_PERSON"}, func(n matterNode) bool { return contains(strings.Join(n.ServiceObjects, ","), "LEGAL_PERSON") }},
@@ -180,7 +186,7 @@ func TestMattersFilters(t *testing.T) {
 			{map[string]any{"level": "CITY"}, func(n matterNode) bool { return n.Level == "CITY" }},
 			{map[string]any{"onlineOnly": true}, func(n matterNode) bool { return n.OnlineAvailable }},
 			{map[string]any{"regionCode": "510100", "nature": "ADMINISTRATIVE_LICENSE", "serviceObject": "LEGAL_PERSON"}, func(n matterNode) bool {
-				return strings.HasPrefix(n.Region.Code, "5101") && n.Nature == "ADMINISTRATIVE_LICENSE"
+				return (strings.HasPrefix(n.Region.Code, "5101") || n.Region.Code == "510000") && n.Nature == "ADMINISTRATIVE_LICENSE"
 			}},
 		}
 		for _, c := range cases {
@@ -294,7 +300,7 @@ func TestMatterAndNode(t *testing.T) {
 func TestNavigation(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
 		filterKey := map[string]string{"NATURE": "nature", "SERVICE_OBJECT": "serviceObject", "AGENCY": "agencyId", "THEME": "themeId", "LEVEL": "level"}
-		for _, region := range []any{nil, "330100", "110000"} {
+		for _, region := range []any{nil, "330100", "110000", "330106", "110101"} {
 			for dim, key := range filterKey {
 				var out struct {
 					Navigation []struct {
@@ -321,6 +327,12 @@ func TestNavigation(t *testing.T) {
 			}
 		}
 		expectCode(t, b.gql(t, "", `{ navigation(dimension: NATURE, regionCode: "000001") { key } }`, nil), models.ECodeBadUserInput)
+		// A district sees its own matters and its city's: 护照 is handled by
+		// 杭州市 and must be found from 西湖区.
+		c, _ := b.matters(t, "", map[string]any{"first": 5, "filter": map[string]any{"regionCode": "330106", "keyword": "护照"}})
+		if c.TotalCount == 0 {
+			t.Fatal("a district does not see its city's matters")
+		}
 	})
 }
 

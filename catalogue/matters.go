@@ -126,10 +126,10 @@ func (s *Service) ListMatters(ctx context.Context, f MatterFilter, order MatterO
 			}
 			v = t
 		}
-		q = q.Where(fmt.Sprintf("(%s %s ? OR (%s = ? AND id %s ?))", col, cmp, col, cmp), v, v, after.ID)
+		q = q.Where(fmt.Sprintf("(matters.%s %s ? OR (matters.%s = ? AND matters.id %s ?))", col, cmp, col, cmp), v, v, after.ID)
 	}
 	var rows []*models.Matter
-	if err := q.Order(col + " " + dir).Order("id " + dir).Limit(first + 1).Find(&rows).Error; err != nil {
+	if err := q.Order("matters." + col + " " + dir).Order("matters.id " + dir).Limit(first + 1).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("list matters: %w", err)
 	}
 	if len(rows) > first {
@@ -179,14 +179,14 @@ func (s *Service) filtered(ctx context.Context, f MatterFilter, purpose queryPur
 		}
 		if kw != "" {
 			like := "%" + escapeLike(kw) + "%"
-			q = q.Where("(name LIKE ? ESCAPE '!' OR aliases LIKE ? ESCAPE '!')", like, like)
+			q = q.Where("(matters.name LIKE ? ESCAPE '!' OR matters.aliases LIKE ? ESCAPE '!')", like, like)
 		}
 	}
 	if f.Nature != "" {
 		if !f.Nature.Valid() {
 			return nil, models.InvalidField("nature", "事项类型不正确。")
 		}
-		q = q.Where("nature = ?", f.Nature)
+		q = q.Where("matters.nature = ?", f.Nature)
 	}
 	if f.ServiceObject != "" {
 		if f.ServiceObject.Bit() == 0 {
@@ -194,10 +194,10 @@ func (s *Service) filtered(ctx context.Context, f MatterFilter, purpose queryPur
 		}
 		// The sets containing the object, as an IN list: unlike a bitwise
 		// test it can use the service_objects index.
-		q = q.Where(s.broadTerm("service_objects", purpose)+" IN ?", models.SetsContaining(f.ServiceObject))
+		q = q.Where(s.broadTerm("matters.service_objects", purpose)+" IN ?", models.SetsContaining(f.ServiceObject))
 	}
 	if f.AgencyID != 0 {
-		q = q.Where("agency_id = ?", f.AgencyID)
+		q = q.Where("matters.agency_id = ?", f.AgencyID)
 	}
 	if f.ThemeID != 0 {
 		if purpose == forCount {
@@ -211,10 +211,10 @@ func (s *Service) filtered(ctx context.Context, f MatterFilter, purpose queryPur
 		if !f.Level.Valid() {
 			return nil, models.InvalidField("level", "行使层级不正确。")
 		}
-		q = q.Where("level = ?", f.Level)
+		q = q.Where("matters.level = ?", f.Level)
 	}
 	if f.OnlineOnly {
-		q = q.Where("online_depth >= ?", models.OnlineAvailableDepth)
+		q = q.Where("matters.online_depth >= ?", models.OnlineAvailableDepth)
 	}
 	return q, nil
 }
@@ -230,7 +230,10 @@ func (s *Service) broadTerm(col string, purpose queryPurpose) string {
 	return col
 }
 
-// inRegion keeps the matters implemented in a region or any region below it.
+// inRegion keeps the matters a citizen of a region can apply for there: those
+// implemented in the region or any region below it, and those implemented by
+// the region's own ancestors (a district's residents apply for their city's
+// and province's matters too).
 func (s *Service) inRegion(q *gorm.DB, code string) (*gorm.DB, error) {
 	r, err := s.regions.Lookup("regionCode", code)
 	if err != nil {
@@ -238,11 +241,15 @@ func (s *Service) inRegion(q *gorm.DB, code string) (*gorm.DB, error) {
 	}
 	switch r.Level {
 	case models.RegionProvince:
-		return q.Where("province_code = ?", r.Code), nil
+		return q.Where("matters.province_code = ?", r.Code), nil
 	case models.RegionCity:
-		return q.Where("city_code = ?", r.Code), nil
+		return q.Where("(matters.city_code = ? OR matters.region_code = ?)", r.Code, r.ProvinceCode), nil
 	default:
-		return q.Where("region_code = ?", r.Code), nil
+		codes := []string{r.Code}
+		if r.CityCode != "" {
+			codes = append(codes, r.CityCode)
+		}
+		return q.Where("matters.region_code IN ?", append(codes, r.ProvinceCode)), nil
 	}
 }
 

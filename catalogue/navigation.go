@@ -62,10 +62,10 @@ func (s *Service) navigation(ctx context.Context, dim NavigationDimension, regio
 	var rows []groupCount
 	switch dim {
 	case ByNature:
-		err = q.Select("nature AS `key`, COUNT(*) AS count").Group("nature").Scan(&rows).Error
+		err = q.Select("matters.nature AS `key`, COUNT(*) AS count").Group("matters.nature").Scan(&rows).Error
 		return fixedEntries(rows, err, models.MatterNatures, models.MatterNature.Name)
 	case ByLevel:
-		err = q.Select("level AS `key`, COUNT(*) AS count").Group("level").Scan(&rows).Error
+		err = q.Select("matters.level AS `key`, COUNT(*) AS count").Group("matters.level").Scan(&rows).Error
 		return fixedEntries(rows, err, models.AdminLevels, models.AdminLevel.Name)
 	case ByServiceObject:
 		// Group by the stored set (a covering index scan), then add each
@@ -74,7 +74,7 @@ func (s *Service) navigation(ctx context.Context, dim NavigationDimension, regio
 			ServiceObjects models.ServiceObjectSet
 			Count          int64
 		}
-		err = q.Select("service_objects, COUNT(*) AS count").Group("service_objects").Scan(&sets).Error
+		err = q.Select("matters.service_objects, COUNT(*) AS count").Group("matters.service_objects").Scan(&sets).Error
 		perObject := map[string]int64{}
 		for _, set := range sets {
 			for _, o := range set.ServiceObjects.List() {
@@ -86,8 +86,8 @@ func (s *Service) navigation(ctx context.Context, dim NavigationDimension, regio
 		}
 		return fixedEntries(rows, err, models.ServiceObjects, models.ServiceObject.Name)
 	case ByAgency:
-		err = q.Select("agency_id AS id, COUNT(*) AS count").Group("agency_id").
-			Order("count DESC").Order("agency_id").Limit(maxAgencyEntries).Scan(&rows).Error
+		err = q.Select("matters.agency_id AS id, COUNT(*) AS count").Group("matters.agency_id").
+			Order("count DESC").Order("matters.agency_id").Limit(maxAgencyEntries).Scan(&rows).Error
 		if err != nil {
 			return nil, fmt.Errorf("navigation by agency: %w", err)
 		}

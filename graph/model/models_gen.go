@@ -59,7 +59,7 @@ type MatterEdge struct {
 type MatterFilter struct {
 	// 关键词，匹配事项名称与常用名（最多50个字）。
 	Keyword *string `json:"keyword,omitempty"`
-	// 行政区划代码：只看该区划（含下级）实施的事项。
+	// 行政区划代码：该区划的居民可以办理的事项，即该区划及其下级实施的事项，加上其上级区划实施的事项。
 	RegionCode *string `json:"regionCode,omitempty"`
 	// 事项类型。
 	Nature *models.MatterNature `json:"nature,omitempty"`
