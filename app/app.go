@@ -217,6 +217,7 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
+	go a.housekeeping(ctx)
 	select {
 	case err := <-errc:
 		return err
@@ -228,6 +229,24 @@ func (a *App) Serve(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// housekeeping removes stale tickets and login counters every hour.
+func (a *App) housekeeping(ctx context.Context) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := a.Identity.Cleanup(ctx); err != nil && ctx.Err() == nil {
+			a.Config.Logger.Error("housekeeping failed", "err", err)
+		} else if n > 0 {
+			a.Config.Logger.Info("housekeeping removed stale tickets and login counters", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // Close releases the database.

@@ -226,6 +226,7 @@ func TestMattersBadInput(t *testing.T) {
 			{"unknown region", map[string]any{"filter": map[string]any{"regionCode": "999999"}}},
 			{"malformed region", map[string]any{"filter": map[string]any{"regionCode": "33"}}},
 			{"overlong keyword", map[string]any{"filter": map[string]any{"keyword": strings.Repeat("税", 51)}}},
+			{"control character in keyword", map[string]any{"filter": map[string]any{"keyword": "护照\x00"}}},
 			{"malformed agency id", map[string]any{"filter": map[string]any{"agencyId": "@@@"}}},
 			{"id of another kind", map[string]any{"filter": map[string]any{"agencyId": c.Edges[0].Node.ID}}},
 			{"unknown enum", map[string]any{"filter": map[string]any{"nature": "LICENCE"}}},
@@ -327,6 +328,16 @@ func TestNavigation(t *testing.T) {
 			}
 		}
 		expectCode(t, b.gql(t, "", `{ navigation(dimension: NATURE, regionCode: "000001") { key } }`, nil), models.ECodeBadUserInput)
+		// JSON punctuation matches nothing by itself; words combine.
+		for _, kw := range []string{`[`, `","`, `\`} {
+			c, r := b.matters(t, "", map[string]any{"first": 1, "filter": map[string]any{"keyword": kw}})
+			if len(r.Errors) > 0 || c.TotalCount != int(countRows(t, b, &models.Matter{})) {
+				t.Fatalf("keyword %q should filter nothing (it is only punctuation): %d", kw, c.TotalCount)
+			}
+		}
+		if c, _ := b.matters(t, "", map[string]any{"first": 5, "filter": map[string]any{"keyword": "社保卡 挂失"}}); c.TotalCount == 0 || !strings.Contains(c.Edges[0].Node.Name, "挂失") {
+			t.Fatal("two words do not combine")
+		}
 		// A district sees its own matters and its city's: 护照 is handled by
 		// 杭州市 and must be found from 西湖区.
 		c, _ := b.matters(t, "", map[string]any{"first": 5, "filter": map[string]any{"regionCode": "330106", "keyword": "护照"}})

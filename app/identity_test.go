@@ -2,12 +2,14 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"govmobile/identity"
 	"govmobile/models"
@@ -308,4 +310,31 @@ func TestDatabaseFileHoldsNoClearPersonalData(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestCleanupRemovesStaleRowsOnly(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		in := person(t)
+		live := b.register(t, in)
+		old := time.Now().UTC().Add(-30 * 24 * time.Hour)
+		db := b.app.DB
+		stale := []any{
+			&models.Ticket{TokenHash: fmt.Sprintf("stale-%d", seq.Add(1)), UserID: 1, CreatedAt: old, ExpiresAt: old.Add(time.Hour)},
+			&models.LoginThrottle{UsernameHash: fmt.Sprintf("stale-%d", seq.Add(1)), Failures: 2, UpdatedAt: old},
+		}
+		for _, row := range stale {
+			if err := db.Create(row).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := b.app.Identity.Cleanup(context.Background())
+		if err != nil || n < 2 {
+			t.Fatalf("cleanup removed %d rows: %v", n, err)
+		}
+		var me struct{ Me *struct{ Username string } }
+		b.gql(t, live.Ticket, `{ me { username } }`, nil).decode(t, &me)
+		if me.Me == nil {
+			t.Fatal("cleanup removed a live ticket")
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"govmobile/models"
@@ -173,12 +174,13 @@ func (s *Service) filtered(ctx context.Context, f MatterFilter, purpose queryPur
 		}
 	}
 	if f.Keyword != "" {
-		kw := strings.TrimSpace(f.Keyword)
-		if utf8.RuneCountInString(kw) > MaxKeywordLength {
-			return nil, models.InvalidField("keyword", fmt.Sprintf("关键词不能超过%d个字。", MaxKeywordLength))
+		kw, err := cleanKeyword(f.Keyword)
+		if err != nil {
+			return nil, err
 		}
-		if kw != "" {
-			like := "%" + escapeLike(kw) + "%"
+		// Every word must appear in the name or an alias ("杭州 公积金").
+		for _, word := range strings.Fields(kw) {
+			like := "%" + escapeLike(word) + "%"
 			q = q.Where("(matters.name LIKE ? ESCAPE '!' OR matters.aliases LIKE ? ESCAPE '!')", like, like)
 		}
 	}
@@ -251,6 +253,25 @@ func (s *Service) inRegion(q *gorm.DB, code string) (*gorm.DB, error) {
 		}
 		return q.Where("matters.region_code IN ?", append(codes, r.ProvinceCode)), nil
 	}
+}
+
+// cleanKeyword trims a keyword and drops the characters that would match the
+// aliases column's JSON punctuation rather than an alias; control characters
+// are refused.
+func cleanKeyword(kw string) (string, error) {
+	if utf8.RuneCountInString(kw) > MaxKeywordLength {
+		return "", models.InvalidField("keyword", fmt.Sprintf("关键词不能超过%d个字。", MaxKeywordLength))
+	}
+	if !utf8.ValidString(kw) || strings.IndexFunc(kw, unicode.IsControl) >= 0 {
+		return "", models.InvalidField("keyword", "关键词含有无法识别的字符。")
+	}
+	kw = strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`"[]\,`, r) {
+			return ' '
+		}
+		return r
+	}, kw)
+	return strings.Join(strings.Fields(kw), " "), nil
 }
 
 func escapeLike(s string) string {

@@ -111,7 +111,7 @@ func (x *RegionIndex) Len() int { return len(x.byCode) }
 
 // Lookup validates a region code given by a client.
 func (x *RegionIndex) Lookup(field, code string) (*models.Region, error) {
-	if len(code) != 6 {
+	if len(code) != 6 || strings.Trim(code, "0123456789") != "" {
 		return nil, models.InvalidField(field, "行政区划代码应为6位数字。")
 	}
 	r := x.byCode[code]

@@ -18,10 +18,12 @@ type migration struct {
 	up      func(tx *gorm.DB) error
 }
 
-// migrations is the schema's history. Version 1 is the first release; it
-// creates every table of models.AllTables as they were then. gorm's
-// AutoMigrate only adds (tables, columns, indexes), so a later release that adds
-// columns appends a migration calling AutoMigrate again, plus any data fix-up.
+// migrations is the schema's history. Version 1, the first release, runs
+// AutoMigrate over models.AllTables. A database at version 1 never runs it
+// again, so a later release that changes a model must append a migration
+// (AutoMigrate of the changed models — it only adds tables, columns and
+// indexes — plus any data fix-up), and add its golden database under
+// app/testdata so that TestUpgradeFromEveryRelease proves the upgrade.
 var migrations = []migration{
 	{1, "initial schema: regions, catalogue, users, tickets", func(tx *gorm.DB) error {
 		return tx.AutoMigrate(models.AllTables()...)

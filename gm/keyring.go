@@ -118,16 +118,24 @@ func NewKeyring(dataKey, hmacKey []byte) (*Keyring, error) {
 // EncryptString seals plain under the data key and returns base64 (standard,
 // padded) of nonce‖ciphertext‖tag. The empty string stays empty, so optional
 // fields stay distinguishable from filled ones without decryption.
-func (k *Keyring) EncryptString(plain string) (string, error) {
+func (k *Keyring) EncryptString(plain string) (string, error) { return k.SealString(plain, "") }
+
+// SealString is EncryptString bound to a context (used as GCM associated
+// data), such as the table, column and owner of the value: a ciphertext moved
+// to another column or another row no longer opens.
+func (k *Keyring) SealString(plain, context string) (string, error) {
 	if plain == "" {
 		return "", nil
 	}
-	return base64.StdEncoding.EncodeToString(seal(k.aead, []byte(plain), nil)), nil
+	return base64.StdEncoding.EncodeToString(seal(k.aead, []byte(plain), []byte(context))), nil
 }
 
 // DecryptString reverses EncryptString; it returns ErrDecrypt for anything
 // EncryptString under this keyring did not produce.
-func (k *Keyring) DecryptString(enc string) (string, error) {
+func (k *Keyring) DecryptString(enc string) (string, error) { return k.OpenString(enc, "") }
+
+// OpenString reverses SealString with the same context.
+func (k *Keyring) OpenString(enc, context string) (string, error) {
 	if enc == "" {
 		return "", nil
 	}
@@ -135,7 +143,7 @@ func (k *Keyring) DecryptString(enc string) (string, error) {
 	if err != nil {
 		return "", ErrDecrypt
 	}
-	plain, err := open(k.aead, sealed, nil)
+	plain, err := open(k.aead, sealed, []byte(context))
 	if err != nil {
 		return "", err
 	}

@@ -147,18 +147,18 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*Session, err
 		PhoneHash:        s.keys.BlindIndex(kindPhone, in.Phone),
 		OrganizationName: in.OrganizationName,
 	}
-	if u.RealNameEnc, err = s.keys.EncryptString(in.RealName); err != nil {
+	if u.RealNameEnc, err = s.keys.SealString(in.RealName, fieldContext("real_name", u.Username)); err != nil {
 		return nil, err
 	}
-	if u.IDNumberEnc, err = s.keys.EncryptString(in.IDNumber); err != nil {
+	if u.IDNumberEnc, err = s.keys.SealString(in.IDNumber, fieldContext("id_number", u.Username)); err != nil {
 		return nil, err
 	}
-	if u.PhoneEnc, err = s.keys.EncryptString(in.Phone); err != nil {
+	if u.PhoneEnc, err = s.keys.SealString(in.Phone, fieldContext("phone", u.Username)); err != nil {
 		return nil, err
 	}
 	u.IdentityHash = u.IDNumberHash
 	if in.UserType == models.UserLegalPerson {
-		if u.CreditCodeEnc, err = s.keys.EncryptString(in.CreditCode); err != nil {
+		if u.CreditCodeEnc, err = s.keys.SealString(in.CreditCode, fieldContext("credit_code", u.Username)); err != nil {
 			return nil, err
 		}
 		u.CreditCodeHash = s.keys.BlindIndex(kindCreditCode, in.CreditCode)
@@ -225,6 +225,10 @@ func (s *Service) issue(tx *gorm.DB, u *models.User) (*Session, error) {
 	}
 	return &Session{Ticket: token, ExpiresAt: t.ExpiresAt, User: p}, nil
 }
+
+// fieldContext binds an encrypted personal field to its column and owner
+// (usernames never change), so ciphertexts cannot be swapped unnoticed.
+func fieldContext(column, username string) string { return "users." + column + "\x00" + username }
 
 // throttleKey identifies a username in the login throttle without storing it.
 func throttleKey(username string) string {
@@ -350,10 +354,11 @@ func (s *Service) Profile(u *models.User) (*models.UserProfile, error) {
 	p := &models.UserProfile{ID: u.ID, Username: u.Username, UserType: u.UserType, CreatedAt: u.CreatedAt}
 	var creditCode string
 	for _, f := range []struct {
-		dst *string
-		enc string
-	}{{&p.RealName, u.RealNameEnc}, {&p.IDNumber, u.IDNumberEnc}, {&p.Phone, u.PhoneEnc}, {&creditCode, u.CreditCodeEnc}} {
-		v, err := s.keys.DecryptString(f.enc)
+		dst    *string
+		enc    string
+		column string
+	}{{&p.RealName, u.RealNameEnc, "real_name"}, {&p.IDNumber, u.IDNumberEnc, "id_number"}, {&p.Phone, u.PhoneEnc, "phone"}, {&creditCode, u.CreditCodeEnc, "credit_code"}} {
+		v, err := s.keys.OpenString(f.enc, fieldContext(f.column, u.Username))
 		if err != nil {
 			return nil, fmt.Errorf("decrypt personal data of user %d: %w", u.ID, err)
 		}
@@ -370,4 +375,22 @@ func (s *Service) Consents(ctx context.Context, userID uint64) ([]*models.Privac
 	var out []*models.PrivacyConsent
 	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("consented_at DESC").Order("id DESC").Find(&out).Error
 	return out, err
+}
+
+// retention is how long expired or revoked tickets and idle login counters
+// are kept (for investigating incidents) before Cleanup removes them.
+const retention = 7 * 24 * time.Hour
+
+// Cleanup deletes tickets that expired or were revoked, and login counters
+// left idle, more than a retention period ago, so neither table only grows.
+// It reports how many rows it removed.
+func (s *Service) Cleanup(ctx context.Context) (int64, error) {
+	before := s.now().Add(-retention)
+	db := s.db.WithContext(ctx)
+	t := db.Where("expires_at < ? OR revoked_at < ?", before, before).Delete(&models.Ticket{})
+	if t.Error != nil {
+		return 0, t.Error
+	}
+	th := db.Where("updated_at < ? AND (locked_until IS NULL OR locked_until < ?)", before, before).Delete(&models.LoginThrottle{})
+	return t.RowsAffected + th.RowsAffected, th.Error
 }

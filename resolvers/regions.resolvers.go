@@ -9,6 +9,7 @@ import (
 	"context"
 	"govmobile/graph"
 	"govmobile/models"
+	"strings"
 )
 
 // Regions is the resolver for the regions field.
@@ -17,7 +18,10 @@ func (r *queryResolver) Regions(ctx context.Context, parentCode *string) ([]*mod
 	if parentCode != nil {
 		p, err := r.Catalogue.Regions().Lookup("parentCode", *parentCode)
 		if err != nil {
-			return nil, models.Errorf(models.ECodeNotFound, "上级行政区划“%s”不存在。", *parentCode)
+			if len(*parentCode) == 6 && models.ErrorCode(err) == models.ECodeBadUserInput && strings.Trim(*parentCode, "0123456789") == "" {
+				return nil, models.Errorf(models.ECodeNotFound, "上级行政区划“%s”不存在。", *parentCode)
+			}
+			return nil, err
 		}
 		code = p.Code
 	}
