@@ -139,6 +139,7 @@ func main() {
 		fs.PrintDefaults()
 	}
 	_ = fs.Parse(args)
+	restrictFiles()
 	log := newLogger(o.logLevel)
 	slog.SetDefault(log)
 	cfg, err := o.config(log)
