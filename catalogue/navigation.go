@@ -91,13 +91,7 @@ func (s *Service) navigation(ctx context.Context, dim NavigationDimension, regio
 		if err != nil {
 			return nil, fmt.Errorf("navigation by agency: %w", err)
 		}
-		return s.namedEntries(ctx, rows, &[]models.Agency{}, func(v any) map[uint64]string {
-			names := map[uint64]string{}
-			for _, a := range *v.(*[]models.Agency) {
-				names[a.ID] = a.Name
-			}
-			return names
-		})
+		return s.namedEntries(ctx, rows, &models.Agency{})
 	case ByTheme:
 		if regionCode == "" {
 			// Nationally the link table alone answers, from its theme index.
@@ -111,13 +105,7 @@ func (s *Service) navigation(ctx context.Context, dim NavigationDimension, regio
 		if err != nil {
 			return nil, fmt.Errorf("navigation by theme: %w", err)
 		}
-		return s.namedEntries(ctx, rows, &[]models.Theme{}, func(v any) map[uint64]string {
-			names := map[uint64]string{}
-			for _, t := range *v.(*[]models.Theme) {
-				names[t.ID] = t.Name
-			}
-			return names
-		})
+		return s.namedEntries(ctx, rows, &models.Theme{})
 	}
 	return nil, models.InvalidField("dimension", "不支持的导航维度。")
 }
@@ -140,8 +128,9 @@ func fixedEntries[E ~string](rows []groupCount, err error, all []E, name func(E)
 	return out, nil
 }
 
-// namedEntries names counted IDs with one more statement, busiest first.
-func (s *Service) namedEntries(ctx context.Context, rows []groupCount, dest any, names func(any) map[uint64]string) ([]NavigationEntry, error) {
+// namedEntries names counted IDs from model's table (id, name) with one
+// more statement, busiest first.
+func (s *Service) namedEntries(ctx context.Context, rows []groupCount, model any) ([]NavigationEntry, error) {
 	out := []NavigationEntry{}
 	if len(rows) == 0 {
 		return out, nil
@@ -150,10 +139,17 @@ func (s *Service) namedEntries(ctx context.Context, rows []groupCount, dest any,
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
-	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(dest).Error; err != nil {
+	var named []struct {
+		ID   uint64
+		Name string
+	}
+	if err := s.db.WithContext(ctx).Model(model).Select("id, name").Where("id IN ?", ids).Scan(&named).Error; err != nil {
 		return nil, fmt.Errorf("navigation names: %w", err)
 	}
-	byID := names(dest)
+	byID := make(map[uint64]string, len(named))
+	for _, n := range named {
+		byID[n.ID] = n.Name
+	}
 	for _, r := range rows {
 		if n, ok := byID[r.ID]; ok && r.Count > 0 {
 			out = append(out, NavigationEntry{ID: r.ID, Name: n, Count: r.Count})
