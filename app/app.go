@@ -107,7 +107,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	return a, nil
 }
 
+// prepare migrates, seeds and loads keys, under the startup lock so that
+// replicas starting together do this once.
 func (a *App) prepare(ctx context.Context) error {
+	return database.WithStartupLock(ctx, a.DB, a.Dialect, func() error { return a.prepareLocked(ctx) })
+}
+
+func (a *App) prepareLocked(ctx context.Context) error {
 	log := a.Config.Logger
 	from, to, err := database.Migrate(ctx, a.DB)
 	if err != nil {

@@ -101,3 +101,35 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestReplicasStartTogether: several replicas started at once on one fresh
+// MySQL database all come up; one migrates and seeds, the others find it done.
+func TestReplicasStartTogether(t *testing.T) {
+	dsn := os.Getenv("TEST_MYSQL_DSN")
+	if dsn == "" {
+		t.Skip("TEST_MYSQL_DSN not set")
+	}
+	fresh, err := freshMySQL(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	const replicas = 3
+	errs := make(chan error, replicas)
+	apps := make(chan *app.App, replicas)
+	for i := 0; i < replicas; i++ {
+		go func() {
+			a, err := app.New(context.Background(), app.Config{DataDir: dir, DatabaseURL: "mysql://" + fresh, Logger: quietLogger(), AdminPassword: "Admin-Test-123"})
+			errs <- err
+			apps <- a
+		}()
+	}
+	for i := 0; i < replicas; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("a replica failed to start: %v", err)
+		}
+		if a := <-apps; a != nil {
+			defer a.Close()
+		}
+	}
+}
