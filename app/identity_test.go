@@ -129,6 +129,12 @@ func TestRegisterBadInput(t *testing.T) {
 			}, models.ECodeBadUserInput, "idNumber"},
 			{"bad birth date", func(m map[string]any) { m["idNumber"] = idNumber(t, "330106", "19851332", 1) }, models.ECodeBadUserInput, "idNumber"},
 			{"15 digit id", func(m map[string]any) { m["idNumber"] = "330106850307451" }, models.ECodeBadUserInput, "idNumber"},
+			{"child under 14", func(m map[string]any) {
+				m["idNumber"] = idNumber(t, "330106", time.Now().AddDate(-10, 0, 0).Format("20060102"), 7)
+			}, models.ECodeBadUserInput, "idNumber"},
+			{"birth date in the future", func(m map[string]any) {
+				m["idNumber"] = idNumber(t, "330106", time.Now().AddDate(1, 0, 0).Format("20060102"), 7)
+			}, models.ECodeBadUserInput, "idNumber"},
 			{"bad phone", func(m map[string]any) { m["phone"] = "12345678901" }, models.ECodeBadUserInput, "phone"},
 			{"short username", func(m map[string]any) { m["username"] = "ab" }, models.ECodeBadUserInput, "username"},
 			{"overlong username", func(m map[string]any) { m["username"] = "a" + string(bytes.Repeat([]byte("b"), 5000)) }, models.ECodeBadUserInput, "username"},

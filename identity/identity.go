@@ -126,8 +126,21 @@ func (in *RegisterInput) validate() error {
 			return err
 		}
 	}
+	// Personal Information Protection Law art. 31: a child under 14 does not
+	// consent alone; a company's representative must be an adult.
+	age, _ := validate.IDNumberAge(in.IDNumber, time.Now())
+	switch {
+	case in.UserType == models.UserNaturalPerson && age < MinSelfRegistrationAge:
+		return models.InvalidField("idNumber", "未满十四周岁的未成年人不能自行注册，请由监护人代为办理。")
+	case in.UserType == models.UserLegalPerson && age < 18:
+		return models.InvalidField("idNumber", "法定代表人或经办人应年满十八周岁。")
+	}
 	return nil
 }
+
+// MinSelfRegistrationAge is the age from which a person may register and
+// consent to the privacy policy alone.
+const MinSelfRegistrationAge = 14
 
 // Register creates an account and logs it in. Everything (user, consent
 // record, ticket) is written in one transaction.

@@ -86,3 +86,22 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// IDNumberAge returns the holder's age in whole years on the given day
+// (China time), from the birth date inside a valid identity number.
+func IDNumberAge(s string, at time.Time) (int, bool) {
+	s = NormalizeIDNumber(s)
+	if len(s) != 18 {
+		return 0, false
+	}
+	birth, err := time.ParseInLocation("20060102", s[6:14], chinaTime)
+	if err != nil {
+		return 0, false
+	}
+	y, m, d := at.In(chinaTime).Date()
+	age := y - birth.Year()
+	if m < birth.Month() || (m == birth.Month() && d < birth.Day()) {
+		age--
+	}
+	return age, true
+}
