@@ -207,7 +207,7 @@ func (a *App) routes() http.Handler {
 		return err
 	}}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return mux
+	return httpapi.SecurityHeaders(mux)
 }
 
 // Serve runs the HTTP server until ctx ends, then drains for up to 10 s.

@@ -167,9 +167,11 @@ func TestOperationalEndpoints(t *testing.T) {
 	if code, _, _ := b.get(t, "/graphiql"); code != http.StatusNotFound {
 		t.Fatalf("/graphiql in production: %d", code)
 	}
-	// Every response carries a request ID.
-	if r := b.gql(t, "", `{ regions { code } }`, nil); len(r.Header.Get("X-Request-ID")) < 8 {
-		t.Fatal("no X-Request-ID")
+	// Every response carries a request ID; GraphQL answers are never stored
+	// by intermediaries.
+	r := b.gql(t, "", `{ regions { code } }`, nil)
+	if len(r.Header.Get("X-Request-ID")) < 8 || r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("headers: %v", r.Header)
 	}
 }
 
