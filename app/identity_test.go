@@ -212,6 +212,19 @@ func TestLoginFailuresAndLockout(t *testing.T) {
 			login(t, b, user, "Wrong-Passw0rd")
 		}
 		expectCode(t, login(t, b, user, in["password"].(string)), models.ECodeRateLimited)
+		// Fifteen minutes later (moved back in the database) the lock is over:
+		// the right password gets in, and counting starts afresh.
+		if err := b.app.DB.Model(&models.LoginThrottle{}).Where("locked_until IS NOT NULL").
+			Update("locked_until", time.Now().UTC().Add(-time.Minute)).Error; err != nil {
+			t.Fatal(err)
+		}
+		var ok struct{ Login struct{ Ticket string } }
+		login(t, b, user, in["password"].(string)).decode(t, &ok)
+		for i := 0; i < identity.MaxFailures-1; i++ {
+			if r := login(t, b, user, "Wrong-Passw0rd"); r.code() != models.ECodeUnauthenticated {
+				t.Fatalf("after the lock ran out, failure %d answered %s", i+1, r.Raw)
+			}
+		}
 		// Unknown usernames lock the same way, so a lock reveals nothing.
 		for i := 0; i < identity.MaxFailures; i++ {
 			login(t, b, "ghost_"+user, "x")

@@ -287,13 +287,9 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Sessio
 		}
 	}
 	if !ok {
-		// The reserved try stays counted; the last one locks the username.
-		err := db.Model(&models.LoginThrottle{}).
-			Where("username_hash = ? AND failures >= ? AND locked_until IS NULL", key, MaxFailures).
-			Update("locked_until", s.now().Add(LockDuration)).Error
-		if err != nil {
-			return nil, err
-		}
+		// The try stays counted; the one that used the last try has already
+		// set the lock (in reserveAttempt), so nothing more is written here
+		// and a client hanging up cannot leave a counter without its lock.
 		return nil, ErrBadCredentials
 	}
 	var sess *Session
@@ -309,7 +305,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Sessio
 
 // reserveAttempt takes one try of a username, each step a single atomic
 // statement: ensure the counter row, clear a lock that has run out, then
-// count the try unless the username is locked or its tries are used up.
+// count the try unless the username is locked.
 func (s *Service) reserveAttempt(db *gorm.DB, key string) (bool, error) {
 	now := s.now()
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).
@@ -321,9 +317,12 @@ func (s *Service) reserveAttempt(db *gorm.DB, key string) (bool, error) {
 		Updates(map[string]any{"failures": 0, "locked_until": nil, "updated_at": now}).Error; err != nil {
 		return false, err
 	}
-	res := db.Model(&models.LoginThrottle{}).
-		Where("username_hash = ? AND locked_until IS NULL AND failures < ?", key, MaxFailures).
-		Updates(map[string]any{"failures": gorm.Expr("failures + 1"), "updated_at": now})
+	// The try that uses the last one sets the lock in the same statement (a
+	// correct password then still gets in, and deletes the row). locked_until
+	// comes first: MySQL evaluates SET left to right with updated values.
+	res := db.Exec("UPDATE login_throttles SET locked_until = CASE WHEN failures + 1 >= ? THEN ? ELSE NULL END, "+
+		"failures = failures + 1, updated_at = ? WHERE username_hash = ? AND locked_until IS NULL AND failures < ?",
+		MaxFailures, now.Add(LockDuration), now, key, MaxFailures)
 	return res.RowsAffected == 1, res.Error
 }
 
