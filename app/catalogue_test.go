@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"sort"
 	"strings"
@@ -228,6 +229,9 @@ func TestMattersBadInput(t *testing.T) {
 			{"overlong keyword", map[string]any{"filter": map[string]any{"keyword": strings.Repeat("税", 51)}}},
 			{"control character in keyword", map[string]any{"filter": map[string]any{"keyword": "护照\x00"}}},
 			{"malformed agency id", map[string]any{"filter": map[string]any{"agencyId": "@@@"}}},
+			{"agency id beyond 64 bits", map[string]any{"filter": map[string]any{"agencyId": base64.RawURLEncoding.EncodeToString([]byte("Agency:18446744073709551615"))}}},
+			{"agency id beyond int64", map[string]any{"filter": map[string]any{"agencyId": base64.RawURLEncoding.EncodeToString([]byte("Agency:9223372036854775808"))}}},
+			{"cursor id beyond int64", map[string]any{"after": base64.RawURLEncoding.EncodeToString([]byte(`{"o":"POPULARITY:desc","v":1,"i":18446744073709551615}`))}},
 			{"id of another kind", map[string]any{"filter": map[string]any{"agencyId": c.Edges[0].Node.ID}}},
 			{"unknown enum", map[string]any{"filter": map[string]any{"nature": "LICENCE"}}},
 			{"wrong type", map[string]any{"first": "ten"}},
@@ -282,7 +286,8 @@ func TestMatterAndNode(t *testing.T) {
 		if missing.Matter != nil || missing.Node != nil {
 			t.Fatal("unknown matter is not null")
 		}
-		for _, bad := range []string{"", "123", "%%%", "VXNlcg", "TWF0dGVyOmFiYw"} {
+		huge := base64.RawURLEncoding.EncodeToString([]byte("Matter:18446744073709551615"))
+		for _, bad := range []string{"", "123", "%%%", "VXNlcg", "TWF0dGVyOmFiYw", huge} {
 			expectCode(t, b.gql(t, "", `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": bad}), models.ECodeBadUserInput)
 		}
 		expectCode(t, b.gql(t, "", `{ matter { name } }`, nil), models.ECodeBadUserInput)

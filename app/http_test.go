@@ -81,6 +81,8 @@ func TestMalformedRequests(t *testing.T) {
 		t.Run("introspection off in production", func(t *testing.T) {
 			expectCode(t, b.gql(t, "", `{ __schema { types { name } } }`, nil), models.ECodeForbidden)
 			expectCode(t, b.gql(t, "", `{ __type(name: "Matter") { name } }`, nil), models.ECodeForbidden)
+			expectCode(t, b.gql(t, "", `{ ...F } fragment F on Query { __schema { queryType { name } } }`, nil), models.ECodeForbidden)
+			expectCode(t, b.gql(t, "", `{ ... on Query { __type(name: "Matter") { name } } }`, nil), models.ECodeForbidden)
 		})
 		t.Run("fragment explosion", func(t *testing.T) {
 			var q strings.Builder
@@ -114,6 +116,17 @@ func TestMalformedRequests(t *testing.T) {
 			checkRaw(t, req, http.StatusUnsupportedMediaType)
 			req, _ = http.NewRequest(http.MethodGet, b.srv.URL+"/graphql?query="+url.QueryEscape(`mutation { logout }`), nil)
 			checkRaw(t, req, http.StatusMethodNotAllowed)
+			req, _ = http.NewRequest(http.MethodPost, b.srv.URL+"/graphql", strings.NewReader(`{"query":"{ regions { code } }"}`))
+			req.Header.Set("Content-Type", "application/json; charset")
+			checkRaw(t, req, http.StatusUnsupportedMediaType)
+			for _, v := range []string{"{bad", "[1]"} {
+				req, _ = http.NewRequest(http.MethodGet, b.srv.URL+"/graphql?query="+url.QueryEscape(`{ regions { code } }`)+"&variables="+url.QueryEscape(v), nil)
+				checkRaw(t, req, http.StatusBadRequest)
+			}
+			req, _ = http.NewRequest(http.MethodGet, b.srv.URL+"/graphql?query="+url.QueryEscape(`{ regions { code } }`), nil)
+			req.Header.Set("Upgrade", "websocket")
+			req.Header.Set("Connection", "Upgrade")
+			checkRaw(t, req, http.StatusBadRequest)
 		})
 		t.Run("internal details hidden", func(t *testing.T) {
 			r := b.gql(t, "", `{ matters(first: 1, filter: {regionCode: "abc"}) { totalCount } }`, nil)

@@ -1,6 +1,8 @@
 package catalogue
 
 import (
+	"time"
+
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
@@ -8,10 +10,21 @@ import (
 // the catalogue is written, yet on a large catalogue they are the costly part
 // of a page: counting tens of thousands of rows. They are kept in memory, keyed
 // by the catalogue generation, so a write makes every older answer unreachable
-// (and the LRU evicts it). Each replica keeps its own; see Changed.
+// (and the LRU evicts it). Writes made by another process (the seed command,
+// another replica) do not move this process's generation, so an answer also
+// expires after aggregateTTL.
 type aggregateCache = lru.Cache[string, any]
 
 const maxAggregates = 4096
+
+// aggregateTTL bounds how stale an answer can be after a write by another
+// process.
+const aggregateTTL = 30 * time.Second
+
+type aggregate struct {
+	value   any
+	expires time.Time
+}
 
 func newAggregateCache() *aggregateCache {
 	c, _ := lru.New[string, any](maxAggregates)
@@ -23,8 +36,11 @@ func newAggregateCache() *aggregateCache {
 func cachedAggregate[T any](s *Service, key string, compute func() (T, error)) (T, error) {
 	gen := s.Generation()
 	full := key + "|" + itoa(gen)
+	now := time.Now()
 	if v, ok := s.aggregates.Get(full); ok {
-		return v.(T), nil
+		if a := v.(aggregate); now.Before(a.expires) {
+			return a.value.(T), nil
+		}
 	}
 	v, err := compute()
 	if err != nil {
@@ -33,7 +49,7 @@ func cachedAggregate[T any](s *Service, key string, compute func() (T, error)) (
 	// A write during compute moved the generation on: the answer may be
 	// stale, so it is returned but not kept.
 	if s.Generation() == gen {
-		s.aggregates.Add(full, v)
+		s.aggregates.Add(full, aggregate{value: v, expires: now.Add(aggregateTTL)})
 	}
 	return v, nil
 }

@@ -60,8 +60,9 @@ func (o MatterOrder) key() string {
 
 // MatterPage is one page of a matter list.
 type MatterPage struct {
-	Matters    []*models.Matter
-	Cursors    []string
+	Matters []*models.Matter
+	Cursors []string
+	// TotalCount is -1 when it was not asked for.
 	TotalCount int64
 	HasNext    bool
 }
@@ -85,8 +86,9 @@ func ParseCursor(after string, order MatterOrder) (*pagination.Cursor, error) {
 	return &c, nil
 }
 
-// ListMatters returns a page of matters: two statements, a count and the page.
-func (s *Service) ListMatters(ctx context.Context, f MatterFilter, order MatterOrder, first int, after *pagination.Cursor) (*MatterPage, error) {
+// ListMatters returns a page of matters: the page statement, and the count
+// statement when withCount is set (kept per catalogue generation).
+func (s *Service) ListMatters(ctx context.Context, f MatterFilter, order MatterOrder, first int, after *pagination.Cursor, withCount bool) (*MatterPage, error) {
 	col, ok := orderColumns[order.Field]
 	if !ok {
 		return nil, models.InvalidField("orderBy", "不支持的排序字段。")
@@ -95,24 +97,17 @@ func (s *Service) ListMatters(ctx context.Context, f MatterFilter, order MatterO
 	if err != nil {
 		return nil, err
 	}
-	countQ, err := s.filtered(ctx, f, forCount)
-	if err != nil {
-		return nil, err
+	var countQ *gorm.DB
+	if withCount {
+		if countQ, err = s.filtered(ctx, f, forCount); err != nil {
+			return nil, err
+		}
 	}
-	page := &MatterPage{}
-	page.TotalCount, err = cachedAggregate(s, fmt.Sprintf("count|%+v", f), func() (int64, error) {
-		var n int64
-		if f.ThemeID != 0 && f == (MatterFilter{ThemeID: f.ThemeID}) {
-			// Theme alone: the link table's theme index holds the answer.
-			countQ = s.db.WithContext(ctx).Model(&models.MatterTheme{}).Where("theme_id = ?", f.ThemeID)
+	page := &MatterPage{TotalCount: -1}
+	if withCount {
+		if page.TotalCount, err = s.countMatters(ctx, f, countQ); err != nil {
+			return nil, err
 		}
-		if err := countQ.Count(&n).Error; err != nil {
-			return 0, fmt.Errorf("count matters: %w", err)
-		}
-		return n, nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	dir, cmp := "ASC", ">"
 	if order.Desc {
@@ -323,4 +318,19 @@ func (s *Service) Themes(ctx context.Context, object models.ServiceObject) ([]*m
 	}
 	var out []*models.Theme
 	return out, q.Find(&out).Error
+}
+
+// countMatters counts a filter's matters, kept per catalogue generation.
+func (s *Service) countMatters(ctx context.Context, f MatterFilter, countQ *gorm.DB) (int64, error) {
+	return cachedAggregate(s, fmt.Sprintf("count|%+v", f), func() (int64, error) {
+		var n int64
+		if f.ThemeID != 0 && f == (MatterFilter{ThemeID: f.ThemeID}) {
+			// Theme alone: the link table's theme index holds the answer.
+			countQ = s.db.WithContext(ctx).Model(&models.MatterTheme{}).Where("theme_id = ?", f.ThemeID)
+		}
+		if err := countQ.Count(&n).Error; err != nil {
+			return 0, fmt.Errorf("count matters: %w", err)
+		}
+		return n, nil
+	})
 }

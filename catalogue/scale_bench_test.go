@@ -193,7 +193,7 @@ func BenchmarkScaleListMatters(b *testing.B) {
 	for _, c := range listCases() {
 		b.Run(c.name, func(b *testing.B) {
 			f := c.filter()
-			p, err := a.Catalogue.ListMatters(ctx, f, c.order, 20, nil)
+			p, err := a.Catalogue.ListMatters(ctx, f, c.order, 20, nil, true)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -205,7 +205,7 @@ func BenchmarkScaleListMatters(b *testing.B) {
 				b.Run(mode.name, func(b *testing.B) {
 					timed(b, func() error {
 						mode.before(a)
-						_, err := a.Catalogue.ListMatters(ctx, f, c.order, 20, nil)
+						_, err := a.Catalogue.ListMatters(ctx, f, c.order, 20, nil, true)
 						return err
 					})
 				})

@@ -41,16 +41,20 @@ const (
 func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.Server {
 	cfg := graph.Config{Resolvers: root}
 	cfg.Directives.Mask = maskDirective
+	// A page of matters runs a count and a page statement (on a large
+	// catalogue, scans), so it costs 200 before its elements: at most 25
+	// pages per request. The element count is capped at the page limit, so
+	// an out-of-range first gets the page-size message, not this one.
 	cfg.Complexity.Query.Matters = func(child int, _ *model.MatterFilter, _ *model.MatterOrder, first *int, _ *string) int {
 		n := 20
 		if first != nil && *first > 0 {
-			n = *first
+			n = min(*first, 100)
 		}
-		return 1 + child*n
+		return 200 + child*n
 	}
-	// A navigation is an aggregation over the whole catalogue: it costs like
-	// fifty plain fields, so one request cannot fan out into hundreds.
-	cfg.Complexity.Query.Navigation = func(child int, _ model.NavigationDimension, _ *string) int { return 50 + child }
+	// A navigation is an aggregation over the catalogue: it costs like a
+	// hundred plain fields, so one request cannot fan out into hundreds.
+	cfg.Complexity.Query.Navigation = func(child int, _ model.NavigationDimension, _ *string) int { return 100 + child }
 	srv := handler.New(graph.NewExecutableSchema(cfg))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -190,14 +194,10 @@ func (l operationLimits) MutateOperationContext(_ context.Context, rc *graphql.O
 	if rc.Operation == nil {
 		return nil
 	}
-	if !l.introspection {
-		for _, sel := range rc.Operation.SelectionSet {
-			if f, ok := sel.(*ast.Field); ok && (f.Name == "__schema" || f.Name == "__type") {
-				err := gqlerror.Errorf("introspection is disabled in production mode")
-				errcode.Set(err, codeIntrospectOff)
-				return err
-			}
-		}
+	if !l.introspection && introspects(rc.Operation.SelectionSet, map[*ast.FragmentDefinition]bool{}) {
+		err := gqlerror.Errorf("introspection is disabled in production mode")
+		errcode.Set(err, codeIntrospectOff)
+		return err
 	}
 	m := &measurer{memo: map[*ast.FragmentDefinition]shape{}}
 	sh := m.measure(rc.Operation.SelectionSet)
@@ -212,6 +212,31 @@ func (l operationLimits) MutateOperationContext(_ context.Context, rc *graphql.O
 		return err
 	}
 	return nil
+}
+
+// introspects reports whether a root selection set asks for __schema or
+// __type, looking through inline fragments and fragment spreads.
+func introspects(set ast.SelectionSet, seen map[*ast.FragmentDefinition]bool) bool {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if s.Name == "__schema" || s.Name == "__type" {
+				return true
+			}
+		case *ast.InlineFragment:
+			if introspects(s.SelectionSet, seen) {
+				return true
+			}
+		case *ast.FragmentSpread:
+			if s.Definition != nil && !seen[s.Definition] {
+				seen[s.Definition] = true
+				if introspects(s.Definition.SelectionSet, seen) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // shape is what a selection set expands to.

@@ -9,11 +9,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"regexp"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"time"
 
 	"govmobile/models"
@@ -130,11 +130,14 @@ func Guard(l Limits, next http.Handler) http.Handler {
 		switch r.Method {
 		case http.MethodPost:
 		case http.MethodGet:
-			if r.Header.Get("Upgrade") == "" {
-				if code, msg := checkGET(r); msg != "" {
-					writeError(w, code, models.ECodeBadUserInput, msg)
-					return
-				}
+			if r.Header.Get("Upgrade") != "" {
+				// No websocket transport yet (subscriptions come later).
+				writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "暂不支持 WebSocket 连接。")
+				return
+			}
+			if code, msg := checkGET(r); msg != "" {
+				writeError(w, code, models.ECodeBadUserInput, msg)
+				return
 			}
 			next.ServeHTTP(w, r)
 			return
@@ -229,9 +232,18 @@ func checkBody(body []byte) string {
 // checkGET refuses over-long queries and anything but a query operation over
 // GET (a GET must never change state).
 func checkGET(r *http.Request) (int, string) {
-	q := r.URL.Query().Get("query")
+	params := r.URL.Query()
+	q := params.Get("query")
 	if len(q) > MaxQueryBytes {
 		return http.StatusRequestURITooLong, "查询语句过长，不能超过 " + strconv.Itoa(MaxQueryBytes/1024) + " KB。"
+	}
+	for _, name := range []string{"variables", "extensions"} {
+		if v := params.Get(name); v != "" {
+			var obj map[string]any
+			if json.Unmarshal([]byte(v), &obj) != nil {
+				return http.StatusBadRequest, name + " 参数应为 JSON 对象。"
+			}
+		}
 	}
 	if q == "" {
 		return 0, ""
@@ -260,9 +272,11 @@ func tooLarge(limit int64) string {
 	return "请求体过大，不能超过 " + strconv.FormatInt(limit/1024, 10) + " KB。"
 }
 
+// isJSON accepts application/json with well-formed parameters, as gqlgen's
+// POST transport (which parses the media type the same way) does.
 func isJSON(contentType string) bool {
-	mt, _, _ := strings.Cut(contentType, ";")
-	return strings.EqualFold(strings.TrimSpace(mt), "application/json")
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }
 
 // SecurityHeaders sets the headers every response carries: no MIME sniffing,

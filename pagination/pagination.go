@@ -5,6 +5,7 @@ package pagination
 import (
 	"encoding/base64"
 	"encoding/json"
+	"math"
 
 	"govmobile/models"
 )
@@ -56,7 +57,7 @@ func Decode(s, order string) (Cursor, error) {
 	if err != nil {
 		return c, errBadCursor
 	}
-	if err := json.Unmarshal(b, &c); err != nil || c.Order != order || c.ID == 0 {
+	if err := json.Unmarshal(b, &c); err != nil || c.Order != order || c.ID == 0 || c.ID > math.MaxInt64 {
 		return c, errBadCursor
 	}
 	switch c.Value.(type) {

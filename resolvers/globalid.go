@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"encoding/base64"
+	"math"
 	"strconv"
 	"strings"
 
@@ -52,9 +53,16 @@ func parseNumericID(field, id, want string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := strconv.ParseUint(key, 10, 64)
-	if kind != want || err != nil || n == 0 {
+	n, ok := parseKey(key)
+	if kind != want || !ok {
 		return 0, badID(field)
 	}
 	return n, nil
+}
+
+// parseKey parses a numeric key: a positive integer that fits the
+// databases' signed 64-bit keys.
+func parseKey(key string) (uint64, bool) {
+	n, err := strconv.ParseUint(key, 10, 64)
+	return n, err == nil && n > 0 && n <= math.MaxInt64
 }

@@ -62,13 +62,15 @@ func (r *Resolver) matters(ctx context.Context, filter *model.MatterFilter, orde
 			}
 		}
 	}
-	page, err := r.Catalogue.ListMatters(ctx, f, order, n, cursor)
+	// The count is the costly statement on a large catalogue: run it only
+	// when the client asks for totalCount.
+	page, err := r.Catalogue.ListMatters(ctx, f, order, n, cursor, selectedUnder(ctx)("totalCount"))
 	if err != nil {
 		return nil, err
 	}
 	loaders.For(ctx, r.Catalogue).PrimeMatters(ctx, page.Matters, selectedUnder(ctx, "edges", "node"))
 	conn := &model.MatterConnection{
-		TotalCount: int(page.TotalCount),
+		TotalCount: int(max(page.TotalCount, 0)),
 		PageInfo:   &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: cursor != nil},
 		Edges:      make([]*model.MatterEdge, len(page.Matters)),
 	}

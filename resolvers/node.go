@@ -3,7 +3,6 @@ package resolvers
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"govmobile/models"
 	"govmobile/viewer"
@@ -27,8 +26,8 @@ func (r *Resolver) resolveNode(ctx context.Context, kind, key string) (models.No
 		}
 		return nil, nil
 	}
-	id, err := strconv.ParseUint(key, 10, 64)
-	if err != nil || id == 0 {
+	id, ok := parseKey(key)
+	if !ok {
 		return nil, badID("id")
 	}
 	// Each branch returns a typed nil-or-value through an interface, so a
