@@ -28,15 +28,6 @@ func env(name, def string) string {
 	return def
 }
 
-func envBool(name string) (bool, bool) {
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		return false, false
-	}
-	b, err := strconv.ParseBool(v)
-	return b, err == nil
-}
-
 // options are the flags of SPEC §2; each has an environment variable.
 type options struct {
 	addr, dataDir, db, adminPassword, masterKeyFile, logLevel, dev string
