@@ -18,7 +18,6 @@ type Service struct {
 	// generation changes on every catalogue write, so response caches keyed by
 	// it never serve a page older than the data.
 	generation atomic.Uint64
-	onChange   []func()
 	aggregates *aggregateCache
 }
 
@@ -40,13 +39,7 @@ func (s *Service) Regions() *RegionIndex { return s.regions }
 // Generation identifies the current state of the catalogue.
 func (s *Service) Generation() uint64 { return s.generation.Load() }
 
-// OnChange registers f to run after every catalogue write.
-func (s *Service) OnChange(f func()) { s.onChange = append(s.onChange, f) }
-
 // Changed records that the catalogue was written.
 func (s *Service) Changed() {
 	s.generation.Add(1)
-	for _, f := range s.onChange {
-		f()
-	}
 }

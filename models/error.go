@@ -54,12 +54,3 @@ func ErrorCode(err error) string {
 	}
 	return ECodeInternal
 }
-
-// ErrorMessage returns the message of an application error, or a generic one.
-func ErrorMessage(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Message
-	}
-	return "服务器内部错误，请稍后再试。"
-}

@@ -40,9 +40,6 @@ func Middleware(auth Authenticator, next http.Handler) http.Handler {
 // With returns ctx carrying v.
 func With(ctx context.Context, v *Viewer) context.Context { return context.WithValue(ctx, ctxKey{}, v) }
 
-// New returns a viewer for a token, for transports without HTTP headers.
-func New(auth Authenticator, token string) *Viewer { return &Viewer{Token: token, auth: auth} }
-
 // From returns the request's viewer (an anonymous one when there is none).
 func From(ctx context.Context) *Viewer {
 	if v, ok := ctx.Value(ctxKey{}).(*Viewer); ok {
