@@ -107,6 +107,7 @@ const usage = `govmobile — 全国一体化政务服务平台移动端 GraphQL 
 用法:
   govmobile [参数]                                启动服务
   govmobile seed --synthetic-matters N [参数]      追加 N 个合成事项（规模测试用）
+  govmobile reindex [参数]                        从数据库重建搜索索引（须先停止使用同一数据目录的服务）
 
 端点: /graphql (POST/GET), /graphiql, /healthz, /readyz, /metrics, /privacy
 
@@ -116,7 +117,8 @@ const usage = `govmobile — 全国一体化政务服务平台移动端 GraphQL 
 func main() {
 	args := os.Args[1:]
 	seed := len(args) > 0 && args[0] == "seed"
-	if seed {
+	reindex := len(args) > 0 && args[0] == "reindex"
+	if seed || reindex {
 		args = args[1:]
 	}
 	fs := flag.NewFlagSet("govmobile", flag.ExitOnError)
@@ -140,6 +142,15 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if reindex {
+		start := time.Now()
+		if err := app.Reindex(ctx, cfg); err != nil {
+			log.Error("reindex failed", "err", err)
+			os.Exit(1)
+		}
+		fmt.Printf("搜索索引已重建，用时 %.1f 秒\n", time.Since(start).Seconds())
+		return
+	}
 	if err := run(ctx, cfg, seed, synthetic); err != nil {
 		log.Error("govmobile stopped", "err", err)
 		os.Exit(1)

@@ -22,6 +22,7 @@ import (
 	"govmobile/identity"
 	"govmobile/loaders"
 	"govmobile/resolvers"
+	"govmobile/search"
 	"govmobile/viewer"
 	"govmobile/web"
 
@@ -46,6 +47,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// ResponseCacheBytes is the public response cache's budget; 0 disables it.
 	ResponseCacheBytes int64
+	// SearchPollInterval is how often the search outbox is read for writes
+	// made by other replicas (default 500 ms); writes in this process are
+	// applied at once.
+	SearchPollInterval time.Duration
 	// SkipDemo leaves the catalogue empty (tests that load their own data).
 	SkipDemo bool
 	Logger   *slog.Logger
@@ -86,7 +91,11 @@ type App struct {
 	Dialect   database.Dialect
 	Catalogue *catalogue.Service
 	Identity  *identity.Service
+	Search    *search.Service
 	Handler   http.Handler
+	// stop ends the background work started by New (the index applier).
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 // New opens the database, migrates it, loads the demo catalogue on first
@@ -103,8 +112,54 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	if err := a.openSearch(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.Handler = a.routes()
 	return a, nil
+}
+
+// openSearch opens the search index and starts keeping it in step with the
+// database: it is built on first start, caught up from the outbox on every
+// start, and searches answer UNAVAILABLE only until the first build is done.
+func (a *App) openSearch() error {
+	var err error
+	a.Search, err = search.Open(search.Config{
+		DB: a.DB, Dir: filepath.Join(a.Config.DataDir, "search"),
+		Source: a.Catalogue.SearchSource(), Logger: a.Config.Logger, PollInterval: a.Config.SearchPollInterval,
+	})
+	if err != nil {
+		return err
+	}
+	a.Catalogue.SetSearch(a.Search)
+	ctx, stop := context.WithCancel(context.Background())
+	a.stop, a.done = stop, make(chan struct{})
+	go func() {
+		defer close(a.done)
+		a.Search.Run(ctx)
+	}()
+	return nil
+}
+
+// Reindex rebuilds the search index from the database (the reindex command).
+func Reindex(ctx context.Context, cfg Config) error {
+	cfg.Defaults()
+	cfg.SkipDemo = true
+	db, dialect, err := database.Open(database.Config{DSN: cfg.DatabaseURL, Logger: cfg.Logger})
+	if err != nil {
+		return err
+	}
+	a := &App{Config: cfg, DB: db, Dialect: dialect}
+	defer a.Close()
+	if err := a.prepare(ctx); err != nil {
+		return err
+	}
+	if a.Search, err = search.Open(search.Config{DB: a.DB, Dir: filepath.Join(cfg.DataDir, "search"),
+		Source: a.Catalogue.SearchSource(), Logger: cfg.Logger}); err != nil {
+		return err
+	}
+	return a.Search.Rebuild(ctx)
 }
 
 // prepare migrates, seeds and loads keys, under the startup lock so that
@@ -135,6 +190,11 @@ func (a *App) prepareLocked(ctx context.Context) error {
 			return fmt.Errorf("load demo catalogue: %w", err)
 		} else if n > 0 {
 			log.Info("已载入演示事项目录", "matters", n)
+		}
+		if apps, entries, err := a.Catalogue.SeedDemoExtras(ctx); err != nil {
+			return fmt.Errorf("load demo apps and knowledge base: %w", err)
+		} else if apps+entries > 0 {
+			log.Info("已载入演示服务应用和知识库", "apps", apps, "entries", entries)
 		}
 	}
 	master, err := gm.LoadOrCreateMasterKey(a.Config.MasterKeyFile)
@@ -170,11 +230,12 @@ func randomPassword() string {
 
 // publicRootFields are the root fields whose answers are the same for every
 // caller, and so may be served from the response cache.
-var publicRootFields = []string{"matters", "matter", "navigation", "regions", "region", "themes"}
+// Searches are not among them: each one is logged for hot searches.
+var publicRootFields = []string{"matters", "matter", "navigation", "regions", "region", "themes", "searchSuggestions"}
 
 func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
-	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity}
+	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, api)
@@ -188,6 +249,19 @@ func (a *App) routes() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), database.QueriesTotal)
 	reg.MustRegister(httpapi.Collectors()...)
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "govmobile_search_index_lag_rows", Help: "Outbox rows not yet applied to this replica's search index."},
+			func() float64 { n, _ := a.Search.Lag(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "govmobile_search_index_lag_seconds", Help: "Age of the oldest outbox row not yet applied to the search index."},
+			func() float64 { _, d := a.Search.Lag(); return d.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "govmobile_search_index_ready", Help: "1 when the search index can answer."},
+			func() float64 {
+				if a.Search.Ready() {
+					return 1
+				}
+				return 0
+			}),
+	)
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", httpapi.Observe(log, "graphql", api))
@@ -205,6 +279,14 @@ func (a *App) routes() http.Handler {
 			log.Error("readiness: database unavailable", "err", err)
 		}
 		return err
+	}}, web.Check{Name: "searchIndex", Fn: func(ctx context.Context) error {
+		if !a.Search.Ready() {
+			return errors.New("search index not built yet")
+		}
+		return nil
+	}, Detail: func() any {
+		rows, age := a.Search.Lag()
+		return map[string]any{"lagRows": rows, "lagSeconds": age.Seconds()}
 	}}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return httpapi.SecurityHeaders(mux)
@@ -247,6 +329,16 @@ func (a *App) housekeeping(ctx context.Context) {
 		} else if n > 0 {
 			a.Config.Logger.Info("housekeeping removed stale tickets and login counters", "rows", n)
 		}
+		if n, err := a.Search.PruneOutbox(ctx); err != nil && ctx.Err() == nil {
+			a.Config.Logger.Error("housekeeping failed", "err", err)
+		} else if n > 0 {
+			a.Config.Logger.Info("housekeeping removed applied search outbox rows", "rows", n)
+		}
+		if n, err := a.Search.PruneLog(ctx); err != nil && ctx.Err() == nil {
+			a.Config.Logger.Error("housekeeping failed", "err", err)
+		} else if n > 0 {
+			a.Config.Logger.Info("housekeeping removed search log rows older than a year", "rows", n)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -255,8 +347,15 @@ func (a *App) housekeeping(ctx context.Context) {
 	}
 }
 
-// Close releases the database.
+// Close stops the index applier, closes the index and releases the database.
 func (a *App) Close() {
+	if a.stop != nil {
+		a.stop()
+		<-a.done
+	}
+	if a.Search != nil {
+		_ = a.Search.Close()
+	}
 	if sqlDB, err := a.DB.DB(); err == nil {
 		_ = sqlDB.Close()
 	}

@@ -8,6 +8,8 @@ import (
 	"context"
 	"sync/atomic"
 
+	"govmobile/search"
+
 	"gorm.io/gorm"
 )
 
@@ -19,6 +21,8 @@ type Service struct {
 	// it never serve a page older than the data.
 	generation atomic.Uint64
 	aggregates *aggregateCache
+	// search is the index the keyword filter runs on; nil until SetSearch.
+	search *search.Service
 }
 
 // New returns a catalogue service over db. Regions are read once: they change
@@ -39,7 +43,12 @@ func (s *Service) Regions() *RegionIndex { return s.regions }
 // Generation identifies the current state of the catalogue.
 func (s *Service) Generation() uint64 { return s.generation.Load() }
 
-// Changed records that the catalogue was written.
+// Changed records that the catalogue was written: caches keyed by the
+// generation move on, and the search index applies the outbox rows the
+// write committed.
 func (s *Service) Changed() {
 	s.generation.Add(1)
+	if s.search != nil {
+		s.search.Notify()
+	}
 }

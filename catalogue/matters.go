@@ -11,6 +11,7 @@ import (
 
 	"govmobile/models"
 	"govmobile/pagination"
+	"govmobile/search"
 
 	"gorm.io/gorm"
 )
@@ -35,6 +36,9 @@ const (
 	OrderByName       MatterOrderField = "NAME"
 	OrderByPopularity MatterOrderField = "POPULARITY"
 	OrderByUpdatedAt  MatterOrderField = "UPDATED_AT"
+	// OrderByRelevance ranks by how well a matter matches the keyword; with
+	// no keyword it is the default order.
+	OrderByRelevance MatterOrderField = "RELEVANCE"
 )
 
 var orderColumns = map[MatterOrderField]string{
@@ -86,8 +90,94 @@ func ParseCursor(after string, order MatterOrder) (*pagination.Cursor, error) {
 	return &c, nil
 }
 
-// ListMatters returns a page of matters: the page statement, and the count
-// statement when withCount is set (kept per catalogue generation).
+// Matters returns a page of the matter list (8.1.2 b). A keyword is answered
+// by the search index, with the other filters applied inside it; without
+// one, the page is a keyset query on the database.
+func (s *Service) Matters(ctx context.Context, f MatterFilter, order MatterOrder, first int, after string, withCount bool) (*MatterPage, error) {
+	if f.Keyword != "" && s.search != nil {
+		if search.HasWords(f.Keyword) {
+			return s.searchMatters(ctx, f, order, first, after)
+		}
+		f.Keyword = "" // only punctuation: no keyword at all
+	}
+	if order.Field == OrderByRelevance {
+		order = DefaultMatterOrder
+	}
+	var cursor *pagination.Cursor
+	if after != "" {
+		var err error
+		if cursor, err = ParseCursor(after, order); err != nil {
+			return nil, err
+		}
+	}
+	return s.ListMatters(ctx, f, order, first, cursor, withCount)
+}
+
+// searchOrders maps list orders to the index's.
+var searchOrders = map[MatterOrder]search.Order{
+	{OrderByRelevance, true}: search.OrderRelevance, {OrderByRelevance, false}: search.OrderRelevance,
+	{OrderByPopularity, true}: search.OrderPopularity, {OrderByPopularity, false}: search.OrderPopAsc,
+	{OrderByUpdatedAt, true}: search.OrderRecency, {OrderByUpdatedAt, false}: search.OrderRecencyAsc,
+	{OrderByName, false}: search.OrderNameAsc, {OrderByName, true}: search.OrderNameDesc,
+}
+
+func (s *Service) searchMatters(ctx context.Context, f MatterFilter, order MatterOrder, first int, after string) (*MatterPage, error) {
+	if utf8.RuneCountInString(f.Keyword) > MaxKeywordLength {
+		return nil, models.InvalidField("keyword", fmt.Sprintf("关键词不能超过%d个字。", MaxKeywordLength))
+	}
+	so, ok := searchOrders[order]
+	if !ok {
+		return nil, models.InvalidField("orderBy", "不支持的排序字段。")
+	}
+	req := search.Request{Query: f.Keyword, Scope: search.ScopeAll, Order: so, First: first, After: after, NoLog: true,
+		Matters: &search.MatterFilter{Nature: f.Nature, Object: f.ServiceObject, AgencyID: f.AgencyID, ThemeID: f.ThemeID,
+			Level: f.Level, OnlineOnly: f.OnlineOnly, MinOnline: models.OnlineAvailableDepth}}
+	if f.Nature != "" && !f.Nature.Valid() {
+		return nil, models.InvalidField("nature", "事项类型不正确。")
+	}
+	if f.ServiceObject != "" && !f.ServiceObject.Valid() {
+		return nil, models.InvalidField("serviceObject", "服务对象不正确。")
+	}
+	if f.Level != "" && !f.Level.Valid() {
+		return nil, models.InvalidField("level", "行使层级不正确。")
+	}
+	if f.RegionCode != "" {
+		r, err := s.regions.Lookup("regionCode", f.RegionCode)
+		if err != nil {
+			return nil, err
+		}
+		req.Region = r
+	}
+	res, err := s.search.Search(ctx, req)
+	if err != nil {
+		if e := (*models.Error)(nil); errors.As(err, &e) && e.Field == "query" {
+			e2 := *e
+			e2.Field = "keyword"
+			return nil, &e2
+		}
+		return nil, err
+	}
+	ids := make([]uint64, len(res.Hits))
+	cursors := map[uint64]string{}
+	for i, h := range res.Hits {
+		ids[i] = h.ID
+		cursors[h.ID] = h.Cursor
+	}
+	ms, err := s.MattersByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	page := &MatterPage{Matters: ms, TotalCount: int64(res.Total), HasNext: res.HasNext, Cursors: make([]string, len(ms))}
+	for i, m := range ms {
+		page.Cursors[i] = cursors[m.ID]
+	}
+	return page, nil
+}
+
+// ListMatters returns a page of matters from the database: the page
+// statement, and the count statement when withCount is set (kept per
+// catalogue generation). A keyword here is a LIKE scan, kept as the
+// baseline the search benchmarks compare against.
 func (s *Service) ListMatters(ctx context.Context, f MatterFilter, order MatterOrder, first int, after *pagination.Cursor, withCount bool) (*MatterPage, error) {
 	col, ok := orderColumns[order.Field]
 	if !ok {

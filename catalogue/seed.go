@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"govmobile/models"
+	"govmobile/search"
 
 	"gorm.io/gorm"
 )
@@ -212,6 +213,7 @@ func (s *Service) seedDemo(tx *gorm.DB, d *demoCatalogue) (int, error) {
 		cities = append(cities, ch)
 	}
 	count := 0
+	var ids []uint64
 	national := map[string]bool{}
 	provincial := map[string]bool{}
 	for _, tpl := range d.Matters {
@@ -305,10 +307,11 @@ func (s *Service) seedDemo(tx *gorm.DB, d *demoCatalogue) (int, error) {
 					return 0, err
 				}
 			}
+			ids = append(ids, m.ID)
 			count++
 		}
 	}
-	return count, nil
+	return count, search.Enqueue(tx, models.DocMatter, ids...)
 }
 
 // spread maps a string to a stable number in [0, n).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"govmobile/models"
+	"govmobile/search"
 
 	"gorm.io/gorm"
 )
@@ -118,7 +119,14 @@ func (s *Service) SeedSynthetic(ctx context.Context, n int, progress io.Writer) 
 					return err
 				}
 			}
-			return tx.CreateInBatches(hallLinks, 500).Error
+			if err := tx.CreateInBatches(hallLinks, 500).Error; err != nil {
+				return err
+			}
+			ids := make([]uint64, len(matters))
+			for i, m := range matters {
+				ids[i] = m.ID
+			}
+			return search.Enqueue(tx, models.DocMatter, ids...)
 		})
 		if err != nil {
 			return fmt.Errorf("synthetic batch at %d: %w", done, err)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"govmobile/graph/model"
 	"govmobile/models"
+	"govmobile/search"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -32,7 +33,9 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Agency() AgencyResolver
+	App() AppResolver
 	Hall() HallResolver
+	KnowledgeEntry() KnowledgeEntryResolver
 	Matter() MatterResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
@@ -42,10 +45,16 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
-	Mask func(ctx context.Context, obj any, next graphql.Resolver, kind model.MaskKind) (res any, err error)
+	Admin func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
+	Mask  func(ctx context.Context, obj any, next graphql.Resolver, kind model.MaskKind) (res any, err error)
 }
 
 type ComplexityRoot struct {
+	AdminLoginPayload struct {
+		Ticket   func(childComplexity int) int
+		Username func(childComplexity int) int
+	}
+
 	Agency struct {
 		Code   func(childComplexity int) int
 		ID     func(childComplexity int) int
@@ -54,10 +63,31 @@ type ComplexityRoot struct {
 		Region func(childComplexity int) int
 	}
 
+	App struct {
+		Aliases        func(childComplexity int) int
+		Category       func(childComplexity int) int
+		Code           func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Region         func(childComplexity int) int
+		ServiceObjects func(childComplexity int) int
+		Summary        func(childComplexity int) int
+		URL            func(childComplexity int) int
+	}
+
 	AuthPayload struct {
 		ExpiresAt func(childComplexity int) int
 		Ticket    func(childComplexity int) int
 		User      func(childComplexity int) int
+	}
+
+	DailySearchCount struct {
+		Count func(childComplexity int) int
+		Date  func(childComplexity int) int
+	}
+
+	DeleteSearchSynonymPayload struct {
+		Deleted func(childComplexity int) int
 	}
 
 	Fee struct {
@@ -104,6 +134,27 @@ type ComplexityRoot struct {
 		Region       func(childComplexity int) int
 	}
 
+	HotSearch struct {
+		Count  func(childComplexity int) int
+		Pinned func(childComplexity int) int
+		Word   func(childComplexity int) int
+	}
+
+	HotWordSetting struct {
+		SortOrder func(childComplexity int) int
+		State     func(childComplexity int) int
+		Word      func(childComplexity int) int
+	}
+
+	KnowledgeEntry struct {
+		Answer     func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Keywords   func(childComplexity int) int
+		MatterCode func(childComplexity int) int
+		Question   func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+	}
+
 	Matter struct {
 		Agency          func(childComplexity int) int
 		Aliases         func(childComplexity int) int
@@ -137,9 +188,14 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		Login    func(childComplexity int, input model.LoginInput) int
-		Logout   func(childComplexity int) int
-		Register func(childComplexity int, input model.RegisterInput) int
+		AdminLogin          func(childComplexity int, input model.AdminLoginInput) int
+		DeleteSearchSynonym func(childComplexity int, input model.DeleteSearchSynonymInput) int
+		Login               func(childComplexity int, input model.LoginInput) int
+		Logout              func(childComplexity int) int
+		RebuildSearchIndex  func(childComplexity int) int
+		Register            func(childComplexity int, input model.RegisterInput) int
+		SetHotWord          func(childComplexity int, input model.SetHotWordInput) int
+		SetSearchSynonym    func(childComplexity int, input model.SetSearchSynonymInput) int
 	}
 
 	NavigationEntry struct {
@@ -167,14 +223,25 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Matter     func(childComplexity int, id *string, code *string) int
-		Matters    func(childComplexity int, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) int
-		Me         func(childComplexity int) int
-		Navigation func(childComplexity int, dimension model.NavigationDimension, regionCode *string) int
-		Node       func(childComplexity int, id string) int
-		Region     func(childComplexity int, code string) int
-		Regions    func(childComplexity int, parentCode *string) int
-		Themes     func(childComplexity int, serviceObject *models.ServiceObject) int
+		HotSearches       func(childComplexity int, first *int) int
+		HotWordSettings   func(childComplexity int) int
+		Matter            func(childComplexity int, id *string, code *string) int
+		Matters           func(childComplexity int, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) int
+		Me                func(childComplexity int) int
+		Navigation        func(childComplexity int, dimension model.NavigationDimension, regionCode *string) int
+		Node              func(childComplexity int, id string) int
+		Region            func(childComplexity int, code string) int
+		Regions           func(childComplexity int, parentCode *string) int
+		Search            func(childComplexity int, query string, scope *search.Scope, orderBy *search.Order, regionCode *string, first *int, after *string) int
+		SearchIndexStatus func(childComplexity int) int
+		SearchStatistics  func(childComplexity int, days *int) int
+		SearchSuggestions func(childComplexity int, prefix string, first *int) int
+		SearchSynonyms    func(childComplexity int) int
+		Themes            func(childComplexity int, serviceObject *models.ServiceObject) int
+	}
+
+	RebuildSearchIndexPayload struct {
+		Started func(childComplexity int) int
 	}
 
 	Region struct {
@@ -184,6 +251,69 @@ type ComplexityRoot struct {
 		Level    func(childComplexity int) int
 		Name     func(childComplexity int) int
 		Parent   func(childComplexity int) int
+	}
+
+	SearchConnection struct {
+		Edges      func(childComplexity int) int
+		Facets     func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SearchEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	SearchFacet struct {
+		Count func(childComplexity int) int
+		Name  func(childComplexity int) int
+		Scope func(childComplexity int) int
+	}
+
+	SearchHit struct {
+		Item        func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Score       func(childComplexity int) int
+		Snippet     func(childComplexity int) int
+		SnippetText func(childComplexity int) int
+		Title       func(childComplexity int) int
+	}
+
+	SearchIndexStatus struct {
+		Documents  func(childComplexity int) int
+		LagRows    func(childComplexity int) int
+		LagSeconds func(childComplexity int) int
+		Ready      func(childComplexity int) int
+	}
+
+	SearchStatistics struct {
+		AverageLatencyMs func(childComplexity int) int
+		ByDay            func(childComplexity int) int
+		P95LatencyMs     func(childComplexity int) int
+		Searches         func(childComplexity int) int
+		TopQueries       func(childComplexity int) int
+		ZeroHitQueries   func(childComplexity int) int
+		ZeroHitSearches  func(childComplexity int) int
+	}
+
+	SearchSynonym struct {
+		Expansions func(childComplexity int) int
+		Term       func(childComplexity int) int
+		UpdatedAt  func(childComplexity int) int
+	}
+
+	SearchTermCount struct {
+		Count func(childComplexity int) int
+		Query func(childComplexity int) int
+	}
+
+	SetHotWordPayload struct {
+		HotSearches func(childComplexity int) int
+	}
+
+	SetSearchSynonymPayload struct {
+		Synonym func(childComplexity int) int
 	}
 
 	Theme struct {
@@ -217,12 +347,21 @@ type AgencyResolver interface {
 
 	Region(ctx context.Context, obj *models.Agency) (*models.Region, error)
 }
+type AppResolver interface {
+	ID(ctx context.Context, obj *models.App) (string, error)
+
+	ServiceObjects(ctx context.Context, obj *models.App) ([]models.ServiceObject, error)
+	Region(ctx context.Context, obj *models.App) (*models.Region, error)
+}
 type HallResolver interface {
 	ID(ctx context.Context, obj *models.Hall) (string, error)
 
 	Location(ctx context.Context, obj *models.Hall) (*model.GeoPoint, error)
 
 	Region(ctx context.Context, obj *models.Hall) (*models.Region, error)
+}
+type KnowledgeEntryResolver interface {
+	ID(ctx context.Context, obj *models.KnowledgeEntry) (string, error)
 }
 type MatterResolver interface {
 	ID(ctx context.Context, obj *models.Matter) (string, error)
@@ -239,9 +378,18 @@ type MutationResolver interface {
 	Register(ctx context.Context, input model.RegisterInput) (*model.AuthPayload, error)
 	Login(ctx context.Context, input model.LoginInput) (*model.AuthPayload, error)
 	Logout(ctx context.Context) (bool, error)
+	AdminLogin(ctx context.Context, input model.AdminLoginInput) (*model.AdminLoginPayload, error)
+	SetSearchSynonym(ctx context.Context, input model.SetSearchSynonymInput) (*model.SetSearchSynonymPayload, error)
+	DeleteSearchSynonym(ctx context.Context, input model.DeleteSearchSynonymInput) (*model.DeleteSearchSynonymPayload, error)
+	SetHotWord(ctx context.Context, input model.SetHotWordInput) (*model.SetHotWordPayload, error)
+	RebuildSearchIndex(ctx context.Context) (*model.RebuildSearchIndexPayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (models.Node, error)
+	SearchSynonyms(ctx context.Context) ([]*models.SearchSynonym, error)
+	HotWordSettings(ctx context.Context) ([]*models.HotWord, error)
+	SearchStatistics(ctx context.Context, days *int) (*model.SearchStatistics, error)
+	SearchIndexStatus(ctx context.Context) (*model.SearchIndexStatus, error)
 	Me(ctx context.Context) (*models.UserProfile, error)
 	Matters(ctx context.Context, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) (*model.MatterConnection, error)
 	Matter(ctx context.Context, id *string, code *string) (*models.Matter, error)
@@ -249,6 +397,9 @@ type QueryResolver interface {
 	Themes(ctx context.Context, serviceObject *models.ServiceObject) ([]*models.Theme, error)
 	Regions(ctx context.Context, parentCode *string) ([]*models.Region, error)
 	Region(ctx context.Context, code string) (*models.Region, error)
+	Search(ctx context.Context, query string, scope *search.Scope, orderBy *search.Order, regionCode *string, first *int, after *string) (*model.SearchConnection, error)
+	SearchSuggestions(ctx context.Context, prefix string, first *int) ([]string, error)
+	HotSearches(ctx context.Context, first *int) ([]*model.HotSearch, error)
 }
 type RegionResolver interface {
 	ID(ctx context.Context, obj *models.Region) (string, error)
@@ -282,6 +433,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "AdminLoginPayload.ticket":
+		if e.ComplexityRoot.AdminLoginPayload.Ticket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminLoginPayload.Ticket(childComplexity), true
+	case "AdminLoginPayload.username":
+		if e.ComplexityRoot.AdminLoginPayload.Username == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminLoginPayload.Username(childComplexity), true
+
 	case "Agency.code":
 		if e.ComplexityRoot.Agency.Code == nil {
 			break
@@ -313,6 +477,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Agency.Region(childComplexity), true
 
+	case "App.aliases":
+		if e.ComplexityRoot.App.Aliases == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Aliases(childComplexity), true
+	case "App.category":
+		if e.ComplexityRoot.App.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Category(childComplexity), true
+	case "App.code":
+		if e.ComplexityRoot.App.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Code(childComplexity), true
+	case "App.id":
+		if e.ComplexityRoot.App.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.ID(childComplexity), true
+	case "App.name":
+		if e.ComplexityRoot.App.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Name(childComplexity), true
+	case "App.region":
+		if e.ComplexityRoot.App.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Region(childComplexity), true
+	case "App.serviceObjects":
+		if e.ComplexityRoot.App.ServiceObjects == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.ServiceObjects(childComplexity), true
+	case "App.summary":
+		if e.ComplexityRoot.App.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Summary(childComplexity), true
+	case "App.url":
+		if e.ComplexityRoot.App.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.URL(childComplexity), true
+
 	case "AuthPayload.expiresAt":
 		if e.ComplexityRoot.AuthPayload.ExpiresAt == nil {
 			break
@@ -331,6 +550,26 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuthPayload.User(childComplexity), true
+
+	case "DailySearchCount.count":
+		if e.ComplexityRoot.DailySearchCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailySearchCount.Count(childComplexity), true
+	case "DailySearchCount.date":
+		if e.ComplexityRoot.DailySearchCount.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DailySearchCount.Date(childComplexity), true
+
+	case "DeleteSearchSynonymPayload.deleted":
+		if e.ComplexityRoot.DeleteSearchSynonymPayload.Deleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteSearchSynonymPayload.Deleted(childComplexity), true
 
 	case "Fee.amount":
 		if e.ComplexityRoot.Fee.Amount == nil {
@@ -511,6 +750,81 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Hall.Region(childComplexity), true
 
+	case "HotSearch.count":
+		if e.ComplexityRoot.HotSearch.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HotSearch.Count(childComplexity), true
+	case "HotSearch.pinned":
+		if e.ComplexityRoot.HotSearch.Pinned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HotSearch.Pinned(childComplexity), true
+	case "HotSearch.word":
+		if e.ComplexityRoot.HotSearch.Word == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HotSearch.Word(childComplexity), true
+
+	case "HotWordSetting.sortOrder":
+		if e.ComplexityRoot.HotWordSetting.SortOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HotWordSetting.SortOrder(childComplexity), true
+	case "HotWordSetting.state":
+		if e.ComplexityRoot.HotWordSetting.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HotWordSetting.State(childComplexity), true
+	case "HotWordSetting.word":
+		if e.ComplexityRoot.HotWordSetting.Word == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HotWordSetting.Word(childComplexity), true
+
+	case "KnowledgeEntry.answer":
+		if e.ComplexityRoot.KnowledgeEntry.Answer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KnowledgeEntry.Answer(childComplexity), true
+	case "KnowledgeEntry.id":
+		if e.ComplexityRoot.KnowledgeEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KnowledgeEntry.ID(childComplexity), true
+	case "KnowledgeEntry.keywords":
+		if e.ComplexityRoot.KnowledgeEntry.Keywords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KnowledgeEntry.Keywords(childComplexity), true
+	case "KnowledgeEntry.matterCode":
+		if e.ComplexityRoot.KnowledgeEntry.MatterCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KnowledgeEntry.MatterCode(childComplexity), true
+	case "KnowledgeEntry.question":
+		if e.ComplexityRoot.KnowledgeEntry.Question == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KnowledgeEntry.Question(childComplexity), true
+	case "KnowledgeEntry.updatedAt":
+		if e.ComplexityRoot.KnowledgeEntry.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KnowledgeEntry.UpdatedAt(childComplexity), true
+
 	case "Matter.agency":
 		if e.ComplexityRoot.Matter.Agency == nil {
 			break
@@ -652,6 +966,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MatterEdge.Node(childComplexity), true
 
+	case "Mutation.adminLogin":
+		if e.ComplexityRoot.Mutation.AdminLogin == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_adminLogin_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AdminLogin(childComplexity, args["input"].(model.AdminLoginInput)), true
+	case "Mutation.deleteSearchSynonym":
+		if e.ComplexityRoot.Mutation.DeleteSearchSynonym == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteSearchSynonym_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteSearchSynonym(childComplexity, args["input"].(model.DeleteSearchSynonymInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -669,6 +1005,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity), true
+	case "Mutation.rebuildSearchIndex":
+		if e.ComplexityRoot.Mutation.RebuildSearchIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.RebuildSearchIndex(childComplexity), true
 	case "Mutation.register":
 		if e.ComplexityRoot.Mutation.Register == nil {
 			break
@@ -680,6 +1022,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Register(childComplexity, args["input"].(model.RegisterInput)), true
+	case "Mutation.setHotWord":
+		if e.ComplexityRoot.Mutation.SetHotWord == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setHotWord_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetHotWord(childComplexity, args["input"].(model.SetHotWordInput)), true
+	case "Mutation.setSearchSynonym":
+		if e.ComplexityRoot.Mutation.SetSearchSynonym == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setSearchSynonym_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetSearchSynonym(childComplexity, args["input"].(model.SetSearchSynonymInput)), true
 
 	case "NavigationEntry.count":
 		if e.ComplexityRoot.NavigationEntry.Count == nil {
@@ -757,6 +1121,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProcessStep.Order(childComplexity), true
 
+	case "Query.hotSearches":
+		if e.ComplexityRoot.Query.HotSearches == nil {
+			break
+		}
+
+		args, err := ec.field_Query_hotSearches_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.HotSearches(childComplexity, args["first"].(*int)), true
+	case "Query.hotWordSettings":
+		if e.ComplexityRoot.Query.HotWordSettings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.HotWordSettings(childComplexity), true
+
 	case "Query.matter":
 		if e.ComplexityRoot.Query.Matter == nil {
 			break
@@ -829,6 +1211,51 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Regions(childComplexity, args["parentCode"].(*string)), true
+	case "Query.search":
+		if e.ComplexityRoot.Query.Search == nil {
+			break
+		}
+
+		args, err := ec.field_Query_search_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Search(childComplexity, args["query"].(string), args["scope"].(*search.Scope), args["orderBy"].(*search.Order), args["regionCode"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.searchIndexStatus":
+		if e.ComplexityRoot.Query.SearchIndexStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SearchIndexStatus(childComplexity), true
+	case "Query.searchStatistics":
+		if e.ComplexityRoot.Query.SearchStatistics == nil {
+			break
+		}
+
+		args, err := ec.field_Query_searchStatistics_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SearchStatistics(childComplexity, args["days"].(*int)), true
+	case "Query.searchSuggestions":
+		if e.ComplexityRoot.Query.SearchSuggestions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_searchSuggestions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SearchSuggestions(childComplexity, args["prefix"].(string), args["first"].(*int)), true
+	case "Query.searchSynonyms":
+		if e.ComplexityRoot.Query.SearchSynonyms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SearchSynonyms(childComplexity), true
 	case "Query.themes":
 		if e.ComplexityRoot.Query.Themes == nil {
 			break
@@ -840,6 +1267,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Themes(childComplexity, args["serviceObject"].(*models.ServiceObject)), true
+
+	case "RebuildSearchIndexPayload.started":
+		if e.ComplexityRoot.RebuildSearchIndexPayload.Started == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RebuildSearchIndexPayload.Started(childComplexity), true
 
 	case "Region.code":
 		if e.ComplexityRoot.Region.Code == nil {
@@ -877,6 +1311,214 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Region.Parent(childComplexity), true
+
+	case "SearchConnection.edges":
+		if e.ComplexityRoot.SearchConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchConnection.Edges(childComplexity), true
+	case "SearchConnection.facets":
+		if e.ComplexityRoot.SearchConnection.Facets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchConnection.Facets(childComplexity), true
+	case "SearchConnection.pageInfo":
+		if e.ComplexityRoot.SearchConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchConnection.PageInfo(childComplexity), true
+	case "SearchConnection.totalCount":
+		if e.ComplexityRoot.SearchConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchConnection.TotalCount(childComplexity), true
+
+	case "SearchEdge.cursor":
+		if e.ComplexityRoot.SearchEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchEdge.Cursor(childComplexity), true
+	case "SearchEdge.node":
+		if e.ComplexityRoot.SearchEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchEdge.Node(childComplexity), true
+
+	case "SearchFacet.count":
+		if e.ComplexityRoot.SearchFacet.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchFacet.Count(childComplexity), true
+	case "SearchFacet.name":
+		if e.ComplexityRoot.SearchFacet.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchFacet.Name(childComplexity), true
+	case "SearchFacet.scope":
+		if e.ComplexityRoot.SearchFacet.Scope == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchFacet.Scope(childComplexity), true
+
+	case "SearchHit.item":
+		if e.ComplexityRoot.SearchHit.Item == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchHit.Item(childComplexity), true
+	case "SearchHit.kind":
+		if e.ComplexityRoot.SearchHit.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchHit.Kind(childComplexity), true
+	case "SearchHit.score":
+		if e.ComplexityRoot.SearchHit.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchHit.Score(childComplexity), true
+	case "SearchHit.snippet":
+		if e.ComplexityRoot.SearchHit.Snippet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchHit.Snippet(childComplexity), true
+	case "SearchHit.snippetText":
+		if e.ComplexityRoot.SearchHit.SnippetText == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchHit.SnippetText(childComplexity), true
+	case "SearchHit.title":
+		if e.ComplexityRoot.SearchHit.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchHit.Title(childComplexity), true
+
+	case "SearchIndexStatus.documents":
+		if e.ComplexityRoot.SearchIndexStatus.Documents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchIndexStatus.Documents(childComplexity), true
+	case "SearchIndexStatus.lagRows":
+		if e.ComplexityRoot.SearchIndexStatus.LagRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchIndexStatus.LagRows(childComplexity), true
+	case "SearchIndexStatus.lagSeconds":
+		if e.ComplexityRoot.SearchIndexStatus.LagSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchIndexStatus.LagSeconds(childComplexity), true
+	case "SearchIndexStatus.ready":
+		if e.ComplexityRoot.SearchIndexStatus.Ready == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchIndexStatus.Ready(childComplexity), true
+
+	case "SearchStatistics.averageLatencyMs":
+		if e.ComplexityRoot.SearchStatistics.AverageLatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchStatistics.AverageLatencyMs(childComplexity), true
+	case "SearchStatistics.byDay":
+		if e.ComplexityRoot.SearchStatistics.ByDay == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchStatistics.ByDay(childComplexity), true
+	case "SearchStatistics.p95LatencyMs":
+		if e.ComplexityRoot.SearchStatistics.P95LatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchStatistics.P95LatencyMs(childComplexity), true
+	case "SearchStatistics.searches":
+		if e.ComplexityRoot.SearchStatistics.Searches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchStatistics.Searches(childComplexity), true
+	case "SearchStatistics.topQueries":
+		if e.ComplexityRoot.SearchStatistics.TopQueries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchStatistics.TopQueries(childComplexity), true
+	case "SearchStatistics.zeroHitQueries":
+		if e.ComplexityRoot.SearchStatistics.ZeroHitQueries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchStatistics.ZeroHitQueries(childComplexity), true
+	case "SearchStatistics.zeroHitSearches":
+		if e.ComplexityRoot.SearchStatistics.ZeroHitSearches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchStatistics.ZeroHitSearches(childComplexity), true
+
+	case "SearchSynonym.expansions":
+		if e.ComplexityRoot.SearchSynonym.Expansions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchSynonym.Expansions(childComplexity), true
+	case "SearchSynonym.term":
+		if e.ComplexityRoot.SearchSynonym.Term == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchSynonym.Term(childComplexity), true
+	case "SearchSynonym.updatedAt":
+		if e.ComplexityRoot.SearchSynonym.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchSynonym.UpdatedAt(childComplexity), true
+
+	case "SearchTermCount.count":
+		if e.ComplexityRoot.SearchTermCount.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchTermCount.Count(childComplexity), true
+	case "SearchTermCount.query":
+		if e.ComplexityRoot.SearchTermCount.Query == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SearchTermCount.Query(childComplexity), true
+
+	case "SetHotWordPayload.hotSearches":
+		if e.ComplexityRoot.SetHotWordPayload.HotSearches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetHotWordPayload.HotSearches(childComplexity), true
+
+	case "SetSearchSynonymPayload.synonym":
+		if e.ComplexityRoot.SetSearchSynonymPayload.Synonym == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetSearchSynonymPayload.Synonym(childComplexity), true
 
 	case "Theme.code":
 		if e.ComplexityRoot.Theme.Code == nil {
@@ -979,10 +1621,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AdminLoginInput", ec.unmarshalInputAdminLoginInput),
+			graphql.NewInputUnmarshaler("DeleteSearchSynonymInput", ec.unmarshalInputDeleteSearchSynonymInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("MatterFilter", ec.unmarshalInputMatterFilter),
 			graphql.NewInputUnmarshaler("MatterOrder", ec.unmarshalInputMatterOrder),
 			graphql.NewInputUnmarshaler("RegisterInput", ec.unmarshalInputRegisterInput),
+			graphql.NewInputUnmarshaler("SetHotWordInput", ec.unmarshalInputSetHotWordInput),
+			graphql.NewInputUnmarshaler("SetSearchSynonymInput", ec.unmarshalInputSetSearchSynonymInput),
 		)
 	}
 	first := true
@@ -1058,7 +1704,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/common.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/matters.graphqls" "schema/regions.graphqls"
+//go:embed "schema/admin.graphqls" "schema/apps.graphqls" "schema/common.graphqls" "schema/customerservice.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/matters.graphqls" "schema/regions.graphqls" "schema/search.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1070,17 +1716,31 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "schema/admin.graphqls", Input: sourceData("schema/admin.graphqls"), BuiltIn: false},
+	{Name: "schema/apps.graphqls", Input: sourceData("schema/apps.graphqls"), BuiltIn: false},
 	{Name: "schema/common.graphqls", Input: sourceData("schema/common.graphqls"), BuiltIn: false},
+	{Name: "schema/customerservice.graphqls", Input: sourceData("schema/customerservice.graphqls"), BuiltIn: false},
 	{Name: "schema/halls.graphqls", Input: sourceData("schema/halls.graphqls"), BuiltIn: false},
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
 	{Name: "schema/matters.graphqls", Input: sourceData("schema/matters.graphqls"), BuiltIn: false},
 	{Name: "schema/regions.graphqls", Input: sourceData("schema/regions.graphqls"), BuiltIn: false},
+	{Name: "schema/search.graphqls", Input: sourceData("schema/search.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AdminLoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ticket":
+		return ec.fieldContext_AdminLoginPayload_ticket(ctx, field)
+	case "username":
+		return ec.fieldContext_AdminLoginPayload_username(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AdminLoginPayload", field.Name)
+}
 
 func (ec *executionContext) childFields_Agency(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -1108,6 +1768,24 @@ func (ec *executionContext) childFields_AuthPayload(ctx context.Context, field g
 		return ec.fieldContext_AuthPayload_user(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuthPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DailySearchCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "date":
+		return ec.fieldContext_DailySearchCount_date(ctx, field)
+	case "count":
+		return ec.fieldContext_DailySearchCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DailySearchCount", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteSearchSynonymPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deleted":
+		return ec.fieldContext_DeleteSearchSynonymPayload_deleted(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteSearchSynonymPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Fee(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1196,6 +1874,30 @@ func (ec *executionContext) childFields_Hall(ctx context.Context, field graphql.
 		return ec.fieldContext_Hall_region(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Hall", field.Name)
+}
+
+func (ec *executionContext) childFields_HotSearch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "word":
+		return ec.fieldContext_HotSearch_word(ctx, field)
+	case "pinned":
+		return ec.fieldContext_HotSearch_pinned(ctx, field)
+	case "count":
+		return ec.fieldContext_HotSearch_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HotSearch", field.Name)
+}
+
+func (ec *executionContext) childFields_HotWordSetting(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "word":
+		return ec.fieldContext_HotWordSetting_word(ctx, field)
+	case "state":
+		return ec.fieldContext_HotWordSetting_state(ctx, field)
+	case "sortOrder":
+		return ec.fieldContext_HotWordSetting_sortOrder(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HotWordSetting", field.Name)
 }
 
 func (ec *executionContext) childFields_Matter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1310,6 +2012,14 @@ func (ec *executionContext) childFields_ProcessStep(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ProcessStep", field.Name)
 }
 
+func (ec *executionContext) childFields_RebuildSearchIndexPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "started":
+		return ec.fieldContext_RebuildSearchIndexPayload_started(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RebuildSearchIndexPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Region(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1326,6 +2036,132 @@ func (ec *executionContext) childFields_Region(ctx context.Context, field graphq
 		return ec.fieldContext_Region_fullName(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Region", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SearchConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SearchConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SearchConnection_totalCount(ctx, field)
+	case "facets":
+		return ec.fieldContext_SearchConnection_facets(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_SearchEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_SearchEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchFacet(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "scope":
+		return ec.fieldContext_SearchFacet_scope(ctx, field)
+	case "name":
+		return ec.fieldContext_SearchFacet_name(ctx, field)
+	case "count":
+		return ec.fieldContext_SearchFacet_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchFacet", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchHit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_SearchHit_kind(ctx, field)
+	case "title":
+		return ec.fieldContext_SearchHit_title(ctx, field)
+	case "snippet":
+		return ec.fieldContext_SearchHit_snippet(ctx, field)
+	case "snippetText":
+		return ec.fieldContext_SearchHit_snippetText(ctx, field)
+	case "score":
+		return ec.fieldContext_SearchHit_score(ctx, field)
+	case "item":
+		return ec.fieldContext_SearchHit_item(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchHit", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchIndexStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ready":
+		return ec.fieldContext_SearchIndexStatus_ready(ctx, field)
+	case "lagRows":
+		return ec.fieldContext_SearchIndexStatus_lagRows(ctx, field)
+	case "lagSeconds":
+		return ec.fieldContext_SearchIndexStatus_lagSeconds(ctx, field)
+	case "documents":
+		return ec.fieldContext_SearchIndexStatus_documents(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchIndexStatus", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchStatistics(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "searches":
+		return ec.fieldContext_SearchStatistics_searches(ctx, field)
+	case "zeroHitSearches":
+		return ec.fieldContext_SearchStatistics_zeroHitSearches(ctx, field)
+	case "averageLatencyMs":
+		return ec.fieldContext_SearchStatistics_averageLatencyMs(ctx, field)
+	case "p95LatencyMs":
+		return ec.fieldContext_SearchStatistics_p95LatencyMs(ctx, field)
+	case "topQueries":
+		return ec.fieldContext_SearchStatistics_topQueries(ctx, field)
+	case "zeroHitQueries":
+		return ec.fieldContext_SearchStatistics_zeroHitQueries(ctx, field)
+	case "byDay":
+		return ec.fieldContext_SearchStatistics_byDay(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchStatistics", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchSynonym(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "term":
+		return ec.fieldContext_SearchSynonym_term(ctx, field)
+	case "expansions":
+		return ec.fieldContext_SearchSynonym_expansions(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_SearchSynonym_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchSynonym", field.Name)
+}
+
+func (ec *executionContext) childFields_SearchTermCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "query":
+		return ec.fieldContext_SearchTermCount_query(ctx, field)
+	case "count":
+		return ec.fieldContext_SearchTermCount_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SearchTermCount", field.Name)
+}
+
+func (ec *executionContext) childFields_SetHotWordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hotSearches":
+		return ec.fieldContext_SetHotWordPayload_hotSearches(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetHotWordPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SetSearchSynonymPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "synonym":
+		return ec.fieldContext_SetSearchSynonymPayload_synonym(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetSearchSynonymPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Theme(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1500,6 +2336,34 @@ func (ec *executionContext) dir_mask_args(ctx context.Context, rawArgs map[strin
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_adminLogin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AdminLoginInput, error) {
+			return ec.unmarshalNAdminLoginInput2govmobileᚋgraphᚋmodelᚐAdminLoginInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteSearchSynonym_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteSearchSynonymInput, error) {
+			return ec.unmarshalNDeleteSearchSynonymInput2govmobileᚋgraphᚋmodelᚐDeleteSearchSynonymInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1528,6 +2392,34 @@ func (ec *executionContext) field_Mutation_register_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setHotWord_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetHotWordInput, error) {
+			return ec.unmarshalNSetHotWordInput2govmobileᚋgraphᚋmodelᚐSetHotWordInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setSearchSynonym_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetSearchSynonymInput, error) {
+			return ec.unmarshalNSetSearchSynonymInput2govmobileᚋgraphᚋmodelᚐSetSearchSynonymInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1539,6 +2431,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_hotSearches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -1666,6 +2572,96 @@ func (ec *executionContext) field_Query_regions_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_searchStatistics_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_searchSuggestions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "prefix",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["prefix"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_search_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "query",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["query"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (*search.Scope, error) {
+			return ec.unmarshalOSearchScope2ᚖgovmobileᚋsearchᚐScope(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*search.Order, error) {
+			return ec.unmarshalOSearchOrder2ᚖgovmobileᚋsearchᚐOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "regionCode",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["regionCode"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_themes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1753,6 +2749,52 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AdminLoginPayload_ticket(ctx context.Context, field graphql.CollectedField, obj *model.AdminLoginPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminLoginPayload_ticket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ticket, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminLoginPayload_ticket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminLoginPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _AdminLoginPayload_username(ctx context.Context, field graphql.CollectedField, obj *model.AdminLoginPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminLoginPayload_username(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Username, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminLoginPayload_username(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminLoginPayload", field, false, false, "String")
+}
 
 func (ec *executionContext) _Agency_id(ctx context.Context, field graphql.CollectedField, obj *models.Agency) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -1878,6 +2920,222 @@ func (ec *executionContext) fieldContext_Agency_region(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _App_id(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.App().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, true, true, "ID")
+}
+
+func (ec *executionContext) _App_code(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, false, false, "String")
+}
+
+func (ec *executionContext) _App_name(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, false, false, "String")
+}
+
+func (ec *executionContext) _App_aliases(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_aliases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Aliases, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_aliases(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, false, false, "String")
+}
+
+func (ec *executionContext) _App_summary(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, false, false, "String")
+}
+
+func (ec *executionContext) _App_category(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, false, false, "String")
+}
+
+func (ec *executionContext) _App_serviceObjects(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_serviceObjects(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.App().ServiceObjects(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []models.ServiceObject) graphql.Marshaler {
+			return ec.marshalNServiceObject2ᚕgovmobileᚋmodelsᚐServiceObjectᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_serviceObjects(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, true, true, "ServiceObject")
+}
+
+func (ec *executionContext) _App_region(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.App().Region(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgovmobileᚋmodelsᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_App_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "App",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _App_url(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, false, false, "String")
+}
+
 func (ec *executionContext) _AuthPayload_ticket(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1954,6 +3212,75 @@ func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, fie
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _DailySearchCount_date(ctx context.Context, field graphql.CollectedField, obj *model.DailySearchCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailySearchCount_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailySearchCount_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailySearchCount", field, false, false, "String")
+}
+
+func (ec *executionContext) _DailySearchCount_count(ctx context.Context, field graphql.CollectedField, obj *model.DailySearchCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DailySearchCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DailySearchCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DailySearchCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DeleteSearchSynonymPayload_deleted(ctx context.Context, field graphql.CollectedField, obj *model.DeleteSearchSynonymPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteSearchSynonymPayload_deleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteSearchSynonymPayload_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteSearchSynonymPayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Fee_name(ctx context.Context, field graphql.CollectedField, obj *models.Fee) (ret graphql.Marshaler) {
@@ -2668,6 +3995,282 @@ func (ec *executionContext) fieldContext_Hall_region(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _HotSearch_word(ctx context.Context, field graphql.CollectedField, obj *model.HotSearch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HotSearch_word(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Word, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HotSearch_word(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HotSearch", field, false, false, "String")
+}
+
+func (ec *executionContext) _HotSearch_pinned(ctx context.Context, field graphql.CollectedField, obj *model.HotSearch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HotSearch_pinned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pinned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HotSearch_pinned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HotSearch", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _HotSearch_count(ctx context.Context, field graphql.CollectedField, obj *model.HotSearch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HotSearch_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HotSearch_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HotSearch", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HotWordSetting_word(ctx context.Context, field graphql.CollectedField, obj *models.HotWord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HotWordSetting_word(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Word, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HotWordSetting_word(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HotWordSetting", field, false, false, "String")
+}
+
+func (ec *executionContext) _HotWordSetting_state(ctx context.Context, field graphql.CollectedField, obj *models.HotWord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HotWordSetting_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.HotWordState) graphql.Marshaler {
+			return ec.marshalNHotWordState2govmobileᚋmodelsᚐHotWordState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HotWordSetting_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HotWordSetting", field, false, false, "HotWordState")
+}
+
+func (ec *executionContext) _HotWordSetting_sortOrder(ctx context.Context, field graphql.CollectedField, obj *models.HotWord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HotWordSetting_sortOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SortOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HotWordSetting_sortOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HotWordSetting", field, false, false, "Int")
+}
+
+func (ec *executionContext) _KnowledgeEntry_id(ctx context.Context, field graphql.CollectedField, obj *models.KnowledgeEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KnowledgeEntry_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.KnowledgeEntry().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KnowledgeEntry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KnowledgeEntry", field, true, true, "ID")
+}
+
+func (ec *executionContext) _KnowledgeEntry_question(ctx context.Context, field graphql.CollectedField, obj *models.KnowledgeEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KnowledgeEntry_question(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Question, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KnowledgeEntry_question(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _KnowledgeEntry_answer(ctx context.Context, field graphql.CollectedField, obj *models.KnowledgeEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KnowledgeEntry_answer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KnowledgeEntry_answer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _KnowledgeEntry_keywords(ctx context.Context, field graphql.CollectedField, obj *models.KnowledgeEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KnowledgeEntry_keywords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Keywords, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KnowledgeEntry_keywords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _KnowledgeEntry_matterCode(ctx context.Context, field graphql.CollectedField, obj *models.KnowledgeEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KnowledgeEntry_matterCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MatterCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KnowledgeEntry_matterCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _KnowledgeEntry_updatedAt(ctx context.Context, field graphql.CollectedField, obj *models.KnowledgeEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KnowledgeEntry_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KnowledgeEntry_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Matter_id(ctx context.Context, field graphql.CollectedField, obj *models.Matter) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3380,6 +4983,266 @@ func (ec *executionContext) fieldContext_Mutation_logout(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
 }
 
+func (ec *executionContext) _Mutation_adminLogin(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_adminLogin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AdminLogin(ctx, fc.Args["input"].(model.AdminLoginInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AdminLoginPayload) graphql.Marshaler {
+			return ec.marshalNAdminLoginPayload2ᚖgovmobileᚋgraphᚋmodelᚐAdminLoginPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_adminLogin(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdminLoginPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_adminLogin_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setSearchSynonym(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setSearchSynonym(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetSearchSynonym(ctx, fc.Args["input"].(model.SetSearchSynonymInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.SetSearchSynonymPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetSearchSynonymPayload) graphql.Marshaler {
+			return ec.marshalNSetSearchSynonymPayload2ᚖgovmobileᚋgraphᚋmodelᚐSetSearchSynonymPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setSearchSynonym(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetSearchSynonymPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setSearchSynonym_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteSearchSynonym(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteSearchSynonym(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteSearchSynonym(ctx, fc.Args["input"].(model.DeleteSearchSynonymInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.DeleteSearchSynonymPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteSearchSynonymPayload) graphql.Marshaler {
+			return ec.marshalNDeleteSearchSynonymPayload2ᚖgovmobileᚋgraphᚋmodelᚐDeleteSearchSynonymPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteSearchSynonym(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteSearchSynonymPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteSearchSynonym_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setHotWord(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setHotWord(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetHotWord(ctx, fc.Args["input"].(model.SetHotWordInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.SetHotWordPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetHotWordPayload) graphql.Marshaler {
+			return ec.marshalNSetHotWordPayload2ᚖgovmobileᚋgraphᚋmodelᚐSetHotWordPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setHotWord(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetHotWordPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setHotWord_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rebuildSearchIndex(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rebuildSearchIndex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().RebuildSearchIndex(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.RebuildSearchIndexPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RebuildSearchIndexPayload) graphql.Marshaler {
+			return ec.marshalNRebuildSearchIndexPayload2ᚖgovmobileᚋgraphᚋmodelᚐRebuildSearchIndexPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rebuildSearchIndex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RebuildSearchIndexPayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NavigationEntry_key(ctx context.Context, field graphql.CollectedField, obj *model.NavigationEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3700,6 +5563,198 @@ func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_searchSynonyms(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_searchSynonyms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SearchSynonyms(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*models.SearchSynonym
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.SearchSynonym) graphql.Marshaler {
+			return ec.marshalNSearchSynonym2ᚕᚖgovmobileᚋmodelsᚐSearchSynonymᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_searchSynonyms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchSynonym(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_hotWordSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_hotWordSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().HotWordSettings(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*models.HotWord
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.HotWord) graphql.Marshaler {
+			return ec.marshalNHotWordSetting2ᚕᚖgovmobileᚋmodelsᚐHotWordᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_hotWordSettings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HotWordSetting(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_searchStatistics(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_searchStatistics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SearchStatistics(ctx, fc.Args["days"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.SearchStatistics
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SearchStatistics) graphql.Marshaler {
+			return ec.marshalNSearchStatistics2ᚖgovmobileᚋgraphᚋmodelᚐSearchStatistics(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_searchStatistics(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchStatistics(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_searchStatistics_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_searchIndexStatus(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_searchIndexStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SearchIndexStatus(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.SearchIndexStatus
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SearchIndexStatus) graphql.Marshaler {
+			return ec.marshalNSearchIndexStatus2ᚖgovmobileᚋgraphᚋmodelᚐSearchIndexStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_searchIndexStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchIndexStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_me(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3996,6 +6051,138 @@ func (ec *executionContext) fieldContext_Query_region(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_search(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_search(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Search(ctx, fc.Args["query"].(string), fc.Args["scope"].(*search.Scope), fc.Args["orderBy"].(*search.Order), fc.Args["regionCode"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SearchConnection) graphql.Marshaler {
+			return ec.marshalNSearchConnection2ᚖgovmobileᚋgraphᚋmodelᚐSearchConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_search(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_search_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_searchSuggestions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_searchSuggestions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SearchSuggestions(ctx, fc.Args["prefix"].(string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_searchSuggestions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_searchSuggestions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_hotSearches(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_hotSearches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().HotSearches(ctx, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HotSearch) graphql.Marshaler {
+			return ec.marshalNHotSearch2ᚕᚖgovmobileᚋgraphᚋmodelᚐHotSearchᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_hotSearches(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HotSearch(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_hotSearches_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4070,6 +6257,29 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RebuildSearchIndexPayload_started(ctx context.Context, field graphql.CollectedField, obj *model.RebuildSearchIndexPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RebuildSearchIndexPayload_started(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Started, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RebuildSearchIndexPayload_started(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RebuildSearchIndexPayload", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Region_id(ctx context.Context, field graphql.CollectedField, obj *models.Region) (ret graphql.Marshaler) {
@@ -4217,6 +6427,846 @@ func (ec *executionContext) _Region_fullName(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Region_fullName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Region", field, false, false, "String")
+}
+
+func (ec *executionContext) _SearchConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SearchEdge) graphql.Marshaler {
+			return ec.marshalNSearchEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐSearchEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.SearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SearchConnection_facets(ctx context.Context, field graphql.CollectedField, obj *model.SearchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchConnection_facets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Facets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SearchFacet) graphql.Marshaler {
+			return ec.marshalNSearchFacet2ᚕᚖgovmobileᚋgraphᚋmodelᚐSearchFacetᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchConnection_facets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchFacet(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SearchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _SearchEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SearchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SearchHit) graphql.Marshaler {
+			return ec.marshalNSearchHit2ᚖgovmobileᚋgraphᚋmodelᚐSearchHit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchHit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchFacet_scope(ctx context.Context, field graphql.CollectedField, obj *model.SearchFacet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchFacet_scope(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scope, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v search.Scope) graphql.Marshaler {
+			return ec.marshalNSearchScope2govmobileᚋsearchᚐScope(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchFacet_scope(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchFacet", field, false, false, "SearchScope")
+}
+
+func (ec *executionContext) _SearchFacet_name(ctx context.Context, field graphql.CollectedField, obj *model.SearchFacet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchFacet_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchFacet_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchFacet", field, false, false, "String")
+}
+
+func (ec *executionContext) _SearchFacet_count(ctx context.Context, field graphql.CollectedField, obj *model.SearchFacet) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchFacet_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchFacet_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchFacet", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SearchHit_kind(ctx context.Context, field graphql.CollectedField, obj *model.SearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchHit_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SearchHitKind) graphql.Marshaler {
+			return ec.marshalNSearchHitKind2govmobileᚋgraphᚋmodelᚐSearchHitKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchHit_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchHit", field, false, false, "SearchHitKind")
+}
+
+func (ec *executionContext) _SearchHit_title(ctx context.Context, field graphql.CollectedField, obj *model.SearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchHit_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchHit_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchHit", field, false, false, "String")
+}
+
+func (ec *executionContext) _SearchHit_snippet(ctx context.Context, field graphql.CollectedField, obj *model.SearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchHit_snippet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Snippet, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchHit_snippet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchHit", field, false, false, "String")
+}
+
+func (ec *executionContext) _SearchHit_snippetText(ctx context.Context, field graphql.CollectedField, obj *model.SearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchHit_snippetText(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SnippetText, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchHit_snippetText(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchHit", field, false, false, "String")
+}
+
+func (ec *executionContext) _SearchHit_score(ctx context.Context, field graphql.CollectedField, obj *model.SearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchHit_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchHit_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchHit", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SearchHit_item(ctx context.Context, field graphql.CollectedField, obj *model.SearchHit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchHit_item(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Item, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Node) graphql.Marshaler {
+			return ec.marshalNSearchItem2govmobileᚋmodelsᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchHit_item(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchHit", field, false, false, "SearchItem")
+}
+
+func (ec *executionContext) _SearchIndexStatus_ready(ctx context.Context, field graphql.CollectedField, obj *model.SearchIndexStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchIndexStatus_ready(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ready, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchIndexStatus_ready(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchIndexStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SearchIndexStatus_lagRows(ctx context.Context, field graphql.CollectedField, obj *model.SearchIndexStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchIndexStatus_lagRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LagRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchIndexStatus_lagRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchIndexStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SearchIndexStatus_lagSeconds(ctx context.Context, field graphql.CollectedField, obj *model.SearchIndexStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchIndexStatus_lagSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LagSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchIndexStatus_lagSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchIndexStatus", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SearchIndexStatus_documents(ctx context.Context, field graphql.CollectedField, obj *model.SearchIndexStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchIndexStatus_documents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Documents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchIndexStatus_documents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchIndexStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SearchStatistics_searches(ctx context.Context, field graphql.CollectedField, obj *model.SearchStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchStatistics_searches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Searches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchStatistics_searches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchStatistics", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SearchStatistics_zeroHitSearches(ctx context.Context, field graphql.CollectedField, obj *model.SearchStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchStatistics_zeroHitSearches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ZeroHitSearches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchStatistics_zeroHitSearches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchStatistics", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SearchStatistics_averageLatencyMs(ctx context.Context, field graphql.CollectedField, obj *model.SearchStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchStatistics_averageLatencyMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AverageLatencyMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchStatistics_averageLatencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchStatistics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SearchStatistics_p95LatencyMs(ctx context.Context, field graphql.CollectedField, obj *model.SearchStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchStatistics_p95LatencyMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P95LatencyMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchStatistics_p95LatencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchStatistics", field, false, false, "Float")
+}
+
+func (ec *executionContext) _SearchStatistics_topQueries(ctx context.Context, field graphql.CollectedField, obj *model.SearchStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchStatistics_topQueries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TopQueries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SearchTermCount) graphql.Marshaler {
+			return ec.marshalNSearchTermCount2ᚕᚖgovmobileᚋgraphᚋmodelᚐSearchTermCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchStatistics_topQueries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchTermCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchStatistics_zeroHitQueries(ctx context.Context, field graphql.CollectedField, obj *model.SearchStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchStatistics_zeroHitQueries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ZeroHitQueries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SearchTermCount) graphql.Marshaler {
+			return ec.marshalNSearchTermCount2ᚕᚖgovmobileᚋgraphᚋmodelᚐSearchTermCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchStatistics_zeroHitQueries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchTermCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchStatistics_byDay(ctx context.Context, field graphql.CollectedField, obj *model.SearchStatistics) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchStatistics_byDay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByDay, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.DailySearchCount) graphql.Marshaler {
+			return ec.marshalNDailySearchCount2ᚕᚖgovmobileᚋgraphᚋmodelᚐDailySearchCountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchStatistics_byDay(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SearchStatistics",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DailySearchCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SearchSynonym_term(ctx context.Context, field graphql.CollectedField, obj *models.SearchSynonym) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchSynonym_term(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Term, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchSynonym_term(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchSynonym", field, false, false, "String")
+}
+
+func (ec *executionContext) _SearchSynonym_expansions(ctx context.Context, field graphql.CollectedField, obj *models.SearchSynonym) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchSynonym_expansions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expansions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchSynonym_expansions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchSynonym", field, false, false, "String")
+}
+
+func (ec *executionContext) _SearchSynonym_updatedAt(ctx context.Context, field graphql.CollectedField, obj *models.SearchSynonym) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchSynonym_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchSynonym_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchSynonym", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SearchTermCount_query(ctx context.Context, field graphql.CollectedField, obj *model.SearchTermCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchTermCount_query(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Query, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchTermCount_query(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchTermCount", field, false, false, "String")
+}
+
+func (ec *executionContext) _SearchTermCount_count(ctx context.Context, field graphql.CollectedField, obj *model.SearchTermCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SearchTermCount_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SearchTermCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SearchTermCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SetHotWordPayload_hotSearches(ctx context.Context, field graphql.CollectedField, obj *model.SetHotWordPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetHotWordPayload_hotSearches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HotSearches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HotSearch) graphql.Marshaler {
+			return ec.marshalNHotSearch2ᚕᚖgovmobileᚋgraphᚋmodelᚐHotSearchᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetHotWordPayload_hotSearches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetHotWordPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HotSearch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetSearchSynonymPayload_synonym(ctx context.Context, field graphql.CollectedField, obj *model.SetSearchSynonymPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetSearchSynonymPayload_synonym(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Synonym, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SearchSynonym) graphql.Marshaler {
+			return ec.marshalNSearchSynonym2ᚖgovmobileᚋmodelsᚐSearchSynonym(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetSearchSynonymPayload_synonym(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetSearchSynonymPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SearchSynonym(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Theme_id(ctx context.Context, field graphql.CollectedField, obj *models.Theme) (ret graphql.Marshaler) {
@@ -5718,6 +8768,97 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAdminLoginInput(ctx context.Context, obj any) (model.AdminLoginInput, error) {
+	var it model.AdminLoginInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"username", "password"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "username":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("username"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Username = data
+		case "password":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Password = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAdminLoginInput unmarshals raw into the AdminLoginInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAdminLoginInput(ctx context.Context, raw any) (model.AdminLoginInput, error) {
+	var out model.AdminLoginInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AdminLoginInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeleteSearchSynonymInput(ctx context.Context, obj any) (model.DeleteSearchSynonymInput, error) {
+	var it model.DeleteSearchSynonymInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"term"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "term":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("term"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Term = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteSearchSynonymInput unmarshals raw into the DeleteSearchSynonymInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteSearchSynonymInput(ctx context.Context, raw any) (model.DeleteSearchSynonymInput, error) {
+	var out model.DeleteSearchSynonymInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteSearchSynonymInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLoginInput(ctx context.Context, obj any) (model.LoginInput, error) {
 	var it model.LoginInput
 	if obj == nil {
@@ -6016,6 +9157,115 @@ func UnmarshalRegisterInput(ctx context.Context, raw any) (model.RegisterInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSetHotWordInput(ctx context.Context, obj any) (model.SetHotWordInput, error) {
+	var it model.SetHotWordInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["sortOrder"]; !present {
+		asMap["sortOrder"] = 0
+	}
+
+	fieldsInOrder := [...]string{"word", "state", "sortOrder"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "word":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("word"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Word = data
+		case "state":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("state"))
+			data, err := ec.unmarshalOHotWordState2ᚖgovmobileᚋmodelsᚐHotWordState(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.State = data
+		case "sortOrder":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sortOrder"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SortOrder = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetHotWordInput unmarshals raw into the SetHotWordInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetHotWordInput(ctx context.Context, raw any) (model.SetHotWordInput, error) {
+	var out model.SetHotWordInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetHotWordInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetSearchSynonymInput(ctx context.Context, obj any) (model.SetSearchSynonymInput, error) {
+	var it model.SetSearchSynonymInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"term", "expansions"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "term":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("term"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Term = data
+		case "expansions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expansions"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Expansions = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetSearchSynonymInput unmarshals raw into the SetSearchSynonymInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetSearchSynonymInput(ctx context.Context, raw any) (model.SetSearchSynonymInput, error) {
+	var out model.SetSearchSynonymInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetSearchSynonymInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -6052,6 +9302,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Matter(ctx, sel, obj)
+	case models.KnowledgeEntry:
+		return ec._KnowledgeEntry(ctx, sel, &obj)
+	case *models.KnowledgeEntry:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._KnowledgeEntry(ctx, sel, obj)
 	case models.Hall:
 		return ec._Hall(ctx, sel, &obj)
 	case *models.Hall:
@@ -6059,6 +9316,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Hall(ctx, sel, obj)
+	case models.App:
+		return ec._App(ctx, sel, &obj)
+	case *models.App:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._App(ctx, sel, obj)
 	case models.Agency:
 		return ec._Agency(ctx, sel, &obj)
 	case *models.Agency:
@@ -6075,9 +9339,81 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	}
 }
 
+func (ec *executionContext) _SearchItem(ctx context.Context, sel ast.SelectionSet, obj models.Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case models.Matter:
+		return ec._Matter(ctx, sel, &obj)
+	case *models.Matter:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Matter(ctx, sel, obj)
+	case models.KnowledgeEntry:
+		return ec._KnowledgeEntry(ctx, sel, &obj)
+	case *models.KnowledgeEntry:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._KnowledgeEntry(ctx, sel, obj)
+	case models.App:
+		return ec._App(ctx, sel, &obj)
+	case *models.App:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._App(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of SearchItem must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var adminLoginPayloadImplementors = []string{"AdminLoginPayload"}
+
+func (ec *executionContext) _AdminLoginPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AdminLoginPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, adminLoginPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AdminLoginPayload")
+		case "ticket":
+			out.Values[i] = ec._AdminLoginPayload_ticket(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "username":
+			out.Values[i] = ec._AdminLoginPayload_username(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var agencyImplementors = []string{"Agency", "Node"}
 
@@ -6134,6 +9470,82 @@ func (ec *executionContext) _Agency(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var appImplementors = []string{"App", "Node", "SearchItem"}
+
+func (ec *executionContext) _App(ctx context.Context, sel ast.SelectionSet, obj *models.App) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("App")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._App_id(ctx, field, obj)
+				})
+		case "code":
+			out.Values[i] = ec._App_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._App_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "aliases":
+			out.Values[i] = ec._App_aliases(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "summary":
+			out.Values[i] = ec._App_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "category":
+			out.Values[i] = ec._App_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "serviceObjects":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._App_serviceObjects(ctx, field, obj)
+				})
+		case "region":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._App_region(ctx, field, obj)
+				})
+		case "url":
+			out.Values[i] = ec._App_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var authPayloadImplementors = []string{"AuthPayload"}
 
 func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AuthPayload) graphql.Marshaler {
@@ -6157,6 +9569,77 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 			}
 		case "user":
 			out.Values[i] = ec._AuthPayload_user(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dailySearchCountImplementors = []string{"DailySearchCount"}
+
+func (ec *executionContext) _DailySearchCount(ctx context.Context, sel ast.SelectionSet, obj *model.DailySearchCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dailySearchCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DailySearchCount")
+		case "date":
+			out.Values[i] = ec._DailySearchCount_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._DailySearchCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var deleteSearchSynonymPayloadImplementors = []string{"DeleteSearchSynonymPayload"}
+
+func (ec *executionContext) _DeleteSearchSynonymPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteSearchSynonymPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteSearchSynonymPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteSearchSynonymPayload")
+		case "deleted":
+			out.Values[i] = ec._DeleteSearchSynonymPayload_deleted(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -6465,7 +9948,152 @@ func (ec *executionContext) _Hall(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
-var matterImplementors = []string{"Matter", "Node"}
+var hotSearchImplementors = []string{"HotSearch"}
+
+func (ec *executionContext) _HotSearch(ctx context.Context, sel ast.SelectionSet, obj *model.HotSearch) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hotSearchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HotSearch")
+		case "word":
+			out.Values[i] = ec._HotSearch_word(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pinned":
+			out.Values[i] = ec._HotSearch_pinned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._HotSearch_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hotWordSettingImplementors = []string{"HotWordSetting"}
+
+func (ec *executionContext) _HotWordSetting(ctx context.Context, sel ast.SelectionSet, obj *models.HotWord) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hotWordSettingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HotWordSetting")
+		case "word":
+			out.Values[i] = ec._HotWordSetting_word(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._HotWordSetting_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sortOrder":
+			out.Values[i] = ec._HotWordSetting_sortOrder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var knowledgeEntryImplementors = []string{"KnowledgeEntry", "Node", "SearchItem"}
+
+func (ec *executionContext) _KnowledgeEntry(ctx context.Context, sel ast.SelectionSet, obj *models.KnowledgeEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, knowledgeEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("KnowledgeEntry")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._KnowledgeEntry_id(ctx, field, obj)
+				})
+		case "question":
+			out.Values[i] = ec._KnowledgeEntry_question(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "answer":
+			out.Values[i] = ec._KnowledgeEntry_answer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "keywords":
+			out.Values[i] = ec._KnowledgeEntry_keywords(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "matterCode":
+			out.Values[i] = ec._KnowledgeEntry_matterCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._KnowledgeEntry_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matterImplementors = []string{"Matter", "Node", "SearchItem"}
 
 func (ec *executionContext) _Matter(ctx context.Context, sel ast.SelectionSet, obj *models.Matter) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, matterImplementors)
@@ -6711,6 +10339,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "adminLogin":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_adminLogin(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setSearchSynonym":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setSearchSynonym(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteSearchSynonym":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteSearchSynonym(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setHotWord":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setHotWord(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rebuildSearchIndex":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rebuildSearchIndex(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -6925,6 +10588,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_node(ctx, field)
 				})
+		case "searchSynonyms":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_searchSynonyms(ctx, field)
+				})
+		case "hotWordSettings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_hotWordSettings(ctx, field)
+				})
+		case "searchStatistics":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_searchStatistics(ctx, field)
+				})
+		case "searchIndexStatus":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_searchIndexStatus(ctx, field)
+				})
 		case "me":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -6967,6 +10654,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_region(ctx, field)
 				})
+		case "search":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_search(ctx, field)
+				})
+		case "searchSuggestions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_searchSuggestions(ctx, field)
+				})
+		case "hotSearches":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_hotSearches(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -6980,6 +10685,39 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rebuildSearchIndexPayloadImplementors = []string{"RebuildSearchIndexPayload"}
+
+func (ec *executionContext) _RebuildSearchIndexPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RebuildSearchIndexPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rebuildSearchIndexPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RebuildSearchIndexPayload")
+		case "started":
+			out.Values[i] = ec._RebuildSearchIndexPayload_started(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -7040,6 +10778,451 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 			out.Values[i] = ec._Region_fullName(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var searchConnectionImplementors = []string{"SearchConnection"}
+
+func (ec *executionContext) _SearchConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SearchConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchConnection")
+		case "edges":
+			out.Values[i] = ec._SearchConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SearchConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._SearchConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "facets":
+			out.Values[i] = ec._SearchConnection_facets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var searchEdgeImplementors = []string{"SearchEdge"}
+
+func (ec *executionContext) _SearchEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SearchEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchEdge")
+		case "cursor":
+			out.Values[i] = ec._SearchEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._SearchEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var searchFacetImplementors = []string{"SearchFacet"}
+
+func (ec *executionContext) _SearchFacet(ctx context.Context, sel ast.SelectionSet, obj *model.SearchFacet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchFacetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchFacet")
+		case "scope":
+			out.Values[i] = ec._SearchFacet_scope(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._SearchFacet_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._SearchFacet_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var searchHitImplementors = []string{"SearchHit"}
+
+func (ec *executionContext) _SearchHit(ctx context.Context, sel ast.SelectionSet, obj *model.SearchHit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchHitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchHit")
+		case "kind":
+			out.Values[i] = ec._SearchHit_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._SearchHit_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "snippet":
+			out.Values[i] = ec._SearchHit_snippet(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "snippetText":
+			out.Values[i] = ec._SearchHit_snippetText(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._SearchHit_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "item":
+			out.Values[i] = ec._SearchHit_item(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var searchIndexStatusImplementors = []string{"SearchIndexStatus"}
+
+func (ec *executionContext) _SearchIndexStatus(ctx context.Context, sel ast.SelectionSet, obj *model.SearchIndexStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchIndexStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchIndexStatus")
+		case "ready":
+			out.Values[i] = ec._SearchIndexStatus_ready(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lagRows":
+			out.Values[i] = ec._SearchIndexStatus_lagRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lagSeconds":
+			out.Values[i] = ec._SearchIndexStatus_lagSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "documents":
+			out.Values[i] = ec._SearchIndexStatus_documents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var searchStatisticsImplementors = []string{"SearchStatistics"}
+
+func (ec *executionContext) _SearchStatistics(ctx context.Context, sel ast.SelectionSet, obj *model.SearchStatistics) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchStatisticsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchStatistics")
+		case "searches":
+			out.Values[i] = ec._SearchStatistics_searches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "zeroHitSearches":
+			out.Values[i] = ec._SearchStatistics_zeroHitSearches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "averageLatencyMs":
+			out.Values[i] = ec._SearchStatistics_averageLatencyMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "p95LatencyMs":
+			out.Values[i] = ec._SearchStatistics_p95LatencyMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "topQueries":
+			out.Values[i] = ec._SearchStatistics_topQueries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "zeroHitQueries":
+			out.Values[i] = ec._SearchStatistics_zeroHitQueries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byDay":
+			out.Values[i] = ec._SearchStatistics_byDay(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var searchSynonymImplementors = []string{"SearchSynonym"}
+
+func (ec *executionContext) _SearchSynonym(ctx context.Context, sel ast.SelectionSet, obj *models.SearchSynonym) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchSynonymImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchSynonym")
+		case "term":
+			out.Values[i] = ec._SearchSynonym_term(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expansions":
+			out.Values[i] = ec._SearchSynonym_expansions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._SearchSynonym_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var searchTermCountImplementors = []string{"SearchTermCount"}
+
+func (ec *executionContext) _SearchTermCount(ctx context.Context, sel ast.SelectionSet, obj *model.SearchTermCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, searchTermCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SearchTermCount")
+		case "query":
+			out.Values[i] = ec._SearchTermCount_query(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._SearchTermCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setHotWordPayloadImplementors = []string{"SetHotWordPayload"}
+
+func (ec *executionContext) _SetHotWordPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetHotWordPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setHotWordPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetHotWordPayload")
+		case "hotSearches":
+			out.Values[i] = ec._SetHotWordPayload_hotSearches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setSearchSynonymPayloadImplementors = []string{"SetSearchSynonymPayload"}
+
+func (ec *executionContext) _SetSearchSynonymPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetSearchSynonymPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setSearchSynonymPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetSearchSynonymPayload")
+		case "synonym":
+			out.Values[i] = ec._SetSearchSynonymPayload_synonym(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -7554,6 +11737,19 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAdminLoginInput2govmobileᚋgraphᚋmodelᚐAdminLoginInput(ctx context.Context, v any) (model.AdminLoginInput, error) {
+	res, err := ec.unmarshalInputAdminLoginInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAdminLoginPayload2ᚖgovmobileᚋgraphᚋmodelᚐAdminLoginPayload(ctx context.Context, sel ast.SelectionSet, v *model.AdminLoginPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AdminLoginPayload!")
+		return graphql.Null
+	}
+	return ec._AdminLoginPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAdministrativeLevel2govmobileᚋmodelsᚐAdminLevel(ctx context.Context, v any) (models.AdminLevel, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := models.AdminLevel(tmp)
@@ -7597,6 +11793,43 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNDailySearchCount2ᚕᚖgovmobileᚋgraphᚋmodelᚐDailySearchCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DailySearchCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDailySearchCount2ᚖgovmobileᚋgraphᚋmodelᚐDailySearchCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDailySearchCount2ᚖgovmobileᚋgraphᚋmodelᚐDailySearchCount(ctx context.Context, sel ast.SelectionSet, v *model.DailySearchCount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DailySearchCount!")
+		return graphql.Null
+	}
+	return ec._DailySearchCount(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDeleteSearchSynonymInput2govmobileᚋgraphᚋmodelᚐDeleteSearchSynonymInput(ctx context.Context, v any) (model.DeleteSearchSynonymInput, error) {
+	res, err := ec.unmarshalInputDeleteSearchSynonymInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteSearchSynonymPayload2ᚖgovmobileᚋgraphᚋmodelᚐDeleteSearchSynonymPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteSearchSynonymPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteSearchSynonymPayload!")
+		return graphql.Null
+	}
+	return ec._DeleteSearchSynonymPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNFee2govmobileᚋmodelsᚐFee(ctx context.Context, sel ast.SelectionSet, v models.Fee) graphql.Marshaler {
@@ -7691,6 +11924,69 @@ func (ec *executionContext) marshalNHall2ᚖgovmobileᚋmodelsᚐHall(ctx contex
 		return graphql.Null
 	}
 	return ec._Hall(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHotSearch2ᚕᚖgovmobileᚋgraphᚋmodelᚐHotSearchᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HotSearch) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHotSearch2ᚖgovmobileᚋgraphᚋmodelᚐHotSearch(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHotSearch2ᚖgovmobileᚋgraphᚋmodelᚐHotSearch(ctx context.Context, sel ast.SelectionSet, v *model.HotSearch) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HotSearch!")
+		return graphql.Null
+	}
+	return ec._HotSearch(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHotWordSetting2ᚕᚖgovmobileᚋmodelsᚐHotWordᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.HotWord) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHotWordSetting2ᚖgovmobileᚋmodelsᚐHotWord(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHotWordSetting2ᚖgovmobileᚋmodelsᚐHotWord(ctx context.Context, sel ast.SelectionSet, v *models.HotWord) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HotWordSetting!")
+		return graphql.Null
+	}
+	return ec._HotWordSetting(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNHotWordState2govmobileᚋmodelsᚐHotWordState(ctx context.Context, v any) (models.HotWordState, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := models.HotWordState(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHotWordState2govmobileᚋmodelsᚐHotWordState(ctx context.Context, sel ast.SelectionSet, v models.HotWordState) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "HotWordState!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -7897,6 +12193,14 @@ func (ec *executionContext) marshalNProcessStep2ᚕgovmobileᚋmodelsᚐProcessS
 	return ret
 }
 
+func (ec *executionContext) marshalNRebuildSearchIndexPayload2ᚖgovmobileᚋgraphᚋmodelᚐRebuildSearchIndexPayload(ctx context.Context, sel ast.SelectionSet, v *model.RebuildSearchIndexPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RebuildSearchIndexPayload!")
+		return graphql.Null
+	}
+	return ec._RebuildSearchIndexPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNRegion2ᚕᚖgovmobileᚋmodelsᚐRegionᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Region) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -7939,6 +12243,167 @@ func (ec *executionContext) marshalNRegionLevel2govmobileᚋmodelsᚐRegionLevel
 func (ec *executionContext) unmarshalNRegisterInput2govmobileᚋgraphᚋmodelᚐRegisterInput(ctx context.Context, v any) (model.RegisterInput, error) {
 	res, err := ec.unmarshalInputRegisterInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSearchConnection2ᚖgovmobileᚋgraphᚋmodelᚐSearchConnection(ctx context.Context, sel ast.SelectionSet, v *model.SearchConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SearchConnection!")
+		return graphql.Null
+	}
+	return ec._SearchConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSearchEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐSearchEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SearchEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSearchEdge2ᚖgovmobileᚋgraphᚋmodelᚐSearchEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSearchEdge2ᚖgovmobileᚋgraphᚋmodelᚐSearchEdge(ctx context.Context, sel ast.SelectionSet, v *model.SearchEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SearchEdge!")
+		return graphql.Null
+	}
+	return ec._SearchEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSearchFacet2ᚕᚖgovmobileᚋgraphᚋmodelᚐSearchFacetᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SearchFacet) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSearchFacet2ᚖgovmobileᚋgraphᚋmodelᚐSearchFacet(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSearchFacet2ᚖgovmobileᚋgraphᚋmodelᚐSearchFacet(ctx context.Context, sel ast.SelectionSet, v *model.SearchFacet) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SearchFacet!")
+		return graphql.Null
+	}
+	return ec._SearchFacet(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSearchHit2ᚖgovmobileᚋgraphᚋmodelᚐSearchHit(ctx context.Context, sel ast.SelectionSet, v *model.SearchHit) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SearchHit!")
+		return graphql.Null
+	}
+	return ec._SearchHit(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSearchHitKind2govmobileᚋgraphᚋmodelᚐSearchHitKind(ctx context.Context, v any) (model.SearchHitKind, error) {
+	var res model.SearchHitKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSearchHitKind2govmobileᚋgraphᚋmodelᚐSearchHitKind(ctx context.Context, sel ast.SelectionSet, v model.SearchHitKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNSearchIndexStatus2ᚖgovmobileᚋgraphᚋmodelᚐSearchIndexStatus(ctx context.Context, sel ast.SelectionSet, v *model.SearchIndexStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SearchIndexStatus!")
+		return graphql.Null
+	}
+	return ec._SearchIndexStatus(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSearchItem2govmobileᚋmodelsᚐNode(ctx context.Context, sel ast.SelectionSet, v models.Node) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SearchItem!")
+		return graphql.Null
+	}
+	return ec._SearchItem(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSearchScope2govmobileᚋsearchᚐScope(ctx context.Context, v any) (search.Scope, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := search.Scope(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSearchScope2govmobileᚋsearchᚐScope(ctx context.Context, sel ast.SelectionSet, v search.Scope) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "SearchScope!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNSearchStatistics2ᚖgovmobileᚋgraphᚋmodelᚐSearchStatistics(ctx context.Context, sel ast.SelectionSet, v *model.SearchStatistics) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SearchStatistics!")
+		return graphql.Null
+	}
+	return ec._SearchStatistics(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSearchSynonym2ᚕᚖgovmobileᚋmodelsᚐSearchSynonymᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.SearchSynonym) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSearchSynonym2ᚖgovmobileᚋmodelsᚐSearchSynonym(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSearchSynonym2ᚖgovmobileᚋmodelsᚐSearchSynonym(ctx context.Context, sel ast.SelectionSet, v *models.SearchSynonym) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SearchSynonym!")
+		return graphql.Null
+	}
+	return ec._SearchSynonym(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSearchTermCount2ᚕᚖgovmobileᚋgraphᚋmodelᚐSearchTermCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SearchTermCount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSearchTermCount2ᚖgovmobileᚋgraphᚋmodelᚐSearchTermCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSearchTermCount2ᚖgovmobileᚋgraphᚋmodelᚐSearchTermCount(ctx context.Context, sel ast.SelectionSet, v *model.SearchTermCount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SearchTermCount!")
+		return graphql.Null
+	}
+	return ec._SearchTermCount(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNServiceObject2govmobileᚋmodelsᚐServiceObject(ctx context.Context, v any) (models.ServiceObject, error) {
@@ -7984,6 +12449,32 @@ func (ec *executionContext) marshalNServiceObject2ᚕgovmobileᚋmodelsᚐServic
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNSetHotWordInput2govmobileᚋgraphᚋmodelᚐSetHotWordInput(ctx context.Context, v any) (model.SetHotWordInput, error) {
+	res, err := ec.unmarshalInputSetHotWordInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetHotWordPayload2ᚖgovmobileᚋgraphᚋmodelᚐSetHotWordPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetHotWordPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetHotWordPayload!")
+		return graphql.Null
+	}
+	return ec._SetHotWordPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetSearchSynonymInput2govmobileᚋgraphᚋmodelᚐSetSearchSynonymInput(ctx context.Context, v any) (model.SetSearchSynonymInput, error) {
+	res, err := ec.unmarshalInputSetSearchSynonymInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetSearchSynonymPayload2ᚖgovmobileᚋgraphᚋmodelᚐSetSearchSynonymPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetSearchSynonymPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetSearchSynonymPayload!")
+		return graphql.Null
+	}
+	return ec._SetSearchSynonymPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -8281,6 +12772,25 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalOHotWordState2ᚖgovmobileᚋmodelsᚐHotWordState(ctx context.Context, v any) (*models.HotWordState, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := models.HotWordState(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOHotWordState2ᚖgovmobileᚋmodelsᚐHotWordState(ctx context.Context, sel ast.SelectionSet, v *models.HotWordState) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -8371,6 +12881,44 @@ func (ec *executionContext) marshalORegion2ᚖgovmobileᚋmodelsᚐRegion(ctx co
 		return graphql.Null
 	}
 	return ec._Region(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSearchOrder2ᚖgovmobileᚋsearchᚐOrder(ctx context.Context, v any) (*search.Order, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := search.Order(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSearchOrder2ᚖgovmobileᚋsearchᚐOrder(ctx context.Context, sel ast.SelectionSet, v *search.Order) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOSearchScope2ᚖgovmobileᚋsearchᚐScope(ctx context.Context, v any) (*search.Scope, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := search.Scope(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSearchScope2ᚖgovmobileᚋsearchᚐScope(ctx context.Context, sel ast.SelectionSet, v *search.Scope) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) unmarshalOServiceObject2ᚖgovmobileᚋmodelsᚐServiceObject(ctx context.Context, v any) (*models.ServiceObject, error) {

@@ -18,6 +18,8 @@ import (
 	"govmobile/mask"
 	"govmobile/models"
 	"govmobile/resolvers"
+	"govmobile/search"
+	"govmobile/viewer"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -41,6 +43,16 @@ const (
 func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.Server {
 	cfg := graph.Config{Resolvers: root}
 	cfg.Directives.Mask = maskDirective
+	cfg.Directives.Admin = adminDirective
+	// A search with facets runs three index queries; like a page of
+	// matters it is priced so that one request holds only a few.
+	cfg.Complexity.Query.Search = func(child int, _ string, _ *search.Scope, _ *search.Order, _ *string, first *int, _ *string) int {
+		n := 20
+		if first != nil && *first > 0 {
+			n = min(*first, 100)
+		}
+		return 200 + child*n
+	}
 	// A page of matters runs a count and a page statement (on a large
 	// catalogue, scans), so it costs 200 before its elements: at most 25
 	// pages per request. The element count is capped at the page limit, so
@@ -77,6 +89,15 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 		return errors.New("internal panic")
 	})
 	return srv
+}
+
+// adminDirective implements @admin: the field runs only for a logged-in
+// administrator of the management centre (8.2.4).
+func adminDirective(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
+	if _, err := viewer.From(ctx).RequireAdmin(ctx); err != nil {
+		return nil, err
+	}
+	return next(ctx)
 }
 
 // maskDirective implements @mask (9.4.5): the one place personal data is

@@ -266,31 +266,13 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Sessio
 	}
 	db := s.db.WithContext(ctx)
 	key := throttleKey(username)
-	reserved, err := s.reserveAttempt(db, key)
+	var u models.User
+	err := s.checkPassword(db, key, password, func() (string, error) {
+		err := db.Where("username = ?", username).Take(&u).Error
+		return u.PasswordHash, err
+	})
 	if err != nil {
 		return nil, err
-	}
-	if !reserved {
-		return nil, ErrLocked
-	}
-	var u models.User
-	err = db.Where("username = ?", username).Take(&u).Error
-	ok := false
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		gm.PasswordDummyVerify(password)
-	case err != nil:
-		return nil, err
-	default:
-		if ok, err = gm.PasswordVerify(u.PasswordHash, password); err != nil {
-			return nil, fmt.Errorf("verify password of user %d: %w", u.ID, err)
-		}
-	}
-	if !ok {
-		// The try stays counted; the one that used the last try has already
-		// set the lock (in reserveAttempt), so nothing more is written here
-		// and a client hanging up cannot leave a counter without its lock.
-		return nil, ErrBadCredentials
 	}
 	var sess *Session
 	err = db.Transaction(func(tx *gorm.DB) error {
@@ -301,6 +283,38 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Sessio
 		return err
 	})
 	return sess, err
+}
+
+// checkPassword reserves a try of the throttle key, loads the account's
+// password hash (gorm.ErrRecordNotFound when there is none) and verifies the
+// password; unknown accounts cost the same as wrong passwords.
+func (s *Service) checkPassword(db *gorm.DB, key, password string, load func() (string, error)) error {
+	reserved, err := s.reserveAttempt(db, key)
+	if err != nil {
+		return err
+	}
+	if !reserved {
+		return ErrLocked
+	}
+	hash, err := load()
+	ok := false
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		gm.PasswordDummyVerify(password)
+	case err != nil:
+		return err
+	default:
+		if ok, err = gm.PasswordVerify(hash, password); err != nil {
+			return fmt.Errorf("verify password: %w", err)
+		}
+	}
+	if !ok {
+		// The try stays counted; the one that used the last try has already
+		// set the lock (in reserveAttempt), so nothing more is written here
+		// and a client hanging up cannot leave a counter without its lock.
+		return ErrBadCredentials
+	}
+	return nil
 }
 
 // reserveAttempt takes one try of a username, each step a single atomic

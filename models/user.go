@@ -84,6 +84,7 @@ func AllTables() []any {
 		&SchemaVersion{}, &KeyMaterial{},
 		&Region{}, &Agency{}, &Theme{}, &Hall{}, &Matter{}, &MatterTheme{}, &MatterHall{}, &MatterGuide{},
 		&User{}, &PrivacyConsent{}, &Ticket{}, &LoginThrottle{}, &Admin{},
+		&AdminTicket{}, &App{}, &KnowledgeEntry{}, &SearchOutbox{}, &SearchSynonym{}, &HotWord{}, &SearchLog{},
 	}
 }
 
@@ -103,3 +104,14 @@ type UserProfile struct {
 
 // UserTypeName is the Chinese name of the user's type.
 func (p *UserProfile) UserTypeName() string { return p.UserType.Name() }
+
+// AdminTicket is a login ticket of an administrator; like Ticket, only the
+// SM3 hash of the bearer value is stored.
+type AdminTicket struct {
+	ID        uint64     `gorm:"primaryKey"`
+	TokenHash string     `gorm:"size:64;uniqueIndex;not null"`
+	AdminID   uint64     `gorm:"not null;index"`
+	CreatedAt time.Time  `gorm:"not null"`
+	ExpiresAt time.Time  `gorm:"not null;index"`
+	RevokedAt *time.Time `gorm:""`
+}

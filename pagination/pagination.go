@@ -67,3 +67,33 @@ func Decode(s, order string) (Cursor, error) {
 	}
 	return c, nil
 }
+
+// valuesCursor is a cursor made of a search engine's sort values.
+type valuesCursor struct {
+	Order  string   `json:"o"`
+	Values []string `json:"s"`
+}
+
+// EncodeValues makes an opaque cursor of sort values (a search index's
+// search_after key) for an ordering.
+func EncodeValues(order string, values []string) string {
+	b, _ := json.Marshal(valuesCursor{Order: order, Values: values})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeValues parses a cursor made by EncodeValues for the given ordering,
+// which must carry n values.
+func DecodeValues(s, order string, n int) ([]string, error) {
+	if len(s) == 0 || len(s) > maxCursorLen {
+		return nil, errBadCursor
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, errBadCursor
+	}
+	var c valuesCursor
+	if err := json.Unmarshal(b, &c); err != nil || c.Order != order || len(c.Values) != n {
+		return nil, errBadCursor
+	}
+	return c.Values, nil
+}

@@ -17,6 +17,8 @@ const (
 	kindHall   = "Hall"
 	kindRegion = "Region"
 	kindUser   = "User"
+	kindApp    = "App"
+	kindEntry  = "KnowledgeEntry"
 )
 
 // globalID makes an opaque ID: base64url of "Kind:key". Clients must treat it

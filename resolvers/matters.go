@@ -16,6 +16,7 @@ var orderFields = map[model.MatterOrderField]catalogue.MatterOrderField{
 	model.MatterOrderFieldName:       catalogue.OrderByName,
 	model.MatterOrderFieldPopularity: catalogue.OrderByPopularity,
 	model.MatterOrderFieldUpdatedAt:  catalogue.OrderByUpdatedAt,
+	model.MatterOrderFieldRelevance:  catalogue.OrderByRelevance,
 }
 
 // matters serves Query.matters: page size, cursor and filter IDs are checked
@@ -26,14 +27,11 @@ func (r *Resolver) matters(ctx context.Context, filter *model.MatterFilter, orde
 		return nil, err
 	}
 	order := catalogue.DefaultMatterOrder
+	if filter != nil && deref(filter.Keyword) != "" {
+		order = catalogue.MatterOrder{Field: catalogue.OrderByRelevance, Desc: true}
+	}
 	if orderBy != nil {
 		order = catalogue.MatterOrder{Field: orderFields[orderBy.Field], Desc: orderBy.Direction == model.OrderDirectionDesc}
-	}
-	var cursor *pagination.Cursor
-	if after != nil {
-		if cursor, err = catalogue.ParseCursor(*after, order); err != nil {
-			return nil, err
-		}
 	}
 	var f catalogue.MatterFilter
 	if filter != nil {
@@ -64,14 +62,14 @@ func (r *Resolver) matters(ctx context.Context, filter *model.MatterFilter, orde
 	}
 	// The count is the costly statement on a large catalogue: run it only
 	// when the client asks for totalCount.
-	page, err := r.Catalogue.ListMatters(ctx, f, order, n, cursor, selectedUnder(ctx)("totalCount"))
+	page, err := r.Catalogue.Matters(ctx, f, order, n, deref(after), selectedUnder(ctx)("totalCount"))
 	if err != nil {
 		return nil, err
 	}
 	loaders.For(ctx, r.Catalogue).PrimeMatters(ctx, page.Matters, selectedUnder(ctx, "edges", "node"))
 	conn := &model.MatterConnection{
 		TotalCount: int(max(page.TotalCount, 0)),
-		PageInfo:   &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: cursor != nil},
+		PageInfo:   &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: after != nil},
 		Edges:      make([]*model.MatterEdge, len(page.Matters)),
 	}
 	for i, m := range page.Matters {

@@ -41,6 +41,10 @@ func (r *Resolver) resolveNode(ctx context.Context, kind, key string) (models.No
 		return nonNil(r.Catalogue.Theme(ctx, id))
 	case kindHall:
 		return nonNil(r.Catalogue.Hall(ctx, id))
+	case kindApp:
+		return nonNil(r.Catalogue.App(ctx, id))
+	case kindEntry:
+		return nonNil(r.Catalogue.KnowledgeEntry(ctx, id))
 	case kindUser:
 		u, err := viewer.From(ctx).User(ctx)
 		if err != nil || u == nil || u.ID != id {

@@ -6,10 +6,12 @@ package resolvers
 import (
 	"govmobile/catalogue"
 	"govmobile/identity"
+	"govmobile/search"
 )
 
 // Resolver is the root of the resolver tree; it holds the domain services.
 type Resolver struct {
 	Catalogue *catalogue.Service
 	Identity  *identity.Service
+	Searcher  *search.Service
 }

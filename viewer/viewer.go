@@ -12,9 +12,10 @@ import (
 	"govmobile/models"
 )
 
-// Authenticator resolves a ticket to its user.
+// Authenticator resolves a ticket to its user or administrator.
 type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (*models.User, error)
+	AuthenticateAdmin(ctx context.Context, token string) (*models.Admin, error)
 }
 
 // Viewer is the request's caller.
@@ -25,6 +26,10 @@ type Viewer struct {
 	once  sync.Once
 	user  *models.User
 	err   error
+
+	adminOnce sync.Once
+	admin     *models.Admin
+	adminErr  error
 }
 
 type ctxKey struct{}
@@ -82,4 +87,21 @@ func (v *Viewer) RequireUser(ctx context.Context) (*models.User, error) {
 		err = models.Errorf(models.ECodeUnauthenticated, "请先登录。")
 	}
 	return u, err
+}
+
+// RequireAdmin returns the logged-in administrator of the management centre.
+// Without an admin ticket it answers UNAUTHENTICATED; a citizen's ticket is
+// not an admin ticket. Only super-admins exist until roles and permissions
+// land (8.2.4), so every admin may call every admin operation.
+func (v *Viewer) RequireAdmin(ctx context.Context) (*models.Admin, error) {
+	if v.Token != "" && v.auth != nil {
+		v.adminOnce.Do(func() { v.admin, v.adminErr = v.auth.AuthenticateAdmin(ctx, v.Token) })
+	}
+	if v.adminErr != nil {
+		return nil, v.adminErr
+	}
+	if v.admin == nil {
+		return nil, models.Errorf(models.ECodeUnauthenticated, "请先以管理员身份登录。")
+	}
+	return v.admin, nil
 }

@@ -89,6 +89,8 @@ func Healthz() http.Handler {
 type Check struct {
 	Name string
 	Fn   func(ctx context.Context) error
+	// Detail, when set, adds figures to the answer (say, the index lag).
+	Detail func() any
 }
 
 // Readyz runs every check with a short deadline; any failure answers 503.
@@ -98,6 +100,7 @@ func Readyz(checks ...Check) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		status := map[string]string{}
+		details := map[string]any{}
 		ok := true
 		for _, c := range checks {
 			if err := c.Fn(ctx); err != nil {
@@ -106,11 +109,14 @@ func Readyz(checks ...Check) http.Handler {
 			} else {
 				status[c.Name] = "ok"
 			}
+			if c.Detail != nil {
+				details[c.Name] = c.Detail()
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		if !ok {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"ready": ok, "checks": status})
+		_ = json.NewEncoder(w).Encode(map[string]any{"ready": ok, "checks": status, "details": details})
 	})
 }

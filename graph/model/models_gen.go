@@ -6,10 +6,27 @@ import (
 	"bytes"
 	"fmt"
 	"govmobile/models"
+	"govmobile/search"
 	"io"
 	"strconv"
 	"time"
 )
+
+// 管理员登录信息。
+type AdminLoginInput struct {
+	// 管理员用户名。
+	Username string `json:"username"`
+	// 密码。
+	Password string `json:"password"`
+}
+
+// 管理员登录的结果。
+type AdminLoginPayload struct {
+	// 管理员票据，放在请求头 Authorization: Bearer 之后。
+	Ticket string `json:"ticket"`
+	// 管理员用户名。
+	Username string `json:"username"`
+}
 
 // 登录或注册成功后的票据。
 type AuthPayload struct {
@@ -21,12 +38,42 @@ type AuthPayload struct {
 	User *models.UserProfile `json:"user"`
 }
 
+// 某一天的搜索次数。
+type DailySearchCount struct {
+	// 日期（UTC），YYYY-MM-DD。
+	Date string `json:"date"`
+	// 搜索次数。
+	Count int `json:"count"`
+}
+
+// 删除同义词的输入。
+type DeleteSearchSynonymInput struct {
+	// 要删除的词条。
+	Term string `json:"term"`
+}
+
+// 删除同义词的结果。
+type DeleteSearchSynonymPayload struct {
+	// 是否删除了一条同义词（不存在时为 false）。
+	Deleted bool `json:"deleted"`
+}
+
 // 地理坐标（WGS-84）。
 type GeoPoint struct {
 	// 纬度。
 	Lat float64 `json:"lat"`
 	// 经度。
 	Lng float64 `json:"lng"`
+}
+
+// 热门搜索词。
+type HotSearch struct {
+	// 搜索词。
+	Word string `json:"word"`
+	// 是否由管理员置顶。
+	Pinned bool `json:"pinned"`
+	// 近7天被搜索的次数；置顶词为0。
+	Count int `json:"count"`
 }
 
 // 登录信息。
@@ -57,7 +104,7 @@ type MatterEdge struct {
 
 // 事项筛选条件，各条件同时满足。
 type MatterFilter struct {
-	// 关键词，匹配事项名称与常用名（最多50个字）。
+	// 关键词（最多50个字），与智能搜索同一索引：匹配事项名称、常用名、同义词、拼音及首字母、所在地区和办事指南；多个词用空格分开时须同时匹配。
 	Keyword *string `json:"keyword,omitempty"`
 	// 行政区划代码：该区划的居民可以办理的事项，即该区划及其下级实施的事项，加上其上级区划实施的事项。
 	RegionCode *string `json:"regionCode,omitempty"`
@@ -113,6 +160,12 @@ type PageInfo struct {
 type Query struct {
 }
 
+// 重建搜索索引的结果。
+type RebuildSearchIndexPayload struct {
+	// 是否已开始重建（已在重建时为 false）。
+	Started bool `json:"started"`
+}
+
 // 注册信息。个人信息加密保存，只在本人授权后提供给服务应用。
 type RegisterInput struct {
 	// 用户名：4到32位字母、数字或下划线，以字母开头。
@@ -135,6 +188,120 @@ type RegisterInput struct {
 	PrivacyConsent bool `json:"privacyConsent"`
 	// 所同意的隐私政策版本，可省略（省略时记为当前版本）；与当前版本不一致时拒绝注册。
 	PrivacyPolicyVersion *string `json:"privacyPolicyVersion,omitempty"`
+}
+
+// 搜索结果（Relay 连接）。
+type SearchConnection struct {
+	// 本页结果。
+	Edges []*SearchEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 当前范围内的结果总数。
+	TotalCount int `json:"totalCount"`
+	// 每个搜索范围的结果数（不受 scope 参数限制），用于切换标签。
+	Facets []*SearchFacet `json:"facets"`
+}
+
+// 搜索结果连接中的一条边。
+type SearchEdge struct {
+	// 分页游标。
+	Cursor string `json:"cursor"`
+	// 搜索结果。
+	Node *SearchHit `json:"node"`
+}
+
+// 某一搜索范围内的结果数。
+type SearchFacet struct {
+	// 搜索范围。
+	Scope search.Scope `json:"scope"`
+	// 范围的中文名称，例如“个人办事”。
+	Name string `json:"name"`
+	// 该范围内的结果数。
+	Count int `json:"count"`
+}
+
+// 一条搜索结果。
+type SearchHit struct {
+	// 结果种类。
+	Kind SearchHitKind `json:"kind"`
+	// 标题：事项或应用的名称、知识库的问题。
+	Title string `json:"title"`
+	// 摘要，HTML 格式：已转义的正文，命中的词用 <em> 标出。
+	Snippet string `json:"snippet"`
+	// 摘要的纯文本，供读屏软件朗读。
+	SnippetText string `json:"snippetText"`
+	// 相关度得分；按热度或时间排序时仅供参考。
+	Score float64 `json:"score"`
+	// 结果对象本身。
+	Item models.Node `json:"item"`
+}
+
+// 搜索索引的状态。
+type SearchIndexStatus struct {
+	// 索引是否可用。
+	Ready bool `json:"ready"`
+	// 尚未写入索引的变更条数。
+	LagRows int `json:"lagRows"`
+	// 最早一条未写入索引的变更已等待的秒数。
+	LagSeconds float64 `json:"lagSeconds"`
+	// 索引中的文档数。
+	Documents int `json:"documents"`
+}
+
+// 搜索统计（8.2.5）：来自搜索日志，不含用户身份。
+type SearchStatistics struct {
+	// 搜索次数。
+	Searches int `json:"searches"`
+	// 无结果的搜索次数。
+	ZeroHitSearches int `json:"zeroHitSearches"`
+	// 平均耗时（毫秒）。
+	AverageLatencyMs float64 `json:"averageLatencyMs"`
+	// 95%分位耗时（毫秒）。
+	P95LatencyMs float64 `json:"p95LatencyMs"`
+	// 搜索最多的词。
+	TopQueries []*SearchTermCount `json:"topQueries"`
+	// 无结果最多的词，用于补充同义词和事项别名。
+	ZeroHitQueries []*SearchTermCount `json:"zeroHitQueries"`
+	// 每天的搜索次数。
+	ByDay []*DailySearchCount `json:"byDay"`
+}
+
+// 一个搜索词及其次数。
+type SearchTermCount struct {
+	// 搜索词（长串数字已隐去）。
+	Query string `json:"query"`
+	// 次数。
+	Count int `json:"count"`
+}
+
+// 置顶、隐藏或恢复热词的输入。
+type SetHotWordInput struct {
+	// 热词，1到20个字。
+	Word string `json:"word"`
+	// 处理方式；为 null 时取消置顶或隐藏，恢复按搜索次数排列。
+	State *models.HotWordState `json:"state,omitempty"`
+	// 置顶时的顺序，0到1000，小的在前。
+	SortOrder *int `json:"sortOrder,omitempty"`
+}
+
+// 置顶、隐藏或恢复热词的结果。
+type SetHotWordPayload struct {
+	// 操作后的热门搜索（前10条）。
+	HotSearches []*HotSearch `json:"hotSearches"`
+}
+
+// 设置同义词的输入。
+type SetSearchSynonymInput struct {
+	// 群众的说法，1到20个字，不含空格。
+	Term string `json:"term"`
+	// 规范说法，1到10个，每个1到30个字；已有该词条时整体替换。
+	Expansions []string `json:"expansions"`
+}
+
+// 设置同义词的结果。
+type SetSearchSynonymPayload struct {
+	// 保存后的同义词。
+	Synonym *models.SearchSynonym `json:"synonym"`
 }
 
 // 脱敏规则的种类。
@@ -211,17 +378,20 @@ const (
 	MatterOrderFieldPopularity MatterOrderField = "POPULARITY"
 	// 按最近更新时间。
 	MatterOrderFieldUpdatedAt MatterOrderField = "UPDATED_AT"
+	// 按与关键词的相关度（有关键词时的默认排序；没有关键词时按热度）。
+	MatterOrderFieldRelevance MatterOrderField = "RELEVANCE"
 )
 
 var AllMatterOrderField = []MatterOrderField{
 	MatterOrderFieldName,
 	MatterOrderFieldPopularity,
 	MatterOrderFieldUpdatedAt,
+	MatterOrderFieldRelevance,
 }
 
 func (e MatterOrderField) IsValid() bool {
 	switch e {
-	case MatterOrderFieldName, MatterOrderFieldPopularity, MatterOrderFieldUpdatedAt:
+	case MatterOrderFieldName, MatterOrderFieldPopularity, MatterOrderFieldUpdatedAt, MatterOrderFieldRelevance:
 		return true
 	}
 	return false
@@ -382,6 +552,70 @@ func (e *OrderDirection) UnmarshalJSON(b []byte) error {
 }
 
 func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// 搜索结果的种类。
+type SearchHitKind string
+
+const (
+	// 政务服务事项。
+	SearchHitKindMatter SearchHitKind = "MATTER"
+	// 事项的办事指南（按指南正文命中）。
+	SearchHitKindGUIDE SearchHitKind = "GUIDE"
+	// 服务应用。
+	SearchHitKindApp SearchHitKind = "APP"
+	// 知识库问答。
+	SearchHitKindKnowledge SearchHitKind = "KNOWLEDGE"
+)
+
+var AllSearchHitKind = []SearchHitKind{
+	SearchHitKindMatter,
+	SearchHitKindGUIDE,
+	SearchHitKindApp,
+	SearchHitKindKnowledge,
+}
+
+func (e SearchHitKind) IsValid() bool {
+	switch e {
+	case SearchHitKindMatter, SearchHitKindGUIDE, SearchHitKindApp, SearchHitKindKnowledge:
+		return true
+	}
+	return false
+}
+
+func (e SearchHitKind) String() string {
+	return string(e)
+}
+
+func (e *SearchHitKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SearchHitKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SearchHitKind", str)
+	}
+	return nil
+}
+
+func (e SearchHitKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SearchHitKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SearchHitKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,0 +1,89 @@
+package identity
+
+import (
+	"context"
+	"errors"
+
+	"govmobile/gm"
+	"govmobile/models"
+
+	"gorm.io/gorm"
+)
+
+// AdminSession is a logged-in administrator.
+type AdminSession struct {
+	Ticket string
+	Admin  *models.Admin
+}
+
+// AdminLogin logs an administrator of the management centre in. Admin
+// accounts follow the users' rules: the same answer for an unknown name and
+// a wrong password, the same lockout, tickets stored only as hashes.
+func (s *Service) AdminLogin(ctx context.Context, username, password string) (*AdminSession, error) {
+	username = normalizeUsername(username)
+	if username == "" || password == "" {
+		return nil, models.InvalidField("username", "请输入用户名和密码。")
+	}
+	if len(username) > 64 || len(password) > 128 {
+		gm.PasswordDummyVerify(password)
+		return nil, ErrBadCredentials
+	}
+	db := s.db.WithContext(ctx)
+	// Admin names have their own throttle keys, apart from citizens'.
+	key := throttleKey("admin\x00" + username)
+	var a models.Admin
+	err := s.checkPassword(db, key, password, func() (string, error) {
+		err := db.Where("username = ?", username).Take(&a).Error
+		return a.PasswordHash, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	token, err := gm.RandomToken()
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	err = db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("username_hash = ?", key).Delete(&models.LoginThrottle{}).Error; err != nil {
+			return err
+		}
+		return tx.Create(&models.AdminTicket{TokenHash: gm.SM3Hex([]byte(token)), AdminID: a.ID, CreatedAt: now, ExpiresAt: now.Add(s.TicketTTL)}).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &AdminSession{Ticket: token, Admin: &a}, nil
+}
+
+// AuthenticateAdmin returns the administrator a ticket belongs to, or nil
+// when it is not a live admin ticket.
+func (s *Service) AuthenticateAdmin(ctx context.Context, token string) (*models.Admin, error) {
+	if token == "" || len(token) > 128 {
+		return nil, nil
+	}
+	var a models.Admin
+	err := s.db.WithContext(ctx).
+		Joins("JOIN admin_tickets ON admin_tickets.admin_id = admins.id").
+		Where("admin_tickets.token_hash = ? AND admin_tickets.revoked_at IS NULL AND admin_tickets.expires_at > ?", gm.SM3Hex([]byte(token)), s.now()).
+		Take(&a).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// AdminLogout revokes an admin ticket; false when it was not live.
+func (s *Service) AdminLogout(ctx context.Context, token string) (bool, error) {
+	if token == "" {
+		return false, nil
+	}
+	now := s.now()
+	res := s.db.WithContext(ctx).Model(&models.AdminTicket{}).
+		Where("token_hash = ? AND revoked_at IS NULL AND expires_at > ?", gm.SM3Hex([]byte(token)), now).
+		Update("revoked_at", now)
+	return res.RowsAffected > 0, res.Error
+}

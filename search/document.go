@@ -1,0 +1,106 @@
+package search
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"govmobile/models"
+)
+
+// Document is what a domain package tells the index about one entity.
+type Document struct {
+	Kind    models.SearchDocKind
+	ID      uint64
+	Name    string
+	Aliases []string
+	Summary string
+	// Body is the long text: a matter's guide, an entry's answer.
+	Body string
+	// RegionName is the full name of the region the entity belongs to
+	// (浙江省杭州市西湖区), so that a place typed into a query matches.
+	RegionName string
+	AgencyName string
+	Nature     models.MatterNature
+	Objects    models.ServiceObjectSet
+	Level      models.AdminLevel
+	AgencyID   uint64
+	ThemeIDs   []uint64
+	// RegionCode, ProvinceCode and CityCode place the entity; all empty for
+	// something offered nationwide.
+	RegionCode   string
+	ProvinceCode string
+	CityCode     string
+	OnlineDepth  int
+	Popularity   int
+	UpdatedAt    time.Time
+}
+
+// Source reads indexed entities from the database.
+type Source interface {
+	// Documents returns the documents of the entities with the given IDs;
+	// an ID without an entity (deleted, or not published) is left out.
+	Documents(ctx context.Context, kind models.SearchDocKind, ids []uint64) ([]Document, error)
+	// IDs lists up to limit IDs of kind above after, ascending.
+	IDs(ctx context.Context, kind models.SearchDocKind, after uint64, limit int) ([]uint64, error)
+}
+
+// Scope values stored on documents. GUIDE is not stored: it is a matter whose
+// guide text matches, decided at query time.
+const (
+	scopeMatter    = "MATTER"
+	scopeApp       = "APP"
+	scopeKnowledge = "KNOWLEDGE"
+	scopeApproval  = "APPROVAL"
+	// nationwide is the region code of what every region may use.
+	nationwide = "ALL"
+)
+
+func (s *Service) toIndexDoc(d Document) indexDoc {
+	x := indexDoc{
+		Kind: string(d.Kind), Name: d.Name, Aliases: d.Aliases, Summary: d.Summary, Body: d.Body,
+		Region: d.RegionName, Agency: d.AgencyName,
+		Nature: string(d.Nature), Level: string(d.Level),
+		RegionC: d.RegionCode, Province: d.ProvinceCode, City: d.CityCode,
+		Online: float64(d.OnlineDepth), Pop: float64(d.Popularity), Updated: float64(d.UpdatedAt.Unix()),
+		NameSort: d.Name,
+	}
+	if x.RegionC == "" {
+		x.RegionC, x.Province, x.City = nationwide, nationwide, nationwide
+	}
+	switch d.Kind {
+	case models.DocMatter:
+		x.Scopes = []string{scopeMatter}
+		if d.Nature == models.NatureLicense {
+			x.Scopes = append(x.Scopes, scopeApproval)
+		}
+	case models.DocApp:
+		x.Scopes = []string{scopeApp}
+	case models.DocKnowledge:
+		x.Scopes = []string{scopeKnowledge}
+	}
+	for _, o := range d.Objects.List() {
+		x.Objects = append(x.Objects, string(o))
+		if d.Kind == models.DocMatter && (o == models.ObjectNaturalPerson || o == models.ObjectLegalPerson) {
+			x.Scopes = append(x.Scopes, string(o))
+		}
+	}
+	if d.AgencyID != 0 {
+		x.AgencyID = strconv.FormatUint(d.AgencyID, 10)
+	}
+	for _, t := range d.ThemeIDs {
+		x.Themes = append(x.Themes, strconv.FormatUint(t, 10))
+	}
+	// Pinyin of the name and of every alias, so that "shebaoka" and "sbk"
+	// find 社会保障卡申领 through its alias 社保卡.
+	seen := map[string]bool{}
+	for _, text := range append([]string{d.Name}, d.Aliases...) {
+		full, initials := s.pinyin.forms(text)
+		if full != "" && !seen[full] {
+			seen[full] = true
+			x.Pinyin = append(x.Pinyin, full)
+			x.Initials = append(x.Initials, initials)
+		}
+	}
+	return x
+}

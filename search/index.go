@@ -1,0 +1,238 @@
+package search
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
+	"github.com/blevesearch/bleve/v2/analysis/lang/cjk"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/mapping"
+
+	"govmobile/models"
+)
+
+// mappingVersion names the index layout. An index on disk with another
+// version is rebuilt from the database at start-up.
+const mappingVersion = "3"
+
+// Analyzers. cjkUnigram indexes every Han character and every pair of
+// neighbours: bigrams make phrases score, unigrams let a one-character query
+// (税) match, which the stock cjk analyzer (bigrams only) cannot (SPEC §7).
+// Queries are analysed with the stock cjk analyzer, so a multi-character
+// query matches on bigrams and is not drowned by single-character noise.
+// docs/search.md records the candidates measured on the relevance set.
+const (
+	analyzerCJKUnigram = "cjk_unigram"
+	analyzerQuery      = cjk.AnalyzerName
+	analyzerPinyin     = "pinyin_keyword"
+	docType            = "doc"
+)
+
+// Field names of an index document.
+const (
+	fieldKind     = "kind"
+	fieldScopes   = "scopes"
+	fieldName     = "name"
+	fieldAliases  = "aliases"
+	fieldSummary  = "summary"
+	fieldBody     = "body"
+	fieldRegion   = "region"
+	fieldAgency   = "agency"
+	fieldPinyin   = "py"
+	fieldInitials = "pyi"
+	fieldNature   = "nature"
+	fieldObjects  = "objects"
+	fieldLevel    = "level"
+	fieldAgencyID = "agency_id"
+	fieldThemes   = "themes"
+	fieldRegionC  = "region_code"
+	fieldProvince = "province_code"
+	fieldCity     = "city_code"
+	fieldOnline   = "online"
+	fieldPop      = "popularity"
+	fieldUpdated  = "updated"
+	fieldNameSort = "name_sort"
+)
+
+// indexDoc is what the index holds for one document. Nothing is stored but
+// the ID: results are loaded from the database, so the index never holds
+// more than the catalogue publishes, and stays small.
+type indexDoc struct {
+	Kind     string   `json:"kind"`
+	Scopes   []string `json:"scopes"`
+	Name     string   `json:"name"`
+	Aliases  []string `json:"aliases"`
+	Summary  string   `json:"summary"`
+	Body     string   `json:"body"`
+	Region   string   `json:"region"`
+	Agency   string   `json:"agency"`
+	Pinyin   []string `json:"py"`
+	Initials []string `json:"pyi"`
+	Nature   string   `json:"nature"`
+	Objects  []string `json:"objects"`
+	Level    string   `json:"level"`
+	AgencyID string   `json:"agency_id"`
+	Themes   []string `json:"themes"`
+	RegionC  string   `json:"region_code"`
+	Province string   `json:"province_code"`
+	City     string   `json:"city_code"`
+	Online   float64  `json:"online"`
+	Pop      float64  `json:"popularity"`
+	Updated  float64  `json:"updated"`
+	NameSort string   `json:"name_sort"`
+}
+
+// BleveType tells bleve which document mapping applies.
+func (indexDoc) BleveType() string { return docType }
+
+// newMapping builds the index mapping, indexing text with textAnalyzer.
+func newMapping(textAnalyzer string) (*mapping.IndexMappingImpl, error) {
+	im := bleve.NewIndexMapping()
+	if err := im.AddCustomTokenFilter("cjk_bigram_unigram", map[string]any{
+		"type": cjk.BigramName, "output_unigram": true,
+	}); err != nil {
+		return nil, err
+	}
+	if err := im.AddCustomAnalyzer(analyzerCJKUnigram, map[string]any{
+		"type": custom.Name, "tokenizer": unicode.Name,
+		"token_filters": []any{cjk.WidthName, lowercase.Name, "cjk_bigram_unigram"},
+	}); err != nil {
+		return nil, err
+	}
+	if err := im.AddCustomAnalyzer(analyzerPinyin, map[string]any{
+		"type": custom.Name, "tokenizer": "single", "token_filters": []any{lowercase.Name},
+	}); err != nil {
+		return nil, err
+	}
+	text := func() *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = textAnalyzer
+		f.Store, f.IncludeInAll, f.IncludeTermVectors, f.DocValues = false, false, false, false
+		return f
+	}
+	kw := func(docValues bool) *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Analyzer = keyword.Name
+		f.Store, f.IncludeInAll, f.IncludeTermVectors, f.DocValues = false, false, false, docValues
+		return f
+	}
+	num := func() *mapping.FieldMapping {
+		f := bleve.NewNumericFieldMapping()
+		f.Store, f.IncludeInAll = false, false
+		return f
+	}
+	py := func() *mapping.FieldMapping {
+		f := kw(false)
+		f.Analyzer = analyzerPinyin
+		return f
+	}
+	doc := bleve.NewDocumentStaticMapping()
+	for name, f := range map[string]*mapping.FieldMapping{
+		fieldKind: kw(false), fieldScopes: kw(true),
+		fieldName: text(), fieldAliases: text(), fieldSummary: text(), fieldBody: text(),
+		fieldRegion: text(), fieldAgency: text(),
+		fieldPinyin: py(), fieldInitials: py(),
+		fieldNature: kw(false), fieldObjects: kw(false), fieldLevel: kw(false),
+		fieldAgencyID: kw(false), fieldThemes: kw(false),
+		fieldRegionC: kw(false), fieldProvince: kw(false), fieldCity: kw(false),
+		fieldOnline: num(), fieldPop: num(), fieldUpdated: num(), fieldNameSort: kw(true),
+	} {
+		doc.AddFieldMappingsAt(name, f)
+	}
+	im.AddDocumentMapping(docType, doc)
+	im.DefaultMapping = bleve.NewDocumentDisabledMapping()
+	im.DefaultAnalyzer = keyword.Name
+	im.StoreDynamic, im.IndexDynamic, im.DocValuesDynamic = false, false, false
+	return im, nil
+}
+
+// docID is the index's ID of an entity: "MATTER:42".
+func docID(kind models.SearchDocKind, id uint64) string {
+	return string(kind) + ":" + strconv.FormatUint(id, 10)
+}
+
+func parseDocID(s string) (models.SearchDocKind, uint64, bool) {
+	for _, k := range []models.SearchDocKind{models.DocMatter, models.DocApp, models.DocKnowledge} {
+		if len(s) > len(k)+1 && s[:len(k)] == string(k) && s[len(k)] == ':' {
+			id, err := strconv.ParseUint(s[len(k)+1:], 10, 64)
+			return k, id, err == nil
+		}
+	}
+	return "", 0, false
+}
+
+// Internal keys kept inside the index, written in the same batch as the
+// documents they describe.
+var (
+	keyMapping    = []byte("govmobile.mapping")
+	keyCheckpoint = []byte("govmobile.outbox_checkpoint")
+	keySyncedAt   = []byte("govmobile.synced_at")
+)
+
+// openIndex opens the index at path. It reports errMissing when there is none
+// and errStale when it was built by another mapping version; any other error
+// means the index is unreadable.
+func openIndex(path string) (bleve.Index, error) {
+	if _, err := os.Stat(filepath.Join(path, "index_meta.json")); errors.Is(err, os.ErrNotExist) {
+		return nil, errMissing
+	}
+	// Another process holding the index (a running server while `reindex`
+	// runs) makes the open wait; give up soon and say so.
+	idx, err := bleve.OpenUsing(path, map[string]any{"bolt_timeout": "2s"})
+	if err != nil {
+		return nil, fmt.Errorf("open search index %s: %w", path, err)
+	}
+	v, err := idx.GetInternal(keyMapping)
+	if err != nil || string(v) != mappingVersion {
+		_ = idx.Close()
+		return nil, errStale
+	}
+	return idx, nil
+}
+
+var (
+	errMissing = errors.New("search index missing")
+	errStale   = errors.New("search index built by another version")
+)
+
+// createIndex makes an empty index at path, replacing whatever is there.
+func createIndex(path, textAnalyzer string) (bleve.Index, error) {
+	if err := os.RemoveAll(path); err != nil {
+		return nil, err
+	}
+	m, err := newMapping(textAnalyzer)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := bleve.New(path, m)
+	if err != nil {
+		return nil, fmt.Errorf("create search index: %w", err)
+	}
+	if err := idx.SetInternal(keyMapping, []byte(mappingVersion)); err != nil {
+		_ = idx.Close()
+		return nil, err
+	}
+	return idx, nil
+}
+
+func readCheckpoint(idx bleve.Index) (uint64, time.Time) {
+	var cp uint64
+	var at time.Time
+	if v, err := idx.GetInternal(keyCheckpoint); err == nil && v != nil {
+		cp, _ = strconv.ParseUint(string(v), 10, 64)
+	}
+	if v, err := idx.GetInternal(keySyncedAt); err == nil && v != nil {
+		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			at = time.Unix(n, 0)
+		}
+	}
+	return cp, at
+}

@@ -1,0 +1,516 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search/query"
+	"golang.org/x/text/width"
+
+	"govmobile/models"
+	"govmobile/pagination"
+)
+
+// Scope narrows a search to one kind of result (8.1.2 c).
+type Scope string
+
+// The search scopes.
+const (
+	ScopeAll           Scope = "ALL"
+	ScopeApp           Scope = "APP"
+	ScopeNaturalPerson Scope = "NATURAL_PERSON"
+	ScopeLegalPerson   Scope = "LEGAL_PERSON"
+	ScopeGuide         Scope = "GUIDE"
+	ScopeApproval      Scope = "APPROVAL"
+	ScopeKnowledge     Scope = "KNOWLEDGE"
+)
+
+// Scopes lists every scope in display order.
+var Scopes = []Scope{ScopeAll, ScopeApp, ScopeNaturalPerson, ScopeLegalPerson, ScopeGuide, ScopeApproval, ScopeKnowledge}
+
+// Order is a result order.
+type Order string
+
+// The result orders.
+const (
+	OrderRelevance  Order = "RELEVANCE"
+	OrderPopularity Order = "POPULARITY"
+	OrderRecency    Order = "RECENCY"
+	OrderNameAsc    Order = "NAME_ASC"
+	OrderNameDesc   Order = "NAME_DESC"
+	OrderPopAsc     Order = "POPULARITY_ASC"
+	OrderRecencyAsc Order = "RECENCY_ASC"
+)
+
+// sortKeys is each order's bleve sort; the document ID makes it total.
+var sortKeys = map[Order][]string{
+	OrderRelevance:  {"-_score", "-" + fieldPop, "_id"},
+	OrderPopularity: {"-" + fieldPop, "-_id"},
+	OrderPopAsc:     {fieldPop, "_id"},
+	OrderRecency:    {"-" + fieldUpdated, "-_id"},
+	OrderRecencyAsc: {fieldUpdated, "_id"},
+	OrderNameAsc:    {fieldNameSort, "_id"},
+	OrderNameDesc:   {"-" + fieldNameSort, "-_id"},
+}
+
+// MaxQueryLength bounds a query, in characters.
+const MaxQueryLength = 50
+
+// maxPieces bounds the space-separated words of a query that are used.
+const maxPieces = 8
+
+// Request is one search.
+type Request struct {
+	Query string
+	Scope Scope
+	Order Order
+	First int
+	After string
+	// Region, when set, keeps what a resident of that region can use there.
+	Region *models.Region
+	// Facets asks for the count of every scope.
+	Facets bool
+	// Matters, when set, searches matters only with these filters (the
+	// keyword of the matter list).
+	Matters *MatterFilter
+	// NoLog keeps the search out of the search log (the matter list's
+	// keyword is a filter, not a search a citizen typed).
+	NoLog bool
+}
+
+// MatterFilter mirrors the matter list's filters inside the index.
+type MatterFilter struct {
+	Nature     models.MatterNature
+	Object     models.ServiceObject
+	AgencyID   uint64
+	ThemeID    uint64
+	Level      models.AdminLevel
+	OnlineOnly bool
+	MinOnline  int
+}
+
+// Hit is one result.
+type Hit struct {
+	Kind   models.SearchDocKind
+	ID     uint64
+	Score  float64
+	Cursor string
+}
+
+// Result is a page of results.
+type Result struct {
+	Hits    []Hit
+	Total   int
+	HasNext bool
+	// Facets counts the results of every scope, when asked for.
+	Facets map[Scope]int
+	// Terms are the words to highlight in snippets.
+	Terms []string
+}
+
+// parsed is a cleaned query.
+type parsed struct {
+	text   string
+	pieces []string
+}
+
+// parseQuery normalises what a citizen typed: full-width forms folded,
+// letters lowercased, and everything that is not a letter or a digit
+// (query-syntax characters, punctuation, emoji) turned into a space. Bleve
+// queries are built from the pieces, never parsed from the text, so no input
+// reaches a query parser.
+func parseQuery(q string) (parsed, error) {
+	if !utf8.ValidString(q) || strings.IndexFunc(q, func(r rune) bool {
+		return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r'
+	}) >= 0 {
+		return parsed{}, models.InvalidField("query", "搜索内容含有无法识别的字符。")
+	}
+	if utf8.RuneCountInString(q) > MaxQueryLength {
+		return parsed{}, models.InvalidField("query", fmt.Sprintf("搜索内容不能超过%d个字，请精简后再试。", MaxQueryLength))
+	}
+	folded := width.Fold.String(q)
+	clean := strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return unicode.ToLower(r)
+		}
+		return ' '
+	}, folded)
+	pieces := strings.Fields(clean)
+	if len(pieces) > maxPieces {
+		pieces = pieces[:maxPieces]
+	}
+	if strings.TrimSpace(q) == "" {
+		return parsed{}, models.InvalidField("query", "请输入要搜索的内容。")
+	}
+	return parsed{text: strings.Join(pieces, " "), pieces: pieces}, nil
+}
+
+// HasWords reports whether a query has anything to search for once
+// punctuation and symbols are set aside; invalid queries report true, so
+// that searching them gives the error.
+func HasWords(q string) bool {
+	p, err := parseQuery(q)
+	return err != nil || len(p.pieces) > 0
+}
+
+// fieldWeight is a text field and its boost.
+type fieldWeight struct {
+	field string
+	boost float64
+}
+
+// Weights measured on the relevance set (docs/search.md): a name or an alias
+// that matches says most; the place typed next to a matter narrows it.
+var textFields = []fieldWeight{
+	{fieldName, 5}, {fieldAliases, 4}, {fieldRegion, 2}, {fieldSummary, 1}, {fieldAgency, 1}, {fieldBody, 0.3},
+}
+
+var guideFields = []fieldWeight{{fieldBody, 1}}
+
+func isPinyinInput(p string) bool {
+	for _, r := range p {
+		if r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return false
+		}
+	}
+	return strings.IndexFunc(p, unicode.IsLetter) >= 0
+}
+
+// pieceQuery matches one word of the query in the given fields, directly,
+// through its synonyms, and as pinyin or initials.
+func (s *Service) pieceQuery(p string, fields []fieldWeight, rewrites []string) query.Query {
+	var alts []query.Query
+	add := func(text string, boost float64) {
+		for _, f := range fields {
+			m := bleve.NewMatchQuery(text)
+			m.SetField(f.field)
+			m.Analyzer = s.queryAnalyzer
+			m.SetBoost(f.boost * boost)
+			alts = append(alts, m)
+		}
+	}
+	add(p, 1)
+	for _, r := range rewrites {
+		add(r, 0.8)
+	}
+	if isPinyinInput(p) && len(fields) > 1 {
+		for _, f := range []fieldWeight{{fieldPinyin, 5}, {fieldInitials, 4}} {
+			t := bleve.NewTermQuery(p)
+			t.SetField(f.field)
+			t.SetBoost(f.boost)
+			alts = append(alts, t)
+			if len(p) >= 2 {
+				pq := bleve.NewPrefixQuery(p)
+				pq.SetField(f.field)
+				pq.SetBoost(f.boost / 3)
+				alts = append(alts, pq)
+			}
+		}
+	}
+	return bleve.NewDisjunctionQuery(alts...)
+}
+
+func term(field, value string) query.Query {
+	t := bleve.NewTermQuery(value)
+	t.SetField(field)
+	return t
+}
+
+func anyTerm(field string, values ...string) query.Query {
+	qs := make([]query.Query, len(values))
+	for i, v := range values {
+		qs[i] = term(field, v)
+	}
+	return bleve.NewDisjunctionQuery(qs...)
+}
+
+// regionQuery keeps what a resident of r can use there: what is implemented
+// in r or below it, what r's ancestors implement themselves, and what is
+// offered nationwide. It is the index's form of catalogue's region rule.
+func regionQuery(r *models.Region) query.Query {
+	switch r.Level {
+	case models.RegionProvince:
+		return anyTerm(fieldProvince, r.Code, nationwide)
+	case models.RegionCity:
+		return bleve.NewDisjunctionQuery(term(fieldCity, r.Code), anyTerm(fieldRegionC, r.ProvinceCode, nationwide))
+	default:
+		codes := []string{r.Code, r.ProvinceCode, nationwide}
+		if r.CityCode != "" {
+			codes = append(codes, r.CityCode)
+		}
+		return anyTerm(fieldRegionC, codes...)
+	}
+}
+
+func scopeFilter(sc Scope) query.Query {
+	switch sc {
+	case ScopeApp:
+		return term(fieldScopes, scopeApp)
+	case ScopeNaturalPerson, ScopeLegalPerson, ScopeApproval:
+		return term(fieldScopes, string(sc))
+	case ScopeGuide:
+		return term(fieldScopes, scopeMatter)
+	case ScopeKnowledge:
+		return term(fieldScopes, scopeKnowledge)
+	}
+	return nil
+}
+
+func matterFilters(f *MatterFilter) []query.Query {
+	qs := []query.Query{term(fieldKind, string(models.DocMatter))}
+	if f.Nature != "" {
+		qs = append(qs, term(fieldNature, string(f.Nature)))
+	}
+	if f.Object != "" {
+		qs = append(qs, term(fieldObjects, string(f.Object)))
+	}
+	if f.AgencyID != 0 {
+		qs = append(qs, term(fieldAgencyID, strconv.FormatUint(f.AgencyID, 10)))
+	}
+	if f.ThemeID != 0 {
+		qs = append(qs, term(fieldThemes, strconv.FormatUint(f.ThemeID, 10)))
+	}
+	if f.Level != "" {
+		qs = append(qs, term(fieldLevel, string(f.Level)))
+	}
+	if f.OnlineOnly {
+		lo, inc := float64(f.MinOnline), true
+		r := bleve.NewNumericRangeInclusiveQuery(&lo, nil, &inc, nil)
+		r.SetField(fieldOnline)
+		qs = append(qs, r)
+	}
+	return qs
+}
+
+// build makes the bleve query: every piece must match (or, when that finds
+// nothing, any piece may), within the scope and region.
+func (s *Service) build(ctx context.Context, p parsed, sc Scope, region *models.Region, mf *MatterFilter, anyPiece bool) query.Query {
+	fields := textFields
+	if sc == ScopeGuide {
+		fields = guideFields
+	}
+	syn := s.synonyms.get(ctx)
+	pieceQs := make([]query.Query, len(p.pieces))
+	for i, piece := range p.pieces {
+		pieceQs[i] = s.pieceQuery(piece, fields, syn.rewrite(piece))
+	}
+	var text query.Query
+	if anyPiece {
+		text = bleve.NewDisjunctionQuery(pieceQs...)
+	} else {
+		text = bleve.NewConjunctionQuery(pieceQs...)
+	}
+	must := []query.Query{text}
+	if f := scopeFilter(sc); f != nil {
+		must = append(must, f)
+	}
+	if region != nil {
+		must = append(must, regionQuery(region))
+	}
+	if mf != nil {
+		must = append(must, matterFilters(mf)...)
+	}
+	return bleve.NewConjunctionQuery(must...)
+}
+
+// Search runs a search and logs it.
+func (s *Service) Search(ctx context.Context, req Request) (*Result, error) {
+	start := time.Now()
+	p, err := parseQuery(req.Query)
+	if err != nil {
+		return nil, err
+	}
+	if req.Scope == "" {
+		req.Scope = ScopeAll
+	}
+	if req.Order == "" {
+		req.Order = OrderRelevance
+	}
+	keys, ok := sortKeys[req.Order]
+	if !ok {
+		return nil, models.InvalidField("orderBy", "不支持的排序方式。")
+	}
+	var after []string
+	if req.After != "" {
+		if after, err = pagination.DecodeValues(req.After, "search:"+string(req.Order), len(keys)); err != nil {
+			return nil, err
+		}
+		if err := checkAfter(keys, after); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Terms: s.highlightTerms(ctx, p)}
+	if len(p.pieces) == 0 {
+		// Only punctuation or emoji: nothing can match.
+		res.Facets = map[Scope]int{}
+		s.record(req, p, 0, start)
+		return res, nil
+	}
+	idx, release, err := s.index()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	first := max(req.First, 1)
+	run := func(anyPiece bool) (*bleve.SearchResult, error) {
+		q := s.build(ctx, p, req.Scope, req.Region, req.Matters, anyPiece)
+		sr := bleve.NewSearchRequestOptions(q, first+1, 0, false)
+		sr.SortBy(keys)
+		if after != nil {
+			sr.SetSearchAfter(after)
+		}
+		return idx.SearchInContext(ctx, sr)
+	}
+	sr, err := run(false)
+	anyPiece := false
+	if err == nil && sr.Total == 0 && len(p.pieces) > 1 {
+		// No result has every word: show those with some of them. The
+		// total counts every match, whatever the cursor, so later pages
+		// take the same branch as the first.
+		anyPiece = true
+		sr, err = run(true)
+	}
+	if err != nil {
+		return nil, s.searchError(ctx, err)
+	}
+	res.Total = int(sr.Total)
+	hits := sr.Hits
+	if len(hits) > first {
+		hits, res.HasNext = hits[:first], true
+	}
+	for _, h := range hits {
+		kind, id, ok := parseDocID(h.ID)
+		if !ok {
+			continue
+		}
+		vals := make([]string, len(keys))
+		for i, k := range keys {
+			switch strings.TrimPrefix(k, "-") {
+			case "_score":
+				vals[i] = strconv.FormatFloat(h.Score, 'g', -1, 64)
+			case "_id":
+				vals[i] = h.ID
+			default:
+				if i < len(h.DecodedSort) {
+					vals[i] = h.DecodedSort[i]
+				} else if i < len(h.Sort) {
+					vals[i] = h.Sort[i]
+				}
+			}
+		}
+		res.Hits = append(res.Hits, Hit{Kind: kind, ID: id, Score: h.Score, Cursor: pagination.EncodeValues("search:"+string(req.Order), vals)})
+	}
+	if req.Facets {
+		if res.Facets, err = s.facets(ctx, idx, p, req.Region, anyPiece); err != nil {
+			return nil, s.searchError(ctx, err)
+		}
+	}
+	if !req.NoLog && req.After == "" {
+		s.record(req, p, res.Total, start)
+	}
+	return res, nil
+}
+
+// checkAfter refuses cursor values that do not fit their sort keys, before
+// bleve sees them.
+func checkAfter(keys, after []string) error {
+	for i, k := range keys {
+		v := after[i]
+		switch strings.TrimPrefix(k, "-") {
+		case "_score", fieldPop, fieldUpdated:
+			if _, err := strconv.ParseFloat(v, 64); err != nil {
+				return models.InvalidField("after", "分页游标 after 无效，请从第一页重新查询。")
+			}
+		case "_id":
+			if _, _, ok := parseDocID(v); !ok {
+				return models.InvalidField("after", "分页游标 after 无效，请从第一页重新查询。")
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) searchError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("search: %w", err)
+}
+
+func (s *Service) count(ctx context.Context, idx bleve.Index, q query.Query) (uint64, error) {
+	sr := bleve.NewSearchRequestOptions(q, 0, 0, false)
+	res, err := idx.SearchInContext(ctx, sr)
+	if err != nil {
+		return 0, err
+	}
+	return res.Total, nil
+}
+
+// facets counts the query's results in every scope: one request with a
+// term facet over the stored scopes, one count for guide text.
+func (s *Service) facets(ctx context.Context, idx bleve.Index, p parsed, region *models.Region, anyPiece bool) (map[Scope]int, error) {
+	out := map[Scope]int{}
+	sr := bleve.NewSearchRequestOptions(s.build(ctx, p, ScopeAll, region, nil, anyPiece), 0, 0, false)
+	sr.AddFacet("scopes", bleve.NewFacetRequest(fieldScopes, 10))
+	res, err := idx.SearchInContext(ctx, sr)
+	if err != nil {
+		return nil, err
+	}
+	out[ScopeAll] = int(res.Total)
+	if f := res.Facets["scopes"]; f != nil && f.Terms != nil {
+		for _, t := range f.Terms.Terms() {
+			switch t.Term {
+			case scopeApp:
+				out[ScopeApp] = t.Count
+			case scopeKnowledge:
+				out[ScopeKnowledge] = t.Count
+			case string(ScopeNaturalPerson), string(ScopeLegalPerson), string(ScopeApproval):
+				out[Scope(t.Term)] = t.Count
+			}
+		}
+	}
+	n, err := s.count(ctx, idx, s.build(ctx, p, ScopeGuide, region, nil, anyPiece))
+	if err != nil {
+		return nil, err
+	}
+	out[ScopeGuide] = int(n)
+	return out, nil
+}
+
+// highlightTerms are the words a snippet marks: the pieces, their synonym
+// rewrites, and the pairs of characters the index matched on.
+func (s *Service) highlightTerms(ctx context.Context, p parsed) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(t string) {
+		if t != "" && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	syn := s.synonyms.get(ctx)
+	for _, piece := range p.pieces {
+		if isPinyinInput(piece) && len(piece) < 2 {
+			continue
+		}
+		texts := append([]string{piece}, syn.rewrite(piece)...)
+		for _, t := range texts {
+			for _, w := range strings.Fields(t) {
+				add(w)
+				r := []rune(w)
+				for i := 0; i+1 < len(r); i++ {
+					if unicode.Is(unicode.Han, r[i]) && unicode.Is(unicode.Han, r[i+1]) {
+						add(string(r[i : i+2]))
+					}
+				}
+			}
+		}
+	}
+	return out
+}
