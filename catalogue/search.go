@@ -101,8 +101,10 @@ func (src searchSource) matters(ctx context.Context, ids []uint64) ([]search.Doc
 	return out, nil
 }
 
-// GuideText is the searchable text of a guide: conditions, materials and
-// process steps, which is what citizens look up ("要带什么材料").
+// GuideText is the searchable text of a guide: conditions and materials,
+// which is what citizens look up ("要带什么材料"). Process steps are left out:
+// 受理、审查、决定 read alike in every guide, find nothing, and were half the
+// cost of building the index.
 func GuideText(g *models.Guide) string {
 	if g == nil {
 		return ""
@@ -116,12 +118,6 @@ func GuideText(g *models.Guide) string {
 		b.WriteString(m.Name)
 		b.WriteString(" ")
 		b.WriteString(m.Note)
-		b.WriteString("\n")
-	}
-	for _, p := range g.Process {
-		b.WriteString(p.Name)
-		b.WriteString("：")
-		b.WriteString(p.Description)
 		b.WriteString("\n")
 	}
 	return b.String()

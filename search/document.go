@@ -62,7 +62,7 @@ func (s *Service) toIndexDoc(d Document) indexDoc {
 		Region: d.RegionName, Agency: d.AgencyName,
 		Nature: string(d.Nature), Level: string(d.Level),
 		RegionC: d.RegionCode, Province: d.ProvinceCode, City: d.CityCode,
-		Online: float64(d.OnlineDepth), Pop: float64(d.Popularity), Updated: float64(d.UpdatedAt.Unix()),
+		Online: strconv.Itoa(d.OnlineDepth), Pop: float64(d.Popularity), Updated: float64(d.UpdatedAt.Unix()),
 		NameSort: d.Name,
 	}
 	if x.RegionC == "" {

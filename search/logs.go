@@ -17,7 +17,9 @@ import (
 
 // longDigits finds digit runs that could be an identity number, a phone
 // number or a case number: they are never written to the search log.
-var longDigits = regexp.MustCompile(`[0-9]{6,}`)
+// Digits typed in groups ("1101 0119 9003", "139-0013-8000") count as one
+// run: the query is normalised, so separators are spaces by now.
+var longDigits = regexp.MustCompile(`[0-9](?:[ -]*[0-9]){5,}`)
 
 const maskedDigits = "[数字]"
 

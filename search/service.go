@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
 	"gorm.io/gorm"
 
 	"govmobile/models"
@@ -48,6 +50,7 @@ type Service struct {
 	// queryAnalyzer analyses query words: the stock cjk analyzer for the
 	// production index, the candidate's own analyzer when measuring others.
 	queryAnalyzer string
+	mapping       *mapping.IndexMappingImpl // for analysing queries
 	log           *slog.Logger
 	pinyin        *pinyinConverter
 
@@ -106,6 +109,9 @@ func Open(cfg Config) (*Service, error) {
 	s.queryAnalyzer = analyzerQuery
 	if cfg.TextAnalyzer != analyzerCJKUnigram {
 		s.queryAnalyzer = cfg.TextAnalyzer
+	}
+	if s.mapping, err = newMapping(cfg.TextAnalyzer); err != nil {
+		return nil, err
 	}
 	s.synonyms = newSynonymCache(cfg.DB)
 	s.logs = newLogWriter(cfg.DB, cfg.Logger)
@@ -264,6 +270,9 @@ func (s *Service) Rebuild(ctx context.Context) error {
 		return models.Errorf(models.ECodeConflict, "搜索索引正在重建中。")
 	}
 	defer s.rebuilding.Store(false)
+	// Building allocates heavily and briefly: collecting garbage a quarter
+	// as often cut the 100k-matter build by about a fifth (docs/benchmarks.md).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	start := time.Now()
 	var cp uint64
 	if err := s.db.WithContext(ctx).Model(&models.SearchOutbox{}).Select("COALESCE(MAX(id), 0)").Scan(&cp).Error; err != nil {
@@ -274,37 +283,90 @@ func (s *Service) Rebuild(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	total := 0
-	for _, kind := range indexedKinds {
-		var after uint64
-		for {
-			ids, err := s.cfg.Source.IDs(ctx, kind, after, 2000)
-			if err != nil {
-				_ = idx.Close()
-				return fmt.Errorf("list %s: %w", kind, err)
-			}
-			if len(ids) == 0 {
-				break
-			}
-			after = ids[len(ids)-1]
-			docs, err := s.cfg.Source.Documents(ctx, kind, ids)
-			if err != nil {
-				_ = idx.Close()
-				return fmt.Errorf("load %s: %w", kind, err)
-			}
-			b := idx.NewBatch()
-			for _, d := range docs {
-				if err := b.Index(docID(d.Kind, d.ID), s.toIndexDoc(d)); err != nil {
-					_ = idx.Close()
-					return err
+	// Loading from the database and indexing overlap: one goroutine reads
+	// and converts the next chunk while Bleve indexes the current one.
+	type chunk struct {
+		docs []indexDoc
+		ids  []string
+	}
+	loadCtx, cancelLoad := context.WithCancel(ctx)
+	defer cancelLoad()
+	chunks := make(chan chunk, 2)
+	loadErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		for _, kind := range indexedKinds {
+			var after uint64
+			for {
+				ids, err := s.cfg.Source.IDs(loadCtx, kind, after, 5000)
+				if err != nil {
+					loadErr <- fmt.Errorf("list %s: %w", kind, err)
+					return
+				}
+				if len(ids) == 0 {
+					break
+				}
+				after = ids[len(ids)-1]
+				docs, err := s.cfg.Source.Documents(loadCtx, kind, ids)
+				if err != nil {
+					loadErr <- fmt.Errorf("load %s: %w", kind, err)
+					return
+				}
+				c := chunk{docs: make([]indexDoc, len(docs)), ids: make([]string, len(docs))}
+				for i, d := range docs {
+					c.docs[i], c.ids[i] = s.toIndexDoc(d), docID(d.Kind, d.ID)
+				}
+				select {
+				case chunks <- c:
+				case <-loadCtx.Done():
+					return
 				}
 			}
-			if err := idx.Batch(b); err != nil {
-				_ = idx.Close()
-				return fmt.Errorf("index %s: %w", kind, err)
-			}
-			total += len(docs)
 		}
+	}()
+	// Two batches are built at once: Bleve analyses a batch's documents in
+	// parallel but builds its segment on one core.
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	indexErr := make(chan error, 2)
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range chunks {
+				b := idx.NewBatch()
+				for i := range c.docs {
+					if err := b.Index(c.ids[i], c.docs[i]); err != nil {
+						indexErr <- err
+						cancelLoad()
+						return
+					}
+				}
+				if err := idx.Batch(b); err != nil {
+					indexErr <- fmt.Errorf("index: %w", err)
+					cancelLoad()
+					return
+				}
+				total.Add(int64(len(c.docs)))
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-indexErr:
+		_ = idx.Close()
+		return err
+	default:
+	}
+	select {
+	case err := <-loadErr:
+		_ = idx.Close()
+		return err
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		_ = idx.Close()
+		return err
 	}
 	now := time.Now()
 	b := idx.NewBatch()
@@ -341,7 +403,7 @@ func (s *Service) Rebuild(ctx context.Context) error {
 	}
 	s.markReady()
 	s.suggester.invalidate()
-	s.log.Info("搜索索引已构建", "documents", total, "elapsed", time.Since(start).Round(time.Millisecond), "dir", filepath.Clean(s.cfg.Dir))
+	s.log.Info("搜索索引已构建", "documents", total.Load(), "elapsed", time.Since(start).Round(time.Millisecond), "dir", filepath.Clean(s.cfg.Dir))
 	_, err = s.CatchUp(ctx)
 	return err
 }

@@ -92,7 +92,7 @@ type synonymSet struct {
 }
 
 // maxRewrites bounds the extra phrasings one word of a query is searched as.
-const maxRewrites = 6
+const maxRewrites = 4
 
 // rewrite returns piece with each synonym term it contains replaced by the
 // term's expansions ("社保卡丢了" → "社会保障卡丢了", …).
