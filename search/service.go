@@ -126,10 +126,11 @@ func Open(cfg Config) (*Service, error) {
 			_ = idx.Close()
 			break
 		}
+		// Ready only after the first catch-up in Run, so a search right
+		// after start sees every write committed before it.
 		s.idx = idx
 		s.checkpoint.Store(cp)
 		s.syncedAt.Store(at.Unix())
-		s.markReady()
 	case errors.Is(err, errMissing):
 		s.log.Info("搜索索引不存在，将从数据库构建", "dir", cfg.Dir)
 	case errors.Is(err, errStale):
@@ -212,6 +213,8 @@ func (s *Service) Run(ctx context.Context) {
 	for {
 		if _, err := s.CatchUp(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("搜索索引同步失败", "err", err)
+		} else if err == nil {
+			s.markReady()
 		}
 		select {
 		case <-ctx.Done():
@@ -401,10 +404,11 @@ func (s *Service) Rebuild(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("swap in rebuilt search index: %w", err)
 	}
-	s.markReady()
 	s.suggester.invalidate()
 	s.log.Info("搜索索引已构建", "documents", total.Load(), "elapsed", time.Since(start).Round(time.Millisecond), "dir", filepath.Clean(s.cfg.Dir))
-	_, err = s.CatchUp(ctx)
+	if _, err = s.CatchUp(ctx); err == nil {
+		s.markReady()
+	}
 	return err
 }
 
