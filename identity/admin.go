@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"errors"
 
 	"govmobile/gm"
 	"govmobile/models"
@@ -62,18 +61,7 @@ func (s *Service) AuthenticateAdmin(ctx context.Context, token string) (*models.
 	if token == "" || len(token) > 128 {
 		return nil, nil
 	}
-	var a models.Admin
-	err := s.db.WithContext(ctx).
-		Joins("JOIN admin_tickets ON admin_tickets.admin_id = admins.id").
-		Where("admin_tickets.token_hash = ? AND admin_tickets.revoked_at IS NULL AND admin_tickets.expires_at > ?", gm.SM3Hex([]byte(token)), s.now()).
-		Take(&a).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &a, nil
+	return ticketOwner[models.Admin](ctx, s, "admin_tickets", "admin_id", "admins", token)
 }
 
 // AdminLogout revokes an admin ticket; false when it was not live.

@@ -361,18 +361,28 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*models.User,
 	if token == "" || len(token) > 128 {
 		return nil, ErrTicketInvalid
 	}
-	var u models.User
-	err := s.db.WithContext(ctx).
-		Joins("JOIN tickets ON tickets.user_id = users.id").
-		Where("tickets.token_hash = ? AND tickets.revoked_at IS NULL AND tickets.expires_at > ?", gm.SM3Hex([]byte(token)), s.now()).
-		Take(&u).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	u, err := ticketOwner[models.User](ctx, s, "tickets", "user_id", "users", token)
+	if err == nil && u == nil {
 		return nil, ErrTicketInvalid
+	}
+	return u, err
+}
+
+// ticketOwner loads the owner (from ownerTable) of a live ticket (in
+// ticketTable, pointing at it by ownerCol); nil when there is none.
+func ticketOwner[T any](ctx context.Context, s *Service, ticketTable, ownerCol, ownerTable, token string) (*T, error) {
+	var v T
+	err := s.db.WithContext(ctx).
+		Joins("JOIN "+ticketTable+" ON "+ticketTable+"."+ownerCol+" = "+ownerTable+".id").
+		Where(ticketTable+".token_hash = ? AND "+ticketTable+".revoked_at IS NULL AND "+ticketTable+".expires_at > ?", gm.SM3Hex([]byte(token)), s.now()).
+		Take(&v).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &u, nil
+	return &v, nil
 }
 
 // Profile decrypts a user's personal data for the owner's own view.
