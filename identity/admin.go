@@ -19,19 +19,15 @@ type AdminSession struct {
 // accounts follow the users' rules: the same answer for an unknown name and
 // a wrong password, the same lockout, tickets stored only as hashes.
 func (s *Service) AdminLogin(ctx context.Context, username, password string) (*AdminSession, error) {
-	username = normalizeUsername(username)
-	if username == "" || password == "" {
-		return nil, models.InvalidField("username", "请输入用户名和密码。")
-	}
-	if len(username) > 64 || len(password) > 128 {
-		gm.PasswordDummyVerify(password)
-		return nil, ErrBadCredentials
+	username, err := loginInput(username, password)
+	if err != nil {
+		return nil, err
 	}
 	db := s.db.WithContext(ctx)
 	// Admin names have their own throttle keys, apart from citizens'.
 	key := throttleKey("admin\x00" + username)
 	var a models.Admin
-	err := s.checkPassword(db, key, password, func() (string, error) {
+	err = s.checkPassword(db, key, password, func() (string, error) {
 		err := db.Where("username = ?", username).Take(&a).Error
 		return a.PasswordHash, err
 	})

@@ -256,18 +256,14 @@ func throttleKey(username string) string {
 // many attempts arrive at once, on however many replicas, at most
 // MaxFailures passwords are ever checked before the lock.
 func (s *Service) Login(ctx context.Context, username, password string) (*Session, error) {
-	username = normalizeUsername(username)
-	if username == "" || password == "" {
-		return nil, models.InvalidField("username", "请输入用户名和密码。")
-	}
-	if len(username) > 64 || len(password) > 128 {
-		gm.PasswordDummyVerify(password)
-		return nil, ErrBadCredentials
+	username, err := loginInput(username, password)
+	if err != nil {
+		return nil, err
 	}
 	db := s.db.WithContext(ctx)
 	key := throttleKey(username)
 	var u models.User
-	err := s.checkPassword(db, key, password, func() (string, error) {
+	err = s.checkPassword(db, key, password, func() (string, error) {
 		err := db.Where("username = ?", username).Take(&u).Error
 		return u.PasswordHash, err
 	})
@@ -283,6 +279,21 @@ func (s *Service) Login(ctx context.Context, username, password string) (*Sessio
 		return err
 	})
 	return sess, err
+}
+
+// loginInput normalises a username and refuses empty or oversized
+// credentials; oversized ones cost a dummy KDF run and get the same answer
+// as a wrong password.
+func loginInput(username, password string) (string, error) {
+	username = normalizeUsername(username)
+	if username == "" || password == "" {
+		return "", models.InvalidField("username", "请输入用户名和密码。")
+	}
+	if len(username) > 64 || len(password) > 128 {
+		gm.PasswordDummyVerify(password)
+		return "", ErrBadCredentials
+	}
+	return username, nil
 }
 
 // checkPassword reserves a try of the throttle key, loads the account's
