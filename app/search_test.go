@@ -1161,6 +1161,24 @@ func TestSearchIndexCorrupt(t *testing.T) {
 	}
 }
 
+// A data directory's search index belongs to one process: a second server
+// or a reindex on it is refused with a message saying why, and the running
+// server's index is untouched.
+func TestSearchIndexOneProcessPerDataDir(t *testing.T) {
+	b, _ := ownSQLite(t)
+	_, err := app.New(context.Background(), app.Config{DataDir: b.dir, AdminPassword: "Admin-Test-123", Logger: quietLogger(), SearchPollInterval: time.Hour})
+	if err == nil || !strings.Contains(err.Error(), "正被另一个 govmobile 进程使用") {
+		t.Fatalf("second server on the same data directory: %v", err)
+	}
+	err = app.Reindex(context.Background(), app.Config{DataDir: b.dir, Logger: quietLogger()})
+	if err == nil || !strings.Contains(err.Error(), "正被另一个 govmobile 进程使用") {
+		t.Fatalf("reindex while the server runs: %v", err)
+	}
+	if c := b.mustSearch(t, map[string]any{"q": "社保卡", "first": 5}); c.TotalCount == 0 {
+		t.Fatal("the running server's index was disturbed")
+	}
+}
+
 func TestSearchIndexReadyz(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
 		code, _, body := b.get(t, "/readyz")

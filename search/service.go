@@ -24,6 +24,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/gofrs/flock"
 	"gorm.io/gorm"
 
 	"govmobile/models"
@@ -54,10 +55,12 @@ type Service struct {
 	log           *slog.Logger
 	pinyin        *pinyinConverter
 
-	mu    sync.RWMutex // guards idx against a swap during rebuild
-	idx   bleve.Index
-	ready chan struct{}
-	once  sync.Once
+	mu     sync.RWMutex // guards idx against a swap during rebuild
+	idx    bleve.Index
+	lock   *flock.Flock // held from Open to Close
+	closed bool         // set by Close; a rebuild finishing later does not reopen the index
+	ready  chan struct{}
+	once   sync.Once
 
 	applyMu    sync.Mutex // one outbox applier at a time
 	checkpoint atomic.Uint64
@@ -102,8 +105,40 @@ func Open(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(cfg, py, lock)
+	if err != nil {
+		_ = lock.Unlock()
+		return nil, err
+	}
+	return s, nil
+}
+
+// lockDir takes the lock file beside the index directory. The index and the
+// directory it is rebuilt in belong to one process: replicas each keep their
+// own, and `reindex` is refused while a server holds it.
+func lockDir(dir string) (*flock.Flock, error) {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	lock := flock.New(dir + ".lock")
+	ok, err := lock.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("lock search index %s: %w", dir, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("搜索索引 %s 正被另一个 govmobile 进程使用（每个副本需要自己的数据目录；重建索引请先停止服务或调用 rebuildSearchIndex）", dir)
+	}
+	return lock, nil
+}
+
+func open(cfg Config, py *pinyinConverter, lock *flock.Flock) (*Service, error) {
+	var err error
 	s := &Service{
-		cfg: cfg, db: cfg.DB, log: cfg.Logger, pinyin: py,
+		cfg: cfg, db: cfg.DB, log: cfg.Logger, pinyin: py, lock: lock,
 		ready: make(chan struct{}), notify: make(chan struct{}, 1),
 	}
 	s.queryAnalyzer = analyzerQuery
@@ -230,12 +265,16 @@ func (s *Service) Close() error {
 	s.logs.flush()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.idx == nil {
+	if s.closed {
 		return nil
 	}
-	err := s.idx.Close()
-	s.idx = nil
-	return err
+	s.closed = true
+	var err error
+	if s.idx != nil {
+		err = s.idx.Close()
+		s.idx = nil
+	}
+	return errors.Join(err, s.lock.Unlock())
 }
 
 // index returns the current index for reading; release must be called.
@@ -392,8 +431,16 @@ func (s *Service) Rebuild(ctx context.Context) error {
 	if err == nil {
 		err = os.Rename(tmp, s.cfg.Dir)
 	}
+	if err == nil && s.closed {
+		err = errors.New("search service closed")
+	}
 	if err == nil {
-		s.idx, err = bleve.OpenUsing(s.cfg.Dir, map[string]any{"bolt_timeout": "2s"})
+		// Only a successfully opened index is kept: on failure Bleve
+		// returns a non-nil interface around a nil index.
+		var opened bleve.Index
+		if opened, err = bleve.OpenUsing(s.cfg.Dir, map[string]any{"bolt_timeout": "2s"}); err == nil {
+			s.idx = opened
+		}
 	}
 	if err == nil {
 		s.checkpoint.Store(cp)
