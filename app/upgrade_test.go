@@ -140,14 +140,15 @@ func TestReplicasStartTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keyFile := filepath.Join(t.TempDir(), "master.key")
 	const replicas = 3
 	errs := make(chan error, replicas)
 	apps := make(chan *app.App, replicas)
 	for i := 0; i < replicas; i++ {
 		go func() {
-			// Replicas share the database, not the data directory: each
-			// keeps its own search index.
-			a, err := app.New(context.Background(), app.Config{DataDir: t.TempDir(), DatabaseURL: "mysql://" + fresh, Logger: quietLogger(), AdminPassword: "Admin-Test-123"})
+			// Replicas share the database and the master key, not the
+			// data directory: each keeps its own search index.
+			a, err := app.New(context.Background(), app.Config{DataDir: t.TempDir(), MasterKeyFile: keyFile, DatabaseURL: "mysql://" + fresh, Logger: quietLogger(), AdminPassword: "Admin-Test-123"})
 			errs <- err
 			apps <- a
 		}()
