@@ -77,6 +77,28 @@ func BenchmarkScaleSearchTerms(b *testing.B) {
 	}
 }
 
+// BenchmarkScaleSearchEachQuery times every query of termQueries on its
+// own (ns/op per query, no facets), to find the slow ones.
+func BenchmarkScaleSearchEachQuery(b *testing.B) {
+	a := scaleSearch(b)
+	ctx := context.Background()
+	for terms := 1; terms <= 4; terms++ {
+		for _, q := range termQueries[terms] {
+			b.Run(strings.ReplaceAll(q, " ", "_"), func(b *testing.B) {
+				var total int
+				for i := 0; i < b.N; i++ {
+					res, err := a.Search.Search(ctx, search.Request{Query: q, First: 20, NoLog: true})
+					if err != nil {
+						b.Fatal(err)
+					}
+					total = res.Total
+				}
+				b.ReportMetric(float64(total), "hits")
+			})
+		}
+	}
+}
+
 // BenchmarkScaleSearchVsLike times every keyword both ways in one run: the
 // matter list's keyword on the index, and the same filter as the LIKE scan
 // the list used before (count and first page, as matters(first: 20) with

@@ -227,7 +227,7 @@ func (s *Service) Notify() {
 // It also flushes the search log.
 func (s *Service) Run(ctx context.Context) {
 	go s.logs.run(ctx)
-	if !s.Ready() {
+	if !s.hasIndex() {
 		for {
 			if err := s.Rebuild(ctx); err == nil {
 				break
@@ -258,6 +258,13 @@ func (s *Service) Run(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// hasIndex reports whether an index was opened (or built) and is in use.
+func (s *Service) hasIndex() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.idx != nil
 }
 
 // Close closes the index; the search log is flushed first.
