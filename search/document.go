@@ -62,9 +62,12 @@ func (s *Service) toIndexDoc(d Document) indexDoc {
 		Region: d.RegionName, Agency: d.AgencyName,
 		Nature: string(d.Nature), Level: string(d.Level),
 		RegionC: d.RegionCode, Province: d.ProvinceCode, City: d.CityCode,
-		Online: strconv.Itoa(d.OnlineDepth), Pop: float64(d.Popularity), Updated: float64(d.UpdatedAt.Unix()),
-		NameSort: d.Name,
+		Online: strconv.Itoa(d.OnlineDepth),
 	}
+	id := docID(d.Kind, d.ID)
+	x.PopKey = sortKey(numberKey(int64(d.Popularity)), id)
+	x.RecentKey = sortKey(numberKey(d.UpdatedAt.Unix()), id)
+	x.NameKey = sortKey(d.Name, id)
 	if x.RegionC == "" {
 		x.RegionC, x.Province, x.City = nationwide, nationwide, nationwide
 	}

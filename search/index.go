@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -21,7 +22,7 @@ import (
 
 // mappingVersion names the index layout. An index on disk with another
 // version is rebuilt from the database at start-up.
-const mappingVersion = "6"
+const mappingVersion = "7"
 
 // Analyzers. cjkUnigram indexes every Han character and every pair of
 // neighbours: bigrams make phrases score, unigrams let a one-character query
@@ -38,28 +39,28 @@ const (
 
 // Field names of an index document.
 const (
-	fieldKind     = "kind"
-	fieldScopes   = "scopes"
-	fieldName     = "name"
-	fieldAliases  = "aliases"
-	fieldSummary  = "summary"
-	fieldBody     = "body"
-	fieldRegion   = "region"
-	fieldAgency   = "agency"
-	fieldPinyin   = "py"
-	fieldInitials = "pyi"
-	fieldNature   = "nature"
-	fieldObjects  = "objects"
-	fieldLevel    = "level"
-	fieldAgencyID = "agency_id"
-	fieldThemes   = "themes"
-	fieldRegionC  = "region_code"
-	fieldProvince = "province_code"
-	fieldCity     = "city_code"
-	fieldOnline   = "online"
-	fieldPop      = "popularity"
-	fieldUpdated  = "updated"
-	fieldNameSort = "name_sort"
+	fieldKind      = "kind"
+	fieldScopes    = "scopes"
+	fieldName      = "name"
+	fieldAliases   = "aliases"
+	fieldSummary   = "summary"
+	fieldBody      = "body"
+	fieldRegion    = "region"
+	fieldAgency    = "agency"
+	fieldPinyin    = "py"
+	fieldInitials  = "pyi"
+	fieldNature    = "nature"
+	fieldObjects   = "objects"
+	fieldLevel     = "level"
+	fieldAgencyID  = "agency_id"
+	fieldThemes    = "themes"
+	fieldRegionC   = "region_code"
+	fieldProvince  = "province_code"
+	fieldCity      = "city_code"
+	fieldOnline    = "online"
+	fieldPopKey    = "pop_key"
+	fieldRecentKey = "recent_key"
+	fieldNameKey   = "name_key"
 )
 
 // indexDoc is what the index holds for one document. Nothing is stored but
@@ -85,9 +86,11 @@ type indexDoc struct {
 	Province string   `json:"province_code"`
 	City     string   `json:"city_code"`
 	Online   string   `json:"online"`
-	Pop      float64  `json:"popularity"`
-	Updated  float64  `json:"updated"`
-	NameSort string   `json:"name_sort"`
+	// Sort keys: each order's value followed by the document ID, so one
+	// doc-value field orders results totally (see sortKeys).
+	PopKey    string `json:"pop_key"`
+	RecentKey string `json:"recent_key"`
+	NameKey   string `json:"name_key"`
 }
 
 // BleveType tells bleve which document mapping applies.
@@ -134,11 +137,6 @@ func newMapping(textAnalyzer string) (*mapping.IndexMappingImpl, error) {
 		f.Store, f.IncludeInAll, f.IncludeTermVectors, f.DocValues = false, false, false, docValues
 		return f
 	}
-	num := func() *mapping.FieldMapping {
-		f := bleve.NewNumericFieldMapping()
-		f.Store, f.IncludeInAll = false, false
-		return f
-	}
 	py := func() *mapping.FieldMapping {
 		f := kw(false)
 		f.Analyzer = analyzerPinyin
@@ -153,7 +151,7 @@ func newMapping(textAnalyzer string) (*mapping.IndexMappingImpl, error) {
 		fieldNature: kw(false), fieldObjects: kw(false), fieldLevel: kw(false),
 		fieldAgencyID: kw(false), fieldThemes: kw(false),
 		fieldRegionC: kw(false), fieldProvince: kw(false), fieldCity: kw(false),
-		fieldOnline: kw(false), fieldPop: num(), fieldUpdated: num(), fieldNameSort: kw(true),
+		fieldOnline: kw(false), fieldPopKey: kw(true), fieldRecentKey: kw(true), fieldNameKey: kw(true),
 	} {
 		doc.AddFieldMappingsAt(name, f)
 	}
@@ -167,6 +165,23 @@ func newMapping(textAnalyzer string) (*mapping.IndexMappingImpl, error) {
 // docID is the index's ID of an entity: "MATTER:42".
 func docID(kind models.SearchDocKind, id uint64) string {
 	return string(kind) + ":" + strconv.FormatUint(id, 10)
+}
+
+// sortKey is a sort field's value: v, then the document ID after a NUL,
+// which sorts before every character (护照 before 护照办理).
+func sortKey(v, id string) string { return v + "\x00" + id }
+
+// numberKey is a non-negative number padded to sort as text.
+func numberKey(n int64) string { return fmt.Sprintf("%020d", max(n, 0)) }
+
+// sortKeyDocID is the document ID at the end of a sort key.
+func sortKeyDocID(key string) (string, bool) {
+	i := strings.LastIndexByte(key, 0)
+	if i < 0 {
+		return "", false
+	}
+	_, _, ok := parseDocID(key[i+1:])
+	return key[i+1:], ok
 }
 
 func parseDocID(s string) (models.SearchDocKind, uint64, bool) {

@@ -102,44 +102,83 @@ func (s *synonymSet) rewrite(piece string) []string {
 	}
 	var out []string
 	seen := map[string]bool{piece: true}
-	// First, every term at once, each by all its expansions: "社保卡坏了"
-	// → "社会保障卡 损坏 补换", the query's whole meaning in official words.
-	// Terms are matched longest first at each position of the original
-	// word, so an expansion is never rewritten again.
-	var b strings.Builder
+	add := func(r string) bool {
+		r = strings.Join(strings.Fields(r), " ")
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+		return len(out) == maxRewrites
+	}
+	// First, every term at once: "社保卡坏了" → "社会保障卡 损坏", the
+	// query's whole meaning in official words. Terms are matched longest
+	// first at each position of the original word, so an expansion is
+	// never rewritten again. A term's expansions are alternatives, so each
+	// phrasing takes one of them (first expansions first): joined into one
+	// phrasing, strict matching would ask for all of them at once.
+	var parts [][]string // each a choice: literal text alone, or a term's expansions
+	terms, lit := 0, ""
 	for rest := piece; rest != ""; {
 		matched := false
 		for _, t := range s.terms {
 			if strings.HasPrefix(rest, t) {
-				b.WriteString(" " + strings.Join(s.exp[t], " ") + " ")
-				rest, matched = rest[len(t):], true
+				if lit != "" {
+					parts, lit = append(parts, []string{lit}), ""
+				}
+				parts = append(parts, s.exp[t])
+				rest, matched, terms = rest[len(t):], true, terms+1
 				break
 			}
 		}
 		if !matched {
 			_, size := utf8.DecodeRuneInString(rest)
-			b.WriteString(rest[:size])
+			lit += rest[:size]
 			rest = rest[size:]
 		}
 	}
-	if all := strings.Join(strings.Fields(b.String()), " "); !seen[all] {
-		seen[all] = true
-		out = append(out, all)
+	if lit != "" {
+		parts = append(parts, []string{lit})
+	}
+	if terms > 1 {
+		for _, r := range product(parts, maxRewrites) {
+			if add(r) {
+				return out
+			}
+		}
 	}
 	for _, t := range s.terms {
 		if !strings.Contains(piece, t) {
 			continue
 		}
 		for _, e := range s.exp[t] {
-			r := strings.ReplaceAll(piece, t, " "+e+" ")
-			r = strings.Join(strings.Fields(r), " ")
-			if !seen[r] {
-				seen[r] = true
-				out = append(out, r)
-				if len(out) == maxRewrites {
-					return out
-				}
+			if add(strings.ReplaceAll(piece, t, " "+e+" ")) {
+				return out
 			}
+		}
+	}
+	return out
+}
+
+// product joins one choice of every part, in order, for up to limit
+// phrasings: the first choices first, then varying the last part fastest.
+func product(parts [][]string, limit int) []string {
+	idx := make([]int, len(parts))
+	var out []string
+	for len(out) < limit {
+		words := make([]string, len(parts))
+		for i, p := range parts {
+			words[i] = p[idx[i]]
+		}
+		out = append(out, strings.Join(words, " "))
+		i := len(parts) - 1
+		for ; i >= 0; i-- {
+			if idx[i]++; idx[i] < len(parts[i]) {
+				break
+			}
+			idx[i] = 0
+		}
+		if i < 0 {
+			break
 		}
 	}
 	return out
