@@ -22,7 +22,7 @@ import (
 
 // mappingVersion names the index layout. An index on disk with another
 // version is rebuilt from the database at start-up.
-const mappingVersion = "7"
+const mappingVersion = "9"
 
 // Analyzers. cjkUnigram indexes every Han character and every pair of
 // neighbours: bigrams make phrases score, unigrams let a one-character query
@@ -46,7 +46,6 @@ const (
 	fieldSummary   = "summary"
 	fieldBody      = "body"
 	fieldRegion    = "region"
-	fieldAgency    = "agency"
 	fieldPinyin    = "py"
 	fieldInitials  = "pyi"
 	fieldNature    = "nature"
@@ -71,10 +70,9 @@ type indexDoc struct {
 	Scopes   []string `json:"scopes"`
 	Name     string   `json:"name"`
 	Aliases  []string `json:"aliases"`
-	Summary  string   `json:"summary"`
+	Summary  []string `json:"summary"` // the summary, then the agency's name
 	Body     string   `json:"body"`
 	Region   string   `json:"region"`
-	Agency   string   `json:"agency"`
 	Pinyin   []string `json:"py"`
 	Initials []string `json:"pyi"`
 	Nature   string   `json:"nature"`
@@ -146,7 +144,7 @@ func newMapping(textAnalyzer string) (*mapping.IndexMappingImpl, error) {
 	for name, f := range map[string]*mapping.FieldMapping{
 		fieldKind: kw(false), fieldScopes: kw(true),
 		fieldName: text(), fieldAliases: text(), fieldSummary: text(), fieldBody: bodyText(),
-		fieldRegion: text(), fieldAgency: text(),
+		fieldRegion: text(),
 		fieldPinyin: py(), fieldInitials: py(),
 		fieldNature: kw(false), fieldObjects: kw(false), fieldLevel: kw(false),
 		fieldAgencyID: kw(false), fieldThemes: kw(false),
@@ -171,8 +169,14 @@ func docID(kind models.SearchDocKind, id uint64) string {
 // which sorts before every character (护照 before 护照办理).
 func sortKey(v, id string) string { return v + "\x00" + id }
 
-// numberKey is a non-negative number padded to sort as text.
-func numberKey(n int64) string { return fmt.Sprintf("%020d", max(n, 0)) }
+// numberKey is a number as fixed-width base-36 text, which sorts as the
+// number does (0-9 before a-z). Eight digits hold up to 2.8 × 10¹²: any
+// popularity, and Unix times for the next 80,000 years. Keys are short
+// because every match's key is read to sort it.
+func numberKey(n int64) string {
+	const width, limit = 8, 2821109907455 // 36⁸ - 1
+	return fmt.Sprintf("%0*s", width, strconv.FormatInt(min(max(n, 0), limit), 36))
+}
 
 // sortKeyDocID is the document ID at the end of a sort key.
 func sortKeyDocID(key string) (string, bool) {
