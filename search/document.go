@@ -66,10 +66,9 @@ func (s *Service) toIndexDoc(d Document) indexDoc {
 		RegionC: d.RegionCode, Province: d.ProvinceCode, City: d.CityCode,
 		Online: strconv.Itoa(d.OnlineDepth),
 	}
-	id := docID(d.Kind, d.ID)
-	x.PopKey = sortKey(numberKey(int64(d.Popularity)), id)
-	x.RecentKey = sortKey(numberKey(d.UpdatedAt.Unix()), id)
-	x.NameKey = sortKey(d.Name, id)
+	x.PopKey = sortKey(numberKey(int64(d.Popularity)), d.Kind, d.ID)
+	x.RecentKey = sortKey(numberKey(d.UpdatedAt.Unix()), d.Kind, d.ID)
+	x.NameKey = sortKey(d.Name, d.Kind, d.ID)
 	if x.RegionC == "" {
 		x.RegionC, x.Province, x.City = nationwide, nationwide, nationwide
 	}

@@ -22,7 +22,7 @@ import (
 
 // mappingVersion names the index layout. An index on disk with another
 // version is rebuilt from the database at start-up.
-const mappingVersion = "9"
+const mappingVersion = "10"
 
 // Analyzers. cjkUnigram indexes every Han character and every pair of
 // neighbours: bigrams make phrases score, unigrams let a one-character query
@@ -165,9 +165,12 @@ func docID(kind models.SearchDocKind, id uint64) string {
 	return string(kind) + ":" + strconv.FormatUint(id, 10)
 }
 
-// sortKey is a sort field's value: v, then the document ID after a NUL,
-// which sorts before every character (护照 before 护照办理).
-func sortKey(v, id string) string { return v + "\x00" + id }
+// sortKey is a sort field's value: v, then a NUL, which sorts before every
+// character (护照 before 护照办理), then the document in short form (the
+// kind's initial and the ID in base 36).
+func sortKey(v string, kind models.SearchDocKind, id uint64) string {
+	return v + "\x00" + string(kind)[:1] + strconv.FormatUint(id, 36)
+}
 
 // numberKey is a number as fixed-width base-36 text, which sorts as the
 // number does (0-9 before a-z). Eight digits hold up to 2.8 × 10¹²: any
@@ -178,14 +181,18 @@ func numberKey(n int64) string {
 	return fmt.Sprintf("%0*s", width, strconv.FormatInt(min(max(n, 0), limit), 36))
 }
 
-// sortKeyDocID is the document ID at the end of a sort key.
-func sortKeyDocID(key string) (string, bool) {
+// validSortKey reports whether key ends with a document as sortKey writes it.
+func validSortKey(key string) bool {
 	i := strings.LastIndexByte(key, 0)
-	if i < 0 {
-		return "", false
+	if i < 0 || len(key) < i+3 {
+		return false
 	}
-	_, _, ok := parseDocID(key[i+1:])
-	return key[i+1:], ok
+	switch models.SearchDocKind(key[i+1 : i+2]) {
+	case models.DocMatter[:1], models.DocApp[:1], models.DocKnowledge[:1]:
+		_, err := strconv.ParseUint(key[i+2:], 36, 64)
+		return err == nil
+	}
+	return false
 }
 
 func parseDocID(s string) (models.SearchDocKind, uint64, bool) {

@@ -613,7 +613,7 @@ func checkAfter(keys, after []string) error {
 				return models.InvalidField("after", "分页游标 after 无效，请从第一页重新查询。")
 			}
 		default:
-			if _, ok := sortKeyDocID(v); !ok {
+			if !validSortKey(v) {
 				return models.InvalidField("after", "分页游标 after 无效，请从第一页重新查询。")
 			}
 		}
