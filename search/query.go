@@ -523,12 +523,18 @@ func (s *Service) Search(ctx context.Context, req Request) (*Result, error) {
 	}
 	defer release()
 	first := max(req.First, 1)
+	// The first page of the ALL tab counts the scopes in the same pass;
+	// other tabs and pages ask once more, unscored.
+	facetsInline := req.Facets && req.Scope == ScopeAll && req.Matters == nil && after == nil
 	run := func(mode matchMode) (*bleve.SearchResult, error) {
 		q := s.build(ctx, p, req.Scope, req.Region, req.Matters, mode)
 		sr := bleve.NewSearchRequestOptions(q, first+1, 0, false)
 		sr.SortBy(keys)
 		if after != nil {
 			sr.SetSearchAfter(after)
+		}
+		if facetsInline {
+			sr.AddFacet("scopes", scopesFacet())
 		}
 		return idx.SearchInContext(ctx, sr)
 	}
@@ -592,7 +598,11 @@ func (s *Service) Search(ctx context.Context, req Request) (*Result, error) {
 		res.Hits = append(res.Hits, Hit{Kind: kind, ID: id, Score: h.Score, Cursor: pagination.EncodeValues("search:"+string(req.Order), vals)})
 	}
 	if req.Facets {
-		if res.Facets, err = s.facets(ctx, idx, p, req.Region, mode); err != nil {
+		var counted *bleve.SearchResult
+		if facetsInline {
+			counted = sr
+		}
+		if res.Facets, err = s.facets(ctx, idx, p, req.Region, mode, counted); err != nil {
 			return nil, s.searchError(ctx, err)
 		}
 	}
@@ -638,16 +648,22 @@ func (s *Service) count(ctx context.Context, idx bleve.Index, q query.Query) (ui
 	return res.Total, nil
 }
 
-// facets counts the query's results in every scope: one request with a
-// term facet over the stored scopes, one count for guide text.
-func (s *Service) facets(ctx context.Context, idx bleve.Index, p parsed, region *models.Region, mode matchMode) (map[Scope]int, error) {
+// scopesFacet counts results by their stored scopes.
+func scopesFacet() *bleve.FacetRequest { return bleve.NewFacetRequest(fieldScopes, 10) }
+
+// facets counts the query's results in every scope: a term facet over the
+// stored scopes, and one count for guide text. res, when given, is the ALL
+// tab's first page, which counted the scopes in its own pass.
+func (s *Service) facets(ctx context.Context, idx bleve.Index, p parsed, region *models.Region, mode matchMode, res *bleve.SearchResult) (map[Scope]int, error) {
 	out := map[Scope]int{}
-	sr := bleve.NewSearchRequestOptions(s.build(ctx, p, ScopeAll, region, nil, mode), 0, 0, false)
-	sr.Score = bleve.ScoreNone
-	sr.AddFacet("scopes", bleve.NewFacetRequest(fieldScopes, 10))
-	res, err := idx.SearchInContext(ctx, sr)
-	if err != nil {
-		return nil, err
+	if res == nil {
+		sr := bleve.NewSearchRequestOptions(s.build(ctx, p, ScopeAll, region, nil, mode), 0, 0, false)
+		sr.Score = bleve.ScoreNone
+		sr.AddFacet("scopes", scopesFacet())
+		var err error
+		if res, err = idx.SearchInContext(ctx, sr); err != nil {
+			return nil, err
+		}
 	}
 	out[ScopeAll] = int(res.Total)
 	if f := res.Facets["scopes"]; f != nil && f.Terms != nil {
