@@ -5,6 +5,7 @@ package database
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -208,11 +209,12 @@ func (l *slogLogger) Error(ctx context.Context, msg string, args ...any) {
 const slowStatement = 200 * time.Millisecond
 
 // Trace logs failed and slow statements. The SQL text is logged without its
-// bound values, which may hold personal data.
+// bound values, which may hold personal data. A statement cancelled with its
+// context (a shutdown, a client gone) has not failed.
 func (l *slogLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
 	elapsed := time.Since(begin)
 	switch {
-	case err != nil && err != gorm.ErrRecordNotFound && l.level >= logger.Error:
+	case err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && !errors.Is(err, context.Canceled) && l.level >= logger.Error:
 		sql, _ := fc()
 		l.log.ErrorContext(ctx, "sql error", "err", err, "sql", stripValues(sql), "ms", elapsed.Milliseconds())
 	case elapsed > slowStatement && l.level >= logger.Warn:
