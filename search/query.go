@@ -50,12 +50,14 @@ const (
 )
 
 // sortKeys is each order's bleve sort. Every key field ends with the
-// document ID, so one doc-value field makes the order total: sorting on
-// the document ID itself would load every match's stored ID, and a numeric
-// field's doc values hold all its prefix-coded terms; together they were a
-// quarter of a query's time on 100,000 matters.
+// document ID, so one doc-value field makes the order total: a numeric
+// field's doc values hold all its prefix-coded terms. Relevance breaks ties
+// on the document ID, not on popularity: Bleve reads a sort field's doc
+// value for every match before comparing it with the page, which made a
+// one-word search five times slower (docs/benchmarks.md §3); popularity
+// is its own order.
 var sortKeys = map[Order][]string{
-	OrderRelevance:  {"-_score", "-" + fieldPopKey},
+	OrderRelevance:  {"-_score", "_id"},
 	OrderPopularity: {"-" + fieldPopKey},
 	OrderPopAsc:     {fieldPopKey},
 	OrderRecency:    {"-" + fieldRecentKey},
@@ -620,6 +622,10 @@ func checkAfter(keys, after []string) error {
 		switch strings.TrimPrefix(k, "-") {
 		case "_score":
 			if _, err := strconv.ParseFloat(v, 64); err != nil {
+				return models.InvalidField("after", "分页游标 after 无效，请从第一页重新查询。")
+			}
+		case "_id":
+			if _, _, ok := parseDocID(v); !ok {
 				return models.InvalidField("after", "分页游标 after 无效，请从第一页重新查询。")
 			}
 		default:
