@@ -58,7 +58,7 @@ const (
 
 func (s *Service) toIndexDoc(d Document) indexDoc {
 	x := indexDoc{
-		Kind: string(d.Kind), Name: d.Name, Aliases: d.Aliases, Body: d.Body,
+		Kind: string(d.Kind), Name: append([]string{d.Name}, d.Aliases...), Body: d.Body,
 		// The agency's name shares the summary's field: one field fewer
 		// for every word of every query to look in.
 		Summary: []string{d.Summary, d.AgencyName}, Region: d.RegionName,

@@ -22,7 +22,7 @@ import (
 
 // mappingVersion names the index layout. An index on disk with another
 // version is rebuilt from the database at start-up.
-const mappingVersion = "10"
+const mappingVersion = "11"
 
 // Analyzers. cjkUnigram indexes every Han character and every pair of
 // neighbours: bigrams make phrases score, unigrams let a one-character query
@@ -42,7 +42,6 @@ const (
 	fieldKind      = "kind"
 	fieldScopes    = "scopes"
 	fieldName      = "name"
-	fieldAliases   = "aliases"
 	fieldSummary   = "summary"
 	fieldBody      = "body"
 	fieldRegion    = "region"
@@ -68,8 +67,7 @@ const (
 type indexDoc struct {
 	Kind     string   `json:"kind"`
 	Scopes   []string `json:"scopes"`
-	Name     string   `json:"name"`
-	Aliases  []string `json:"aliases"`
+	Name     []string `json:"name"`    // the name, then the aliases
 	Summary  []string `json:"summary"` // the summary, then the agency's name
 	Body     string   `json:"body"`
 	Region   string   `json:"region"`
@@ -143,7 +141,7 @@ func newMapping(textAnalyzer string) (*mapping.IndexMappingImpl, error) {
 	doc := bleve.NewDocumentStaticMapping()
 	for name, f := range map[string]*mapping.FieldMapping{
 		fieldKind: kw(false), fieldScopes: kw(true),
-		fieldName: text(), fieldAliases: text(), fieldSummary: text(), fieldBody: bodyText(),
+		fieldName: text(), fieldSummary: text(), fieldBody: bodyText(),
 		fieldRegion: text(),
 		fieldPinyin: py(), fieldInitials: py(),
 		fieldNature: kw(false), fieldObjects: kw(false), fieldLevel: kw(false),
