@@ -339,6 +339,11 @@ func (a *App) housekeeping(ctx context.Context) {
 		} else if n > 0 {
 			a.Config.Logger.Info("housekeeping removed search log rows older than a year", "rows", n)
 		}
+		if merged, err := a.Search.Compact(ctx, search.MaxLiveSegments); err != nil && ctx.Err() == nil {
+			a.Config.Logger.Error("housekeeping failed", "err", err)
+		} else if merged {
+			a.Config.Logger.Info("housekeeping merged the search index into one segment")
+		}
 		select {
 		case <-ctx.Done():
 			return

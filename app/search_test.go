@@ -1188,6 +1188,37 @@ func TestSearchIndexOneProcessPerDataDir(t *testing.T) {
 	}
 }
 
+// Housekeeping merges an index that updates have spread over several
+// segments back into one, while it keeps answering.
+func TestSearchIndexCompacts(t *testing.T) {
+	b, _ := ownSQLite(t)
+	ctx := context.Background()
+	m := findMatter(t, b, "普通护照签发", "440100")
+	for i := 0; i < 3; i++ {
+		if err := b.app.Catalogue.UpdateMatterText(ctx, m.ID, fmt.Sprintf("普通护照签发第%d版", i), "测试用的事项说明。", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.app.Search.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := b.app.Search.Segments()
+	if merged, err := b.app.Search.Compact(ctx, before); err != nil || merged {
+		t.Fatalf("merged %d segments under a limit of as many: %v %v", before, merged, err)
+	}
+	merged, err := b.app.Search.Compact(ctx, 0)
+	if err != nil || !merged {
+		t.Fatalf("Compact(0) = %v, %v", merged, err)
+	}
+	if after := b.app.Search.Segments(); after != 1 {
+		t.Fatalf("after merging %d segments, %d are left", before, after)
+	}
+	c := b.mustSearch(t, map[string]any{"q": "普通护照签发第2版", "first": 5})
+	if len(c.Edges) == 0 || c.Edges[0].Node.Title != "普通护照签发第2版" {
+		t.Fatalf("search after merging: %v", titles(c))
+	}
+}
+
 func TestSearchIndexReadyz(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
 		code, _, body := b.get(t, "/readyz")
