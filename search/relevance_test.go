@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -160,3 +161,32 @@ func TestRelevanceCandidates(t *testing.T) {
 		t.Logf("analyzer %-12s %d/%d = %.1f%% (misses: %s)", a, hits, n, 100*float64(hits)/float64(n), strings.Join(misses, "; "))
 	}
 }
+
+// topByRelevance (search/collect.go) must page exactly as Bleve's own
+// collector sorting on score then document ID: same matches, same order,
+// same scores, same totals, for every page size.
+func TestTopByRelevanceMatchesBleve(t *testing.T) {
+	s, _ := demoSearch(t, "")
+	queries := []string{"社保卡", "公积金", "税", "证", "办理", "护照", "营业执照", "杭州 公积金", "身份证 补办", "企业 设立 登记", "shebaoka", "sbk", "登记"}
+	for _, q := range queries {
+		for _, size := range []int{1, 3, 20} {
+			for _, sc := range []search.Scope{search.ScopeAll, search.ScopeGuide, search.ScopeNaturalPerson} {
+				for _, matters := range []bool{false, true} {
+					theirs, ours, tt, ot, err := search.RelevancePages(s, q, size, sc, matters)
+					if err != nil {
+						t.Fatalf("%q: %v", q, err)
+					}
+					if tt != ot || !slices.Equal(theirs, ours) {
+						t.Fatalf("%q size %d %s matters=%v: Bleve %d total, %d paged %v…; ours %d total, %d paged %v…",
+							q, size, sc, matters, tt, len(theirs), head(theirs), ot, len(ours), head(ours))
+					}
+					if len(theirs) != int(tt) {
+						t.Fatalf("%q size %d: paged %d of %d matches", q, size, len(theirs), tt)
+					}
+				}
+			}
+		}
+	}
+}
+
+func head(lines []string) []string { return lines[:min(len(lines), 5)] }
