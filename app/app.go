@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"govmobile/appointment"
 	"govmobile/catalogue"
 	"govmobile/database"
 	"govmobile/gm"
@@ -92,7 +93,9 @@ type App struct {
 	Catalogue *catalogue.Service
 	Identity  *identity.Service
 	Search    *search.Service
-	Handler   http.Handler
+	// Appointments books citizens into hall time slots.
+	Appointments *appointment.Service
+	Handler      http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
 	done chan struct{}
@@ -206,6 +209,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 		return err
 	}
 	a.Identity = identity.New(a.DB, keys)
+	a.Appointments = appointment.New(a.DB, appointment.Config{})
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
 	if password == "" {
@@ -235,7 +239,7 @@ var publicRootFields = []string{"matters", "matter", "navigation", "regions", "r
 
 func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
-	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search}
+	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, api)

@@ -19,7 +19,7 @@ var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/release-N
 // -update-golden. Each release adds its own golden directory; they are never
 // rewritten afterwards, so the upgrade test keeps proving that every earlier
 // release's database opens in this one.
-const goldenRelease = "release-2"
+const goldenRelease = "release-3"
 
 const goldenUser, goldenPassword = "golden_user", "Golden-Passw0rd!"
 
@@ -107,7 +107,7 @@ func writeGolden(t *testing.T) {
 	a.Close()
 	// The golden keeps what a release's operator must keep: the database
 	// and the master key; the search index is derived and rebuilt.
-	for _, f := range []string{"govmobile.db-wal", "govmobile.db-shm", "search", "search.new"} {
+	for _, f := range []string{"govmobile.db-wal", "govmobile.db-shm", "search", "search.new", "search.lock"} {
 		os.RemoveAll(filepath.Join(dir, f))
 	}
 }

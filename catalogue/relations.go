@@ -2,6 +2,7 @@ package catalogue
 
 import (
 	"context"
+	"gorm.io/gorm"
 
 	"govmobile/models"
 )
@@ -11,17 +12,34 @@ import (
 
 // AgenciesByID loads agencies; a missing one is nil.
 func (s *Service) AgenciesByID(ctx context.Context, ids []uint64) ([]*models.Agency, error) {
-	var rows []*models.Agency
-	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	return byID(ctx, s.db, ids, func(a *models.Agency) uint64 { return a.ID })
+}
+
+// MattersByKey loads matters; a missing one is nil (for dataloaders, which
+// want one value per key; MattersByID leaves missing ones out).
+func (s *Service) MattersByKey(ctx context.Context, ids []uint64) ([]*models.Matter, error) {
+	return byID(ctx, s.db, ids, func(m *models.Matter) uint64 { return m.ID })
+}
+
+// HallsByID loads halls; a missing one is nil.
+func (s *Service) HallsByID(ctx context.Context, ids []uint64) ([]*models.Hall, error) {
+	return byID(ctx, s.db, ids, func(h *models.Hall) uint64 { return h.ID })
+}
+
+// byID loads rows by primary key in one statement, in the order of ids,
+// nil where a row is missing.
+func byID[T any](ctx context.Context, db *gorm.DB, ids []uint64, id func(*T) uint64) ([]*T, error) {
+	var rows []*T
+	if err := db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	byID := make(map[uint64]*models.Agency, len(rows))
+	by := make(map[uint64]*T, len(rows))
 	for _, r := range rows {
-		byID[r.ID] = r
+		by[id(r)] = r
 	}
-	out := make([]*models.Agency, len(ids))
-	for i, id := range ids {
-		out[i] = byID[id]
+	out := make([]*T, len(ids))
+	for i, k := range ids {
+		out[i] = by[k]
 	}
 	return out, nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
@@ -233,4 +234,15 @@ func stripValues(sql string) string {
 		return sql[:500] + "…"
 	}
 	return sql
+}
+
+// Retryable reports whether a transaction failed only because it lost a
+// race with another one (a MySQL deadlock or lock-wait timeout, SQLite
+// busy) and may simply be run again.
+func Retryable(err error) bool {
+	var me *mysqldriver.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1213 || me.Number == 1205
+	}
+	return err != nil && strings.Contains(err.Error(), "database is locked")
 }

@@ -40,6 +40,9 @@ var migrations = []migration{
 		}
 		return search.SeedSynonyms(tx)
 	}},
+	{3, "appointments: slots, bookings, idempotency keys", func(tx *gorm.DB) error {
+		return tx.AutoMigrate(&models.AppointmentSlot{}, &models.Appointment{}, &models.IdempotencyKey{})
+	}},
 }
 
 // LatestVersion is the schema version this build expects.

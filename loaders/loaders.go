@@ -25,6 +25,8 @@ type Loaders struct {
 	Themes *dataloadgen.Loader[uint64, []*models.Theme]
 	Halls  *dataloadgen.Loader[uint64, []*models.Hall]
 	Guide  *dataloadgen.Loader[uint64, *models.Guide]
+	Matter *dataloadgen.Loader[uint64, *models.Matter]
+	Hall   *dataloadgen.Loader[uint64, *models.Hall]
 }
 
 // New builds a fresh set of loaders over the catalogue.
@@ -35,6 +37,8 @@ func New(cat *catalogue.Service) *Loaders {
 		Themes: dataloadgen.NewLoader(sliceFetch(cat.ThemesByMatter), opts...),
 		Halls:  dataloadgen.NewLoader(sliceFetch(cat.HallsByMatter), opts...),
 		Guide:  dataloadgen.NewLoader(sliceFetch(cat.GuidesByMatter), opts...),
+		Matter: dataloadgen.NewLoader(sliceFetch(cat.MattersByKey), opts...),
+		Hall:   dataloadgen.NewLoader(sliceFetch(cat.HallsByID), opts...),
 	}
 }
 

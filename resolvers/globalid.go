@@ -19,6 +19,8 @@ const (
 	kindUser   = "User"
 	kindApp    = "App"
 	kindEntry  = "KnowledgeEntry"
+	kindSlot   = "AppointmentSlot"
+	kindAppt   = "Appointment"
 )
 
 // globalID makes an opaque ID: base64url of "Kind:key". Clients must treat it

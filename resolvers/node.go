@@ -45,6 +45,18 @@ func (r *Resolver) resolveNode(ctx context.Context, kind, key string) (models.No
 		return nonNil(r.Catalogue.App(ctx, id))
 	case kindEntry:
 		return nonNil(r.Catalogue.KnowledgeEntry(ctx, id))
+	case kindSlot:
+		return nonNil(r.Appointments.Slot(ctx, id))
+	case kindAppt:
+		u, err := viewer.From(ctx).User(ctx)
+		if err != nil || u == nil {
+			return nil, err
+		}
+		a, err := r.Appointments.Get(ctx, u.ID, id)
+		if models.ErrorCode(err) == models.ECodeNotFound {
+			return nil, nil
+		}
+		return nonNil(a, err)
 	case kindUser:
 		u, err := viewer.From(ctx).User(ctx)
 		if err != nil || u == nil || u.ID != id {
@@ -61,4 +73,13 @@ func nonNil[T any](v *T, err error) (models.Node, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// required turns a missing referenced row into an error: a booking whose
+// matter or hall is gone is a data fault, not an empty answer.
+func required[T any](v *T, err error) (*T, error) {
+	if err == nil && v == nil {
+		return nil, fmt.Errorf("referenced %T missing", v)
+	}
+	return v, err
 }

@@ -4,6 +4,7 @@
 package resolvers
 
 import (
+	"govmobile/appointment"
 	"govmobile/catalogue"
 	"govmobile/identity"
 	"govmobile/search"
@@ -14,4 +15,6 @@ type Resolver struct {
 	Catalogue *catalogue.Service
 	Identity  *identity.Service
 	Searcher  *search.Service
+	// Appointments books hall time slots.
+	Appointments *appointment.Service
 }

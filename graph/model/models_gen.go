@@ -28,6 +28,24 @@ type AdminLoginPayload struct {
 	Username string `json:"username"`
 }
 
+// 我的预约（按预约时间从新到旧）。
+type AppointmentConnection struct {
+	// 本页的预约。
+	Edges []*AppointmentEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 我的预约总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 我的预约列表中的一条。
+type AppointmentEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 预约。
+	Node *models.Appointment `json:"node"`
+}
+
 // 登录或注册成功后的票据。
 type AuthPayload struct {
 	// 票据：此后在请求头中以 Authorization: Bearer <票据> 携带。只在此处出现一次。
@@ -36,6 +54,32 @@ type AuthPayload struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	// 当前用户（个人信息已脱敏）。
 	User *models.UserProfile `json:"user"`
+}
+
+// 预约一个时段。
+type BookAppointmentInput struct {
+	// 时段编号（appointmentSlots 返回的 id）。
+	SlotID string `json:"slotId"`
+	// 幂等键（可选，至多64个字符）：网络中断后用同一个键重试，只会预约一次，并返回第一次的结果。
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+// 预约的结果。
+type BookAppointmentPayload struct {
+	// 预约。
+	Appointment *models.Appointment `json:"appointment"`
+}
+
+// 取消预约。
+type CancelAppointmentInput struct {
+	// 预约编号。
+	AppointmentID string `json:"appointmentId"`
+}
+
+// 取消的结果。
+type CancelAppointmentPayload struct {
+	// 已取消的预约。
+	Appointment *models.Appointment `json:"appointment"`
 }
 
 // 某一天的搜索次数。
@@ -188,6 +232,22 @@ type RegisterInput struct {
 	PrivacyConsent bool `json:"privacyConsent"`
 	// 所同意的隐私政策版本，可省略（省略时记为当前版本）；与当前版本不一致时拒绝注册。
 	PrivacyPolicyVersion *string `json:"privacyPolicyVersion,omitempty"`
+}
+
+// 把预约改到同一事项的另一个时段。
+type RescheduleAppointmentInput struct {
+	// 预约编号。
+	AppointmentID string `json:"appointmentId"`
+	// 新的时段编号。
+	SlotID string `json:"slotId"`
+	// 幂等键（可选，至多64个字符）。
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+// 改期的结果。
+type RescheduleAppointmentPayload struct {
+	// 改期后的预约（新的预约号）。
+	Appointment *models.Appointment `json:"appointment"`
 }
 
 // 搜索结果（Relay 连接）。

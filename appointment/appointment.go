@@ -1,0 +1,394 @@
+// Package appointment books citizens into time slots at the halls where a
+// matter is handled (8.1.2 g): slots with their places left, booking,
+// rescheduling, cancelling, and a citizen's own bookings.
+//
+// A slot's places are held by the database: a booking takes one with a
+// single conditional UPDATE, so concurrent bookers can never overfill a
+// slot, and every write happens in one transaction or not at all. It never
+// shows or changes another user's booking: those answer NOT_FOUND, exactly as
+// one that does not exist.
+package appointment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"govmobile/database"
+	"govmobile/models"
+)
+
+// China Standard Time: halls open by the local clock. A fixed zone, so no
+// time-zone database is needed on the server.
+var cst = time.FixedZone("CST", 8*3600)
+
+// windows are the hours a hall takes bookings, by the local clock.
+var windows = [][2]int{{9, 10}, {10, 11}, {11, 12}, {14, 15}, {15, 16}, {16, 17}}
+
+// Config sets the booking calendar.
+type Config struct {
+	// Capacity is the places of a slot (default 10).
+	Capacity int
+	// Days is how far ahead slots open, from tomorrow (default 14).
+	Days int
+	// Now is the clock (tests); time.Now by default.
+	Now func() time.Time
+}
+
+// Service books appointments.
+type Service struct {
+	db  *gorm.DB
+	cfg Config
+}
+
+// New returns the appointment service.
+func New(db *gorm.DB, cfg Config) *Service {
+	if cfg.Capacity <= 0 {
+		cfg.Capacity = 10
+	}
+	if cfg.Days <= 0 {
+		cfg.Days = 14
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{db: db, cfg: cfg}
+}
+
+// DateLayout is how a day is written: 2026-11-28.
+const DateLayout = "2006-01-02"
+
+// bookable reports whether day (local) is one slots open on: a working day
+// from tomorrow to cfg.Days ahead. Public holidays are not known here.
+func (s *Service) bookable(day time.Time) bool {
+	today := s.today()
+	if !day.After(today) || day.After(today.AddDate(0, 0, s.cfg.Days)) {
+		return false
+	}
+	return day.Weekday() != time.Saturday && day.Weekday() != time.Sunday
+}
+
+func (s *Service) today() time.Time {
+	now := s.cfg.Now().In(cst)
+	return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, cst)
+}
+
+// ParseDate reads a day written as DateLayout.
+func ParseDate(field, v string) (time.Time, error) {
+	d, err := time.ParseInLocation(DateLayout, v, cst)
+	if err != nil {
+		return time.Time{}, models.InvalidField(field, "日期格式不正确，请写成 2026-01-31 的形式。")
+	}
+	return d, nil
+}
+
+// Slots lists the slots of a matter at a hall on a day, opening them on
+// first sight. A hall that does not handle the matter, or a day outside
+// the booking calendar, has none.
+func (s *Service) Slots(ctx context.Context, matterID, hallID uint64, day time.Time) ([]*models.AppointmentSlot, error) {
+	if !s.bookable(day) {
+		return []*models.AppointmentSlot{}, nil
+	}
+	var link int64
+	if err := s.db.WithContext(ctx).Model(&models.MatterHall{}).Where("matter_id = ? AND hall_id = ?", matterID, hallID).Count(&link).Error; err != nil {
+		return nil, err
+	}
+	if link == 0 {
+		return []*models.AppointmentSlot{}, nil
+	}
+	if err := s.open(ctx, s.db, matterID, hallID, day); err != nil {
+		return nil, err
+	}
+	start, end := day.UTC(), day.AddDate(0, 0, 1).UTC()
+	var slots []*models.AppointmentSlot
+	err := s.db.WithContext(ctx).Where("matter_id = ? AND hall_id = ? AND starts_at >= ? AND starts_at < ?", matterID, hallID, start, end).
+		Order("starts_at").Find(&slots).Error
+	return slots, err
+}
+
+// open creates a day's slots for a matter at a hall unless they exist.
+// Replicas opening the same day at once insert the same rows; the unique
+// index keeps one of each.
+func (s *Service) open(ctx context.Context, db *gorm.DB, matterID, hallID uint64, day time.Time) error {
+	rows := make([]models.AppointmentSlot, len(windows))
+	for i, w := range windows {
+		rows[i] = models.AppointmentSlot{
+			MatterID: matterID, HallID: hallID, Capacity: s.cfg.Capacity,
+			StartsAt: day.Add(time.Duration(w[0]) * time.Hour).UTC(),
+			EndsAt:   day.Add(time.Duration(w[1]) * time.Hour).UTC(),
+		}
+	}
+	return db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
+}
+
+// Slot returns a slot, or nil.
+func (s *Service) Slot(ctx context.Context, id uint64) (*models.AppointmentSlot, error) {
+	var slot models.AppointmentSlot
+	err := s.db.WithContext(ctx).First(&slot, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	return &slot, err
+}
+
+// MaxKeyLength bounds an idempotency key.
+const MaxKeyLength = 64
+
+// Book takes a place in a slot for the user. A key already used by the
+// user for a booking returns that booking and books nothing.
+//
+// Errors: NOT_FOUND for an unknown slot; BAD_USER_INPUT for a slot that
+// has begun or a key that is too long or used for another operation;
+// CONFLICT for a full slot or a second booking of the matter that day.
+func (s *Service) Book(ctx context.Context, userID, slotID uint64, key string) (*models.Appointment, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	var booked *models.Appointment
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		if err := claimKey(tx, userID, key, opBook); err != nil {
+			return err
+		}
+		a, err := s.take(tx, userID, slotID, 0)
+		if err != nil {
+			return err
+		}
+		booked = a
+		return settleKey(tx, userID, key, a.ID)
+	})
+	if errors.Is(err, errKeyUsed) {
+		return s.replay(ctx, userID, key, opBook)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return booked, nil
+}
+
+// Reschedule moves the user's booking to another slot of the same matter,
+// in one transaction: the new place is taken before the old one is given
+// back, so a full slot leaves the booking as it was.
+//
+// Errors: NOT_FOUND for a booking that is not the user's or a slot that does
+// not exist; BAD_USER_INPUT for a slot of another matter or one that has
+// begun, or a cancelled booking; CONFLICT for a full slot.
+func (s *Service) Reschedule(ctx context.Context, userID, appointmentID, slotID uint64, key string) (*models.Appointment, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	var moved *models.Appointment
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		if err := claimKey(tx, userID, key, opReschedule); err != nil {
+			return err
+		}
+		old, err := s.own(tx, userID, appointmentID)
+		if err != nil {
+			return err
+		}
+		if old.Status != models.AppointmentBooked {
+			return models.InvalidField("appointmentId", "该预约已取消，不能改期，请重新预约。")
+		}
+		if old.SlotID == slotID {
+			moved = old
+			return settleKey(tx, userID, key, old.ID)
+		}
+		if err := release(tx, old); err != nil {
+			return err
+		}
+		a, err := s.take(tx, userID, slotID, old.MatterID)
+		if err != nil {
+			return err
+		}
+		moved = a
+		return settleKey(tx, userID, key, a.ID)
+	})
+	if errors.Is(err, errKeyUsed) {
+		return s.replay(ctx, userID, key, opReschedule)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return moved, nil
+}
+
+// Cancel gives the booking's place back. Cancelling a cancelled booking
+// returns it unchanged.
+func (s *Service) Cancel(ctx context.Context, userID, appointmentID uint64) (*models.Appointment, error) {
+	var out *models.Appointment
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		a, err := s.own(tx, userID, appointmentID)
+		if err != nil {
+			return err
+		}
+		if a.Status == models.AppointmentBooked {
+			if !a.StartsAt.After(s.cfg.Now()) {
+				return models.InvalidField("appointmentId", "预约时段已开始，不能取消。")
+			}
+			if err := release(tx, a); err != nil {
+				return err
+			}
+			a.Status, a.ActiveDay = models.AppointmentCancelled, nil
+		}
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+// Get returns the user's booking; another user's is NOT_FOUND.
+func (s *Service) Get(ctx context.Context, userID, id uint64) (*models.Appointment, error) {
+	return s.own(s.db.WithContext(ctx), userID, id)
+}
+
+// Mine lists the user's bookings, newest first, first at a time after the
+// given booking ID (0 for the first page), and their total.
+func (s *Service) Mine(ctx context.Context, userID uint64, first int, afterID uint64) ([]*models.Appointment, int64, error) {
+	db := s.db.WithContext(ctx)
+	var total int64
+	if err := db.Model(&models.Appointment{}).Where("user_id = ?", userID).Count(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	q := db.Where("user_id = ?", userID)
+	if afterID > 0 {
+		q = q.Where("id < ?", afterID)
+	}
+	var out []*models.Appointment
+	err := q.Order("id DESC").Limit(first).Find(&out).Error
+	return out, total, err
+}
+
+// transaction runs f in a transaction, again when it lost a race with
+// another (a MySQL deadlock between bookers of one slot).
+func (s *Service) transaction(ctx context.Context, f func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = s.db.WithContext(ctx).Transaction(f); !database.Retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	return err
+}
+
+// take books a place in slot for the user; matterID, when not 0, is the
+// matter the slot must belong to.
+func (s *Service) take(tx *gorm.DB, userID, slotID, matterID uint64) (*models.Appointment, error) {
+	var slot models.AppointmentSlot
+	if err := tx.First(&slot, slotID).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, models.Errorf(models.ECodeNotFound, "没有找到这个预约时段。")
+	} else if err != nil {
+		return nil, err
+	}
+	if matterID != 0 && slot.MatterID != matterID {
+		return nil, models.InvalidField("slotId", "只能改到同一事项的其他时段。")
+	}
+	if !slot.StartsAt.After(s.cfg.Now()) {
+		return nil, models.InvalidField("slotId", "这个时段已经开始或已过去，请选择以后的时段。")
+	}
+	res := tx.Model(&models.AppointmentSlot{}).Where("id = ? AND booked < capacity", slot.ID).
+		UpdateColumn("booked", gorm.Expr("booked + 1"))
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return nil, models.Errorf(models.ECodeConflict, "这个时段已约满，请选择其他时段。")
+	}
+	day := slot.StartsAt.In(cst).Format(DateLayout)
+	now := s.cfg.Now().UTC()
+	a := &models.Appointment{
+		// A placeholder until the ID is known; a user holds one booking
+		// per matter and day, so (slot, user) is unique among live ones.
+		Number: fmt.Sprintf("P%x-%x", slot.ID, userID),
+		UserID: userID, MatterID: slot.MatterID, HallID: slot.HallID, SlotID: slot.ID,
+		StartsAt: slot.StartsAt, EndsAt: slot.EndsAt, ActiveDay: &day,
+		Status: models.AppointmentBooked, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := tx.Create(a).Error; errors.Is(err, gorm.ErrDuplicatedKey) {
+		return nil, models.Errorf(models.ECodeConflict, "您当天已预约过这个事项，如需换时间请改期。")
+	} else if err != nil {
+		return nil, err
+	}
+	// The booking number: the day, then the booking's ID, unique by
+	// construction and readable over the phone.
+	a.Number = fmt.Sprintf("YY%s%08d", strings.ReplaceAll(day, "-", ""), a.ID)
+	if err := tx.Model(a).UpdateColumn("number", a.Number).Error; err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// release gives a booking's place back and marks it cancelled.
+func release(tx *gorm.DB, a *models.Appointment) error {
+	if err := tx.Model(&models.AppointmentSlot{}).Where("id = ? AND booked > 0", a.SlotID).
+		UpdateColumn("booked", gorm.Expr("booked - 1")).Error; err != nil {
+		return err
+	}
+	return tx.Model(a).Select("status", "active_day", "updated_at").
+		Updates(map[string]any{"status": models.AppointmentCancelled, "active_day": nil, "updated_at": time.Now().UTC()}).Error
+}
+
+// own loads a booking of the user's; any other is NOT_FOUND.
+func (s *Service) own(db *gorm.DB, userID, id uint64) (*models.Appointment, error) {
+	var a models.Appointment
+	err := db.Where("id = ? AND user_id = ?", id, userID).First(&a).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, models.Errorf(models.ECodeNotFound, "没有找到这个预约。")
+	}
+	return &a, err
+}
+
+// Idempotency keys.
+
+const (
+	opBook       = "appointment.book"
+	opReschedule = "appointment.reschedule"
+)
+
+var errKeyUsed = errors.New("idempotency key used")
+
+func checkKey(key string) error {
+	if utf8.RuneCountInString(key) > MaxKeyLength || strings.TrimSpace(key) != key {
+		return models.InvalidField("idempotencyKey", fmt.Sprintf("幂等键不能超过%d个字符，且首尾不能有空格。", MaxKeyLength))
+	}
+	return nil
+}
+
+// claimKey records key for op inside the transaction; errKeyUsed when the
+// user has used it before (the transaction is then abandoned and the first
+// result replayed).
+func claimKey(tx *gorm.DB, userID uint64, key, op string) error {
+	if key == "" {
+		return nil
+	}
+	err := tx.Create(&models.IdempotencyKey{UserID: userID, Key: key, Operation: op, CreatedAt: time.Now().UTC()}).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return errKeyUsed
+	}
+	return err
+}
+
+func settleKey(tx *gorm.DB, userID uint64, key string, resultID uint64) error {
+	if key == "" {
+		return nil
+	}
+	return tx.Model(&models.IdempotencyKey{}).Where(&models.IdempotencyKey{UserID: userID, Key: key}).
+		UpdateColumn("result_id", resultID).Error
+}
+
+// replay returns the result first recorded under the key.
+func (s *Service) replay(ctx context.Context, userID uint64, key, op string) (*models.Appointment, error) {
+	var k models.IdempotencyKey
+	if err := s.db.WithContext(ctx).Where(&models.IdempotencyKey{UserID: userID, Key: key}).First(&k).Error; err != nil {
+		return nil, err
+	}
+	if k.Operation != op {
+		return nil, models.InvalidField("idempotencyKey", "这个幂等键已用于其他操作，请换一个。")
+	}
+	return s.own(s.db.WithContext(ctx), userID, k.ResultID)
+}
