@@ -15,12 +15,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"govmobile/database"
+	"govmobile/idempotency"
 	"govmobile/models"
 )
 
@@ -137,9 +137,6 @@ func (s *Service) Slot(ctx context.Context, id uint64) (*models.AppointmentSlot,
 	return &slot, err
 }
 
-// MaxKeyLength bounds an idempotency key.
-const MaxKeyLength = 64
-
 // Book takes a place in a slot for the user. A key already used by the
 // user for a booking returns that booking and books nothing.
 //
@@ -147,12 +144,12 @@ const MaxKeyLength = 64
 // has begun or a key that is too long or used for another operation;
 // CONFLICT for a full slot or a second booking of the matter that day.
 func (s *Service) Book(ctx context.Context, userID, slotID uint64, key string) (*models.Appointment, error) {
-	if err := checkKey(key); err != nil {
+	if err := idempotency.Check(key); err != nil {
 		return nil, err
 	}
 	var booked *models.Appointment
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		if err := claimKey(tx, userID, key, opBook); err != nil {
+		if err := idempotency.Claim(tx, userID, key, opBook); err != nil {
 			return err
 		}
 		a, err := s.take(tx, userID, slotID, 0)
@@ -160,9 +157,9 @@ func (s *Service) Book(ctx context.Context, userID, slotID uint64, key string) (
 			return err
 		}
 		booked = a
-		return settleKey(tx, userID, key, a.ID)
+		return idempotency.Settle(tx, userID, key, a.ID)
 	})
-	if errors.Is(err, errKeyUsed) {
+	if errors.Is(err, idempotency.ErrUsed) {
 		return s.replay(ctx, userID, key, opBook)
 	}
 	if err != nil {
@@ -179,12 +176,12 @@ func (s *Service) Book(ctx context.Context, userID, slotID uint64, key string) (
 // not exist; BAD_USER_INPUT for a slot of another matter or one that has
 // begun, or a cancelled booking; CONFLICT for a full slot.
 func (s *Service) Reschedule(ctx context.Context, userID, appointmentID, slotID uint64, key string) (*models.Appointment, error) {
-	if err := checkKey(key); err != nil {
+	if err := idempotency.Check(key); err != nil {
 		return nil, err
 	}
 	var moved *models.Appointment
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		if err := claimKey(tx, userID, key, opReschedule); err != nil {
+		if err := idempotency.Claim(tx, userID, key, opReschedule); err != nil {
 			return err
 		}
 		old, err := s.own(tx, userID, appointmentID)
@@ -196,7 +193,7 @@ func (s *Service) Reschedule(ctx context.Context, userID, appointmentID, slotID 
 		}
 		if old.SlotID == slotID {
 			moved = old
-			return settleKey(tx, userID, key, old.ID)
+			return idempotency.Settle(tx, userID, key, old.ID)
 		}
 		if err := release(tx, old); err != nil {
 			return err
@@ -206,9 +203,9 @@ func (s *Service) Reschedule(ctx context.Context, userID, appointmentID, slotID 
 			return err
 		}
 		moved = a
-		return settleKey(tx, userID, key, a.ID)
+		return idempotency.Settle(tx, userID, key, a.ID)
 	})
-	if errors.Is(err, errKeyUsed) {
+	if errors.Is(err, idempotency.ErrUsed) {
 		return s.replay(ctx, userID, key, opReschedule)
 	}
 	if err != nil {
@@ -343,52 +340,17 @@ func (s *Service) own(db *gorm.DB, userID, id uint64) (*models.Appointment, erro
 	return &a, err
 }
 
-// Idempotency keys.
-
+// The operations recorded under idempotency keys.
 const (
 	opBook       = "appointment.book"
 	opReschedule = "appointment.reschedule"
 )
 
-var errKeyUsed = errors.New("idempotency key used")
-
-func checkKey(key string) error {
-	if utf8.RuneCountInString(key) > MaxKeyLength || strings.TrimSpace(key) != key {
-		return models.InvalidField("idempotencyKey", fmt.Sprintf("幂等键不能超过%d个字符，且首尾不能有空格。", MaxKeyLength))
-	}
-	return nil
-}
-
-// claimKey records key for op inside the transaction; errKeyUsed when the
-// user has used it before (the transaction is then abandoned and the first
-// result replayed).
-func claimKey(tx *gorm.DB, userID uint64, key, op string) error {
-	if key == "" {
-		return nil
-	}
-	err := tx.Create(&models.IdempotencyKey{UserID: userID, Key: key, Operation: op, CreatedAt: time.Now().UTC()}).Error
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return errKeyUsed
-	}
-	return err
-}
-
-func settleKey(tx *gorm.DB, userID uint64, key string, resultID uint64) error {
-	if key == "" {
-		return nil
-	}
-	return tx.Model(&models.IdempotencyKey{}).Where(&models.IdempotencyKey{UserID: userID, Key: key}).
-		UpdateColumn("result_id", resultID).Error
-}
-
-// replay returns the result first recorded under the key.
+// replay returns the booking first recorded under the key.
 func (s *Service) replay(ctx context.Context, userID uint64, key, op string) (*models.Appointment, error) {
-	var k models.IdempotencyKey
-	if err := s.db.WithContext(ctx).Where(&models.IdempotencyKey{UserID: userID, Key: key}).First(&k).Error; err != nil {
+	id, err := idempotency.Result(ctx, s.db, userID, key, op)
+	if err != nil {
 		return nil, err
 	}
-	if k.Operation != op {
-		return nil, models.InvalidField("idempotencyKey", "这个幂等键已用于其他操作，请换一个。")
-	}
-	return s.own(s.db.WithContext(ctx), userID, k.ResultID)
+	return s.own(s.db.WithContext(ctx), userID, id)
 }
