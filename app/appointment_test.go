@@ -352,3 +352,126 @@ func userOf(t *testing.T, b *backend, ticket string) uint64 {
 	b.gql(t, ticket, `{ me { id } }`, nil).decode(t, &out)
 	return mustKey(t, out.Me.ID)
 }
+
+// Two requests cancelling or moving one booking at the same moment (a
+// double tap) give its place back once, and leave one live booking.
+func TestAppointmentRacesOnOneBooking(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		ctx := context.Background()
+		svc := b.app.Appointments
+		matterID, hallID := hallOf(t, b, 4)
+		day := bookableDay(3)
+		slots := make([]models.AppointmentSlot, 3)
+		for i, hour := range []int{7, 18, 19} { // outside the opening windows
+			start := day.Add(time.Duration(hour) * time.Hour)
+			slots[i] = models.AppointmentSlot{MatterID: matterID, HallID: hallID, StartsAt: start.UTC(), EndsAt: start.Add(time.Hour).UTC(), Capacity: 10}
+			if err := b.app.DB.Create(&slots[i]).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		base := uint64(time.Now().UnixNano()%1_000_000)*1000 + 500_000_000
+		var victim *models.Appointment
+		for u := uint64(1); u <= 6; u++ {
+			a, err := svc.Book(ctx, base+u, slots[0].ID, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			victim = a
+		}
+		race := func(n int, f func(i int) error) map[string]int {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			out := map[string]int{}
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					code := "OK"
+					if err := f(i); err != nil {
+						code = models.ErrorCode(err)
+					}
+					mu.Lock()
+					out[code]++
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			return out
+		}
+		booked := func(id uint64) int {
+			var s models.AppointmentSlot
+			b.app.DB.First(&s, id)
+			return s.Booked
+		}
+
+		if codes := race(10, func(int) error { _, err := svc.Cancel(ctx, victim.UserID, victim.ID); return err }); codes["OK"] != 10 {
+			t.Fatalf("ten cancels of one booking: %v", codes)
+		}
+		if n := booked(slots[0].ID); n != 5 {
+			t.Fatalf("after ten cancels of one of 6 bookings the slot says %d booked", n)
+		}
+
+		// Two moves of one booking to two other slots: one wins.
+		a, err := svc.Book(ctx, base+100, slots[0].ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes := race(2, func(i int) error { _, err := svc.Reschedule(ctx, a.UserID, a.ID, slots[1+i].ID, ""); return err })
+		// The loser finds the booking gone: CONFLICT when they overlapped,
+		// BAD_USER_INPUT (cancelled) when the database ran them in turn.
+		if codes["OK"] != 1 || codes[models.ECodeConflict]+codes[models.ECodeBadUserInput] != 1 {
+			t.Fatalf("two moves of one booking: %v", codes)
+		}
+		var live int64
+		b.app.DB.Model(&models.Appointment{}).Where("user_id = ? AND status = ?", a.UserID, models.AppointmentBooked).Count(&live)
+		if live != 1 || booked(slots[0].ID) != 5 || booked(slots[1].ID)+booked(slots[2].ID) != 1 {
+			t.Fatalf("after two moves: %d live bookings, places %d/%d/%d", live, booked(slots[0].ID), booked(slots[1].ID), booked(slots[2].ID))
+		}
+	})
+}
+
+// Keys are compared exactly, per user and request.
+func TestAppointmentIdempotencyKeys(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		ctx := context.Background()
+		svc := b.app.Appointments
+		m1, h1 := hallOf(t, b, 5)
+		m2, h2 := hallOf(t, b, 8)
+		day := bookableDay(2).Format(appointment.DateLayout)
+		s1, s2 := b.slots(t, m1, h1, day), b.slots(t, m2, h2, day)
+		if m1 == m2 {
+			t.Skip("demo links changed: need two matters")
+		}
+		user := uint64(time.Now().UnixNano()%1_000_000) + 800_000_000
+		a, err := svc.Book(ctx, user, mustKey(t, s1[0].ID), "Key-aB")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another key that differs only in case is another key.
+		a2, err := svc.Book(ctx, user, mustKey(t, s2[0].ID), "key-Ab")
+		if err != nil || a2.ID == a.ID {
+			t.Fatalf("a key differing in case returned %+v, %v", a2, err)
+		}
+		// The same key with another request is refused, not answered.
+		if _, err := svc.Book(ctx, user, mustKey(t, s2[1].ID), "Key-aB"); models.ErrorCode(err) != models.ECodeBadUserInput {
+			t.Fatalf("same key, other slot: %v", err)
+		}
+		// Another user's identical key is theirs.
+		if a3, err := svc.Book(ctx, user+1, mustKey(t, s1[0].ID), "Key-aB"); err != nil || a3.ID == a.ID || a3.UserID != user+1 {
+			t.Fatalf("another user's key: %+v %v", a3, err)
+		}
+		// A booking that has begun cannot be moved.
+		past := models.AppointmentSlot{MatterID: m1, HallID: h1, StartsAt: time.Now().Add(-2 * time.Hour).UTC(), EndsAt: time.Now().Add(-time.Hour).UTC(), Capacity: 3, Booked: 1}
+		if err := b.app.DB.Create(&past).Error; err != nil {
+			t.Fatal(err)
+		}
+		old := models.Appointment{Number: fmt.Sprintf("T%d", past.ID), UserID: user + 2, MatterID: m1, HallID: h1, SlotID: past.ID,
+			StartsAt: past.StartsAt, EndsAt: past.EndsAt, Status: models.AppointmentBooked, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
+		if err := b.app.DB.Create(&old).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Reschedule(ctx, user+2, old.ID, mustKey(t, s1[1].ID), ""); models.ErrorCode(err) != models.ECodeBadUserInput {
+			t.Fatalf("moving a booking that has begun: %v", err)
+		}
+	})
+}

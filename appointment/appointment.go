@@ -74,10 +74,13 @@ func (s *Service) bookable(day time.Time) bool {
 	return day.Weekday() != time.Saturday && day.Weekday() != time.Sunday
 }
 
-func (s *Service) today() time.Time {
-	now := s.cfg.Now().In(cst)
-	return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, cst)
+// dayOf is the local day of t, at midnight.
+func dayOf(t time.Time) time.Time {
+	l := t.In(cst)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, cst)
 }
+
+func (s *Service) today() time.Time { return dayOf(s.cfg.Now()) }
 
 // ParseDate reads a day written as DateLayout.
 func ParseDate(field, v string) (time.Time, error) {
@@ -102,14 +105,23 @@ func (s *Service) Slots(ctx context.Context, matterID, hallID uint64, day time.T
 	if link == 0 {
 		return []*models.AppointmentSlot{}, nil
 	}
+	start, end := day.UTC(), day.AddDate(0, 0, 1).UTC()
+	list := func() ([]*models.AppointmentSlot, error) {
+		var slots []*models.AppointmentSlot
+		err := s.db.WithContext(ctx).Where("matter_id = ? AND hall_id = ? AND starts_at >= ? AND starts_at < ?", matterID, hallID, start, end).
+			Order("starts_at").Find(&slots).Error
+		return slots, err
+	}
+	// Reading a day is a read: the day's slots are written only the first
+	// time it is seen.
+	slots, err := list()
+	if err != nil || len(slots) >= len(windows) {
+		return slots, err
+	}
 	if err := s.open(ctx, s.db, matterID, hallID, day); err != nil {
 		return nil, err
 	}
-	start, end := day.UTC(), day.AddDate(0, 0, 1).UTC()
-	var slots []*models.AppointmentSlot
-	err := s.db.WithContext(ctx).Where("matter_id = ? AND hall_id = ? AND starts_at >= ? AND starts_at < ?", matterID, hallID, start, end).
-		Order("starts_at").Find(&slots).Error
-	return slots, err
+	return list()
 }
 
 // open creates a day's slots for a matter at a hall unless they exist.
@@ -149,7 +161,7 @@ func (s *Service) Book(ctx context.Context, userID, slotID uint64, key string) (
 	}
 	var booked *models.Appointment
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		if err := idempotency.Claim(tx, userID, key, opBook); err != nil {
+		if err := idempotency.Claim(tx, userID, key, opBook, fmt.Sprint(slotID)); err != nil {
 			return err
 		}
 		a, err := s.take(tx, userID, slotID, 0)
@@ -160,7 +172,7 @@ func (s *Service) Book(ctx context.Context, userID, slotID uint64, key string) (
 		return idempotency.Settle(tx, userID, key, a.ID)
 	})
 	if errors.Is(err, idempotency.ErrUsed) {
-		return s.replay(ctx, userID, key, opBook)
+		return s.replay(ctx, userID, key, opBook, fmt.Sprint(slotID))
 	}
 	if err != nil {
 		return nil, err
@@ -168,20 +180,23 @@ func (s *Service) Book(ctx context.Context, userID, slotID uint64, key string) (
 	return booked, nil
 }
 
-// Reschedule moves the user's booking to another slot of the same matter,
-// in one transaction: the new place is taken before the old one is given
-// back, so a full slot leaves the booking as it was.
+// Reschedule moves the user's booking to another slot of the same matter:
+// the old booking is cancelled and a new one, with its own booking number,
+// made in the same transaction. The old place is given back first (a move
+// within the same day would otherwise meet the one-booking-a-day rule), and
+// a full slot rolls both back, leaving the booking as it was.
 //
 // Errors: NOT_FOUND for a booking that is not the user's or a slot that does
 // not exist; BAD_USER_INPUT for a slot of another matter or one that has
-// begun, or a cancelled booking; CONFLICT for a full slot.
+// begun, a booking that has begun or is cancelled; CONFLICT for a full slot,
+// or a booking cancelled or moved by another request meanwhile.
 func (s *Service) Reschedule(ctx context.Context, userID, appointmentID, slotID uint64, key string) (*models.Appointment, error) {
 	if err := idempotency.Check(key); err != nil {
 		return nil, err
 	}
 	var moved *models.Appointment
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		if err := idempotency.Claim(tx, userID, key, opReschedule); err != nil {
+		if err := idempotency.Claim(tx, userID, key, opReschedule, fmt.Sprint(appointmentID), fmt.Sprint(slotID)); err != nil {
 			return err
 		}
 		old, err := s.own(tx, userID, appointmentID)
@@ -191,12 +206,17 @@ func (s *Service) Reschedule(ctx context.Context, userID, appointmentID, slotID 
 		if old.Status != models.AppointmentBooked {
 			return models.InvalidField("appointmentId", "该预约已取消，不能改期，请重新预约。")
 		}
+		if !old.StartsAt.After(s.cfg.Now()) {
+			return models.InvalidField("appointmentId", "预约时段已开始或已过去，不能改期，请重新预约。")
+		}
 		if old.SlotID == slotID {
 			moved = old
 			return idempotency.Settle(tx, userID, key, old.ID)
 		}
-		if err := release(tx, old); err != nil {
+		if released, err := s.release(tx, old); err != nil {
 			return err
+		} else if !released {
+			return models.Errorf(models.ECodeConflict, "该预约刚刚已被取消或改期，请刷新后再试。")
 		}
 		a, err := s.take(tx, userID, slotID, old.MatterID)
 		if err != nil {
@@ -206,7 +226,7 @@ func (s *Service) Reschedule(ctx context.Context, userID, appointmentID, slotID 
 		return idempotency.Settle(tx, userID, key, a.ID)
 	})
 	if errors.Is(err, idempotency.ErrUsed) {
-		return s.replay(ctx, userID, key, opReschedule)
+		return s.replay(ctx, userID, key, opReschedule, fmt.Sprint(appointmentID), fmt.Sprint(slotID))
 	}
 	if err != nil {
 		return nil, err
@@ -227,10 +247,14 @@ func (s *Service) Cancel(ctx context.Context, userID, appointmentID uint64) (*mo
 			if !a.StartsAt.After(s.cfg.Now()) {
 				return models.InvalidField("appointmentId", "预约时段已开始，不能取消。")
 			}
-			if err := release(tx, a); err != nil {
+			if _, err := s.release(tx, a); err != nil {
 				return err
 			}
-			a.Status, a.ActiveDay = models.AppointmentCancelled, nil
+			// Released here or by a request at the same moment: either
+			// way it is cancelled now.
+			if a, err = s.own(tx, userID, appointmentID); err != nil {
+				return err
+			}
 		}
 		out = a
 		return nil
@@ -268,7 +292,11 @@ func (s *Service) transaction(ctx context.Context, f func(tx *gorm.DB) error) er
 		if err = s.db.WithContext(ctx).Transaction(f); !database.Retryable(err) {
 			return err
 		}
-		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
 	}
 	return err
 }
@@ -287,6 +315,9 @@ func (s *Service) take(tx *gorm.DB, userID, slotID, matterID uint64) (*models.Ap
 	}
 	if !slot.StartsAt.After(s.cfg.Now()) {
 		return nil, models.InvalidField("slotId", "这个时段已经开始或已过去，请选择以后的时段。")
+	}
+	if !s.bookable(dayOf(slot.StartsAt)) {
+		return nil, models.InvalidField("slotId", fmt.Sprintf("只能预约明天起%d天内工作日的时段。", s.cfg.Days))
 	}
 	res := tx.Model(&models.AppointmentSlot{}).Where("id = ? AND booked < capacity", slot.ID).
 		UpdateColumn("booked", gorm.Expr("booked + 1"))
@@ -320,14 +351,19 @@ func (s *Service) take(tx *gorm.DB, userID, slotID, matterID uint64) (*models.Ap
 	return a, nil
 }
 
-// release gives a booking's place back and marks it cancelled.
-func release(tx *gorm.DB, a *models.Appointment) error {
-	if err := tx.Model(&models.AppointmentSlot{}).Where("id = ? AND booked > 0", a.SlotID).
-		UpdateColumn("booked", gorm.Expr("booked - 1")).Error; err != nil {
-		return err
+// release cancels a live booking and gives its place back, and reports
+// whether it did: the booking is marked cancelled only if it still stands
+// (a conditional UPDATE, not the status read before), so two requests
+// cancelling or moving it at once give the place back once.
+func (s *Service) release(tx *gorm.DB, a *models.Appointment) (bool, error) {
+	res := tx.Model(&models.Appointment{}).Where("id = ? AND status = ?", a.ID, models.AppointmentBooked).
+		Updates(map[string]any{"status": models.AppointmentCancelled, "active_day": nil, "updated_at": s.cfg.Now().UTC()})
+	if res.Error != nil || res.RowsAffected == 0 {
+		return false, res.Error
 	}
-	return tx.Model(a).Select("status", "active_day", "updated_at").
-		Updates(map[string]any{"status": models.AppointmentCancelled, "active_day": nil, "updated_at": time.Now().UTC()}).Error
+	err := tx.Model(&models.AppointmentSlot{}).Where("id = ? AND booked > 0", a.SlotID).
+		UpdateColumn("booked", gorm.Expr("booked - 1")).Error
+	return err == nil, err
 }
 
 // own loads a booking of the user's; any other is NOT_FOUND.
@@ -347,8 +383,8 @@ const (
 )
 
 // replay returns the booking first recorded under the key.
-func (s *Service) replay(ctx context.Context, userID uint64, key, op string) (*models.Appointment, error) {
-	id, err := idempotency.Result(ctx, s.db, userID, key, op)
+func (s *Service) replay(ctx context.Context, userID uint64, key, op string, request ...string) (*models.Appointment, error) {
+	id, err := idempotency.Result(ctx, s.db, userID, key, op, request...)
 	if err != nil {
 		return nil, err
 	}

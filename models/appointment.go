@@ -47,10 +47,13 @@ type Appointment struct {
 // IdempotencyKey records the first result of a submitting mutation sent
 // with a client's key, so that a replay (after a lost response) returns it
 // and creates nothing. It is written in the same transaction as the result.
+// Key and Request are SM3 digests (hex) of the client's key and of the
+// request it came with (package idempotency).
 type IdempotencyKey struct {
 	UserID    uint64    `gorm:"primaryKey"`
 	Key       string    `gorm:"primaryKey;size:64"`
 	Operation string    `gorm:"size:32;not null"`
+	Request   string    `gorm:"size:64;not null"`
 	ResultID  uint64    `gorm:"not null"`
 	CreatedAt time.Time `gorm:"not null;index"`
 }
