@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"govmobile/appointment"
+	"govmobile/cases"
 	"govmobile/catalogue"
 	"govmobile/database"
 	"govmobile/gm"
@@ -95,7 +96,9 @@ type App struct {
 	Search    *search.Service
 	// Appointments books citizens into hall time slots.
 	Appointments *appointment.Service
-	Handler      http.Handler
+	// Cases keeps online applications and their handling.
+	Cases   *cases.Service
+	Handler http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
 	done chan struct{}
@@ -210,6 +213,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	}
 	a.Identity = identity.New(a.DB, keys)
 	a.Appointments = appointment.New(a.DB, appointment.Config{})
+	a.Cases = cases.New(a.DB)
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
 	if password == "" {

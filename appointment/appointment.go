@@ -160,7 +160,7 @@ func (s *Service) Book(ctx context.Context, userID, slotID uint64, key string) (
 		return nil, err
 	}
 	var booked *models.Appointment
-	err := s.transaction(ctx, func(tx *gorm.DB) error {
+	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := idempotency.Claim(tx, userID, key, opBook, fmt.Sprint(slotID)); err != nil {
 			return err
 		}
@@ -195,7 +195,7 @@ func (s *Service) Reschedule(ctx context.Context, userID, appointmentID, slotID 
 		return nil, err
 	}
 	var moved *models.Appointment
-	err := s.transaction(ctx, func(tx *gorm.DB) error {
+	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := idempotency.Claim(tx, userID, key, opReschedule, fmt.Sprint(appointmentID), fmt.Sprint(slotID)); err != nil {
 			return err
 		}
@@ -238,7 +238,7 @@ func (s *Service) Reschedule(ctx context.Context, userID, appointmentID, slotID 
 // returns it unchanged.
 func (s *Service) Cancel(ctx context.Context, userID, appointmentID uint64) (*models.Appointment, error) {
 	var out *models.Appointment
-	err := s.transaction(ctx, func(tx *gorm.DB) error {
+	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		a, err := s.own(tx, userID, appointmentID)
 		if err != nil {
 			return err
@@ -282,23 +282,6 @@ func (s *Service) Mine(ctx context.Context, userID uint64, first int, afterID ui
 	var out []*models.Appointment
 	err := q.Order("id DESC").Limit(first).Find(&out).Error
 	return out, total, err
-}
-
-// transaction runs f in a transaction, again when it lost a race with
-// another (a MySQL deadlock between bookers of one slot).
-func (s *Service) transaction(ctx context.Context, f func(tx *gorm.DB) error) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		if err = s.db.WithContext(ctx).Transaction(f); !database.Retryable(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
-		}
-	}
-	return err
 }
 
 // take books a place in slot for the user; matterID, when not 0, is the

@@ -1,6 +1,9 @@
-// Package cases will hold online applications and their cases (办件,
-// 8.1.2 a; 8.4). This file is its state machine: every status a case can
-// be in, and every step that moves it, in one place.
+// Package cases keeps online applications and their cases (办件, 8.1.2 a;
+// 8.4): application forms and their validation (form.go), drafts,
+// submission, withdrawal, supplements and the agency's handling
+// (cases.go). This file is the state machine: every status a case can be
+// in, and every step that moves it, in one place. It never lets a user see
+// another user's case, or staff another agency's.
 package cases
 
 import "govmobile/models"

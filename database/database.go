@@ -246,3 +246,20 @@ func Retryable(err error) bool {
 	}
 	return err != nil && strings.Contains(err.Error(), "database is locked")
 }
+
+// Transaction runs f in a transaction on db, and runs it again (a few
+// times, briefly apart) when it failed only by losing a race (Retryable).
+func Transaction(ctx context.Context, db *gorm.DB, f func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = db.WithContext(ctx).Transaction(f); !Retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}

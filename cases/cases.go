@@ -1,0 +1,287 @@
+package cases
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"govmobile/database"
+	"govmobile/idempotency"
+	"govmobile/models"
+)
+
+// Service keeps applications and cases. Every step of a case moves it with
+// a conditional UPDATE on the status it was read in, inside the transaction
+// that appends the step to the timeline: two requests acting on one case at
+// once make one step, and the other answers CONFLICT. A user sees and
+// changes only their own cases, staff only their agency's; anything else is
+// NOT_FOUND, as for a case that does not exist.
+type Service struct {
+	db  *gorm.DB
+	now func() time.Time
+}
+
+// New returns the case service.
+func New(db *gorm.DB) *Service { return &Service{db: db, now: time.Now} }
+
+// Form is the application form of a matter: its own, or GeneralForm.
+func (s *Service) Form(ctx context.Context, matterID uint64) ([]models.FormAttribute, error) {
+	return formOf(s.db.WithContext(ctx), matterID)
+}
+
+func formOf(db *gorm.DB, matterID uint64) ([]models.FormAttribute, error) {
+	var f models.MatterForm
+	err := db.First(&f, matterID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || err == nil && len(f.Attributes) == 0 {
+		return GeneralForm, nil
+	}
+	return f.Attributes, err
+}
+
+// SaveDraft creates a draft application for a matter (caseID 0) or changes
+// the user's draft; required fields may still be empty.
+func (s *Service) SaveDraft(ctx context.Context, userID, caseID, matterID uint64, values map[string][]string) (*models.Case, error) {
+	var out *models.Case
+	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		c, form, err := s.draftFor(tx, userID, caseID, matterID)
+		if err != nil {
+			return err
+		}
+		v, err := Validate(form, values, false)
+		if err != nil {
+			return err
+		}
+		c.Values, c.UpdatedAt = v, s.now().UTC()
+		if c.ID == 0 {
+			if err := create(tx, c); err != nil {
+				return err
+			}
+		} else if res := tx.Model(c).Where("status = ?", Draft).Select("values", "updated_at").Updates(c); res.Error != nil {
+			return res.Error
+		} else if res.RowsAffected == 0 {
+			return models.Errorf(models.ECodeConflict, "这份申请已经提交，不能再作为草稿修改。")
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// Submit submits a draft (caseID) or a new application (matterID and
+// values) as one step. The form must be complete. A key already used for
+// the same submission returns its case and submits nothing.
+func (s *Service) Submit(ctx context.Context, userID, caseID, matterID uint64, values map[string][]string, key string) (*models.Case, error) {
+	if err := idempotency.Check(key); err != nil {
+		return nil, err
+	}
+	request := []string{fmt.Sprint(caseID), fmt.Sprint(matterID)}
+	var out *models.Case
+	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		if err := idempotency.Claim(tx, userID, key, opSubmit, request...); err != nil {
+			return err
+		}
+		c, form, err := s.draftFor(tx, userID, caseID, matterID)
+		if err != nil {
+			return err
+		}
+		if values != nil {
+			if c.Values, err = Validate(form, values, true); err != nil {
+				return err
+			}
+		} else if _, err := Validate(form, asText(c.Values), true); err != nil {
+			return err
+		}
+		if c.ID == 0 {
+			if err := create(tx, c); err != nil {
+				return err
+			}
+		} else if err := tx.Model(c).Where("status = ?", Draft).Select("values").Updates(c).Error; err != nil {
+			return err
+		}
+		if err := s.step(tx, c, Submit, Applicant, userID, ""); err != nil {
+			return err
+		}
+		out = c
+		return idempotency.Settle(tx, userID, key, c.ID)
+	})
+	if errors.Is(err, idempotency.ErrUsed) {
+		id, err := idempotency.Result(ctx, s.db, userID, key, opSubmit, request...)
+		if err != nil {
+			return nil, err
+		}
+		return s.Mine(ctx, userID, id)
+	}
+	return out, err
+}
+
+// Withdraw withdraws the user's case before the agency accepts it.
+func (s *Service) Withdraw(ctx context.Context, userID, caseID uint64, reason string) (*models.Case, error) {
+	return s.act(ctx, func(tx *gorm.DB) (*models.Case, error) { return s.own(tx, userID, caseID) }, Withdraw, Applicant, userID, reason)
+}
+
+// Supply sends the materials the agency asked for: the form's values again,
+// complete, and the case goes back for acceptance.
+func (s *Service) Supply(ctx context.Context, userID, caseID uint64, values map[string][]string) (*models.Case, error) {
+	return s.act(ctx, func(tx *gorm.DB) (*models.Case, error) {
+		c, err := s.own(tx, userID, caseID)
+		if err != nil {
+			return nil, err
+		}
+		form, err := formOf(tx, c.MatterID)
+		if err != nil {
+			return nil, err
+		}
+		if c.Values, err = Validate(form, values, true); err != nil {
+			return nil, err
+		}
+		return c, tx.Model(c).Select("values").Updates(c).Error
+	}, Supply, Applicant, userID, "")
+}
+
+// Handle is an agency's staff member taking a step on one of the agency's
+// cases: accept, ask for supplements, process, complete or reject. Asking
+// for supplements and rejecting need a note saying why.
+func (s *Service) Handle(ctx context.Context, agencyID, staffID, caseID uint64, action Action, note string) (*models.Case, error) {
+	if (action == RequestSupplement || action == Reject) && note == "" {
+		return nil, models.InvalidField("note", "请说明需要补正的材料或不予受理的理由。")
+	}
+	return s.act(ctx, func(tx *gorm.DB) (*models.Case, error) {
+		var c models.Case
+		err := tx.Where("id = ? AND agency_id = ? AND status <> ?", caseID, agencyID, Draft).First(&c).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, errNotFound
+		}
+		return &c, err
+	}, action, Staff, staffID, note)
+}
+
+// Mine returns one of the user's cases; another user's is NOT_FOUND.
+func (s *Service) Mine(ctx context.Context, userID, caseID uint64) (*models.Case, error) {
+	return s.own(s.db.WithContext(ctx), userID, caseID)
+}
+
+// Timeline is a case's steps, oldest first.
+func (s *Service) Timeline(ctx context.Context, caseID uint64) ([]*models.CaseEvent, error) {
+	var out []*models.CaseEvent
+	err := s.db.WithContext(ctx).Where("case_id = ?", caseID).Order("id").Find(&out).Error
+	return out, err
+}
+
+const opSubmit = "case.submit"
+
+const maxNote = 500
+
+var errNotFound = models.Errorf(models.ECodeNotFound, "没有找到这个办件。")
+
+// act loads a case, moves it by action and records the step.
+func (s *Service) act(ctx context.Context, load func(tx *gorm.DB) (*models.Case, error), action Action, by Actor, actorID uint64, note string) (*models.Case, error) {
+	var out *models.Case
+	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		c, err := load(tx)
+		if err != nil {
+			return err
+		}
+		if err := s.step(tx, c, action, by, actorID, note); err != nil {
+			return err
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// step moves c by action, if its status has not changed since it was read,
+// and appends the step to its timeline.
+func (s *Service) step(tx *gorm.DB, c *models.Case, action Action, by Actor, actorID uint64, note string) error {
+	if len([]rune(note)) > maxNote {
+		return models.InvalidField("note", fmt.Sprintf("说明不能超过%d个字。", maxNote))
+	}
+	from := Status(c.Status)
+	to, err := Next(from, action, by)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	updates := map[string]any{"status": string(to), "updated_at": now}
+	if action == Submit {
+		updates["submitted_at"] = now
+		c.SubmittedAt = &now
+	}
+	res := tx.Model(&models.Case{}).Where("id = ? AND status = ?", c.ID, string(from)).Updates(updates)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return models.Errorf(models.ECodeConflict, "办件状态刚刚已有变化，请刷新后再试。")
+	}
+	c.Status, c.UpdatedAt = string(to), now
+	return tx.Create(&models.CaseEvent{CaseID: c.ID, Action: string(action), FromStatus: string(from), ToStatus: string(to),
+		Actor: string(by), ActorID: actorID, Note: note, At: now}).Error
+}
+
+// draftFor loads the user's draft, or makes a new one for a matter, with
+// the matter's form.
+func (s *Service) draftFor(tx *gorm.DB, userID, caseID, matterID uint64) (*models.Case, []models.FormAttribute, error) {
+	var c *models.Case
+	if caseID != 0 {
+		var err error
+		if c, err = s.own(tx, userID, caseID); err != nil {
+			return nil, nil, err
+		}
+		if Status(c.Status) != Draft {
+			return nil, nil, models.Errorf(models.ECodeConflict, "这份申请已经提交。")
+		}
+	} else {
+		var m models.Matter
+		if err := tx.Select("id", "agency_id").First(&m, matterID).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, nil, models.Errorf(models.ECodeNotFound, "没有找到这个事项。")
+		} else if err != nil {
+			return nil, nil, err
+		}
+		now := s.now().UTC()
+		c = &models.Case{UserID: userID, MatterID: m.ID, AgencyID: m.AgencyID, Status: string(Draft), CreatedAt: now, UpdatedAt: now}
+	}
+	form, err := formOf(tx, c.MatterID)
+	return c, form, err
+}
+
+// create inserts a case and gives it its number: the day, then the ID.
+func create(tx *gorm.DB, c *models.Case) error {
+	c.Number = fmt.Sprintf("P%d-%d", c.UserID, c.CreatedAt.UnixNano())
+	if err := tx.Create(c).Error; err != nil {
+		return err
+	}
+	c.Number = fmt.Sprintf("BJ%s%08d", c.CreatedAt.In(time.FixedZone("CST", 8*3600)).Format("20060102"), c.ID)
+	return tx.Model(c).UpdateColumn("number", c.Number).Error
+}
+
+// own loads a case of the user's.
+func (s *Service) own(db *gorm.DB, userID, caseID uint64) (*models.Case, error) {
+	var c models.Case
+	err := db.Where("id = ? AND user_id = ?", caseID, userID).First(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, errNotFound
+	}
+	return &c, err
+}
+
+// asText turns stored values back into the text a client sends.
+func asText(values map[string]any) map[string][]string {
+	out := make(map[string][]string, len(values))
+	for k, v := range values {
+		switch x := v.(type) {
+		case []any:
+			for _, e := range x {
+				out[k] = append(out[k], fmt.Sprint(e))
+			}
+		case []string:
+			out[k] = x
+		default:
+			out[k] = []string{fmt.Sprint(x)}
+		}
+	}
+	return out
+}
