@@ -243,10 +243,10 @@ var publicRootFields = []string{"matters", "matter", "navigation", "regions", "r
 
 func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
-	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments}
+	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
-	api = loaders.Middleware(a.Catalogue, api)
+	api = loaders.Middleware(a.Catalogue, a.Cases, api)
 	api = viewer.Middleware(a.Identity, api)
 	if cfg.ResponseCacheBytes > 0 {
 		rc := httpapi.NewResponseCache(publicRootFields, a.Catalogue.Generation, time.Minute, cfg.ResponseCacheBytes)

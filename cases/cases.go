@@ -170,6 +170,44 @@ func (s *Service) Timeline(ctx context.Context, caseID uint64) ([]*models.CaseEv
 	return out, err
 }
 
+// TimelinesByCase loads the steps of many cases in one statement, in the
+// order of ids (for the per-request dataloader).
+func (s *Service) TimelinesByCase(ctx context.Context, ids []uint64) ([][]*models.CaseEvent, error) {
+	var rows []*models.CaseEvent
+	if err := s.db.WithContext(ctx).Where("case_id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	by := make(map[uint64][]*models.CaseEvent, len(ids))
+	for _, e := range rows {
+		by[e.CaseID] = append(by[e.CaseID], e)
+	}
+	out := make([][]*models.CaseEvent, len(ids))
+	for i, id := range ids {
+		out[i] = by[id]
+	}
+	return out, nil
+}
+
+// List is a page of the user's cases, newest first, first at a time after
+// the given case ID (0 for the first page), optionally of one status, and
+// their total.
+func (s *Service) List(ctx context.Context, userID uint64, status Status, first int, afterID uint64) ([]*models.Case, int64, error) {
+	q := s.db.WithContext(ctx).Model(&models.Case{}).Where("user_id = ?", userID)
+	if status != "" {
+		q = q.Where("status = ?", string(status))
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	if afterID > 0 {
+		q = q.Where("id < ?", afterID)
+	}
+	var out []*models.Case
+	err := q.Order("id DESC").Limit(first).Find(&out).Error
+	return out, total, err
+}
+
 const opSubmit = "case.submit"
 
 const maxNote = 500

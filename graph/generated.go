@@ -8,6 +8,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"govmobile/cases"
 	"govmobile/graph/model"
 	"govmobile/models"
 	"govmobile/search"
@@ -36,6 +37,9 @@ type ResolverRoot interface {
 	App() AppResolver
 	Appointment() AppointmentResolver
 	AppointmentSlot() AppointmentSlotResolver
+	Case() CaseResolver
+	CaseStep() CaseStepResolver
+	FormAttribute() FormAttributeResolver
 	Hall() HallResolver
 	KnowledgeEntry() KnowledgeEntryResolver
 	Matter() MatterResolver
@@ -122,6 +126,40 @@ type ComplexityRoot struct {
 		Appointment func(childComplexity int) int
 	}
 
+	Case struct {
+		Agency      func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		LastStep    func(childComplexity int) int
+		Matter      func(childComplexity int) int
+		Number      func(childComplexity int) int
+		Status      func(childComplexity int) int
+		SubmittedAt func(childComplexity int) int
+		Timeline    func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+		Values      func(childComplexity int) int
+	}
+
+	CaseConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CaseEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CaseStep struct {
+		Action     func(childComplexity int) int
+		Actor      func(childComplexity int) int
+		At         func(childComplexity int) int
+		FromStatus func(childComplexity int) int
+		Note       func(childComplexity int) int
+		ToStatus   func(childComplexity int) int
+	}
+
 	DailySearchCount struct {
 		Count func(childComplexity int) int
 		Date  func(childComplexity int) int
@@ -135,6 +173,21 @@ type ComplexityRoot struct {
 		Amount func(childComplexity int) int
 		Basis  func(childComplexity int) int
 		Name   func(childComplexity int) int
+	}
+
+	FormAttribute struct {
+		Key       func(childComplexity int) int
+		Label     func(childComplexity int) int
+		MaxLength func(childComplexity int) int
+		Options   func(childComplexity int) int
+		Order     func(childComplexity int) int
+		Required  func(childComplexity int) int
+		Type      func(childComplexity int) int
+	}
+
+	FormValue struct {
+		Key    func(childComplexity int) int
+		Values func(childComplexity int) int
 	}
 
 	GeoPoint struct {
@@ -199,6 +252,7 @@ type ComplexityRoot struct {
 	Matter struct {
 		Agency          func(childComplexity int) int
 		Aliases         func(childComplexity int) int
+		ApplicationForm func(childComplexity int) int
 		Code            func(childComplexity int) int
 		Guide           func(childComplexity int) int
 		Halls           func(childComplexity int) int
@@ -238,8 +292,12 @@ type ComplexityRoot struct {
 		RebuildSearchIndex    func(childComplexity int) int
 		Register              func(childComplexity int, input model.RegisterInput) int
 		RescheduleAppointment func(childComplexity int, input model.RescheduleAppointmentInput) int
+		SaveApplicationDraft  func(childComplexity int, input model.SaveApplicationDraftInput) int
 		SetHotWord            func(childComplexity int, input model.SetHotWordInput) int
 		SetSearchSynonym      func(childComplexity int, input model.SetSearchSynonymInput) int
+		SubmitApplication     func(childComplexity int, input model.SubmitApplicationInput) int
+		SupplyCaseMaterials   func(childComplexity int, input model.SupplyCaseMaterialsInput) int
+		WithdrawCase          func(childComplexity int, input model.WithdrawCaseInput) int
 	}
 
 	NavigationEntry struct {
@@ -274,6 +332,7 @@ type ComplexityRoot struct {
 		Matters           func(childComplexity int, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) int
 		Me                func(childComplexity int) int
 		MyAppointments    func(childComplexity int, first *int, after *string) int
+		MyCases           func(childComplexity int, status *cases.Status, first *int, after *string) int
 		Navigation        func(childComplexity int, dimension model.NavigationDimension, regionCode *string) int
 		Node              func(childComplexity int, id string) int
 		Region            func(childComplexity int, code string) int
@@ -301,6 +360,10 @@ type ComplexityRoot struct {
 
 	RescheduleAppointmentPayload struct {
 		Appointment func(childComplexity int) int
+	}
+
+	SaveApplicationDraftPayload struct {
+		Case func(childComplexity int) int
 	}
 
 	SearchConnection struct {
@@ -366,6 +429,14 @@ type ComplexityRoot struct {
 		Synonym func(childComplexity int) int
 	}
 
+	SubmitApplicationPayload struct {
+		Case func(childComplexity int) int
+	}
+
+	SupplyCaseMaterialsPayload struct {
+		Case func(childComplexity int) int
+	}
+
 	Theme struct {
 		Code          func(childComplexity int) int
 		ID            func(childComplexity int) int
@@ -385,6 +456,10 @@ type ComplexityRoot struct {
 		UserType         func(childComplexity int) int
 		UserTypeName     func(childComplexity int) int
 		Username         func(childComplexity int) int
+	}
+
+	WithdrawCasePayload struct {
+		Case func(childComplexity int) int
 	}
 }
 
@@ -415,6 +490,24 @@ type AppointmentSlotResolver interface {
 
 	PlacesLeft(ctx context.Context, obj *models.AppointmentSlot) (int, error)
 }
+type CaseResolver interface {
+	ID(ctx context.Context, obj *models.Case) (string, error)
+
+	Matter(ctx context.Context, obj *models.Case) (*models.Matter, error)
+	Agency(ctx context.Context, obj *models.Case) (*models.Agency, error)
+	Status(ctx context.Context, obj *models.Case) (cases.Status, error)
+	Values(ctx context.Context, obj *models.Case) ([]*model.FormValue, error)
+
+	Timeline(ctx context.Context, obj *models.Case) ([]*models.CaseEvent, error)
+	LastStep(ctx context.Context, obj *models.Case) (*models.CaseEvent, error)
+}
+type CaseStepResolver interface {
+	FromStatus(ctx context.Context, obj *models.CaseEvent) (cases.Status, error)
+	ToStatus(ctx context.Context, obj *models.CaseEvent) (cases.Status, error)
+}
+type FormAttributeResolver interface {
+	Options(ctx context.Context, obj *models.FormAttribute) ([]string, error)
+}
 type HallResolver interface {
 	ID(ctx context.Context, obj *models.Hall) (string, error)
 
@@ -435,6 +528,8 @@ type MatterResolver interface {
 	Themes(ctx context.Context, obj *models.Matter) ([]*models.Theme, error)
 	Halls(ctx context.Context, obj *models.Matter) ([]*models.Hall, error)
 	Guide(ctx context.Context, obj *models.Matter) (*models.Guide, error)
+
+	ApplicationForm(ctx context.Context, obj *models.Matter) ([]*models.FormAttribute, error)
 }
 type MutationResolver interface {
 	Register(ctx context.Context, input model.RegisterInput) (*model.AuthPayload, error)
@@ -448,6 +543,10 @@ type MutationResolver interface {
 	BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*model.BookAppointmentPayload, error)
 	RescheduleAppointment(ctx context.Context, input model.RescheduleAppointmentInput) (*model.RescheduleAppointmentPayload, error)
 	CancelAppointment(ctx context.Context, input model.CancelAppointmentInput) (*model.CancelAppointmentPayload, error)
+	SaveApplicationDraft(ctx context.Context, input model.SaveApplicationDraftInput) (*model.SaveApplicationDraftPayload, error)
+	SubmitApplication(ctx context.Context, input model.SubmitApplicationInput) (*model.SubmitApplicationPayload, error)
+	WithdrawCase(ctx context.Context, input model.WithdrawCaseInput) (*model.WithdrawCasePayload, error)
+	SupplyCaseMaterials(ctx context.Context, input model.SupplyCaseMaterialsInput) (*model.SupplyCaseMaterialsPayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (models.Node, error)
@@ -457,6 +556,7 @@ type QueryResolver interface {
 	SearchIndexStatus(ctx context.Context) (*model.SearchIndexStatus, error)
 	AppointmentSlots(ctx context.Context, matterID string, hallID string, date string) ([]*models.AppointmentSlot, error)
 	MyAppointments(ctx context.Context, first *int, after *string) (*model.AppointmentConnection, error)
+	MyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error)
 	Me(ctx context.Context) (*models.UserProfile, error)
 	Matters(ctx context.Context, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) (*model.MatterConnection, error)
 	Matter(ctx context.Context, id *string, code *string) (*models.Matter, error)
@@ -750,6 +850,142 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CancelAppointmentPayload.Appointment(childComplexity), true
 
+	case "Case.agency":
+		if e.ComplexityRoot.Case.Agency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Agency(childComplexity), true
+	case "Case.createdAt":
+		if e.ComplexityRoot.Case.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.CreatedAt(childComplexity), true
+	case "Case.id":
+		if e.ComplexityRoot.Case.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.ID(childComplexity), true
+	case "Case.lastStep":
+		if e.ComplexityRoot.Case.LastStep == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.LastStep(childComplexity), true
+	case "Case.matter":
+		if e.ComplexityRoot.Case.Matter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Matter(childComplexity), true
+	case "Case.number":
+		if e.ComplexityRoot.Case.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Number(childComplexity), true
+	case "Case.status":
+		if e.ComplexityRoot.Case.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Status(childComplexity), true
+	case "Case.submittedAt":
+		if e.ComplexityRoot.Case.SubmittedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.SubmittedAt(childComplexity), true
+	case "Case.timeline":
+		if e.ComplexityRoot.Case.Timeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Timeline(childComplexity), true
+	case "Case.updatedAt":
+		if e.ComplexityRoot.Case.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.UpdatedAt(childComplexity), true
+	case "Case.values":
+		if e.ComplexityRoot.Case.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Values(childComplexity), true
+
+	case "CaseConnection.edges":
+		if e.ComplexityRoot.CaseConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseConnection.Edges(childComplexity), true
+	case "CaseConnection.pageInfo":
+		if e.ComplexityRoot.CaseConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseConnection.PageInfo(childComplexity), true
+	case "CaseConnection.totalCount":
+		if e.ComplexityRoot.CaseConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseConnection.TotalCount(childComplexity), true
+
+	case "CaseEdge.cursor":
+		if e.ComplexityRoot.CaseEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseEdge.Cursor(childComplexity), true
+	case "CaseEdge.node":
+		if e.ComplexityRoot.CaseEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseEdge.Node(childComplexity), true
+
+	case "CaseStep.action":
+		if e.ComplexityRoot.CaseStep.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseStep.Action(childComplexity), true
+	case "CaseStep.actor":
+		if e.ComplexityRoot.CaseStep.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseStep.Actor(childComplexity), true
+	case "CaseStep.at":
+		if e.ComplexityRoot.CaseStep.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseStep.At(childComplexity), true
+	case "CaseStep.fromStatus":
+		if e.ComplexityRoot.CaseStep.FromStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseStep.FromStatus(childComplexity), true
+	case "CaseStep.note":
+		if e.ComplexityRoot.CaseStep.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseStep.Note(childComplexity), true
+	case "CaseStep.toStatus":
+		if e.ComplexityRoot.CaseStep.ToStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseStep.ToStatus(childComplexity), true
+
 	case "DailySearchCount.count":
 		if e.ComplexityRoot.DailySearchCount.Count == nil {
 			break
@@ -788,6 +1024,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Fee.Name(childComplexity), true
+
+	case "FormAttribute.key":
+		if e.ComplexityRoot.FormAttribute.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormAttribute.Key(childComplexity), true
+	case "FormAttribute.label":
+		if e.ComplexityRoot.FormAttribute.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormAttribute.Label(childComplexity), true
+	case "FormAttribute.maxLength":
+		if e.ComplexityRoot.FormAttribute.MaxLength == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormAttribute.MaxLength(childComplexity), true
+	case "FormAttribute.options":
+		if e.ComplexityRoot.FormAttribute.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormAttribute.Options(childComplexity), true
+	case "FormAttribute.order":
+		if e.ComplexityRoot.FormAttribute.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormAttribute.Order(childComplexity), true
+	case "FormAttribute.required":
+		if e.ComplexityRoot.FormAttribute.Required == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormAttribute.Required(childComplexity), true
+	case "FormAttribute.type":
+		if e.ComplexityRoot.FormAttribute.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormAttribute.Type(childComplexity), true
+
+	case "FormValue.key":
+		if e.ComplexityRoot.FormValue.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormValue.Key(childComplexity), true
+	case "FormValue.values":
+		if e.ComplexityRoot.FormValue.Values == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormValue.Values(childComplexity), true
 
 	case "GeoPoint.lat":
 		if e.ComplexityRoot.GeoPoint.Lat == nil {
@@ -1036,6 +1328,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Matter.Aliases(childComplexity), true
+	case "Matter.applicationForm":
+		if e.ComplexityRoot.Matter.ApplicationForm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Matter.ApplicationForm(childComplexity), true
 	case "Matter.code":
 		if e.ComplexityRoot.Matter.Code == nil {
 			break
@@ -1254,6 +1552,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RescheduleAppointment(childComplexity, args["input"].(model.RescheduleAppointmentInput)), true
+	case "Mutation.saveApplicationDraft":
+		if e.ComplexityRoot.Mutation.SaveApplicationDraft == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_saveApplicationDraft_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SaveApplicationDraft(childComplexity, args["input"].(model.SaveApplicationDraftInput)), true
 	case "Mutation.setHotWord":
 		if e.ComplexityRoot.Mutation.SetHotWord == nil {
 			break
@@ -1276,6 +1585,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetSearchSynonym(childComplexity, args["input"].(model.SetSearchSynonymInput)), true
+	case "Mutation.submitApplication":
+		if e.ComplexityRoot.Mutation.SubmitApplication == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitApplication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitApplication(childComplexity, args["input"].(model.SubmitApplicationInput)), true
+	case "Mutation.supplyCaseMaterials":
+		if e.ComplexityRoot.Mutation.SupplyCaseMaterials == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_supplyCaseMaterials_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SupplyCaseMaterials(childComplexity, args["input"].(model.SupplyCaseMaterialsInput)), true
+	case "Mutation.withdrawCase":
+		if e.ComplexityRoot.Mutation.WithdrawCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawCase(childComplexity, args["input"].(model.WithdrawCaseInput)), true
 
 	case "NavigationEntry.count":
 		if e.ComplexityRoot.NavigationEntry.Count == nil {
@@ -1421,6 +1763,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyAppointments(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.myCases":
+		if e.ComplexityRoot.Query.MyCases == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myCases_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyCases(childComplexity, args["status"].(*cases.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Query.navigation":
 		if e.ComplexityRoot.Query.Navigation == nil {
 			break
@@ -1572,6 +1925,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RescheduleAppointmentPayload.Appointment(childComplexity), true
+
+	case "SaveApplicationDraftPayload.case":
+		if e.ComplexityRoot.SaveApplicationDraftPayload.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SaveApplicationDraftPayload.Case(childComplexity), true
 
 	case "SearchConnection.edges":
 		if e.ComplexityRoot.SearchConnection.Edges == nil {
@@ -1781,6 +2141,20 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SetSearchSynonymPayload.Synonym(childComplexity), true
 
+	case "SubmitApplicationPayload.case":
+		if e.ComplexityRoot.SubmitApplicationPayload.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubmitApplicationPayload.Case(childComplexity), true
+
+	case "SupplyCaseMaterialsPayload.case":
+		if e.ComplexityRoot.SupplyCaseMaterialsPayload.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupplyCaseMaterialsPayload.Case(childComplexity), true
+
 	case "Theme.code":
 		if e.ComplexityRoot.Theme.Code == nil {
 			break
@@ -1873,6 +2247,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.User.Username(childComplexity), true
 
+	case "WithdrawCasePayload.case":
+		if e.ComplexityRoot.WithdrawCasePayload.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithdrawCasePayload.Case(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1886,13 +2267,18 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BookAppointmentInput", ec.unmarshalInputBookAppointmentInput),
 			graphql.NewInputUnmarshaler("CancelAppointmentInput", ec.unmarshalInputCancelAppointmentInput),
 			graphql.NewInputUnmarshaler("DeleteSearchSynonymInput", ec.unmarshalInputDeleteSearchSynonymInput),
+			graphql.NewInputUnmarshaler("FormValueInput", ec.unmarshalInputFormValueInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("MatterFilter", ec.unmarshalInputMatterFilter),
 			graphql.NewInputUnmarshaler("MatterOrder", ec.unmarshalInputMatterOrder),
 			graphql.NewInputUnmarshaler("RegisterInput", ec.unmarshalInputRegisterInput),
 			graphql.NewInputUnmarshaler("RescheduleAppointmentInput", ec.unmarshalInputRescheduleAppointmentInput),
+			graphql.NewInputUnmarshaler("SaveApplicationDraftInput", ec.unmarshalInputSaveApplicationDraftInput),
 			graphql.NewInputUnmarshaler("SetHotWordInput", ec.unmarshalInputSetHotWordInput),
 			graphql.NewInputUnmarshaler("SetSearchSynonymInput", ec.unmarshalInputSetSearchSynonymInput),
+			graphql.NewInputUnmarshaler("SubmitApplicationInput", ec.unmarshalInputSubmitApplicationInput),
+			graphql.NewInputUnmarshaler("SupplyCaseMaterialsInput", ec.unmarshalInputSupplyCaseMaterialsInput),
+			graphql.NewInputUnmarshaler("WithdrawCaseInput", ec.unmarshalInputWithdrawCaseInput),
 		)
 	}
 	first := true
@@ -1968,7 +2354,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/common.graphqls" "schema/customerservice.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/matters.graphqls" "schema/regions.graphqls" "schema/search.graphqls"
+//go:embed "schema/admin.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/customerservice.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/matters.graphqls" "schema/regions.graphqls" "schema/search.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1983,6 +2369,7 @@ var sources = []*ast.Source{
 	{Name: "schema/admin.graphqls", Input: sourceData("schema/admin.graphqls"), BuiltIn: false},
 	{Name: "schema/appointments.graphqls", Input: sourceData("schema/appointments.graphqls"), BuiltIn: false},
 	{Name: "schema/apps.graphqls", Input: sourceData("schema/apps.graphqls"), BuiltIn: false},
+	{Name: "schema/cases.graphqls", Input: sourceData("schema/cases.graphqls"), BuiltIn: false},
 	{Name: "schema/common.graphqls", Input: sourceData("schema/common.graphqls"), BuiltIn: false},
 	{Name: "schema/customerservice.graphqls", Input: sourceData("schema/customerservice.graphqls"), BuiltIn: false},
 	{Name: "schema/halls.graphqls", Input: sourceData("schema/halls.graphqls"), BuiltIn: false},
@@ -2113,6 +2500,74 @@ func (ec *executionContext) childFields_CancelAppointmentPayload(ctx context.Con
 	return nil, fmt.Errorf("no field named %q was found under type CancelAppointmentPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Case_id(ctx, field)
+	case "number":
+		return ec.fieldContext_Case_number(ctx, field)
+	case "matter":
+		return ec.fieldContext_Case_matter(ctx, field)
+	case "agency":
+		return ec.fieldContext_Case_agency(ctx, field)
+	case "status":
+		return ec.fieldContext_Case_status(ctx, field)
+	case "values":
+		return ec.fieldContext_Case_values(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Case_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Case_updatedAt(ctx, field)
+	case "submittedAt":
+		return ec.fieldContext_Case_submittedAt(ctx, field)
+	case "timeline":
+		return ec.fieldContext_Case_timeline(ctx, field)
+	case "lastStep":
+		return ec.fieldContext_Case_lastStep(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
+}
+
+func (ec *executionContext) childFields_CaseConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CaseConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CaseConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CaseConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaseConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CaseEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CaseEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CaseEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaseEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CaseStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_CaseStep_action(ctx, field)
+	case "fromStatus":
+		return ec.fieldContext_CaseStep_fromStatus(ctx, field)
+	case "toStatus":
+		return ec.fieldContext_CaseStep_toStatus(ctx, field)
+	case "actor":
+		return ec.fieldContext_CaseStep_actor(ctx, field)
+	case "note":
+		return ec.fieldContext_CaseStep_note(ctx, field)
+	case "at":
+		return ec.fieldContext_CaseStep_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaseStep", field.Name)
+}
+
 func (ec *executionContext) childFields_DailySearchCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "date":
@@ -2141,6 +2596,36 @@ func (ec *executionContext) childFields_Fee(ctx context.Context, field graphql.C
 		return ec.fieldContext_Fee_basis(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Fee", field.Name)
+}
+
+func (ec *executionContext) childFields_FormAttribute(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_FormAttribute_key(ctx, field)
+	case "label":
+		return ec.fieldContext_FormAttribute_label(ctx, field)
+	case "type":
+		return ec.fieldContext_FormAttribute_type(ctx, field)
+	case "required":
+		return ec.fieldContext_FormAttribute_required(ctx, field)
+	case "order":
+		return ec.fieldContext_FormAttribute_order(ctx, field)
+	case "options":
+		return ec.fieldContext_FormAttribute_options(ctx, field)
+	case "maxLength":
+		return ec.fieldContext_FormAttribute_maxLength(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FormAttribute", field.Name)
+}
+
+func (ec *executionContext) childFields_FormValue(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_FormValue_key(ctx, field)
+	case "values":
+		return ec.fieldContext_FormValue_values(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FormValue", field.Name)
 }
 
 func (ec *executionContext) childFields_GeoPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2281,6 +2766,8 @@ func (ec *executionContext) childFields_Matter(ctx context.Context, field graphq
 		return ec.fieldContext_Matter_popularity(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Matter_updatedAt(ctx, field)
+	case "applicationForm":
+		return ec.fieldContext_Matter_applicationForm(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Matter", field.Name)
 }
@@ -2387,6 +2874,14 @@ func (ec *executionContext) childFields_RescheduleAppointmentPayload(ctx context
 		return ec.fieldContext_RescheduleAppointmentPayload_appointment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RescheduleAppointmentPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SaveApplicationDraftPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "case":
+		return ec.fieldContext_SaveApplicationDraftPayload_case(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SaveApplicationDraftPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SearchConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2515,6 +3010,22 @@ func (ec *executionContext) childFields_SetSearchSynonymPayload(ctx context.Cont
 	return nil, fmt.Errorf("no field named %q was found under type SetSearchSynonymPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SubmitApplicationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "case":
+		return ec.fieldContext_SubmitApplicationPayload_case(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubmitApplicationPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SupplyCaseMaterialsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "case":
+		return ec.fieldContext_SupplyCaseMaterialsPayload_case(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupplyCaseMaterialsPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Theme(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2555,6 +3066,14 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
+}
+
+func (ec *executionContext) childFields_WithdrawCasePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "case":
+		return ec.fieldContext_WithdrawCasePayload_case(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WithdrawCasePayload", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2785,6 +3304,20 @@ func (ec *executionContext) field_Mutation_rescheduleAppointment_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_saveApplicationDraft_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SaveApplicationDraftInput, error) {
+			return ec.unmarshalNSaveApplicationDraftInput2govmobileᚋgraphᚋmodelᚐSaveApplicationDraftInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setHotWord_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2805,6 +3338,48 @@ func (ec *executionContext) field_Mutation_setSearchSynonym_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetSearchSynonymInput, error) {
 			return ec.unmarshalNSetSearchSynonymInput2govmobileᚋgraphᚋmodelᚐSetSearchSynonymInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_submitApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SubmitApplicationInput, error) {
+			return ec.unmarshalNSubmitApplicationInput2govmobileᚋgraphᚋmodelᚐSubmitApplicationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_supplyCaseMaterials_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SupplyCaseMaterialsInput, error) {
+			return ec.unmarshalNSupplyCaseMaterialsInput2govmobileᚋgraphᚋmodelᚐSupplyCaseMaterialsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawCase_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.WithdrawCaseInput, error) {
+			return ec.unmarshalNWithdrawCaseInput2govmobileᚋgraphᚋmodelᚐWithdrawCaseInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2950,6 +3525,36 @@ func (ec *executionContext) field_Query_myAppointments_args(ctx context.Context,
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myCases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*cases.Status, error) {
+			return ec.unmarshalOCaseStatus2ᚖgovmobileᚋcasesᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -4214,6 +4819,584 @@ func (ec *executionContext) fieldContext_CancelAppointmentPayload_appointment(_ 
 	return fc, nil
 }
 
+func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Case_number(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "String")
+}
+
+func (ec *executionContext) _Case_matter(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_matter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Matter(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Matter) graphql.Marshaler {
+			return ec.marshalNMatter2ᚖgovmobileᚋmodelsᚐMatter(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_matter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Matter(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_agency(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_agency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Agency(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Agency) graphql.Marshaler {
+			return ec.marshalNAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_agency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agency(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_status(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v cases.Status) graphql.Marshaler {
+			return ec.marshalNCaseStatus2govmobileᚋcasesᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, true, true, "CaseStatus")
+}
+
+func (ec *executionContext) _Case_values(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Values(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FormValue) graphql.Marshaler {
+			return ec.marshalNFormValue2ᚕᚖgovmobileᚋgraphᚋmodelᚐFormValueᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FormValue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Case_updatedAt(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Case_submittedAt(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_submittedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubmittedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_submittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Case", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Case_timeline(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_timeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Timeline(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.CaseEvent) graphql.Marshaler {
+			return ec.marshalNCaseStep2ᚕᚖgovmobileᚋmodelsᚐCaseEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_timeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_lastStep(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_lastStep(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().LastStep(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.CaseEvent) graphql.Marshaler {
+			return ec.marshalOCaseStep2ᚖgovmobileᚋmodelsᚐCaseEvent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_lastStep(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaseConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CaseEdge) graphql.Marshaler {
+			return ec.marshalNCaseEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐCaseEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaseConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaseConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaseConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaseConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CaseEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CaseEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CaseEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgovmobileᚋmodelsᚐCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaseEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CaseStep_action(ctx context.Context, field graphql.CollectedField, obj *models.CaseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseStep_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseStep_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseStep_fromStatus(ctx context.Context, field graphql.CollectedField, obj *models.CaseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseStep_fromStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CaseStep().FromStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v cases.Status) graphql.Marshaler {
+			return ec.marshalNCaseStatus2govmobileᚋcasesᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseStep_fromStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseStep", field, true, true, "CaseStatus")
+}
+
+func (ec *executionContext) _CaseStep_toStatus(ctx context.Context, field graphql.CollectedField, obj *models.CaseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseStep_toStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CaseStep().ToStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v cases.Status) graphql.Marshaler {
+			return ec.marshalNCaseStatus2govmobileᚋcasesᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseStep_toStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseStep", field, true, true, "CaseStatus")
+}
+
+func (ec *executionContext) _CaseStep_actor(ctx context.Context, field graphql.CollectedField, obj *models.CaseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseStep_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseStep_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseStep_note(ctx context.Context, field graphql.CollectedField, obj *models.CaseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseStep_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseStep_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseStep_at(ctx context.Context, field graphql.CollectedField, obj *models.CaseEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseStep_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseStep_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseStep", field, false, false, "Time")
+}
+
 func (ec *executionContext) _DailySearchCount_date(ctx context.Context, field graphql.CollectedField, obj *model.DailySearchCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4350,6 +5533,213 @@ func (ec *executionContext) _Fee_basis(ctx context.Context, field graphql.Collec
 }
 func (ec *executionContext) fieldContext_Fee_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Fee", field, false, false, "String")
+}
+
+func (ec *executionContext) _FormAttribute_key(ctx context.Context, field graphql.CollectedField, obj *models.FormAttribute) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormAttribute_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormAttribute_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormAttribute", field, false, false, "String")
+}
+
+func (ec *executionContext) _FormAttribute_label(ctx context.Context, field graphql.CollectedField, obj *models.FormAttribute) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormAttribute_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormAttribute_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormAttribute", field, false, false, "String")
+}
+
+func (ec *executionContext) _FormAttribute_type(ctx context.Context, field graphql.CollectedField, obj *models.FormAttribute) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormAttribute_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.FormAttributeType) graphql.Marshaler {
+			return ec.marshalNFormAttributeType2govmobileᚋmodelsᚐFormAttributeType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormAttribute_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormAttribute", field, false, false, "FormAttributeType")
+}
+
+func (ec *executionContext) _FormAttribute_required(ctx context.Context, field graphql.CollectedField, obj *models.FormAttribute) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormAttribute_required(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Required, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormAttribute_required(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormAttribute", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _FormAttribute_order(ctx context.Context, field graphql.CollectedField, obj *models.FormAttribute) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormAttribute_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormAttribute_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormAttribute", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FormAttribute_options(ctx context.Context, field graphql.CollectedField, obj *models.FormAttribute) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormAttribute_options(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FormAttribute().Options(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormAttribute_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormAttribute", field, true, true, "String")
+}
+
+func (ec *executionContext) _FormAttribute_maxLength(ctx context.Context, field graphql.CollectedField, obj *models.FormAttribute) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormAttribute_maxLength(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxLength, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormAttribute_maxLength(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormAttribute", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FormValue_key(ctx context.Context, field graphql.CollectedField, obj *model.FormValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormValue_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormValue_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormValue", field, false, false, "String")
+}
+
+func (ec *executionContext) _FormValue_values(ctx context.Context, field graphql.CollectedField, obj *model.FormValue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormValue_values(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Values, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormValue_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormValue", field, false, false, "String")
 }
 
 func (ec *executionContext) _GeoPoint_lat(ctx context.Context, field graphql.CollectedField, obj *model.GeoPoint) (ret graphql.Marshaler) {
@@ -5730,6 +7120,38 @@ func (ec *executionContext) fieldContext_Matter_updatedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Matter", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Matter_applicationForm(ctx context.Context, field graphql.CollectedField, obj *models.Matter) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Matter_applicationForm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Matter().ApplicationForm(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.FormAttribute) graphql.Marshaler {
+			return ec.marshalNFormAttribute2ᚕᚖgovmobileᚋmodelsᚐFormAttributeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Matter_applicationForm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Matter",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FormAttribute(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MatterConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.MatterConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6375,6 +7797,182 @@ func (ec *executionContext) fieldContext_Mutation_cancelAppointment(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_saveApplicationDraft(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_saveApplicationDraft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SaveApplicationDraft(ctx, fc.Args["input"].(model.SaveApplicationDraftInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SaveApplicationDraftPayload) graphql.Marshaler {
+			return ec.marshalNSaveApplicationDraftPayload2ᚖgovmobileᚋgraphᚋmodelᚐSaveApplicationDraftPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_saveApplicationDraft(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SaveApplicationDraftPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_saveApplicationDraft_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitApplication(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitApplication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitApplication(ctx, fc.Args["input"].(model.SubmitApplicationInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubmitApplicationPayload) graphql.Marshaler {
+			return ec.marshalNSubmitApplicationPayload2ᚖgovmobileᚋgraphᚋmodelᚐSubmitApplicationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitApplication(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubmitApplicationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitApplication_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawCase(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawCase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawCase(ctx, fc.Args["input"].(model.WithdrawCaseInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WithdrawCasePayload) graphql.Marshaler {
+			return ec.marshalNWithdrawCasePayload2ᚖgovmobileᚋgraphᚋmodelᚐWithdrawCasePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawCase(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WithdrawCasePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawCase_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_supplyCaseMaterials(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_supplyCaseMaterials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SupplyCaseMaterials(ctx, fc.Args["input"].(model.SupplyCaseMaterialsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SupplyCaseMaterialsPayload) graphql.Marshaler {
+			return ec.marshalNSupplyCaseMaterialsPayload2ᚖgovmobileᚋgraphᚋmodelᚐSupplyCaseMaterialsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_supplyCaseMaterials(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupplyCaseMaterialsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_supplyCaseMaterials_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NavigationEntry_key(ctx context.Context, field graphql.CollectedField, obj *model.NavigationEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6969,6 +8567,50 @@ func (ec *executionContext) fieldContext_Query_myAppointments(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_myAppointments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myCases(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myCases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyCases(ctx, fc.Args["status"].(*cases.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CaseConnection) graphql.Marshaler {
+			return ec.marshalNCaseConnection2ᚖgovmobileᚋgraphᚋmodelᚐCaseConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myCases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myCases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7676,6 +9318,38 @@ func (ec *executionContext) fieldContext_RescheduleAppointmentPayload_appointmen
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SaveApplicationDraftPayload_case(ctx context.Context, field graphql.CollectedField, obj *model.SaveApplicationDraftPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SaveApplicationDraftPayload_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Case, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgovmobileᚋmodelsᚐCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SaveApplicationDraftPayload_case(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SaveApplicationDraftPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8521,6 +10195,70 @@ func (ec *executionContext) fieldContext_SetSearchSynonymPayload_synonym(_ conte
 	return fc, nil
 }
 
+func (ec *executionContext) _SubmitApplicationPayload_case(ctx context.Context, field graphql.CollectedField, obj *model.SubmitApplicationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubmitApplicationPayload_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Case, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgovmobileᚋmodelsᚐCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubmitApplicationPayload_case(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubmitApplicationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SupplyCaseMaterialsPayload_case(ctx context.Context, field graphql.CollectedField, obj *model.SupplyCaseMaterialsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupplyCaseMaterialsPayload_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Case, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgovmobileᚋmodelsᚐCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupplyCaseMaterialsPayload_case(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SupplyCaseMaterialsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Theme_id(ctx context.Context, field graphql.CollectedField, obj *models.Theme) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8945,6 +10683,38 @@ func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WithdrawCasePayload_case(ctx context.Context, field graphql.CollectedField, obj *model.WithdrawCasePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithdrawCasePayload_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Case, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgovmobileᚋmodelsᚐCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WithdrawCasePayload_case(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WithdrawCasePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -10202,6 +11972,55 @@ func UnmarshalDeleteSearchSynonymInput(ctx context.Context, raw any) (model.Dele
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputFormValueInput(ctx context.Context, obj any) (model.FormValueInput, error) {
+	var it model.FormValueInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "values"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "values":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("values"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Values = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFormValueInput unmarshals raw into the FormValueInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFormValueInput(ctx context.Context, raw any) (model.FormValueInput, error) {
+	var out model.FormValueInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FormValueInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLoginInput(ctx context.Context, obj any) (model.LoginInput, error) {
 	var it model.LoginInput
 	if obj == nil {
@@ -10556,6 +12375,62 @@ func UnmarshalRescheduleAppointmentInput(ctx context.Context, raw any) (model.Re
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSaveApplicationDraftInput(ctx context.Context, obj any) (model.SaveApplicationDraftInput, error) {
+	var it model.SaveApplicationDraftInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"caseId", "matterId", "values"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "caseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseID = data
+		case "matterId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("matterId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MatterID = data
+		case "values":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("values"))
+			data, err := ec.unmarshalNFormValueInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐFormValueInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Values = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSaveApplicationDraftInput unmarshals raw into the SaveApplicationDraftInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSaveApplicationDraftInput(ctx context.Context, raw any) (model.SaveApplicationDraftInput, error) {
+	var out model.SaveApplicationDraftInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SaveApplicationDraftInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetHotWordInput(ctx context.Context, obj any) (model.SetHotWordInput, error) {
 	var it model.SetHotWordInput
 	if obj == nil {
@@ -10665,6 +12540,167 @@ func UnmarshalSetSearchSynonymInput(ctx context.Context, raw any) (model.SetSear
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSubmitApplicationInput(ctx context.Context, obj any) (model.SubmitApplicationInput, error) {
+	var it model.SubmitApplicationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"caseId", "matterId", "values", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "caseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseID = data
+		case "matterId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("matterId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MatterID = data
+		case "values":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("values"))
+			data, err := ec.unmarshalOFormValueInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐFormValueInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Values = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSubmitApplicationInput unmarshals raw into the SubmitApplicationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubmitApplicationInput(ctx context.Context, raw any) (model.SubmitApplicationInput, error) {
+	var out model.SubmitApplicationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitApplicationInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSupplyCaseMaterialsInput(ctx context.Context, obj any) (model.SupplyCaseMaterialsInput, error) {
+	var it model.SupplyCaseMaterialsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"caseId", "values"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "caseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseID = data
+		case "values":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("values"))
+			data, err := ec.unmarshalNFormValueInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐFormValueInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Values = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSupplyCaseMaterialsInput unmarshals raw into the SupplyCaseMaterialsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSupplyCaseMaterialsInput(ctx context.Context, raw any) (model.SupplyCaseMaterialsInput, error) {
+	var out model.SupplyCaseMaterialsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SupplyCaseMaterialsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWithdrawCaseInput(ctx context.Context, obj any) (model.WithdrawCaseInput, error) {
+	var it model.WithdrawCaseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"caseId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "caseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWithdrawCaseInput unmarshals raw into the WithdrawCaseInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWithdrawCaseInput(ctx context.Context, raw any) (model.WithdrawCaseInput, error) {
+	var out model.WithdrawCaseInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WithdrawCaseInput", raw, &out)
+	return out, err
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -10715,6 +12751,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Hall(ctx, sel, obj)
+	case models.Case:
+		return ec._Case(ctx, sel, &obj)
+	case *models.Case:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Case(ctx, sel, obj)
 	case models.AppointmentSlot:
 		return ec._AppointmentSlot(ctx, sel, &obj)
 	case *models.AppointmentSlot:
@@ -11281,6 +13324,237 @@ func (ec *executionContext) _CancelAppointmentPayload(ctx context.Context, sel a
 	return out
 }
 
+var caseImplementors = []string{"Case", "Node"}
+
+func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj *models.Case) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Case")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_id(ctx, field, obj)
+				})
+		case "number":
+			out.Values[i] = ec._Case_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "matter":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_matter(ctx, field, obj)
+				})
+		case "agency":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_agency(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_status(ctx, field, obj)
+				})
+		case "values":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_values(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._Case_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Case_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "submittedAt":
+			out.Values[i] = ec._Case_submittedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timeline":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_timeline(ctx, field, obj)
+				})
+		case "lastStep":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_lastStep(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var caseConnectionImplementors = []string{"CaseConnection"}
+
+func (ec *executionContext) _CaseConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CaseConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaseConnection")
+		case "edges":
+			out.Values[i] = ec._CaseConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CaseConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CaseConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var caseEdgeImplementors = []string{"CaseEdge"}
+
+func (ec *executionContext) _CaseEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CaseEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaseEdge")
+		case "cursor":
+			out.Values[i] = ec._CaseEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CaseEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var caseStepImplementors = []string{"CaseStep"}
+
+func (ec *executionContext) _CaseStep(ctx context.Context, sel ast.SelectionSet, obj *models.CaseEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaseStep")
+		case "action":
+			out.Values[i] = ec._CaseStep_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fromStatus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CaseStep_fromStatus(ctx, field, obj)
+				})
+		case "toStatus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CaseStep_toStatus(ctx, field, obj)
+				})
+		case "actor":
+			out.Values[i] = ec._CaseStep_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._CaseStep_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._CaseStep_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var dailySearchCountImplementors = []string{"DailySearchCount"}
 
 func (ec *executionContext) _DailySearchCount(ctx context.Context, sel ast.SelectionSet, obj *model.DailySearchCount) graphql.Marshaler {
@@ -11375,6 +13649,108 @@ func (ec *executionContext) _Fee(ctx context.Context, sel ast.SelectionSet, obj 
 			}
 		case "basis":
 			out.Values[i] = ec._Fee_basis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var formAttributeImplementors = []string{"FormAttribute"}
+
+func (ec *executionContext) _FormAttribute(ctx context.Context, sel ast.SelectionSet, obj *models.FormAttribute) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, formAttributeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FormAttribute")
+		case "key":
+			out.Values[i] = ec._FormAttribute_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "label":
+			out.Values[i] = ec._FormAttribute_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._FormAttribute_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "required":
+			out.Values[i] = ec._FormAttribute_required(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "order":
+			out.Values[i] = ec._FormAttribute_order(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "options":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FormAttribute_options(ctx, field, obj)
+				})
+		case "maxLength":
+			out.Values[i] = ec._FormAttribute_maxLength(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var formValueImplementors = []string{"FormValue"}
+
+func (ec *executionContext) _FormValue(ctx context.Context, sel ast.SelectionSet, obj *model.FormValue) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, formValueImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FormValue")
+		case "key":
+			out.Values[i] = ec._FormValue_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "values":
+			out.Values[i] = ec._FormValue_values(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11893,6 +14269,12 @@ func (ec *executionContext) _Matter(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "applicationForm":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Matter_applicationForm(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12083,6 +14465,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "cancelAppointment":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_cancelAppointment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "saveApplicationDraft":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_saveApplicationDraft(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitApplication":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitApplication(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawCase":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawCase(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "supplyCaseMaterials":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_supplyCaseMaterials(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -12337,6 +14747,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myAppointments(ctx, field)
 				})
+		case "myCases":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myCases(ctx, field)
+				})
 		case "me":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -12534,6 +14950,39 @@ func (ec *executionContext) _RescheduleAppointmentPayload(ctx context.Context, s
 			out.Values[i] = graphql.MarshalString("RescheduleAppointmentPayload")
 		case "appointment":
 			out.Values[i] = ec._RescheduleAppointmentPayload_appointment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var saveApplicationDraftPayloadImplementors = []string{"SaveApplicationDraftPayload"}
+
+func (ec *executionContext) _SaveApplicationDraftPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SaveApplicationDraftPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, saveApplicationDraftPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SaveApplicationDraftPayload")
+		case "case":
+			out.Values[i] = ec._SaveApplicationDraftPayload_case(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12999,6 +15448,72 @@ func (ec *executionContext) _SetSearchSynonymPayload(ctx context.Context, sel as
 	return out
 }
 
+var submitApplicationPayloadImplementors = []string{"SubmitApplicationPayload"}
+
+func (ec *executionContext) _SubmitApplicationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SubmitApplicationPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, submitApplicationPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubmitApplicationPayload")
+		case "case":
+			out.Values[i] = ec._SubmitApplicationPayload_case(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var supplyCaseMaterialsPayloadImplementors = []string{"SupplyCaseMaterialsPayload"}
+
+func (ec *executionContext) _SupplyCaseMaterialsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SupplyCaseMaterialsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supplyCaseMaterialsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupplyCaseMaterialsPayload")
+		case "case":
+			out.Values[i] = ec._SupplyCaseMaterialsPayload_case(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var themeImplementors = []string{"Theme", "Node"}
 
 func (ec *executionContext) _Theme(ctx context.Context, sel ast.SelectionSet, obj *models.Theme) graphql.Marshaler {
@@ -13115,6 +15630,39 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			out.Values[i] = ec._User_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var withdrawCasePayloadImplementors = []string{"WithdrawCasePayload"}
+
+func (ec *executionContext) _WithdrawCasePayload(ctx context.Context, sel ast.SelectionSet, obj *model.WithdrawCasePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, withdrawCasePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WithdrawCasePayload")
+		case "case":
+			out.Values[i] = ec._WithdrawCasePayload_case(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13658,6 +16206,85 @@ func (ec *executionContext) marshalNCancelAppointmentPayload2ᚖgovmobileᚋgrap
 	return ec._CancelAppointmentPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCase2ᚖgovmobileᚋmodelsᚐCase(ctx context.Context, sel ast.SelectionSet, v *models.Case) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Case!")
+		return graphql.Null
+	}
+	return ec._Case(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCaseConnection2ᚖgovmobileᚋgraphᚋmodelᚐCaseConnection(ctx context.Context, sel ast.SelectionSet, v *model.CaseConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CaseConnection!")
+		return graphql.Null
+	}
+	return ec._CaseConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCaseEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐCaseEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CaseEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCaseEdge2ᚖgovmobileᚋgraphᚋmodelᚐCaseEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCaseEdge2ᚖgovmobileᚋgraphᚋmodelᚐCaseEdge(ctx context.Context, sel ast.SelectionSet, v *model.CaseEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CaseEdge!")
+		return graphql.Null
+	}
+	return ec._CaseEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCaseStatus2govmobileᚋcasesᚐStatus(ctx context.Context, v any) (cases.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := cases.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCaseStatus2govmobileᚋcasesᚐStatus(ctx context.Context, sel ast.SelectionSet, v cases.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "CaseStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNCaseStep2ᚕᚖgovmobileᚋmodelsᚐCaseEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.CaseEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCaseStep2ᚖgovmobileᚋmodelsᚐCaseEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCaseStep2ᚖgovmobileᚋmodelsᚐCaseEvent(ctx context.Context, sel ast.SelectionSet, v *models.CaseEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CaseStep!")
+		return graphql.Null
+	}
+	return ec._CaseStep(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNDailySearchCount2ᚕᚖgovmobileᚋgraphᚋmodelᚐDailySearchCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DailySearchCount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -13727,6 +16354,88 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNFormAttribute2ᚕᚖgovmobileᚋmodelsᚐFormAttributeᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.FormAttribute) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFormAttribute2ᚖgovmobileᚋmodelsᚐFormAttribute(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFormAttribute2ᚖgovmobileᚋmodelsᚐFormAttribute(ctx context.Context, sel ast.SelectionSet, v *models.FormAttribute) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FormAttribute!")
+		return graphql.Null
+	}
+	return ec._FormAttribute(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFormAttributeType2govmobileᚋmodelsᚐFormAttributeType(ctx context.Context, v any) (models.FormAttributeType, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := models.FormAttributeType(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFormAttributeType2govmobileᚋmodelsᚐFormAttributeType(ctx context.Context, sel ast.SelectionSet, v models.FormAttributeType) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "FormAttributeType!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNFormValue2ᚕᚖgovmobileᚋgraphᚋmodelᚐFormValueᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FormValue) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFormValue2ᚖgovmobileᚋgraphᚋmodelᚐFormValue(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFormValue2ᚖgovmobileᚋgraphᚋmodelᚐFormValue(ctx context.Context, sel ast.SelectionSet, v *model.FormValue) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FormValue!")
+		return graphql.Null
+	}
+	return ec._FormValue(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFormValueInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐFormValueInputᚄ(ctx context.Context, v any) ([]*model.FormValueInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.FormValueInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFormValueInput2ᚖgovmobileᚋgraphᚋmodelᚐFormValueInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNFormValueInput2ᚖgovmobileᚋgraphᚋmodelᚐFormValueInput(ctx context.Context, v any) (*model.FormValueInput, error) {
+	res, err := ec.unmarshalInputFormValueInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNGeoPoint2ᚖgovmobileᚋgraphᚋmodelᚐGeoPoint(ctx context.Context, sel ast.SelectionSet, v *model.GeoPoint) graphql.Marshaler {
@@ -14121,6 +16830,19 @@ func (ec *executionContext) marshalNRescheduleAppointmentPayload2ᚖgovmobileᚋ
 	return ec._RescheduleAppointmentPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSaveApplicationDraftInput2govmobileᚋgraphᚋmodelᚐSaveApplicationDraftInput(ctx context.Context, v any) (model.SaveApplicationDraftInput, error) {
+	res, err := ec.unmarshalInputSaveApplicationDraftInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSaveApplicationDraftPayload2ᚖgovmobileᚋgraphᚋmodelᚐSaveApplicationDraftPayload(ctx context.Context, sel ast.SelectionSet, v *model.SaveApplicationDraftPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SaveApplicationDraftPayload!")
+		return graphql.Null
+	}
+	return ec._SaveApplicationDraftPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSearchConnection2ᚖgovmobileᚋgraphᚋmodelᚐSearchConnection(ctx context.Context, sel ast.SelectionSet, v *model.SearchConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SearchConnection!")
@@ -14396,6 +17118,32 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) unmarshalNSubmitApplicationInput2govmobileᚋgraphᚋmodelᚐSubmitApplicationInput(ctx context.Context, v any) (model.SubmitApplicationInput, error) {
+	res, err := ec.unmarshalInputSubmitApplicationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSubmitApplicationPayload2ᚖgovmobileᚋgraphᚋmodelᚐSubmitApplicationPayload(ctx context.Context, sel ast.SelectionSet, v *model.SubmitApplicationPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubmitApplicationPayload!")
+		return graphql.Null
+	}
+	return ec._SubmitApplicationPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSupplyCaseMaterialsInput2govmobileᚋgraphᚋmodelᚐSupplyCaseMaterialsInput(ctx context.Context, v any) (model.SupplyCaseMaterialsInput, error) {
+	res, err := ec.unmarshalInputSupplyCaseMaterialsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSupplyCaseMaterialsPayload2ᚖgovmobileᚋgraphᚋmodelᚐSupplyCaseMaterialsPayload(ctx context.Context, sel ast.SelectionSet, v *model.SupplyCaseMaterialsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SupplyCaseMaterialsPayload!")
+		return graphql.Null
+	}
+	return ec._SupplyCaseMaterialsPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNTheme2ᚕᚖgovmobileᚋmodelsᚐThemeᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Theme) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -14455,6 +17203,19 @@ func (ec *executionContext) marshalNUserType2govmobileᚋmodelsᚐUserType(ctx c
 		graphql.AddInvalidNullFromMarshaler(ctx, "UserType!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNWithdrawCaseInput2govmobileᚋgraphᚋmodelᚐWithdrawCaseInput(ctx context.Context, v any) (model.WithdrawCaseInput, error) {
+	res, err := ec.unmarshalInputWithdrawCaseInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWithdrawCasePayload2ᚖgovmobileᚋgraphᚋmodelᚐWithdrawCasePayload(ctx context.Context, sel ast.SelectionSet, v *model.WithdrawCasePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WithdrawCasePayload!")
+		return graphql.Null
+	}
+	return ec._WithdrawCasePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -14646,6 +17407,49 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOCaseStatus2ᚖgovmobileᚋcasesᚐStatus(ctx context.Context, v any) (*cases.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := cases.Status(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCaseStatus2ᚖgovmobileᚋcasesᚐStatus(ctx context.Context, sel ast.SelectionSet, v *cases.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) marshalOCaseStep2ᚖgovmobileᚋmodelsᚐCaseEvent(ctx context.Context, sel ast.SelectionSet, v *models.CaseEvent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CaseStep(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOFormValueInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐFormValueInputᚄ(ctx context.Context, v any) ([]*model.FormValueInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.FormValueInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFormValueInput2ᚖgovmobileᚋgraphᚋmodelᚐFormValueInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOHotWordState2ᚖgovmobileᚋmodelsᚐHotWordState(ctx context.Context, v any) (*models.HotWordState, error) {
@@ -14843,6 +17647,24 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalTime(*v)
 	return res
 }
 

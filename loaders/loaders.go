@@ -1,5 +1,6 @@
 // Package loaders builds the per-request dataloaders for every relation of the
-// catalogue, so a page of N matters costs one statement per relation, not N.
+// catalogue and of cases, so a page of N matters or cases costs one statement
+// per relation, not N.
 // Loaders live for one request only: they never serve another user's data.
 package loaders
 
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"govmobile/cases"
 	"govmobile/catalogue"
 	"govmobile/models"
 
@@ -27,6 +29,8 @@ type Loaders struct {
 	Guide  *dataloadgen.Loader[uint64, *models.Guide]
 	Matter *dataloadgen.Loader[uint64, *models.Matter]
 	Hall   *dataloadgen.Loader[uint64, *models.Hall]
+	// Timeline loads cases' steps; nil outside a request.
+	Timeline *dataloadgen.Loader[uint64, []*models.CaseEvent]
 }
 
 // New builds a fresh set of loaders over the catalogue.
@@ -56,9 +60,11 @@ func sliceFetch[V any](f func(context.Context, []uint64) ([]V, error)) func(cont
 type ctxKey struct{}
 
 // Middleware puts fresh loaders into every request's context.
-func Middleware(cat *catalogue.Service, next http.Handler) http.Handler {
+func Middleware(cat *catalogue.Service, cs *cases.Service, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, New(cat))))
+		l := New(cat)
+		l.Timeline = dataloadgen.NewLoader(sliceFetch(cs.TimelinesByCase), dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(200))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, l)))
 	})
 }
 

@@ -21,6 +21,7 @@ const (
 	kindEntry  = "KnowledgeEntry"
 	kindSlot   = "AppointmentSlot"
 	kindAppt   = "Appointment"
+	kindCase   = "Case"
 )
 
 // globalID makes an opaque ID: base64url of "Kind:key". Clients must treat it

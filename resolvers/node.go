@@ -48,15 +48,9 @@ func (r *Resolver) resolveNode(ctx context.Context, kind, key string) (models.No
 	case kindSlot:
 		return nonNil(r.Appointments.Slot(ctx, id))
 	case kindAppt:
-		u, err := viewer.From(ctx).User(ctx)
-		if err != nil || u == nil {
-			return nil, err
-		}
-		a, err := r.Appointments.Get(ctx, u.ID, id)
-		if models.ErrorCode(err) == models.ECodeNotFound {
-			return nil, nil
-		}
-		return nonNil(a, err)
+		return owned(ctx, func(userID uint64) (*models.Appointment, error) { return r.Appointments.Get(ctx, userID, id) })
+	case kindCase:
+		return owned(ctx, func(userID uint64) (*models.Case, error) { return r.Cases.Mine(ctx, userID, id) })
 	case kindUser:
 		u, err := viewer.From(ctx).User(ctx)
 		if err != nil || u == nil || u.ID != id {
@@ -65,6 +59,20 @@ func (r *Resolver) resolveNode(ctx context.Context, kind, key string) (models.No
 		return r.Identity.Profile(u)
 	}
 	return nil, badID("id")
+}
+
+// owned fetches one of the caller's own objects; anyone else, signed in or
+// not, gets null, as for an object that does not exist.
+func owned[T any](ctx context.Context, get func(userID uint64) (*T, error)) (models.Node, error) {
+	u, err := viewer.From(ctx).User(ctx)
+	if err != nil || u == nil {
+		return nil, err
+	}
+	v, err := get(u.ID)
+	if models.ErrorCode(err) == models.ECodeNotFound {
+		return nil, nil
+	}
+	return nonNil(v, err)
 }
 
 // nonNil turns a missing row into an untyped nil Node.

@@ -5,6 +5,7 @@ package resolvers
 
 import (
 	"govmobile/appointment"
+	"govmobile/cases"
 	"govmobile/catalogue"
 	"govmobile/identity"
 	"govmobile/search"
@@ -17,4 +18,6 @@ type Resolver struct {
 	Searcher  *search.Service
 	// Appointments books hall time slots.
 	Appointments *appointment.Service
+	// Cases keeps applications and their handling.
+	Cases *cases.Service
 }

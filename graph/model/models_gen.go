@@ -82,6 +82,24 @@ type CancelAppointmentPayload struct {
 	Appointment *models.Appointment `json:"appointment"`
 }
 
+// 我的办件（从新到旧）。
+type CaseConnection struct {
+	// 本页的办件。
+	Edges []*CaseEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 符合条件的办件总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 我的办件列表中的一条。
+type CaseEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 办件。
+	Node *models.Case `json:"node"`
+}
+
 // 某一天的搜索次数。
 type DailySearchCount struct {
 	// 日期（UTC），YYYY-MM-DD。
@@ -100,6 +118,22 @@ type DeleteSearchSynonymInput struct {
 type DeleteSearchSynonymPayload struct {
 	// 是否删除了一条同义词（不存在时为 false）。
 	Deleted bool `json:"deleted"`
+}
+
+// 申请表中一个字段的值。
+type FormValue struct {
+	// 字段键。
+	Key string `json:"key"`
+	// 值（多选字段可有多个）。
+	Values []string `json:"values"`
+}
+
+// 申请表字段的值。
+type FormValueInput struct {
+	// 字段键（applicationForm 中的 key）。
+	Key string `json:"key"`
+	// 值，按文字填写；多选字段可填多个，其余字段只填一个。
+	Values []string `json:"values"`
 }
 
 // 地理坐标（WGS-84）。
@@ -250,6 +284,22 @@ type RescheduleAppointmentPayload struct {
 	Appointment *models.Appointment `json:"appointment"`
 }
 
+// 保存申请草稿。
+type SaveApplicationDraftInput struct {
+	// 要修改的草稿编号；新建草稿时不填。
+	CaseID *string `json:"caseId,omitempty"`
+	// 事项编号；新建草稿时必填。
+	MatterID *string `json:"matterId,omitempty"`
+	// 申请表的值（草稿可以不完整）。
+	Values []*FormValueInput `json:"values"`
+}
+
+// 保存草稿的结果。
+type SaveApplicationDraftPayload struct {
+	// 草稿。
+	Case *models.Case `json:"case"`
+}
+
 // 搜索结果（Relay 连接）。
 type SearchConnection struct {
 	// 本页结果。
@@ -362,6 +412,52 @@ type SetSearchSynonymInput struct {
 type SetSearchSynonymPayload struct {
 	// 保存后的同义词。
 	Synonym *models.SearchSynonym `json:"synonym"`
+}
+
+// 提交申请：提交已有草稿（caseId），或直接提交新申请（matterId 和 values）。
+type SubmitApplicationInput struct {
+	// 要提交的草稿编号。
+	CaseID *string `json:"caseId,omitempty"`
+	// 事项编号（直接提交新申请时）。
+	MatterID *string `json:"matterId,omitempty"`
+	// 申请表的值（直接提交新申请时，必须完整）。
+	Values []*FormValueInput `json:"values,omitempty"`
+	// 幂等键（可选，至多64个字符）：网络中断后用同一个键重试，只会提交一次，并返回第一次的结果。
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+// 提交的结果。
+type SubmitApplicationPayload struct {
+	// 已提交的办件。
+	Case *models.Case `json:"case"`
+}
+
+// 按要求补正材料：重新提交完整的申请表。
+type SupplyCaseMaterialsInput struct {
+	// 办件编号。
+	CaseID string `json:"caseId"`
+	// 补正后的申请表（必须完整）。
+	Values []*FormValueInput `json:"values"`
+}
+
+// 补正的结果。
+type SupplyCaseMaterialsPayload struct {
+	// 补正后重新待受理的办件。
+	Case *models.Case `json:"case"`
+}
+
+// 撤回受理前的办件。
+type WithdrawCaseInput struct {
+	// 办件编号。
+	CaseID string `json:"caseId"`
+	// 撤回原因（可选，至多500字）。
+	Reason *string `json:"reason,omitempty"`
+}
+
+// 撤回的结果。
+type WithdrawCasePayload struct {
+	// 已撤回的办件。
+	Case *models.Case `json:"case"`
 }
 
 // 脱敏规则的种类。

@@ -1,0 +1,167 @@
+package app_test
+
+import (
+	"testing"
+
+	"govmobile/models"
+)
+
+const caseFields = `id number status submittedAt matter { id name } agency { name } values { key values } lastStep { action toStatus actor note } timeline { action fromStatus toStatus }`
+
+type caseOut struct {
+	ID     string
+	Number string
+	Status string
+	Matter struct{ ID, Name string }
+	Values []struct {
+		Key    string
+		Values []string
+	}
+	LastStep *struct{ Action, ToStatus, Actor, Note string }
+	Timeline []struct{ Action, FromStatus, ToStatus string }
+}
+
+func formValues(kv ...string) []map[string]any {
+	var out []map[string]any
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, map[string]any{"key": kv[i], "values": []string{kv[i+1]}})
+	}
+	return out
+}
+
+var completeForm = formValues("reason", "首次申领", "contactPhone", "13900001111", "delivery", "窗口领取")
+
+func TestCasesOverGraphQL(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		var m models.Matter
+		if err := b.app.DB.Order("id").First(&m).Error; err != nil {
+			t.Fatal(err)
+		}
+		matter := gid("Matter", m.ID)
+		alice := b.register(t, person(t)).Ticket
+
+		var form struct {
+			Matter struct {
+				ApplicationForm []struct {
+					Key, Label, Type string
+					Required         bool
+					Options          []string
+				}
+			}
+		}
+		b.gql(t, "", `query($id: ID!) { matter(id: $id) { applicationForm { key label type required options } } }`, map[string]any{"id": matter}).decode(t, &form)
+		if len(form.Matter.ApplicationForm) == 0 || form.Matter.ApplicationForm[0].Label == "" {
+			t.Fatalf("application form: %+v", form)
+		}
+
+		submit := `mutation($in: SubmitApplicationInput!) { submitApplication(input: $in) { case { ` + caseFields + ` } } }`
+		var out struct{ SubmitApplication struct{ Case caseOut } }
+		b.gql(t, alice, submit, map[string]any{"in": map[string]any{"matterId": matter, "values": completeForm, "idempotencyKey": "first"}}).decode(t, &out)
+		c := out.SubmitApplication.Case
+		if c.Status != "SUBMITTED" || c.Matter.ID != matter || c.LastStep == nil || c.LastStep.ToStatus != "SUBMITTED" || len(c.Timeline) != 1 || len(c.Values) != 3 {
+			t.Fatalf("submitted case: %+v", c)
+		}
+		b.gql(t, alice, submit, map[string]any{"in": map[string]any{"matterId": matter, "values": completeForm, "idempotencyKey": "first"}}).decode(t, &out)
+		if out.SubmitApplication.Case.ID != c.ID {
+			t.Fatalf("a replayed submission made another case: %s", out.SubmitApplication.Case.ID)
+		}
+
+		// Bad input writes nothing.
+		before := countRows(t, b, &models.Case{})
+		for _, in := range []map[string]any{
+			{"matterId": matter, "values": formValues("reason", "缺电话")},
+			{"matterId": matter, "values": append(formValues("colour", "红"), completeForm...)},
+			{"matterId": matter, "values": append(formValues("reason", "两次"), completeForm...)},
+			{"matterId": matter, "caseId": c.ID, "values": completeForm},
+			{"matterId": matter},
+			{"matterId": "bad", "values": completeForm},
+		} {
+			expectCode(t, b.gql(t, alice, submit, map[string]any{"in": in}), models.ECodeBadUserInput)
+		}
+		expectCode(t, b.gql(t, "", submit, map[string]any{"in": map[string]any{"matterId": matter, "values": completeForm}}), models.ECodeUnauthenticated)
+		if n := countRows(t, b, &models.Case{}); n != before {
+			t.Fatalf("refused submissions wrote %d cases", n-before)
+		}
+
+		// A draft, completed and submitted.
+		var d struct{ SaveApplicationDraft struct{ Case caseOut } }
+		b.gql(t, alice, `mutation($in: SaveApplicationDraftInput!) { saveApplicationDraft(input: $in) { case { `+caseFields+` } } }`,
+			map[string]any{"in": map[string]any{"matterId": matter, "values": formValues("reason", "先存草稿")}}).decode(t, &d)
+		if d.SaveApplicationDraft.Case.Status != "DRAFT" || d.SaveApplicationDraft.Case.LastStep != nil {
+			t.Fatalf("draft: %+v", d.SaveApplicationDraft.Case)
+		}
+		expectCode(t, b.gql(t, alice, submit, map[string]any{"in": map[string]any{"caseId": d.SaveApplicationDraft.Case.ID}}), models.ECodeBadUserInput)
+
+		// Withdraw before acceptance; not twice.
+		withdraw := `mutation($in: WithdrawCaseInput!) { withdrawCase(input: $in) { case { status lastStep { note } } } }`
+		var w struct{ WithdrawCase struct{ Case caseOut } }
+		b.gql(t, alice, withdraw, map[string]any{"in": map[string]any{"caseId": c.ID, "reason": "材料不全，改日再办"}}).decode(t, &w)
+		if w.WithdrawCase.Case.Status != "WITHDRAWN" || w.WithdrawCase.Case.LastStep.Note != "材料不全，改日再办" {
+			t.Fatalf("withdrawn: %+v", w.WithdrawCase.Case)
+		}
+		expectCode(t, b.gql(t, alice, withdraw, map[string]any{"in": map[string]any{"caseId": c.ID}}), models.ECodeConflict)
+
+		// Bob sees none of it.
+		bob := b.register(t, person(t)).Ticket
+		expectCode(t, b.gql(t, bob, withdraw, map[string]any{"in": map[string]any{"caseId": c.ID}}), models.ECodeNotFound)
+		var node struct{ Node *struct{ ID string } }
+		b.gql(t, bob, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": c.ID}).decode(t, &node)
+		if node.Node != nil {
+			t.Fatal("another user's case is visible through node()")
+		}
+		var mine struct {
+			MyCases struct {
+				TotalCount int
+				Edges      []struct{ Node caseOut }
+			}
+		}
+		b.gql(t, bob, `{ myCases { totalCount } }`, nil).decode(t, &mine)
+		if mine.MyCases.TotalCount != 0 {
+			t.Fatalf("bob sees %d cases", mine.MyCases.TotalCount)
+		}
+		b.gql(t, alice, `{ myCases(status: WITHDRAWN) { totalCount edges { node { id status } } } }`, nil).decode(t, &mine)
+		if mine.MyCases.TotalCount != 1 || mine.MyCases.Edges[0].Node.ID != c.ID {
+			t.Fatalf("alice's withdrawn cases: %+v", mine.MyCases)
+		}
+	})
+}
+
+// myCases with each case's matter, agency and last step costs a fixed
+// number of SQL statements, whatever the page size.
+func TestMyCasesStatementCount(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		var ms []models.Matter
+		if err := b.app.DB.Order("id").Limit(60).Find(&ms).Error; err != nil || len(ms) < 60 {
+			t.Fatalf("matters: %v", err)
+		}
+		carol := b.register(t, person(t)).Ticket
+		for _, m := range ms {
+			r := b.gql(t, carol, `mutation($in: SubmitApplicationInput!) { submitApplication(input: $in) { case { id } } }`,
+				map[string]any{"in": map[string]any{"matterId": gid("Matter", m.ID), "values": completeForm}})
+			if len(r.Errors) > 0 {
+				t.Fatal(string(r.Raw))
+			}
+		}
+		q := `query($first: Int) { myCases(first: $first) { totalCount edges { node { number status matter { name } agency { name } lastStep { action at } } } } }`
+		counts := map[int]float64{}
+		// The counter is process-wide: background work (the search index,
+		// the search log) may add to one reading, so the fewest of three
+		// is the request's own.
+		for _, first := range []int{5, 50} {
+			for try := 0; try < 3; try++ {
+				before := totalStatements()
+				r := b.gql(t, carol, q, map[string]any{"first": first})
+				if len(r.Errors) > 0 {
+					t.Fatal(string(r.Raw))
+				}
+				if n := totalStatements() - before; try == 0 || n < counts[first] {
+					counts[first] = n
+				}
+			}
+		}
+		if counts[5] != counts[50] || counts[50] > 8 {
+			t.Fatalf("statements: first:5 → %v, first:50 → %v (want equal and ≤ 8)", counts[5], counts[50])
+		}
+		t.Logf("statements per page: %v", counts[50])
+	})
+}
