@@ -391,18 +391,33 @@ func TestMattersStatementCount(t *testing.T) {
 		q := `query($first: Int) { matters(first: $first) { totalCount edges { node { name agency { name region { name } } region { name } themes { name } halls { name } guide { materials { name } } } } } }`
 		counts := map[int]float64{}
 		for _, first := range []int{10, 100} {
-			before := totalStatements()
-			r := b.gql(t, "", q, map[string]any{"first": first})
-			if len(r.Errors) > 0 {
-				t.Fatal(string(r.Raw))
-			}
-			counts[first] = totalStatements() - before
+			counts[first] = statementsOf(t, func() *gqlResponse { return b.gql(t, "", q, map[string]any{"first": first}) })
 		}
 		if counts[10] != counts[100] || counts[100] > 8 {
 			t.Fatalf("statements: first:10 → %v, first:100 → %v (want equal and ≤ 8)", counts[10], counts[100])
 		}
 		t.Logf("statements per page: %v", counts[100])
 	})
+}
+
+// statementsOf is the number of SQL statements one request makes. The
+// counter is process-wide and background work (the search index, the
+// search log, ticket touches) may add to a reading, so the request is sent
+// three times and the fewest counted.
+func statementsOf(t *testing.T, send func() *gqlResponse) float64 {
+	t.Helper()
+	var fewest float64
+	for try := 0; try < 3; try++ {
+		before := totalStatements()
+		r := send()
+		if len(r.Errors) > 0 {
+			t.Fatal(string(r.Raw))
+		}
+		if n := totalStatements() - before; try == 0 || n < fewest {
+			fewest = n
+		}
+	}
+	return fewest
 }
 
 func totalStatements() float64 {

@@ -188,11 +188,26 @@ func (s *Service) TimelinesByCase(ctx context.Context, ids []uint64) ([][]*model
 	return out, nil
 }
 
-// List is a page of the user's cases, newest first, first at a time after
+// Owner says whose cases a list holds: a user's (drafts included), or an
+// agency's (submitted ones only).
+type Owner struct {
+	UserID   uint64
+	AgencyID uint64
+}
+
+// List is a page of the owner's cases, newest first, first at a time after
 // the given case ID (0 for the first page), optionally of one status, and
 // their total.
-func (s *Service) List(ctx context.Context, userID uint64, status Status, first int, afterID uint64) ([]*models.Case, int64, error) {
-	q := s.db.WithContext(ctx).Model(&models.Case{}).Where("user_id = ?", userID)
+func (s *Service) List(ctx context.Context, owner Owner, status Status, first int, afterID uint64) ([]*models.Case, int64, error) {
+	q := s.db.WithContext(ctx).Model(&models.Case{})
+	switch {
+	case owner.UserID != 0:
+		q = q.Where("user_id = ?", owner.UserID)
+	case owner.AgencyID != 0:
+		q = q.Where("agency_id = ? AND status <> ?", owner.AgencyID, string(Draft))
+	default:
+		return nil, 0, errors.New("cases.List without an owner")
+	}
 	if status != "" {
 		q = q.Where("status = ?", string(status))
 	}

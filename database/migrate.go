@@ -40,9 +40,9 @@ var migrations = []migration{
 		}
 		return search.SeedSynonyms(tx)
 	}},
-	{3, "matter services: appointment slots and bookings, idempotency keys, application forms, cases and their timelines", func(tx *gorm.DB) error {
+	{3, "matter services: appointment slots and bookings, idempotency keys, application forms, cases and their timelines, agency staff", func(tx *gorm.DB) error {
 		return tx.AutoMigrate(&models.AppointmentSlot{}, &models.Appointment{}, &models.IdempotencyKey{},
-			&models.MatterForm{}, &models.Case{}, &models.CaseEvent{})
+			&models.MatterForm{}, &models.Case{}, &models.CaseEvent{}, &models.Admin{})
 	}},
 }
 

@@ -228,6 +228,10 @@ type ComplexityRoot struct {
 		Region       func(childComplexity int) int
 	}
 
+	HandleCasePayload struct {
+		Case func(childComplexity int) int
+	}
+
 	HotSearch struct {
 		Count  func(childComplexity int) int
 		Pinned func(childComplexity int) int
@@ -287,6 +291,7 @@ type ComplexityRoot struct {
 		BookAppointment       func(childComplexity int, input model.BookAppointmentInput) int
 		CancelAppointment     func(childComplexity int, input model.CancelAppointmentInput) int
 		DeleteSearchSynonym   func(childComplexity int, input model.DeleteSearchSynonymInput) int
+		HandleCase            func(childComplexity int, input model.HandleCaseInput) int
 		Login                 func(childComplexity int, input model.LoginInput) int
 		Logout                func(childComplexity int) int
 		RebuildSearchIndex    func(childComplexity int) int
@@ -325,6 +330,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		AgencyCases       func(childComplexity int, status *cases.Status, first *int, after *string) int
 		AppointmentSlots  func(childComplexity int, matterID string, hallID string, date string) int
 		HotSearches       func(childComplexity int, first *int) int
 		HotWordSettings   func(childComplexity int) int
@@ -547,6 +553,7 @@ type MutationResolver interface {
 	SubmitApplication(ctx context.Context, input model.SubmitApplicationInput) (*model.SubmitApplicationPayload, error)
 	WithdrawCase(ctx context.Context, input model.WithdrawCaseInput) (*model.WithdrawCasePayload, error)
 	SupplyCaseMaterials(ctx context.Context, input model.SupplyCaseMaterialsInput) (*model.SupplyCaseMaterialsPayload, error)
+	HandleCase(ctx context.Context, input model.HandleCaseInput) (*model.HandleCasePayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (models.Node, error)
@@ -557,6 +564,7 @@ type QueryResolver interface {
 	AppointmentSlots(ctx context.Context, matterID string, hallID string, date string) ([]*models.AppointmentSlot, error)
 	MyAppointments(ctx context.Context, first *int, after *string) (*model.AppointmentConnection, error)
 	MyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error)
+	AgencyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error)
 	Me(ctx context.Context) (*models.UserProfile, error)
 	Matters(ctx context.Context, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) (*model.MatterConnection, error)
 	Matter(ctx context.Context, id *string, code *string) (*models.Matter, error)
@@ -1241,6 +1249,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Hall.Region(childComplexity), true
 
+	case "HandleCasePayload.case":
+		if e.ComplexityRoot.HandleCasePayload.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandleCasePayload.Case(childComplexity), true
+
 	case "HotSearch.count":
 		if e.ComplexityRoot.HotSearch.Count == nil {
 			break
@@ -1507,6 +1522,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteSearchSynonym(childComplexity, args["input"].(model.DeleteSearchSynonymInput)), true
+	case "Mutation.handleCase":
+		if e.ComplexityRoot.Mutation.HandleCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_handleCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.HandleCase(childComplexity, args["input"].(model.HandleCaseInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -1695,6 +1721,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProcessStep.Order(childComplexity), true
 
+	case "Query.agencyCases":
+		if e.ComplexityRoot.Query.AgencyCases == nil {
+			break
+		}
+
+		args, err := ec.field_Query_agencyCases_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AgencyCases(childComplexity, args["status"].(*cases.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Query.appointmentSlots":
 		if e.ComplexityRoot.Query.AppointmentSlots == nil {
 			break
@@ -2268,6 +2305,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CancelAppointmentInput", ec.unmarshalInputCancelAppointmentInput),
 			graphql.NewInputUnmarshaler("DeleteSearchSynonymInput", ec.unmarshalInputDeleteSearchSynonymInput),
 			graphql.NewInputUnmarshaler("FormValueInput", ec.unmarshalInputFormValueInput),
+			graphql.NewInputUnmarshaler("HandleCaseInput", ec.unmarshalInputHandleCaseInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("MatterFilter", ec.unmarshalInputMatterFilter),
 			graphql.NewInputUnmarshaler("MatterOrder", ec.unmarshalInputMatterOrder),
@@ -2702,6 +2740,14 @@ func (ec *executionContext) childFields_Hall(ctx context.Context, field graphql.
 		return ec.fieldContext_Hall_region(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Hall", field.Name)
+}
+
+func (ec *executionContext) childFields_HandleCasePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "case":
+		return ec.fieldContext_HandleCasePayload_case(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HandleCasePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_HotSearch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3262,6 +3308,20 @@ func (ec *executionContext) field_Mutation_deleteSearchSynonym_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_handleCase_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.HandleCaseInput, error) {
+			return ec.unmarshalNHandleCaseInput2govmobileᚋgraphᚋmodelᚐHandleCaseInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3399,6 +3459,36 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_agencyCases_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*cases.Status, error) {
+			return ec.unmarshalOCaseStatus2ᚖgovmobileᚋcasesᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -6385,6 +6475,38 @@ func (ec *executionContext) fieldContext_Hall_region(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _HandleCasePayload_case(ctx context.Context, field graphql.CollectedField, obj *model.HandleCasePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandleCasePayload_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Case, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Case) graphql.Marshaler {
+			return ec.marshalNCase2ᚖgovmobileᚋmodelsᚐCase(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandleCasePayload_case(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HandleCasePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _HotSearch_word(ctx context.Context, field graphql.CollectedField, obj *model.HotSearch) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7973,6 +8095,63 @@ func (ec *executionContext) fieldContext_Mutation_supplyCaseMaterials(ctx contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_handleCase(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_handleCase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().HandleCase(ctx, fc.Args["input"].(model.HandleCaseInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.HandleCasePayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HandleCasePayload) graphql.Marshaler {
+			return ec.marshalNHandleCasePayload2ᚖgovmobileᚋgraphᚋmodelᚐHandleCasePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_handleCase(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HandleCasePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_handleCase_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NavigationEntry_key(ctx context.Context, field graphql.CollectedField, obj *model.NavigationEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8611,6 +8790,63 @@ func (ec *executionContext) fieldContext_Query_myCases(ctx context.Context, fiel
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_myCases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_agencyCases(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_agencyCases(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AgencyCases(ctx, fc.Args["status"].(*cases.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.CaseConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CaseConnection) graphql.Marshaler {
+			return ec.marshalNCaseConnection2ᚖgovmobileᚋgraphᚋmodelᚐCaseConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_agencyCases(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_agencyCases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12021,6 +12257,62 @@ func UnmarshalFormValueInput(ctx context.Context, raw any) (model.FormValueInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputHandleCaseInput(ctx context.Context, obj any) (model.HandleCaseInput, error) {
+	var it model.HandleCaseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"caseId", "action", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "caseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseID = data
+		case "action":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
+			data, err := ec.unmarshalNCaseStaffAction2govmobileᚋcasesᚐAction(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Action = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalHandleCaseInput unmarshals raw into the HandleCaseInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalHandleCaseInput(ctx context.Context, raw any) (model.HandleCaseInput, error) {
+	var out model.HandleCaseInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "HandleCaseInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLoginInput(ctx context.Context, obj any) (model.LoginInput, error) {
 	var it model.LoginInput
 	if obj == nil {
@@ -14016,6 +14308,39 @@ func (ec *executionContext) _Hall(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
+var handleCasePayloadImplementors = []string{"HandleCasePayload"}
+
+func (ec *executionContext) _HandleCasePayload(ctx context.Context, sel ast.SelectionSet, obj *model.HandleCasePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, handleCasePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HandleCasePayload")
+		case "case":
+			out.Values[i] = ec._HandleCasePayload_case(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var hotSearchImplementors = []string{"HotSearch"}
 
 func (ec *executionContext) _HotSearch(ctx context.Context, sel ast.SelectionSet, obj *model.HotSearch) graphql.Marshaler {
@@ -14497,6 +14822,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "handleCase":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_handleCase(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14752,6 +15084,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myCases(ctx, field)
+				})
+		case "agencyCases":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_agencyCases(ctx, field)
 				})
 		case "me":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -16246,6 +16584,21 @@ func (ec *executionContext) marshalNCaseEdge2ᚖgovmobileᚋgraphᚋmodelᚐCase
 	return ec._CaseEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCaseStaffAction2govmobileᚋcasesᚐAction(ctx context.Context, v any) (cases.Action, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := cases.Action(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCaseStaffAction2govmobileᚋcasesᚐAction(ctx context.Context, sel ast.SelectionSet, v cases.Action) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "CaseStaffAction!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNCaseStatus2govmobileᚋcasesᚐStatus(ctx context.Context, v any) (cases.Status, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := cases.Status(tmp)
@@ -16496,6 +16849,19 @@ func (ec *executionContext) marshalNHall2ᚖgovmobileᚋmodelsᚐHall(ctx contex
 		return graphql.Null
 	}
 	return ec._Hall(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNHandleCaseInput2govmobileᚋgraphᚋmodelᚐHandleCaseInput(ctx context.Context, v any) (model.HandleCaseInput, error) {
+	res, err := ec.unmarshalInputHandleCaseInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHandleCasePayload2ᚖgovmobileᚋgraphᚋmodelᚐHandleCasePayload(ctx context.Context, sel ast.SelectionSet, v *model.HandleCasePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HandleCasePayload!")
+		return graphql.Null
+	}
+	return ec._HandleCasePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNHotSearch2ᚕᚖgovmobileᚋgraphᚋmodelᚐHotSearchᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HotSearch) graphql.Marshaler {

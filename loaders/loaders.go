@@ -104,3 +104,24 @@ func (l *Loaders) PrimeMatters(ctx context.Context, matters []*models.Matter, se
 		l.Guide.LoadAllThunk(ctx, ids)
 	}
 }
+
+// PrimeCases starts, in one batch per relation, the loads a page of cases
+// will need, for the relations the query selects (see PrimeMatters).
+func (l *Loaders) PrimeCases(ctx context.Context, cs []*models.Case, selected func(field string) bool) {
+	if len(cs) == 0 {
+		return
+	}
+	ids, matters, agencies := make([]uint64, len(cs)), make([]uint64, len(cs)), make([]uint64, len(cs))
+	for i, c := range cs {
+		ids[i], matters[i], agencies[i] = c.ID, c.MatterID, c.AgencyID
+	}
+	if selected("matter") {
+		l.Matter.LoadAllThunk(ctx, matters)
+	}
+	if selected("agency") {
+		l.Agency.LoadAllThunk(ctx, agencies)
+	}
+	if l.Timeline != nil && (selected("timeline") || selected("lastStep")) {
+		l.Timeline.LoadAllThunk(ctx, ids)
+	}
+}

@@ -56,11 +56,14 @@ type LoginThrottle struct {
 // Admin is an account of the service-application management centre. The
 // bootstrap super-admin "admin" is created on first start (SPEC §2).
 type Admin struct {
-	ID           uint64    `gorm:"primaryKey"`
-	Username     string    `gorm:"size:32;uniqueIndex;not null"`
-	PasswordHash string    `gorm:"size:200;not null"`
-	SuperAdmin   bool      `gorm:"not null"`
-	CreatedAt    time.Time `gorm:"not null"`
+	ID           uint64 `gorm:"primaryKey"`
+	Username     string `gorm:"size:32;uniqueIndex;not null"`
+	PasswordHash string `gorm:"size:200;not null"`
+	SuperAdmin   bool   `gorm:"not null"`
+	// AgencyID, when not 0, makes the admin a member of that agency's
+	// staff, who handles its cases and no other's.
+	AgencyID  uint64    `gorm:"not null;default:0;index"`
+	CreatedAt time.Time `gorm:"not null"`
 }
 
 // KeyMaterial holds a key wrapped (SM4-GCM) by the master key, so that every

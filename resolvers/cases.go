@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"slices"
 
+	"govmobile/cases"
 	"govmobile/graph/model"
 	"govmobile/loaders"
 	"govmobile/models"
+	"govmobile/pagination"
+	"govmobile/viewer"
 )
 
 // maxFormValues bounds the fields of one submitted form.
@@ -85,4 +88,53 @@ func (r *Resolver) timeline(ctx context.Context, caseID uint64) ([]*models.CaseE
 		steps = []*models.CaseEvent{}
 	}
 	return steps, err
+}
+
+// agencyStaff is the signed-in admin, who must be on an agency's staff.
+func agencyStaff(ctx context.Context) (*models.Admin, error) {
+	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if a.AgencyID == 0 {
+		return nil, models.Errorf(models.ECodeForbidden, "只有办理部门的工作人员可以办理办件。")
+	}
+	return a, nil
+}
+
+// caseConnection is a page of an owner's cases.
+func (r *Resolver) caseConnection(ctx context.Context, owner cases.Owner, status *cases.Status, first *int, after *string) (*model.CaseConnection, error) {
+	n, err := pagination.PageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	var st cases.Status
+	if status != nil {
+		st = *status
+	}
+	var afterID uint64
+	if after != nil {
+		c, err := pagination.Decode(*after, "cases")
+		if err != nil {
+			return nil, err
+		}
+		afterID = c.ID
+	}
+	rows, total, err := r.Cases.List(ctx, owner, st, n+1, afterID)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.CaseConnection{TotalCount: int(total), Edges: []*model.CaseEdge{}, PageInfo: &model.PageInfo{HasPreviousPage: afterID > 0}}
+	if len(rows) > n {
+		rows, conn.PageInfo.HasNextPage = rows[:n], true
+	}
+	loaders.For(ctx, r.Catalogue).PrimeCases(ctx, rows, selectedUnder(ctx, "edges", "node"))
+	for _, c := range rows {
+		conn.Edges = append(conn.Edges, &model.CaseEdge{Cursor: pagination.Encode(pagination.Cursor{Order: "cases", Value: "", ID: c.ID}), Node: c})
+	}
+	if len(conn.Edges) > 0 {
+		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
+		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
+	}
+	return conn, nil
 }

@@ -12,7 +12,6 @@ import (
 	"govmobile/graph/model"
 	"govmobile/loaders"
 	"govmobile/models"
-	"govmobile/pagination"
 	"govmobile/viewer"
 )
 
@@ -162,44 +161,39 @@ func (r *mutationResolver) SupplyCaseMaterials(ctx context.Context, input model.
 	return &model.SupplyCaseMaterialsPayload{Case: c}, nil
 }
 
+// HandleCase is the resolver for the handleCase field.
+func (r *mutationResolver) HandleCase(ctx context.Context, input model.HandleCaseInput) (*model.HandleCasePayload, error) {
+	staff, err := agencyStaff(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := parseNumericID("caseId", input.CaseID, kindCase)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Cases.Handle(ctx, staff.AgencyID, staff.ID, id, input.Action, deref(input.Note))
+	if err != nil {
+		return nil, err
+	}
+	return &model.HandleCasePayload{Case: c}, nil
+}
+
 // MyCases is the resolver for the myCases field.
 func (r *queryResolver) MyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error) {
 	u, err := viewer.From(ctx).RequireUser(ctx)
 	if err != nil {
 		return nil, err
 	}
-	n, err := pagination.PageSize(first)
+	return r.caseConnection(ctx, cases.Owner{UserID: u.ID}, status, first, after)
+}
+
+// AgencyCases is the resolver for the agencyCases field.
+func (r *queryResolver) AgencyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error) {
+	staff, err := agencyStaff(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var st cases.Status
-	if status != nil {
-		st = *status
-	}
-	var afterID uint64
-	if after != nil {
-		c, err := pagination.Decode(*after, "cases")
-		if err != nil {
-			return nil, err
-		}
-		afterID = c.ID
-	}
-	rows, total, err := r.Cases.List(ctx, u.ID, st, n+1, afterID)
-	if err != nil {
-		return nil, err
-	}
-	conn := &model.CaseConnection{TotalCount: int(total), Edges: []*model.CaseEdge{}, PageInfo: &model.PageInfo{HasPreviousPage: afterID > 0}}
-	if len(rows) > n {
-		rows, conn.PageInfo.HasNextPage = rows[:n], true
-	}
-	for _, c := range rows {
-		conn.Edges = append(conn.Edges, &model.CaseEdge{Cursor: pagination.Encode(pagination.Cursor{Order: "cases", Value: "", ID: c.ID}), Node: c})
-	}
-	if len(conn.Edges) > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
-	}
-	return conn, nil
+	return r.caseConnection(ctx, cases.Owner{AgencyID: staff.AgencyID}, status, first, after)
 }
 
 // Case returns graph.CaseResolver implementation.

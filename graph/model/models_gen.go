@@ -5,6 +5,7 @@ package model
 import (
 	"bytes"
 	"fmt"
+	"govmobile/cases"
 	"govmobile/models"
 	"govmobile/search"
 	"io"
@@ -142,6 +143,22 @@ type GeoPoint struct {
 	Lat float64 `json:"lat"`
 	// 经度。
 	Lng float64 `json:"lng"`
+}
+
+// 办理部门工作人员办理一件本部门的办件。
+type HandleCaseInput struct {
+	// 办件编号。
+	CaseID string `json:"caseId"`
+	// 操作。
+	Action cases.Action `json:"action"`
+	// 说明，至多500字；要求补正和不予受理时必填。
+	Note *string `json:"note,omitempty"`
+}
+
+// 办理的结果。
+type HandleCasePayload struct {
+	// 办理后的办件。
+	Case *models.Case `json:"case"`
 }
 
 // 热门搜索词。
