@@ -163,7 +163,7 @@ func (r *gqlResponse) code() string {
 }
 
 // decode unmarshals data into v, failing on GraphQL errors.
-func (r *gqlResponse) decode(t *testing.T, v any) {
+func (r *gqlResponse) decode(t testing.TB, v any) {
 	t.Helper()
 	if len(r.Errors) > 0 {
 		t.Fatalf("unexpected errors: %s", r.Raw)
@@ -174,7 +174,7 @@ func (r *gqlResponse) decode(t *testing.T, v any) {
 }
 
 // post sends a raw body to /graphql.
-func (b *backend) post(t *testing.T, body []byte, header map[string]string) *gqlResponse {
+func (b *backend) post(t testing.TB, body []byte, header map[string]string) *gqlResponse {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, b.srv.URL+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
@@ -198,7 +198,7 @@ func (b *backend) post(t *testing.T, body []byte, header map[string]string) *gql
 }
 
 // gql sends a query with variables, as the ticket's owner when ticket != "".
-func (b *backend) gql(t *testing.T, ticket, query string, vars map[string]any) *gqlResponse {
+func (b *backend) gql(t testing.TB, ticket, query string, vars map[string]any) *gqlResponse {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	h := map[string]string{}
@@ -247,7 +247,7 @@ func hasHan(s string) bool {
 var seq atomic.Int64
 
 // person makes registration input for a new, unique natural person.
-func person(t *testing.T) map[string]any {
+func person(t testing.TB) map[string]any {
 	n := seq.Add(1)
 	return map[string]any{
 		"username":       fmt.Sprintf("citizen%d_%d", n, os.Getpid()%10000),
@@ -261,7 +261,7 @@ func person(t *testing.T) map[string]any {
 }
 
 // idNumber builds a valid GB 11643 number.
-func idNumber(t *testing.T, region, birth string, seq int) string {
+func idNumber(t testing.TB, region, birth string, seq int) string {
 	first17 := fmt.Sprintf("%s%s%03d", region, birth, seq)
 	c, ok := validate.IDNumberCheckChar(first17)
 	if !ok {
@@ -297,7 +297,7 @@ type authPayload struct {
 	} `json:"user"`
 }
 
-func (b *backend) register(t *testing.T, in map[string]any) authPayload {
+func (b *backend) register(t testing.TB, in map[string]any) authPayload {
 	t.Helper()
 	var out struct {
 		Register authPayload `json:"register"`
