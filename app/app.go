@@ -23,6 +23,7 @@ import (
 	"govmobile/httpapi"
 	"govmobile/identity"
 	"govmobile/loaders"
+	"govmobile/messages"
 	"govmobile/resolvers"
 	"govmobile/search"
 	"govmobile/viewer"
@@ -97,8 +98,11 @@ type App struct {
 	// Appointments books citizens into hall time slots.
 	Appointments *appointment.Service
 	// Cases keeps online applications and their handling.
-	Cases   *cases.Service
-	Handler http.Handler
+	Cases *cases.Service
+	// Messages is the message centre; Bus delivers messages live.
+	Messages *messages.Service
+	Bus      *messages.Bus
+	Handler  http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
 	done chan struct{}
@@ -213,7 +217,9 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	}
 	a.Identity = identity.New(a.DB, keys)
 	a.Appointments = appointment.New(a.DB, appointment.Config{})
-	a.Cases = cases.New(a.DB)
+	a.Bus = messages.NewBus()
+	a.Messages = messages.New(a.DB, a.Bus)
+	a.Cases = cases.New(a.DB, a.Messages)
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
 	if password == "" {
@@ -243,7 +249,7 @@ var publicRootFields = []string{"matters", "matter", "navigation", "regions", "r
 
 func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
-	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases}
+	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, api)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
 
 	"govmobile/database"
 	"govmobile/idempotency"
+	"govmobile/messages"
 	"govmobile/models"
 )
 
@@ -20,12 +22,16 @@ import (
 // changes only their own cases, staff only their agency's; anything else is
 // NOT_FOUND, as for a case that does not exist.
 type Service struct {
-	db  *gorm.DB
-	now func() time.Time
+	db   *gorm.DB
+	now  func() time.Time
+	msgs *messages.Service
 }
 
-// New returns the case service.
-func New(db *gorm.DB) *Service { return &Service{db: db, now: time.Now} }
+// New returns the case service; msgs, when not nil, tells applicants of
+// their cases' steps.
+func New(db *gorm.DB, msgs *messages.Service) *Service {
+	return &Service{db: db, now: time.Now, msgs: msgs}
+}
 
 // Form is the application form of a matter: its own, or GeneralForm.
 func (s *Service) Form(ctx context.Context, matterID uint64) ([]models.FormAttribute, error) {
@@ -79,7 +85,9 @@ func (s *Service) Submit(ctx context.Context, userID, caseID, matterID uint64, v
 	}
 	request := []string{fmt.Sprint(caseID), fmt.Sprint(matterID)}
 	var out *models.Case
+	ob := &messages.Outbox{}
 	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		*ob = messages.Outbox{}
 		if err := idempotency.Claim(tx, userID, key, opSubmit, request...); err != nil {
 			return err
 		}
@@ -101,12 +109,15 @@ func (s *Service) Submit(ctx context.Context, userID, caseID, matterID uint64, v
 		} else if err := tx.Model(c).Where("status = ?", Draft).Select("values").Updates(c).Error; err != nil {
 			return err
 		}
-		if err := s.step(tx, c, Submit, Applicant, userID, ""); err != nil {
+		if err := s.step(tx, c, Submit, Applicant, userID, "", ob); err != nil {
 			return err
 		}
 		out = c
 		return idempotency.Settle(tx, userID, key, c.ID)
 	})
+	if err == nil {
+		s.msgs.Publish(ob)
+	}
 	if errors.Is(err, idempotency.ErrUsed) {
 		id, err := idempotency.Result(ctx, s.db, userID, key, opSubmit, request...)
 		if err != nil {
@@ -232,23 +243,28 @@ var errNotFound = models.Errorf(models.ECodeNotFound, "没有找到这个办件�
 // act loads a case, moves it by action and records the step.
 func (s *Service) act(ctx context.Context, load func(tx *gorm.DB) (*models.Case, error), action Action, by Actor, actorID uint64, note string) (*models.Case, error) {
 	var out *models.Case
+	ob := &messages.Outbox{}
 	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		*ob = messages.Outbox{}
 		c, err := load(tx)
 		if err != nil {
 			return err
 		}
-		if err := s.step(tx, c, action, by, actorID, note); err != nil {
+		if err := s.step(tx, c, action, by, actorID, note, ob); err != nil {
 			return err
 		}
 		out = c
 		return nil
 	})
+	if err == nil {
+		s.msgs.Publish(ob)
+	}
 	return out, err
 }
 
 // step moves c by action, if its status has not changed since it was read,
 // and appends the step to its timeline.
-func (s *Service) step(tx *gorm.DB, c *models.Case, action Action, by Actor, actorID uint64, note string) error {
+func (s *Service) step(tx *gorm.DB, c *models.Case, action Action, by Actor, actorID uint64, note string, ob *messages.Outbox) error {
 	if len([]rune(note)) > maxNote {
 		return models.InvalidField("note", fmt.Sprintf("说明不能超过%d个字。", maxNote))
 	}
@@ -271,8 +287,38 @@ func (s *Service) step(tx *gorm.DB, c *models.Case, action Action, by Actor, act
 		return models.Errorf(models.ECodeConflict, "办件状态刚刚已有变化，请刷新后再试。")
 	}
 	c.Status, c.UpdatedAt = string(to), now
-	return tx.Create(&models.CaseEvent{CaseID: c.ID, Action: string(action), FromStatus: string(from), ToStatus: string(to),
-		Actor: string(by), ActorID: actorID, Note: note, At: now}).Error
+	if err := tx.Create(&models.CaseEvent{CaseID: c.ID, Action: string(action), FromStatus: string(from), ToStatus: string(to),
+		Actor: string(by), ActorID: actorID, Note: note, At: now}).Error; err != nil {
+		return err
+	}
+	return s.tell(tx, c, from, to, by, note, ob)
+}
+
+// tell writes the applicant a message about a step: always when the agency
+// took it, and for their own steps when they follow the case.
+func (s *Service) tell(tx *gorm.DB, c *models.Case, from, to Status, by Actor, note string, ob *messages.Outbox) error {
+	if s.msgs == nil {
+		return nil
+	}
+	if by != Staff {
+		followers, err := messages.Subscribers(tx, models.TargetCase, c.ID)
+		if err != nil || !slices.Contains(followers, c.UserID) {
+			return err
+		}
+	}
+	body := fmt.Sprintf("您的办件 %s 状态由“%s”变为“%s”。", c.Number, from.Label(), to.Label())
+	if note != "" {
+		body += "说明：" + note
+	}
+	return ob.Write(tx, &models.Message{UserID: c.UserID, Title: "办件进度更新：" + to.Label(), Body: truncate(body, 1000),
+		Target: models.TargetCase, TargetID: c.ID})
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
 }
 
 // draftFor loads the user's draft, or makes a new one for a matter, with

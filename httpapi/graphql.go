@@ -68,6 +68,25 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 	// hundred plain fields, so one request cannot fan out into hundreds.
 	cfg.Complexity.Query.Navigation = func(child int, _ model.NavigationDimension, _ *string) int { return 100 + child }
 	srv := handler.New(graph.NewExecutableSchema(cfg))
+	// Subscriptions (graphql-transport-ws). Browsers cannot set headers on
+	// a websocket, so the ticket comes in connection_init's payload
+	// ({"authorization": "Bearer …"}) and is checked there: a connection
+	// without a valid citizen ticket is refused.
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 15 * time.Second,
+		InitTimeout:           10 * time.Second,
+		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			token := strings.TrimSpace(p.Authorization())
+			if len(token) > 7 && strings.EqualFold(token[:7], "bearer ") {
+				token = strings.TrimSpace(token[7:])
+			}
+			v := viewer.From(ctx).WithToken(token)
+			if _, err := v.RequireUser(ctx); err != nil {
+				return ctx, nil, err
+			}
+			return viewer.With(ctx, v), nil, nil
+		},
+	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

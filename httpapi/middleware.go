@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"govmobile/models"
@@ -124,17 +125,23 @@ const MaxQueryBytes = 32 << 10
 // query, no batches, no mutation over GET, and a deadline for the whole request.
 func Guard(l Limits, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.Header.Get("Upgrade") != "" {
+			// A subscription's websocket lives as long as the client keeps
+			// it: no request deadline. gqlgen checks the handshake and the
+			// ticket in connection_init.
+			if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || r.Header.Get("Sec-WebSocket-Key") == "" || r.Header.Get("Sec-WebSocket-Version") == "" {
+				writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "WebSocket 握手不完整：订阅请使用 graphql-transport-ws 协议连接。")
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), l.Timeout)
 		defer cancel()
 		r = r.WithContext(ctx)
 		switch r.Method {
 		case http.MethodPost:
 		case http.MethodGet:
-			if r.Header.Get("Upgrade") != "" {
-				// No websocket transport yet (subscriptions come later).
-				writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "暂不支持 WebSocket 连接。")
-				return
-			}
 			if code, msg := checkGET(r); msg != "" {
 				writeError(w, code, models.ECodeBadUserInput, msg)
 				return

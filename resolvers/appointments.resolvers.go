@@ -120,31 +120,19 @@ func (r *queryResolver) MyAppointments(ctx context.Context, first *int, after *s
 	if err != nil {
 		return nil, err
 	}
-	var afterID uint64
-	if after != nil {
-		c, err := pagination.Decode(*after, "appointments")
-		if err != nil {
-			return nil, err
-		}
-		afterID = c.ID
-	}
-	rows, total, err := r.Appointments.Mine(ctx, u.ID, n+1, afterID)
+	cursorID, err := afterID(after, "appointments")
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.AppointmentConnection{TotalCount: int(total), Edges: []*model.AppointmentEdge{}, PageInfo: &model.PageInfo{HasPreviousPage: afterID > 0}}
-	if len(rows) > n {
-		rows, conn.PageInfo.HasNextPage = rows[:n], true
+	rows, total, err := r.Appointments.Mine(ctx, u.ID, n+1, cursorID)
+	if err != nil {
+		return nil, err
 	}
-	for _, a := range rows {
-		cur := pagination.Encode(pagination.Cursor{Order: "appointments", Value: "", ID: a.ID})
-		conn.Edges = append(conn.Edges, &model.AppointmentEdge{Cursor: cur, Node: a})
-	}
-	if len(conn.Edges) > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
-	}
-	return conn, nil
+	edges, info := idPage(rows, n, cursorID, "appointments", func(a *models.Appointment) uint64 { return a.ID },
+		func(cur string, a *models.Appointment) *model.AppointmentEdge {
+			return &model.AppointmentEdge{Cursor: cur, Node: a}
+		})
+	return &model.AppointmentConnection{TotalCount: int(total), Edges: edges, PageInfo: info}, nil
 }
 
 // Appointment returns graph.AppointmentResolver implementation.

@@ -112,29 +112,24 @@ func (r *Resolver) caseConnection(ctx context.Context, owner cases.Owner, status
 	if status != nil {
 		st = *status
 	}
-	var afterID uint64
-	if after != nil {
-		c, err := pagination.Decode(*after, "cases")
-		if err != nil {
-			return nil, err
-		}
-		afterID = c.ID
-	}
-	rows, total, err := r.Cases.List(ctx, owner, st, n+1, afterID)
+	cursorID, err := afterID(after, "cases")
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.CaseConnection{TotalCount: int(total), Edges: []*model.CaseEdge{}, PageInfo: &model.PageInfo{HasPreviousPage: afterID > 0}}
-	if len(rows) > n {
-		rows, conn.PageInfo.HasNextPage = rows[:n], true
+	rows, total, err := r.Cases.List(ctx, owner, st, n+1, cursorID)
+	if err != nil {
+		return nil, err
 	}
-	loaders.For(ctx, r.Catalogue).PrimeCases(ctx, rows, selectedUnder(ctx, "edges", "node"))
-	for _, c := range rows {
-		conn.Edges = append(conn.Edges, &model.CaseEdge{Cursor: pagination.Encode(pagination.Cursor{Order: "cases", Value: "", ID: c.ID}), Node: c})
+	edges, info := idPage(rows, n, cursorID, "cases", func(c *models.Case) uint64 { return c.ID },
+		func(cur string, c *models.Case) *model.CaseEdge { return &model.CaseEdge{Cursor: cur, Node: c} })
+	loaders.For(ctx, r.Catalogue).PrimeCases(ctx, rows[:len(edges)], selectedUnder(ctx, "edges", "node"))
+	return &model.CaseConnection{TotalCount: int(total), Edges: edges, PageInfo: info}, nil
+}
+
+// targetGlobalID is the global ID of what a subscription or message is about.
+func targetGlobalID(t models.SubscriptionTarget, id uint64) string {
+	if t == models.TargetCase {
+		return globalIDNum(kindCase, id)
 	}
-	if len(conn.Edges) > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
-	}
-	return conn, nil
+	return globalIDNum(kindMatter, id)
 }

@@ -11,17 +11,19 @@ import (
 
 // Kinds of global IDs (the Relay Node types).
 const (
-	kindMatter = "Matter"
-	kindAgency = "Agency"
-	kindTheme  = "Theme"
-	kindHall   = "Hall"
-	kindRegion = "Region"
-	kindUser   = "User"
-	kindApp    = "App"
-	kindEntry  = "KnowledgeEntry"
-	kindSlot   = "AppointmentSlot"
-	kindAppt   = "Appointment"
-	kindCase   = "Case"
+	kindMatter  = "Matter"
+	kindAgency  = "Agency"
+	kindTheme   = "Theme"
+	kindHall    = "Hall"
+	kindRegion  = "Region"
+	kindUser    = "User"
+	kindApp     = "App"
+	kindEntry   = "KnowledgeEntry"
+	kindSlot    = "AppointmentSlot"
+	kindAppt    = "Appointment"
+	kindCase    = "Case"
+	kindMessage = "Message"
+	kindSub     = "ServiceSubscription"
 )
 
 // globalID makes an opaque ID: base64url of "Kind:key". Clients must treat it

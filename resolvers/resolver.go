@@ -8,6 +8,7 @@ import (
 	"govmobile/cases"
 	"govmobile/catalogue"
 	"govmobile/identity"
+	"govmobile/messages"
 	"govmobile/search"
 )
 
@@ -20,4 +21,7 @@ type Resolver struct {
 	Appointments *appointment.Service
 	// Cases keeps applications and their handling.
 	Cases *cases.Service
+	// Messages is the message centre; Bus delivers messages live.
+	Messages *messages.Service
+	Bus      *messages.Bus
 }

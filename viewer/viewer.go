@@ -42,6 +42,12 @@ func Middleware(auth Authenticator, next http.Handler) http.Handler {
 	})
 }
 
+// WithToken is a viewer for the same connection with another ticket: a
+// websocket sends its ticket in its first message, not in a header.
+func (v *Viewer) WithToken(token string) *Viewer {
+	return &Viewer{Token: token, IP: v.IP, auth: v.auth}
+}
+
 // With returns ctx carrying v.
 func With(ctx context.Context, v *Viewer) context.Context { return context.WithValue(ctx, ctxKey{}, v) }
 

@@ -179,6 +179,20 @@ type LoginInput struct {
 	Password string `json:"password"`
 }
 
+// 把消息标为已读。
+type MarkMessagesReadInput struct {
+	// 要标为已读的消息；不填则把全部消息标为已读。
+	MessageIds []string `json:"messageIds,omitempty"`
+}
+
+// 标为已读的结果。
+type MarkMessagesReadPayload struct {
+	// 本次标为已读的条数。
+	Marked int `json:"marked"`
+	// 剩余未读条数。
+	UnreadCount int `json:"unreadCount"`
+}
+
 // 事项列表（Relay 游标分页）。
 type MatterConnection struct {
 	// 符合条件的事项总数。
@@ -223,6 +237,24 @@ type MatterOrder struct {
 	Field MatterOrderField `json:"field"`
 	// 排序方向。
 	Direction OrderDirection `json:"direction"`
+}
+
+// 我的消息（从新到旧）。
+type MessageConnection struct {
+	// 本页的消息。
+	Edges []*MessageEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 符合条件的消息总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 我的消息列表中的一条。
+type MessageEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 消息。
+	Node *models.Message `json:"node"`
 }
 
 // 变更入口。
@@ -449,6 +481,23 @@ type SubmitApplicationPayload struct {
 	Case *models.Case `json:"case"`
 }
 
+// 订阅一个事项或自己的办件。
+type SubscribeInput struct {
+	// 事项或办件的全局编号。
+	TargetID string `json:"targetId"`
+}
+
+// 订阅的结果。
+type SubscribePayload struct {
+	// 订阅（重复订阅返回原有的订阅）。
+	Subscription *models.Subscription `json:"subscription"`
+}
+
+// 实时推送，使用 WebSocket（graphql-transport-ws 协议，路径与 HTTP 接口相同）。
+// 连接时在 connection_init 的 payload 中携带 {"authorization": "Bearer <票据>"}，票据无效时连接被拒绝。
+type Subscription struct {
+}
+
 // 按要求补正材料：重新提交完整的申请表。
 type SupplyCaseMaterialsInput struct {
 	// 办件编号。
@@ -461,6 +510,18 @@ type SupplyCaseMaterialsInput struct {
 type SupplyCaseMaterialsPayload struct {
 	// 补正后重新待受理的办件。
 	Case *models.Case `json:"case"`
+}
+
+// 取消订阅。
+type UnsubscribeInput struct {
+	// 订阅编号。
+	SubscriptionID string `json:"subscriptionId"`
+}
+
+// 取消订阅的结果。
+type UnsubscribePayload struct {
+	// 是否已取消。
+	Removed bool `json:"removed"`
 }
 
 // 撤回受理前的办件。

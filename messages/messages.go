@@ -1,0 +1,185 @@
+// Package messages is the citizen's message centre (8.1.2 a, 服务订阅):
+// subscriptions to matters and cases, the messages they bring, unread
+// counts, and live delivery to the citizen's open connections.
+//
+// A message is written in the same transaction as the change it reports,
+// and published to live listeners only after that transaction commits. A
+// citizen only ever sees, counts and marks their own messages.
+package messages
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"govmobile/models"
+)
+
+// Service keeps subscriptions and messages.
+type Service struct {
+	db  *gorm.DB
+	bus *Bus
+}
+
+// New returns the message centre, publishing through bus.
+func New(db *gorm.DB, bus *Bus) *Service { return &Service{db: db, bus: bus} }
+
+// Subscribe makes the user follow a target; following it again is not an
+// error. Whether the target exists, and may be followed by the user, is the
+// caller's to check.
+func (s *Service) Subscribe(ctx context.Context, userID uint64, target models.SubscriptionTarget, targetID uint64) (*models.Subscription, error) {
+	sub := &models.Subscription{UserID: userID, Target: target, TargetID: targetID, CreatedAt: time.Now().UTC()}
+	db := s.db.WithContext(ctx)
+	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(sub).Error; err != nil {
+		return nil, err
+	}
+	var out models.Subscription
+	err := db.Where("user_id = ? AND target = ? AND target_id = ?", userID, target, targetID).First(&out).Error
+	return &out, err
+}
+
+// Unsubscribe removes one of the user's subscriptions; another user's is
+// NOT_FOUND.
+func (s *Service) Unsubscribe(ctx context.Context, userID, id uint64) error {
+	res := s.db.WithContext(ctx).Where("id = ? AND user_id = ?", id, userID).Delete(&models.Subscription{})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return models.Errorf(models.ECodeNotFound, "没有找到这个订阅。")
+	}
+	return res.Error
+}
+
+// Get returns one of the user's messages; another user's is NOT_FOUND.
+func (s *Service) Get(ctx context.Context, userID, id uint64) (*models.Message, error) {
+	var m models.Message
+	err := s.db.WithContext(ctx).Where("id = ? AND user_id = ?", id, userID).First(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, models.Errorf(models.ECodeNotFound, "没有找到这条消息。")
+	}
+	return &m, err
+}
+
+// Subscriptions lists the user's subscriptions, newest first.
+func (s *Service) Subscriptions(ctx context.Context, userID uint64) ([]*models.Subscription, error) {
+	var out []*models.Subscription
+	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("id DESC").Find(&out).Error
+	return out, err
+}
+
+// Subscribers are the users following a target.
+func Subscribers(tx *gorm.DB, target models.SubscriptionTarget, targetID uint64) ([]uint64, error) {
+	var ids []uint64
+	err := tx.Model(&models.Subscription{}).Where("target = ? AND target_id = ?", target, targetID).Pluck("user_id", &ids).Error
+	return ids, err
+}
+
+// Outbox gathers the messages a transaction writes, to publish once it has
+// committed.
+type Outbox struct{ pending []*models.Message }
+
+// Write stores a message inside tx and queues it for publishing.
+func (o *Outbox) Write(tx *gorm.DB, m *models.Message) error {
+	m.CreatedAt = time.Now().UTC()
+	if err := tx.Create(m).Error; err != nil {
+		return err
+	}
+	o.pending = append(o.pending, m)
+	return nil
+}
+
+// Publish delivers the queued messages to live listeners; call it after the
+// transaction committed.
+func (s *Service) Publish(o *Outbox) {
+	if s == nil || o == nil {
+		return
+	}
+	for _, m := range o.pending {
+		s.bus.Publish(m)
+	}
+	o.pending = nil
+}
+
+// List is a page of the user's messages, newest first, after a message ID
+// (0 for the first page), and their total.
+func (s *Service) List(ctx context.Context, userID uint64, unreadOnly bool, first int, afterID uint64) ([]*models.Message, int64, error) {
+	q := s.db.WithContext(ctx).Model(&models.Message{}).Where("user_id = ?", userID)
+	if unreadOnly {
+		q = q.Where("read_at IS NULL")
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	if afterID > 0 {
+		q = q.Where("id < ?", afterID)
+	}
+	var out []*models.Message
+	err := q.Order("id DESC").Limit(first).Find(&out).Error
+	return out, total, err
+}
+
+// Unread counts the user's unread messages.
+func (s *Service) Unread(ctx context.Context, userID uint64) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&models.Message{}).Where("user_id = ? AND read_at IS NULL", userID).Count(&n).Error
+	return n, err
+}
+
+// MarkRead marks the user's messages read: those listed, or all when ids
+// is empty. Others' IDs are passed over. It returns how many it marked.
+func (s *Service) MarkRead(ctx context.Context, userID uint64, ids []uint64) (int64, error) {
+	q := s.db.WithContext(ctx).Model(&models.Message{}).Where("user_id = ? AND read_at IS NULL", userID)
+	if len(ids) > 0 {
+		q = q.Where("id IN ?", ids)
+	}
+	res := q.Update("read_at", time.Now().UTC())
+	return res.RowsAffected, res.Error
+}
+
+// Bus delivers published messages to the listeners of their user in this
+// process. A listener that does not keep up loses messages rather than
+// holding up the others; they stay in the message centre.
+type Bus struct {
+	mu        sync.Mutex
+	listeners map[uint64]map[chan *models.Message]struct{}
+}
+
+// NewBus returns an empty bus.
+func NewBus() *Bus { return &Bus{listeners: map[uint64]map[chan *models.Message]struct{}{}} }
+
+// Listen returns the user's live messages until ctx ends.
+func (b *Bus) Listen(ctx context.Context, userID uint64) <-chan *models.Message {
+	ch := make(chan *models.Message, 16)
+	b.mu.Lock()
+	if b.listeners[userID] == nil {
+		b.listeners[userID] = map[chan *models.Message]struct{}{}
+	}
+	b.listeners[userID][ch] = struct{}{}
+	b.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		b.mu.Lock()
+		delete(b.listeners[userID], ch)
+		if len(b.listeners[userID]) == 0 {
+			delete(b.listeners, userID)
+		}
+		b.mu.Unlock()
+		close(ch)
+	}()
+	return ch
+}
+
+// Publish hands m to its user's listeners.
+func (b *Bus) Publish(m *models.Message) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.listeners[m.UserID] {
+		select {
+		case ch <- m:
+		default:
+		}
+	}
+}
