@@ -102,7 +102,9 @@ type App struct {
 	// Messages is the message centre; Bus delivers messages live.
 	Messages *messages.Service
 	Bus      *messages.Bus
-	Handler  http.Handler
+	// Files keeps the materials uploaded for cases.
+	Files   *cases.Files
+	Handler http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
 	done chan struct{}
@@ -220,6 +222,9 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	a.Bus = messages.NewBus()
 	a.Messages = messages.New(a.DB, a.Bus)
 	a.Cases = cases.New(a.DB, a.Messages)
+	if a.Files, err = cases.NewFiles(a.DB, filepath.Join(a.Config.DataDir, "files")); err != nil {
+		return err
+	}
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
 	if password == "" {
@@ -249,7 +254,7 @@ var publicRootFields = []string{"matters", "matter", "navigation", "regions", "r
 
 func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
-	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus}
+	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, api)
@@ -279,6 +284,9 @@ func (a *App) routes() http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", httpapi.Observe(log, "graphql", api))
+	files := httpapi.Observe(log, "files", viewer.Middleware(a.Identity, httpapi.Files(a.Files, log)))
+	mux.Handle("/files", files)
+	mux.Handle("/files/", files)
 	if cfg.Dev {
 		mux.Handle("/graphiql", httpapi.Observe(log, "graphiql", web.GraphiQL("/graphql")))
 		mux.Handle("/graphiql/static/", web.GraphiQL("/graphql"))

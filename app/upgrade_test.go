@@ -107,7 +107,7 @@ func writeGolden(t *testing.T) {
 	a.Close()
 	// The golden keeps what a release's operator must keep: the database
 	// and the master key; the search index is derived and rebuilt.
-	for _, f := range []string{"govmobile.db-wal", "govmobile.db-shm", "search", "search.new", "search.lock"} {
+	for _, f := range []string{"govmobile.db-wal", "govmobile.db-shm", "search", "search.new", "search.lock", "files"} {
 		os.RemoveAll(filepath.Join(dir, f))
 	}
 }

@@ -40,10 +40,10 @@ var migrations = []migration{
 		}
 		return search.SeedSynonyms(tx)
 	}},
-	{3, "matter services: appointment slots and bookings, idempotency keys, application forms, cases and their timelines, agency staff, subscriptions and messages", func(tx *gorm.DB) error {
+	{3, "matter services: appointment slots and bookings, idempotency keys, application forms, cases and their timelines, agency staff, subscriptions and messages, case files", func(tx *gorm.DB) error {
 		return tx.AutoMigrate(&models.AppointmentSlot{}, &models.Appointment{}, &models.IdempotencyKey{},
 			&models.MatterForm{}, &models.Case{}, &models.CaseEvent{}, &models.Admin{},
-			&models.Subscription{}, &models.Message{})
+			&models.Subscription{}, &models.Message{}, &models.CaseFile{})
 	}},
 }
 

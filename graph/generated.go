@@ -38,6 +38,7 @@ type ResolverRoot interface {
 	Appointment() AppointmentResolver
 	AppointmentSlot() AppointmentSlotResolver
 	Case() CaseResolver
+	CaseMaterial() CaseMaterialResolver
 	CaseStep() CaseStepResolver
 	FormAttribute() FormAttributeResolver
 	Hall() HallResolver
@@ -134,6 +135,7 @@ type ComplexityRoot struct {
 		CreatedAt   func(childComplexity int) int
 		ID          func(childComplexity int) int
 		LastStep    func(childComplexity int) int
+		Materials   func(childComplexity int) int
 		Matter      func(childComplexity int) int
 		Number      func(childComplexity int) int
 		Status      func(childComplexity int) int
@@ -152,6 +154,15 @@ type ComplexityRoot struct {
 	CaseEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	CaseMaterial struct {
+		ContentType func(childComplexity int) int
+		DownloadURL func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Name        func(childComplexity int) int
+		SM3         func(childComplexity int) int
+		Size        func(childComplexity int) int
 	}
 
 	CaseStep struct {
@@ -560,6 +571,14 @@ type CaseResolver interface {
 
 	Timeline(ctx context.Context, obj *models.Case) ([]*models.CaseEvent, error)
 	LastStep(ctx context.Context, obj *models.Case) (*models.CaseEvent, error)
+	Materials(ctx context.Context, obj *models.Case) ([]*models.CaseFile, error)
+}
+type CaseMaterialResolver interface {
+	ID(ctx context.Context, obj *models.CaseFile) (string, error)
+
+	Size(ctx context.Context, obj *models.CaseFile) (int, error)
+
+	DownloadURL(ctx context.Context, obj *models.CaseFile) (string, error)
 }
 type CaseStepResolver interface {
 	FromStatus(ctx context.Context, obj *models.CaseEvent) (cases.Status, error)
@@ -956,6 +975,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.LastStep(childComplexity), true
+	case "Case.materials":
+		if e.ComplexityRoot.Case.Materials == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Materials(childComplexity), true
 	case "Case.matter":
 		if e.ComplexityRoot.Case.Matter == nil {
 			break
@@ -1030,6 +1055,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CaseEdge.Node(childComplexity), true
+
+	case "CaseMaterial.contentType":
+		if e.ComplexityRoot.CaseMaterial.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseMaterial.ContentType(childComplexity), true
+	case "CaseMaterial.downloadUrl":
+		if e.ComplexityRoot.CaseMaterial.DownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseMaterial.DownloadURL(childComplexity), true
+	case "CaseMaterial.id":
+		if e.ComplexityRoot.CaseMaterial.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseMaterial.ID(childComplexity), true
+	case "CaseMaterial.name":
+		if e.ComplexityRoot.CaseMaterial.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseMaterial.Name(childComplexity), true
+	case "CaseMaterial.sm3":
+		if e.ComplexityRoot.CaseMaterial.SM3 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseMaterial.SM3(childComplexity), true
+	case "CaseMaterial.size":
+		if e.ComplexityRoot.CaseMaterial.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseMaterial.Size(childComplexity), true
 
 	case "CaseStep.action":
 		if e.ComplexityRoot.CaseStep.Action == nil {
@@ -2847,6 +2909,8 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_timeline(ctx, field)
 	case "lastStep":
 		return ec.fieldContext_Case_lastStep(ctx, field)
+	case "materials":
+		return ec.fieldContext_Case_materials(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
 }
@@ -2871,6 +2935,24 @@ func (ec *executionContext) childFields_CaseEdge(ctx context.Context, field grap
 		return ec.fieldContext_CaseEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CaseEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CaseMaterial(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CaseMaterial_id(ctx, field)
+	case "name":
+		return ec.fieldContext_CaseMaterial_name(ctx, field)
+	case "contentType":
+		return ec.fieldContext_CaseMaterial_contentType(ctx, field)
+	case "size":
+		return ec.fieldContext_CaseMaterial_size(ctx, field)
+	case "sm3":
+		return ec.fieldContext_CaseMaterial_sm3(ctx, field)
+	case "downloadUrl":
+		return ec.fieldContext_CaseMaterial_downloadUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CaseMaterial", field.Name)
 }
 
 func (ec *executionContext) childFields_CaseStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5646,6 +5728,38 @@ func (ec *executionContext) fieldContext_Case_lastStep(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Case_materials(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_materials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Materials(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.CaseFile) graphql.Marshaler {
+			return ec.marshalNCaseMaterial2ᚕᚖgovmobileᚋmodelsᚐCaseFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_materials(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseMaterial(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CaseConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5786,6 +5900,144 @@ func (ec *executionContext) fieldContext_CaseEdge_node(_ context.Context, field 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CaseMaterial_id(ctx context.Context, field graphql.CollectedField, obj *models.CaseFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseMaterial_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CaseMaterial().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseMaterial_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseMaterial", field, true, true, "ID")
+}
+
+func (ec *executionContext) _CaseMaterial_name(ctx context.Context, field graphql.CollectedField, obj *models.CaseFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseMaterial_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseMaterial_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseMaterial", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseMaterial_contentType(ctx context.Context, field graphql.CollectedField, obj *models.CaseFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseMaterial_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseMaterial_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseMaterial", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseMaterial_size(ctx context.Context, field graphql.CollectedField, obj *models.CaseFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseMaterial_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CaseMaterial().Size(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseMaterial_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseMaterial", field, true, true, "Int")
+}
+
+func (ec *executionContext) _CaseMaterial_sm3(ctx context.Context, field graphql.CollectedField, obj *models.CaseFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseMaterial_sm3(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SM3, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseMaterial_sm3(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseMaterial", field, false, false, "String")
+}
+
+func (ec *executionContext) _CaseMaterial_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *models.CaseFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseMaterial_downloadUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CaseMaterial().DownloadURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CaseMaterial_downloadUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CaseMaterial", field, true, true, "String")
 }
 
 func (ec *executionContext) _CaseStep_action(ctx context.Context, field graphql.CollectedField, obj *models.CaseEvent) (ret graphql.Marshaler) {
@@ -15027,6 +15279,12 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_lastStep(ctx, field, obj)
 				})
+		case "materials":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_materials(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15108,6 +15366,67 @@ func (ec *executionContext) _CaseEdge(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var caseMaterialImplementors = []string{"CaseMaterial"}
+
+func (ec *executionContext) _CaseMaterial(ctx context.Context, sel ast.SelectionSet, obj *models.CaseFile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, caseMaterialImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CaseMaterial")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CaseMaterial_id(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._CaseMaterial_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "contentType":
+			out.Values[i] = ec._CaseMaterial_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "size":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CaseMaterial_size(ctx, field, obj)
+				})
+		case "sm3":
+			out.Values[i] = ec._CaseMaterial_sm3(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "downloadUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CaseMaterial_downloadUrl(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18280,6 +18599,30 @@ func (ec *executionContext) marshalNCaseEdge2ᚖgovmobileᚋgraphᚋmodelᚐCase
 		return graphql.Null
 	}
 	return ec._CaseEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCaseMaterial2ᚕᚖgovmobileᚋmodelsᚐCaseFileᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.CaseFile) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCaseMaterial2ᚖgovmobileᚋmodelsᚐCaseFile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCaseMaterial2ᚖgovmobileᚋmodelsᚐCaseFile(ctx context.Context, sel ast.SelectionSet, v *models.CaseFile) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CaseMaterial!")
+		return graphql.Null
+	}
+	return ec._CaseMaterial(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNCaseStaffAction2govmobileᚋcasesᚐAction(ctx context.Context, v any) (cases.Action, error) {

@@ -60,3 +60,17 @@ type CaseEvent struct {
 	Note       string    `gorm:"size:500;not null"`
 	At         time.Time `gorm:"not null"`
 }
+
+// CaseFile is a material uploaded for a case. The content is stored once
+// under the data directory, named by its SM3 digest; the type is what the
+// content is, sniffed, never what the client said.
+type CaseFile struct {
+	ID          uint64    `gorm:"primaryKey"`
+	CaseID      uint64    `gorm:"not null;index"`
+	UserID      uint64    `gorm:"not null"`
+	Name        string    `gorm:"size:200;not null"`
+	ContentType string    `gorm:"size:64;not null"`
+	Size        int64     `gorm:"not null"`
+	SM3         string    `gorm:"size:64;not null"`
+	CreatedAt   time.Time `gorm:"not null"`
+}

@@ -54,6 +54,26 @@ func (r *caseResolver) LastStep(ctx context.Context, obj *models.Case) (*models.
 	return steps[len(steps)-1], nil
 }
 
+// Materials is the resolver for the materials field.
+func (r *caseResolver) Materials(ctx context.Context, obj *models.Case) ([]*models.CaseFile, error) {
+	return r.Files.List(ctx, obj.ID)
+}
+
+// ID is the resolver for the id field.
+func (r *caseMaterialResolver) ID(ctx context.Context, obj *models.CaseFile) (string, error) {
+	return GlobalID(KindCaseFile, obj.ID), nil
+}
+
+// Size is the resolver for the size field.
+func (r *caseMaterialResolver) Size(ctx context.Context, obj *models.CaseFile) (int, error) {
+	return int(obj.Size), nil
+}
+
+// DownloadURL is the resolver for the downloadUrl field.
+func (r *caseMaterialResolver) DownloadURL(ctx context.Context, obj *models.CaseFile) (string, error) {
+	return "/files/" + GlobalID(KindCaseFile, obj.ID), nil
+}
+
 // FromStatus is the resolver for the fromStatus field.
 func (r *caseStepResolver) FromStatus(ctx context.Context, obj *models.CaseEvent) (cases.Status, error) {
 	return cases.Status(obj.FromStatus), nil
@@ -199,6 +219,9 @@ func (r *queryResolver) AgencyCases(ctx context.Context, status *cases.Status, f
 // Case returns graph.CaseResolver implementation.
 func (r *Resolver) Case() graph.CaseResolver { return &caseResolver{r} }
 
+// CaseMaterial returns graph.CaseMaterialResolver implementation.
+func (r *Resolver) CaseMaterial() graph.CaseMaterialResolver { return &caseMaterialResolver{r} }
+
 // CaseStep returns graph.CaseStepResolver implementation.
 func (r *Resolver) CaseStep() graph.CaseStepResolver { return &caseStepResolver{r} }
 
@@ -207,6 +230,7 @@ func (r *Resolver) FormAttribute() graph.FormAttributeResolver { return &formAtt
 
 type (
 	caseResolver          struct{ *Resolver }
+	caseMaterialResolver  struct{ *Resolver }
 	caseStepResolver      struct{ *Resolver }
 	formAttributeResolver struct{ *Resolver }
 )

@@ -73,3 +73,14 @@ func parseKey(key string) (uint64, bool) {
 	n, err := strconv.ParseUint(key, 10, 64)
 	return n, err == nil && n > 0 && n <= math.MaxInt64
 }
+
+// KindCaseFile is the global-ID kind of a case's material, shared with the
+// HTTP upload and download endpoints.
+const KindCaseFile = "CaseFile"
+
+// GlobalID is the opaque ID of an object of the given kind, for the HTTP
+// endpoints outside GraphQL.
+func GlobalID(kind string, id uint64) string { return globalIDNum(kind, id) }
+
+// ParseGlobalID reads an opaque ID that must be of the given kind.
+func ParseGlobalID(field, id, kind string) (uint64, error) { return parseNumericID(field, id, kind) }

@@ -24,4 +24,6 @@ type Resolver struct {
 	// Messages is the message centre; Bus delivers messages live.
 	Messages *messages.Service
 	Bus      *messages.Bus
+	// Files keeps case materials.
+	Files *cases.Files
 }

@@ -1,0 +1,134 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"govmobile/cases"
+	"govmobile/models"
+	"govmobile/resolvers"
+	"govmobile/viewer"
+)
+
+// uploadOverhead is what a multipart request may carry besides the file.
+const uploadOverhead = 64 << 10
+
+// Files serves case materials (8.1.2 a, issue 4):
+//
+//	POST /files      multipart/form-data: caseId (global ID), file → the material as JSON
+//	GET  /files/{id} the material, to the applicant or the case agency's staff
+//
+// Both take the ticket in "Authorization: Bearer …". Downloads are sent as
+// attachments with their sniffed type and nosniff; anyone else asking gets
+// NOT_FOUND, as for a file that does not exist.
+func Files(store *cases.Files, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /files", func(w http.ResponseWriter, r *http.Request) {
+		u, err := viewer.From(r.Context()).RequireUser(r.Context())
+		if err != nil {
+			writeAppError(w, log, err)
+			return
+		}
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
+			writeError(w, http.StatusUnsupportedMediaType, models.ECodeBadUserInput, "上传材料请使用 multipart/form-data。")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, cases.MaxFileBytes+uploadOverhead)
+		mr, err := r.MultipartReader()
+		if err != nil {
+			writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "上传请求格式不正确。")
+			return
+		}
+		var caseID uint64
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "上传请求格式不正确或材料过大。")
+				return
+			}
+			switch part.FormName() {
+			case "caseId":
+				v, _ := io.ReadAll(io.LimitReader(part, 200))
+				if caseID, err = resolvers.ParseGlobalID("caseId", string(v), "Case"); err != nil {
+					writeAppError(w, log, err)
+					return
+				}
+			case "file":
+				if caseID == 0 {
+					writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "请先在表单中给出 caseId，再附上文件。")
+					return
+				}
+				f, err := store.Store(r.Context(), u.ID, caseID, part.FileName(), part)
+				if err != nil {
+					writeAppError(w, log, err)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json; charset=utf-8")
+				_ = json.NewEncoder(w).Encode(map[string]any{"id": resolvers.GlobalID(resolvers.KindCaseFile, f.ID), "name": f.Name,
+					"contentType": f.ContentType, "size": f.Size, "sm3": f.SM3})
+				return
+			}
+		}
+		writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "没有收到文件（表单字段 file）。")
+	})
+	mux.HandleFunc("GET /files/{id}", func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		var who cases.Viewer
+		v := viewer.From(ctx)
+		if u, err := v.User(ctx); err == nil && u != nil {
+			who.UserID = u.ID
+		} else if a, err := v.RequireAdmin(ctx); err == nil && a.AgencyID != 0 {
+			who.AgencyID = a.AgencyID
+		} else {
+			writeAppError(w, log, models.Errorf(models.ECodeUnauthenticated, "请先登录。"))
+			return
+		}
+		id, err := resolvers.ParseGlobalID("id", r.PathValue("id"), resolvers.KindCaseFile)
+		if err != nil {
+			writeAppError(w, log, err)
+			return
+		}
+		row, fh, err := store.Open(ctx, who, id)
+		if err != nil {
+			writeAppError(w, log, err)
+			return
+		}
+		defer fh.Close()
+		w.Header().Set("Content-Type", row.ContentType)
+		w.Header().Set("Content-Length", strconv.FormatInt(row.Size, 10))
+		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename*=UTF-8''%s", url.PathEscape(row.Name)))
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "private, no-store")
+		_, _ = io.Copy(w, fh)
+	})
+	return mux
+}
+
+// writeAppError answers with an application error's code and message; any
+// other error is logged and answered as INTERNAL without its detail.
+func writeAppError(w http.ResponseWriter, log *slog.Logger, err error) {
+	var e *models.Error
+	if !errors.As(err, &e) {
+		log.Error("file endpoint failed", "err", err)
+		writeError(w, http.StatusInternalServerError, models.ECodeInternal, "服务器内部错误，请稍后再试。")
+		return
+	}
+	status := map[string]int{
+		models.ECodeUnauthenticated: http.StatusUnauthorized, models.ECodeForbidden: http.StatusForbidden,
+		models.ECodeNotFound: http.StatusNotFound, models.ECodeConflict: http.StatusConflict,
+	}[e.Code]
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	writeError(w, status, e.Code, e.Message)
+}
