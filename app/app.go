@@ -221,6 +221,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	a.Appointments = appointment.New(a.DB, appointment.Config{})
 	a.Bus = messages.NewBus()
 	a.Messages = messages.New(a.DB, a.Bus)
+	a.Catalogue.SetMessages(a.Messages)
 	a.Cases = cases.New(a.DB, a.Messages)
 	if a.Files, err = cases.NewFiles(a.DB, filepath.Join(a.Config.DataDir, "files")); err != nil {
 		return err

@@ -183,3 +183,44 @@ func TestMessagesAndLiveNotifications(t *testing.T) {
 		}
 	})
 }
+
+// A change to a matter's guide reaches everyone following the matter.
+func TestMatterGuideChangeNotifies(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		var m models.Matter
+		if err := b.app.DB.Order("id DESC").Offset(3).First(&m).Error; err != nil {
+			t.Fatal(err)
+		}
+		var g models.MatterGuide
+		if err := b.app.DB.First(&g, m.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		hal := b.register(t, person(t)).Ticket
+		b.gql(t, hal, `mutation($in: SubscribeInput!) { subscribe(input: $in) { subscription { id } } }`,
+			map[string]any{"in": map[string]any{"targetId": gid("Matter", m.ID)}}).decode(t, &struct{}{})
+		live, err := b.ws(t, hal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		live.send(map[string]any{"id": "g", "type": "subscribe", "payload": map[string]any{"query": `subscription { messageReceived { title targetId } }`}})
+		time.Sleep(100 * time.Millisecond)
+
+		changed := g.Guide
+		changed.Conditions = append(append([]string{}, changed.Conditions...), "新增条件：须提供近期免冠照片")
+		if err := b.app.Catalogue.UpdateGuide(context.Background(), m.ID, changed); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.app.Catalogue.UpdateGuide(context.Background(), m.ID, g.Guide) })
+		got, err := live.read(time.Second)
+		if err != nil {
+			t.Fatalf("no live message within 1 s of the guide change: %v", err)
+		}
+		payload, _ := json.Marshal(got["payload"])
+		if !strings.Contains(string(payload), gid("Matter", m.ID)) {
+			t.Fatalf("live message: %v", got)
+		}
+		if err := b.app.Catalogue.UpdateGuide(context.Background(), 1<<40, changed); models.ErrorCode(err) != models.ECodeNotFound {
+			t.Fatalf("unknown matter: %v", err)
+		}
+	})
+}

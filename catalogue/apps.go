@@ -4,9 +4,11 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"govmobile/messages"
 	"govmobile/models"
 	"govmobile/search"
 
@@ -168,6 +170,48 @@ func ordered[T any](rows []*T, ids []uint64, id func(*T) uint64) []*T {
 		}
 	}
 	return out
+}
+
+// UpdateGuide replaces a matter's guide (办事指南). In the same transaction
+// it queues the matter for the search index (its guide text is searched)
+// and writes a message to everyone following the matter; the messages are
+// delivered live once it commits.
+func (s *Service) UpdateGuide(ctx context.Context, matterID uint64, g models.Guide) error {
+	ob := &messages.Outbox{}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		*ob = messages.Outbox{}
+		var m models.Matter
+		if err := tx.Select("id", "name").First(&m, matterID).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return models.Errorf(models.ECodeNotFound, "事项不存在。")
+		} else if err != nil {
+			return err
+		}
+		if err := tx.Save(&models.MatterGuide{MatterID: matterID, Guide: g}).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&models.Matter{ID: matterID}).UpdateColumn("updated_at", time.Now().UTC()).Error; err != nil {
+			return err
+		}
+		if err := search.Enqueue(tx, models.DocMatter, matterID); err != nil {
+			return err
+		}
+		followers, err := messages.Subscribers(tx, models.TargetMatter, matterID)
+		if err != nil {
+			return err
+		}
+		for _, u := range followers {
+			if err := ob.Write(tx, &models.Message{UserID: u, Title: "订阅的事项有更新", Body: fmt.Sprintf("您订阅的事项“%s”的办事指南已更新，请在办理前重新查看。", m.Name),
+				Target: models.TargetMatter, TargetID: matterID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		s.Changed()
+		s.messages.Publish(ob)
+	}
+	return err
 }
 
 // UpdateMatterText changes a matter's name, aliases and summary, and queues

@@ -8,6 +8,7 @@ import (
 	"context"
 	"sync/atomic"
 
+	"govmobile/messages"
 	"govmobile/search"
 
 	"gorm.io/gorm"
@@ -23,7 +24,13 @@ type Service struct {
 	aggregates *aggregateCache
 	// search is the index the keyword filter runs on; nil until SetSearch.
 	search *search.Service
+	// messages tells a matter's subscribers of guide changes; nil until
+	// SetMessages.
+	messages *messages.Service
 }
+
+// SetMessages lets guide changes reach the matter's subscribers.
+func (s *Service) SetMessages(m *messages.Service) { s.messages = m }
 
 // New returns a catalogue service over db. Regions are read once: they change
 // only with a new GB/T 2260 data release, which comes with a new build.
