@@ -258,7 +258,7 @@ func (a *App) routes() http.Handler {
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
-	api = loaders.Middleware(a.Catalogue, a.Cases, api)
+	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
 	api = viewer.Middleware(a.Identity, api)
 	if cfg.ResponseCacheBytes > 0 {
 		rc := httpapi.NewResponseCache(publicRootFields, a.Catalogue.Generation, time.Minute, cfg.ResponseCacheBytes)

@@ -145,7 +145,7 @@ func TestMyCasesStatementCount(t *testing.T) {
 				t.Fatal(string(r.Raw))
 			}
 		}
-		q := `query($first: Int) { myCases(first: $first) { totalCount edges { node { number status matter { name } agency { name } lastStep { action at } } } } }`
+		q := `query($first: Int) { myCases(first: $first) { totalCount edges { node { number status matter { name } agency { name } lastStep { action at } materials { name } } } } }`
 		counts := map[int]float64{}
 		for _, first := range []int{5, 50} {
 			counts[first] = statementsOf(t, func() *gqlResponse { return b.gql(t, carol, q, map[string]any{"first": first}) })

@@ -112,6 +112,17 @@ func TestMessagesAndLiveNotifications(t *testing.T) {
 			t.Fatalf("live message: %v", got)
 		}
 
+		// Once Erin logs out, the socket she opened with that ticket
+		// receives nothing more.
+		defer func() {
+			b.gql(t, erin, `mutation { logout }`, nil)
+			b.gql(t, staff, `mutation($in: HandleCaseInput!) { handleCase(input: $in) { case { status } } }`,
+				map[string]any{"in": map[string]any{"caseId": caseID, "action": "PROCESS"}})
+			if got, err := live.read(500 * time.Millisecond); err == nil && got["type"] == "next" {
+				t.Errorf("a message reached a socket whose ticket was revoked: %v", got)
+			}
+		}()
+
 		// The message centre holds it; only Erin sees it.
 		var msgs struct {
 			MyMessages struct {

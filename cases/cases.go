@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -83,7 +85,9 @@ func (s *Service) Submit(ctx context.Context, userID, caseID, matterID uint64, v
 	if err := idempotency.Check(key); err != nil {
 		return nil, err
 	}
-	request := []string{fmt.Sprint(caseID), fmt.Sprint(matterID)}
+	// The request a key stands for includes the values sent, in key order:
+	// the same key with other values is another request, and refused.
+	request := []string{fmt.Sprint(caseID), fmt.Sprint(matterID), canonical(values)}
 	var out *models.Case
 	ob := &messages.Outbox{}
 	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
@@ -156,6 +160,7 @@ func (s *Service) Supply(ctx context.Context, userID, caseID uint64, values map[
 // cases: accept, ask for supplements, process, complete or reject. Asking
 // for supplements and rejecting need a note saying why.
 func (s *Service) Handle(ctx context.Context, agencyID, staffID, caseID uint64, action Action, note string) (*models.Case, error) {
+	note = strings.TrimSpace(note)
 	if (action == RequestSupplement || action == Reject) && note == "" {
 		return nil, models.InvalidField("note", "请说明需要补正的材料或不予受理的理由。")
 	}
@@ -265,8 +270,12 @@ func (s *Service) act(ctx context.Context, load func(tx *gorm.DB) (*models.Case,
 // step moves c by action, if its status has not changed since it was read,
 // and appends the step to its timeline.
 func (s *Service) step(tx *gorm.DB, c *models.Case, action Action, by Actor, actorID uint64, note string, ob *messages.Outbox) error {
+	note = strings.TrimSpace(note)
 	if len([]rune(note)) > maxNote {
 		return models.InvalidField("note", fmt.Sprintf("说明不能超过%d个字。", maxNote))
+	}
+	if strings.ContainsFunc(note, func(r rune) bool { return r < 0x20 && r != '\n' }) || !utf8.ValidString(note) {
+		return models.InvalidField("note", "说明含有无法识别的字符。")
 	}
 	from := Status(c.Status)
 	to, err := Next(from, action, by)
@@ -365,6 +374,27 @@ func (s *Service) own(db *gorm.DB, userID, caseID uint64) (*models.Case, error) 
 		return nil, errNotFound
 	}
 	return &c, err
+}
+
+// canonical writes form values in key order, for comparing requests.
+func canonical(values map[string][]string) string {
+	if values == nil {
+		return ""
+	}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		for _, v := range values[k] {
+			b.WriteString("\x00" + v)
+		}
+		b.WriteString("\x01")
+	}
+	return b.String()
 }
 
 // asText turns stored values back into the text a client sends.

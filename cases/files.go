@@ -17,7 +17,9 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
+	"govmobile/database"
 	"govmobile/models"
 )
 
@@ -61,15 +63,8 @@ func (f *Files) Store(ctx context.Context, userID, caseID uint64, name string, c
 	} else if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(uploadable, Status(c.Status)) {
-		return nil, models.Errorf(models.ECodeConflict, "办件当前状态为“%s”，不能再上传材料。", Status(c.Status).Label())
-	}
-	var count int64
-	if err := f.db.WithContext(ctx).Model(&models.CaseFile{}).Where("case_id = ?", caseID).Count(&count).Error; err != nil {
+	if err := f.admits(f.db.WithContext(ctx), &c); err != nil {
 		return nil, err
-	}
-	if count >= maxFilesPerCase {
-		return nil, models.InvalidField("file", fmt.Sprintf("每件申请最多上传%d份材料。", maxFilesPerCase))
 	}
 	tmp, err := os.CreateTemp(f.dir, "upload-*")
 	if err != nil {
@@ -88,14 +83,19 @@ func (f *Files) Store(ctx context.Context, userID, caseID uint64, name string, c
 	}
 	h := sm3.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(br, MaxFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read upload: %w", err)
-	}
-	if n > MaxFileBytes {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) || n > MaxFileBytes {
 		return nil, models.InvalidField("file", fmt.Sprintf("单份材料不能超过%d MB。", MaxFileBytes>>20))
+	}
+	if err != nil {
+		// The client went away or sent a broken body: nothing is kept.
+		return nil, models.InvalidField("file", "材料上传中断，请重新上传。")
 	}
 	if n == 0 {
 		return nil, models.InvalidField("file", "材料是空的。")
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, err
 	}
 	if err := tmp.Close(); err != nil {
 		return nil, err
@@ -105,10 +105,43 @@ func (f *Files) Store(ctx context.Context, userID, caseID uint64, name string, c
 		return nil, err
 	}
 	row := &models.CaseFile{CaseID: caseID, UserID: userID, Name: cleanName(name), ContentType: kind, Size: n, SM3: digest, CreatedAt: time.Now().UTC()}
-	if err := f.db.WithContext(ctx).Create(row).Error; err != nil {
+	// The case's status and file count are checked again with the row
+	// insert, holding the case row: uploads racing each other, or staff
+	// accepting the case meanwhile, cannot pass the limits.
+	err = database.Transaction(ctx, f.db, func(tx *gorm.DB) error {
+		q := tx.Where("id = ? AND user_id = ?", caseID, userID)
+		if tx.Dialector.Name() == "mysql" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var c models.Case
+		if err := q.First(&c).Error; err != nil {
+			return err
+		}
+		if err := f.admits(tx, &c); err != nil {
+			return err
+		}
+		return tx.Create(row).Error
+	})
+	if err != nil {
 		return nil, err // the content stays: it may be another row's too
 	}
 	return row, nil
+}
+
+// admits checks a case takes another material: its status allows it and it
+// holds fewer than maxFilesPerCase.
+func (f *Files) admits(db *gorm.DB, c *models.Case) error {
+	if !slices.Contains(uploadable, Status(c.Status)) {
+		return models.Errorf(models.ECodeConflict, "办件当前状态为“%s”，不能再上传材料。", Status(c.Status).Label())
+	}
+	var count int64
+	if err := db.Model(&models.CaseFile{}).Where("case_id = ?", c.ID).Count(&count).Error; err != nil {
+		return err
+	}
+	if count >= maxFilesPerCase {
+		return models.InvalidField("file", fmt.Sprintf("每件申请最多上传%d份材料。", maxFilesPerCase))
+	}
+	return nil
 }
 
 // Viewer is who asks for a file: a citizen (UserID) or an agency's staff
@@ -150,6 +183,24 @@ func (f *Files) List(ctx context.Context, caseID uint64) ([]*models.CaseFile, er
 	var out []*models.CaseFile
 	err := f.db.WithContext(ctx).Where("case_id = ?", caseID).Order("id").Find(&out).Error
 	return out, err
+}
+
+// ByCase loads the materials of many cases in one statement, in the order
+// of ids (for the per-request dataloader).
+func (f *Files) ByCase(ctx context.Context, ids []uint64) ([][]*models.CaseFile, error) {
+	var rows []*models.CaseFile
+	if err := f.db.WithContext(ctx).Where("case_id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	by := make(map[uint64][]*models.CaseFile, len(ids))
+	for _, r := range rows {
+		by[r.CaseID] = append(by[r.CaseID], r)
+	}
+	out := make([][]*models.CaseFile, len(ids))
+	for i, id := range ids {
+		out[i] = by[id]
+	}
+	return out, nil
 }
 
 var errFileNotFound = models.Errorf(models.ECodeNotFound, "没有找到这份材料。")

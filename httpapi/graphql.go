@@ -15,6 +15,7 @@ import (
 
 	"govmobile/graph"
 	"govmobile/graph/model"
+	"govmobile/loaders"
 	"govmobile/mask"
 	"govmobile/models"
 	"govmobile/resolvers"
@@ -86,6 +87,11 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 			}
 			return viewer.With(ctx, v), nil, nil
 		},
+	})
+	// Every operation gets its own dataloaders: a websocket carries many,
+	// and a cache as old as the connection would serve stale rows.
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(loaders.Fresh(ctx, root.Catalogue, root.Cases, root.Files))
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})

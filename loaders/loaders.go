@@ -29,8 +29,10 @@ type Loaders struct {
 	Guide  *dataloadgen.Loader[uint64, *models.Guide]
 	Matter *dataloadgen.Loader[uint64, *models.Matter]
 	Hall   *dataloadgen.Loader[uint64, *models.Hall]
-	// Timeline loads cases' steps; nil outside a request.
-	Timeline *dataloadgen.Loader[uint64, []*models.CaseEvent]
+	// Timeline and Materials load cases' steps and files; nil outside a
+	// request.
+	Timeline  *dataloadgen.Loader[uint64, []*models.CaseEvent]
+	Materials *dataloadgen.Loader[uint64, []*models.CaseFile]
 }
 
 // New builds a fresh set of loaders over the catalogue.
@@ -60,12 +62,20 @@ func sliceFetch[V any](f func(context.Context, []uint64) ([]V, error)) func(cont
 type ctxKey struct{}
 
 // Middleware puts fresh loaders into every request's context.
-func Middleware(cat *catalogue.Service, cs *cases.Service, next http.Handler) http.Handler {
+func Middleware(cat *catalogue.Service, cs *cases.Service, files *cases.Files, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l := New(cat)
-		l.Timeline = dataloadgen.NewLoader(sliceFetch(cs.TimelinesByCase), dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(200))
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, l)))
+		next.ServeHTTP(w, r.WithContext(Fresh(r.Context(), cat, cs, files)))
 	})
+}
+
+// Fresh returns ctx with a new set of loaders: one per request, and one
+// per operation on a websocket, which lives for many.
+func Fresh(ctx context.Context, cat *catalogue.Service, cs *cases.Service, files *cases.Files) context.Context {
+	l := New(cat)
+	opts := []dataloadgen.Option{dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(200)}
+	l.Timeline = dataloadgen.NewLoader(sliceFetch(cs.TimelinesByCase), opts...)
+	l.Materials = dataloadgen.NewLoader(sliceFetch(files.ByCase), opts...)
+	return context.WithValue(ctx, ctxKey{}, l)
 }
 
 // For returns the request's loaders; outside a request (tests, scripts) it
@@ -123,5 +133,8 @@ func (l *Loaders) PrimeCases(ctx context.Context, cs []*models.Case, selected fu
 	}
 	if l.Timeline != nil && (selected("timeline") || selected("lastStep")) {
 		l.Timeline.LoadAllThunk(ctx, ids)
+	}
+	if l.Materials != nil && selected("materials") {
+		l.Materials.LoadAllThunk(ctx, ids)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"govmobile/cases"
 	"govmobile/graph/model"
@@ -132,4 +133,44 @@ func targetGlobalID(t models.SubscriptionTarget, id uint64) string {
 		return globalIDNum(kindCase, id)
 	}
 	return globalIDNum(kindMatter, id)
+}
+
+// ticketRecheck is how often a live subscription checks its ticket is
+// still good, besides before every delivery.
+const ticketRecheck = 30 * time.Second
+
+// whileTicketHolds forwards a user's live messages while the ticket the
+// connection opened with stays valid: once it is revoked (logout) or
+// expires, the subscription ends and nothing more is delivered.
+func (r *Resolver) whileTicketHolds(ctx context.Context, token string, userID uint64, in <-chan *models.Message) <-chan *models.Message {
+	out := make(chan *models.Message, 1)
+	valid := func() bool {
+		u, err := viewer.From(ctx).WithToken(token).RequireUser(ctx)
+		return err == nil && u.ID == userID
+	}
+	go func() {
+		defer close(out)
+		tick := time.NewTicker(ticketRecheck)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if !valid() {
+					return
+				}
+			case m, ok := <-in:
+				if !ok || !valid() {
+					return
+				}
+				select {
+				case out <- m:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
 }

@@ -56,6 +56,13 @@ func (r *caseResolver) LastStep(ctx context.Context, obj *models.Case) (*models.
 
 // Materials is the resolver for the materials field.
 func (r *caseResolver) Materials(ctx context.Context, obj *models.Case) ([]*models.CaseFile, error) {
+	if l := loaders.For(ctx, r.Catalogue).Materials; l != nil {
+		files, err := l.Load(ctx, obj.ID)
+		if files == nil {
+			files = []*models.CaseFile{}
+		}
+		return files, err
+	}
 	return r.Files.List(ctx, obj.ID)
 }
 

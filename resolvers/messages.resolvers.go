@@ -168,11 +168,12 @@ func (r *serviceSubscriptionResolver) TargetID(ctx context.Context, obj *models.
 
 // MessageReceived is the resolver for the messageReceived field.
 func (r *subscriptionResolver) MessageReceived(ctx context.Context) (<-chan *models.Message, error) {
-	u, err := viewer.From(ctx).RequireUser(ctx)
+	v := viewer.From(ctx)
+	u, err := v.RequireUser(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.Bus.Listen(ctx, u.ID), nil
+	return r.whileTicketHolds(ctx, v.Token, u.ID, r.Bus.Listen(ctx, u.ID)), nil
 }
 
 // Message returns graph.MessageResolver implementation.
