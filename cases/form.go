@@ -48,7 +48,11 @@ func Validate(form []models.FormAttribute, values map[string][]string, complete 
 	for _, k := range keys {
 		a, ok := byKey[k]
 		if !ok {
-			return nil, models.InvalidField("values."+k, fmt.Sprintf("申请表中没有“%s”这一项。", k))
+			shown := k
+			if r := []rune(k); len(r) > 20 {
+				shown = string(r[:20]) + "…"
+			}
+			return nil, models.InvalidField("values", fmt.Sprintf("申请表中没有“%s”这一项。", shown))
 		}
 		vs := values[k]
 		if len(vs) == 0 || len(vs) == 1 && strings.TrimSpace(vs[0]) == "" {

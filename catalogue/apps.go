@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"govmobile/database"
 	"govmobile/messages"
 	"govmobile/models"
 	"govmobile/search"
@@ -178,7 +179,7 @@ func ordered[T any](rows []*T, ids []uint64, id func(*T) uint64) []*T {
 // delivered live once it commits.
 func (s *Service) UpdateGuide(ctx context.Context, matterID uint64, g models.Guide) error {
 	ob := &messages.Outbox{}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		*ob = messages.Outbox{}
 		var m models.Matter
 		if err := tx.Select("id", "name").First(&m, matterID).Error; errors.Is(err, gorm.ErrRecordNotFound) {

@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
+	"strings"
 
 	"govmobile/cases"
 	"govmobile/models"
@@ -106,7 +106,7 @@ func Files(store *cases.Files, log *slog.Logger) http.Handler {
 		defer fh.Close()
 		w.Header().Set("Content-Type", row.ContentType)
 		w.Header().Set("Content-Length", strconv.FormatInt(row.Size, 10))
-		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename*=UTF-8''%s", url.PathEscape(row.Name)))
+		w.Header().Set("Content-Disposition", "attachment; filename*=UTF-8''"+attrChars(row.Name))
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "private, no-store")
 		_, _ = io.Copy(w, fh)
@@ -131,4 +131,19 @@ func writeAppError(w http.ResponseWriter, log *slog.Logger, err error) {
 		status = http.StatusBadRequest
 	}
 	writeError(w, status, e.Code, e.Message)
+}
+
+// attrChars percent-encodes every byte of s that is not an attr-char of
+// RFC 8187, for a filename* parameter.
+func attrChars(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
