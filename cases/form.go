@@ -17,7 +17,7 @@ import (
 var GeneralForm = []models.FormAttribute{
 	{Key: "reason", Label: "申请事由", Type: models.FormText, Required: true, Order: 1, MaxLength: 1000},
 	{Key: "contactPhone", Label: "联系电话", Type: models.FormString, Required: true, Order: 2, MaxLength: 20},
-	{Key: "copies", Label: "申领份数", Type: models.FormNumber, Order: 3},
+	{Key: "copies", Label: "申领份数", Type: models.FormNumber, Order: 3, Integer: true, Min: ptr(1.0), Max: ptr(99.0)},
 	{Key: "delivery", Label: "结果领取方式", Type: models.FormSingleList, Required: true, Order: 4, Options: []string{"窗口领取", "邮寄送达", "电子证照"}},
 }
 
@@ -105,6 +105,12 @@ func typed(a models.FormAttribute, vs []string) (any, error) {
 		if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
 			return nil, bad("应当是一个数字。")
 		}
+		if a.Integer && n != math.Trunc(n) {
+			return nil, bad("应当是整数。")
+		}
+		if a.Min != nil && n < *a.Min || a.Max != nil && n > *a.Max {
+			return nil, bad(fmt.Sprintf("应在%s到%s之间。", bound(a.Min, "-∞"), bound(a.Max, "∞")))
+		}
 		return n, nil
 	case models.FormDateTime:
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
@@ -136,4 +142,13 @@ func typed(a models.FormAttribute, vs []string) (any, error) {
 		return picked, nil
 	}
 	return nil, fmt.Errorf("form attribute %s has unknown type %q", a.Key, a.Type)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func bound(v *float64, none string) string {
+	if v == nil {
+		return none
+	}
+	return strconv.FormatFloat(*v, 'f', -1, 64)
 }

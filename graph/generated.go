@@ -190,9 +190,12 @@ type ComplexityRoot struct {
 	}
 
 	FormAttribute struct {
+		Integer   func(childComplexity int) int
 		Key       func(childComplexity int) int
 		Label     func(childComplexity int) int
+		Max       func(childComplexity int) int
 		MaxLength func(childComplexity int) int
+		Min       func(childComplexity int) int
 		Options   func(childComplexity int) int
 		Order     func(childComplexity int) int
 		Required  func(childComplexity int) int
@@ -1169,6 +1172,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Fee.Name(childComplexity), true
 
+	case "FormAttribute.integer":
+		if e.ComplexityRoot.FormAttribute.Integer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormAttribute.Integer(childComplexity), true
 	case "FormAttribute.key":
 		if e.ComplexityRoot.FormAttribute.Key == nil {
 			break
@@ -1181,12 +1190,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FormAttribute.Label(childComplexity), true
+	case "FormAttribute.max":
+		if e.ComplexityRoot.FormAttribute.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormAttribute.Max(childComplexity), true
 	case "FormAttribute.maxLength":
 		if e.ComplexityRoot.FormAttribute.MaxLength == nil {
 			break
 		}
 
 		return e.ComplexityRoot.FormAttribute.MaxLength(childComplexity), true
+	case "FormAttribute.min":
+		if e.ComplexityRoot.FormAttribute.Min == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FormAttribute.Min(childComplexity), true
 	case "FormAttribute.options":
 		if e.ComplexityRoot.FormAttribute.Options == nil {
 			break
@@ -3019,6 +3040,12 @@ func (ec *executionContext) childFields_FormAttribute(ctx context.Context, field
 		return ec.fieldContext_FormAttribute_options(ctx, field)
 	case "maxLength":
 		return ec.fieldContext_FormAttribute_maxLength(ctx, field)
+	case "min":
+		return ec.fieldContext_FormAttribute_min(ctx, field)
+	case "max":
+		return ec.fieldContext_FormAttribute_max(ctx, field)
+	case "integer":
+		return ec.fieldContext_FormAttribute_integer(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FormAttribute", field.Name)
 }
@@ -6475,6 +6502,75 @@ func (ec *executionContext) _FormAttribute_maxLength(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_FormAttribute_maxLength(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FormAttribute", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FormAttribute_min(ctx context.Context, field graphql.CollectedField, obj *models.FormAttribute) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormAttribute_min(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Min, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FormAttribute_min(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormAttribute", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FormAttribute_max(ctx context.Context, field graphql.CollectedField, obj *models.FormAttribute) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormAttribute_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FormAttribute_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormAttribute", field, false, false, "Float")
+}
+
+func (ec *executionContext) _FormAttribute_integer(ctx context.Context, field graphql.CollectedField, obj *models.FormAttribute) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FormAttribute_integer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Integer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FormAttribute_integer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FormAttribute", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _FormValue_key(ctx context.Context, field graphql.CollectedField, obj *model.FormValue) (ret graphql.Marshaler) {
@@ -15665,6 +15761,21 @@ func (ec *executionContext) _FormAttribute(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "min":
+			out.Values[i] = ec._FormAttribute_min(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "max":
+			out.Values[i] = ec._FormAttribute_max(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "integer":
+			out.Values[i] = ec._FormAttribute_integer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19958,6 +20069,23 @@ func (ec *executionContext) marshalOCaseStep2ᚖgovmobileᚋmodelsᚐCaseEvent(c
 		return graphql.Null
 	}
 	return ec._CaseStep(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalOFormValueInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐFormValueInputᚄ(ctx context.Context, v any) ([]*model.FormValueInput, error) {

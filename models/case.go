@@ -24,6 +24,10 @@ type FormAttribute struct {
 	Order     int               `json:"order"`
 	Options   []string          `json:"options,omitempty"`
 	MaxLength int               `json:"maxLength,omitempty"`
+	// Min, Max and Integer bound a number field.
+	Min     *float64 `json:"min,omitempty"`
+	Max     *float64 `json:"max,omitempty"`
+	Integer bool     `json:"integer,omitempty"`
 }
 
 // MatterForm is the application form a matter declares; a matter without
