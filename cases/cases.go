@@ -181,25 +181,35 @@ func (s *Service) Mine(ctx context.Context, userID, caseID uint64) (*models.Case
 
 // Timeline is a case's steps, oldest first.
 func (s *Service) Timeline(ctx context.Context, caseID uint64) ([]*models.CaseEvent, error) {
-	var out []*models.CaseEvent
-	err := s.db.WithContext(ctx).Where("case_id = ?", caseID).Order("id").Find(&out).Error
-	return out, err
+	all, err := s.TimelinesByCase(ctx, []uint64{caseID})
+	if err != nil {
+		return nil, err
+	}
+	return all[0], nil
 }
 
 // TimelinesByCase loads the steps of many cases in one statement, in the
 // order of ids (for the per-request dataloader).
 func (s *Service) TimelinesByCase(ctx context.Context, ids []uint64) ([][]*models.CaseEvent, error) {
-	var rows []*models.CaseEvent
-	if err := s.db.WithContext(ctx).Where("case_id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
+	return byCase(ctx, s.db, ids, func(e *models.CaseEvent) uint64 { return e.CaseID })
+}
+
+// byCase loads the rows of many cases in one statement, oldest first, and
+// groups them in the order of ids.
+func byCase[T any](ctx context.Context, db *gorm.DB, ids []uint64, caseID func(*T) uint64) ([][]*T, error) {
+	var rows []*T
+	if err := db.WithContext(ctx).Where("case_id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	by := make(map[uint64][]*models.CaseEvent, len(ids))
-	for _, e := range rows {
-		by[e.CaseID] = append(by[e.CaseID], e)
+	by := make(map[uint64][]*T, len(ids))
+	for _, r := range rows {
+		by[caseID(r)] = append(by[caseID(r)], r)
 	}
-	out := make([][]*models.CaseEvent, len(ids))
+	out := make([][]*T, len(ids))
 	for i, id := range ids {
-		out[i] = by[id]
+		if out[i] = by[id]; out[i] == nil {
+			out[i] = []*T{}
+		}
 	}
 	return out, nil
 }

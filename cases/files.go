@@ -180,27 +180,17 @@ func (f *Files) Open(ctx context.Context, who Viewer, fileID uint64) (*models.Ca
 // List is a case's materials, oldest first; the caller has checked the case
 // may be seen.
 func (f *Files) List(ctx context.Context, caseID uint64) ([]*models.CaseFile, error) {
-	var out []*models.CaseFile
-	err := f.db.WithContext(ctx).Where("case_id = ?", caseID).Order("id").Find(&out).Error
-	return out, err
+	all, err := f.ByCase(ctx, []uint64{caseID})
+	if err != nil {
+		return nil, err
+	}
+	return all[0], nil
 }
 
 // ByCase loads the materials of many cases in one statement, in the order
 // of ids (for the per-request dataloader).
 func (f *Files) ByCase(ctx context.Context, ids []uint64) ([][]*models.CaseFile, error) {
-	var rows []*models.CaseFile
-	if err := f.db.WithContext(ctx).Where("case_id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	by := make(map[uint64][]*models.CaseFile, len(ids))
-	for _, r := range rows {
-		by[r.CaseID] = append(by[r.CaseID], r)
-	}
-	out := make([][]*models.CaseFile, len(ids))
-	for i, id := range ids {
-		out[i] = by[id]
-	}
-	return out, nil
+	return byCase(ctx, f.db, ids, func(r *models.CaseFile) uint64 { return r.CaseID })
 }
 
 var errFileNotFound = models.Errorf(models.ECodeNotFound, "没有找到这份材料。")
