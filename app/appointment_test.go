@@ -331,7 +331,7 @@ func gid(kind string, id uint64) string {
 }
 
 // mustKey is the numeric key of a global ID.
-func mustKey(t *testing.T, id string) uint64 {
+func mustKey(t testing.TB, id string) uint64 {
 	t.Helper()
 	raw, err := base64.RawURLEncoding.DecodeString(id)
 	if err != nil {
@@ -346,7 +346,7 @@ func mustKey(t *testing.T, id string) uint64 {
 }
 
 // userOf is the user a ticket belongs to.
-func userOf(t *testing.T, b *backend, ticket string) uint64 {
+func userOf(t testing.TB, b *backend, ticket string) uint64 {
 	t.Helper()
 	var out struct{ Me struct{ ID string } }
 	b.gql(t, ticket, `{ me { id } }`, nil).decode(t, &out)

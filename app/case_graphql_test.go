@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 	"time"
@@ -20,8 +21,10 @@ type caseOut struct {
 		Key    string
 		Values []string
 	}
-	LastStep *struct{ Action, ToStatus, Actor, Note string }
-	Timeline []struct{ Action, FromStatus, ToStatus string }
+	LastStep  *struct{ Action, ToStatus, Actor, Note string }
+	Timeline  []struct{ Action, FromStatus, ToStatus string }
+	Materials []struct{ ID, Name string }
+	Results   []struct{ ID, Name string }
 }
 
 func formValues(kv ...string) []map[string]any {
@@ -37,7 +40,7 @@ var completeForm = formValues("reason", "首次申领", "contactPhone", "1390000
 func TestCasesOverGraphQL(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
 		var m models.Matter
-		if err := b.app.DB.Order("id").First(&m).Error; err != nil {
+		if err := b.app.DB.Scopes(onlineMatters).Order("id").First(&m).Error; err != nil {
 			t.Fatal(err)
 		}
 		matter := gid("Matter", m.ID)
@@ -98,11 +101,27 @@ func TestCasesOverGraphQL(t *testing.T) {
 		// Withdraw before acceptance; not twice.
 		withdraw := `mutation($in: WithdrawCaseInput!) { withdrawCase(input: $in) { case { status lastStep { note } } } }`
 		var w struct{ WithdrawCase struct{ Case caseOut } }
-		b.gql(t, alice, withdraw, map[string]any{"in": map[string]any{"caseId": c.ID, "reason": "材料不全，改日再办"}}).decode(t, &w)
-		if w.WithdrawCase.Case.Status != "WITHDRAWN" || w.WithdrawCase.Case.LastStep.Note != "材料不全，改日再办" {
-			t.Fatalf("withdrawn: %+v", w.WithdrawCase.Case)
+		for i := 0; i < 2; i++ { // the second time as after a lost response
+			b.gql(t, alice, withdraw, map[string]any{"in": map[string]any{"caseId": c.ID, "reason": "材料不全，改日再办", "idempotencyKey": "w-1"}}).decode(t, &w)
+			if w.WithdrawCase.Case.Status != "WITHDRAWN" || w.WithdrawCase.Case.LastStep.Note != "材料不全，改日再办" {
+				t.Fatalf("withdrawn: %+v", w.WithdrawCase.Case)
+			}
 		}
 		expectCode(t, b.gql(t, alice, withdraw, map[string]any{"in": map[string]any{"caseId": c.ID}}), models.ECodeConflict)
+
+		// A draft is deleted by its owner only; a submitted case is not.
+		del := `mutation($in: DeleteApplicationDraftInput!) { deleteApplicationDraft(input: $in) { deletedCaseId } }`
+		draftID := d.SaveApplicationDraft.Case.ID
+		expectCode(t, b.gql(t, b.register(t, person(t)).Ticket, del, map[string]any{"in": map[string]any{"caseId": draftID}}), models.ECodeNotFound)
+		expectCode(t, b.gql(t, alice, del, map[string]any{"in": map[string]any{"caseId": c.ID}}), models.ECodeConflict)
+		var deleted struct {
+			DeleteApplicationDraft struct{ DeletedCaseID string }
+		}
+		b.gql(t, alice, del, map[string]any{"in": map[string]any{"caseId": draftID}}).decode(t, &deleted)
+		if deleted.DeleteApplicationDraft.DeletedCaseID != draftID {
+			t.Fatalf("deleted: %+v", deleted)
+		}
+		expectCode(t, b.gql(t, alice, del, map[string]any{"in": map[string]any{"caseId": draftID}}), models.ECodeNotFound)
 
 		// Bob sees none of it.
 		bob := b.register(t, person(t)).Ticket
@@ -134,7 +153,7 @@ func TestCasesOverGraphQL(t *testing.T) {
 func TestMyCasesStatementCount(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
 		var ms []models.Matter
-		if err := b.app.DB.Order("id").Limit(60).Find(&ms).Error; err != nil || len(ms) < 60 {
+		if err := b.app.DB.Scopes(onlineMatters).Order("id").Limit(60).Find(&ms).Error; err != nil || len(ms) < 60 {
 			t.Fatalf("matters: %v", err)
 		}
 		carol := b.register(t, person(t)).Ticket
@@ -158,7 +177,7 @@ func TestMyCasesStatementCount(t *testing.T) {
 }
 
 // staffTicket makes an admin on an agency's staff and logs them in.
-func (b *backend) staffTicket(t *testing.T, agencyID uint64) string {
+func (b *backend) staffTicket(t testing.TB, agencyID uint64) string {
 	t.Helper()
 	hash, err := gm.PasswordHash("Staff-Test-123")
 	if err != nil {
@@ -177,7 +196,7 @@ func (b *backend) staffTicket(t *testing.T, agencyID uint64) string {
 func TestAgencyStaffHandleCases(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
 		var m models.Matter
-		if err := b.app.DB.Order("id DESC").First(&m).Error; err != nil {
+		if err := b.app.DB.Scopes(onlineMatters).Order("id DESC").First(&m).Error; err != nil {
 			t.Fatal(err)
 		}
 		dave := b.register(t, person(t)).Ticket
@@ -224,10 +243,27 @@ func TestAgencyStaffHandleCases(t *testing.T) {
 		expectCode(t, act(staff, "COMPLETE", ""), models.ECodeConflict)
 		expectCode(t, act(staff, "REJECT", ""), models.ECodeBadUserInput)
 
+		// Result documents come from the agency's staff while they handle the
+		// case, and completing needs one.
+		if r := b.upload(t, staff, caseID, "决定书.pdf", pdfBytes); r.Status != 409 {
+			t.Fatalf("a result before acceptance: %+v", r)
+		}
 		var h struct{ HandleCase struct{ Case caseOut } }
-		for _, step := range [][2]string{{"ACCEPT", ""}, {"PROCESS", ""}, {"COMPLETE", "准予登记，证件已寄出"}} {
+		for _, step := range [][2]string{{"ACCEPT", ""}, {"PROCESS", ""}} {
 			act(staff, step[0], step[1]).decode(t, &h)
 		}
+		expectCode(t, act(staff, "COMPLETE", "准予登记，证件已寄出"), models.ECodeBadUserInput)
+		if r := b.upload(t, stranger, caseID, "决定书.pdf", pdfBytes); r.Status != 404 {
+			t.Fatalf("another agency uploads a result: %+v", r)
+		}
+		if r := b.upload(t, b.adminTicket(t), caseID, "决定书.pdf", pdfBytes); r.Status != 404 {
+			t.Fatalf("an admin of no agency uploads a result: %+v", r)
+		}
+		result := b.upload(t, staff, caseID, "准予登记决定书.pdf", pdfBytes)
+		if result.Status != 200 {
+			t.Fatalf("result document: %+v", result)
+		}
+		act(staff, "COMPLETE", "准予登记，证件已寄出").decode(t, &h)
 		c := h.HandleCase.Case
 		if c.Status != "COMPLETED" || c.LastStep.Actor != "STAFF" || c.LastStep.Note != "准予登记，证件已寄出" {
 			t.Fatalf("completed: %+v", c)
@@ -235,9 +271,18 @@ func TestAgencyStaffHandleCases(t *testing.T) {
 		var mine struct {
 			MyCases struct{ Edges []struct{ Node caseOut } }
 		}
-		b.gql(t, dave, `{ myCases(status: COMPLETED) { edges { node { id status timeline { action toStatus } } } } }`, nil).decode(t, &mine)
-		if len(mine.MyCases.Edges) != 1 || len(mine.MyCases.Edges[0].Node.Timeline) != 4 {
+		b.gql(t, dave, `{ myCases(status: COMPLETED) { edges { node { id status timeline { action toStatus } materials { id } results { id name } } } } }`, nil).decode(t, &mine)
+		if e := mine.MyCases.Edges; len(e) != 1 || len(e[0].Node.Timeline) != 4 || len(e[0].Node.Materials) != 0 ||
+			len(e[0].Node.Results) != 1 || e[0].Node.Results[0].ID != result.ID || e[0].Node.Results[0].Name != "准予登记决定书.pdf" {
 			t.Fatalf("the applicant's view: %+v", mine.MyCases)
+		}
+		if res, body := b.download(t, dave, result.ID); res.StatusCode != 200 || !bytes.Equal(body, pdfBytes) {
+			t.Fatalf("the applicant downloads the result: %d", res.StatusCode)
+		}
+		for who, ticket := range map[string]string{"another user": b.register(t, person(t)).Ticket, "another agency": stranger, "an admin of no agency": b.adminTicket(t)} {
+			if res, _ := b.download(t, ticket, result.ID); res.StatusCode != 404 {
+				t.Fatalf("%s downloads the result: %d", who, res.StatusCode)
+			}
 		}
 	})
 }

@@ -1,20 +1,28 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"govmobile/cases"
 	"govmobile/models"
 )
+
+// onlineMatters keeps the matters that can be applied for online.
+func onlineMatters(db *gorm.DB) *gorm.DB {
+	return db.Where("online_depth >= ?", models.OnlineAvailableDepth)
+}
 
 func TestCaseLifecycle(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
 		ctx := context.Background()
 		svc := b.app.Cases
 		var m models.Matter
-		if err := b.app.DB.Order("id").First(&m).Error; err != nil {
+		if err := b.app.DB.Scopes(onlineMatters).Order("id").First(&m).Error; err != nil {
 			t.Fatal(err)
 		}
 		applicant := b.register(t, person(t)).Ticket
@@ -56,7 +64,7 @@ func TestCaseLifecycle(t *testing.T) {
 		if _, err := svc.Mine(ctx, other, c.ID); models.ErrorCode(err) != models.ECodeNotFound {
 			t.Fatalf("another user reads the case: %v", err)
 		}
-		if _, err := svc.Withdraw(ctx, other, c.ID, ""); models.ErrorCode(err) != models.ECodeNotFound {
+		if _, err := svc.Withdraw(ctx, other, c.ID, "", ""); models.ErrorCode(err) != models.ECodeNotFound {
 			t.Fatalf("another user withdraws the case: %v", err)
 		}
 		if _, err := svc.Handle(ctx, m.AgencyID+1_000_000, 1, c.ID, cases.Accept, ""); models.ErrorCode(err) != models.ECodeNotFound {
@@ -85,7 +93,7 @@ func TestCaseLifecycle(t *testing.T) {
 		if codes["OK"] != 1 || codes[models.ECodeConflict] != 9 {
 			t.Fatalf("ten accepts at once: %v", codes)
 		}
-		if _, err := svc.Withdraw(ctx, user, c.ID, ""); models.ErrorCode(err) != models.ECodeConflict {
+		if _, err := svc.Withdraw(ctx, user, c.ID, "", ""); models.ErrorCode(err) != models.ECodeConflict {
 			t.Fatalf("withdrawing an accepted case: %v", err)
 		}
 		if _, err := svc.Handle(ctx, m.AgencyID, 1, c.ID, cases.RequestSupplement, ""); models.ErrorCode(err) != models.ECodeBadUserInput {
@@ -95,15 +103,35 @@ func TestCaseLifecycle(t *testing.T) {
 			func() (*models.Case, error) {
 				return svc.Handle(ctx, m.AgencyID, 1, c.ID, cases.RequestSupplement, "请补充身份证复印件")
 			},
-			func() (*models.Case, error) { return svc.Supply(ctx, user, c.ID, complete) },
+			func() (*models.Case, error) { return svc.Supply(ctx, user, c.ID, complete, "") },
 			func() (*models.Case, error) { return svc.Handle(ctx, m.AgencyID, 1, c.ID, cases.Accept, "") },
 			func() (*models.Case, error) { return svc.Handle(ctx, m.AgencyID, 1, c.ID, cases.Process, "") },
-			func() (*models.Case, error) { return svc.Handle(ctx, m.AgencyID, 1, c.ID, cases.Complete, "已办结") },
 		}
 		for i, f := range steps {
 			if _, err := f(); err != nil {
 				t.Fatalf("step %d: %v", i, err)
 			}
+		}
+		// Completing takes a result document from the agency's staff.
+		if _, err := svc.Handle(ctx, m.AgencyID, 1, c.ID, cases.Complete, "已办结"); models.ErrorCode(err) != models.ECodeBadUserInput {
+			t.Fatalf("completing without a result document: %v", err)
+		}
+		staff := cases.Viewer{AgencyID: m.AgencyID, StaffID: 1}
+		if _, err := b.app.Files.Store(ctx, cases.Viewer{AgencyID: m.AgencyID + 1_000_000, StaffID: 2}, c.ID, "结果.pdf", bytes.NewReader(pdfBytes)); models.ErrorCode(err) != models.ECodeNotFound {
+			t.Fatalf("another agency uploads a result: %v", err)
+		}
+		res, err := b.app.Files.Store(ctx, staff, c.ID, "准予登记决定书.pdf", bytes.NewReader(pdfBytes))
+		if err != nil || res.Kind != models.CaseFileResult || res.UserID != user || res.StaffID != 1 {
+			t.Fatalf("result document: %+v %v", res, err)
+		}
+		if _, err := svc.Handle(ctx, m.AgencyID, 1, c.ID, cases.Complete, "已办结"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.app.Files.Store(ctx, staff, c.ID, "迟到.pdf", bytes.NewReader(pdfBytes)); models.ErrorCode(err) != models.ECodeConflict {
+			t.Fatalf("a result after completion: %v", err)
+		}
+		if _, err := b.app.Files.Store(ctx, cases.Viewer{UserID: user}, c.ID, "迟到.pdf", bytes.NewReader(pdfBytes)); models.ErrorCode(err) != models.ECodeConflict {
+			t.Fatalf("a material after completion: %v", err)
 		}
 		tl, err := svc.Timeline(ctx, c.ID)
 		if err != nil {
@@ -141,8 +169,105 @@ func TestCaseLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w, err := svc.Withdraw(ctx, user, direct.ID, "不办了"); err != nil || w.Status != string(cases.Withdrawn) {
+		if w, err := svc.Withdraw(ctx, user, direct.ID, "不办了", "withdraw-1"); err != nil || w.Status != string(cases.Withdrawn) {
 			t.Fatalf("withdraw: %+v %v", w, err)
+		}
+		// The response was lost: the same key answers the case, not CONFLICT;
+		// the key with another reason is refused.
+		if w, err := svc.Withdraw(ctx, user, direct.ID, "不办了", "withdraw-1"); err != nil || w.Status != string(cases.Withdrawn) {
+			t.Fatalf("withdraw replayed: %+v %v", w, err)
+		}
+		if _, err := svc.Withdraw(ctx, user, direct.ID, "换个理由", "withdraw-1"); models.ErrorCode(err) != models.ECodeBadUserInput {
+			t.Fatalf("withdraw key reused for another request: %v", err)
+		}
+		if n := countRows(t, b, &models.CaseEvent{}, "case_id = ?", direct.ID); n != 2 {
+			t.Fatalf("a replayed withdrawal wrote steps: %d", n)
+		}
+	})
+}
+
+func TestCaseSupplyReplayAndDrafts(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		ctx := context.Background()
+		svc := b.app.Cases
+		var m models.Matter
+		if err := b.app.DB.Scopes(onlineMatters).Order("id").Offset(1).First(&m).Error; err != nil {
+			t.Fatal(err)
+		}
+		user := userOf(t, b, b.register(t, person(t)).Ticket)
+		complete := map[string][]string{"reason": {"首次申领"}, "contactPhone": {"13900001111"}, "delivery": {"邮寄送达"}, "copies": {"1"}}
+		c, err := svc.Submit(ctx, user, 0, m.ID, complete, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Supplying before being asked is CONFLICT, even with a bad form.
+		if _, err := svc.Supply(ctx, user, c.ID, map[string][]string{"colour": {"红"}}, ""); models.ErrorCode(err) != models.ECodeConflict {
+			t.Fatalf("supplying unasked: %v", err)
+		}
+		if _, err := svc.Handle(ctx, m.AgencyID, 1, c.ID, cases.Accept, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Handle(ctx, m.AgencyID, 1, c.ID, cases.RequestSupplement, "请补充身份证复印件"); err != nil {
+			t.Fatal(err)
+		}
+		complete["copies"] = []string{"2"}
+		for i := 0; i < 3; i++ {
+			s, err := svc.Supply(ctx, user, c.ID, complete, "supply-1")
+			if err != nil || s.Status != string(cases.Submitted) || s.Values["copies"] != float64(2) {
+				t.Fatalf("supply %d: %+v %v", i, s, err)
+			}
+		}
+		if n := countRows(t, b, &models.CaseEvent{}, "case_id = ? AND action = ?", c.ID, string(cases.Supply)); n != 1 {
+			t.Fatalf("supply replayed wrote %d steps", n)
+		}
+
+		// Matters that cannot be applied for online take no application.
+		var offline models.Matter
+		if err := b.app.DB.Where("online_depth < ?", models.OnlineAvailableDepth).Order("id").First(&offline).Error; err != nil {
+			t.Fatal(err)
+		}
+		before := countRows(t, b, &models.Case{})
+		if _, err := svc.SaveDraft(ctx, user, 0, offline.ID, nil); models.ErrorCode(err) != models.ECodeConflict {
+			t.Fatalf("a draft for an offline matter: %v", err)
+		}
+		if _, err := svc.Submit(ctx, user, 0, offline.ID, complete, ""); models.ErrorCode(err) != models.ECodeConflict {
+			t.Fatalf("applying for an offline matter: %v", err)
+		}
+
+		// Drafts are bounded per user, and deleting one makes room.
+		var last *models.Case
+		for i := 0; i < cases.MaxDrafts; i++ {
+			if last, err = svc.SaveDraft(ctx, user, 0, m.ID, nil); err != nil {
+				t.Fatalf("draft %d: %v", i, err)
+			}
+		}
+		if _, err := svc.SaveDraft(ctx, user, 0, m.ID, nil); models.ErrorCode(err) != models.ECodeConflict {
+			t.Fatalf("draft over the limit: %v", err)
+		}
+		if _, err := b.app.Files.Store(ctx, cases.Viewer{UserID: user}, last.ID, "a.pdf", bytes.NewReader(pdfBytes)); err != nil {
+			t.Fatal(err)
+		}
+		other := userOf(t, b, b.register(t, person(t)).Ticket)
+		if err := svc.DeleteDraft(ctx, other, last.ID); models.ErrorCode(err) != models.ECodeNotFound {
+			t.Fatalf("another user deletes the draft: %v", err)
+		}
+		if err := svc.DeleteDraft(ctx, user, c.ID); models.ErrorCode(err) != models.ECodeConflict {
+			t.Fatalf("deleting a submitted case: %v", err)
+		}
+		if err := svc.DeleteDraft(ctx, user, last.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := countRows(t, b, &models.CaseFile{}, "case_id = ?", last.ID); n != 0 {
+			t.Fatalf("a deleted draft left %d files", n)
+		}
+		if _, err := svc.Mine(ctx, user, last.ID); models.ErrorCode(err) != models.ECodeNotFound {
+			t.Fatalf("a deleted draft: %v", err)
+		}
+		if _, err := svc.SaveDraft(ctx, user, 0, m.ID, nil); err != nil {
+			t.Fatalf("a draft after deleting one: %v", err)
+		}
+		if n := countRows(t, b, &models.Case{}) - before; n != cases.MaxDrafts {
+			t.Fatalf("%d cases written, want %d", n, cases.MaxDrafts)
 		}
 	})
 }

@@ -69,7 +69,7 @@ func (b *backend) download(t *testing.T, ticket, id string) (*http.Response, []b
 func TestCaseMaterials(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
 		var m models.Matter
-		if err := b.app.DB.Order("id DESC").Offset(2).First(&m).Error; err != nil {
+		if err := b.app.DB.Scopes(onlineMatters).Order("id DESC").Offset(2).First(&m).Error; err != nil {
 			t.Fatal(err)
 		}
 		fay := b.register(t, person(t)).Ticket

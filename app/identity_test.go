@@ -178,10 +178,16 @@ func TestRegisterBadInput(t *testing.T) {
 	})
 }
 
-func countRows(t *testing.T, b *backend, model any) int64 {
+// countRows counts the rows of model's table, or those matching where (a
+// condition and its arguments) when given.
+func countRows(t *testing.T, b *backend, model any, where ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := b.app.DB.Model(model).Count(&n).Error; err != nil {
+	q := b.app.DB.Model(model)
+	if len(where) > 0 {
+		q = q.Where(where[0], where[1:]...)
+	}
+	if err := q.Count(&n).Error; err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -9,16 +9,17 @@ import (
 
 	"github.com/coder/websocket"
 
+	"govmobile/messages"
 	"govmobile/models"
 )
 
 // wsClient speaks graphql-transport-ws to the test server.
 type wsClient struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 }
 
-func (b *backend) ws(t *testing.T, ticket string) (*wsClient, error) {
+func (b *backend) ws(t testing.TB, ticket string) (*wsClient, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -74,7 +75,7 @@ func (c *wsClient) read(timeout time.Duration) (map[string]any, error) {
 func TestMessagesAndLiveNotifications(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
 		var m models.Matter
-		if err := b.app.DB.Order("id DESC").Offset(1).First(&m).Error; err != nil {
+		if err := b.app.DB.Scopes(onlineMatters).Order("id DESC").Offset(1).First(&m).Error; err != nil {
 			t.Fatal(err)
 		}
 		erin := b.register(t, person(t)).Ticket
@@ -199,7 +200,7 @@ func TestMessagesAndLiveNotifications(t *testing.T) {
 func TestMatterGuideChangeNotifies(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
 		var m models.Matter
-		if err := b.app.DB.Order("id DESC").Offset(3).First(&m).Error; err != nil {
+		if err := b.app.DB.Scopes(onlineMatters).Order("id DESC").Offset(3).First(&m).Error; err != nil {
 			t.Fatal(err)
 		}
 		var g models.MatterGuide
@@ -232,6 +233,23 @@ func TestMatterGuideChangeNotifies(t *testing.T) {
 		}
 		if err := b.app.Catalogue.UpdateGuide(context.Background(), 1<<40, changed); models.ErrorCode(err) != models.ECodeNotFound {
 			t.Fatalf("unknown matter: %v", err)
+		}
+
+		// Follows are bounded per user; following one again still answers.
+		user := userOf(t, b, hal)
+		rows := make([]models.Subscription, 0, messages.MaxSubscriptions)
+		for i := len(rows) + 1; i < messages.MaxSubscriptions; i++ {
+			rows = append(rows, models.Subscription{UserID: user, Target: models.TargetCase, TargetID: uint64(1<<40 + i), CreatedAt: time.Now().UTC()})
+		}
+		if err := b.app.DB.CreateInBatches(rows, 200).Error; err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if _, err := b.app.Messages.Subscribe(ctx, user, models.TargetMatter, m.ID); err != nil {
+			t.Fatalf("following a followed matter at the limit: %v", err)
+		}
+		if _, err := b.app.Messages.Subscribe(ctx, user, models.TargetMatter, m.ID+1); models.ErrorCode(err) != models.ECodeConflict {
+			t.Fatalf("one follow too many: %v", err)
 		}
 	})
 }

@@ -64,6 +64,13 @@ func (s *Service) SaveDraft(ctx context.Context, userID, caseID, matterID uint64
 		}
 		c.Values, c.UpdatedAt = v, s.now().UTC()
 		if c.ID == 0 {
+			var drafts int64
+			if err := tx.Model(&models.Case{}).Where("user_id = ? AND status = ?", userID, string(Draft)).Count(&drafts).Error; err != nil {
+				return err
+			}
+			if drafts >= MaxDrafts {
+				return models.Errorf(models.ECodeConflict, "草稿最多保存%d份，请先提交或删除不用的草稿。", MaxDrafts)
+			}
 			if err := create(tx, c); err != nil {
 				return err
 			}
@@ -132,33 +139,92 @@ func (s *Service) Submit(ctx context.Context, userID, caseID, matterID uint64, v
 	return out, err
 }
 
-// Withdraw withdraws the user's case before the agency accepts it.
-func (s *Service) Withdraw(ctx context.Context, userID, caseID uint64, reason string) (*models.Case, error) {
-	return s.act(ctx, func(tx *gorm.DB) (*models.Case, error) { return s.own(tx, userID, caseID) }, Withdraw, Applicant, userID, reason)
+// Withdraw withdraws the user's case before the agency accepts it. A key
+// already used for the same withdrawal returns the case as it is now.
+func (s *Service) Withdraw(ctx context.Context, userID, caseID uint64, reason, key string) (*models.Case, error) {
+	return s.applicantStep(ctx, userID, caseID, Withdraw, reason, key, func(tx *gorm.DB, c *models.Case) error { return nil })
 }
 
 // Supply sends the materials the agency asked for: the form's values again,
-// complete, and the case goes back for acceptance.
-func (s *Service) Supply(ctx context.Context, userID, caseID uint64, values map[string][]string) (*models.Case, error) {
-	return s.act(ctx, func(tx *gorm.DB) (*models.Case, error) {
+// complete, and the case goes back for acceptance. A key already used for
+// the same values returns the case as it is now.
+func (s *Service) Supply(ctx context.Context, userID, caseID uint64, values map[string][]string, key string) (*models.Case, error) {
+	return s.applicantStep(ctx, userID, caseID, Supply, canonical(values), key, func(tx *gorm.DB, c *models.Case) error {
+		// A case not waiting for supplements answers CONFLICT whatever the
+		// values: the state is checked before the form.
+		if _, err := Next(Status(c.Status), Supply, Applicant); err != nil {
+			return err
+		}
+		form, err := formOf(tx, c.MatterID)
+		if err != nil {
+			return err
+		}
+		if c.Values, err = Validate(form, values, true); err != nil {
+			return err
+		}
+		return tx.Model(c).Select("values").Updates(c).Error
+	})
+}
+
+// applicantStep is the applicant's step on their own case, after change
+// (which may alter the case) in the same transaction, replay-safe under an
+// idempotency key. request is what, besides the case, makes the step this
+// one (for the key); it is the note of Withdraw, the values of Supply.
+func (s *Service) applicantStep(ctx context.Context, userID, caseID uint64, action Action, request, key string,
+	change func(tx *gorm.DB, c *models.Case) error) (*models.Case, error) {
+	if err := idempotency.Check(key); err != nil {
+		return nil, err
+	}
+	op := "case." + strings.ToLower(string(action))
+	note := request
+	if action == Supply {
+		note = ""
+	}
+	c, err := s.act(ctx, func(tx *gorm.DB) (*models.Case, error) {
+		if err := idempotency.Claim(tx, userID, key, op, fmt.Sprint(caseID), request); err != nil {
+			return nil, err
+		}
 		c, err := s.own(tx, userID, caseID)
 		if err != nil {
 			return nil, err
 		}
-		form, err := formOf(tx, c.MatterID)
+		if err := change(tx, c); err != nil {
+			return nil, err
+		}
+		return c, idempotency.Settle(tx, userID, key, c.ID)
+	}, action, Applicant, userID, note)
+	if errors.Is(err, idempotency.ErrUsed) {
+		if _, err := idempotency.Result(ctx, s.db, userID, key, op, fmt.Sprint(caseID), request); err != nil {
+			return nil, err
+		}
+		return s.Mine(ctx, userID, caseID)
+	}
+	return c, err
+}
+
+// DeleteDraft discards one of the user's drafts and the materials uploaded
+// for it. A submitted case is CONFLICT; it is withdrawn, not deleted.
+func (s *Service) DeleteDraft(ctx context.Context, userID, caseID uint64) error {
+	return database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		c, err := s.own(tx, userID, caseID)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if c.Values, err = Validate(form, values, true); err != nil {
-			return nil, err
+		res := tx.Where("id = ? AND status = ?", c.ID, string(Draft)).Delete(&models.Case{})
+		if res.Error != nil {
+			return res.Error
 		}
-		return c, tx.Model(c).Select("values").Updates(c).Error
-	}, Supply, Applicant, userID, "")
+		if res.RowsAffected == 0 {
+			return models.Errorf(models.ECodeConflict, "这份申请已经提交，不能删除；受理前可以撤回。")
+		}
+		return tx.Where("case_id = ?", c.ID).Delete(&models.CaseFile{}).Error
+	})
 }
 
 // Handle is an agency's staff member taking a step on one of the agency's
 // cases: accept, ask for supplements, process, complete or reject. Asking
-// for supplements and rejecting need a note saying why.
+// for supplements and rejecting need a note saying why; completing needs a
+// result document uploaded first.
 func (s *Service) Handle(ctx context.Context, agencyID, staffID, caseID uint64, action Action, note string) (*models.Case, error) {
 	note = strings.TrimSpace(note)
 	if (action == RequestSupplement || action == Reject) && note == "" {
@@ -170,7 +236,20 @@ func (s *Service) Handle(ctx context.Context, agencyID, staffID, caseID uint64, 
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return nil, errNotFound
 		}
-		return &c, err
+		if err != nil {
+			return nil, err
+		}
+		if action == Complete {
+			if _, err := Next(Status(c.Status), action, Staff); err != nil {
+				return nil, err
+			}
+			if ok, err := hasResult(tx, c.ID); err != nil {
+				return nil, err
+			} else if !ok {
+				return nil, models.InvalidField("action", "办结前请先上传办理结果文件（POST /files）。")
+			}
+		}
+		return &c, nil
 	}, action, Staff, staffID, note)
 }
 
@@ -250,6 +329,9 @@ func (s *Service) List(ctx context.Context, owner Owner, status Status, first in
 }
 
 const opSubmit = "case.submit"
+
+// MaxDrafts bounds the drafts one user keeps.
+const MaxDrafts = 50
 
 const maxNote = 500
 
@@ -354,10 +436,13 @@ func (s *Service) draftFor(tx *gorm.DB, userID, caseID, matterID uint64) (*model
 		}
 	} else {
 		var m models.Matter
-		if err := tx.Select("id", "agency_id").First(&m, matterID).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		if err := tx.Select("id", "agency_id", "online_depth").First(&m, matterID).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 			return nil, nil, models.Errorf(models.ECodeNotFound, "没有找到这个事项。")
 		} else if err != nil {
 			return nil, nil, err
+		}
+		if !m.OnlineAvailable() {
+			return nil, nil, models.Errorf(models.ECodeConflict, "这个事项暂不能在线申请（%s），请到办事大厅办理。", models.OnlineDepthName(m.OnlineDepth))
 		}
 		now := s.now().UTC()
 		c = &models.Case{UserID: userID, MatterID: m.ID, AgencyID: m.AgencyID, Status: string(Draft), CreatedAt: now, UpdatedAt: now}

@@ -23,20 +23,14 @@ import (
 	"govmobile/models"
 )
 
-// MaxFileBytes bounds one uploaded material.
+// MaxFileBytes bounds one uploaded file.
 const MaxFileBytes = 10 << 20
 
-// maxFilesPerCase bounds the materials of one case.
-const maxFilesPerCase = 50
-
-// allowedTypes are the kinds of material accepted, as sniffed from the
-// content: scans and photos of documents, and PDF.
+// allowedTypes are the kinds of file accepted, as sniffed from the content:
+// scans and photos of documents, and PDF.
 var allowedTypes = []string{"application/pdf", "image/jpeg", "image/png"}
 
-// uploadable are the statuses in which the applicant may add materials.
-var uploadable = []Status{Draft, Submitted, NeedsSupplement}
-
-// Files stores and serves the materials of cases under dir.
+// Files stores and serves the files of cases under dir.
 type Files struct {
 	db  *gorm.DB
 	dir string
@@ -50,66 +44,68 @@ func NewFiles(db *gorm.DB, dir string) (*Files, error) {
 	return &Files{db: db, dir: dir}, nil
 }
 
-// Store saves a material for one of the user's cases. The content is read
-// once: hashed with SM3, its type sniffed from its first bytes, and written
-// to a temporary file that becomes <dir>/<sm3> (the same content is kept
-// once). Too large, of a type not accepted, or for a case that does not
-// take materials now: BAD_USER_INPUT (CONFLICT for the case's status), and
-// nothing kept.
-func (f *Files) Store(ctx context.Context, userID, caseID uint64, name string, content io.Reader) (*models.CaseFile, error) {
+// Viewer is who uploads or asks for a file: a citizen (UserID), or a staff
+// member (StaffID) of an agency (AgencyID).
+type Viewer struct {
+	UserID   uint64
+	AgencyID uint64
+	StaffID  uint64
+}
+
+// An upload rule says which files of a case a viewer adds: their kind, the
+// statuses in which the case takes them, and how many it holds at most.
+type uploadRule struct {
+	kind     string
+	statuses []Status
+	max      int64
+}
+
+var (
+	// The applicant adds materials until the agency accepts the case, and
+	// when asked to supply more.
+	materialRule = uploadRule{models.CaseFileMaterial, []Status{Draft, Submitted, NeedsSupplement}, 50}
+	// The agency's staff add result documents while they handle the case.
+	resultRule = uploadRule{models.CaseFileResult, []Status{Accepted, Processing}, 10}
+)
+
+// Store saves a file for a case: a material for the applicant's own case,
+// or a result document for a case of the staff member's agency. The content
+// is read once: hashed with SM3, its type sniffed from its first bytes, and
+// written to a temporary file that becomes <dir>/<sm3> (the same content is
+// kept once). Too large, of a type not accepted, or for a case that does
+// not take such files now: BAD_USER_INPUT (CONFLICT for the case's status),
+// and nothing kept. A case the viewer may not see is NOT_FOUND.
+func (f *Files) Store(ctx context.Context, who Viewer, caseID uint64, name string, content io.Reader) (*models.CaseFile, error) {
+	rule, load := materialRule, func(db *gorm.DB) *gorm.DB { return db.Where("id = ? AND user_id = ?", caseID, who.UserID) }
+	switch {
+	case who.UserID != 0:
+	case who.AgencyID != 0 && who.StaffID != 0:
+		rule, load = resultRule, func(db *gorm.DB) *gorm.DB {
+			return db.Where("id = ? AND agency_id = ? AND status <> ?", caseID, who.AgencyID, string(Draft))
+		}
+	default:
+		return nil, errNotFound
+	}
 	var c models.Case
-	if err := f.db.WithContext(ctx).Where("id = ? AND user_id = ?", caseID, userID).First(&c).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+	if err := load(f.db.WithContext(ctx)).First(&c).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, errNotFound
 	} else if err != nil {
 		return nil, err
 	}
-	if err := f.admits(f.db.WithContext(ctx), &c); err != nil {
+	if err := rule.admits(f.db.WithContext(ctx), &c); err != nil {
 		return nil, err
 	}
-	tmp, err := os.CreateTemp(f.dir, "upload-*")
+	kind, size, digest, err := f.keep(content)
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(tmp.Name()) // after the rename, a no-op
-	defer tmp.Close()
-	br := bufio.NewReaderSize(content, 512)
-	head, _ := br.Peek(512)
-	kind := http.DetectContentType(head)
-	if i := strings.IndexByte(kind, ';'); i >= 0 {
-		kind = kind[:i]
-	}
-	if !slices.Contains(allowedTypes, kind) {
-		return nil, models.InvalidField("file", "只能上传 PDF、JPEG 或 PNG 格式的材料。")
-	}
-	h := sm3.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(br, MaxFileBytes+1))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) || n > MaxFileBytes {
-		return nil, models.InvalidField("file", fmt.Sprintf("单份材料不能超过%d MB。", MaxFileBytes>>20))
-	}
-	if err != nil {
-		// The client went away or sent a broken body: nothing is kept.
-		return nil, models.InvalidField("file", "材料上传中断，请重新上传。")
-	}
-	if n == 0 {
-		return nil, models.InvalidField("file", "材料是空的。")
-	}
-	if err := tmp.Sync(); err != nil {
-		return nil, err
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, err
-	}
-	digest := fmt.Sprintf("%x", h.Sum(nil))
-	if err := os.Rename(tmp.Name(), filepath.Join(f.dir, digest)); err != nil {
-		return nil, err
-	}
-	row := &models.CaseFile{CaseID: caseID, UserID: userID, Name: cleanName(name), ContentType: kind, Size: n, SM3: digest, CreatedAt: time.Now().UTC()}
+	row := &models.CaseFile{CaseID: caseID, UserID: c.UserID, Kind: rule.kind, StaffID: who.StaffID, Name: cleanName(name),
+		ContentType: kind, Size: size, SM3: digest, CreatedAt: time.Now().UTC()}
 	// The case's status and file count are checked again with the row
-	// insert, holding the case row: uploads racing each other, or staff
-	// accepting the case meanwhile, cannot pass the limits.
+	// insert, holding the case row: uploads racing each other, or the case
+	// moving on meanwhile, cannot pass the limits.
 	err = database.Transaction(ctx, f.db, func(tx *gorm.DB) error {
-		q := tx.Where("id = ? AND user_id = ?", caseID, userID)
+		q := load(tx)
 		if tx.Dialector.Name() == "mysql" {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
@@ -117,7 +113,7 @@ func (f *Files) Store(ctx context.Context, userID, caseID uint64, name string, c
 		if err := q.First(&c).Error; err != nil {
 			return err
 		}
-		if err := f.admits(tx, &c); err != nil {
+		if err := rule.admits(tx, &c); err != nil {
 			return err
 		}
 		return tx.Create(row).Error
@@ -128,31 +124,79 @@ func (f *Files) Store(ctx context.Context, userID, caseID uint64, name string, c
 	return row, nil
 }
 
-// admits checks a case takes another material: its status allows it and it
-// holds fewer than maxFilesPerCase.
-func (f *Files) admits(db *gorm.DB, c *models.Case) error {
-	if !slices.Contains(uploadable, Status(c.Status)) {
-		return models.Errorf(models.ECodeConflict, "办件当前状态为“%s”，不能再上传材料。", Status(c.Status).Label())
+// keep reads content into the store: its sniffed type, size and SM3 digest,
+// under which it is kept.
+func (f *Files) keep(content io.Reader) (kind string, size int64, digest string, err error) {
+	tmp, err := os.CreateTemp(f.dir, "upload-*")
+	if err != nil {
+		return "", 0, "", err
+	}
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	defer tmp.Close()
+	br := bufio.NewReaderSize(content, 512)
+	head, _ := br.Peek(512)
+	kind = http.DetectContentType(head)
+	if i := strings.IndexByte(kind, ';'); i >= 0 {
+		kind = kind[:i]
+	}
+	if !slices.Contains(allowedTypes, kind) {
+		return "", 0, "", models.InvalidField("file", "只能上传 PDF、JPEG 或 PNG 格式的文件。")
+	}
+	h := sm3.New()
+	size, err = io.Copy(io.MultiWriter(tmp, h), io.LimitReader(br, MaxFileBytes+1))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) || size > MaxFileBytes {
+		return "", 0, "", models.InvalidField("file", fmt.Sprintf("单个文件不能超过%d MB。", MaxFileBytes>>20))
+	}
+	if err != nil {
+		// The client went away or sent a broken body: nothing is kept.
+		return "", 0, "", models.InvalidField("file", "文件上传中断，请重新上传。")
+	}
+	if size == 0 {
+		return "", 0, "", models.InvalidField("file", "文件是空的。")
+	}
+	if err := tmp.Sync(); err != nil {
+		return "", 0, "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", 0, "", err
+	}
+	digest = fmt.Sprintf("%x", h.Sum(nil))
+	if err := os.Rename(tmp.Name(), filepath.Join(f.dir, digest)); err != nil {
+		return "", 0, "", err
+	}
+	return kind, size, digest, nil
+}
+
+// admits checks a case takes another file of the rule's kind: its status
+// allows it and it holds fewer than the rule's maximum.
+func (r uploadRule) admits(db *gorm.DB, c *models.Case) error {
+	if !slices.Contains(r.statuses, Status(c.Status)) {
+		what := "材料"
+		if r.kind == models.CaseFileResult {
+			what = "办理结果文件"
+		}
+		return models.Errorf(models.ECodeConflict, "办件当前状态为“%s”，不能上传%s。", Status(c.Status).Label(), what)
 	}
 	var count int64
-	if err := db.Model(&models.CaseFile{}).Where("case_id = ?", c.ID).Count(&count).Error; err != nil {
+	if err := db.Model(&models.CaseFile{}).Where("case_id = ? AND kind = ?", c.ID, r.kind).Count(&count).Error; err != nil {
 		return err
 	}
-	if count >= maxFilesPerCase {
-		return models.InvalidField("file", fmt.Sprintf("每件申请最多上传%d份材料。", maxFilesPerCase))
+	if count >= r.max {
+		return models.InvalidField("file", fmt.Sprintf("每件办件最多上传%d份这类文件。", r.max))
 	}
 	return nil
 }
 
-// Viewer is who asks for a file: a citizen (UserID) or an agency's staff
-// member (AgencyID).
-type Viewer struct {
-	UserID   uint64
-	AgencyID uint64
+// hasResult reports whether a case holds a result document.
+func hasResult(tx *gorm.DB, caseID uint64) (bool, error) {
+	var n int64
+	err := tx.Model(&models.CaseFile{}).Where("case_id = ? AND kind = ?", caseID, models.CaseFileResult).Count(&n).Error
+	return n > 0, err
 }
 
-// Open returns a material and its content, to the case's applicant or the
-// staff of the case's agency; to anyone else NOT_FOUND.
+// Open returns a file of a case and its content, to the case's applicant
+// or the staff of the case's agency; to anyone else NOT_FOUND.
 func (f *Files) Open(ctx context.Context, who Viewer, fileID uint64) (*models.CaseFile, *os.File, error) {
 	var row models.CaseFile
 	q := f.db.WithContext(ctx).Model(&models.CaseFile{}).Select("case_files.*").

@@ -138,6 +138,7 @@ type ComplexityRoot struct {
 		Materials   func(childComplexity int) int
 		Matter      func(childComplexity int) int
 		Number      func(childComplexity int) int
+		Results     func(childComplexity int) int
 		Status      func(childComplexity int) int
 		SubmittedAt func(childComplexity int) int
 		Timeline    func(childComplexity int) int
@@ -177,6 +178,10 @@ type ComplexityRoot struct {
 	DailySearchCount struct {
 		Count func(childComplexity int) int
 		Date  func(childComplexity int) int
+	}
+
+	DeleteApplicationDraftPayload struct {
+		DeletedCaseID func(childComplexity int) int
 	}
 
 	DeleteSearchSynonymPayload struct {
@@ -330,25 +335,26 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AdminLogin            func(childComplexity int, input model.AdminLoginInput) int
-		BookAppointment       func(childComplexity int, input model.BookAppointmentInput) int
-		CancelAppointment     func(childComplexity int, input model.CancelAppointmentInput) int
-		DeleteSearchSynonym   func(childComplexity int, input model.DeleteSearchSynonymInput) int
-		HandleCase            func(childComplexity int, input model.HandleCaseInput) int
-		Login                 func(childComplexity int, input model.LoginInput) int
-		Logout                func(childComplexity int) int
-		MarkMessagesRead      func(childComplexity int, input model.MarkMessagesReadInput) int
-		RebuildSearchIndex    func(childComplexity int) int
-		Register              func(childComplexity int, input model.RegisterInput) int
-		RescheduleAppointment func(childComplexity int, input model.RescheduleAppointmentInput) int
-		SaveApplicationDraft  func(childComplexity int, input model.SaveApplicationDraftInput) int
-		SetHotWord            func(childComplexity int, input model.SetHotWordInput) int
-		SetSearchSynonym      func(childComplexity int, input model.SetSearchSynonymInput) int
-		SubmitApplication     func(childComplexity int, input model.SubmitApplicationInput) int
-		Subscribe             func(childComplexity int, input model.SubscribeInput) int
-		SupplyCaseMaterials   func(childComplexity int, input model.SupplyCaseMaterialsInput) int
-		Unsubscribe           func(childComplexity int, input model.UnsubscribeInput) int
-		WithdrawCase          func(childComplexity int, input model.WithdrawCaseInput) int
+		AdminLogin             func(childComplexity int, input model.AdminLoginInput) int
+		BookAppointment        func(childComplexity int, input model.BookAppointmentInput) int
+		CancelAppointment      func(childComplexity int, input model.CancelAppointmentInput) int
+		DeleteApplicationDraft func(childComplexity int, input model.DeleteApplicationDraftInput) int
+		DeleteSearchSynonym    func(childComplexity int, input model.DeleteSearchSynonymInput) int
+		HandleCase             func(childComplexity int, input model.HandleCaseInput) int
+		Login                  func(childComplexity int, input model.LoginInput) int
+		Logout                 func(childComplexity int) int
+		MarkMessagesRead       func(childComplexity int, input model.MarkMessagesReadInput) int
+		RebuildSearchIndex     func(childComplexity int) int
+		Register               func(childComplexity int, input model.RegisterInput) int
+		RescheduleAppointment  func(childComplexity int, input model.RescheduleAppointmentInput) int
+		SaveApplicationDraft   func(childComplexity int, input model.SaveApplicationDraftInput) int
+		SetHotWord             func(childComplexity int, input model.SetHotWordInput) int
+		SetSearchSynonym       func(childComplexity int, input model.SetSearchSynonymInput) int
+		SubmitApplication      func(childComplexity int, input model.SubmitApplicationInput) int
+		Subscribe              func(childComplexity int, input model.SubscribeInput) int
+		SupplyCaseMaterials    func(childComplexity int, input model.SupplyCaseMaterialsInput) int
+		Unsubscribe            func(childComplexity int, input model.UnsubscribeInput) int
+		WithdrawCase           func(childComplexity int, input model.WithdrawCaseInput) int
 	}
 
 	NavigationEntry struct {
@@ -575,6 +581,7 @@ type CaseResolver interface {
 	Timeline(ctx context.Context, obj *models.Case) ([]*models.CaseEvent, error)
 	LastStep(ctx context.Context, obj *models.Case) (*models.CaseEvent, error)
 	Materials(ctx context.Context, obj *models.Case) ([]*models.CaseFile, error)
+	Results(ctx context.Context, obj *models.Case) ([]*models.CaseFile, error)
 }
 type CaseMaterialResolver interface {
 	ID(ctx context.Context, obj *models.CaseFile) (string, error)
@@ -635,6 +642,7 @@ type MutationResolver interface {
 	SubmitApplication(ctx context.Context, input model.SubmitApplicationInput) (*model.SubmitApplicationPayload, error)
 	WithdrawCase(ctx context.Context, input model.WithdrawCaseInput) (*model.WithdrawCasePayload, error)
 	SupplyCaseMaterials(ctx context.Context, input model.SupplyCaseMaterialsInput) (*model.SupplyCaseMaterialsPayload, error)
+	DeleteApplicationDraft(ctx context.Context, input model.DeleteApplicationDraftInput) (*model.DeleteApplicationDraftPayload, error)
 	HandleCase(ctx context.Context, input model.HandleCaseInput) (*model.HandleCasePayload, error)
 	Subscribe(ctx context.Context, input model.SubscribeInput) (*model.SubscribePayload, error)
 	Unsubscribe(ctx context.Context, input model.UnsubscribeInput) (*model.UnsubscribePayload, error)
@@ -996,6 +1004,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Number(childComplexity), true
+	case "Case.results":
+		if e.ComplexityRoot.Case.Results == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Results(childComplexity), true
 	case "Case.status":
 		if e.ComplexityRoot.Case.Status == nil {
 			break
@@ -1145,6 +1159,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DailySearchCount.Date(childComplexity), true
+
+	case "DeleteApplicationDraftPayload.deletedCaseId":
+		if e.ComplexityRoot.DeleteApplicationDraftPayload.DeletedCaseID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteApplicationDraftPayload.DeletedCaseID(childComplexity), true
 
 	case "DeleteSearchSynonymPayload.deleted":
 		if e.ComplexityRoot.DeleteSearchSynonymPayload.Deleted == nil {
@@ -1756,6 +1777,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelAppointment(childComplexity, args["input"].(model.CancelAppointmentInput)), true
+	case "Mutation.deleteApplicationDraft":
+		if e.ComplexityRoot.Mutation.DeleteApplicationDraft == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteApplicationDraft_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteApplicationDraft(childComplexity, args["input"].(model.DeleteApplicationDraftInput)), true
 	case "Mutation.deleteSearchSynonym":
 		if e.ComplexityRoot.Mutation.DeleteSearchSynonym == nil {
 			break
@@ -2650,6 +2682,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AdminLoginInput", ec.unmarshalInputAdminLoginInput),
 			graphql.NewInputUnmarshaler("BookAppointmentInput", ec.unmarshalInputBookAppointmentInput),
 			graphql.NewInputUnmarshaler("CancelAppointmentInput", ec.unmarshalInputCancelAppointmentInput),
+			graphql.NewInputUnmarshaler("DeleteApplicationDraftInput", ec.unmarshalInputDeleteApplicationDraftInput),
 			graphql.NewInputUnmarshaler("DeleteSearchSynonymInput", ec.unmarshalInputDeleteSearchSynonymInput),
 			graphql.NewInputUnmarshaler("FormValueInput", ec.unmarshalInputFormValueInput),
 			graphql.NewInputUnmarshaler("HandleCaseInput", ec.unmarshalInputHandleCaseInput),
@@ -2932,6 +2965,8 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_lastStep(ctx, field)
 	case "materials":
 		return ec.fieldContext_Case_materials(ctx, field)
+	case "results":
+		return ec.fieldContext_Case_results(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
 }
@@ -3002,6 +3037,14 @@ func (ec *executionContext) childFields_DailySearchCount(ctx context.Context, fi
 		return ec.fieldContext_DailySearchCount_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DailySearchCount", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteApplicationDraftPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deletedCaseId":
+		return ec.fieldContext_DeleteApplicationDraftPayload_deletedCaseId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteApplicationDraftPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_DeleteSearchSynonymPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3762,6 +3805,20 @@ func (ec *executionContext) field_Mutation_cancelAppointment_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CancelAppointmentInput, error) {
 			return ec.unmarshalNCancelAppointmentInput2govmobileᚋgraphᚋmodelᚐCancelAppointmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteApplicationDraft_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteApplicationDraftInput, error) {
+			return ec.unmarshalNDeleteApplicationDraftInput2govmobileᚋgraphᚋmodelᚐDeleteApplicationDraftInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5787,6 +5844,38 @@ func (ec *executionContext) fieldContext_Case_materials(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Case_results(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_results(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Results(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.CaseFile) graphql.Marshaler {
+			return ec.marshalNCaseMaterial2ᚕᚖgovmobileᚋmodelsᚐCaseFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_results(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CaseMaterial(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CaseConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6249,6 +6338,29 @@ func (ec *executionContext) _DailySearchCount_count(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_DailySearchCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DailySearchCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DeleteApplicationDraftPayload_deletedCaseId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteApplicationDraftPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteApplicationDraftPayload_deletedCaseId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedCaseID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteApplicationDraftPayload_deletedCaseId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteApplicationDraftPayload", field, false, false, "ID")
 }
 
 func (ec *executionContext) _DeleteSearchSynonymPayload_deleted(ctx context.Context, field graphql.CollectedField, obj *model.DeleteSearchSynonymPayload) (ret graphql.Marshaler) {
@@ -9225,6 +9337,50 @@ func (ec *executionContext) fieldContext_Mutation_supplyCaseMaterials(ctx contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_supplyCaseMaterials_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteApplicationDraft(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteApplicationDraft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteApplicationDraft(ctx, fc.Args["input"].(model.DeleteApplicationDraftInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteApplicationDraftPayload) graphql.Marshaler {
+			return ec.marshalNDeleteApplicationDraftPayload2ᚖgovmobileᚋgraphᚋmodelᚐDeleteApplicationDraftPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteApplicationDraft(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteApplicationDraftPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteApplicationDraft_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -13712,6 +13868,48 @@ func UnmarshalCancelAppointmentInput(ctx context.Context, raw any) (model.Cancel
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDeleteApplicationDraftInput(ctx context.Context, obj any) (model.DeleteApplicationDraftInput, error) {
+	var it model.DeleteApplicationDraftInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"caseId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "caseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteApplicationDraftInput unmarshals raw into the DeleteApplicationDraftInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteApplicationDraftInput(ctx context.Context, raw any) (model.DeleteApplicationDraftInput, error) {
+	var out model.DeleteApplicationDraftInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteApplicationDraftInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeleteSearchSynonymInput(ctx context.Context, obj any) (model.DeleteSearchSynonymInput, error) {
 	var it model.DeleteSearchSynonymInput
 	if obj == nil {
@@ -14536,7 +14734,7 @@ func (ec *executionContext) unmarshalInputSupplyCaseMaterialsInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"caseId", "values"}
+	fieldsInOrder := [...]string{"caseId", "values", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14557,6 +14755,13 @@ func (ec *executionContext) unmarshalInputSupplyCaseMaterialsInput(ctx context.C
 				return it, err
 			}
 			it.Values = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil
@@ -14627,7 +14832,7 @@ func (ec *executionContext) unmarshalInputWithdrawCaseInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"caseId", "reason"}
+	fieldsInOrder := [...]string{"caseId", "reason", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14648,6 +14853,13 @@ func (ec *executionContext) unmarshalInputWithdrawCaseInput(ctx context.Context,
 				return it, err
 			}
 			it.Reason = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil
@@ -15381,6 +15593,12 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_materials(ctx, field, obj)
 				})
+		case "results":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_results(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -15618,6 +15836,39 @@ func (ec *executionContext) _DailySearchCount(ctx context.Context, sel ast.Selec
 			}
 		case "count":
 			out.Values[i] = ec._DailySearchCount_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var deleteApplicationDraftPayloadImplementors = []string{"DeleteApplicationDraftPayload"}
+
+func (ec *executionContext) _DeleteApplicationDraftPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteApplicationDraftPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteApplicationDraftPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteApplicationDraftPayload")
+		case "deletedCaseId":
+			out.Values[i] = ec._DeleteApplicationDraftPayload_deletedCaseId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16771,6 +17022,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "supplyCaseMaterials":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_supplyCaseMaterials(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteApplicationDraft":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteApplicationDraft(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -18812,6 +19070,19 @@ func (ec *executionContext) marshalNDailySearchCount2ᚖgovmobileᚋgraphᚋmode
 		return graphql.Null
 	}
 	return ec._DailySearchCount(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDeleteApplicationDraftInput2govmobileᚋgraphᚋmodelᚐDeleteApplicationDraftInput(ctx context.Context, v any) (model.DeleteApplicationDraftInput, error) {
+	res, err := ec.unmarshalInputDeleteApplicationDraftInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteApplicationDraftPayload2ᚖgovmobileᚋgraphᚋmodelᚐDeleteApplicationDraftPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteApplicationDraftPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteApplicationDraftPayload!")
+		return graphql.Null
+	}
+	return ec._DeleteApplicationDraftPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDeleteSearchSynonymInput2govmobileᚋgraphᚋmodelᚐDeleteSearchSynonymInput(ctx context.Context, v any) (model.DeleteSearchSynonymInput, error) {

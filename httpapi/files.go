@@ -20,18 +20,20 @@ import (
 // uploadOverhead is what a multipart request may carry besides the file.
 const uploadOverhead = 64 << 10
 
-// Files serves case materials (8.1.2 a, issue 4):
+// Files serves the files of cases (8.1.2 a, issue 4):
 //
-//	POST /files      multipart/form-data: caseId (global ID), file → the material as JSON
-//	GET  /files/{id} the material, to the applicant or the case agency's staff
+//	POST /files      multipart/form-data: caseId (global ID), file → the file as JSON
+//	GET  /files/{id} the file, to the applicant or the case agency's staff
 //
-// Both take the ticket in "Authorization: Bearer …". Downloads are sent as
-// attachments with their sniffed type and nosniff; anyone else asking gets
-// NOT_FOUND, as for a file that does not exist.
+// Both take the ticket in "Authorization: Bearer …": an applicant uploads
+// materials for their own case, an agency's staff member result documents
+// for a case of the agency. Downloads are sent as attachments with their
+// sniffed type and nosniff; anyone else asking gets NOT_FOUND, as for a
+// file that does not exist.
 func Files(store *cases.Files, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /files", func(w http.ResponseWriter, r *http.Request) {
-		u, err := viewer.From(r.Context()).RequireUser(r.Context())
+		who, err := fileViewer(r)
 		if err != nil {
 			writeAppError(w, log, err)
 			return
@@ -68,7 +70,7 @@ func Files(store *cases.Files, log *slog.Logger) http.Handler {
 					writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "请先在表单中给出 caseId，再附上文件。")
 					return
 				}
-				f, err := store.Store(r.Context(), u.ID, caseID, part.FileName(), part)
+				f, err := store.Store(r.Context(), who, caseID, part.FileName(), part)
 				if err != nil {
 					writeAppError(w, log, err)
 					return
@@ -83,14 +85,9 @@ func Files(store *cases.Files, log *slog.Logger) http.Handler {
 	})
 	mux.HandleFunc("GET /files/{id}", func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		var who cases.Viewer
-		v := viewer.From(ctx)
-		if u, err := v.User(ctx); err == nil && u != nil {
-			who.UserID = u.ID
-		} else if a, err := v.RequireAdmin(ctx); err == nil && a.AgencyID != 0 {
-			who.AgencyID = a.AgencyID
-		} else {
-			writeAppError(w, log, models.Errorf(models.ECodeUnauthenticated, "请先登录。"))
+		who, err := fileViewer(r)
+		if err != nil {
+			writeAppError(w, log, err)
 			return
 		}
 		id, err := resolvers.ParseGlobalID("id", r.PathValue("id"), resolvers.KindCaseFile)
@@ -112,6 +109,21 @@ func Files(store *cases.Files, log *slog.Logger) http.Handler {
 		_, _ = io.Copy(w, fh)
 	})
 	return mux
+}
+
+// fileViewer is who sends a file request: a logged-in citizen, or an
+// administrator (who, unless staff of an agency, sees no case's files).
+// Without a valid ticket, UNAUTHENTICATED.
+func fileViewer(r *http.Request) (cases.Viewer, error) {
+	ctx := r.Context()
+	v := viewer.From(ctx)
+	if u, err := v.User(ctx); err == nil && u != nil {
+		return cases.Viewer{UserID: u.ID}, nil
+	}
+	if a, err := v.RequireAdmin(ctx); err == nil {
+		return cases.Viewer{AgencyID: a.AgencyID, StaffID: a.ID}, nil
+	}
+	return cases.Viewer{}, models.Errorf(models.ECodeUnauthenticated, "请先登录。")
 }
 
 // writeAppError answers with an application error's code and message; any

@@ -73,7 +73,11 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 	// a websocket, so the ticket comes in connection_init's payload
 	// ({"authorization": "Bearer …"}) and is checked there: a connection
 	// without a valid citizen ticket is refused.
+	// A message on the socket is bounded like a request body: the query
+	// capped at MaxQueryBytes, and room for its variables.
+	readLimit := int64(MaxQueryBytes + 64<<10)
 	srv.AddTransport(transport.Websocket{
+		PayloadReadLimit:      &readLimit,
 		KeepAlivePingInterval: 15 * time.Second,
 		InitTimeout:           10 * time.Second,
 		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {

@@ -134,7 +134,7 @@ func (l *Loaders) PrimeCases(ctx context.Context, cs []*models.Case, selected fu
 	if l.Timeline != nil && (selected("timeline") || selected("lastStep")) {
 		l.Timeline.LoadAllThunk(ctx, ids)
 	}
-	if l.Materials != nil && selected("materials") {
+	if l.Materials != nil && (selected("materials") || selected("results")) {
 		l.Materials.LoadAllThunk(ctx, ids)
 	}
 }

@@ -32,15 +32,36 @@ func New(db *gorm.DB, bus *Bus) *Service { return &Service{db: db, bus: bus} }
 // error. Whether the target exists, and may be followed by the user, is the
 // caller's to check.
 func (s *Service) Subscribe(ctx context.Context, userID uint64, target models.SubscriptionTarget, targetID uint64) (*models.Subscription, error) {
-	sub := &models.Subscription{UserID: userID, Target: target, TargetID: targetID, CreatedAt: time.Now().UTC()}
 	db := s.db.WithContext(ctx)
+	var out models.Subscription
+	find := func() error {
+		return db.Where("user_id = ? AND target = ? AND target_id = ?", userID, target, targetID).First(&out).Error
+	}
+	if err := find(); err == nil {
+		return &out, nil
+	} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, err
+	}
+	var n int64
+	if err := db.Model(&models.Subscription{}).Where("user_id = ?", userID).Count(&n).Error; err != nil {
+		return nil, err
+	}
+	if n >= MaxSubscriptions {
+		return nil, models.Errorf(models.ECodeConflict, "最多订阅%d项，请先取消不再关注的订阅。", MaxSubscriptions)
+	}
+	sub := &models.Subscription{UserID: userID, Target: target, TargetID: targetID, CreatedAt: time.Now().UTC()}
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(sub).Error; err != nil {
 		return nil, err
 	}
-	var out models.Subscription
-	err := db.Where("user_id = ? AND target = ? AND target_id = ?", userID, target, targetID).First(&out).Error
-	return &out, err
+	return &out, find()
 }
+
+// MaxSubscriptions bounds the matters and cases one user follows.
+const MaxSubscriptions = 500
+
+// MaxListeners bounds the live message streams one user holds at once
+// (their APP, mini-program, official account and browser tabs).
+const MaxListeners = 10
 
 // Unsubscribe removes one of the user's subscriptions; another user's is
 // NOT_FOUND.
@@ -151,9 +172,13 @@ type Bus struct {
 func NewBus() *Bus { return &Bus{listeners: map[uint64]map[chan *models.Message]struct{}{}} }
 
 // Listen returns the user's live messages until ctx ends.
-func (b *Bus) Listen(ctx context.Context, userID uint64) <-chan *models.Message {
+func (b *Bus) Listen(ctx context.Context, userID uint64) (<-chan *models.Message, error) {
 	ch := make(chan *models.Message, 16)
 	b.mu.Lock()
+	if len(b.listeners[userID]) >= MaxListeners {
+		b.mu.Unlock()
+		return nil, models.Errorf(models.ECodeRateLimited, "同时接收实时消息的连接过多（最多%d个），请关闭不用的页面后再试。", MaxListeners)
+	}
 	if b.listeners[userID] == nil {
 		b.listeners[userID] = map[chan *models.Message]struct{}{}
 	}
@@ -169,7 +194,7 @@ func (b *Bus) Listen(ctx context.Context, userID uint64) <-chan *models.Message 
 		b.mu.Unlock()
 		close(ch)
 	}()
-	return ch
+	return ch, nil
 }
 
 // Publish hands m to its user's listeners.

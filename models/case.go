@@ -65,13 +65,24 @@ type CaseEvent struct {
 	At         time.Time `gorm:"not null"`
 }
 
-// CaseFile is a material uploaded for a case. The content is stored once
+// The kinds of case file.
+const (
+	CaseFileMaterial = "MATERIAL" // uploaded by the applicant
+	CaseFileResult   = "RESULT"   // the result document, uploaded by the agency's staff
+)
+
+// CaseFile is a file of a case: a material the applicant uploaded, or a
+// result document from the agency's staff. The content is stored once
 // under the data directory, named by its SM3 digest; the type is what the
 // content is, sniffed, never what the client said.
 type CaseFile struct {
-	ID          uint64    `gorm:"primaryKey"`
-	CaseID      uint64    `gorm:"not null;index"`
+	ID     uint64 `gorm:"primaryKey"`
+	CaseID uint64 `gorm:"not null;index"`
+	// UserID is the case's applicant; StaffID the staff member who
+	// uploaded a result document (0 for materials).
 	UserID      uint64    `gorm:"not null"`
+	Kind        string    `gorm:"size:16;not null;default:MATERIAL"`
+	StaffID     uint64    `gorm:"not null;default:0"`
 	Name        string    `gorm:"size:200;not null"`
 	ContentType string    `gorm:"size:64;not null"`
 	Size        int64     `gorm:"not null"`

@@ -174,3 +174,25 @@ func (r *Resolver) whileTicketHolds(ctx context.Context, token string, userID ui
 	}()
 	return out
 }
+
+// caseFiles is a case's files of one kind, oldest first, through the
+// operation's loader when there is one.
+func (r *Resolver) caseFiles(ctx context.Context, caseID uint64, kind string) ([]*models.CaseFile, error) {
+	var all []*models.CaseFile
+	var err error
+	if l := loaders.For(ctx, r.Catalogue).Materials; l != nil {
+		all, err = l.Load(ctx, caseID)
+	} else {
+		all, err = r.Files.List(ctx, caseID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := []*models.CaseFile{}
+	for _, f := range all {
+		if f.Kind == kind {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}

@@ -56,14 +56,12 @@ func (r *caseResolver) LastStep(ctx context.Context, obj *models.Case) (*models.
 
 // Materials is the resolver for the materials field.
 func (r *caseResolver) Materials(ctx context.Context, obj *models.Case) ([]*models.CaseFile, error) {
-	if l := loaders.For(ctx, r.Catalogue).Materials; l != nil {
-		files, err := l.Load(ctx, obj.ID)
-		if files == nil {
-			files = []*models.CaseFile{}
-		}
-		return files, err
-	}
-	return r.Files.List(ctx, obj.ID)
+	return r.caseFiles(ctx, obj.ID, models.CaseFileMaterial)
+}
+
+// Results is the resolver for the results field.
+func (r *caseResolver) Results(ctx context.Context, obj *models.Case) ([]*models.CaseFile, error) {
+	return r.caseFiles(ctx, obj.ID, models.CaseFileResult)
 }
 
 // ID is the resolver for the id field.
@@ -164,7 +162,7 @@ func (r *mutationResolver) WithdrawCase(ctx context.Context, input model.Withdra
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.Cases.Withdraw(ctx, userID, id, deref(input.Reason))
+	c, err := r.Cases.Withdraw(ctx, userID, id, deref(input.Reason), deref(input.IdempotencyKey))
 	if err != nil {
 		return nil, err
 	}
@@ -181,11 +179,23 @@ func (r *mutationResolver) SupplyCaseMaterials(ctx context.Context, input model.
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.Cases.Supply(ctx, userID, id, values)
+	c, err := r.Cases.Supply(ctx, userID, id, values, deref(input.IdempotencyKey))
 	if err != nil {
 		return nil, err
 	}
 	return &model.SupplyCaseMaterialsPayload{Case: c}, nil
+}
+
+// DeleteApplicationDraft is the resolver for the deleteApplicationDraft field.
+func (r *mutationResolver) DeleteApplicationDraft(ctx context.Context, input model.DeleteApplicationDraftInput) (*model.DeleteApplicationDraftPayload, error) {
+	userID, id, err := ownedID(ctx, "caseId", input.CaseID, kindCase)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Cases.DeleteDraft(ctx, userID, id); err != nil {
+		return nil, err
+	}
+	return &model.DeleteApplicationDraftPayload{DeletedCaseID: input.CaseID}, nil
 }
 
 // HandleCase is the resolver for the handleCase field.

@@ -173,7 +173,11 @@ func (r *subscriptionResolver) MessageReceived(ctx context.Context) (<-chan *mod
 	if err != nil {
 		return nil, err
 	}
-	return r.whileTicketHolds(ctx, v.Token, u.ID, r.Bus.Listen(ctx, u.ID)), nil
+	in, err := r.Bus.Listen(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return r.whileTicketHolds(ctx, v.Token, u.ID, in), nil
 }
 
 // Message returns graph.MessageResolver implementation.

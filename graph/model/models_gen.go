@@ -109,6 +109,18 @@ type DailySearchCount struct {
 	Count int `json:"count"`
 }
 
+// 删除一份草稿。
+type DeleteApplicationDraftInput struct {
+	// 草稿编号。
+	CaseID string `json:"caseId"`
+}
+
+// 删除草稿的结果。
+type DeleteApplicationDraftPayload struct {
+	// 已删除的草稿编号。
+	DeletedCaseID string `json:"deletedCaseId"`
+}
+
 // 删除同义词的输入。
 type DeleteSearchSynonymInput struct {
 	// 要删除的词条。
@@ -504,6 +516,8 @@ type SupplyCaseMaterialsInput struct {
 	CaseID string `json:"caseId"`
 	// 补正后的申请表（必须完整）。
 	Values []*FormValueInput `json:"values"`
+	// 幂等键（可选，至多64个字符）：网络中断后用同一个键重试，只会补正一次，并返回办件。
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // 补正的结果。
@@ -530,6 +544,8 @@ type WithdrawCaseInput struct {
 	CaseID string `json:"caseId"`
 	// 撤回原因（可选，至多500字）。
 	Reason *string `json:"reason,omitempty"`
+	// 幂等键（可选，至多64个字符）：网络中断后用同一个键重试，只会撤回一次，并返回办件。
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // 撤回的结果。
