@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"govmobile/cases"
+	"govmobile/geo"
 	"govmobile/graph/model"
 	"govmobile/models"
 	"govmobile/search"
@@ -213,8 +214,9 @@ type ComplexityRoot struct {
 	}
 
 	GeoPoint struct {
-		Lat func(childComplexity int) int
-		Lng func(childComplexity int) int
+		CoordSystem func(childComplexity int) int
+		Lat         func(childComplexity int) int
+		Lng         func(childComplexity int) int
 	}
 
 	Guide struct {
@@ -241,13 +243,27 @@ type ComplexityRoot struct {
 	}
 
 	Hall struct {
-		Address      func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Location     func(childComplexity int) int
-		Name         func(childComplexity int) int
-		OpeningHours func(childComplexity int) int
-		Phone        func(childComplexity int) int
-		Region       func(childComplexity int) int
+		Address        func(childComplexity int) int
+		DistanceMeters func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Location       func(childComplexity int, coordSystem *geo.System) int
+		MatterCount    func(childComplexity int) int
+		Matters        func(childComplexity int, first *int) int
+		Name           func(childComplexity int) int
+		OpeningHours   func(childComplexity int) int
+		Phone          func(childComplexity int) int
+		Region         func(childComplexity int) int
+	}
+
+	HallConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	HallEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	HandleCasePayload struct {
@@ -402,6 +418,7 @@ type ComplexityRoot struct {
 		SearchStatistics   func(childComplexity int, days *int) int
 		SearchSuggestions  func(childComplexity int, prefix string, first *int) int
 		SearchSynonyms     func(childComplexity int) int
+		ServiceHalls       func(childComplexity int, near *model.GeoPointInput, radiusKm *float64, regionCode *string, matterID *string, first *int, after *string) int
 		Themes             func(childComplexity int, serviceObject *models.ServiceObject) int
 		UnreadMessageCount func(childComplexity int) int
 	}
@@ -600,9 +617,12 @@ type FormAttributeResolver interface {
 type HallResolver interface {
 	ID(ctx context.Context, obj *models.Hall) (string, error)
 
-	Location(ctx context.Context, obj *models.Hall) (*model.GeoPoint, error)
+	Location(ctx context.Context, obj *models.Hall, coordSystem *geo.System) (*model.GeoPoint, error)
+	DistanceMeters(ctx context.Context, obj *models.Hall) (*int, error)
 
 	Region(ctx context.Context, obj *models.Hall) (*models.Region, error)
+	MatterCount(ctx context.Context, obj *models.Hall) (int, error)
+	Matters(ctx context.Context, obj *models.Hall, first *int) ([]*models.Matter, error)
 }
 type KnowledgeEntryResolver interface {
 	ID(ctx context.Context, obj *models.KnowledgeEntry) (string, error)
@@ -658,6 +678,7 @@ type QueryResolver interface {
 	MyAppointments(ctx context.Context, first *int, after *string) (*model.AppointmentConnection, error)
 	MyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error)
 	AgencyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error)
+	ServiceHalls(ctx context.Context, near *model.GeoPointInput, radiusKm *float64, regionCode *string, matterID *string, first *int, after *string) (*model.HallConnection, error)
 	Me(ctx context.Context) (*models.UserProfile, error)
 	Matters(ctx context.Context, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) (*model.MatterConnection, error)
 	Matter(ctx context.Context, id *string, code *string) (*models.Matter, error)
@@ -1267,6 +1288,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FormValue.Values(childComplexity), true
 
+	case "GeoPoint.coordSystem":
+		if e.ComplexityRoot.GeoPoint.CoordSystem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GeoPoint.CoordSystem(childComplexity), true
 	case "GeoPoint.lat":
 		if e.ComplexityRoot.GeoPoint.Lat == nil {
 			break
@@ -1390,6 +1417,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Hall.Address(childComplexity), true
+	case "Hall.distanceMeters":
+		if e.ComplexityRoot.Hall.DistanceMeters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Hall.DistanceMeters(childComplexity), true
 	case "Hall.id":
 		if e.ComplexityRoot.Hall.ID == nil {
 			break
@@ -1401,7 +1434,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Hall.Location(childComplexity), true
+		args, err := ec.field_Hall_location_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Hall.Location(childComplexity, args["coordSystem"].(*geo.System)), true
+	case "Hall.matterCount":
+		if e.ComplexityRoot.Hall.MatterCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Hall.MatterCount(childComplexity), true
+	case "Hall.matters":
+		if e.ComplexityRoot.Hall.Matters == nil {
+			break
+		}
+
+		args, err := ec.field_Hall_matters_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Hall.Matters(childComplexity, args["first"].(*int)), true
 	case "Hall.name":
 		if e.ComplexityRoot.Hall.Name == nil {
 			break
@@ -1426,6 +1481,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Hall.Region(childComplexity), true
+
+	case "HallConnection.edges":
+		if e.ComplexityRoot.HallConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HallConnection.Edges(childComplexity), true
+	case "HallConnection.pageInfo":
+		if e.ComplexityRoot.HallConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HallConnection.PageInfo(childComplexity), true
+	case "HallConnection.totalCount":
+		if e.ComplexityRoot.HallConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HallConnection.TotalCount(childComplexity), true
+
+	case "HallEdge.cursor":
+		if e.ComplexityRoot.HallEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HallEdge.Cursor(childComplexity), true
+	case "HallEdge.node":
+		if e.ComplexityRoot.HallEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HallEdge.Node(childComplexity), true
 
 	case "HandleCasePayload.case":
 		if e.ComplexityRoot.HandleCasePayload.Case == nil {
@@ -2227,6 +2314,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SearchSynonyms(childComplexity), true
+	case "Query.serviceHalls":
+		if e.ComplexityRoot.Query.ServiceHalls == nil {
+			break
+		}
+
+		args, err := ec.field_Query_serviceHalls_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ServiceHalls(childComplexity, args["near"].(*model.GeoPointInput), args["radiusKm"].(*float64), args["regionCode"].(*string), args["matterId"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.themes":
 		if e.ComplexityRoot.Query.Themes == nil {
 			break
@@ -2685,6 +2783,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("DeleteApplicationDraftInput", ec.unmarshalInputDeleteApplicationDraftInput),
 			graphql.NewInputUnmarshaler("DeleteSearchSynonymInput", ec.unmarshalInputDeleteSearchSynonymInput),
 			graphql.NewInputUnmarshaler("FormValueInput", ec.unmarshalInputFormValueInput),
+			graphql.NewInputUnmarshaler("GeoPointInput", ec.unmarshalInputGeoPointInput),
 			graphql.NewInputUnmarshaler("HandleCaseInput", ec.unmarshalInputHandleCaseInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("MarkMessagesReadInput", ec.unmarshalInputMarkMessagesReadInput),
@@ -3109,6 +3208,8 @@ func (ec *executionContext) childFields_GeoPoint(ctx context.Context, field grap
 		return ec.fieldContext_GeoPoint_lat(ctx, field)
 	case "lng":
 		return ec.fieldContext_GeoPoint_lng(ctx, field)
+	case "coordSystem":
+		return ec.fieldContext_GeoPoint_coordSystem(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type GeoPoint", field.Name)
 }
@@ -3169,14 +3270,42 @@ func (ec *executionContext) childFields_Hall(ctx context.Context, field graphql.
 		return ec.fieldContext_Hall_address(ctx, field)
 	case "location":
 		return ec.fieldContext_Hall_location(ctx, field)
+	case "distanceMeters":
+		return ec.fieldContext_Hall_distanceMeters(ctx, field)
 	case "phone":
 		return ec.fieldContext_Hall_phone(ctx, field)
 	case "openingHours":
 		return ec.fieldContext_Hall_openingHours(ctx, field)
 	case "region":
 		return ec.fieldContext_Hall_region(ctx, field)
+	case "matterCount":
+		return ec.fieldContext_Hall_matterCount(ctx, field)
+	case "matters":
+		return ec.fieldContext_Hall_matters(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Hall", field.Name)
+}
+
+func (ec *executionContext) childFields_HallConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_HallConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_HallConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_HallConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HallConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_HallEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_HallEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_HallEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HallEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_HandleCasePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3768,6 +3897,34 @@ func (ec *executionContext) dir_mask_args(ctx context.Context, rawArgs map[strin
 		return nil, err
 	}
 	args["kind"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Hall_location_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "coordSystem",
+		func(ctx context.Context, v any) (*geo.System, error) {
+			return ec.unmarshalOCoordSystem2ᚖgovmobileᚋgeoᚐSystem(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["coordSystem"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Hall_matters_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -4388,6 +4545,60 @@ func (ec *executionContext) field_Query_search_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["regionCode"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_serviceHalls_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "near",
+		func(ctx context.Context, v any) (*model.GeoPointInput, error) {
+			return ec.unmarshalOGeoPointInput2ᚖgovmobileᚋgraphᚋmodelᚐGeoPointInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["near"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "radiusKm",
+		func(ctx context.Context, v any) (*float64, error) {
+			return ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["radiusKm"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "regionCode",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["regionCode"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "matterId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["matterId"] = arg3
 	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
@@ -6777,6 +6988,29 @@ func (ec *executionContext) fieldContext_GeoPoint_lng(_ context.Context, field g
 	return graphql.NewScalarFieldContext("GeoPoint", field, false, false, "Float")
 }
 
+func (ec *executionContext) _GeoPoint_coordSystem(ctx context.Context, field graphql.CollectedField, obj *model.GeoPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GeoPoint_coordSystem(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CoordSystem, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v geo.System) graphql.Marshaler {
+			return ec.marshalNCoordSystem2govmobileᚋgeoᚐSystem(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GeoPoint_coordSystem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GeoPoint", field, false, false, "CoordSystem")
+}
+
 func (ec *executionContext) _Guide_conditions(ctx context.Context, field graphql.CollectedField, obj *models.Guide) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7273,7 +7507,8 @@ func (ec *executionContext) _Hall_location(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Hall_location(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Hall().Location(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Hall().Location(ctx, obj, fc.Args["coordSystem"].(*geo.System))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.GeoPoint) graphql.Marshaler {
@@ -7283,7 +7518,7 @@ func (ec *executionContext) _Hall_location(ctx context.Context, field graphql.Co
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Hall_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Hall_location(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Hall",
 		Field:      field,
@@ -7293,7 +7528,41 @@ func (ec *executionContext) fieldContext_Hall_location(_ context.Context, field 
 			return ec.childFields_GeoPoint(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Hall_location_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Hall_distanceMeters(ctx context.Context, field graphql.CollectedField, obj *models.Hall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hall_distanceMeters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Hall().DistanceMeters(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Hall_distanceMeters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Hall", field, true, true, "Int")
 }
 
 func (ec *executionContext) _Hall_phone(ctx context.Context, field graphql.CollectedField, obj *models.Hall) (ret graphql.Marshaler) {
@@ -7369,6 +7638,215 @@ func (ec *executionContext) fieldContext_Hall_region(_ context.Context, field gr
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Hall_matterCount(ctx context.Context, field graphql.CollectedField, obj *models.Hall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hall_matterCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Hall().MatterCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Hall_matterCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Hall", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Hall_matters(ctx context.Context, field graphql.CollectedField, obj *models.Hall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hall_matters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Hall().Matters(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.Matter) graphql.Marshaler {
+			return ec.marshalNMatter2ᚕᚖgovmobileᚋmodelsᚐMatterᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Hall_matters(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Hall",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Matter(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Hall_matters_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HallConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.HallConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HallConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.HallEdge) graphql.Marshaler {
+			return ec.marshalNHallEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐHallEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HallConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HallConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HallEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HallConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.HallConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HallConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HallConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HallConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HallConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.HallConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HallConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HallConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HallConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _HallEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.HallEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HallEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HallEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HallEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _HallEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.HallEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HallEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Hall) graphql.Marshaler {
+			return ec.marshalNHall2ᚖgovmobileᚋmodelsᚐHall(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HallEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HallEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Hall(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10271,6 +10749,50 @@ func (ec *executionContext) fieldContext_Query_agencyCases(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_agencyCases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_serviceHalls(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_serviceHalls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ServiceHalls(ctx, fc.Args["near"].(*model.GeoPointInput), fc.Args["radiusKm"].(*float64), fc.Args["regionCode"].(*string), fc.Args["matterId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.HallConnection) graphql.Marshaler {
+			return ec.marshalNHallConnection2ᚖgovmobileᚋgraphᚋmodelᚐHallConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_serviceHalls(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HallConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_serviceHalls_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14001,6 +14523,66 @@ func UnmarshalFormValueInput(ctx context.Context, raw any) (model.FormValueInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputGeoPointInput(ctx context.Context, obj any) (model.GeoPointInput, error) {
+	var it model.GeoPointInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["coordSystem"]; !present {
+		asMap["coordSystem"] = "WGS84"
+	}
+
+	fieldsInOrder := [...]string{"lat", "lng", "coordSystem"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "lat":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lat"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lat = data
+		case "lng":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lng"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lng = data
+		case "coordSystem":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("coordSystem"))
+			data, err := ec.unmarshalOCoordSystem2ᚖgovmobileᚋgeoᚐSystem(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CoordSystem = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalGeoPointInput unmarshals raw into the GeoPointInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalGeoPointInput(ctx context.Context, raw any) (model.GeoPointInput, error) {
+	var out model.GeoPointInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "GeoPointInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputHandleCaseInput(ctx context.Context, obj any) (model.HandleCaseInput, error) {
 	var it model.HandleCaseInput
 	if obj == nil {
@@ -16103,6 +16685,11 @@ func (ec *executionContext) _GeoPoint(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "coordSystem":
+			out.Values[i] = ec._GeoPoint_coordSystem(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16294,6 +16881,12 @@ func (ec *executionContext) _Hall(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Hall_location(ctx, field, obj)
 				})
+		case "distanceMeters":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Hall_distanceMeters(ctx, field, obj)
+				})
 		case "phone":
 			out.Values[i] = ec._Hall_phone(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -16310,6 +16903,99 @@ func (ec *executionContext) _Hall(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Hall_region(ctx, field, obj)
 				})
+		case "matterCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Hall_matterCount(ctx, field, obj)
+				})
+		case "matters":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Hall_matters(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hallConnectionImplementors = []string{"HallConnection"}
+
+func (ec *executionContext) _HallConnection(ctx context.Context, sel ast.SelectionSet, obj *model.HallConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hallConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HallConnection")
+		case "edges":
+			out.Values[i] = ec._HallConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._HallConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._HallConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var hallEdgeImplementors = []string{"HallEdge"}
+
+func (ec *executionContext) _HallEdge(ctx context.Context, sel ast.SelectionSet, obj *model.HallEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hallEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HallEdge")
+		case "cursor":
+			out.Values[i] = ec._HallEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._HallEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17322,6 +18008,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_agencyCases(ctx, field)
+				})
+		case "serviceHalls":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_serviceHalls(ctx, field)
 				})
 		case "me":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -19048,6 +19740,21 @@ func (ec *executionContext) marshalNCaseStep2ᚖgovmobileᚋmodelsᚐCaseEvent(c
 	return ec._CaseStep(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCoordSystem2govmobileᚋgeoᚐSystem(ctx context.Context, v any) (geo.System, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := geo.System(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCoordSystem2govmobileᚋgeoᚐSystem(ctx context.Context, sel ast.SelectionSet, v geo.System) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "CoordSystem!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNDailySearchCount2ᚕᚖgovmobileᚋgraphᚋmodelᚐDailySearchCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DailySearchCount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -19274,6 +19981,38 @@ func (ec *executionContext) marshalNHall2ᚖgovmobileᚋmodelsᚐHall(ctx contex
 	return ec._Hall(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNHallConnection2ᚖgovmobileᚋgraphᚋmodelᚐHallConnection(ctx context.Context, sel ast.SelectionSet, v *model.HallConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HallConnection!")
+		return graphql.Null
+	}
+	return ec._HallConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNHallEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐHallEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HallEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHallEdge2ᚖgovmobileᚋgraphᚋmodelᚐHallEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHallEdge2ᚖgovmobileᚋgraphᚋmodelᚐHallEdge(ctx context.Context, sel ast.SelectionSet, v *model.HallEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HallEdge!")
+		return graphql.Null
+	}
+	return ec._HallEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNHandleCaseInput2govmobileᚋgraphᚋmodelᚐHandleCaseInput(ctx context.Context, v any) (model.HandleCaseInput, error) {
 	res, err := ec.unmarshalInputHandleCaseInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -19404,6 +20143,22 @@ func (ec *executionContext) unmarshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskK
 
 func (ec *executionContext) marshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskKind(ctx context.Context, sel ast.SelectionSet, v model.MaskKind) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNMatter2ᚕᚖgovmobileᚋmodelsᚐMatterᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Matter) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMatter2ᚖgovmobileᚋmodelsᚐMatter(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNMatter2ᚖgovmobileᚋmodelsᚐMatter(ctx context.Context, sel ast.SelectionSet, v *models.Matter) graphql.Marshaler {
@@ -20342,6 +21097,25 @@ func (ec *executionContext) marshalOCaseStep2ᚖgovmobileᚋmodelsᚐCaseEvent(c
 	return ec._CaseStep(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOCoordSystem2ᚖgovmobileᚋgeoᚐSystem(ctx context.Context, v any) (*geo.System, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := geo.System(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCoordSystem2ᚖgovmobileᚋgeoᚐSystem(ctx context.Context, sel ast.SelectionSet, v *geo.System) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
 	if v == nil {
 		return nil, nil
@@ -20374,6 +21148,14 @@ func (ec *executionContext) unmarshalOFormValueInput2ᚕᚖgovmobileᚋgraphᚋm
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOGeoPointInput2ᚖgovmobileᚋgraphᚋmodelᚐGeoPointInput(ctx context.Context, v any) (*model.GeoPointInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputGeoPointInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOHotWordState2ᚖgovmobileᚋmodelsᚐHotWordState(ctx context.Context, v any) (*models.HotWordState, error) {

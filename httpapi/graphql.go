@@ -65,6 +65,22 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 		}
 		return 200 + child*n
 	}
+	// A page of halls is priced like a page of matters; each hall's matters
+	// are one statement, priced accordingly.
+	cfg.Complexity.Query.ServiceHalls = func(child int, _ *model.GeoPointInput, _ *float64, _ *string, _ *string, first *int, _ *string) int {
+		n := 20
+		if first != nil && *first > 0 {
+			n = min(*first, 100)
+		}
+		return 200 + child*n
+	}
+	cfg.Complexity.Hall.Matters = func(child int, first *int) int {
+		n := 5
+		if first != nil && *first > 0 {
+			n = min(*first, 20)
+		}
+		return 10 + child*n
+	}
 	// A navigation is an aggregation over the catalogue: it costs like a
 	// hundred plain fields, so one request cannot fan out into hundreds.
 	cfg.Complexity.Query.Navigation = func(child int, _ model.NavigationDimension, _ *string) int { return 100 + child }

@@ -29,6 +29,8 @@ type Loaders struct {
 	Guide  *dataloadgen.Loader[uint64, *models.Guide]
 	Matter *dataloadgen.Loader[uint64, *models.Matter]
 	Hall   *dataloadgen.Loader[uint64, *models.Hall]
+	// HallMatterCount is how many matters a hall handles.
+	HallMatterCount *dataloadgen.Loader[uint64, int]
 	// Timeline and Materials load cases' steps and files; nil outside a
 	// request.
 	Timeline  *dataloadgen.Loader[uint64, []*models.CaseEvent]
@@ -45,6 +47,8 @@ func New(cat *catalogue.Service) *Loaders {
 		Guide:  dataloadgen.NewLoader(sliceFetch(cat.GuidesByMatter), opts...),
 		Matter: dataloadgen.NewLoader(sliceFetch(cat.MattersByKey), opts...),
 		Hall:   dataloadgen.NewLoader(sliceFetch(cat.HallsByID), opts...),
+
+		HallMatterCount: dataloadgen.NewLoader(sliceFetch(cat.MatterCountsOfHalls), opts...),
 	}
 }
 

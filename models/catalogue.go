@@ -35,14 +35,19 @@ type Theme struct {
 
 // Hall is an offline service hall (服务大厅). Coordinates are WGS-84.
 type Hall struct {
-	ID           uint64  `gorm:"primaryKey"`
-	Name         string  `gorm:"size:200;not null"`
-	Address      string  `gorm:"size:300;not null"`
-	Lat          float64 `gorm:"not null"`
-	Lng          float64 `gorm:"not null"`
+	ID      uint64 `gorm:"primaryKey"`
+	Name    string `gorm:"size:200;not null"`
+	Address string `gorm:"size:300;not null"`
+	// Lat and Lng are WGS-84; the nearby search reads them through
+	// idx_halls_lat_lng.
+	Lat          float64 `gorm:"not null;index:idx_halls_lat_lng,priority:1"`
+	Lng          float64 `gorm:"not null;index:idx_halls_lat_lng,priority:2"`
 	Phone        string  `gorm:"size:64;not null"`
 	OpeningHours string  `gorm:"size:200;not null"`
 	RegionCode   string  `gorm:"size:6;index;not null"`
+	// DistanceMeters is the hall's distance from the point of a nearby
+	// search; nil elsewhere.
+	DistanceMeters *float64 `gorm:"-"`
 }
 
 // Matter is a government service matter (政务服务事项). The guide lives in its

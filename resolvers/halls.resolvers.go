@@ -7,9 +7,15 @@ package resolvers
 
 import (
 	"context"
+	"fmt"
+	"govmobile/catalogue"
+	"govmobile/geo"
 	"govmobile/graph"
 	"govmobile/graph/model"
+	"govmobile/loaders"
 	"govmobile/models"
+	"govmobile/pagination"
+	"math"
 )
 
 // ID is the resolver for the id field.
@@ -18,13 +24,83 @@ func (r *hallResolver) ID(ctx context.Context, obj *models.Hall) (string, error)
 }
 
 // Location is the resolver for the location field.
-func (r *hallResolver) Location(ctx context.Context, obj *models.Hall) (*model.GeoPoint, error) {
-	return &model.GeoPoint{Lat: obj.Lat, Lng: obj.Lng}, nil
+func (r *hallResolver) Location(ctx context.Context, obj *models.Hall, coordSystem *geo.System) (*model.GeoPoint, error) {
+	sys, err := coordSystemOf(coordSystem)
+	if err != nil {
+		return nil, err
+	}
+	p := geo.FromWGS84(geo.Point{Lat: obj.Lat, Lng: obj.Lng}, sys)
+	return &model.GeoPoint{Lat: p.Lat, Lng: p.Lng, CoordSystem: sys}, nil
+}
+
+// DistanceMeters is the resolver for the distanceMeters field.
+func (r *hallResolver) DistanceMeters(ctx context.Context, obj *models.Hall) (*int, error) {
+	if obj.DistanceMeters == nil {
+		return nil, nil
+	}
+	m := int(math.Round(*obj.DistanceMeters))
+	return &m, nil
 }
 
 // Region is the resolver for the region field.
 func (r *hallResolver) Region(ctx context.Context, obj *models.Hall) (*models.Region, error) {
 	return r.region(obj.RegionCode)
+}
+
+// MatterCount is the resolver for the matterCount field.
+func (r *hallResolver) MatterCount(ctx context.Context, obj *models.Hall) (int, error) {
+	return loaders.For(ctx, r.Catalogue).HallMatterCount.Load(ctx, obj.ID)
+}
+
+// Matters is the resolver for the matters field.
+func (r *hallResolver) Matters(ctx context.Context, obj *models.Hall, first *int) ([]*models.Matter, error) {
+	n := 5
+	if first != nil {
+		if *first < 1 || *first > maxHallMatters {
+			return nil, models.InvalidField("first", fmt.Sprintf("每个大厅最多列出%d个事项，first 应在1到%d之间。", maxHallMatters, maxHallMatters))
+		}
+		n = *first
+	}
+	return r.Catalogue.MattersOfHall(ctx, obj.ID, n)
+}
+
+// ServiceHalls is the resolver for the serviceHalls field.
+func (r *queryResolver) ServiceHalls(ctx context.Context, near *model.GeoPointInput, radiusKm *float64, regionCode *string, matterID *string, first *int, after *string) (*model.HallConnection, error) {
+	n, err := pagination.PageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	q := catalogue.HallQuery{RadiusKm: radiusKm, RegionCode: deref(regionCode), First: n, After: deref(after)}
+	if near != nil {
+		sys, err := coordSystemOf(near.CoordSystem)
+		if err != nil {
+			return nil, err
+		}
+		p := geo.Point{Lat: near.Lat, Lng: near.Lng}
+		if p.Check() != nil {
+			return nil, models.InvalidField("near", "位置坐标超出范围：纬度应在-90到90之间，经度应在-180到180之间。")
+		}
+		p = geo.ToWGS84(p, sys)
+		q.Near = &p
+	}
+	if matterID != nil {
+		if q.MatterID, err = parseNumericID("matterId", *matterID, kindMatter); err != nil {
+			return nil, err
+		}
+	}
+	page, err := r.Catalogue.Halls(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.HallConnection{
+		TotalCount: page.Total,
+		PageInfo:   cursorPageInfo(page.Cursors, page.HasNext, after),
+		Edges:      make([]*model.HallEdge, len(page.Halls)),
+	}
+	for i, h := range page.Halls {
+		conn.Edges[i] = &model.HallEdge{Cursor: page.Cursors[i], Node: h}
+	}
+	return conn, nil
 }
 
 // Hall returns graph.HallResolver implementation.

@@ -4,8 +4,10 @@ import (
 	"context"
 
 	"govmobile/catalogue"
+	"govmobile/geo"
 	"govmobile/graph/model"
 	"govmobile/loaders"
+	"govmobile/models"
 	"govmobile/pagination"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -69,15 +71,11 @@ func (r *Resolver) matters(ctx context.Context, filter *model.MatterFilter, orde
 	loaders.For(ctx, r.Catalogue).PrimeMatters(ctx, page.Matters, selectedUnder(ctx, "edges", "node"))
 	conn := &model.MatterConnection{
 		TotalCount: int(max(page.TotalCount, 0)),
-		PageInfo:   &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: after != nil},
+		PageInfo:   cursorPageInfo(page.Cursors, page.HasNext, after),
 		Edges:      make([]*model.MatterEdge, len(page.Matters)),
 	}
 	for i, m := range page.Matters {
 		conn.Edges[i] = &model.MatterEdge{Cursor: page.Cursors[i], Node: m}
-	}
-	if len(page.Cursors) > 0 {
-		conn.PageInfo.StartCursor = &page.Cursors[0]
-		conn.PageInfo.EndCursor = &page.Cursors[len(page.Cursors)-1]
 	}
 	return conn, nil
 }
@@ -125,4 +123,28 @@ func selectedUnder(ctx context.Context, path ...string) func(string) bool {
 		names[f.Name] = true
 	}
 	return func(name string) bool { return names[name] }
+}
+
+// maxHallMatters bounds Hall.matters.
+const maxHallMatters = 20
+
+// coordSystemOf is the coordinate system a client asked for, WGS-84 when
+// none.
+func coordSystemOf(s *geo.System) (geo.System, error) {
+	if s == nil {
+		return geo.WGS84, nil
+	}
+	if !s.Valid() {
+		return "", models.InvalidField("coordSystem", "不支持的坐标系，请使用 WGS84、GCJ02 或 BD09。")
+	}
+	return *s, nil
+}
+
+// cursorPageInfo is the page info of a page with these cursors.
+func cursorPageInfo(cursors []string, hasNext bool, after *string) *model.PageInfo {
+	info := &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: after != nil}
+	if len(cursors) > 0 {
+		info.StartCursor, info.EndCursor = &cursors[0], &cursors[len(cursors)-1]
+	}
+	return info
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"govmobile/cases"
+	"govmobile/geo"
 	"govmobile/models"
 	"govmobile/search"
 	"io"
@@ -149,12 +150,42 @@ type FormValueInput struct {
 	Values []string `json:"values"`
 }
 
-// 地理坐标（WGS-84）。
+// 地理坐标。
 type GeoPoint struct {
 	// 纬度。
 	Lat float64 `json:"lat"`
 	// 经度。
 	Lng float64 `json:"lng"`
+	// 这对坐标所用的坐标系。
+	CoordSystem geo.System `json:"coordSystem"`
+}
+
+// 一个位置。
+type GeoPointInput struct {
+	// 纬度，-90到90。
+	Lat float64 `json:"lat"`
+	// 经度，-180到180。
+	Lng float64 `json:"lng"`
+	// 坐标系，默认 WGS-84。
+	CoordSystem *geo.System `json:"coordSystem,omitempty"`
+}
+
+// 服务大厅列表。
+type HallConnection struct {
+	// 本页的服务大厅。
+	Edges []*HallEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 符合条件的服务大厅总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 服务大厅列表中的一条。
+type HallEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 服务大厅。
+	Node *models.Hall `json:"node"`
 }
 
 // 办理部门工作人员办理一件本部门的办件。
