@@ -24,8 +24,10 @@ import (
 	"govmobile/identity"
 	"govmobile/loaders"
 	"govmobile/messages"
+	"govmobile/platformkey"
 	"govmobile/resolvers"
 	"govmobile/search"
+	"govmobile/servicecode"
 	"govmobile/viewer"
 	"govmobile/web"
 
@@ -103,8 +105,12 @@ type App struct {
 	Messages *messages.Service
 	Bus      *messages.Bus
 	// Files keeps the materials uploaded for cases.
-	Files   *cases.Files
-	Handler http.Handler
+	Files *cases.Files
+	// PlatformKeys are the platform's SM2 signing keys; ServiceCodes signs
+	// enterprise and personal codes with them.
+	PlatformKeys *platformkey.Ring
+	ServiceCodes *servicecode.Service
+	Handler      http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
 	done chan struct{}
@@ -218,6 +224,10 @@ func (a *App) prepareLocked(ctx context.Context) error {
 		return err
 	}
 	a.Identity = identity.New(a.DB, keys)
+	if a.PlatformKeys, err = platformkey.Open(ctx, a.DB, master, servicecode.Lifetime); err != nil {
+		return err
+	}
+	a.ServiceCodes = servicecode.New(a.PlatformKeys)
 	a.Appointments = appointment.New(a.DB, appointment.Config{})
 	a.Bus = messages.NewBus()
 	a.Messages = messages.New(a.DB, a.Bus)
@@ -255,7 +265,8 @@ var publicRootFields = []string{"matters", "matter", "navigation", "regions", "r
 
 func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
-	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files}
+	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
+		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)

@@ -12,7 +12,9 @@ import (
 	"govmobile/geo"
 	"govmobile/graph/model"
 	"govmobile/models"
+	"govmobile/platformkey"
 	"govmobile/search"
+	"govmobile/servicecode"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -47,6 +49,7 @@ type ResolverRoot interface {
 	Matter() MatterResolver
 	Message() MessageResolver
 	Mutation() MutationResolver
+	PlatformPublicKey() PlatformPublicKeyResolver
 	Query() QueryResolver
 	Region() RegionResolver
 	ServiceSubscription() ServiceSubscriptionResolver
@@ -363,6 +366,7 @@ type ComplexityRoot struct {
 		RebuildSearchIndex     func(childComplexity int) int
 		Register               func(childComplexity int, input model.RegisterInput) int
 		RescheduleAppointment  func(childComplexity int, input model.RescheduleAppointmentInput) int
+		RotatePlatformKey      func(childComplexity int) int
 		SaveApplicationDraft   func(childComplexity int, input model.SaveApplicationDraftInput) int
 		SetHotWord             func(childComplexity int, input model.SetHotWordInput) int
 		SetSearchSynonym       func(childComplexity int, input model.SetSearchSynonymInput) int
@@ -384,6 +388,14 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	PlatformPublicKey struct {
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		PublicKeyHex func(childComplexity int) int
+		PublicKeyPem func(childComplexity int) int
+		RetiredAt    func(childComplexity int) int
 	}
 
 	PrivacyConsent struct {
@@ -408,9 +420,11 @@ type ComplexityRoot struct {
 		MyAppointments     func(childComplexity int, first *int, after *string) int
 		MyCases            func(childComplexity int, status *cases.Status, first *int, after *string) int
 		MyMessages         func(childComplexity int, unreadOnly *bool, first *int, after *string) int
+		MyServiceCode      func(childComplexity int, kind *servicecode.Kind) int
 		MySubscriptions    func(childComplexity int) int
 		Navigation         func(childComplexity int, dimension model.NavigationDimension, regionCode *string) int
 		Node               func(childComplexity int, id string) int
+		PlatformPublicKeys func(childComplexity int) int
 		Region             func(childComplexity int, code string) int
 		Regions            func(childComplexity int, parentCode *string) int
 		Search             func(childComplexity int, query string, scope *search.Scope, orderBy *search.Order, regionCode *string, first *int, after *string) int
@@ -421,6 +435,7 @@ type ComplexityRoot struct {
 		ServiceHalls       func(childComplexity int, near *model.GeoPointInput, radiusKm *float64, regionCode *string, matterID *string, first *int, after *string) int
 		Themes             func(childComplexity int, serviceObject *models.ServiceObject) int
 		UnreadMessageCount func(childComplexity int) int
+		VerifyServiceCode  func(childComplexity int, payload string) int
 	}
 
 	RebuildSearchIndexPayload struct {
@@ -497,6 +512,25 @@ type ComplexityRoot struct {
 	SearchTermCount struct {
 		Count func(childComplexity int) int
 		Query func(childComplexity int) int
+	}
+
+	ServiceCode struct {
+		ExpiresAt func(childComplexity int) int
+		Kind      func(childComplexity int) int
+		Payload   func(childComplexity int) int
+		QRPng     func(childComplexity int) int
+	}
+
+	ServiceCodeVerification struct {
+		ExpiresAt    func(childComplexity int) int
+		HolderName   func(childComplexity int) int
+		HolderNumber func(childComplexity int) int
+		HolderType   func(childComplexity int) int
+		IssuedAt     func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		Message      func(childComplexity int) int
+		Status       func(childComplexity int) int
+		Valid        func(childComplexity int) int
 	}
 
 	ServiceSubscription struct {
@@ -667,6 +701,10 @@ type MutationResolver interface {
 	Subscribe(ctx context.Context, input model.SubscribeInput) (*model.SubscribePayload, error)
 	Unsubscribe(ctx context.Context, input model.UnsubscribeInput) (*model.UnsubscribePayload, error)
 	MarkMessagesRead(ctx context.Context, input model.MarkMessagesReadInput) (*model.MarkMessagesReadPayload, error)
+	RotatePlatformKey(ctx context.Context) (*platformkey.Key, error)
+}
+type PlatformPublicKeyResolver interface {
+	PublicKeyPem(ctx context.Context, obj *platformkey.Key) (string, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (models.Node, error)
@@ -692,6 +730,9 @@ type QueryResolver interface {
 	Search(ctx context.Context, query string, scope *search.Scope, orderBy *search.Order, regionCode *string, first *int, after *string) (*model.SearchConnection, error)
 	SearchSuggestions(ctx context.Context, prefix string, first *int) ([]string, error)
 	HotSearches(ctx context.Context, first *int) ([]*model.HotSearch, error)
+	MyServiceCode(ctx context.Context, kind *servicecode.Kind) (*model.ServiceCode, error)
+	VerifyServiceCode(ctx context.Context, payload string) (*model.ServiceCodeVerification, error)
+	PlatformPublicKeys(ctx context.Context) ([]*platformkey.Key, error)
 }
 type RegionResolver interface {
 	ID(ctx context.Context, obj *models.Region) (string, error)
@@ -1953,6 +1994,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RescheduleAppointment(childComplexity, args["input"].(model.RescheduleAppointmentInput)), true
+	case "Mutation.rotatePlatformKey":
+		if e.ComplexityRoot.Mutation.RotatePlatformKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.RotatePlatformKey(childComplexity), true
 	case "Mutation.saveApplicationDraft":
 		if e.ComplexityRoot.Mutation.SaveApplicationDraft == nil {
 			break
@@ -2085,6 +2132,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "PlatformPublicKey.createdAt":
+		if e.ComplexityRoot.PlatformPublicKey.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformPublicKey.CreatedAt(childComplexity), true
+	case "PlatformPublicKey.keyId":
+		if e.ComplexityRoot.PlatformPublicKey.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformPublicKey.ID(childComplexity), true
+	case "PlatformPublicKey.publicKeyHex":
+		if e.ComplexityRoot.PlatformPublicKey.PublicKeyHex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformPublicKey.PublicKeyHex(childComplexity), true
+	case "PlatformPublicKey.publicKeyPem":
+		if e.ComplexityRoot.PlatformPublicKey.PublicKeyPem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformPublicKey.PublicKeyPem(childComplexity), true
+	case "PlatformPublicKey.retiredAt":
+		if e.ComplexityRoot.PlatformPublicKey.RetiredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlatformPublicKey.RetiredAt(childComplexity), true
 
 	case "PrivacyConsent.consentedAt":
 		if e.ComplexityRoot.PrivacyConsent.ConsentedAt == nil {
@@ -2219,6 +2297,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyMessages(childComplexity, args["unreadOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
+	case "Query.myServiceCode":
+		if e.ComplexityRoot.Query.MyServiceCode == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myServiceCode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyServiceCode(childComplexity, args["kind"].(*servicecode.Kind)), true
 	case "Query.mySubscriptions":
 		if e.ComplexityRoot.Query.MySubscriptions == nil {
 			break
@@ -2247,6 +2336,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.platformPublicKeys":
+		if e.ComplexityRoot.Query.PlatformPublicKeys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PlatformPublicKeys(childComplexity), true
 	case "Query.region":
 		if e.ComplexityRoot.Query.Region == nil {
 			break
@@ -2342,6 +2437,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.UnreadMessageCount(childComplexity), true
+	case "Query.verifyServiceCode":
+		if e.ComplexityRoot.Query.VerifyServiceCode == nil {
+			break
+		}
+
+		args, err := ec.field_Query_verifyServiceCode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VerifyServiceCode(childComplexity, args["payload"].(string)), true
 
 	case "RebuildSearchIndexPayload.started":
 		if e.ComplexityRoot.RebuildSearchIndexPayload.Started == nil {
@@ -2594,6 +2700,86 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SearchTermCount.Query(childComplexity), true
+
+	case "ServiceCode.expiresAt":
+		if e.ComplexityRoot.ServiceCode.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCode.ExpiresAt(childComplexity), true
+	case "ServiceCode.kind":
+		if e.ComplexityRoot.ServiceCode.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCode.Kind(childComplexity), true
+	case "ServiceCode.payload":
+		if e.ComplexityRoot.ServiceCode.Payload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCode.Payload(childComplexity), true
+	case "ServiceCode.qrPng":
+		if e.ComplexityRoot.ServiceCode.QRPng == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCode.QRPng(childComplexity), true
+
+	case "ServiceCodeVerification.expiresAt":
+		if e.ComplexityRoot.ServiceCodeVerification.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCodeVerification.ExpiresAt(childComplexity), true
+	case "ServiceCodeVerification.holderName":
+		if e.ComplexityRoot.ServiceCodeVerification.HolderName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCodeVerification.HolderName(childComplexity), true
+	case "ServiceCodeVerification.holderNumber":
+		if e.ComplexityRoot.ServiceCodeVerification.HolderNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCodeVerification.HolderNumber(childComplexity), true
+	case "ServiceCodeVerification.holderType":
+		if e.ComplexityRoot.ServiceCodeVerification.HolderType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCodeVerification.HolderType(childComplexity), true
+	case "ServiceCodeVerification.issuedAt":
+		if e.ComplexityRoot.ServiceCodeVerification.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCodeVerification.IssuedAt(childComplexity), true
+	case "ServiceCodeVerification.kind":
+		if e.ComplexityRoot.ServiceCodeVerification.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCodeVerification.Kind(childComplexity), true
+	case "ServiceCodeVerification.message":
+		if e.ComplexityRoot.ServiceCodeVerification.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCodeVerification.Message(childComplexity), true
+	case "ServiceCodeVerification.status":
+		if e.ComplexityRoot.ServiceCodeVerification.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCodeVerification.Status(childComplexity), true
+	case "ServiceCodeVerification.valid":
+		if e.ComplexityRoot.ServiceCodeVerification.Valid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceCodeVerification.Valid(childComplexity), true
 
 	case "ServiceSubscription.createdAt":
 		if e.ComplexityRoot.ServiceSubscription.CreatedAt == nil {
@@ -2891,7 +3077,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/customerservice.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls"
+//go:embed "schema/admin.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/customerservice.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2915,6 +3101,7 @@ var sources = []*ast.Source{
 	{Name: "schema/messages.graphqls", Input: sourceData("schema/messages.graphqls"), BuiltIn: false},
 	{Name: "schema/regions.graphqls", Input: sourceData("schema/regions.graphqls"), BuiltIn: false},
 	{Name: "schema/search.graphqls", Input: sourceData("schema/search.graphqls"), BuiltIn: false},
+	{Name: "schema/servicecodes.graphqls", Input: sourceData("schema/servicecodes.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -3484,6 +3671,22 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PlatformPublicKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "keyId":
+		return ec.fieldContext_PlatformPublicKey_keyId(ctx, field)
+	case "publicKeyHex":
+		return ec.fieldContext_PlatformPublicKey_publicKeyHex(ctx, field)
+	case "publicKeyPem":
+		return ec.fieldContext_PlatformPublicKey_publicKeyPem(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_PlatformPublicKey_createdAt(ctx, field)
+	case "retiredAt":
+		return ec.fieldContext_PlatformPublicKey_retiredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlatformPublicKey", field.Name)
+}
+
 func (ec *executionContext) childFields_PrivacyConsent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "policyVersion":
@@ -3656,6 +3859,44 @@ func (ec *executionContext) childFields_SearchTermCount(ctx context.Context, fie
 		return ec.fieldContext_SearchTermCount_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SearchTermCount", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceCode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_ServiceCode_kind(ctx, field)
+	case "payload":
+		return ec.fieldContext_ServiceCode_payload(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_ServiceCode_expiresAt(ctx, field)
+	case "qrPng":
+		return ec.fieldContext_ServiceCode_qrPng(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceCode", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceCodeVerification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_ServiceCodeVerification_status(ctx, field)
+	case "valid":
+		return ec.fieldContext_ServiceCodeVerification_valid(ctx, field)
+	case "message":
+		return ec.fieldContext_ServiceCodeVerification_message(ctx, field)
+	case "kind":
+		return ec.fieldContext_ServiceCodeVerification_kind(ctx, field)
+	case "holderName":
+		return ec.fieldContext_ServiceCodeVerification_holderName(ctx, field)
+	case "holderNumber":
+		return ec.fieldContext_ServiceCodeVerification_holderNumber(ctx, field)
+	case "holderType":
+		return ec.fieldContext_ServiceCodeVerification_holderType(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_ServiceCodeVerification_issuedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_ServiceCodeVerification_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceCodeVerification", field.Name)
 }
 
 func (ec *executionContext) childFields_ServiceSubscription(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4410,6 +4651,20 @@ func (ec *executionContext) field_Query_myMessages_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_myServiceCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "kind",
+		func(ctx context.Context, v any) (*servicecode.Kind, error) {
+			return ec.unmarshalOServiceCodeKind2ᚖgovmobileᚋservicecodeᚐKind(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kind"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_navigation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4629,6 +4884,20 @@ func (ec *executionContext) field_Query_themes_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["serviceObject"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_verifyServiceCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "payload",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["payload"] = arg0
 	return args, nil
 }
 
@@ -10054,6 +10323,51 @@ func (ec *executionContext) fieldContext_Mutation_markMessagesRead(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_rotatePlatformKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rotatePlatformKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().RotatePlatformKey(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *platformkey.Key
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *platformkey.Key) graphql.Marshaler {
+			return ec.marshalNPlatformPublicKey2ᚖgovmobileᚋplatformkeyᚐKey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rotatePlatformKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlatformPublicKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NavigationEntry_key(ctx context.Context, field graphql.CollectedField, obj *model.NavigationEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10213,6 +10527,121 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlatformPublicKey_keyId(ctx context.Context, field graphql.CollectedField, obj *platformkey.Key) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformPublicKey_keyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformPublicKey_keyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformPublicKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlatformPublicKey_publicKeyHex(ctx context.Context, field graphql.CollectedField, obj *platformkey.Key) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformPublicKey_publicKeyHex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublicKeyHex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformPublicKey_publicKeyHex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformPublicKey", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlatformPublicKey_publicKeyPem(ctx context.Context, field graphql.CollectedField, obj *platformkey.Key) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformPublicKey_publicKeyPem(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PlatformPublicKey().PublicKeyPem(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformPublicKey_publicKeyPem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformPublicKey", field, true, true, "String")
+}
+
+func (ec *executionContext) _PlatformPublicKey_createdAt(ctx context.Context, field graphql.CollectedField, obj *platformkey.Key) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformPublicKey_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformPublicKey_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformPublicKey", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PlatformPublicKey_retiredAt(ctx context.Context, field graphql.CollectedField, obj *platformkey.Key) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlatformPublicKey_retiredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RetiredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PlatformPublicKey_retiredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlatformPublicKey", field, false, false, "Time")
 }
 
 func (ec *executionContext) _PrivacyConsent_policyVersion(ctx context.Context, field graphql.CollectedField, obj *models.PrivacyConsent) (ret graphql.Marshaler) {
@@ -11326,6 +11755,126 @@ func (ec *executionContext) fieldContext_Query_hotSearches(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_myServiceCode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myServiceCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyServiceCode(ctx, fc.Args["kind"].(*servicecode.Kind))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServiceCode) graphql.Marshaler {
+			return ec.marshalNServiceCode2ᚖgovmobileᚋgraphᚋmodelᚐServiceCode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myServiceCode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceCode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myServiceCode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_verifyServiceCode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_verifyServiceCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VerifyServiceCode(ctx, fc.Args["payload"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ServiceCodeVerification) graphql.Marshaler {
+			return ec.marshalNServiceCodeVerification2ᚖgovmobileᚋgraphᚋmodelᚐServiceCodeVerification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_verifyServiceCode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ServiceCodeVerification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_verifyServiceCode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_platformPublicKeys(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_platformPublicKeys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().PlatformPublicKeys(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*platformkey.Key) graphql.Marshaler {
+			return ec.marshalNPlatformPublicKey2ᚕᚖgovmobileᚋplatformkeyᚐKeyᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_platformPublicKeys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlatformPublicKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12410,6 +12959,305 @@ func (ec *executionContext) _SearchTermCount_count(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_SearchTermCount_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SearchTermCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ServiceCode_kind(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCode_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v servicecode.Kind) graphql.Marshaler {
+			return ec.marshalNServiceCodeKind2govmobileᚋservicecodeᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCode_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCode", field, false, false, "ServiceCodeKind")
+}
+
+func (ec *executionContext) _ServiceCode_payload(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCode_payload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payload, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCode_payload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCode", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceCode_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCode_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCode_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceCode_qrPng(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCode_qrPng(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QRPng, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCode_qrPng(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCode", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceCodeVerification_status(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCodeVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCodeVerification_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v servicecode.Status) graphql.Marshaler {
+			return ec.marshalNServiceCodeStatus2govmobileᚋservicecodeᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCodeVerification_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCodeVerification", field, false, false, "ServiceCodeStatus")
+}
+
+func (ec *executionContext) _ServiceCodeVerification_valid(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCodeVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCodeVerification_valid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Valid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCodeVerification_valid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCodeVerification", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ServiceCodeVerification_message(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCodeVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCodeVerification_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCodeVerification_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCodeVerification", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceCodeVerification_kind(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCodeVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCodeVerification_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *servicecode.Kind) graphql.Marshaler {
+			return ec.marshalOServiceCodeKind2ᚖgovmobileᚋservicecodeᚐKind(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCodeVerification_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCodeVerification", field, false, false, "ServiceCodeKind")
+}
+
+func (ec *executionContext) _ServiceCodeVerification_holderName(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCodeVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCodeVerification_holderName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HolderName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCodeVerification_holderName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCodeVerification", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceCodeVerification_holderNumber(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCodeVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCodeVerification_holderNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HolderNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCodeVerification_holderNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCodeVerification", field, false, false, "String")
+}
+
+func (ec *executionContext) _ServiceCodeVerification_holderType(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCodeVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCodeVerification_holderType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HolderType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.UserType) graphql.Marshaler {
+			return ec.marshalOUserType2ᚖgovmobileᚋmodelsᚐUserType(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCodeVerification_holderType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCodeVerification", field, false, false, "UserType")
+}
+
+func (ec *executionContext) _ServiceCodeVerification_issuedAt(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCodeVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCodeVerification_issuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCodeVerification_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCodeVerification", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ServiceCodeVerification_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCodeVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceCodeVerification_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceCodeVerification_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceCodeVerification", field, false, false, "Time")
 }
 
 func (ec *executionContext) _ServiceSubscription_id(ctx context.Context, field graphql.CollectedField, obj *models.Subscription) (ret graphql.Marshaler) {
@@ -17747,6 +18595,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "rotatePlatformKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rotatePlatformKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17837,6 +18692,60 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var platformPublicKeyImplementors = []string{"PlatformPublicKey"}
+
+func (ec *executionContext) _PlatformPublicKey(ctx context.Context, sel ast.SelectionSet, obj *platformkey.Key) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, platformPublicKeyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlatformPublicKey")
+		case "keyId":
+			out.Values[i] = ec._PlatformPublicKey_keyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publicKeyHex":
+			out.Values[i] = ec._PlatformPublicKey_publicKeyHex(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publicKeyPem":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PlatformPublicKey_publicKeyPem(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._PlatformPublicKey_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "retiredAt":
+			out.Values[i] = ec._PlatformPublicKey_retiredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -18092,6 +19001,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_hotSearches(ctx, field)
+				})
+		case "myServiceCode":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myServiceCode(ctx, field)
+				})
+		case "verifyServiceCode":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_verifyServiceCode(ctx, field)
+				})
+		case "platformPublicKeys":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_platformPublicKeys(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -18643,6 +19570,127 @@ func (ec *executionContext) _SearchTermCount(ctx context.Context, sel ast.Select
 		case "count":
 			out.Values[i] = ec._SearchTermCount_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceCodeImplementors = []string{"ServiceCode"}
+
+func (ec *executionContext) _ServiceCode(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceCode) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceCodeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceCode")
+		case "kind":
+			out.Values[i] = ec._ServiceCode_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payload":
+			out.Values[i] = ec._ServiceCode_payload(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._ServiceCode_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qrPng":
+			out.Values[i] = ec._ServiceCode_qrPng(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var serviceCodeVerificationImplementors = []string{"ServiceCodeVerification"}
+
+func (ec *executionContext) _ServiceCodeVerification(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceCodeVerification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, serviceCodeVerificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ServiceCodeVerification")
+		case "status":
+			out.Values[i] = ec._ServiceCodeVerification_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "valid":
+			out.Values[i] = ec._ServiceCodeVerification_valid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._ServiceCodeVerification_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._ServiceCodeVerification_kind(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "holderName":
+			out.Values[i] = ec._ServiceCodeVerification_holderName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "holderNumber":
+			out.Values[i] = ec._ServiceCodeVerification_holderNumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "holderType":
+			out.Values[i] = ec._ServiceCodeVerification_holderType(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "issuedAt":
+			out.Values[i] = ec._ServiceCodeVerification_issuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._ServiceCodeVerification_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -20318,6 +21366,30 @@ func (ec *executionContext) marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPage
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPlatformPublicKey2ᚕᚖgovmobileᚋplatformkeyᚐKeyᚄ(ctx context.Context, sel ast.SelectionSet, v []*platformkey.Key) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPlatformPublicKey2ᚖgovmobileᚋplatformkeyᚐKey(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPlatformPublicKey2ᚖgovmobileᚋplatformkeyᚐKey(ctx context.Context, sel ast.SelectionSet, v *platformkey.Key) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PlatformPublicKey!")
+		return graphql.Null
+	}
+	return ec._PlatformPublicKey(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPrivacyConsent2ᚕᚖgovmobileᚋmodelsᚐPrivacyConsentᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.PrivacyConsent) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -20599,6 +21671,52 @@ func (ec *executionContext) marshalNSearchTermCount2ᚖgovmobileᚋgraphᚋmodel
 		return graphql.Null
 	}
 	return ec._SearchTermCount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNServiceCode2ᚖgovmobileᚋgraphᚋmodelᚐServiceCode(ctx context.Context, sel ast.SelectionSet, v *model.ServiceCode) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceCode!")
+		return graphql.Null
+	}
+	return ec._ServiceCode(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNServiceCodeKind2govmobileᚋservicecodeᚐKind(ctx context.Context, v any) (servicecode.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := servicecode.Kind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNServiceCodeKind2govmobileᚋservicecodeᚐKind(ctx context.Context, sel ast.SelectionSet, v servicecode.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ServiceCodeKind!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNServiceCodeStatus2govmobileᚋservicecodeᚐStatus(ctx context.Context, v any) (servicecode.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := servicecode.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNServiceCodeStatus2govmobileᚋservicecodeᚐStatus(ctx context.Context, sel ast.SelectionSet, v servicecode.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ServiceCodeStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNServiceCodeVerification2ᚖgovmobileᚋgraphᚋmodelᚐServiceCodeVerification(ctx context.Context, sel ast.SelectionSet, v *model.ServiceCodeVerification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ServiceCodeVerification!")
+		return graphql.Null
+	}
+	return ec._ServiceCodeVerification(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNServiceObject2govmobileᚋmodelsᚐServiceObject(ctx context.Context, v any) (models.ServiceObject, error) {
@@ -21342,6 +22460,25 @@ func (ec *executionContext) marshalOSearchScope2ᚖgovmobileᚋsearchᚐScope(ct
 	return res
 }
 
+func (ec *executionContext) unmarshalOServiceCodeKind2ᚖgovmobileᚋservicecodeᚐKind(ctx context.Context, v any) (*servicecode.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := servicecode.Kind(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOServiceCodeKind2ᚖgovmobileᚋservicecodeᚐKind(ctx context.Context, sel ast.SelectionSet, v *servicecode.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOServiceObject2ᚖgovmobileᚋmodelsᚐServiceObject(ctx context.Context, v any) (*models.ServiceObject, error) {
 	if v == nil {
 		return nil, nil
@@ -21414,6 +22551,25 @@ func (ec *executionContext) marshalOUser2ᚖgovmobileᚋmodelsᚐUserProfile(ctx
 		return graphql.Null
 	}
 	return ec._User(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOUserType2ᚖgovmobileᚋmodelsᚐUserType(ctx context.Context, v any) (*models.UserType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := models.UserType(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOUserType2ᚖgovmobileᚋmodelsᚐUserType(ctx context.Context, sel ast.SelectionSet, v *models.UserType) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -81,16 +81,6 @@ type SchemaVersion struct {
 	AppliedAt time.Time `gorm:"not null"`
 }
 
-// AllTables lists every persistent entity, in creation order.
-func AllTables() []any {
-	return []any{
-		&SchemaVersion{}, &KeyMaterial{},
-		&Region{}, &Agency{}, &Theme{}, &Hall{}, &Matter{}, &MatterTheme{}, &MatterHall{}, &MatterGuide{},
-		&User{}, &PrivacyConsent{}, &Ticket{}, &LoginThrottle{}, &Admin{},
-		&AdminTicket{}, &App{}, &KnowledgeEntry{}, &SearchOutbox{}, &SearchSynonym{}, &HotWord{}, &SearchLog{},
-	}
-}
-
 // UserProfile is a user with personal data decrypted, for the owner's own
 // view. It exists only in memory; the GraphQL layer masks it on the way out.
 type UserProfile struct {
@@ -117,4 +107,17 @@ type AdminTicket struct {
 	CreatedAt time.Time  `gorm:"not null"`
 	ExpiresAt time.Time  `gorm:"not null;index"`
 	RevokedAt *time.Time `gorm:""`
+}
+
+// PlatformKey is one of the platform's SM2 signing keys (service codes; later
+// signed requests to interfaces). The private key is kept wrapped (SM4-GCM)
+// by the master key; the public key is public. The newest key not retired
+// signs; a retired key still verifies for a grace period after RetiredAt.
+type PlatformKey struct {
+	ID        uint64     `gorm:"primaryKey"`
+	KeyID     string     `gorm:"size:16;uniqueIndex;not null"`
+	Wrapped   string     `gorm:"size:200;not null"`
+	PublicKey string     `gorm:"size:130;not null"`
+	CreatedAt time.Time  `gorm:"not null"`
+	RetiredAt *time.Time `gorm:""`
 }

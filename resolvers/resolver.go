@@ -9,7 +9,9 @@ import (
 	"govmobile/catalogue"
 	"govmobile/identity"
 	"govmobile/messages"
+	"govmobile/platformkey"
 	"govmobile/search"
+	"govmobile/servicecode"
 )
 
 // Resolver is the root of the resolver tree; it holds the domain services.
@@ -26,4 +28,8 @@ type Resolver struct {
 	Bus      *messages.Bus
 	// Files keeps case materials.
 	Files *cases.Files
+	// PlatformKeys are the platform's SM2 keys; ServiceCodes issues and
+	// verifies enterprise and personal codes.
+	PlatformKeys *platformkey.Ring
+	ServiceCodes *servicecode.Service
 }

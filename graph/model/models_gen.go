@@ -9,6 +9,7 @@ import (
 	"govmobile/geo"
 	"govmobile/models"
 	"govmobile/search"
+	"govmobile/servicecode"
 	"io"
 	"strconv"
 	"time"
@@ -474,6 +475,42 @@ type SearchTermCount struct {
 	Query string `json:"query"`
 	// 次数。
 	Count int `json:"count"`
+}
+
+// 一个企业码或个人码：由平台 SM2 密钥签名、两分钟内有效的内容及其二维码。
+// 内容的格式：GMSC1.<base64url(声明 JSON)>.<base64url(DER 签名)>，签名覆盖最后一个点之前的部分
+// （SM2，SM3 杂凑，默认用户标识 1234567812345678），可用 platformPublicKeys 离线核验。
+type ServiceCode struct {
+	// 类型。
+	Kind servicecode.Kind `json:"kind"`
+	// 码的内容（扫码得到的文字），交给 verifyServiceCode 核验。
+	Payload string `json:"payload"`
+	// 过期时间，过期后请重新申领。
+	ExpiresAt time.Time `json:"expiresAt"`
+	// 二维码图片（PNG，base64 编码）。
+	QRPng string `json:"qrPng"`
+}
+
+// 扫码核验的结果。
+type ServiceCodeVerification struct {
+	// 结论。
+	Status servicecode.Status `json:"status"`
+	// 是否有效（status 为 VALID）。
+	Valid bool `json:"valid"`
+	// 结论的文字说明。
+	Message string `json:"message"`
+	// 码的类型（无效的码为 null，下同）。
+	Kind *servicecode.Kind `json:"kind,omitempty"`
+	// 持码人：自然人为脱敏姓名（如 张**），法人为单位名称。
+	HolderName *string `json:"holderName,omitempty"`
+	// 持码人的脱敏证件号码：身份证号或统一社会信用代码（如 1101*****）。
+	HolderNumber *string `json:"holderNumber,omitempty"`
+	// 持码人类型。
+	HolderType *models.UserType `json:"holderType,omitempty"`
+	// 签发时间。
+	IssuedAt *time.Time `json:"issuedAt,omitempty"`
+	// 过期时间。
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
 
 // 置顶、隐藏或恢复热词的输入。
