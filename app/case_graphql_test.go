@@ -252,7 +252,7 @@ func TestAgencyStaffHandleCases(t *testing.T) {
 		for _, step := range [][2]string{{"ACCEPT", ""}, {"PROCESS", ""}} {
 			act(staff, step[0], step[1]).decode(t, &h)
 		}
-		expectCode(t, act(staff, "COMPLETE", "准予登记，证件已寄出"), models.ECodeBadUserInput)
+		expectCode(t, act(staff, "COMPLETE", "准予登记，证件已寄出"), models.ECodeConflict)
 		if r := b.upload(t, stranger, caseID, "决定书.pdf", pdfBytes); r.Status != 404 {
 			t.Fatalf("another agency uploads a result: %+v", r)
 		}

@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"sync"
 	"testing"
 
@@ -11,6 +12,20 @@ import (
 	"govmobile/cases"
 	"govmobile/models"
 )
+
+// hookReader calls hook before the first read.
+type hookReader struct {
+	r    io.Reader
+	hook func()
+}
+
+func (h *hookReader) Read(p []byte) (int, error) {
+	if h.hook != nil {
+		h.hook()
+		h.hook = nil
+	}
+	return h.r.Read(p)
+}
 
 // onlineMatters keeps the matters that can be applied for online.
 func onlineMatters(db *gorm.DB) *gorm.DB {
@@ -113,7 +128,7 @@ func TestCaseLifecycle(t *testing.T) {
 			}
 		}
 		// Completing takes a result document from the agency's staff.
-		if _, err := svc.Handle(ctx, m.AgencyID, 1, c.ID, cases.Complete, "已办结"); models.ErrorCode(err) != models.ECodeBadUserInput {
+		if _, err := svc.Handle(ctx, m.AgencyID, 1, c.ID, cases.Complete, "已办结"); models.ErrorCode(err) != models.ECodeConflict {
 			t.Fatalf("completing without a result document: %v", err)
 		}
 		staff := cases.Viewer{AgencyID: m.AgencyID, StaffID: 1}
@@ -263,8 +278,54 @@ func TestCaseSupplyReplayAndDrafts(t *testing.T) {
 		if _, err := svc.Mine(ctx, user, last.ID); models.ErrorCode(err) != models.ECodeNotFound {
 			t.Fatalf("a deleted draft: %v", err)
 		}
-		if _, err := svc.SaveDraft(ctx, user, 0, m.ID, nil); err != nil {
+		fresh, err := svc.SaveDraft(ctx, user, 0, m.ID, nil)
+		if err != nil {
 			t.Fatalf("a draft after deleting one: %v", err)
+		}
+		// Deleting a draft ends following it; a file arriving for a draft
+		// deleted meanwhile is NOT_FOUND, and nothing is kept for it.
+		if _, err := b.app.Messages.Subscribe(ctx, user, models.TargetCase, fresh.ID); err != nil {
+			t.Fatal(err)
+		}
+		body := &hookReader{r: bytes.NewReader(pdfBytes), hook: func() {
+			if err := svc.DeleteDraft(ctx, user, fresh.ID); err != nil {
+				t.Error(err)
+			}
+		}}
+		if _, err := b.app.Files.Store(ctx, cases.Viewer{UserID: user}, fresh.ID, "a.pdf", body); models.ErrorCode(err) != models.ECodeNotFound {
+			t.Fatalf("a file for a draft deleted meanwhile: %v", err)
+		}
+		if n := countRows(t, b, &models.Subscription{}, "target = ? AND target_id = ?", models.TargetCase, fresh.ID); n != 0 {
+			t.Fatalf("a deleted draft is still followed: %d", n)
+		}
+		if n := countRows(t, b, &models.CaseFile{}, "case_id = ?", fresh.ID); n != 0 {
+			t.Fatalf("a deleted draft got %d files", n)
+		}
+		if _, err := svc.SaveDraft(ctx, user, 0, m.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+
+		// A draft whose matter stops taking online applications is kept, but
+		// cannot be submitted.
+		var later models.Matter
+		if err := b.app.DB.Scopes(onlineMatters).Order("id").Offset(5).First(&later).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.DeleteDraft(ctx, user, last.ID-1); err != nil {
+			t.Fatal(err)
+		}
+		kept, err := svc.SaveDraft(ctx, user, 0, later.ID, complete)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.app.DB.Model(&models.Matter{}).Where("id = ?", later.ID).UpdateColumn("online_depth", 1).Error; err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			b.app.DB.Model(&models.Matter{}).Where("id = ?", later.ID).UpdateColumn("online_depth", later.OnlineDepth)
+		})
+		if _, err := svc.Submit(ctx, user, kept.ID, 0, nil, ""); models.ErrorCode(err) != models.ECodeConflict {
+			t.Fatalf("submitting a draft of a matter taken offline: %v", err)
 		}
 		if n := countRows(t, b, &models.Case{}) - before; n != cases.MaxDrafts {
 			t.Fatalf("%d cases written, want %d", n, cases.MaxDrafts)

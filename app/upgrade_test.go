@@ -43,9 +43,31 @@ func TestUpgradeFromEveryRelease(t *testing.T) {
 			for _, f := range []string{"govmobile.db", "master.key"} {
 				copyFile(t, filepath.Join(golden, f), filepath.Join(dir, f))
 			}
+			release, _ := strconv.Atoi(strings.TrimPrefix(filepath.Base(golden), "release-"))
+			if release == 3 {
+				// Release 3 kept case materials without a kind: one is added
+				// as that release wrote it, and must read as a material.
+				db, _, err := database.Open(database.Config{DSN: "sqlite://" + filepath.Join(dir, "govmobile.db")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := db.Exec(`INSERT INTO case_files (case_id, user_id, name, content_type, size, sm3, created_at) VALUES (424242, 1, 'a.pdf', 'application/pdf', 1, ?, ?)`,
+					strings.Repeat("0", 64), time.Now().UTC()).Error; err != nil {
+					t.Fatal(err)
+				}
+				if sqlDB, err := db.DB(); err == nil {
+					sqlDB.Close()
+				}
+			}
 			a, err := app.New(context.Background(), app.Config{DataDir: dir, Logger: quietLogger(), AdminPassword: "Admin-Test-123"})
 			if err != nil {
 				t.Fatalf("open %s: %v", golden, err)
+			}
+			if release == 3 {
+				var f models.CaseFile
+				if err := a.DB.Where("case_id = ?", 424242).First(&f).Error; err != nil || f.Kind != models.CaseFileMaterial || f.StaffID != 0 {
+					t.Fatalf("a release-3 case file after upgrade: %+v %v", f, err)
+				}
 			}
 			defer a.Close()
 			if v, _ := database.CurrentVersion(a.DB); v != database.LatestVersion() {
@@ -73,7 +95,7 @@ func TestUpgradeFromEveryRelease(t *testing.T) {
 				}
 			}
 			b.gql(t, out.Login.Ticket, `{ myCases { edges { node { status materials { name sm3 } results { name } } } } }`, nil).decode(t, &mine)
-			if n, _ := strconv.Atoi(strings.TrimPrefix(filepath.Base(golden), "release-")); n >= 4 {
+			if release >= 4 {
 				if e := mine.MyCases.Edges; len(e) != 1 || e[0].Node.Status != "DRAFT" || len(e[0].Node.Materials) != 1 || len(e[0].Node.Results) != 0 {
 					t.Fatalf("golden case after upgrade: %+v", mine.MyCases)
 				}

@@ -106,6 +106,13 @@ func (s *Service) Submit(ctx context.Context, userID, caseID, matterID uint64, v
 		if err != nil {
 			return err
 		}
+		if caseID != 0 {
+			// A draft saved while its matter took online applications may
+			// outlive that: the matter is checked again on submission.
+			if err := onlineMatter(tx, c.MatterID); err != nil {
+				return err
+			}
+		}
 		if values != nil {
 			if c.Values, err = Validate(form, values, true); err != nil {
 				return err
@@ -217,6 +224,9 @@ func (s *Service) DeleteDraft(ctx context.Context, userID, caseID uint64) error 
 		if res.RowsAffected == 0 {
 			return models.Errorf(models.ECodeConflict, "这份申请已经提交，不能删除；受理前可以撤回。")
 		}
+		if err := tx.Where("target = ? AND target_id = ?", models.TargetCase, c.ID).Delete(&models.Subscription{}).Error; err != nil {
+			return err
+		}
 		return tx.Where("case_id = ?", c.ID).Delete(&models.CaseFile{}).Error
 	})
 }
@@ -246,7 +256,7 @@ func (s *Service) Handle(ctx context.Context, agencyID, staffID, caseID uint64, 
 			if ok, err := hasResult(tx, c.ID); err != nil {
 				return nil, err
 			} else if !ok {
-				return nil, models.InvalidField("action", "办结前请先上传办理结果文件（POST /files）。")
+				return nil, models.Errorf(models.ECodeConflict, "办结前请先上传办理结果文件（POST /files）。")
 			}
 		}
 		return &c, nil
@@ -442,13 +452,31 @@ func (s *Service) draftFor(tx *gorm.DB, userID, caseID, matterID uint64) (*model
 			return nil, nil, err
 		}
 		if !m.OnlineAvailable() {
-			return nil, nil, models.Errorf(models.ECodeConflict, "这个事项暂不能在线申请（%s），请到办事大厅办理。", models.OnlineDepthName(m.OnlineDepth))
+			return nil, nil, errOffline(&m)
 		}
 		now := s.now().UTC()
 		c = &models.Case{UserID: userID, MatterID: m.ID, AgencyID: m.AgencyID, Status: string(Draft), CreatedAt: now, UpdatedAt: now}
 	}
 	form, err := formOf(tx, c.MatterID)
 	return c, form, err
+}
+
+// errOffline refuses an application for a matter that cannot be applied
+// for online.
+func errOffline(m *models.Matter) error {
+	return models.Errorf(models.ECodeConflict, "这个事项暂不能在线申请（%s），请到办事大厅办理。", models.OnlineDepthName(m.OnlineDepth))
+}
+
+// onlineMatter checks a matter still takes online applications.
+func onlineMatter(tx *gorm.DB, matterID uint64) error {
+	var m models.Matter
+	if err := tx.Select("id", "online_depth").First(&m, matterID).Error; err != nil {
+		return err
+	}
+	if !m.OnlineAvailable() {
+		return errOffline(&m)
+	}
+	return nil
 }
 
 // create inserts a case and gives it its number: the day, then the ID.

@@ -110,7 +110,9 @@ func (f *Files) Store(ctx context.Context, who Viewer, caseID uint64, name strin
 			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
 		var c models.Case
-		if err := q.First(&c).Error; err != nil {
+		if err := q.First(&c).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return errNotFound // a draft deleted while its file arrived
+		} else if err != nil {
 			return err
 		}
 		if err := rule.admits(tx, &c); err != nil {

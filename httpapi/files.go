@@ -113,15 +113,24 @@ func Files(store *cases.Files, log *slog.Logger) http.Handler {
 
 // fileViewer is who sends a file request: a logged-in citizen, or an
 // administrator (who, unless staff of an agency, sees no case's files).
-// Without a valid ticket, UNAUTHENTICATED.
+// Without a valid ticket, UNAUTHENTICATED; a failure to check the ticket
+// is the server's, not the caller's.
 func fileViewer(r *http.Request) (cases.Viewer, error) {
 	ctx := r.Context()
 	v := viewer.From(ctx)
-	if u, err := v.User(ctx); err == nil && u != nil {
+	u, err := v.User(ctx)
+	if u != nil {
 		return cases.Viewer{UserID: u.ID}, nil
 	}
-	if a, err := v.RequireAdmin(ctx); err == nil {
+	if err != nil && models.ErrorCode(err) != models.ECodeUnauthenticated {
+		return cases.Viewer{}, err
+	}
+	a, err := v.RequireAdmin(ctx)
+	if a != nil {
 		return cases.Viewer{AgencyID: a.AgencyID, StaffID: a.ID}, nil
+	}
+	if err != nil && models.ErrorCode(err) != models.ECodeUnauthenticated {
+		return cases.Viewer{}, err
 	}
 	return cases.Viewer{}, models.Errorf(models.ECodeUnauthenticated, "请先登录。")
 }
