@@ -32,7 +32,7 @@ func env(name, def string) string {
 type options struct {
 	addr, dataDir, db, adminPassword, masterKeyFile, logLevel, dev string
 	ticketTTL                                                      time.Duration
-	cacheMB                                                        int
+	cacheMB, rectificationDays                                     int
 }
 
 func defineFlags(fs *flag.FlagSet) *options {
@@ -52,6 +52,8 @@ func defineFlags(fs *flag.FlagSet) *options {
 	fs.DurationVar(&o.ticketTTL, "ticket-ttl", ttl, "登录票据有效期 (TICKET_TTL)")
 	cache, _ := strconv.Atoi(env("RESPONSE_CACHE_MB", "32"))
 	fs.IntVar(&o.cacheMB, "response-cache-mb", cache, "公开目录查询响应缓存的容量（MB），0 为关闭 (RESPONSE_CACHE_MB)")
+	days, _ := strconv.Atoi(env("RECTIFICATION_DAYS", "15"))
+	fs.IntVar(&o.rectificationDays, "rectification-days", days, "差评整改期限（工作日）(RECTIFICATION_DAYS)")
 	return o
 }
 
@@ -74,7 +76,7 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 	cfg := app.Config{
 		Addr: o.addr, DataDir: o.dataDir, DatabaseURL: o.db, AdminPassword: o.adminPassword,
 		MasterKeyFile: o.masterKeyFile, TicketTTL: o.ticketTTL, Logger: log,
-		ResponseCacheBytes: int64(o.cacheMB) << 20,
+		ResponseCacheBytes: int64(o.cacheMB) << 20, RectificationDays: o.rectificationDays,
 	}
 	cfg.Defaults()
 	dialect, _, err := database.ParseDSN(cfg.DatabaseURL)

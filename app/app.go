@@ -19,6 +19,7 @@ import (
 	"govmobile/cases"
 	"govmobile/catalogue"
 	"govmobile/database"
+	"govmobile/evaluation"
 	"govmobile/gm"
 	"govmobile/httpapi"
 	"govmobile/identity"
@@ -46,6 +47,9 @@ type Config struct {
 	MasterKeyFile string
 	Dev           bool
 	TicketTTL     time.Duration
+	// RectificationDays is how many working days an agency has to rectify
+	// after a bad rating (default 15).
+	RectificationDays int
 	// RequestTimeout bounds every GraphQL request.
 	RequestTimeout time.Duration
 	// MaxBodyBytes bounds a GraphQL request body.
@@ -110,7 +114,9 @@ type App struct {
 	// enterprise and personal codes with them.
 	PlatformKeys *platformkey.Ring
 	ServiceCodes *servicecode.Service
-	Handler      http.Handler
+	// Evaluations keeps 好差评 and rectifications.
+	Evaluations *evaluation.Service
+	Handler     http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
 	done chan struct{}
@@ -233,6 +239,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	a.Messages = messages.New(a.DB, a.Bus)
 	a.Catalogue.SetMessages(a.Messages)
 	a.Cases = cases.New(a.DB, a.Messages)
+	a.Evaluations = evaluation.New(a.DB, a.Messages, a.Config.RectificationDays)
 	if a.Files, err = cases.NewFiles(a.DB, filepath.Join(a.Config.DataDir, "files")); err != nil {
 		return err
 	}
@@ -266,7 +273,7 @@ var publicRootFields = []string{"matters", "matter", "navigation", "regions", "r
 func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
-		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes}
+		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)

@@ -270,18 +270,8 @@ func (s *Service) Get(ctx context.Context, userID, id uint64) (*models.Appointme
 // Mine lists the user's bookings, newest first, first at a time after the
 // given booking ID (0 for the first page), and their total.
 func (s *Service) Mine(ctx context.Context, userID uint64, first int, afterID uint64) ([]*models.Appointment, int64, error) {
-	db := s.db.WithContext(ctx)
-	var total int64
-	if err := db.Model(&models.Appointment{}).Where("user_id = ?", userID).Count(&total).Error; err != nil {
-		return nil, 0, err
-	}
-	q := db.Where("user_id = ?", userID)
-	if afterID > 0 {
-		q = q.Where("id < ?", afterID)
-	}
-	var out []*models.Appointment
-	err := q.Order("id DESC").Limit(first).Find(&out).Error
-	return out, total, err
+	q := s.db.WithContext(ctx).Model(&models.Appointment{}).Where("user_id = ?", userID)
+	return database.NewestFirst[models.Appointment](q, first, afterID)
 }
 
 // take books a place in slot for the user; matterID, when not 0, is the

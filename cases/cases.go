@@ -96,9 +96,7 @@ func (s *Service) Submit(ctx context.Context, userID, caseID, matterID uint64, v
 	// the same key with other values is another request, and refused.
 	request := []string{fmt.Sprint(caseID), fmt.Sprint(matterID), canonical(values)}
 	var out *models.Case
-	ob := &messages.Outbox{}
-	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
-		*ob = messages.Outbox{}
+	err := s.msgs.Transaction(ctx, s.db, func(tx *gorm.DB, ob *messages.Outbox) error {
 		if err := idempotency.Claim(tx, userID, key, opSubmit, request...); err != nil {
 			return err
 		}
@@ -133,9 +131,6 @@ func (s *Service) Submit(ctx context.Context, userID, caseID, matterID uint64, v
 		out = c
 		return idempotency.Settle(tx, userID, key, c.ID)
 	})
-	if err == nil {
-		s.msgs.Publish(ob)
-	}
 	if errors.Is(err, idempotency.ErrUsed) {
 		id, err := idempotency.Result(ctx, s.db, userID, key, opSubmit, request...)
 		if err != nil {
@@ -326,16 +321,7 @@ func (s *Service) List(ctx context.Context, owner Owner, status Status, first in
 	if status != "" {
 		q = q.Where("status = ?", string(status))
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, err
-	}
-	if afterID > 0 {
-		q = q.Where("id < ?", afterID)
-	}
-	var out []*models.Case
-	err := q.Order("id DESC").Limit(first).Find(&out).Error
-	return out, total, err
+	return database.NewestFirst[models.Case](q, first, afterID)
 }
 
 const opSubmit = "case.submit"
@@ -350,9 +336,7 @@ var errNotFound = models.Errorf(models.ECodeNotFound, "没有找到这个办件�
 // act loads a case, moves it by action and records the step.
 func (s *Service) act(ctx context.Context, load func(tx *gorm.DB) (*models.Case, error), action Action, by Actor, actorID uint64, note string) (*models.Case, error) {
 	var out *models.Case
-	ob := &messages.Outbox{}
-	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
-		*ob = messages.Outbox{}
+	err := s.msgs.Transaction(ctx, s.db, func(tx *gorm.DB, ob *messages.Outbox) error {
 		c, err := load(tx)
 		if err != nil {
 			return err
@@ -363,9 +347,6 @@ func (s *Service) act(ctx context.Context, load func(tx *gorm.DB) (*models.Case,
 		out = c
 		return nil
 	})
-	if err == nil {
-		s.msgs.Publish(ob)
-	}
 	return out, err
 }
 

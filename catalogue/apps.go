@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"govmobile/database"
 	"govmobile/messages"
 	"govmobile/models"
 	"govmobile/search"
@@ -178,9 +177,7 @@ func ordered[T any](rows []*T, ids []uint64, id func(*T) uint64) []*T {
 // and writes a message to everyone following the matter; the messages are
 // delivered live once it commits.
 func (s *Service) UpdateGuide(ctx context.Context, matterID uint64, g models.Guide) error {
-	ob := &messages.Outbox{}
-	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
-		*ob = messages.Outbox{}
+	err := s.messages.Transaction(ctx, s.db, func(tx *gorm.DB, ob *messages.Outbox) error {
 		var m models.Matter
 		if err := tx.Select("id", "name").First(&m, matterID).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 			return models.Errorf(models.ECodeNotFound, "事项不存在。")
@@ -210,7 +207,6 @@ func (s *Service) UpdateGuide(ctx context.Context, matterID uint64, g models.Gui
 	})
 	if err == nil {
 		s.Changed()
-		s.messages.Publish(ob)
 	}
 	return err
 }

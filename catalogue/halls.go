@@ -50,14 +50,7 @@ func (s *Service) Halls(ctx context.Context, q HallQuery) (*HallPage, error) {
 		if err != nil {
 			return nil, err
 		}
-		switch r.Level {
-		case models.RegionProvince:
-			db = db.Where("region_code LIKE ?", r.Code[:2]+"%")
-		case models.RegionCity:
-			db = db.Where("region_code LIKE ?", r.Code[:4]+"%")
-		default:
-			db = db.Where("region_code = ?", r.Code)
-		}
+		db = db.Where("region_code LIKE ?", RegionPrefix(r)+"%")
 	}
 	if q.MatterID != 0 {
 		var n int64
@@ -213,4 +206,16 @@ func (s *Service) MatterCountsOfHalls(ctx context.Context, ids []uint64) ([]int,
 		out[i] = by[id]
 	}
 	return out, nil
+}
+
+// RegionPrefix is the region-code prefix shared by a region and the regions
+// below it: 2 digits for a province, 4 for a city, all 6 for a county.
+func RegionPrefix(r *models.Region) string {
+	switch r.Level {
+	case models.RegionProvince:
+		return r.Code[:2]
+	case models.RegionCity:
+		return r.Code[:4]
+	}
+	return r.Code
 }

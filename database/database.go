@@ -263,3 +263,19 @@ func Transaction(ctx context.Context, db *gorm.DB, f func(tx *gorm.DB) error) er
 	}
 	return err
 }
+
+// NewestFirst reads a page of q's rows newest first (by ID): first rows
+// with an ID below afterID (0 for the first page), and the total count of
+// q's rows.
+func NewestFirst[T any](q *gorm.DB, first int, afterID uint64) ([]*T, int64, error) {
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	if afterID > 0 {
+		q = q.Where("id < ?", afterID)
+	}
+	var out []*T
+	err := q.Order("id DESC").Limit(first).Find(&out).Error
+	return out, total, err
+}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"govmobile/cases"
+	"govmobile/evaluation"
 	"govmobile/geo"
 	"govmobile/graph/model"
 	"govmobile/models"
@@ -43,6 +44,8 @@ type ResolverRoot interface {
 	Case() CaseResolver
 	CaseMaterial() CaseMaterialResolver
 	CaseStep() CaseStepResolver
+	Evaluation() EvaluationResolver
+	EvaluationStat() EvaluationStatResolver
 	FormAttribute() FormAttributeResolver
 	Hall() HallResolver
 	KnowledgeEntry() KnowledgeEntryResolver
@@ -51,6 +54,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	PlatformPublicKey() PlatformPublicKeyResolver
 	Query() QueryResolver
+	Rectification() RectificationResolver
 	Region() RegionResolver
 	ServiceSubscription() ServiceSubscriptionResolver
 	Subscription() SubscriptionResolver
@@ -137,6 +141,7 @@ type ComplexityRoot struct {
 	Case struct {
 		Agency      func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
+		Evaluation  func(childComplexity int) int
 		ID          func(childComplexity int) int
 		LastStep    func(childComplexity int) int
 		Materials   func(childComplexity int) int
@@ -190,6 +195,47 @@ type ComplexityRoot struct {
 
 	DeleteSearchSynonymPayload struct {
 		Deleted func(childComplexity int) int
+	}
+
+	EvaluatePayload struct {
+		Evaluation func(childComplexity int) int
+	}
+
+	Evaluation struct {
+		Comment       func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		Current       func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Level         func(childComplexity int) int
+		LevelName     func(childComplexity int) int
+		Rectification func(childComplexity int) int
+		Round         func(childComplexity int) int
+		Tags          func(childComplexity int) int
+		Target        func(childComplexity int) int
+		TargetID      func(childComplexity int) int
+	}
+
+	EvaluationConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	EvaluationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	EvaluationStat struct {
+		BasicallySatisfied func(childComplexity int) int
+		Dissatisfied       func(childComplexity int) int
+		Key                func(childComplexity int) int
+		Name               func(childComplexity int) int
+		SatisfactionRate   func(childComplexity int) int
+		Satisfied          func(childComplexity int) int
+		Total              func(childComplexity int) int
+		VeryDissatisfied   func(childComplexity int) int
+		VerySatisfied      func(childComplexity int) int
 	}
 
 	Fee struct {
@@ -355,17 +401,22 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AdminLogin             func(childComplexity int, input model.AdminLoginInput) int
+		AppealEvaluation       func(childComplexity int, input model.AppealEvaluationInput) int
 		BookAppointment        func(childComplexity int, input model.BookAppointmentInput) int
 		CancelAppointment      func(childComplexity int, input model.CancelAppointmentInput) int
 		DeleteApplicationDraft func(childComplexity int, input model.DeleteApplicationDraftInput) int
 		DeleteSearchSynonym    func(childComplexity int, input model.DeleteSearchSynonymInput) int
+		EvaluateApp            func(childComplexity int, input model.EvaluateAppInput) int
+		EvaluateCase           func(childComplexity int, input model.EvaluateCaseInput) int
 		HandleCase             func(childComplexity int, input model.HandleCaseInput) int
 		Login                  func(childComplexity int, input model.LoginInput) int
 		Logout                 func(childComplexity int) int
 		MarkMessagesRead       func(childComplexity int, input model.MarkMessagesReadInput) int
 		RebuildSearchIndex     func(childComplexity int) int
+		Rectify                func(childComplexity int, input model.RectifyInput) int
 		Register               func(childComplexity int, input model.RegisterInput) int
 		RescheduleAppointment  func(childComplexity int, input model.RescheduleAppointmentInput) int
+		ReviewEvaluationAppeal func(childComplexity int, input model.ReviewAppealInput) int
 		RotatePlatformKey      func(childComplexity int) int
 		SaveApplicationDraft   func(childComplexity int, input model.SaveApplicationDraftInput) int
 		SetHotWord             func(childComplexity int, input model.SetHotWordInput) int
@@ -412,6 +463,8 @@ type ComplexityRoot struct {
 	Query struct {
 		AgencyCases        func(childComplexity int, status *cases.Status, first *int, after *string) int
 		AppointmentSlots   func(childComplexity int, matterID string, hallID string, date string) int
+		EvaluationAppeals  func(childComplexity int, first *int, after *string) int
+		EvaluationStats    func(childComplexity int, groupBy evaluation.GroupBy, regionCode *string, first *int) int
 		HotSearches        func(childComplexity int, first *int) int
 		HotWordSettings    func(childComplexity int) int
 		Matter             func(childComplexity int, id *string, code *string) int
@@ -419,12 +472,14 @@ type ComplexityRoot struct {
 		Me                 func(childComplexity int) int
 		MyAppointments     func(childComplexity int, first *int, after *string) int
 		MyCases            func(childComplexity int, status *cases.Status, first *int, after *string) int
+		MyEvaluations      func(childComplexity int, first *int, after *string) int
 		MyMessages         func(childComplexity int, unreadOnly *bool, first *int, after *string) int
 		MyServiceCode      func(childComplexity int, kind *servicecode.Kind) int
 		MySubscriptions    func(childComplexity int) int
 		Navigation         func(childComplexity int, dimension model.NavigationDimension, regionCode *string) int
 		Node               func(childComplexity int, id string) int
 		PlatformPublicKeys func(childComplexity int) int
+		Rectifications     func(childComplexity int, status *evaluation.Status, first *int, after *string) int
 		Region             func(childComplexity int, code string) int
 		Regions            func(childComplexity int, parentCode *string) int
 		Search             func(childComplexity int, query string, scope *search.Scope, orderBy *search.Order, regionCode *string, first *int, after *string) int
@@ -440,6 +495,36 @@ type ComplexityRoot struct {
 
 	RebuildSearchIndexPayload struct {
 		Started func(childComplexity int) int
+	}
+
+	Rectification struct {
+		AppealReason func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		Deadline     func(childComplexity int) int
+		Evaluation   func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Measures     func(childComplexity int) int
+		Overdue      func(childComplexity int) int
+		RectifiedAt  func(childComplexity int) int
+		Reply        func(childComplexity int) int
+		ReviewNote   func(childComplexity int) int
+		Status       func(childComplexity int) int
+		StatusName   func(childComplexity int) int
+	}
+
+	RectificationConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	RectificationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	RectificationPayload struct {
+		Rectification func(childComplexity int) int
 	}
 
 	Region struct {
@@ -633,6 +718,7 @@ type CaseResolver interface {
 	LastStep(ctx context.Context, obj *models.Case) (*models.CaseEvent, error)
 	Materials(ctx context.Context, obj *models.Case) ([]*models.CaseFile, error)
 	Results(ctx context.Context, obj *models.Case) ([]*models.CaseFile, error)
+	Evaluation(ctx context.Context, obj *models.Case) (*models.Evaluation, error)
 }
 type CaseMaterialResolver interface {
 	ID(ctx context.Context, obj *models.CaseFile) (string, error)
@@ -644,6 +730,26 @@ type CaseMaterialResolver interface {
 type CaseStepResolver interface {
 	FromStatus(ctx context.Context, obj *models.CaseEvent) (cases.Status, error)
 	ToStatus(ctx context.Context, obj *models.CaseEvent) (cases.Status, error)
+}
+type EvaluationResolver interface {
+	ID(ctx context.Context, obj *models.Evaluation) (string, error)
+	Target(ctx context.Context, obj *models.Evaluation) (model.EvaluationTarget, error)
+	TargetID(ctx context.Context, obj *models.Evaluation) (string, error)
+	Level(ctx context.Context, obj *models.Evaluation) (evaluation.Level, error)
+	LevelName(ctx context.Context, obj *models.Evaluation) (string, error)
+	Tags(ctx context.Context, obj *models.Evaluation) ([]string, error)
+
+	Rectification(ctx context.Context, obj *models.Evaluation) (*models.Rectification, error)
+}
+type EvaluationStatResolver interface {
+	Key(ctx context.Context, obj *evaluation.Stat) (string, error)
+	Name(ctx context.Context, obj *evaluation.Stat) (string, error)
+
+	VerySatisfied(ctx context.Context, obj *evaluation.Stat) (int, error)
+	Satisfied(ctx context.Context, obj *evaluation.Stat) (int, error)
+	BasicallySatisfied(ctx context.Context, obj *evaluation.Stat) (int, error)
+	Dissatisfied(ctx context.Context, obj *evaluation.Stat) (int, error)
+	VeryDissatisfied(ctx context.Context, obj *evaluation.Stat) (int, error)
 }
 type FormAttributeResolver interface {
 	Options(ctx context.Context, obj *models.FormAttribute) ([]string, error)
@@ -698,6 +804,11 @@ type MutationResolver interface {
 	SupplyCaseMaterials(ctx context.Context, input model.SupplyCaseMaterialsInput) (*model.SupplyCaseMaterialsPayload, error)
 	DeleteApplicationDraft(ctx context.Context, input model.DeleteApplicationDraftInput) (*model.DeleteApplicationDraftPayload, error)
 	HandleCase(ctx context.Context, input model.HandleCaseInput) (*model.HandleCasePayload, error)
+	EvaluateCase(ctx context.Context, input model.EvaluateCaseInput) (*model.EvaluatePayload, error)
+	EvaluateApp(ctx context.Context, input model.EvaluateAppInput) (*model.EvaluatePayload, error)
+	Rectify(ctx context.Context, input model.RectifyInput) (*model.RectificationPayload, error)
+	AppealEvaluation(ctx context.Context, input model.AppealEvaluationInput) (*model.RectificationPayload, error)
+	ReviewEvaluationAppeal(ctx context.Context, input model.ReviewAppealInput) (*model.RectificationPayload, error)
 	Subscribe(ctx context.Context, input model.SubscribeInput) (*model.SubscribePayload, error)
 	Unsubscribe(ctx context.Context, input model.UnsubscribeInput) (*model.UnsubscribePayload, error)
 	MarkMessagesRead(ctx context.Context, input model.MarkMessagesReadInput) (*model.MarkMessagesReadPayload, error)
@@ -716,6 +827,10 @@ type QueryResolver interface {
 	MyAppointments(ctx context.Context, first *int, after *string) (*model.AppointmentConnection, error)
 	MyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error)
 	AgencyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error)
+	MyEvaluations(ctx context.Context, first *int, after *string) (*model.EvaluationConnection, error)
+	Rectifications(ctx context.Context, status *evaluation.Status, first *int, after *string) (*model.RectificationConnection, error)
+	EvaluationAppeals(ctx context.Context, first *int, after *string) (*model.RectificationConnection, error)
+	EvaluationStats(ctx context.Context, groupBy evaluation.GroupBy, regionCode *string, first *int) ([]*evaluation.Stat, error)
 	ServiceHalls(ctx context.Context, near *model.GeoPointInput, radiusKm *float64, regionCode *string, matterID *string, first *int, after *string) (*model.HallConnection, error)
 	Me(ctx context.Context) (*models.UserProfile, error)
 	Matters(ctx context.Context, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) (*model.MatterConnection, error)
@@ -733,6 +848,15 @@ type QueryResolver interface {
 	MyServiceCode(ctx context.Context, kind *servicecode.Kind) (*model.ServiceCode, error)
 	VerifyServiceCode(ctx context.Context, payload string) (*model.ServiceCodeVerification, error)
 	PlatformPublicKeys(ctx context.Context) ([]*platformkey.Key, error)
+}
+type RectificationResolver interface {
+	ID(ctx context.Context, obj *models.Rectification) (string, error)
+	Status(ctx context.Context, obj *models.Rectification) (evaluation.Status, error)
+	StatusName(ctx context.Context, obj *models.Rectification) (string, error)
+
+	Overdue(ctx context.Context, obj *models.Rectification) (bool, error)
+
+	Evaluation(ctx context.Context, obj *models.Rectification) (*models.Evaluation, error)
 }
 type RegionResolver interface {
 	ID(ctx context.Context, obj *models.Region) (string, error)
@@ -1036,6 +1160,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.CreatedAt(childComplexity), true
+	case "Case.evaluation":
+		if e.ComplexityRoot.Case.Evaluation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Evaluation(childComplexity), true
 	case "Case.id":
 		if e.ComplexityRoot.Case.ID == nil {
 			break
@@ -1235,6 +1365,167 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeleteSearchSynonymPayload.Deleted(childComplexity), true
+
+	case "EvaluatePayload.evaluation":
+		if e.ComplexityRoot.EvaluatePayload.Evaluation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluatePayload.Evaluation(childComplexity), true
+
+	case "Evaluation.comment":
+		if e.ComplexityRoot.Evaluation.Comment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evaluation.Comment(childComplexity), true
+	case "Evaluation.createdAt":
+		if e.ComplexityRoot.Evaluation.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evaluation.CreatedAt(childComplexity), true
+	case "Evaluation.current":
+		if e.ComplexityRoot.Evaluation.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evaluation.Current(childComplexity), true
+	case "Evaluation.id":
+		if e.ComplexityRoot.Evaluation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evaluation.ID(childComplexity), true
+	case "Evaluation.level":
+		if e.ComplexityRoot.Evaluation.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evaluation.Level(childComplexity), true
+	case "Evaluation.levelName":
+		if e.ComplexityRoot.Evaluation.LevelName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evaluation.LevelName(childComplexity), true
+	case "Evaluation.rectification":
+		if e.ComplexityRoot.Evaluation.Rectification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evaluation.Rectification(childComplexity), true
+	case "Evaluation.round":
+		if e.ComplexityRoot.Evaluation.Round == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evaluation.Round(childComplexity), true
+	case "Evaluation.tags":
+		if e.ComplexityRoot.Evaluation.Tags == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evaluation.Tags(childComplexity), true
+	case "Evaluation.target":
+		if e.ComplexityRoot.Evaluation.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evaluation.Target(childComplexity), true
+	case "Evaluation.targetId":
+		if e.ComplexityRoot.Evaluation.TargetID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Evaluation.TargetID(childComplexity), true
+
+	case "EvaluationConnection.edges":
+		if e.ComplexityRoot.EvaluationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationConnection.Edges(childComplexity), true
+	case "EvaluationConnection.pageInfo":
+		if e.ComplexityRoot.EvaluationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationConnection.PageInfo(childComplexity), true
+	case "EvaluationConnection.totalCount":
+		if e.ComplexityRoot.EvaluationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationConnection.TotalCount(childComplexity), true
+
+	case "EvaluationEdge.cursor":
+		if e.ComplexityRoot.EvaluationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationEdge.Cursor(childComplexity), true
+	case "EvaluationEdge.node":
+		if e.ComplexityRoot.EvaluationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationEdge.Node(childComplexity), true
+
+	case "EvaluationStat.basicallySatisfied":
+		if e.ComplexityRoot.EvaluationStat.BasicallySatisfied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationStat.BasicallySatisfied(childComplexity), true
+	case "EvaluationStat.dissatisfied":
+		if e.ComplexityRoot.EvaluationStat.Dissatisfied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationStat.Dissatisfied(childComplexity), true
+	case "EvaluationStat.key":
+		if e.ComplexityRoot.EvaluationStat.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationStat.Key(childComplexity), true
+	case "EvaluationStat.name":
+		if e.ComplexityRoot.EvaluationStat.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationStat.Name(childComplexity), true
+	case "EvaluationStat.satisfactionRate":
+		if e.ComplexityRoot.EvaluationStat.SatisfactionRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationStat.SatisfactionRate(childComplexity), true
+	case "EvaluationStat.satisfied":
+		if e.ComplexityRoot.EvaluationStat.Satisfied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationStat.Satisfied(childComplexity), true
+	case "EvaluationStat.total":
+		if e.ComplexityRoot.EvaluationStat.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationStat.Total(childComplexity), true
+	case "EvaluationStat.veryDissatisfied":
+		if e.ComplexityRoot.EvaluationStat.VeryDissatisfied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationStat.VeryDissatisfied(childComplexity), true
+	case "EvaluationStat.verySatisfied":
+		if e.ComplexityRoot.EvaluationStat.VerySatisfied == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EvaluationStat.VerySatisfied(childComplexity), true
 
 	case "Fee.amount":
 		if e.ComplexityRoot.Fee.Amount == nil {
@@ -1883,6 +2174,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AdminLogin(childComplexity, args["input"].(model.AdminLoginInput)), true
+	case "Mutation.appealEvaluation":
+		if e.ComplexityRoot.Mutation.AppealEvaluation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_appealEvaluation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AppealEvaluation(childComplexity, args["input"].(model.AppealEvaluationInput)), true
 	case "Mutation.bookAppointment":
 		if e.ComplexityRoot.Mutation.BookAppointment == nil {
 			break
@@ -1927,6 +2229,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteSearchSynonym(childComplexity, args["input"].(model.DeleteSearchSynonymInput)), true
+	case "Mutation.evaluateApp":
+		if e.ComplexityRoot.Mutation.EvaluateApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_evaluateApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EvaluateApp(childComplexity, args["input"].(model.EvaluateAppInput)), true
+	case "Mutation.evaluateCase":
+		if e.ComplexityRoot.Mutation.EvaluateCase == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_evaluateCase_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EvaluateCase(childComplexity, args["input"].(model.EvaluateCaseInput)), true
 	case "Mutation.handleCase":
 		if e.ComplexityRoot.Mutation.HandleCase == nil {
 			break
@@ -1972,6 +2296,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RebuildSearchIndex(childComplexity), true
+	case "Mutation.rectify":
+		if e.ComplexityRoot.Mutation.Rectify == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rectify_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Rectify(childComplexity, args["input"].(model.RectifyInput)), true
 	case "Mutation.register":
 		if e.ComplexityRoot.Mutation.Register == nil {
 			break
@@ -1994,6 +2329,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RescheduleAppointment(childComplexity, args["input"].(model.RescheduleAppointmentInput)), true
+	case "Mutation.reviewEvaluationAppeal":
+		if e.ComplexityRoot.Mutation.ReviewEvaluationAppeal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewEvaluationAppeal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewEvaluationAppeal(childComplexity, args["input"].(model.ReviewAppealInput)), true
 	case "Mutation.rotatePlatformKey":
 		if e.ComplexityRoot.Mutation.RotatePlatformKey == nil {
 			break
@@ -2218,6 +2564,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AppointmentSlots(childComplexity, args["matterId"].(string), args["hallId"].(string), args["date"].(string)), true
+	case "Query.evaluationAppeals":
+		if e.ComplexityRoot.Query.EvaluationAppeals == nil {
+			break
+		}
+
+		args, err := ec.field_Query_evaluationAppeals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EvaluationAppeals(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.evaluationStats":
+		if e.ComplexityRoot.Query.EvaluationStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_evaluationStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EvaluationStats(childComplexity, args["groupBy"].(evaluation.GroupBy), args["regionCode"].(*string), args["first"].(*int)), true
 	case "Query.hotSearches":
 		if e.ComplexityRoot.Query.HotSearches == nil {
 			break
@@ -2286,6 +2654,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyCases(childComplexity, args["status"].(*cases.Status), args["first"].(*int), args["after"].(*string)), true
+	case "Query.myEvaluations":
+		if e.ComplexityRoot.Query.MyEvaluations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myEvaluations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyEvaluations(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.myMessages":
 		if e.ComplexityRoot.Query.MyMessages == nil {
 			break
@@ -2342,6 +2721,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PlatformPublicKeys(childComplexity), true
+	case "Query.rectifications":
+		if e.ComplexityRoot.Query.Rectifications == nil {
+			break
+		}
+
+		args, err := ec.field_Query_rectifications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Rectifications(childComplexity, args["status"].(*evaluation.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Query.region":
 		if e.ComplexityRoot.Query.Region == nil {
 			break
@@ -2455,6 +2845,118 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RebuildSearchIndexPayload.Started(childComplexity), true
+
+	case "Rectification.appealReason":
+		if e.ComplexityRoot.Rectification.AppealReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rectification.AppealReason(childComplexity), true
+	case "Rectification.createdAt":
+		if e.ComplexityRoot.Rectification.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rectification.CreatedAt(childComplexity), true
+	case "Rectification.deadline":
+		if e.ComplexityRoot.Rectification.Deadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rectification.Deadline(childComplexity), true
+	case "Rectification.evaluation":
+		if e.ComplexityRoot.Rectification.Evaluation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rectification.Evaluation(childComplexity), true
+	case "Rectification.id":
+		if e.ComplexityRoot.Rectification.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rectification.ID(childComplexity), true
+	case "Rectification.measures":
+		if e.ComplexityRoot.Rectification.Measures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rectification.Measures(childComplexity), true
+	case "Rectification.overdue":
+		if e.ComplexityRoot.Rectification.Overdue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rectification.Overdue(childComplexity), true
+	case "Rectification.rectifiedAt":
+		if e.ComplexityRoot.Rectification.RectifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rectification.RectifiedAt(childComplexity), true
+	case "Rectification.reply":
+		if e.ComplexityRoot.Rectification.Reply == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rectification.Reply(childComplexity), true
+	case "Rectification.reviewNote":
+		if e.ComplexityRoot.Rectification.ReviewNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rectification.ReviewNote(childComplexity), true
+	case "Rectification.status":
+		if e.ComplexityRoot.Rectification.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rectification.Status(childComplexity), true
+	case "Rectification.statusName":
+		if e.ComplexityRoot.Rectification.StatusName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Rectification.StatusName(childComplexity), true
+
+	case "RectificationConnection.edges":
+		if e.ComplexityRoot.RectificationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RectificationConnection.Edges(childComplexity), true
+	case "RectificationConnection.pageInfo":
+		if e.ComplexityRoot.RectificationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RectificationConnection.PageInfo(childComplexity), true
+	case "RectificationConnection.totalCount":
+		if e.ComplexityRoot.RectificationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RectificationConnection.TotalCount(childComplexity), true
+
+	case "RectificationEdge.cursor":
+		if e.ComplexityRoot.RectificationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RectificationEdge.Cursor(childComplexity), true
+	case "RectificationEdge.node":
+		if e.ComplexityRoot.RectificationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RectificationEdge.Node(childComplexity), true
+
+	case "RectificationPayload.rectification":
+		if e.ComplexityRoot.RectificationPayload.Rectification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RectificationPayload.Rectification(childComplexity), true
 
 	case "Region.code":
 		if e.ComplexityRoot.Region.Code == nil {
@@ -2964,10 +3466,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AdminLoginInput", ec.unmarshalInputAdminLoginInput),
+			graphql.NewInputUnmarshaler("AppealEvaluationInput", ec.unmarshalInputAppealEvaluationInput),
 			graphql.NewInputUnmarshaler("BookAppointmentInput", ec.unmarshalInputBookAppointmentInput),
 			graphql.NewInputUnmarshaler("CancelAppointmentInput", ec.unmarshalInputCancelAppointmentInput),
 			graphql.NewInputUnmarshaler("DeleteApplicationDraftInput", ec.unmarshalInputDeleteApplicationDraftInput),
 			graphql.NewInputUnmarshaler("DeleteSearchSynonymInput", ec.unmarshalInputDeleteSearchSynonymInput),
+			graphql.NewInputUnmarshaler("EvaluateAppInput", ec.unmarshalInputEvaluateAppInput),
+			graphql.NewInputUnmarshaler("EvaluateCaseInput", ec.unmarshalInputEvaluateCaseInput),
+			graphql.NewInputUnmarshaler("EvaluateInput", ec.unmarshalInputEvaluateInput),
 			graphql.NewInputUnmarshaler("FormValueInput", ec.unmarshalInputFormValueInput),
 			graphql.NewInputUnmarshaler("GeoPointInput", ec.unmarshalInputGeoPointInput),
 			graphql.NewInputUnmarshaler("HandleCaseInput", ec.unmarshalInputHandleCaseInput),
@@ -2975,8 +3481,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("MarkMessagesReadInput", ec.unmarshalInputMarkMessagesReadInput),
 			graphql.NewInputUnmarshaler("MatterFilter", ec.unmarshalInputMatterFilter),
 			graphql.NewInputUnmarshaler("MatterOrder", ec.unmarshalInputMatterOrder),
+			graphql.NewInputUnmarshaler("RectifyInput", ec.unmarshalInputRectifyInput),
 			graphql.NewInputUnmarshaler("RegisterInput", ec.unmarshalInputRegisterInput),
 			graphql.NewInputUnmarshaler("RescheduleAppointmentInput", ec.unmarshalInputRescheduleAppointmentInput),
+			graphql.NewInputUnmarshaler("ReviewAppealInput", ec.unmarshalInputReviewAppealInput),
 			graphql.NewInputUnmarshaler("SaveApplicationDraftInput", ec.unmarshalInputSaveApplicationDraftInput),
 			graphql.NewInputUnmarshaler("SetHotWordInput", ec.unmarshalInputSetHotWordInput),
 			graphql.NewInputUnmarshaler("SetSearchSynonymInput", ec.unmarshalInputSetSearchSynonymInput),
@@ -3077,7 +3585,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/customerservice.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
+//go:embed "schema/admin.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3095,6 +3603,7 @@ var sources = []*ast.Source{
 	{Name: "schema/cases.graphqls", Input: sourceData("schema/cases.graphqls"), BuiltIn: false},
 	{Name: "schema/common.graphqls", Input: sourceData("schema/common.graphqls"), BuiltIn: false},
 	{Name: "schema/customerservice.graphqls", Input: sourceData("schema/customerservice.graphqls"), BuiltIn: false},
+	{Name: "schema/evaluations.graphqls", Input: sourceData("schema/evaluations.graphqls"), BuiltIn: false},
 	{Name: "schema/halls.graphqls", Input: sourceData("schema/halls.graphqls"), BuiltIn: false},
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
 	{Name: "schema/matters.graphqls", Input: sourceData("schema/matters.graphqls"), BuiltIn: false},
@@ -3253,6 +3762,8 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_materials(ctx, field)
 	case "results":
 		return ec.fieldContext_Case_results(ctx, field)
+	case "evaluation":
+		return ec.fieldContext_Case_evaluation(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
 }
@@ -3339,6 +3850,88 @@ func (ec *executionContext) childFields_DeleteSearchSynonymPayload(ctx context.C
 		return ec.fieldContext_DeleteSearchSynonymPayload_deleted(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeleteSearchSynonymPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_EvaluatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "evaluation":
+		return ec.fieldContext_EvaluatePayload_evaluation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvaluatePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Evaluation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Evaluation_id(ctx, field)
+	case "target":
+		return ec.fieldContext_Evaluation_target(ctx, field)
+	case "targetId":
+		return ec.fieldContext_Evaluation_targetId(ctx, field)
+	case "level":
+		return ec.fieldContext_Evaluation_level(ctx, field)
+	case "levelName":
+		return ec.fieldContext_Evaluation_levelName(ctx, field)
+	case "tags":
+		return ec.fieldContext_Evaluation_tags(ctx, field)
+	case "comment":
+		return ec.fieldContext_Evaluation_comment(ctx, field)
+	case "round":
+		return ec.fieldContext_Evaluation_round(ctx, field)
+	case "current":
+		return ec.fieldContext_Evaluation_current(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Evaluation_createdAt(ctx, field)
+	case "rectification":
+		return ec.fieldContext_Evaluation_rectification(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Evaluation", field.Name)
+}
+
+func (ec *executionContext) childFields_EvaluationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EvaluationConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EvaluationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_EvaluationConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvaluationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EvaluationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_EvaluationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_EvaluationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvaluationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_EvaluationStat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_EvaluationStat_key(ctx, field)
+	case "name":
+		return ec.fieldContext_EvaluationStat_name(ctx, field)
+	case "total":
+		return ec.fieldContext_EvaluationStat_total(ctx, field)
+	case "verySatisfied":
+		return ec.fieldContext_EvaluationStat_verySatisfied(ctx, field)
+	case "satisfied":
+		return ec.fieldContext_EvaluationStat_satisfied(ctx, field)
+	case "basicallySatisfied":
+		return ec.fieldContext_EvaluationStat_basicallySatisfied(ctx, field)
+	case "dissatisfied":
+		return ec.fieldContext_EvaluationStat_dissatisfied(ctx, field)
+	case "veryDissatisfied":
+		return ec.fieldContext_EvaluationStat_veryDissatisfied(ctx, field)
+	case "satisfactionRate":
+		return ec.fieldContext_EvaluationStat_satisfactionRate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EvaluationStat", field.Name)
 }
 
 func (ec *executionContext) childFields_Fee(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3715,6 +4308,66 @@ func (ec *executionContext) childFields_RebuildSearchIndexPayload(ctx context.Co
 		return ec.fieldContext_RebuildSearchIndexPayload_started(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RebuildSearchIndexPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Rectification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Rectification_id(ctx, field)
+	case "status":
+		return ec.fieldContext_Rectification_status(ctx, field)
+	case "statusName":
+		return ec.fieldContext_Rectification_statusName(ctx, field)
+	case "deadline":
+		return ec.fieldContext_Rectification_deadline(ctx, field)
+	case "overdue":
+		return ec.fieldContext_Rectification_overdue(ctx, field)
+	case "measures":
+		return ec.fieldContext_Rectification_measures(ctx, field)
+	case "reply":
+		return ec.fieldContext_Rectification_reply(ctx, field)
+	case "appealReason":
+		return ec.fieldContext_Rectification_appealReason(ctx, field)
+	case "reviewNote":
+		return ec.fieldContext_Rectification_reviewNote(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Rectification_createdAt(ctx, field)
+	case "rectifiedAt":
+		return ec.fieldContext_Rectification_rectifiedAt(ctx, field)
+	case "evaluation":
+		return ec.fieldContext_Rectification_evaluation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Rectification", field.Name)
+}
+
+func (ec *executionContext) childFields_RectificationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RectificationConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RectificationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RectificationConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RectificationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RectificationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RectificationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RectificationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RectificationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RectificationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rectification":
+		return ec.fieldContext_RectificationPayload_rectification(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RectificationPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Region(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4183,6 +4836,20 @@ func (ec *executionContext) field_Mutation_adminLogin_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_appealEvaluation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AppealEvaluationInput, error) {
+			return ec.unmarshalNAppealEvaluationInput2govmobileᚋgraphᚋmodelᚐAppealEvaluationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_bookAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4239,6 +4906,34 @@ func (ec *executionContext) field_Mutation_deleteSearchSynonym_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_evaluateApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.EvaluateAppInput, error) {
+			return ec.unmarshalNEvaluateAppInput2govmobileᚋgraphᚋmodelᚐEvaluateAppInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_evaluateCase_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.EvaluateCaseInput, error) {
+			return ec.unmarshalNEvaluateCaseInput2govmobileᚋgraphᚋmodelᚐEvaluateCaseInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_handleCase_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4281,6 +4976,20 @@ func (ec *executionContext) field_Mutation_markMessagesRead_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_rectify_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RectifyInput, error) {
+			return ec.unmarshalNRectifyInput2govmobileᚋgraphᚋmodelᚐRectifyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_register_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4301,6 +5010,20 @@ func (ec *executionContext) field_Mutation_rescheduleAppointment_args(ctx contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RescheduleAppointmentInput, error) {
 			return ec.unmarshalNRescheduleAppointmentInput2govmobileᚋgraphᚋmodelᚐRescheduleAppointmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewEvaluationAppeal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewAppealInput, error) {
+			return ec.unmarshalNReviewAppealInput2govmobileᚋgraphᚋmodelᚐReviewAppealInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4495,6 +5218,58 @@ func (ec *executionContext) field_Query_appointmentSlots_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_evaluationAppeals_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_evaluationStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (evaluation.GroupBy, error) {
+			return ec.unmarshalNEvaluationGroupBy2govmobileᚋevaluationᚐGroupBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "regionCode",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["regionCode"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_hotSearches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4621,6 +5396,28 @@ func (ec *executionContext) field_Query_myCases_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_myEvaluations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_myMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4698,6 +5495,36 @@ func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_rectifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*evaluation.Status, error) {
+			return ec.unmarshalORectificationStatus2ᚖgovmobileᚋevaluationᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -6356,6 +7183,38 @@ func (ec *executionContext) fieldContext_Case_results(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Case_evaluation(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_evaluation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Evaluation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Evaluation) graphql.Marshaler {
+			return ec.marshalOEvaluation2ᚖgovmobileᚋmodelsᚐEvaluation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Case_evaluation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Evaluation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CaseConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6864,6 +7723,649 @@ func (ec *executionContext) _DeleteSearchSynonymPayload_deleted(ctx context.Cont
 }
 func (ec *executionContext) fieldContext_DeleteSearchSynonymPayload_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeleteSearchSynonymPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _EvaluatePayload_evaluation(ctx context.Context, field graphql.CollectedField, obj *model.EvaluatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluatePayload_evaluation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Evaluation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Evaluation) graphql.Marshaler {
+			return ec.marshalNEvaluation2ᚖgovmobileᚋmodelsᚐEvaluation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluatePayload_evaluation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EvaluatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Evaluation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Evaluation_id(ctx context.Context, field graphql.CollectedField, obj *models.Evaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evaluation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Evaluation().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evaluation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evaluation", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Evaluation_target(ctx context.Context, field graphql.CollectedField, obj *models.Evaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evaluation_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Evaluation().Target(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.EvaluationTarget) graphql.Marshaler {
+			return ec.marshalNEvaluationTarget2govmobileᚋgraphᚋmodelᚐEvaluationTarget(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evaluation_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evaluation", field, true, true, "EvaluationTarget")
+}
+
+func (ec *executionContext) _Evaluation_targetId(ctx context.Context, field graphql.CollectedField, obj *models.Evaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evaluation_targetId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Evaluation().TargetID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evaluation_targetId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evaluation", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Evaluation_level(ctx context.Context, field graphql.CollectedField, obj *models.Evaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evaluation_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Evaluation().Level(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v evaluation.Level) graphql.Marshaler {
+			return ec.marshalNEvaluationLevel2govmobileᚋevaluationᚐLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evaluation_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evaluation", field, true, true, "EvaluationLevel")
+}
+
+func (ec *executionContext) _Evaluation_levelName(ctx context.Context, field graphql.CollectedField, obj *models.Evaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evaluation_levelName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Evaluation().LevelName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evaluation_levelName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evaluation", field, true, true, "String")
+}
+
+func (ec *executionContext) _Evaluation_tags(ctx context.Context, field graphql.CollectedField, obj *models.Evaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evaluation_tags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Evaluation().Tags(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evaluation_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evaluation", field, true, true, "String")
+}
+
+func (ec *executionContext) _Evaluation_comment(ctx context.Context, field graphql.CollectedField, obj *models.Evaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evaluation_comment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Comment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evaluation_comment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evaluation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Evaluation_round(ctx context.Context, field graphql.CollectedField, obj *models.Evaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evaluation_round(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Round, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evaluation_round(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evaluation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Evaluation_current(ctx context.Context, field graphql.CollectedField, obj *models.Evaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evaluation_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evaluation_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evaluation", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Evaluation_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.Evaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evaluation_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Evaluation_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Evaluation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Evaluation_rectification(ctx context.Context, field graphql.CollectedField, obj *models.Evaluation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Evaluation_rectification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Evaluation().Rectification(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Rectification) graphql.Marshaler {
+			return ec.marshalORectification2ᚖgovmobileᚋmodelsᚐRectification(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Evaluation_rectification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Evaluation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rectification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EvaluationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.EvaluationEdge) graphql.Marshaler {
+			return ec.marshalNEvaluationEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐEvaluationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EvaluationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvaluationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EvaluationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EvaluationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EvaluationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EvaluationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _EvaluationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EvaluationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Evaluation) graphql.Marshaler {
+			return ec.marshalNEvaluation2ᚖgovmobileᚋmodelsᚐEvaluation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EvaluationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Evaluation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EvaluationStat_key(ctx context.Context, field graphql.CollectedField, obj *evaluation.Stat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationStat_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EvaluationStat().Key(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationStat_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationStat", field, true, true, "String")
+}
+
+func (ec *executionContext) _EvaluationStat_name(ctx context.Context, field graphql.CollectedField, obj *evaluation.Stat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationStat_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EvaluationStat().Name(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationStat_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationStat", field, true, true, "String")
+}
+
+func (ec *executionContext) _EvaluationStat_total(ctx context.Context, field graphql.CollectedField, obj *evaluation.Stat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationStat_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationStat_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationStat", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EvaluationStat_verySatisfied(ctx context.Context, field graphql.CollectedField, obj *evaluation.Stat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationStat_verySatisfied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EvaluationStat().VerySatisfied(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationStat_verySatisfied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationStat", field, true, true, "Int")
+}
+
+func (ec *executionContext) _EvaluationStat_satisfied(ctx context.Context, field graphql.CollectedField, obj *evaluation.Stat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationStat_satisfied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EvaluationStat().Satisfied(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationStat_satisfied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationStat", field, true, true, "Int")
+}
+
+func (ec *executionContext) _EvaluationStat_basicallySatisfied(ctx context.Context, field graphql.CollectedField, obj *evaluation.Stat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationStat_basicallySatisfied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EvaluationStat().BasicallySatisfied(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationStat_basicallySatisfied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationStat", field, true, true, "Int")
+}
+
+func (ec *executionContext) _EvaluationStat_dissatisfied(ctx context.Context, field graphql.CollectedField, obj *evaluation.Stat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationStat_dissatisfied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EvaluationStat().Dissatisfied(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationStat_dissatisfied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationStat", field, true, true, "Int")
+}
+
+func (ec *executionContext) _EvaluationStat_veryDissatisfied(ctx context.Context, field graphql.CollectedField, obj *evaluation.Stat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationStat_veryDissatisfied(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EvaluationStat().VeryDissatisfied(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationStat_veryDissatisfied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationStat", field, true, true, "Int")
+}
+
+func (ec *executionContext) _EvaluationStat_satisfactionRate(ctx context.Context, field graphql.CollectedField, obj *evaluation.Stat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EvaluationStat_satisfactionRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SatisfactionRate(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EvaluationStat_satisfactionRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EvaluationStat", field, true, false, "Float")
 }
 
 func (ec *executionContext) _Fee_name(ctx context.Context, field graphql.CollectedField, obj *models.Fee) (ret graphql.Marshaler) {
@@ -10191,6 +11693,265 @@ func (ec *executionContext) fieldContext_Mutation_handleCase(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_evaluateCase(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_evaluateCase(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EvaluateCase(ctx, fc.Args["input"].(model.EvaluateCaseInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EvaluatePayload) graphql.Marshaler {
+			return ec.marshalNEvaluatePayload2ᚖgovmobileᚋgraphᚋmodelᚐEvaluatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_evaluateCase(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvaluatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_evaluateCase_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_evaluateApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_evaluateApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EvaluateApp(ctx, fc.Args["input"].(model.EvaluateAppInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EvaluatePayload) graphql.Marshaler {
+			return ec.marshalNEvaluatePayload2ᚖgovmobileᚋgraphᚋmodelᚐEvaluatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_evaluateApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvaluatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_evaluateApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rectify(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rectify(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().Rectify(ctx, fc.Args["input"].(model.RectifyInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.RectificationPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RectificationPayload) graphql.Marshaler {
+			return ec.marshalNRectificationPayload2ᚖgovmobileᚋgraphᚋmodelᚐRectificationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rectify(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RectificationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rectify_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_appealEvaluation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_appealEvaluation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AppealEvaluation(ctx, fc.Args["input"].(model.AppealEvaluationInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.RectificationPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RectificationPayload) graphql.Marshaler {
+			return ec.marshalNRectificationPayload2ᚖgovmobileᚋgraphᚋmodelᚐRectificationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_appealEvaluation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RectificationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_appealEvaluation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewEvaluationAppeal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewEvaluationAppeal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewEvaluationAppeal(ctx, fc.Args["input"].(model.ReviewAppealInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.RectificationPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RectificationPayload) graphql.Marshaler {
+			return ec.marshalNRectificationPayload2ᚖgovmobileᚋgraphᚋmodelᚐRectificationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewEvaluationAppeal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RectificationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewEvaluationAppeal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_subscribe(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11184,6 +12945,221 @@ func (ec *executionContext) fieldContext_Query_agencyCases(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_myEvaluations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myEvaluations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyEvaluations(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EvaluationConnection) graphql.Marshaler {
+			return ec.marshalNEvaluationConnection2ᚖgovmobileᚋgraphᚋmodelᚐEvaluationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myEvaluations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvaluationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myEvaluations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_rectifications(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_rectifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Rectifications(ctx, fc.Args["status"].(*evaluation.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.RectificationConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RectificationConnection) graphql.Marshaler {
+			return ec.marshalNRectificationConnection2ᚖgovmobileᚋgraphᚋmodelᚐRectificationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_rectifications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RectificationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_rectifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_evaluationAppeals(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_evaluationAppeals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().EvaluationAppeals(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.RectificationConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RectificationConnection) graphql.Marshaler {
+			return ec.marshalNRectificationConnection2ᚖgovmobileᚋgraphᚋmodelᚐRectificationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_evaluationAppeals(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RectificationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_evaluationAppeals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_evaluationStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_evaluationStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().EvaluationStats(ctx, fc.Args["groupBy"].(evaluation.GroupBy), fc.Args["regionCode"].(*string), fc.Args["first"].(*int))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*evaluation.Stat
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*evaluation.Stat) graphql.Marshaler {
+			return ec.marshalNEvaluationStat2ᚕᚖgovmobileᚋevaluationᚐStatᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_evaluationStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EvaluationStat(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_evaluationStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_serviceHalls(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11972,6 +13948,465 @@ func (ec *executionContext) _RebuildSearchIndexPayload_started(ctx context.Conte
 }
 func (ec *executionContext) fieldContext_RebuildSearchIndexPayload_started(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RebuildSearchIndexPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Rectification_id(ctx context.Context, field graphql.CollectedField, obj *models.Rectification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rectification_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Rectification().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rectification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rectification", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Rectification_status(ctx context.Context, field graphql.CollectedField, obj *models.Rectification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rectification_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Rectification().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v evaluation.Status) graphql.Marshaler {
+			return ec.marshalNRectificationStatus2govmobileᚋevaluationᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rectification_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rectification", field, true, true, "RectificationStatus")
+}
+
+func (ec *executionContext) _Rectification_statusName(ctx context.Context, field graphql.CollectedField, obj *models.Rectification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rectification_statusName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Rectification().StatusName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rectification_statusName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rectification", field, true, true, "String")
+}
+
+func (ec *executionContext) _Rectification_deadline(ctx context.Context, field graphql.CollectedField, obj *models.Rectification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rectification_deadline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deadline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rectification_deadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rectification", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Rectification_overdue(ctx context.Context, field graphql.CollectedField, obj *models.Rectification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rectification_overdue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Rectification().Overdue(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rectification_overdue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rectification", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Rectification_measures(ctx context.Context, field graphql.CollectedField, obj *models.Rectification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rectification_measures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Measures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rectification_measures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rectification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Rectification_reply(ctx context.Context, field graphql.CollectedField, obj *models.Rectification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rectification_reply(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reply, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rectification_reply(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rectification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Rectification_appealReason(ctx context.Context, field graphql.CollectedField, obj *models.Rectification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rectification_appealReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppealReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rectification_appealReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rectification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Rectification_reviewNote(ctx context.Context, field graphql.CollectedField, obj *models.Rectification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rectification_reviewNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rectification_reviewNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rectification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Rectification_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.Rectification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rectification_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rectification_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rectification", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Rectification_rectifiedAt(ctx context.Context, field graphql.CollectedField, obj *models.Rectification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rectification_rectifiedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RectifiedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Rectification_rectifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Rectification", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Rectification_evaluation(ctx context.Context, field graphql.CollectedField, obj *models.Rectification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Rectification_evaluation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Rectification().Evaluation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Evaluation) graphql.Marshaler {
+			return ec.marshalNEvaluation2ᚖgovmobileᚋmodelsᚐEvaluation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Rectification_evaluation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Rectification",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Evaluation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RectificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RectificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RectificationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RectificationEdge) graphql.Marshaler {
+			return ec.marshalNRectificationEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐRectificationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RectificationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RectificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RectificationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RectificationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RectificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RectificationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RectificationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RectificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RectificationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.RectificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RectificationConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RectificationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RectificationConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RectificationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RectificationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RectificationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RectificationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RectificationEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RectificationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RectificationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RectificationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Rectification) graphql.Marshaler {
+			return ec.marshalNRectification2ᚖgovmobileᚋmodelsᚐRectification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RectificationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RectificationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rectification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RectificationPayload_rectification(ctx context.Context, field graphql.CollectedField, obj *model.RectificationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RectificationPayload_rectification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rectification, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Rectification) graphql.Marshaler {
+			return ec.marshalNRectification2ᚖgovmobileᚋmodelsᚐRectification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RectificationPayload_rectification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RectificationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Rectification(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Region_id(ctx context.Context, field graphql.CollectedField, obj *models.Region) (ret graphql.Marshaler) {
@@ -15147,6 +17582,55 @@ func UnmarshalAdminLoginInput(ctx context.Context, raw any) (model.AdminLoginInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAppealEvaluationInput(ctx context.Context, obj any) (model.AppealEvaluationInput, error) {
+	var it model.AppealEvaluationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"rectificationId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "rectificationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rectificationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RectificationID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAppealEvaluationInput unmarshals raw into the AppealEvaluationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAppealEvaluationInput(ctx context.Context, raw any) (model.AppealEvaluationInput, error) {
+	var out model.AppealEvaluationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AppealEvaluationInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputBookAppointmentInput(ctx context.Context, obj any) (model.BookAppointmentInput, error) {
 	var it model.BookAppointmentInput
 	if obj == nil {
@@ -15319,6 +17803,167 @@ func (ec *executionContext) unmarshalInputDeleteSearchSynonymInput(ctx context.C
 func UnmarshalDeleteSearchSynonymInput(ctx context.Context, raw any) (model.DeleteSearchSynonymInput, error) {
 	var out model.DeleteSearchSynonymInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteSearchSynonymInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEvaluateAppInput(ctx context.Context, obj any) (model.EvaluateAppInput, error) {
+	var it model.EvaluateAppInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appId", "evaluation"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
+		case "evaluation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("evaluation"))
+			data, err := ec.unmarshalNEvaluateInput2ᚖgovmobileᚋgraphᚋmodelᚐEvaluateInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Evaluation = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEvaluateAppInput unmarshals raw into the EvaluateAppInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEvaluateAppInput(ctx context.Context, raw any) (model.EvaluateAppInput, error) {
+	var out model.EvaluateAppInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EvaluateAppInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEvaluateCaseInput(ctx context.Context, obj any) (model.EvaluateCaseInput, error) {
+	var it model.EvaluateCaseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"caseId", "evaluation"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "caseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseID = data
+		case "evaluation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("evaluation"))
+			data, err := ec.unmarshalNEvaluateInput2ᚖgovmobileᚋgraphᚋmodelᚐEvaluateInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Evaluation = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEvaluateCaseInput unmarshals raw into the EvaluateCaseInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEvaluateCaseInput(ctx context.Context, raw any) (model.EvaluateCaseInput, error) {
+	var out model.EvaluateCaseInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EvaluateCaseInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEvaluateInput(ctx context.Context, obj any) (model.EvaluateInput, error) {
+	var it model.EvaluateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"level", "tags", "comment", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "level":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
+			data, err := ec.unmarshalNEvaluationLevel2govmobileᚋevaluationᚐLevel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Level = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		case "comment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("comment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Comment = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEvaluateInput unmarshals raw into the EvaluateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEvaluateInput(ctx context.Context, raw any) (model.EvaluateInput, error) {
+	var out model.EvaluateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EvaluateInput", raw, &out)
 	return out, err
 }
 
@@ -15722,6 +18367,62 @@ func UnmarshalMatterOrder(ctx context.Context, raw any) (model.MatterOrder, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRectifyInput(ctx context.Context, obj any) (model.RectifyInput, error) {
+	var it model.RectifyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"rectificationId", "measures", "reply"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "rectificationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rectificationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RectificationID = data
+		case "measures":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("measures"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Measures = data
+		case "reply":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reply"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reply = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRectifyInput unmarshals raw into the RectifyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRectifyInput(ctx context.Context, raw any) (model.RectifyInput, error) {
+	var out model.RectifyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RectifyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRegisterInput(ctx context.Context, obj any) (model.RegisterInput, error) {
 	var it model.RegisterInput
 	if obj == nil {
@@ -15880,6 +18581,62 @@ func (ec *executionContext) unmarshalInputRescheduleAppointmentInput(ctx context
 func UnmarshalRescheduleAppointmentInput(ctx context.Context, raw any) (model.RescheduleAppointmentInput, error) {
 	var out model.RescheduleAppointmentInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RescheduleAppointmentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReviewAppealInput(ctx context.Context, obj any) (model.ReviewAppealInput, error) {
+	var it model.ReviewAppealInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"rectificationId", "uphold", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "rectificationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rectificationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RectificationID = data
+		case "uphold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("uphold"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Uphold = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReviewAppealInput unmarshals raw into the ReviewAppealInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReviewAppealInput(ctx context.Context, raw any) (model.ReviewAppealInput, error) {
+	var out model.ReviewAppealInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReviewAppealInput", raw, &out)
 	return out, err
 }
 
@@ -16371,6 +19128,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Hall(ctx, sel, obj)
+	case models.Evaluation:
+		return ec._Evaluation(ctx, sel, &obj)
+	case *models.Evaluation:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Evaluation(ctx, sel, obj)
 	case models.Case:
 		return ec._Case(ctx, sel, &obj)
 	case *models.Case:
@@ -17029,6 +19793,12 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_results(ctx, field, obj)
 				})
+		case "evaluation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_evaluation(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17334,6 +20104,290 @@ func (ec *executionContext) _DeleteSearchSynonymPayload(ctx context.Context, sel
 			out.Values[i] = ec._DeleteSearchSynonymPayload_deleted(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var evaluatePayloadImplementors = []string{"EvaluatePayload"}
+
+func (ec *executionContext) _EvaluatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.EvaluatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evaluatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EvaluatePayload")
+		case "evaluation":
+			out.Values[i] = ec._EvaluatePayload_evaluation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var evaluationImplementors = []string{"Evaluation", "Node"}
+
+func (ec *executionContext) _Evaluation(ctx context.Context, sel ast.SelectionSet, obj *models.Evaluation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evaluationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Evaluation")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Evaluation_id(ctx, field, obj)
+				})
+		case "target":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Evaluation_target(ctx, field, obj)
+				})
+		case "targetId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Evaluation_targetId(ctx, field, obj)
+				})
+		case "level":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Evaluation_level(ctx, field, obj)
+				})
+		case "levelName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Evaluation_levelName(ctx, field, obj)
+				})
+		case "tags":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Evaluation_tags(ctx, field, obj)
+				})
+		case "comment":
+			out.Values[i] = ec._Evaluation_comment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "round":
+			out.Values[i] = ec._Evaluation_round(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "current":
+			out.Values[i] = ec._Evaluation_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Evaluation_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rectification":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Evaluation_rectification(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var evaluationConnectionImplementors = []string{"EvaluationConnection"}
+
+func (ec *executionContext) _EvaluationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EvaluationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evaluationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EvaluationConnection")
+		case "edges":
+			out.Values[i] = ec._EvaluationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._EvaluationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._EvaluationConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var evaluationEdgeImplementors = []string{"EvaluationEdge"}
+
+func (ec *executionContext) _EvaluationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EvaluationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evaluationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EvaluationEdge")
+		case "cursor":
+			out.Values[i] = ec._EvaluationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._EvaluationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var evaluationStatImplementors = []string{"EvaluationStat"}
+
+func (ec *executionContext) _EvaluationStat(ctx context.Context, sel ast.SelectionSet, obj *evaluation.Stat) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, evaluationStatImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EvaluationStat")
+		case "key":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EvaluationStat_key(ctx, field, obj)
+				})
+		case "name":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EvaluationStat_name(ctx, field, obj)
+				})
+		case "total":
+			out.Values[i] = ec._EvaluationStat_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "verySatisfied":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EvaluationStat_verySatisfied(ctx, field, obj)
+				})
+		case "satisfied":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EvaluationStat_satisfied(ctx, field, obj)
+				})
+		case "basicallySatisfied":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EvaluationStat_basicallySatisfied(ctx, field, obj)
+				})
+		case "dissatisfied":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EvaluationStat_dissatisfied(ctx, field, obj)
+				})
+		case "veryDissatisfied":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EvaluationStat_veryDissatisfied(ctx, field, obj)
+				})
+		case "satisfactionRate":
+			out.Values[i] = ec._EvaluationStat_satisfactionRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -18574,6 +21628,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "evaluateCase":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_evaluateCase(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "evaluateApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_evaluateApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rectify":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rectify(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "appealEvaluation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_appealEvaluation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewEvaluationAppeal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewEvaluationAppeal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "subscribe":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_subscribe(ctx, field)
@@ -18918,6 +22007,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_agencyCases(ctx, field)
 				})
+		case "myEvaluations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myEvaluations(ctx, field)
+				})
+		case "rectifications":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_rectifications(ctx, field)
+				})
+		case "evaluationAppeals":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_evaluationAppeals(ctx, field)
+				})
+		case "evaluationStats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_evaluationStats(ctx, field)
+				})
 		case "serviceHalls":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -19064,6 +22177,213 @@ func (ec *executionContext) _RebuildSearchIndexPayload(ctx context.Context, sel 
 			out.Values[i] = graphql.MarshalString("RebuildSearchIndexPayload")
 		case "started":
 			out.Values[i] = ec._RebuildSearchIndexPayload_started(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rectificationImplementors = []string{"Rectification"}
+
+func (ec *executionContext) _Rectification(ctx context.Context, sel ast.SelectionSet, obj *models.Rectification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rectificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Rectification")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Rectification_id(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Rectification_status(ctx, field, obj)
+				})
+		case "statusName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Rectification_statusName(ctx, field, obj)
+				})
+		case "deadline":
+			out.Values[i] = ec._Rectification_deadline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "overdue":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Rectification_overdue(ctx, field, obj)
+				})
+		case "measures":
+			out.Values[i] = ec._Rectification_measures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reply":
+			out.Values[i] = ec._Rectification_reply(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "appealReason":
+			out.Values[i] = ec._Rectification_appealReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviewNote":
+			out.Values[i] = ec._Rectification_reviewNote(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Rectification_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rectifiedAt":
+			out.Values[i] = ec._Rectification_rectifiedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "evaluation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Rectification_evaluation(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rectificationConnectionImplementors = []string{"RectificationConnection"}
+
+func (ec *executionContext) _RectificationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RectificationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rectificationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RectificationConnection")
+		case "edges":
+			out.Values[i] = ec._RectificationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RectificationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._RectificationConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rectificationEdgeImplementors = []string{"RectificationEdge"}
+
+func (ec *executionContext) _RectificationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RectificationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rectificationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RectificationEdge")
+		case "cursor":
+			out.Values[i] = ec._RectificationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RectificationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rectificationPayloadImplementors = []string{"RectificationPayload"}
+
+func (ec *executionContext) _RectificationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RectificationPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rectificationPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RectificationPayload")
+		case "rectification":
+			out.Values[i] = ec._RectificationPayload_rectification(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20543,6 +23863,11 @@ func (ec *executionContext) marshalNAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx co
 	return ec._Agency(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNAppealEvaluationInput2govmobileᚋgraphᚋmodelᚐAppealEvaluationInput(ctx context.Context, v any) (model.AppealEvaluationInput, error) {
+	res, err := ec.unmarshalInputAppealEvaluationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAppointment2ᚖgovmobileᚋmodelsᚐAppointment(ctx context.Context, sel ast.SelectionSet, v *models.Appointment) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Appointment!")
@@ -20851,6 +24176,133 @@ func (ec *executionContext) marshalNDeleteSearchSynonymPayload2ᚖgovmobileᚋgr
 		return graphql.Null
 	}
 	return ec._DeleteSearchSynonymPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEvaluateAppInput2govmobileᚋgraphᚋmodelᚐEvaluateAppInput(ctx context.Context, v any) (model.EvaluateAppInput, error) {
+	res, err := ec.unmarshalInputEvaluateAppInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNEvaluateCaseInput2govmobileᚋgraphᚋmodelᚐEvaluateCaseInput(ctx context.Context, v any) (model.EvaluateCaseInput, error) {
+	res, err := ec.unmarshalInputEvaluateCaseInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNEvaluateInput2ᚖgovmobileᚋgraphᚋmodelᚐEvaluateInput(ctx context.Context, v any) (*model.EvaluateInput, error) {
+	res, err := ec.unmarshalInputEvaluateInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEvaluatePayload2ᚖgovmobileᚋgraphᚋmodelᚐEvaluatePayload(ctx context.Context, sel ast.SelectionSet, v *model.EvaluatePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EvaluatePayload!")
+		return graphql.Null
+	}
+	return ec._EvaluatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEvaluation2ᚖgovmobileᚋmodelsᚐEvaluation(ctx context.Context, sel ast.SelectionSet, v *models.Evaluation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Evaluation!")
+		return graphql.Null
+	}
+	return ec._Evaluation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEvaluationConnection2ᚖgovmobileᚋgraphᚋmodelᚐEvaluationConnection(ctx context.Context, sel ast.SelectionSet, v *model.EvaluationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EvaluationConnection!")
+		return graphql.Null
+	}
+	return ec._EvaluationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEvaluationEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐEvaluationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EvaluationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEvaluationEdge2ᚖgovmobileᚋgraphᚋmodelᚐEvaluationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEvaluationEdge2ᚖgovmobileᚋgraphᚋmodelᚐEvaluationEdge(ctx context.Context, sel ast.SelectionSet, v *model.EvaluationEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EvaluationEdge!")
+		return graphql.Null
+	}
+	return ec._EvaluationEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEvaluationGroupBy2govmobileᚋevaluationᚐGroupBy(ctx context.Context, v any) (evaluation.GroupBy, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := evaluation.GroupBy(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEvaluationGroupBy2govmobileᚋevaluationᚐGroupBy(ctx context.Context, sel ast.SelectionSet, v evaluation.GroupBy) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "EvaluationGroupBy!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNEvaluationLevel2govmobileᚋevaluationᚐLevel(ctx context.Context, v any) (evaluation.Level, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := evaluation.Level(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEvaluationLevel2govmobileᚋevaluationᚐLevel(ctx context.Context, sel ast.SelectionSet, v evaluation.Level) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "EvaluationLevel!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNEvaluationStat2ᚕᚖgovmobileᚋevaluationᚐStatᚄ(ctx context.Context, sel ast.SelectionSet, v []*evaluation.Stat) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEvaluationStat2ᚖgovmobileᚋevaluationᚐStat(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEvaluationStat2ᚖgovmobileᚋevaluationᚐStat(ctx context.Context, sel ast.SelectionSet, v *evaluation.Stat) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EvaluationStat!")
+		return graphql.Null
+	}
+	return ec._EvaluationStat(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEvaluationTarget2govmobileᚋgraphᚋmodelᚐEvaluationTarget(ctx context.Context, v any) (model.EvaluationTarget, error) {
+	var res model.EvaluationTarget
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEvaluationTarget2govmobileᚋgraphᚋmodelᚐEvaluationTarget(ctx context.Context, sel ast.SelectionSet, v model.EvaluationTarget) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNFee2govmobileᚋmodelsᚐFee(ctx context.Context, sel ast.SelectionSet, v models.Fee) graphql.Marshaler {
@@ -21442,6 +24894,74 @@ func (ec *executionContext) marshalNRebuildSearchIndexPayload2ᚖgovmobileᚋgra
 	return ec._RebuildSearchIndexPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRectification2ᚖgovmobileᚋmodelsᚐRectification(ctx context.Context, sel ast.SelectionSet, v *models.Rectification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Rectification!")
+		return graphql.Null
+	}
+	return ec._Rectification(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRectificationConnection2ᚖgovmobileᚋgraphᚋmodelᚐRectificationConnection(ctx context.Context, sel ast.SelectionSet, v *model.RectificationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RectificationConnection!")
+		return graphql.Null
+	}
+	return ec._RectificationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRectificationEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐRectificationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RectificationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRectificationEdge2ᚖgovmobileᚋgraphᚋmodelᚐRectificationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRectificationEdge2ᚖgovmobileᚋgraphᚋmodelᚐRectificationEdge(ctx context.Context, sel ast.SelectionSet, v *model.RectificationEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RectificationEdge!")
+		return graphql.Null
+	}
+	return ec._RectificationEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRectificationPayload2ᚖgovmobileᚋgraphᚋmodelᚐRectificationPayload(ctx context.Context, sel ast.SelectionSet, v *model.RectificationPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RectificationPayload!")
+		return graphql.Null
+	}
+	return ec._RectificationPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRectificationStatus2govmobileᚋevaluationᚐStatus(ctx context.Context, v any) (evaluation.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := evaluation.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRectificationStatus2govmobileᚋevaluationᚐStatus(ctx context.Context, sel ast.SelectionSet, v evaluation.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "RectificationStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNRectifyInput2govmobileᚋgraphᚋmodelᚐRectifyInput(ctx context.Context, v any) (model.RectifyInput, error) {
+	res, err := ec.unmarshalInputRectifyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNRegion2ᚕᚖgovmobileᚋmodelsᚐRegionᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Region) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -21497,6 +25017,11 @@ func (ec *executionContext) marshalNRescheduleAppointmentPayload2ᚖgovmobileᚋ
 		return graphql.Null
 	}
 	return ec._RescheduleAppointmentPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReviewAppealInput2govmobileᚋgraphᚋmodelᚐReviewAppealInput(ctx context.Context, v any) (model.ReviewAppealInput, error) {
+	res, err := ec.unmarshalInputReviewAppealInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSaveApplicationDraftInput2govmobileᚋgraphᚋmodelᚐSaveApplicationDraftInput(ctx context.Context, v any) (model.SaveApplicationDraftInput, error) {
@@ -22234,6 +25759,13 @@ func (ec *executionContext) marshalOCoordSystem2ᚖgovmobileᚋgeoᚐSystem(ctx 
 	return res
 }
 
+func (ec *executionContext) marshalOEvaluation2ᚖgovmobileᚋmodelsᚐEvaluation(ctx context.Context, sel ast.SelectionSet, v *models.Evaluation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Evaluation(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
 	if v == nil {
 		return nil, nil
@@ -22415,6 +25947,32 @@ func (ec *executionContext) marshalONode2govmobileᚋmodelsᚐNode(ctx context.C
 	return ec._Node(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalORectification2ᚖgovmobileᚋmodelsᚐRectification(ctx context.Context, sel ast.SelectionSet, v *models.Rectification) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Rectification(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORectificationStatus2ᚖgovmobileᚋevaluationᚐStatus(ctx context.Context, v any) (*evaluation.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := evaluation.Status(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORectificationStatus2ᚖgovmobileᚋevaluationᚐStatus(ctx context.Context, sel ast.SelectionSet, v *evaluation.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) marshalORegion2ᚖgovmobileᚋmodelsᚐRegion(ctx context.Context, sel ast.SelectionSet, v *models.Region) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -22508,6 +26066,41 @@ func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.S
 	_ = ctx
 	res := graphql.MarshalString(v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

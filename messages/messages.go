@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"govmobile/database"
 	"govmobile/models"
 )
 
@@ -97,6 +98,22 @@ func Subscribers(tx *gorm.DB, target models.SubscriptionTarget, targetID uint64)
 	return ids, err
 }
 
+// Transaction runs fn in a database transaction (retried as
+// database.Transaction retries) with a fresh outbox for each attempt, and
+// delivers the messages fn wrote once the transaction has committed. s may
+// be nil: the messages are then only stored.
+func (s *Service) Transaction(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB, ob *Outbox) error) error {
+	ob := &Outbox{}
+	err := database.Transaction(ctx, db, func(tx *gorm.DB) error {
+		*ob = Outbox{}
+		return fn(tx, ob)
+	})
+	if err == nil {
+		s.Publish(ob)
+	}
+	return err
+}
+
 // Outbox gathers the messages a transaction writes, to publish once it has
 // committed.
 type Outbox struct{ pending []*models.Message }
@@ -130,16 +147,7 @@ func (s *Service) List(ctx context.Context, userID uint64, unreadOnly bool, firs
 	if unreadOnly {
 		q = q.Where("read_at IS NULL")
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, err
-	}
-	if afterID > 0 {
-		q = q.Where("id < ?", afterID)
-	}
-	var out []*models.Message
-	err := q.Order("id DESC").Limit(first).Find(&out).Error
-	return out, total, err
+	return database.NewestFirst[models.Message](q, first, afterID)
 }
 
 // Unread counts the user's unread messages.

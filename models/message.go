@@ -9,6 +9,9 @@ type SubscriptionTarget string
 const (
 	TargetMatter SubscriptionTarget = "MATTER" // told when its guide changes
 	TargetCase   SubscriptionTarget = "CASE"   // told on every status change
+	// TargetEvaluation is the subject of a message about a rating's
+	// rectification; it cannot be subscribed to.
+	TargetEvaluation SubscriptionTarget = "EVALUATION"
 )
 
 // Subscription is a citizen following a matter or one of their cases

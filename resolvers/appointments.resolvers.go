@@ -12,7 +12,6 @@ import (
 	"govmobile/graph/model"
 	"govmobile/loaders"
 	"govmobile/models"
-	"govmobile/pagination"
 	"govmobile/viewer"
 )
 
@@ -116,23 +115,16 @@ func (r *queryResolver) MyAppointments(ctx context.Context, first *int, after *s
 	if err != nil {
 		return nil, err
 	}
-	n, err := pagination.PageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	cursorID, err := afterID(after, "appointments")
-	if err != nil {
-		return nil, err
-	}
-	rows, total, err := r.Appointments.Mine(ctx, u.ID, n+1, cursorID)
-	if err != nil {
-		return nil, err
-	}
-	edges, info := idPage(rows, n, cursorID, "appointments", func(a *models.Appointment) uint64 { return a.ID },
+	p, err := readIDPage(first, after, "appointments", func(n int, afterID uint64) ([]*models.Appointment, int64, error) {
+		return r.Appointments.Mine(ctx, u.ID, n, afterID)
+	}, func(a *models.Appointment) uint64 { return a.ID },
 		func(cur string, a *models.Appointment) *model.AppointmentEdge {
 			return &model.AppointmentEdge{Cursor: cur, Node: a}
 		})
-	return &model.AppointmentConnection{TotalCount: int(total), Edges: edges, PageInfo: info}, nil
+	if err != nil {
+		return nil, err
+	}
+	return &model.AppointmentConnection{TotalCount: p.Total, Edges: p.Edges, PageInfo: p.Info}, nil
 }
 
 // Appointment returns graph.AppointmentResolver implementation.

@@ -10,7 +10,6 @@ import (
 	"govmobile/graph/model"
 	"govmobile/loaders"
 	"govmobile/models"
-	"govmobile/pagination"
 	"govmobile/viewer"
 )
 
@@ -105,32 +104,28 @@ func agencyStaff(ctx context.Context) (*models.Admin, error) {
 
 // caseConnection is a page of an owner's cases.
 func (r *Resolver) caseConnection(ctx context.Context, owner cases.Owner, status *cases.Status, first *int, after *string) (*model.CaseConnection, error) {
-	n, err := pagination.PageSize(first)
-	if err != nil {
-		return nil, err
-	}
 	var st cases.Status
 	if status != nil {
 		st = *status
 	}
-	cursorID, err := afterID(after, "cases")
-	if err != nil {
-		return nil, err
-	}
-	rows, total, err := r.Cases.List(ctx, owner, st, n+1, cursorID)
-	if err != nil {
-		return nil, err
-	}
-	edges, info := idPage(rows, n, cursorID, "cases", func(c *models.Case) uint64 { return c.ID },
+	p, err := readIDPage(first, after, "cases", func(n int, afterID uint64) ([]*models.Case, int64, error) {
+		return r.Cases.List(ctx, owner, st, n, afterID)
+	}, func(c *models.Case) uint64 { return c.ID },
 		func(cur string, c *models.Case) *model.CaseEdge { return &model.CaseEdge{Cursor: cur, Node: c} })
-	loaders.For(ctx, r.Catalogue).PrimeCases(ctx, rows[:len(edges)], selectedUnder(ctx, "edges", "node"))
-	return &model.CaseConnection{TotalCount: int(total), Edges: edges, PageInfo: info}, nil
+	if err != nil {
+		return nil, err
+	}
+	loaders.For(ctx, r.Catalogue).PrimeCases(ctx, p.Rows, selectedUnder(ctx, "edges", "node"))
+	return &model.CaseConnection{TotalCount: p.Total, Edges: p.Edges, PageInfo: p.Info}, nil
 }
 
 // targetGlobalID is the global ID of what a subscription or message is about.
 func targetGlobalID(t models.SubscriptionTarget, id uint64) string {
-	if t == models.TargetCase {
+	switch t {
+	case models.TargetCase:
 		return globalIDNum(kindCase, id)
+	case models.TargetEvaluation:
+		return globalIDNum(kindEvaluation, id)
 	}
 	return globalIDNum(kindMatter, id)
 }

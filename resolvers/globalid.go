@@ -11,19 +11,21 @@ import (
 
 // Kinds of global IDs (the Relay Node types).
 const (
-	kindMatter  = "Matter"
-	kindAgency  = "Agency"
-	kindTheme   = "Theme"
-	kindHall    = "Hall"
-	kindRegion  = "Region"
-	kindUser    = "User"
-	kindApp     = "App"
-	kindEntry   = "KnowledgeEntry"
-	kindSlot    = "AppointmentSlot"
-	kindAppt    = "Appointment"
-	kindCase    = "Case"
-	kindMessage = "Message"
-	kindSub     = "ServiceSubscription"
+	kindMatter        = "Matter"
+	kindAgency        = "Agency"
+	kindTheme         = "Theme"
+	kindHall          = "Hall"
+	kindRegion        = "Region"
+	kindUser          = "User"
+	kindApp           = "App"
+	kindEntry         = "KnowledgeEntry"
+	kindSlot          = "AppointmentSlot"
+	kindAppt          = "Appointment"
+	kindCase          = "Case"
+	kindMessage       = "Message"
+	kindSub           = "ServiceSubscription"
+	kindEvaluation    = "Evaluation"
+	kindRectification = "Rectification"
 )
 
 // globalID makes an opaque ID: base64url of "Kind:key". Clients must treat it

@@ -42,10 +42,31 @@ func afterID(after *string, order string) (uint64, error) {
 	return c.ID, err
 }
 
-// idPage turns rows read newest first (one more than the page, to know
-// whether another follows) into a page's edges and its page info.
-func idPage[T, E any](rows []T, n int, after uint64, order string, id func(T) uint64, edge func(cursor string, node T) E) ([]E, *model.PageInfo) {
-	info := &model.PageInfo{HasPreviousPage: after > 0}
+// idPage is a page of a list ordered by ID, newest first: it checks first
+// and after, reads one row more than the page (to know whether another
+// follows) with list, and makes the page's rows, edges, page info and total.
+type idPage[T, E any] struct {
+	Rows  []T
+	Edges []E
+	Info  *model.PageInfo
+	Total int
+}
+
+func readIDPage[T, E any](first *int, after *string, order string, list func(n int, afterID uint64) ([]T, int64, error),
+	id func(T) uint64, edge func(cursor string, node T) E) (*idPage[T, E], error) {
+	n, err := pagination.PageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	cursorID, err := afterID(after, order)
+	if err != nil {
+		return nil, err
+	}
+	rows, total, err := list(n+1, cursorID)
+	if err != nil {
+		return nil, err
+	}
+	info := &model.PageInfo{HasPreviousPage: cursorID > 0}
 	if len(rows) > n {
 		rows, info.HasNextPage = rows[:n], true
 	}
@@ -60,5 +81,5 @@ func idPage[T, E any](rows []T, n int, after uint64, order string, id func(T) ui
 			info.EndCursor = &cur
 		}
 	}
-	return edges, info
+	return &idPage[T, E]{Rows: rows, Edges: edges, Info: info, Total: int(total)}, nil
 }

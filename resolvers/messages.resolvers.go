@@ -118,23 +118,16 @@ func (r *queryResolver) MyMessages(ctx context.Context, unreadOnly *bool, first 
 	if err != nil {
 		return nil, err
 	}
-	n, err := pagination.PageSize(first)
-	if err != nil {
-		return nil, err
-	}
-	cursorID, err := afterID(after, "messages")
-	if err != nil {
-		return nil, err
-	}
-	rows, total, err := r.Messages.List(ctx, u.ID, unreadOnly != nil && *unreadOnly, n+1, cursorID)
-	if err != nil {
-		return nil, err
-	}
-	edges, info := idPage(rows, n, cursorID, "messages", func(m *models.Message) uint64 { return m.ID },
+	p, err := readIDPage(first, after, "messages", func(n int, afterID uint64) ([]*models.Message, int64, error) {
+		return r.Messages.List(ctx, u.ID, unreadOnly != nil && *unreadOnly, n, afterID)
+	}, func(m *models.Message) uint64 { return m.ID },
 		func(cur string, m *models.Message) *model.MessageEdge {
 			return &model.MessageEdge{Cursor: cur, Node: m}
 		})
-	return &model.MessageConnection{TotalCount: int(total), Edges: edges, PageInfo: info}, nil
+	if err != nil {
+		return nil, err
+	}
+	return &model.MessageConnection{TotalCount: p.Total, Edges: p.Edges, PageInfo: p.Info}, nil
 }
 
 // UnreadMessageCount is the resolver for the unreadMessageCount field.

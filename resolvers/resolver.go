@@ -7,6 +7,7 @@ import (
 	"govmobile/appointment"
 	"govmobile/cases"
 	"govmobile/catalogue"
+	"govmobile/evaluation"
 	"govmobile/identity"
 	"govmobile/messages"
 	"govmobile/platformkey"
@@ -32,4 +33,6 @@ type Resolver struct {
 	// verifies enterprise and personal codes.
 	PlatformKeys *platformkey.Ring
 	ServiceCodes *servicecode.Service
+	// Evaluations keeps 好差评 and rectifications.
+	Evaluations *evaluation.Service
 }

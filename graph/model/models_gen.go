@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"govmobile/cases"
+	"govmobile/evaluation"
 	"govmobile/geo"
 	"govmobile/models"
 	"govmobile/search"
@@ -29,6 +30,14 @@ type AdminLoginPayload struct {
 	Ticket string `json:"ticket"`
 	// 管理员用户名。
 	Username string `json:"username"`
+}
+
+// 对恶意差评提出申诉。
+type AppealEvaluationInput struct {
+	// 整改编号。
+	RectificationID string `json:"rectificationId"`
+	// 申诉理由，至多500字。
+	Reason string `json:"reason"`
 }
 
 // 我的预约（按预约时间从新到旧）。
@@ -133,6 +142,58 @@ type DeleteSearchSynonymInput struct {
 type DeleteSearchSynonymPayload struct {
 	// 是否删除了一条同义词（不存在时为 false）。
 	Deleted bool `json:"deleted"`
+}
+
+// 评价一个服务应用。
+type EvaluateAppInput struct {
+	// 服务应用编号。
+	AppID string `json:"appId"`
+	// 评价。
+	Evaluation *EvaluateInput `json:"evaluation"`
+}
+
+// 评价一个办件。
+type EvaluateCaseInput struct {
+	// 办件编号（须是自己的、已办结或不予受理的办件）。
+	CaseID string `json:"caseId"`
+	// 评价。
+	Evaluation *EvaluateInput `json:"evaluation"`
+}
+
+// 评价的内容。
+type EvaluateInput struct {
+	// 等级。
+	Level evaluation.Level `json:"level"`
+	// 标签（可选），至多10个，每个1到20字。
+	Tags []string `json:"tags,omitempty"`
+	// 评价内容，至多500字；差评时必填。
+	Comment *string `json:"comment,omitempty"`
+	// 幂等键（可选，至多64个字符）。
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+// 评价的结果。
+type EvaluatePayload struct {
+	// 评价。
+	Evaluation *models.Evaluation `json:"evaluation"`
+}
+
+// 我的评价（从新到旧）。
+type EvaluationConnection struct {
+	// 本页的评价。
+	Edges []*EvaluationEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 评价总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 我的评价列表中的一条。
+type EvaluationEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 评价。
+	Node *models.Evaluation `json:"node"`
 }
 
 // 申请表中一个字段的值。
@@ -337,6 +398,40 @@ type RebuildSearchIndexPayload struct {
 	Started bool `json:"started"`
 }
 
+// 整改列表（从新到旧）。
+type RectificationConnection struct {
+	// 本页的整改。
+	Edges []*RectificationEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 整改列表中的一条。
+type RectificationEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 整改。
+	Node *models.Rectification `json:"node"`
+}
+
+// 整改操作的结果。
+type RectificationPayload struct {
+	// 操作后的整改。
+	Rectification *models.Rectification `json:"rectification"`
+}
+
+// 登记整改。
+type RectifyInput struct {
+	// 整改编号。
+	RectificationID string `json:"rectificationId"`
+	// 整改措施，至多1000字。
+	Measures string `json:"measures"`
+	// 给评价人的答复，至多1000字。
+	Reply string `json:"reply"`
+}
+
 // 注册信息。个人信息加密保存，只在本人授权后提供给服务应用。
 type RegisterInput struct {
 	// 用户名：4到32位字母、数字或下划线，以字母开头。
@@ -375,6 +470,16 @@ type RescheduleAppointmentInput struct {
 type RescheduleAppointmentPayload struct {
 	// 改期后的预约（新的预约号）。
 	Appointment *models.Appointment `json:"appointment"`
+}
+
+// 复核申诉。
+type ReviewAppealInput struct {
+	// 整改编号。
+	RectificationID string `json:"rectificationId"`
+	// 是否认定申诉成立（成立则评价作废、不计入统计；不成立则退回部门整改）。
+	Uphold bool `json:"uphold"`
+	// 复核意见，至多500字。
+	Note string `json:"note"`
 }
 
 // 保存申请草稿。
@@ -620,6 +725,64 @@ type WithdrawCaseInput struct {
 type WithdrawCasePayload struct {
 	// 已撤回的办件。
 	Case *models.Case `json:"case"`
+}
+
+// 被评价的对象类型。
+type EvaluationTarget string
+
+const (
+	// 办件。
+	EvaluationTargetCase EvaluationTarget = "CASE"
+	// 服务应用。
+	EvaluationTargetApp EvaluationTarget = "APP"
+)
+
+var AllEvaluationTarget = []EvaluationTarget{
+	EvaluationTargetCase,
+	EvaluationTargetApp,
+}
+
+func (e EvaluationTarget) IsValid() bool {
+	switch e {
+	case EvaluationTargetCase, EvaluationTargetApp:
+		return true
+	}
+	return false
+}
+
+func (e EvaluationTarget) String() string {
+	return string(e)
+}
+
+func (e *EvaluationTarget) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = EvaluationTarget(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid EvaluationTarget", str)
+	}
+	return nil
+}
+
+func (e EvaluationTarget) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *EvaluationTarget) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e EvaluationTarget) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // 脱敏规则的种类。
