@@ -18,6 +18,7 @@ import (
 	"govmobile/appointment"
 	"govmobile/cases"
 	"govmobile/catalogue"
+	"govmobile/consult"
 	"govmobile/database"
 	"govmobile/evaluation"
 	"govmobile/gm"
@@ -116,7 +117,9 @@ type App struct {
 	ServiceCodes *servicecode.Service
 	// Evaluations keeps 好差评 and rectifications.
 	Evaluations *evaluation.Service
-	Handler     http.Handler
+	// Consultations keeps consultations, complaints and suggestions.
+	Consultations *consult.Service
+	Handler       http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
 	done chan struct{}
@@ -240,6 +243,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	a.Catalogue.SetMessages(a.Messages)
 	a.Cases = cases.New(a.DB, a.Messages)
 	a.Evaluations = evaluation.New(a.DB, a.Messages, a.Config.RectificationDays)
+	a.Consultations = consult.New(a.DB, a.Messages)
 	if a.Files, err = cases.NewFiles(a.DB, filepath.Join(a.Config.DataDir, "files")); err != nil {
 		return err
 	}
@@ -273,7 +277,8 @@ var publicRootFields = []string{"matters", "matter", "navigation", "regions", "r
 func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
-		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations}
+		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
+		Consultations: a.Consultations}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)

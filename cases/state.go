@@ -6,7 +6,7 @@
 // another user's case, or staff another agency's.
 package cases
 
-import "govmobile/models"
+import "govmobile/statemachine"
 
 // Status is where a case stands.
 type Status string
@@ -47,41 +47,31 @@ const (
 	Staff     Actor = "STAFF"
 )
 
-// transitions is the whole machine: from each status, the actions allowed
-// and where each leads. Supplied materials go back to acceptance.
-var transitions = map[Status]map[Action]Status{
+// machine is the whole workflow: from each status, the actions allowed and
+// where each leads, and who takes each. Supplied materials go back to
+// acceptance.
+var machine = statemachine.Machine[Status, Action, Actor]{Subject: "办件", Transitions: map[Status]map[Action]Status{
 	Draft:           {Submit: Submitted},
 	Submitted:       {Withdraw: Withdrawn, Accept: Accepted, RequestSupplement: NeedsSupplement, Reject: Rejected},
 	Accepted:        {Process: Processing, RequestSupplement: NeedsSupplement, Reject: Rejected},
 	Processing:      {Complete: Completed, RequestSupplement: NeedsSupplement, Reject: Rejected},
 	NeedsSupplement: {Supply: Submitted, Reject: Rejected},
-}
-
-// actors says who may take each action.
-var actors = map[Action]Actor{
+}, Actors: map[Action]Actor{
 	Submit: Applicant, Withdraw: Applicant, Supply: Applicant,
 	Accept: Staff, RequestSupplement: Staff, Process: Staff, Complete: Staff, Reject: Staff,
-}
+}}
+
+// actors says who may take each action.
+var actors = machine.Actors
 
 // Final reports whether no action leads out of s.
-func (s Status) Final() bool { return len(transitions[s]) == 0 }
+func (s Status) Final() bool { return machine.Final(s) }
 
 // Next is where action by actor takes a case in status from. A step the
 // machine does not have answers CONFLICT, saying what the case's status
 // allows; an action by the wrong actor answers FORBIDDEN.
 func Next(from Status, action Action, by Actor) (Status, error) {
-	who, known := actors[action]
-	if !known {
-		return "", models.Errorf(models.ECodeBadUserInput, "不支持的办件操作。")
-	}
-	if who != by {
-		return "", models.Errorf(models.ECodeForbidden, "无权进行这项办件操作。")
-	}
-	to, ok := transitions[from][action]
-	if !ok {
-		return "", models.Errorf(models.ECodeConflict, "办件当前状态为“%s”，不能%s。", from.Label(), action.Label())
-	}
-	return to, nil
+	return machine.Next(from, action, by)
 }
 
 // Label is the status in Chinese, as citizens see it.

@@ -115,6 +115,14 @@ func Open(cfg Config) (*gorm.DB, Dialect, error) {
 		if !strings.Contains(driverDSN, "loc=") {
 			driverDSN += sep(driverDSN) + "loc=UTC"
 		}
+		// An UPDATE's affected rows are the rows it matched, as on SQLite,
+		// not only those whose values changed: the conditional updates of
+		// every state machine read "0 rows" as "the row moved on", and a
+		// step that rewrites the same values in the same millisecond is not
+		// a conflict.
+		if !strings.Contains(driverDSN, "clientFoundRows=") {
+			driverDSN += sep(driverDSN) + "clientFoundRows=true"
+		}
 		db, err = gorm.Open(mysql.New(mysql.Config{DSN: driverDSN, DefaultStringSize: 191}), gcfg)
 		if err != nil {
 			return nil, "", fmt.Errorf("open mysql: %w", err)

@@ -6,7 +6,7 @@
 // machine, in one place.
 package evaluation
 
-import "govmobile/models"
+import "govmobile/statemachine"
 
 // Level is a rating.
 type Level string
@@ -72,31 +72,20 @@ const (
 // transitions is the whole machine. A rejected appeal sends the
 // rectification back to the agency; an agency may appeal only before it
 // has rectified.
-var transitions = map[Status]map[Action]Status{
+var machine = statemachine.Machine[Status, Action, Actor]{Subject: "整改", Transitions: map[Status]map[Action]Status{
 	Open:      {Rectify: Rectified, Appeal: Appealed},
 	Appealed:  {UpholdAppeal: Voided, RejectAppeal: Open},
 	Rectified: {Reevaluate: Closed},
-}
-
-var actors = map[Action]Actor{
+}, Actors: map[Action]Actor{
 	Rectify: Agency, Appeal: Agency, UpholdAppeal: Reviewer, RejectAppeal: Reviewer, Reevaluate: Citizen,
-}
+}}
+
+var actors = machine.Actors
 
 // Next is where action by actor takes a rectification in status from: an
 // illegal step is CONFLICT, the wrong actor FORBIDDEN.
 func Next(from Status, action Action, by Actor) (Status, error) {
-	who, known := actors[action]
-	if !known {
-		return "", models.Errorf(models.ECodeBadUserInput, "不支持的整改操作。")
-	}
-	if who != by {
-		return "", models.Errorf(models.ECodeForbidden, "无权进行这项整改操作。")
-	}
-	to, ok := transitions[from][action]
-	if !ok {
-		return "", models.Errorf(models.ECodeConflict, "整改当前状态为“%s”，不能%s。", from.Label(), action.Label())
-	}
-	return to, nil
+	return machine.Next(from, action, by)
 }
 
 // Label is the status's Chinese name.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"govmobile/cases"
+	"govmobile/consult"
 	"govmobile/evaluation"
 	"govmobile/geo"
 	"govmobile/graph/model"
@@ -44,6 +45,8 @@ type ResolverRoot interface {
 	Case() CaseResolver
 	CaseMaterial() CaseMaterialResolver
 	CaseStep() CaseStepResolver
+	Consultation() ConsultationResolver
+	ConsultationStep() ConsultationStepResolver
 	Evaluation() EvaluationResolver
 	EvaluationStat() EvaluationStatResolver
 	FormAttribute() FormAttributeResolver
@@ -184,6 +187,53 @@ type ComplexityRoot struct {
 		ToStatus   func(childComplexity int) int
 	}
 
+	Consultation struct {
+		Agency        func(childComplexity int) int
+		Content       func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		Matter        func(childComplexity int) int
+		Number        func(childComplexity int) int
+		Rating        func(childComplexity int) int
+		RatingComment func(childComplexity int) int
+		RepliedAt     func(childComplexity int) int
+		Reply         func(childComplexity int) int
+		Status        func(childComplexity int) int
+		SubmittedAt   func(childComplexity int) int
+		Timeline      func(childComplexity int) int
+		Title         func(childComplexity int) int
+	}
+
+	ConsultationConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ConsultationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ConsultationPayload struct {
+		Consultation func(childComplexity int) int
+	}
+
+	ConsultationStep struct {
+		Action     func(childComplexity int) int
+		Actor      func(childComplexity int) int
+		At         func(childComplexity int) int
+		FromStatus func(childComplexity int) int
+		Note       func(childComplexity int) int
+		ToStatus   func(childComplexity int) int
+	}
+
+	ConsultationSuggestions struct {
+		Answers   func(childComplexity int) int
+		OpenItems func(childComplexity int) int
+	}
+
 	DailySearchCount struct {
 		Count func(childComplexity int) int
 		Date  func(childComplexity int) int
@@ -191,6 +241,10 @@ type ComplexityRoot struct {
 
 	DeleteApplicationDraftPayload struct {
 		DeletedCaseID func(childComplexity int) int
+	}
+
+	DeleteConsultationDraftPayload struct {
+		DeletedConsultationID func(childComplexity int) int
 	}
 
 	DeleteSearchSynonymPayload struct {
@@ -400,32 +454,39 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AdminLogin             func(childComplexity int, input model.AdminLoginInput) int
-		AppealEvaluation       func(childComplexity int, input model.AppealEvaluationInput) int
-		BookAppointment        func(childComplexity int, input model.BookAppointmentInput) int
-		CancelAppointment      func(childComplexity int, input model.CancelAppointmentInput) int
-		DeleteApplicationDraft func(childComplexity int, input model.DeleteApplicationDraftInput) int
-		DeleteSearchSynonym    func(childComplexity int, input model.DeleteSearchSynonymInput) int
-		EvaluateApp            func(childComplexity int, input model.EvaluateAppInput) int
-		EvaluateCase           func(childComplexity int, input model.EvaluateCaseInput) int
-		HandleCase             func(childComplexity int, input model.HandleCaseInput) int
-		Login                  func(childComplexity int, input model.LoginInput) int
-		Logout                 func(childComplexity int) int
-		MarkMessagesRead       func(childComplexity int, input model.MarkMessagesReadInput) int
-		RebuildSearchIndex     func(childComplexity int) int
-		Rectify                func(childComplexity int, input model.RectifyInput) int
-		Register               func(childComplexity int, input model.RegisterInput) int
-		RescheduleAppointment  func(childComplexity int, input model.RescheduleAppointmentInput) int
-		ReviewEvaluationAppeal func(childComplexity int, input model.ReviewAppealInput) int
-		RotatePlatformKey      func(childComplexity int) int
-		SaveApplicationDraft   func(childComplexity int, input model.SaveApplicationDraftInput) int
-		SetHotWord             func(childComplexity int, input model.SetHotWordInput) int
-		SetSearchSynonym       func(childComplexity int, input model.SetSearchSynonymInput) int
-		SubmitApplication      func(childComplexity int, input model.SubmitApplicationInput) int
-		Subscribe              func(childComplexity int, input model.SubscribeInput) int
-		SupplyCaseMaterials    func(childComplexity int, input model.SupplyCaseMaterialsInput) int
-		Unsubscribe            func(childComplexity int, input model.UnsubscribeInput) int
-		WithdrawCase           func(childComplexity int, input model.WithdrawCaseInput) int
+		AdminLogin              func(childComplexity int, input model.AdminLoginInput) int
+		AppealEvaluation        func(childComplexity int, input model.AppealEvaluationInput) int
+		AssignConsultation      func(childComplexity int, input model.AssignConsultationInput) int
+		BookAppointment         func(childComplexity int, input model.BookAppointmentInput) int
+		CancelAppointment       func(childComplexity int, input model.CancelAppointmentInput) int
+		CloseConsultation       func(childComplexity int, input model.CloseConsultationInput) int
+		DeleteApplicationDraft  func(childComplexity int, input model.DeleteApplicationDraftInput) int
+		DeleteConsultationDraft func(childComplexity int, input model.DeleteConsultationDraftInput) int
+		DeleteSearchSynonym     func(childComplexity int, input model.DeleteSearchSynonymInput) int
+		EvaluateApp             func(childComplexity int, input model.EvaluateAppInput) int
+		EvaluateCase            func(childComplexity int, input model.EvaluateCaseInput) int
+		HandleCase              func(childComplexity int, input model.HandleCaseInput) int
+		Login                   func(childComplexity int, input model.LoginInput) int
+		Logout                  func(childComplexity int) int
+		MarkMessagesRead        func(childComplexity int, input model.MarkMessagesReadInput) int
+		RateConsultationReply   func(childComplexity int, input model.RateConsultationReplyInput) int
+		RebuildSearchIndex      func(childComplexity int) int
+		Rectify                 func(childComplexity int, input model.RectifyInput) int
+		Register                func(childComplexity int, input model.RegisterInput) int
+		ReplyConsultation       func(childComplexity int, input model.ReplyConsultationInput) int
+		RescheduleAppointment   func(childComplexity int, input model.RescheduleAppointmentInput) int
+		ReviewEvaluationAppeal  func(childComplexity int, input model.ReviewAppealInput) int
+		RotatePlatformKey       func(childComplexity int) int
+		SaveApplicationDraft    func(childComplexity int, input model.SaveApplicationDraftInput) int
+		SaveConsultationDraft   func(childComplexity int, input model.SaveConsultationDraftInput) int
+		SetHotWord              func(childComplexity int, input model.SetHotWordInput) int
+		SetSearchSynonym        func(childComplexity int, input model.SetSearchSynonymInput) int
+		SubmitApplication       func(childComplexity int, input model.SubmitApplicationInput) int
+		SubmitConsultation      func(childComplexity int, input model.SubmitConsultationInput) int
+		Subscribe               func(childComplexity int, input model.SubscribeInput) int
+		SupplyCaseMaterials     func(childComplexity int, input model.SupplyCaseMaterialsInput) int
+		Unsubscribe             func(childComplexity int, input model.UnsubscribeInput) int
+		WithdrawCase            func(childComplexity int, input model.WithdrawCaseInput) int
 	}
 
 	NavigationEntry struct {
@@ -461,36 +522,39 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AgencyCases        func(childComplexity int, status *cases.Status, first *int, after *string) int
-		AppointmentSlots   func(childComplexity int, matterID string, hallID string, date string) int
-		EvaluationAppeals  func(childComplexity int, first *int, after *string) int
-		EvaluationStats    func(childComplexity int, groupBy evaluation.GroupBy, regionCode *string, first *int) int
-		HotSearches        func(childComplexity int, first *int) int
-		HotWordSettings    func(childComplexity int) int
-		Matter             func(childComplexity int, id *string, code *string) int
-		Matters            func(childComplexity int, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) int
-		Me                 func(childComplexity int) int
-		MyAppointments     func(childComplexity int, first *int, after *string) int
-		MyCases            func(childComplexity int, status *cases.Status, first *int, after *string) int
-		MyEvaluations      func(childComplexity int, first *int, after *string) int
-		MyMessages         func(childComplexity int, unreadOnly *bool, first *int, after *string) int
-		MyServiceCode      func(childComplexity int, kind *servicecode.Kind) int
-		MySubscriptions    func(childComplexity int) int
-		Navigation         func(childComplexity int, dimension model.NavigationDimension, regionCode *string) int
-		Node               func(childComplexity int, id string) int
-		PlatformPublicKeys func(childComplexity int) int
-		Rectifications     func(childComplexity int, status *evaluation.Status, first *int, after *string) int
-		Region             func(childComplexity int, code string) int
-		Regions            func(childComplexity int, parentCode *string) int
-		Search             func(childComplexity int, query string, scope *search.Scope, orderBy *search.Order, regionCode *string, first *int, after *string) int
-		SearchIndexStatus  func(childComplexity int) int
-		SearchStatistics   func(childComplexity int, days *int) int
-		SearchSuggestions  func(childComplexity int, prefix string, first *int) int
-		SearchSynonyms     func(childComplexity int) int
-		ServiceHalls       func(childComplexity int, near *model.GeoPointInput, radiusKm *float64, regionCode *string, matterID *string, first *int, after *string) int
-		Themes             func(childComplexity int, serviceObject *models.ServiceObject) int
-		UnreadMessageCount func(childComplexity int) int
-		VerifyServiceCode  func(childComplexity int, payload string) int
+		AgencyCases             func(childComplexity int, status *cases.Status, first *int, after *string) int
+		AgencyConsultations     func(childComplexity int, status *consult.Status, first *int, after *string) int
+		AppointmentSlots        func(childComplexity int, matterID string, hallID string, date string) int
+		ConsultationSuggestions func(childComplexity int, text string, matterID *string, agencyID *string) int
+		EvaluationAppeals       func(childComplexity int, first *int, after *string) int
+		EvaluationStats         func(childComplexity int, groupBy evaluation.GroupBy, regionCode *string, first *int) int
+		HotSearches             func(childComplexity int, first *int) int
+		HotWordSettings         func(childComplexity int) int
+		Matter                  func(childComplexity int, id *string, code *string) int
+		Matters                 func(childComplexity int, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) int
+		Me                      func(childComplexity int) int
+		MyAppointments          func(childComplexity int, first *int, after *string) int
+		MyCases                 func(childComplexity int, status *cases.Status, first *int, after *string) int
+		MyConsultations         func(childComplexity int, status *consult.Status, first *int, after *string) int
+		MyEvaluations           func(childComplexity int, first *int, after *string) int
+		MyMessages              func(childComplexity int, unreadOnly *bool, first *int, after *string) int
+		MyServiceCode           func(childComplexity int, kind *servicecode.Kind) int
+		MySubscriptions         func(childComplexity int) int
+		Navigation              func(childComplexity int, dimension model.NavigationDimension, regionCode *string) int
+		Node                    func(childComplexity int, id string) int
+		PlatformPublicKeys      func(childComplexity int) int
+		Rectifications          func(childComplexity int, status *evaluation.Status, first *int, after *string) int
+		Region                  func(childComplexity int, code string) int
+		Regions                 func(childComplexity int, parentCode *string) int
+		Search                  func(childComplexity int, query string, scope *search.Scope, orderBy *search.Order, regionCode *string, first *int, after *string) int
+		SearchIndexStatus       func(childComplexity int) int
+		SearchStatistics        func(childComplexity int, days *int) int
+		SearchSuggestions       func(childComplexity int, prefix string, first *int) int
+		SearchSynonyms          func(childComplexity int) int
+		ServiceHalls            func(childComplexity int, near *model.GeoPointInput, radiusKm *float64, regionCode *string, matterID *string, first *int, after *string) int
+		Themes                  func(childComplexity int, serviceObject *models.ServiceObject) int
+		UnreadMessageCount      func(childComplexity int) int
+		VerifyServiceCode       func(childComplexity int, payload string) int
 	}
 
 	RebuildSearchIndexPayload struct {
@@ -731,6 +795,22 @@ type CaseStepResolver interface {
 	FromStatus(ctx context.Context, obj *models.CaseEvent) (cases.Status, error)
 	ToStatus(ctx context.Context, obj *models.CaseEvent) (cases.Status, error)
 }
+type ConsultationResolver interface {
+	ID(ctx context.Context, obj *models.Consultation) (string, error)
+
+	Kind(ctx context.Context, obj *models.Consultation) (consult.Kind, error)
+	Status(ctx context.Context, obj *models.Consultation) (consult.Status, error)
+	Matter(ctx context.Context, obj *models.Consultation) (*models.Matter, error)
+	Agency(ctx context.Context, obj *models.Consultation) (*models.Agency, error)
+
+	Rating(ctx context.Context, obj *models.Consultation) (*evaluation.Level, error)
+
+	Timeline(ctx context.Context, obj *models.Consultation) ([]*models.ConsultationEvent, error)
+}
+type ConsultationStepResolver interface {
+	FromStatus(ctx context.Context, obj *models.ConsultationEvent) (consult.Status, error)
+	ToStatus(ctx context.Context, obj *models.ConsultationEvent) (consult.Status, error)
+}
 type EvaluationResolver interface {
 	ID(ctx context.Context, obj *models.Evaluation) (string, error)
 	Target(ctx context.Context, obj *models.Evaluation) (model.EvaluationTarget, error)
@@ -804,6 +884,13 @@ type MutationResolver interface {
 	SupplyCaseMaterials(ctx context.Context, input model.SupplyCaseMaterialsInput) (*model.SupplyCaseMaterialsPayload, error)
 	DeleteApplicationDraft(ctx context.Context, input model.DeleteApplicationDraftInput) (*model.DeleteApplicationDraftPayload, error)
 	HandleCase(ctx context.Context, input model.HandleCaseInput) (*model.HandleCasePayload, error)
+	SaveConsultationDraft(ctx context.Context, input model.SaveConsultationDraftInput) (*model.ConsultationPayload, error)
+	SubmitConsultation(ctx context.Context, input model.SubmitConsultationInput) (*model.ConsultationPayload, error)
+	DeleteConsultationDraft(ctx context.Context, input model.DeleteConsultationDraftInput) (*model.DeleteConsultationDraftPayload, error)
+	RateConsultationReply(ctx context.Context, input model.RateConsultationReplyInput) (*model.ConsultationPayload, error)
+	AssignConsultation(ctx context.Context, input model.AssignConsultationInput) (*model.ConsultationPayload, error)
+	ReplyConsultation(ctx context.Context, input model.ReplyConsultationInput) (*model.ConsultationPayload, error)
+	CloseConsultation(ctx context.Context, input model.CloseConsultationInput) (*model.ConsultationPayload, error)
 	EvaluateCase(ctx context.Context, input model.EvaluateCaseInput) (*model.EvaluatePayload, error)
 	EvaluateApp(ctx context.Context, input model.EvaluateAppInput) (*model.EvaluatePayload, error)
 	Rectify(ctx context.Context, input model.RectifyInput) (*model.RectificationPayload, error)
@@ -827,6 +914,9 @@ type QueryResolver interface {
 	MyAppointments(ctx context.Context, first *int, after *string) (*model.AppointmentConnection, error)
 	MyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error)
 	AgencyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error)
+	MyConsultations(ctx context.Context, status *consult.Status, first *int, after *string) (*model.ConsultationConnection, error)
+	ConsultationSuggestions(ctx context.Context, text string, matterID *string, agencyID *string) (*model.ConsultationSuggestions, error)
+	AgencyConsultations(ctx context.Context, status *consult.Status, first *int, after *string) (*model.ConsultationConnection, error)
 	MyEvaluations(ctx context.Context, first *int, after *string) (*model.EvaluationConnection, error)
 	Rectifications(ctx context.Context, status *evaluation.Status, first *int, after *string) (*model.RectificationConnection, error)
 	EvaluationAppeals(ctx context.Context, first *int, after *string) (*model.RectificationConnection, error)
@@ -1339,6 +1429,186 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CaseStep.ToStatus(childComplexity), true
 
+	case "Consultation.agency":
+		if e.ComplexityRoot.Consultation.Agency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.Agency(childComplexity), true
+	case "Consultation.content":
+		if e.ComplexityRoot.Consultation.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.Content(childComplexity), true
+	case "Consultation.createdAt":
+		if e.ComplexityRoot.Consultation.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.CreatedAt(childComplexity), true
+	case "Consultation.id":
+		if e.ComplexityRoot.Consultation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.ID(childComplexity), true
+	case "Consultation.kind":
+		if e.ComplexityRoot.Consultation.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.Kind(childComplexity), true
+	case "Consultation.matter":
+		if e.ComplexityRoot.Consultation.Matter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.Matter(childComplexity), true
+	case "Consultation.number":
+		if e.ComplexityRoot.Consultation.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.Number(childComplexity), true
+	case "Consultation.rating":
+		if e.ComplexityRoot.Consultation.Rating == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.Rating(childComplexity), true
+	case "Consultation.ratingComment":
+		if e.ComplexityRoot.Consultation.RatingComment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.RatingComment(childComplexity), true
+	case "Consultation.repliedAt":
+		if e.ComplexityRoot.Consultation.RepliedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.RepliedAt(childComplexity), true
+	case "Consultation.reply":
+		if e.ComplexityRoot.Consultation.Reply == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.Reply(childComplexity), true
+	case "Consultation.status":
+		if e.ComplexityRoot.Consultation.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.Status(childComplexity), true
+	case "Consultation.submittedAt":
+		if e.ComplexityRoot.Consultation.SubmittedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.SubmittedAt(childComplexity), true
+	case "Consultation.timeline":
+		if e.ComplexityRoot.Consultation.Timeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.Timeline(childComplexity), true
+	case "Consultation.title":
+		if e.ComplexityRoot.Consultation.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.Title(childComplexity), true
+
+	case "ConsultationConnection.edges":
+		if e.ComplexityRoot.ConsultationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationConnection.Edges(childComplexity), true
+	case "ConsultationConnection.pageInfo":
+		if e.ComplexityRoot.ConsultationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationConnection.PageInfo(childComplexity), true
+	case "ConsultationConnection.totalCount":
+		if e.ComplexityRoot.ConsultationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationConnection.TotalCount(childComplexity), true
+
+	case "ConsultationEdge.cursor":
+		if e.ComplexityRoot.ConsultationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationEdge.Cursor(childComplexity), true
+	case "ConsultationEdge.node":
+		if e.ComplexityRoot.ConsultationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationEdge.Node(childComplexity), true
+
+	case "ConsultationPayload.consultation":
+		if e.ComplexityRoot.ConsultationPayload.Consultation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationPayload.Consultation(childComplexity), true
+
+	case "ConsultationStep.action":
+		if e.ComplexityRoot.ConsultationStep.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationStep.Action(childComplexity), true
+	case "ConsultationStep.actor":
+		if e.ComplexityRoot.ConsultationStep.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationStep.Actor(childComplexity), true
+	case "ConsultationStep.at":
+		if e.ComplexityRoot.ConsultationStep.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationStep.At(childComplexity), true
+	case "ConsultationStep.fromStatus":
+		if e.ComplexityRoot.ConsultationStep.FromStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationStep.FromStatus(childComplexity), true
+	case "ConsultationStep.note":
+		if e.ComplexityRoot.ConsultationStep.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationStep.Note(childComplexity), true
+	case "ConsultationStep.toStatus":
+		if e.ComplexityRoot.ConsultationStep.ToStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationStep.ToStatus(childComplexity), true
+
+	case "ConsultationSuggestions.answers":
+		if e.ComplexityRoot.ConsultationSuggestions.Answers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationSuggestions.Answers(childComplexity), true
+	case "ConsultationSuggestions.openItems":
+		if e.ComplexityRoot.ConsultationSuggestions.OpenItems == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationSuggestions.OpenItems(childComplexity), true
+
 	case "DailySearchCount.count":
 		if e.ComplexityRoot.DailySearchCount.Count == nil {
 			break
@@ -1358,6 +1628,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeleteApplicationDraftPayload.DeletedCaseID(childComplexity), true
+
+	case "DeleteConsultationDraftPayload.deletedConsultationId":
+		if e.ComplexityRoot.DeleteConsultationDraftPayload.DeletedConsultationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteConsultationDraftPayload.DeletedConsultationID(childComplexity), true
 
 	case "DeleteSearchSynonymPayload.deleted":
 		if e.ComplexityRoot.DeleteSearchSynonymPayload.Deleted == nil {
@@ -2185,6 +2462,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AppealEvaluation(childComplexity, args["input"].(model.AppealEvaluationInput)), true
+	case "Mutation.assignConsultation":
+		if e.ComplexityRoot.Mutation.AssignConsultation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_assignConsultation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AssignConsultation(childComplexity, args["input"].(model.AssignConsultationInput)), true
 	case "Mutation.bookAppointment":
 		if e.ComplexityRoot.Mutation.BookAppointment == nil {
 			break
@@ -2207,6 +2495,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelAppointment(childComplexity, args["input"].(model.CancelAppointmentInput)), true
+	case "Mutation.closeConsultation":
+		if e.ComplexityRoot.Mutation.CloseConsultation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeConsultation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseConsultation(childComplexity, args["input"].(model.CloseConsultationInput)), true
 	case "Mutation.deleteApplicationDraft":
 		if e.ComplexityRoot.Mutation.DeleteApplicationDraft == nil {
 			break
@@ -2218,6 +2517,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteApplicationDraft(childComplexity, args["input"].(model.DeleteApplicationDraftInput)), true
+	case "Mutation.deleteConsultationDraft":
+		if e.ComplexityRoot.Mutation.DeleteConsultationDraft == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteConsultationDraft_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteConsultationDraft(childComplexity, args["input"].(model.DeleteConsultationDraftInput)), true
 	case "Mutation.deleteSearchSynonym":
 		if e.ComplexityRoot.Mutation.DeleteSearchSynonym == nil {
 			break
@@ -2290,6 +2600,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkMessagesRead(childComplexity, args["input"].(model.MarkMessagesReadInput)), true
+	case "Mutation.rateConsultationReply":
+		if e.ComplexityRoot.Mutation.RateConsultationReply == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rateConsultationReply_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RateConsultationReply(childComplexity, args["input"].(model.RateConsultationReplyInput)), true
 	case "Mutation.rebuildSearchIndex":
 		if e.ComplexityRoot.Mutation.RebuildSearchIndex == nil {
 			break
@@ -2318,6 +2639,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Register(childComplexity, args["input"].(model.RegisterInput)), true
+	case "Mutation.replyConsultation":
+		if e.ComplexityRoot.Mutation.ReplyConsultation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_replyConsultation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReplyConsultation(childComplexity, args["input"].(model.ReplyConsultationInput)), true
 	case "Mutation.rescheduleAppointment":
 		if e.ComplexityRoot.Mutation.RescheduleAppointment == nil {
 			break
@@ -2357,6 +2689,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SaveApplicationDraft(childComplexity, args["input"].(model.SaveApplicationDraftInput)), true
+	case "Mutation.saveConsultationDraft":
+		if e.ComplexityRoot.Mutation.SaveConsultationDraft == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_saveConsultationDraft_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SaveConsultationDraft(childComplexity, args["input"].(model.SaveConsultationDraftInput)), true
 	case "Mutation.setHotWord":
 		if e.ComplexityRoot.Mutation.SetHotWord == nil {
 			break
@@ -2390,6 +2733,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitApplication(childComplexity, args["input"].(model.SubmitApplicationInput)), true
+	case "Mutation.submitConsultation":
+		if e.ComplexityRoot.Mutation.SubmitConsultation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitConsultation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitConsultation(childComplexity, args["input"].(model.SubmitConsultationInput)), true
 	case "Mutation.subscribe":
 		if e.ComplexityRoot.Mutation.Subscribe == nil {
 			break
@@ -2553,6 +2907,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AgencyCases(childComplexity, args["status"].(*cases.Status), args["first"].(*int), args["after"].(*string)), true
+	case "Query.agencyConsultations":
+		if e.ComplexityRoot.Query.AgencyConsultations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_agencyConsultations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AgencyConsultations(childComplexity, args["status"].(*consult.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Query.appointmentSlots":
 		if e.ComplexityRoot.Query.AppointmentSlots == nil {
 			break
@@ -2564,6 +2929,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AppointmentSlots(childComplexity, args["matterId"].(string), args["hallId"].(string), args["date"].(string)), true
+	case "Query.consultationSuggestions":
+		if e.ComplexityRoot.Query.ConsultationSuggestions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_consultationSuggestions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ConsultationSuggestions(childComplexity, args["text"].(string), args["matterId"].(*string), args["agencyId"].(*string)), true
 	case "Query.evaluationAppeals":
 		if e.ComplexityRoot.Query.EvaluationAppeals == nil {
 			break
@@ -2654,6 +3030,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyCases(childComplexity, args["status"].(*cases.Status), args["first"].(*int), args["after"].(*string)), true
+	case "Query.myConsultations":
+		if e.ComplexityRoot.Query.MyConsultations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myConsultations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyConsultations(childComplexity, args["status"].(*consult.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Query.myEvaluations":
 		if e.ComplexityRoot.Query.MyEvaluations == nil {
 			break
@@ -3467,9 +3854,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AdminLoginInput", ec.unmarshalInputAdminLoginInput),
 			graphql.NewInputUnmarshaler("AppealEvaluationInput", ec.unmarshalInputAppealEvaluationInput),
+			graphql.NewInputUnmarshaler("AssignConsultationInput", ec.unmarshalInputAssignConsultationInput),
 			graphql.NewInputUnmarshaler("BookAppointmentInput", ec.unmarshalInputBookAppointmentInput),
 			graphql.NewInputUnmarshaler("CancelAppointmentInput", ec.unmarshalInputCancelAppointmentInput),
+			graphql.NewInputUnmarshaler("CloseConsultationInput", ec.unmarshalInputCloseConsultationInput),
+			graphql.NewInputUnmarshaler("ConsultationInput", ec.unmarshalInputConsultationInput),
 			graphql.NewInputUnmarshaler("DeleteApplicationDraftInput", ec.unmarshalInputDeleteApplicationDraftInput),
+			graphql.NewInputUnmarshaler("DeleteConsultationDraftInput", ec.unmarshalInputDeleteConsultationDraftInput),
 			graphql.NewInputUnmarshaler("DeleteSearchSynonymInput", ec.unmarshalInputDeleteSearchSynonymInput),
 			graphql.NewInputUnmarshaler("EvaluateAppInput", ec.unmarshalInputEvaluateAppInput),
 			graphql.NewInputUnmarshaler("EvaluateCaseInput", ec.unmarshalInputEvaluateCaseInput),
@@ -3481,14 +3872,18 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("MarkMessagesReadInput", ec.unmarshalInputMarkMessagesReadInput),
 			graphql.NewInputUnmarshaler("MatterFilter", ec.unmarshalInputMatterFilter),
 			graphql.NewInputUnmarshaler("MatterOrder", ec.unmarshalInputMatterOrder),
+			graphql.NewInputUnmarshaler("RateConsultationReplyInput", ec.unmarshalInputRateConsultationReplyInput),
 			graphql.NewInputUnmarshaler("RectifyInput", ec.unmarshalInputRectifyInput),
 			graphql.NewInputUnmarshaler("RegisterInput", ec.unmarshalInputRegisterInput),
+			graphql.NewInputUnmarshaler("ReplyConsultationInput", ec.unmarshalInputReplyConsultationInput),
 			graphql.NewInputUnmarshaler("RescheduleAppointmentInput", ec.unmarshalInputRescheduleAppointmentInput),
 			graphql.NewInputUnmarshaler("ReviewAppealInput", ec.unmarshalInputReviewAppealInput),
 			graphql.NewInputUnmarshaler("SaveApplicationDraftInput", ec.unmarshalInputSaveApplicationDraftInput),
+			graphql.NewInputUnmarshaler("SaveConsultationDraftInput", ec.unmarshalInputSaveConsultationDraftInput),
 			graphql.NewInputUnmarshaler("SetHotWordInput", ec.unmarshalInputSetHotWordInput),
 			graphql.NewInputUnmarshaler("SetSearchSynonymInput", ec.unmarshalInputSetSearchSynonymInput),
 			graphql.NewInputUnmarshaler("SubmitApplicationInput", ec.unmarshalInputSubmitApplicationInput),
+			graphql.NewInputUnmarshaler("SubmitConsultationInput", ec.unmarshalInputSubmitConsultationInput),
 			graphql.NewInputUnmarshaler("SubscribeInput", ec.unmarshalInputSubscribeInput),
 			graphql.NewInputUnmarshaler("SupplyCaseMaterialsInput", ec.unmarshalInputSupplyCaseMaterialsInput),
 			graphql.NewInputUnmarshaler("UnsubscribeInput", ec.unmarshalInputUnsubscribeInput),
@@ -3585,7 +3980,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
+//go:embed "schema/admin.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3602,6 +3997,7 @@ var sources = []*ast.Source{
 	{Name: "schema/apps.graphqls", Input: sourceData("schema/apps.graphqls"), BuiltIn: false},
 	{Name: "schema/cases.graphqls", Input: sourceData("schema/cases.graphqls"), BuiltIn: false},
 	{Name: "schema/common.graphqls", Input: sourceData("schema/common.graphqls"), BuiltIn: false},
+	{Name: "schema/consultations.graphqls", Input: sourceData("schema/consultations.graphqls"), BuiltIn: false},
 	{Name: "schema/customerservice.graphqls", Input: sourceData("schema/customerservice.graphqls"), BuiltIn: false},
 	{Name: "schema/evaluations.graphqls", Input: sourceData("schema/evaluations.graphqls"), BuiltIn: false},
 	{Name: "schema/halls.graphqls", Input: sourceData("schema/halls.graphqls"), BuiltIn: false},
@@ -3826,6 +4222,100 @@ func (ec *executionContext) childFields_CaseStep(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type CaseStep", field.Name)
 }
 
+func (ec *executionContext) childFields_Consultation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Consultation_id(ctx, field)
+	case "number":
+		return ec.fieldContext_Consultation_number(ctx, field)
+	case "kind":
+		return ec.fieldContext_Consultation_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_Consultation_status(ctx, field)
+	case "matter":
+		return ec.fieldContext_Consultation_matter(ctx, field)
+	case "agency":
+		return ec.fieldContext_Consultation_agency(ctx, field)
+	case "title":
+		return ec.fieldContext_Consultation_title(ctx, field)
+	case "content":
+		return ec.fieldContext_Consultation_content(ctx, field)
+	case "reply":
+		return ec.fieldContext_Consultation_reply(ctx, field)
+	case "rating":
+		return ec.fieldContext_Consultation_rating(ctx, field)
+	case "ratingComment":
+		return ec.fieldContext_Consultation_ratingComment(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Consultation_createdAt(ctx, field)
+	case "submittedAt":
+		return ec.fieldContext_Consultation_submittedAt(ctx, field)
+	case "repliedAt":
+		return ec.fieldContext_Consultation_repliedAt(ctx, field)
+	case "timeline":
+		return ec.fieldContext_Consultation_timeline(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Consultation", field.Name)
+}
+
+func (ec *executionContext) childFields_ConsultationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ConsultationConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ConsultationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ConsultationConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConsultationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ConsultationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ConsultationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ConsultationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConsultationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ConsultationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "consultation":
+		return ec.fieldContext_ConsultationPayload_consultation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConsultationPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ConsultationStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_ConsultationStep_action(ctx, field)
+	case "fromStatus":
+		return ec.fieldContext_ConsultationStep_fromStatus(ctx, field)
+	case "toStatus":
+		return ec.fieldContext_ConsultationStep_toStatus(ctx, field)
+	case "actor":
+		return ec.fieldContext_ConsultationStep_actor(ctx, field)
+	case "note":
+		return ec.fieldContext_ConsultationStep_note(ctx, field)
+	case "at":
+		return ec.fieldContext_ConsultationStep_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConsultationStep", field.Name)
+}
+
+func (ec *executionContext) childFields_ConsultationSuggestions(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "answers":
+		return ec.fieldContext_ConsultationSuggestions_answers(ctx, field)
+	case "openItems":
+		return ec.fieldContext_ConsultationSuggestions_openItems(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConsultationSuggestions", field.Name)
+}
+
 func (ec *executionContext) childFields_DailySearchCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "date":
@@ -3842,6 +4332,14 @@ func (ec *executionContext) childFields_DeleteApplicationDraftPayload(ctx contex
 		return ec.fieldContext_DeleteApplicationDraftPayload_deletedCaseId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeleteApplicationDraftPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteConsultationDraftPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deletedConsultationId":
+		return ec.fieldContext_DeleteConsultationDraftPayload_deletedConsultationId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteConsultationDraftPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_DeleteSearchSynonymPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4118,6 +4616,24 @@ func (ec *executionContext) childFields_HotWordSetting(ctx context.Context, fiel
 		return ec.fieldContext_HotWordSetting_sortOrder(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HotWordSetting", field.Name)
+}
+
+func (ec *executionContext) childFields_KnowledgeEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_KnowledgeEntry_id(ctx, field)
+	case "question":
+		return ec.fieldContext_KnowledgeEntry_question(ctx, field)
+	case "answer":
+		return ec.fieldContext_KnowledgeEntry_answer(ctx, field)
+	case "keywords":
+		return ec.fieldContext_KnowledgeEntry_keywords(ctx, field)
+	case "matterCode":
+		return ec.fieldContext_KnowledgeEntry_matterCode(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_KnowledgeEntry_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type KnowledgeEntry", field.Name)
 }
 
 func (ec *executionContext) childFields_MarkMessagesReadPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4850,6 +5366,20 @@ func (ec *executionContext) field_Mutation_appealEvaluation_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_assignConsultation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AssignConsultationInput, error) {
+			return ec.unmarshalNAssignConsultationInput2govmobileᚋgraphᚋmodelᚐAssignConsultationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_bookAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4878,12 +5408,40 @@ func (ec *executionContext) field_Mutation_cancelAppointment_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_closeConsultation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CloseConsultationInput, error) {
+			return ec.unmarshalNCloseConsultationInput2govmobileᚋgraphᚋmodelᚐCloseConsultationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteApplicationDraft_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeleteApplicationDraftInput, error) {
 			return ec.unmarshalNDeleteApplicationDraftInput2govmobileᚋgraphᚋmodelᚐDeleteApplicationDraftInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteConsultationDraft_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteConsultationDraftInput, error) {
+			return ec.unmarshalNDeleteConsultationDraftInput2govmobileᚋgraphᚋmodelᚐDeleteConsultationDraftInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4976,6 +5534,20 @@ func (ec *executionContext) field_Mutation_markMessagesRead_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_rateConsultationReply_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RateConsultationReplyInput, error) {
+			return ec.unmarshalNRateConsultationReplyInput2govmobileᚋgraphᚋmodelᚐRateConsultationReplyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_rectify_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4996,6 +5568,20 @@ func (ec *executionContext) field_Mutation_register_args(ctx context.Context, ra
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RegisterInput, error) {
 			return ec.unmarshalNRegisterInput2govmobileᚋgraphᚋmodelᚐRegisterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_replyConsultation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReplyConsultationInput, error) {
+			return ec.unmarshalNReplyConsultationInput2govmobileᚋgraphᚋmodelᚐReplyConsultationInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5046,6 +5632,20 @@ func (ec *executionContext) field_Mutation_saveApplicationDraft_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_saveConsultationDraft_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SaveConsultationDraftInput, error) {
+			return ec.unmarshalNSaveConsultationDraftInput2govmobileᚋgraphᚋmodelᚐSaveConsultationDraftInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setHotWord_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5080,6 +5680,20 @@ func (ec *executionContext) field_Mutation_submitApplication_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SubmitApplicationInput, error) {
 			return ec.unmarshalNSubmitApplicationInput2govmobileᚋgraphᚋmodelᚐSubmitApplicationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_submitConsultation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SubmitConsultationInput, error) {
+			return ec.unmarshalNSubmitConsultationInput2govmobileᚋgraphᚋmodelᚐSubmitConsultationInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5188,6 +5802,36 @@ func (ec *executionContext) field_Query_agencyCases_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_agencyConsultations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*consult.Status, error) {
+			return ec.unmarshalOConsultationStatus2ᚖgovmobileᚋconsultᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_appointmentSlots_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5215,6 +5859,36 @@ func (ec *executionContext) field_Query_appointmentSlots_args(ctx context.Contex
 		return nil, err
 	}
 	args["date"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_consultationSuggestions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "text",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["text"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "matterId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["matterId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "agencyId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["agencyId"] = arg2
 	return args, nil
 }
 
@@ -5372,6 +6046,36 @@ func (ec *executionContext) field_Query_myCases_args(ctx context.Context, rawArg
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
 		func(ctx context.Context, v any) (*cases.Status, error) {
 			return ec.unmarshalOCaseStatus2ᚖgovmobileᚋcasesᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myConsultations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*consult.Status, error) {
+			return ec.unmarshalOConsultationStatus2ᚖgovmobileᚋconsultᚐStatus(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7633,6 +8337,754 @@ func (ec *executionContext) fieldContext_CaseStep_at(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("CaseStep", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Consultation_id(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Consultation().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consultation", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Consultation_number(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consultation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Consultation_kind(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Consultation().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v consult.Kind) graphql.Marshaler {
+			return ec.marshalNConsultationKind2govmobileᚋconsultᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consultation", field, true, true, "ConsultationKind")
+}
+
+func (ec *executionContext) _Consultation_status(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Consultation().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v consult.Status) graphql.Marshaler {
+			return ec.marshalNConsultationStatus2govmobileᚋconsultᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consultation", field, true, true, "ConsultationStatus")
+}
+
+func (ec *executionContext) _Consultation_matter(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_matter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Consultation().Matter(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Matter) graphql.Marshaler {
+			return ec.marshalOMatter2ᚖgovmobileᚋmodelsᚐMatter(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_matter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Consultation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Matter(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Consultation_agency(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_agency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Consultation().Agency(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Agency) graphql.Marshaler {
+			return ec.marshalOAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_agency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Consultation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agency(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Consultation_title(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consultation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Consultation_content(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consultation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Consultation_reply(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_reply(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reply, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_reply(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consultation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Consultation_rating(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_rating(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Consultation().Rating(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *evaluation.Level) graphql.Marshaler {
+			return ec.marshalOEvaluationLevel2ᚖgovmobileᚋevaluationᚐLevel(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_rating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consultation", field, true, true, "EvaluationLevel")
+}
+
+func (ec *executionContext) _Consultation_ratingComment(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_ratingComment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RatingComment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_ratingComment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consultation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Consultation_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consultation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Consultation_submittedAt(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_submittedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubmittedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_submittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consultation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Consultation_repliedAt(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_repliedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RepliedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_repliedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consultation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Consultation_timeline(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_timeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Consultation().Timeline(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.ConsultationEvent) graphql.Marshaler {
+			return ec.marshalNConsultationStep2ᚕᚖgovmobileᚋmodelsᚐConsultationEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_timeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Consultation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsultationStep(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConsultationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConsultationEdge) graphql.Marshaler {
+			return ec.marshalNConsultationEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐConsultationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConsultationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsultationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConsultationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConsultationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConsultationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConsultationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConsultationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Consultation) graphql.Marshaler {
+			return ec.marshalNConsultation2ᚖgovmobileᚋmodelsᚐConsultation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConsultationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Consultation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConsultationPayload_consultation(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationPayload_consultation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Consultation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Consultation) graphql.Marshaler {
+			return ec.marshalNConsultation2ᚖgovmobileᚋmodelsᚐConsultation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationPayload_consultation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConsultationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Consultation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConsultationStep_action(ctx context.Context, field graphql.CollectedField, obj *models.ConsultationEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationStep_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationStep_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConsultationStep_fromStatus(ctx context.Context, field graphql.CollectedField, obj *models.ConsultationEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationStep_fromStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConsultationStep().FromStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v consult.Status) graphql.Marshaler {
+			return ec.marshalNConsultationStatus2govmobileᚋconsultᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationStep_fromStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationStep", field, true, true, "ConsultationStatus")
+}
+
+func (ec *executionContext) _ConsultationStep_toStatus(ctx context.Context, field graphql.CollectedField, obj *models.ConsultationEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationStep_toStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConsultationStep().ToStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v consult.Status) graphql.Marshaler {
+			return ec.marshalNConsultationStatus2govmobileᚋconsultᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationStep_toStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationStep", field, true, true, "ConsultationStatus")
+}
+
+func (ec *executionContext) _ConsultationStep_actor(ctx context.Context, field graphql.CollectedField, obj *models.ConsultationEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationStep_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationStep_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConsultationStep_note(ctx context.Context, field graphql.CollectedField, obj *models.ConsultationEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationStep_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationStep_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConsultationStep_at(ctx context.Context, field graphql.CollectedField, obj *models.ConsultationEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationStep_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationStep_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationStep", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ConsultationSuggestions_answers(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationSuggestions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationSuggestions_answers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.KnowledgeEntry) graphql.Marshaler {
+			return ec.marshalNKnowledgeEntry2ᚕᚖgovmobileᚋmodelsᚐKnowledgeEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationSuggestions_answers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConsultationSuggestions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KnowledgeEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConsultationSuggestions_openItems(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationSuggestions) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationSuggestions_openItems(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenItems, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.Consultation) graphql.Marshaler {
+			return ec.marshalNConsultation2ᚕᚖgovmobileᚋmodelsᚐConsultationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationSuggestions_openItems(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConsultationSuggestions",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Consultation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DailySearchCount_date(ctx context.Context, field graphql.CollectedField, obj *model.DailySearchCount) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7700,6 +9152,29 @@ func (ec *executionContext) _DeleteApplicationDraftPayload_deletedCaseId(ctx con
 }
 func (ec *executionContext) fieldContext_DeleteApplicationDraftPayload_deletedCaseId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeleteApplicationDraftPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeleteConsultationDraftPayload_deletedConsultationId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteConsultationDraftPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteConsultationDraftPayload_deletedConsultationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedConsultationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteConsultationDraftPayload_deletedConsultationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteConsultationDraftPayload", field, false, false, "ID")
 }
 
 func (ec *executionContext) _DeleteSearchSynonymPayload_deleted(ctx context.Context, field graphql.CollectedField, obj *model.DeleteSearchSynonymPayload) (ret graphql.Marshaler) {
@@ -11693,6 +13168,353 @@ func (ec *executionContext) fieldContext_Mutation_handleCase(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_saveConsultationDraft(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_saveConsultationDraft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SaveConsultationDraft(ctx, fc.Args["input"].(model.SaveConsultationDraftInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConsultationPayload) graphql.Marshaler {
+			return ec.marshalNConsultationPayload2ᚖgovmobileᚋgraphᚋmodelᚐConsultationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_saveConsultationDraft(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsultationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_saveConsultationDraft_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitConsultation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitConsultation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitConsultation(ctx, fc.Args["input"].(model.SubmitConsultationInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConsultationPayload) graphql.Marshaler {
+			return ec.marshalNConsultationPayload2ᚖgovmobileᚋgraphᚋmodelᚐConsultationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitConsultation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsultationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitConsultation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteConsultationDraft(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteConsultationDraft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteConsultationDraft(ctx, fc.Args["input"].(model.DeleteConsultationDraftInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteConsultationDraftPayload) graphql.Marshaler {
+			return ec.marshalNDeleteConsultationDraftPayload2ᚖgovmobileᚋgraphᚋmodelᚐDeleteConsultationDraftPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteConsultationDraft(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteConsultationDraftPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteConsultationDraft_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rateConsultationReply(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rateConsultationReply(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RateConsultationReply(ctx, fc.Args["input"].(model.RateConsultationReplyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConsultationPayload) graphql.Marshaler {
+			return ec.marshalNConsultationPayload2ᚖgovmobileᚋgraphᚋmodelᚐConsultationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rateConsultationReply(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsultationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rateConsultationReply_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_assignConsultation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_assignConsultation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AssignConsultation(ctx, fc.Args["input"].(model.AssignConsultationInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.ConsultationPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConsultationPayload) graphql.Marshaler {
+			return ec.marshalNConsultationPayload2ᚖgovmobileᚋgraphᚋmodelᚐConsultationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_assignConsultation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsultationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_assignConsultation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_replyConsultation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_replyConsultation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReplyConsultation(ctx, fc.Args["input"].(model.ReplyConsultationInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.ConsultationPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConsultationPayload) graphql.Marshaler {
+			return ec.marshalNConsultationPayload2ᚖgovmobileᚋgraphᚋmodelᚐConsultationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_replyConsultation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsultationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_replyConsultation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeConsultation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeConsultation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseConsultation(ctx, fc.Args["input"].(model.CloseConsultationInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.ConsultationPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConsultationPayload) graphql.Marshaler {
+			return ec.marshalNConsultationPayload2ᚖgovmobileᚋgraphᚋmodelᚐConsultationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeConsultation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsultationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeConsultation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_evaluateCase(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12939,6 +14761,151 @@ func (ec *executionContext) fieldContext_Query_agencyCases(ctx context.Context, 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_agencyCases_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myConsultations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myConsultations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyConsultations(ctx, fc.Args["status"].(*consult.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConsultationConnection) graphql.Marshaler {
+			return ec.marshalNConsultationConnection2ᚖgovmobileᚋgraphᚋmodelᚐConsultationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myConsultations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsultationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myConsultations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_consultationSuggestions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_consultationSuggestions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ConsultationSuggestions(ctx, fc.Args["text"].(string), fc.Args["matterId"].(*string), fc.Args["agencyId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConsultationSuggestions) graphql.Marshaler {
+			return ec.marshalNConsultationSuggestions2ᚖgovmobileᚋgraphᚋmodelᚐConsultationSuggestions(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_consultationSuggestions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsultationSuggestions(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_consultationSuggestions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_agencyConsultations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_agencyConsultations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AgencyConsultations(ctx, fc.Args["status"].(*consult.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.ConsultationConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConsultationConnection) graphql.Marshaler {
+			return ec.marshalNConsultationConnection2ᚖgovmobileᚋgraphᚋmodelᚐConsultationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_agencyConsultations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsultationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_agencyConsultations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17631,6 +19598,55 @@ func UnmarshalAppealEvaluationInput(ctx context.Context, raw any) (model.AppealE
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAssignConsultationInput(ctx context.Context, obj any) (model.AssignConsultationInput, error) {
+	var it model.AssignConsultationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"consultationId", "assignee"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "consultationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consultationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsultationID = data
+		case "assignee":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("assignee"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Assignee = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAssignConsultationInput unmarshals raw into the AssignConsultationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAssignConsultationInput(ctx context.Context, raw any) (model.AssignConsultationInput, error) {
+	var out model.AssignConsultationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AssignConsultationInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputBookAppointmentInput(ctx context.Context, obj any) (model.BookAppointmentInput, error) {
 	var it model.BookAppointmentInput
 	if obj == nil {
@@ -17722,6 +19738,125 @@ func UnmarshalCancelAppointmentInput(ctx context.Context, raw any) (model.Cancel
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCloseConsultationInput(ctx context.Context, obj any) (model.CloseConsultationInput, error) {
+	var it model.CloseConsultationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"consultationId", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "consultationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consultationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsultationID = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCloseConsultationInput unmarshals raw into the CloseConsultationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCloseConsultationInput(ctx context.Context, raw any) (model.CloseConsultationInput, error) {
+	var out model.CloseConsultationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CloseConsultationInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputConsultationInput(ctx context.Context, obj any) (model.ConsultationInput, error) {
+	var it model.ConsultationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "matterId", "agencyId", "title", "content"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNConsultationKind2govmobileᚋconsultᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "matterId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("matterId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MatterID = data
+		case "agencyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agencyId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgencyID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConsultationInput unmarshals raw into the ConsultationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConsultationInput(ctx context.Context, raw any) (model.ConsultationInput, error) {
+	var out model.ConsultationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConsultationInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeleteApplicationDraftInput(ctx context.Context, obj any) (model.DeleteApplicationDraftInput, error) {
 	var it model.DeleteApplicationDraftInput
 	if obj == nil {
@@ -17761,6 +19896,48 @@ func (ec *executionContext) unmarshalInputDeleteApplicationDraftInput(ctx contex
 func UnmarshalDeleteApplicationDraftInput(ctx context.Context, raw any) (model.DeleteApplicationDraftInput, error) {
 	var out model.DeleteApplicationDraftInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteApplicationDraftInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeleteConsultationDraftInput(ctx context.Context, obj any) (model.DeleteConsultationDraftInput, error) {
+	var it model.DeleteConsultationDraftInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"consultationId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "consultationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consultationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsultationID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteConsultationDraftInput unmarshals raw into the DeleteConsultationDraftInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteConsultationDraftInput(ctx context.Context, raw any) (model.DeleteConsultationDraftInput, error) {
+	var out model.DeleteConsultationDraftInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteConsultationDraftInput", raw, &out)
 	return out, err
 }
 
@@ -18367,6 +20544,62 @@ func UnmarshalMatterOrder(ctx context.Context, raw any) (model.MatterOrder, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRateConsultationReplyInput(ctx context.Context, obj any) (model.RateConsultationReplyInput, error) {
+	var it model.RateConsultationReplyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"consultationId", "level", "comment"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "consultationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consultationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsultationID = data
+		case "level":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
+			data, err := ec.unmarshalNEvaluationLevel2govmobileᚋevaluationᚐLevel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Level = data
+		case "comment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("comment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Comment = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRateConsultationReplyInput unmarshals raw into the RateConsultationReplyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRateConsultationReplyInput(ctx context.Context, raw any) (model.RateConsultationReplyInput, error) {
+	var out model.RateConsultationReplyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RateConsultationReplyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRectifyInput(ctx context.Context, obj any) (model.RectifyInput, error) {
 	var it model.RectifyInput
 	if obj == nil {
@@ -18525,6 +20758,55 @@ func (ec *executionContext) unmarshalInputRegisterInput(ctx context.Context, obj
 func UnmarshalRegisterInput(ctx context.Context, raw any) (model.RegisterInput, error) {
 	var out model.RegisterInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReplyConsultationInput(ctx context.Context, obj any) (model.ReplyConsultationInput, error) {
+	var it model.ReplyConsultationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"consultationId", "reply"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "consultationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consultationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsultationID = data
+		case "reply":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reply"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reply = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReplyConsultationInput unmarshals raw into the ReplyConsultationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReplyConsultationInput(ctx context.Context, raw any) (model.ReplyConsultationInput, error) {
+	var out model.ReplyConsultationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReplyConsultationInput", raw, &out)
 	return out, err
 }
 
@@ -18693,6 +20975,55 @@ func (ec *executionContext) unmarshalInputSaveApplicationDraftInput(ctx context.
 func UnmarshalSaveApplicationDraftInput(ctx context.Context, raw any) (model.SaveApplicationDraftInput, error) {
 	var out model.SaveApplicationDraftInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SaveApplicationDraftInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSaveConsultationDraftInput(ctx context.Context, obj any) (model.SaveConsultationDraftInput, error) {
+	var it model.SaveConsultationDraftInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"consultationId", "consultation"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "consultationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consultationId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsultationID = data
+		case "consultation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consultation"))
+			data, err := ec.unmarshalNConsultationInput2ᚖgovmobileᚋgraphᚋmodelᚐConsultationInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Consultation = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSaveConsultationDraftInput unmarshals raw into the SaveConsultationDraftInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSaveConsultationDraftInput(ctx context.Context, raw any) (model.SaveConsultationDraftInput, error) {
+	var out model.SaveConsultationDraftInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SaveConsultationDraftInput", raw, &out)
 	return out, err
 }
 
@@ -18865,6 +21196,62 @@ func (ec *executionContext) unmarshalInputSubmitApplicationInput(ctx context.Con
 func UnmarshalSubmitApplicationInput(ctx context.Context, raw any) (model.SubmitApplicationInput, error) {
 	var out model.SubmitApplicationInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitApplicationInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSubmitConsultationInput(ctx context.Context, obj any) (model.SubmitConsultationInput, error) {
+	var it model.SubmitConsultationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"consultationId", "consultation", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "consultationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consultationId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ConsultationID = data
+		case "consultation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consultation"))
+			data, err := ec.unmarshalOConsultationInput2ᚖgovmobileᚋgraphᚋmodelᚐConsultationInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Consultation = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSubmitConsultationInput unmarshals raw into the SubmitConsultationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubmitConsultationInput(ctx context.Context, raw any) (model.SubmitConsultationInput, error) {
+	var out model.SubmitConsultationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitConsultationInput", raw, &out)
 	return out, err
 }
 
@@ -19135,6 +21522,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Evaluation(ctx, sel, obj)
+	case models.Consultation:
+		return ec._Consultation(ctx, sel, &obj)
+	case *models.Consultation:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Consultation(ctx, sel, obj)
 	case models.Case:
 		return ec._Case(ctx, sel, &obj)
 	case *models.Case:
@@ -20018,6 +22412,328 @@ func (ec *executionContext) _CaseStep(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var consultationImplementors = []string{"Consultation", "Node"}
+
+func (ec *executionContext) _Consultation(ctx context.Context, sel ast.SelectionSet, obj *models.Consultation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consultationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Consultation")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Consultation_id(ctx, field, obj)
+				})
+		case "number":
+			out.Values[i] = ec._Consultation_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Consultation_kind(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Consultation_status(ctx, field, obj)
+				})
+		case "matter":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Consultation_matter(ctx, field, obj)
+				})
+		case "agency":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Consultation_agency(ctx, field, obj)
+				})
+		case "title":
+			out.Values[i] = ec._Consultation_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "content":
+			out.Values[i] = ec._Consultation_content(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reply":
+			out.Values[i] = ec._Consultation_reply(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rating":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Consultation_rating(ctx, field, obj)
+				})
+		case "ratingComment":
+			out.Values[i] = ec._Consultation_ratingComment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Consultation_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "submittedAt":
+			out.Values[i] = ec._Consultation_submittedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "repliedAt":
+			out.Values[i] = ec._Consultation_repliedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timeline":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Consultation_timeline(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var consultationConnectionImplementors = []string{"ConsultationConnection"}
+
+func (ec *executionContext) _ConsultationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ConsultationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consultationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConsultationConnection")
+		case "edges":
+			out.Values[i] = ec._ConsultationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ConsultationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ConsultationConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var consultationEdgeImplementors = []string{"ConsultationEdge"}
+
+func (ec *executionContext) _ConsultationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ConsultationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consultationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConsultationEdge")
+		case "cursor":
+			out.Values[i] = ec._ConsultationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ConsultationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var consultationPayloadImplementors = []string{"ConsultationPayload"}
+
+func (ec *executionContext) _ConsultationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ConsultationPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consultationPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConsultationPayload")
+		case "consultation":
+			out.Values[i] = ec._ConsultationPayload_consultation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var consultationStepImplementors = []string{"ConsultationStep"}
+
+func (ec *executionContext) _ConsultationStep(ctx context.Context, sel ast.SelectionSet, obj *models.ConsultationEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consultationStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConsultationStep")
+		case "action":
+			out.Values[i] = ec._ConsultationStep_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fromStatus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConsultationStep_fromStatus(ctx, field, obj)
+				})
+		case "toStatus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConsultationStep_toStatus(ctx, field, obj)
+				})
+		case "actor":
+			out.Values[i] = ec._ConsultationStep_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._ConsultationStep_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._ConsultationStep_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var consultationSuggestionsImplementors = []string{"ConsultationSuggestions"}
+
+func (ec *executionContext) _ConsultationSuggestions(ctx context.Context, sel ast.SelectionSet, obj *model.ConsultationSuggestions) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consultationSuggestionsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConsultationSuggestions")
+		case "answers":
+			out.Values[i] = ec._ConsultationSuggestions_answers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "openItems":
+			out.Values[i] = ec._ConsultationSuggestions_openItems(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var dailySearchCountImplementors = []string{"DailySearchCount"}
 
 func (ec *executionContext) _DailySearchCount(ctx context.Context, sel ast.SelectionSet, obj *model.DailySearchCount) graphql.Marshaler {
@@ -20069,6 +22785,39 @@ func (ec *executionContext) _DeleteApplicationDraftPayload(ctx context.Context, 
 			out.Values[i] = graphql.MarshalString("DeleteApplicationDraftPayload")
 		case "deletedCaseId":
 			out.Values[i] = ec._DeleteApplicationDraftPayload_deletedCaseId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var deleteConsultationDraftPayloadImplementors = []string{"DeleteConsultationDraftPayload"}
+
+func (ec *executionContext) _DeleteConsultationDraftPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteConsultationDraftPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteConsultationDraftPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteConsultationDraftPayload")
+		case "deletedConsultationId":
+			out.Values[i] = ec._DeleteConsultationDraftPayload_deletedConsultationId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -21628,6 +24377,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "saveConsultationDraft":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_saveConsultationDraft(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitConsultation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitConsultation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteConsultationDraft":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteConsultationDraft(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rateConsultationReply":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rateConsultationReply(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assignConsultation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_assignConsultation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replyConsultation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_replyConsultation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeConsultation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeConsultation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "evaluateCase":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_evaluateCase(ctx, field)
@@ -22006,6 +24804,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_agencyCases(ctx, field)
+				})
+		case "myConsultations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myConsultations(ctx, field)
+				})
+		case "consultationSuggestions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_consultationSuggestions(ctx, field)
+				})
+		case "agencyConsultations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_agencyConsultations(ctx, field)
 				})
 		case "myEvaluations":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -23947,6 +26763,11 @@ func (ec *executionContext) marshalNAppointmentStatus2govmobileᚋmodelsᚐAppoi
 	return res
 }
 
+func (ec *executionContext) unmarshalNAssignConsultationInput2govmobileᚋgraphᚋmodelᚐAssignConsultationInput(ctx context.Context, v any) (model.AssignConsultationInput, error) {
+	res, err := ec.unmarshalInputAssignConsultationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAuthPayload2ᚖgovmobileᚋgraphᚋmodelᚐAuthPayload(ctx context.Context, sel ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuthPayload!")
@@ -24113,6 +26934,142 @@ func (ec *executionContext) marshalNCaseStep2ᚖgovmobileᚋmodelsᚐCaseEvent(c
 	return ec._CaseStep(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCloseConsultationInput2govmobileᚋgraphᚋmodelᚐCloseConsultationInput(ctx context.Context, v any) (model.CloseConsultationInput, error) {
+	res, err := ec.unmarshalInputCloseConsultationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConsultation2ᚕᚖgovmobileᚋmodelsᚐConsultationᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Consultation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConsultation2ᚖgovmobileᚋmodelsᚐConsultation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConsultation2ᚖgovmobileᚋmodelsᚐConsultation(ctx context.Context, sel ast.SelectionSet, v *models.Consultation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Consultation!")
+		return graphql.Null
+	}
+	return ec._Consultation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNConsultationConnection2ᚖgovmobileᚋgraphᚋmodelᚐConsultationConnection(ctx context.Context, sel ast.SelectionSet, v *model.ConsultationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConsultationConnection!")
+		return graphql.Null
+	}
+	return ec._ConsultationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNConsultationEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐConsultationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConsultationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConsultationEdge2ᚖgovmobileᚋgraphᚋmodelᚐConsultationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConsultationEdge2ᚖgovmobileᚋgraphᚋmodelᚐConsultationEdge(ctx context.Context, sel ast.SelectionSet, v *model.ConsultationEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConsultationEdge!")
+		return graphql.Null
+	}
+	return ec._ConsultationEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConsultationInput2ᚖgovmobileᚋgraphᚋmodelᚐConsultationInput(ctx context.Context, v any) (*model.ConsultationInput, error) {
+	res, err := ec.unmarshalInputConsultationInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNConsultationKind2govmobileᚋconsultᚐKind(ctx context.Context, v any) (consult.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := consult.Kind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConsultationKind2govmobileᚋconsultᚐKind(ctx context.Context, sel ast.SelectionSet, v consult.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ConsultationKind!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNConsultationPayload2ᚖgovmobileᚋgraphᚋmodelᚐConsultationPayload(ctx context.Context, sel ast.SelectionSet, v *model.ConsultationPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConsultationPayload!")
+		return graphql.Null
+	}
+	return ec._ConsultationPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConsultationStatus2govmobileᚋconsultᚐStatus(ctx context.Context, v any) (consult.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := consult.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConsultationStatus2govmobileᚋconsultᚐStatus(ctx context.Context, sel ast.SelectionSet, v consult.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ConsultationStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNConsultationStep2ᚕᚖgovmobileᚋmodelsᚐConsultationEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.ConsultationEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConsultationStep2ᚖgovmobileᚋmodelsᚐConsultationEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConsultationStep2ᚖgovmobileᚋmodelsᚐConsultationEvent(ctx context.Context, sel ast.SelectionSet, v *models.ConsultationEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConsultationStep!")
+		return graphql.Null
+	}
+	return ec._ConsultationStep(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNConsultationSuggestions2ᚖgovmobileᚋgraphᚋmodelᚐConsultationSuggestions(ctx context.Context, sel ast.SelectionSet, v *model.ConsultationSuggestions) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConsultationSuggestions!")
+		return graphql.Null
+	}
+	return ec._ConsultationSuggestions(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCoordSystem2govmobileᚋgeoᚐSystem(ctx context.Context, v any) (geo.System, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := geo.System(tmp)
@@ -24163,6 +27120,19 @@ func (ec *executionContext) marshalNDeleteApplicationDraftPayload2ᚖgovmobile�
 		return graphql.Null
 	}
 	return ec._DeleteApplicationDraftPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDeleteConsultationDraftInput2govmobileᚋgraphᚋmodelᚐDeleteConsultationDraftInput(ctx context.Context, v any) (model.DeleteConsultationDraftInput, error) {
+	res, err := ec.unmarshalInputDeleteConsultationDraftInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteConsultationDraftPayload2ᚖgovmobileᚋgraphᚋmodelᚐDeleteConsultationDraftPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteConsultationDraftPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteConsultationDraftPayload!")
+		return graphql.Null
+	}
+	return ec._DeleteConsultationDraftPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDeleteSearchSynonymInput2govmobileᚋgraphᚋmodelᚐDeleteSearchSynonymInput(ctx context.Context, v any) (model.DeleteSearchSynonymInput, error) {
@@ -24617,6 +27587,30 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) marshalNKnowledgeEntry2ᚕᚖgovmobileᚋmodelsᚐKnowledgeEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.KnowledgeEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNKnowledgeEntry2ᚖgovmobileᚋmodelsᚐKnowledgeEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNKnowledgeEntry2ᚖgovmobileᚋmodelsᚐKnowledgeEntry(ctx context.Context, sel ast.SelectionSet, v *models.KnowledgeEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "KnowledgeEntry!")
+		return graphql.Null
+	}
+	return ec._KnowledgeEntry(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNLoginInput2govmobileᚋgraphᚋmodelᚐLoginInput(ctx context.Context, v any) (model.LoginInput, error) {
 	res, err := ec.unmarshalInputLoginInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -24886,6 +27880,11 @@ func (ec *executionContext) marshalNProcessStep2ᚕgovmobileᚋmodelsᚐProcessS
 	return ret
 }
 
+func (ec *executionContext) unmarshalNRateConsultationReplyInput2govmobileᚋgraphᚋmodelᚐRateConsultationReplyInput(ctx context.Context, v any) (model.RateConsultationReplyInput, error) {
+	res, err := ec.unmarshalInputRateConsultationReplyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNRebuildSearchIndexPayload2ᚖgovmobileᚋgraphᚋmodelᚐRebuildSearchIndexPayload(ctx context.Context, sel ast.SelectionSet, v *model.RebuildSearchIndexPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RebuildSearchIndexPayload!")
@@ -25006,6 +28005,11 @@ func (ec *executionContext) unmarshalNRegisterInput2govmobileᚋgraphᚋmodelᚐ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNReplyConsultationInput2govmobileᚋgraphᚋmodelᚐReplyConsultationInput(ctx context.Context, v any) (model.ReplyConsultationInput, error) {
+	res, err := ec.unmarshalInputReplyConsultationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRescheduleAppointmentInput2govmobileᚋgraphᚋmodelᚐRescheduleAppointmentInput(ctx context.Context, v any) (model.RescheduleAppointmentInput, error) {
 	res, err := ec.unmarshalInputRescheduleAppointmentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -25035,6 +28039,11 @@ func (ec *executionContext) marshalNSaveApplicationDraftPayload2ᚖgovmobileᚋg
 		return graphql.Null
 	}
 	return ec._SaveApplicationDraftPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSaveConsultationDraftInput2govmobileᚋgraphᚋmodelᚐSaveConsultationDraftInput(ctx context.Context, v any) (model.SaveConsultationDraftInput, error) {
+	res, err := ec.unmarshalInputSaveConsultationDraftInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNSearchConnection2ᚖgovmobileᚋgraphᚋmodelᚐSearchConnection(ctx context.Context, sel ast.SelectionSet, v *model.SearchConnection) graphql.Marshaler {
@@ -25395,6 +28404,11 @@ func (ec *executionContext) marshalNSubmitApplicationPayload2ᚖgovmobileᚋgrap
 	return ec._SubmitApplicationPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSubmitConsultationInput2govmobileᚋgraphᚋmodelᚐSubmitConsultationInput(ctx context.Context, v any) (model.SubmitConsultationInput, error) {
+	res, err := ec.unmarshalInputSubmitConsultationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNSubscribeInput2govmobileᚋgraphᚋmodelᚐSubscribeInput(ctx context.Context, v any) (model.SubscribeInput, error) {
 	res, err := ec.unmarshalInputSubscribeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -25684,6 +28698,13 @@ func (ec *executionContext) marshalOAdministrativeLevel2ᚖgovmobileᚋmodelsᚐ
 	return res
 }
 
+func (ec *executionContext) marshalOAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx context.Context, sel ast.SelectionSet, v *models.Agency) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Agency(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -25740,6 +28761,33 @@ func (ec *executionContext) marshalOCaseStep2ᚖgovmobileᚋmodelsᚐCaseEvent(c
 	return ec._CaseStep(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOConsultationInput2ᚖgovmobileᚋgraphᚋmodelᚐConsultationInput(ctx context.Context, v any) (*model.ConsultationInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputConsultationInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOConsultationStatus2ᚖgovmobileᚋconsultᚐStatus(ctx context.Context, v any) (*consult.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := consult.Status(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOConsultationStatus2ᚖgovmobileᚋconsultᚐStatus(ctx context.Context, sel ast.SelectionSet, v *consult.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOCoordSystem2ᚖgovmobileᚋgeoᚐSystem(ctx context.Context, v any) (*geo.System, error) {
 	if v == nil {
 		return nil, nil
@@ -25764,6 +28812,25 @@ func (ec *executionContext) marshalOEvaluation2ᚖgovmobileᚋmodelsᚐEvaluatio
 		return graphql.Null
 	}
 	return ec._Evaluation(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOEvaluationLevel2ᚖgovmobileᚋevaluationᚐLevel(ctx context.Context, v any) (*evaluation.Level, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := evaluation.Level(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOEvaluationLevel2ᚖgovmobileᚋevaluationᚐLevel(ctx context.Context, sel ast.SelectionSet, v *evaluation.Level) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {

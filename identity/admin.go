@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 
 	"govmobile/gm"
 	"govmobile/models"
@@ -70,4 +71,16 @@ func (s *Service) AdminLogout(ctx context.Context, token string) (bool, error) {
 		Where("token_hash = ? AND revoked_at IS NULL AND expires_at > ?", gm.SM3Hex([]byte(token)), now).
 		Update("revoked_at", now)
 	return res.RowsAffected > 0, res.Error
+}
+
+// StaffByUsername finds a staff member of an agency by username; anyone
+// else (unknown, or of another agency) is BAD_USER_INPUT on field
+// "assignee", alike.
+func (s *Service) StaffByUsername(ctx context.Context, username string, agencyID uint64) (*models.Admin, error) {
+	var a models.Admin
+	err := s.db.WithContext(ctx).Where("username = ? AND agency_id = ?", normalizeUsername(username), agencyID).Take(&a).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || agencyID == 0 {
+		return nil, models.InvalidField("assignee", "只能分派给本部门的工作人员。")
+	}
+	return &a, err
 }

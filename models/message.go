@@ -12,6 +12,9 @@ const (
 	// TargetEvaluation is the subject of a message about a rating's
 	// rectification; it cannot be subscribed to.
 	TargetEvaluation SubscriptionTarget = "EVALUATION"
+	// TargetConsultation is the subject of a message about a consultation's
+	// reply; it cannot be subscribed to.
+	TargetConsultation SubscriptionTarget = "CONSULTATION"
 )
 
 // Subscription is a citizen following a matter or one of their cases

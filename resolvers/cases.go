@@ -126,6 +126,8 @@ func targetGlobalID(t models.SubscriptionTarget, id uint64) string {
 		return globalIDNum(kindCase, id)
 	case models.TargetEvaluation:
 		return globalIDNum(kindEvaluation, id)
+	case models.TargetConsultation:
+		return globalIDNum(kindConsultation, id)
 	}
 	return globalIDNum(kindMatter, id)
 }

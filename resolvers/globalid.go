@@ -26,6 +26,7 @@ const (
 	kindSub           = "ServiceSubscription"
 	kindEvaluation    = "Evaluation"
 	kindRectification = "Rectification"
+	kindConsultation  = "Consultation"
 )
 
 // globalID makes an opaque ID: base64url of "Kind:key". Clients must treat it

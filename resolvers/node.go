@@ -53,6 +53,8 @@ func (r *Resolver) resolveNode(ctx context.Context, kind, key string) (models.No
 		return owned(ctx, func(userID uint64) (*models.Case, error) { return r.Cases.Mine(ctx, userID, id) })
 	case kindEvaluation:
 		return owned(ctx, func(userID uint64) (*models.Evaluation, error) { return r.Evaluations.Mine(ctx, userID, id) })
+	case kindConsultation:
+		return owned(ctx, func(userID uint64) (*models.Consultation, error) { return r.Consultations.Mine(ctx, userID, id) })
 	case kindMessage:
 		return owned(ctx, func(userID uint64) (*models.Message, error) { return r.Messages.Get(ctx, userID, id) })
 	case kindUser:

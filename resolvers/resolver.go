@@ -7,6 +7,7 @@ import (
 	"govmobile/appointment"
 	"govmobile/cases"
 	"govmobile/catalogue"
+	"govmobile/consult"
 	"govmobile/evaluation"
 	"govmobile/identity"
 	"govmobile/messages"
@@ -35,4 +36,6 @@ type Resolver struct {
 	ServiceCodes *servicecode.Service
 	// Evaluations keeps 好差评 and rectifications.
 	Evaluations *evaluation.Service
+	// Consultations keeps consultations, complaints and suggestions.
+	Consultations *consult.Service
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"govmobile/cases"
+	"govmobile/consult"
 	"govmobile/evaluation"
 	"govmobile/geo"
 	"govmobile/models"
@@ -56,6 +57,14 @@ type AppointmentEdge struct {
 	Cursor string `json:"cursor"`
 	// 预约。
 	Node *models.Appointment `json:"node"`
+}
+
+// 分派。
+type AssignConsultationInput struct {
+	// 编号。
+	ConsultationID string `json:"consultationId"`
+	// 分派给本部门哪位工作人员（管理员用户名）；不填则由自己处理。
+	Assignee *string `json:"assignee,omitempty"`
 }
 
 // 登录或注册成功后的票据。
@@ -112,6 +121,60 @@ type CaseEdge struct {
 	Node *models.Case `json:"node"`
 }
 
+// 办结。
+type CloseConsultationInput struct {
+	// 编号。
+	ConsultationID string `json:"consultationId"`
+	// 说明（可选），至多500字。
+	Note *string `json:"note,omitempty"`
+}
+
+// 咨询投诉列表（从新到旧）。
+type ConsultationConnection struct {
+	// 本页。
+	Edges []*ConsultationEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 咨询投诉列表中的一条。
+type ConsultationEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 咨询投诉。
+	Node *models.Consultation `json:"node"`
+}
+
+// 咨询投诉的内容。
+type ConsultationInput struct {
+	// 类型。
+	Kind consult.Kind `json:"kind"`
+	// 所涉事项（与部门二选一；选了事项即由事项的实施部门处理）。
+	MatterID *string `json:"matterId,omitempty"`
+	// 所涉部门。
+	AgencyID *string `json:"agencyId,omitempty"`
+	// 标题，至多60字（草稿可以先不填）。
+	Title *string `json:"title,omitempty"`
+	// 内容，至多2000字（草稿可以先不填）。
+	Content *string `json:"content,omitempty"`
+}
+
+// 操作的结果。
+type ConsultationPayload struct {
+	// 操作后的咨询投诉。
+	Consultation *models.Consultation `json:"consultation"`
+}
+
+// 提交前的参考：知识库中相似的解答，和本人关于同一事项或部门、尚未答复的咨询投诉。
+type ConsultationSuggestions struct {
+	// 相似的知识库解答，最相关的在前，至多5条。
+	Answers []*models.KnowledgeEntry `json:"answers"`
+	// 本人尚未答复的同类咨询投诉，至多5条。
+	OpenItems []*models.Consultation `json:"openItems"`
+}
+
 // 某一天的搜索次数。
 type DailySearchCount struct {
 	// 日期（UTC），YYYY-MM-DD。
@@ -130,6 +193,18 @@ type DeleteApplicationDraftInput struct {
 type DeleteApplicationDraftPayload struct {
 	// 已删除的草稿编号。
 	DeletedCaseID string `json:"deletedCaseId"`
+}
+
+// 删除草稿。
+type DeleteConsultationDraftInput struct {
+	// 草稿编号。
+	ConsultationID string `json:"consultationId"`
+}
+
+// 删除草稿的结果。
+type DeleteConsultationDraftPayload struct {
+	// 已删除的草稿编号。
+	DeletedConsultationID string `json:"deletedConsultationId"`
 }
 
 // 删除同义词的输入。
@@ -392,6 +467,16 @@ type PageInfo struct {
 type Query struct {
 }
 
+// 对答复的评价。
+type RateConsultationReplyInput struct {
+	// 编号。
+	ConsultationID string `json:"consultationId"`
+	// 评价等级。
+	Level evaluation.Level `json:"level"`
+	// 评价内容，至多500字。
+	Comment *string `json:"comment,omitempty"`
+}
+
 // 重建搜索索引的结果。
 type RebuildSearchIndexPayload struct {
 	// 是否已开始重建（已在重建时为 false）。
@@ -456,6 +541,14 @@ type RegisterInput struct {
 	PrivacyPolicyVersion *string `json:"privacyPolicyVersion,omitempty"`
 }
 
+// 答复。
+type ReplyConsultationInput struct {
+	// 编号。
+	ConsultationID string `json:"consultationId"`
+	// 答复，至多2000字。
+	Reply string `json:"reply"`
+}
+
 // 把预约改到同一事项的另一个时段。
 type RescheduleAppointmentInput struct {
 	// 预约编号。
@@ -496,6 +589,14 @@ type SaveApplicationDraftInput struct {
 type SaveApplicationDraftPayload struct {
 	// 草稿。
 	Case *models.Case `json:"case"`
+}
+
+// 保存草稿。
+type SaveConsultationDraftInput struct {
+	// 要修改的草稿编号；新建时不填。
+	ConsultationID *string `json:"consultationId,omitempty"`
+	// 内容。
+	Consultation *ConsultationInput `json:"consultation"`
 }
 
 // 搜索结果（Relay 连接）。
@@ -664,6 +765,16 @@ type SubmitApplicationInput struct {
 type SubmitApplicationPayload struct {
 	// 已提交的办件。
 	Case *models.Case `json:"case"`
+}
+
+// 提交：提交已有草稿（consultationId），或直接提交新的（consultation）。
+type SubmitConsultationInput struct {
+	// 要提交的草稿编号。
+	ConsultationID *string `json:"consultationId,omitempty"`
+	// 直接提交的内容（须完整：标题、内容、事项或部门）。
+	Consultation *ConsultationInput `json:"consultation,omitempty"`
+	// 幂等键（可选，至多64个字符）。
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // 订阅一个事项或自己的办件。
