@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"govmobile/agentchat"
 	"govmobile/appointment"
 	"govmobile/cases"
 	"govmobile/catalogue"
@@ -119,7 +120,9 @@ type App struct {
 	Evaluations *evaluation.Service
 	// Consultations keeps consultations, complaints and suggestions.
 	Consultations *consult.Service
-	Handler       http.Handler
+	// Chats keeps the human customer-service chats.
+	Chats   *agentchat.Service
+	Handler http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
 	done chan struct{}
@@ -244,6 +247,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	a.Cases = cases.New(a.DB, a.Messages)
 	a.Evaluations = evaluation.New(a.DB, a.Messages, a.Config.RectificationDays)
 	a.Consultations = consult.New(a.DB, a.Messages)
+	a.Chats = agentchat.New(a.DB)
 	if a.Files, err = cases.NewFiles(a.DB, filepath.Join(a.Config.DataDir, "files")); err != nil {
 		return err
 	}
@@ -278,7 +282,7 @@ func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
-		Consultations: a.Consultations}
+		Consultations: a.Consultations, Chats: a.Chats}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)

@@ -12,7 +12,6 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,55 +45,19 @@ func BenchmarkCaseStatusDelivery(b *testing.B) {
 			b.Fatal(string(r.Raw))
 		}
 	}
-	// Reads run in their own goroutine: a read that times out closes the
-	// websocket, so waiting with a deadline is done on the channel.
-	msgs := make(chan map[string]any, 64)
-	go func() {
-		defer close(msgs)
-		for {
-			m, err := ws.read(time.Minute)
-			if err != nil {
-				return
-			}
-			msgs <- m
-		}
-	}()
-	wait := func(d time.Duration) (map[string]any, bool) {
-		select {
-		case m, ok := <-msgs:
-			return m, ok
-		case <-time.After(d):
-			return nil, false
-		}
-	}
-	live := false
-	for i := b.N; i < len(ids) && !live; i++ {
-		send(i)
-		_, live = wait(500 * time.Millisecond)
-	}
-	if !live {
-		b.Fatal("the subscription never received a message")
-	}
-	for { // a late warm-up message must not be taken for a timed one
-		if _, ok := wait(100 * time.Millisecond); !ok {
-			break
-		}
-	}
+	live := ws.stream()
+	live.warmUp(b, warmups, func(i int) { send(b.N + i) })
 	took := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
 		send(i)
-		msg, ok := wait(time.Second)
+		msg, ok := live.wait(time.Second)
 		if !ok || msg["type"] != "next" || !strings.Contains(fmt.Sprint(msg["payload"]), ids[i]) {
 			b.Fatalf("no live message about case %d within 1 s: %v", i, msg)
 		}
 		took = append(took, time.Since(start))
 	}
 	b.StopTimer()
-	slices.Sort(took)
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	b.ReportMetric(ms(took[len(took)/2]), "p50-ms")
-	b.ReportMetric(ms(took[(len(took)*95)/100]), "p95-ms")
-	b.ReportMetric(ms(took[len(took)-1]), "max-ms")
+	reportLatency(b, took)
 }

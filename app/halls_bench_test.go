@@ -13,7 +13,6 @@ package app_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -62,9 +61,6 @@ func BenchmarkServiceHallsNear(b *testing.B) {
 		seen += out.ServiceHalls.TotalCount
 	}
 	b.StopTimer()
-	slices.Sort(took)
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	b.ReportMetric(ms(took[len(took)/2]), "p50-ms")
-	b.ReportMetric(ms(took[len(took)*95/100]), "p95-ms")
+	reportLatency(b, took)
 	b.ReportMetric(float64(seen)/float64(b.N), "halls-in-radius")
 }

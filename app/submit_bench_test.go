@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -80,24 +79,4 @@ func BenchmarkSubmitApplications(b *testing.B) {
 		b.Fatalf("%d submissions: %d failed, %d cases stored, %d keys", b.N, failed.Load(), cases, keys)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "submissions/s")
-}
-
-// benchBackend starts a server on MariaDB when TEST_MYSQL_DSN is set, on
-// SQLite otherwise, removed when the benchmark ends, and picks a matter that
-// takes online applications.
-func benchBackend(b *testing.B) (*backend, models.Matter) {
-	name := "sqlite"
-	if os.Getenv("TEST_MYSQL_DSN") != "" {
-		name = "mysql"
-	}
-	be, err := newApp(name, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { be.srv.Close(); be.app.Close(); os.RemoveAll(be.dir) })
-	var m models.Matter
-	if err := be.app.DB.Scopes(onlineMatters).Order("id").First(&m).Error; err != nil {
-		b.Fatal(err)
-	}
-	return be, m
 }

@@ -45,9 +45,9 @@ var migrations = []migration{
 			&models.MatterForm{}, &models.Case{}, &models.CaseEvent{}, &models.Admin{},
 			&models.Subscription{}, &models.Message{}, &models.CaseFile{})
 	}},
-	{4, "case result documents (the kind of a case file, the staff member who uploaded it); service map (halls by coordinates); platform SM2 keys; evaluations and rectifications; consultations and complaints", func(tx *gorm.DB) error {
+	{4, "case result documents, halls by coordinates, platform keys, evaluations, consultations, agent chats", func(tx *gorm.DB) error {
 		return tx.AutoMigrate(&models.CaseFile{}, &models.Hall{}, &models.PlatformKey{}, &models.Evaluation{}, &models.Rectification{},
-			&models.Consultation{}, &models.ConsultationEvent{})
+			&models.Consultation{}, &models.ConsultationEvent{}, &models.AgentChat{}, &models.ChatMessage{})
 	}},
 }
 

@@ -8,6 +8,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"govmobile/agentchat"
 	"govmobile/cases"
 	"govmobile/consult"
 	"govmobile/evaluation"
@@ -39,12 +40,14 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Agency() AgencyResolver
+	AgentChat() AgentChatResolver
 	App() AppResolver
 	Appointment() AppointmentResolver
 	AppointmentSlot() AppointmentSlotResolver
 	Case() CaseResolver
 	CaseMaterial() CaseMaterialResolver
 	CaseStep() CaseStepResolver
+	ChatMessage() ChatMessageResolver
 	Consultation() ConsultationResolver
 	ConsultationStep() ConsultationStepResolver
 	Evaluation() EvaluationResolver
@@ -82,6 +85,38 @@ type ComplexityRoot struct {
 		Level  func(childComplexity int) int
 		Name   func(childComplexity int) int
 		Region func(childComplexity int) int
+	}
+
+	AgentChat struct {
+		ClosedAt  func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Messages  func(childComplexity int) int
+		Status    func(childComplexity int) int
+		TakenAt   func(childComplexity int) int
+		Topic     func(childComplexity int) int
+	}
+
+	AgentChatConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AgentChatEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AgentChatPayload struct {
+		Chat func(childComplexity int) int
+	}
+
+	Answer struct {
+		Answer     func(childComplexity int) int
+		Confidence func(childComplexity int) int
+		OfferHuman func(childComplexity int) int
+		Sources    func(childComplexity int) int
 	}
 
 	App struct {
@@ -187,6 +222,13 @@ type ComplexityRoot struct {
 		ToStatus   func(childComplexity int) int
 	}
 
+	ChatMessage struct {
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Sender    func(childComplexity int) int
+		Text      func(childComplexity int) int
+	}
+
 	Consultation struct {
 		Agency        func(childComplexity int) int
 		Content       func(childComplexity int) int
@@ -245,6 +287,10 @@ type ComplexityRoot struct {
 
 	DeleteConsultationDraftPayload struct {
 		DeletedConsultationID func(childComplexity int) int
+	}
+
+	DeleteKnowledgeEntryPayload struct {
+		DeletedID func(childComplexity int) int
 	}
 
 	DeleteSearchSynonymPayload struct {
@@ -394,6 +440,10 @@ type ComplexityRoot struct {
 		UpdatedAt  func(childComplexity int) int
 	}
 
+	KnowledgeEntryPayload struct {
+		Entry func(childComplexity int) int
+	}
+
 	MarkMessagesReadPayload struct {
 		Marked      func(childComplexity int) int
 		UnreadCount func(childComplexity int) int
@@ -460,9 +510,12 @@ type ComplexityRoot struct {
 		BookAppointment         func(childComplexity int, input model.BookAppointmentInput) int
 		CancelAppointment       func(childComplexity int, input model.CancelAppointmentInput) int
 		CloseConsultation       func(childComplexity int, input model.CloseConsultationInput) int
+		CreateKnowledgeEntry    func(childComplexity int, input model.KnowledgeEntryInput) int
 		DeleteApplicationDraft  func(childComplexity int, input model.DeleteApplicationDraftInput) int
 		DeleteConsultationDraft func(childComplexity int, input model.DeleteConsultationDraftInput) int
+		DeleteKnowledgeEntry    func(childComplexity int, input model.DeleteKnowledgeEntryInput) int
 		DeleteSearchSynonym     func(childComplexity int, input model.DeleteSearchSynonymInput) int
+		EndAgentChat            func(childComplexity int, input model.AgentChatInput) int
 		EvaluateApp             func(childComplexity int, input model.EvaluateAppInput) int
 		EvaluateCase            func(childComplexity int, input model.EvaluateCaseInput) int
 		HandleCase              func(childComplexity int, input model.HandleCaseInput) int
@@ -479,13 +532,17 @@ type ComplexityRoot struct {
 		RotatePlatformKey       func(childComplexity int) int
 		SaveApplicationDraft    func(childComplexity int, input model.SaveApplicationDraftInput) int
 		SaveConsultationDraft   func(childComplexity int, input model.SaveConsultationDraftInput) int
+		SendChatMessage         func(childComplexity int, input model.SendChatMessageInput) int
 		SetHotWord              func(childComplexity int, input model.SetHotWordInput) int
 		SetSearchSynonym        func(childComplexity int, input model.SetSearchSynonymInput) int
+		StartAgentChat          func(childComplexity int, input model.StartAgentChatInput) int
 		SubmitApplication       func(childComplexity int, input model.SubmitApplicationInput) int
 		SubmitConsultation      func(childComplexity int, input model.SubmitConsultationInput) int
 		Subscribe               func(childComplexity int, input model.SubscribeInput) int
 		SupplyCaseMaterials     func(childComplexity int, input model.SupplyCaseMaterialsInput) int
+		TakeAgentChat           func(childComplexity int, input model.AgentChatInput) int
 		Unsubscribe             func(childComplexity int, input model.UnsubscribeInput) int
+		UpdateKnowledgeEntry    func(childComplexity int, input model.UpdateKnowledgeEntryInput) int
 		WithdrawCase            func(childComplexity int, input model.WithdrawCaseInput) int
 	}
 
@@ -524,7 +581,9 @@ type ComplexityRoot struct {
 	Query struct {
 		AgencyCases             func(childComplexity int, status *cases.Status, first *int, after *string) int
 		AgencyConsultations     func(childComplexity int, status *consult.Status, first *int, after *string) int
+		AgentChatQueue          func(childComplexity int) int
 		AppointmentSlots        func(childComplexity int, matterID string, hallID string, date string) int
+		Ask                     func(childComplexity int, question string) int
 		ConsultationSuggestions func(childComplexity int, text string, matterID *string, agencyID *string) int
 		EvaluationAppeals       func(childComplexity int, first *int, after *string) int
 		EvaluationStats         func(childComplexity int, groupBy evaluation.GroupBy, regionCode *string, first *int) int
@@ -533,6 +592,7 @@ type ComplexityRoot struct {
 		Matter                  func(childComplexity int, id *string, code *string) int
 		Matters                 func(childComplexity int, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) int
 		Me                      func(childComplexity int) int
+		MyAgentChats            func(childComplexity int, first *int, after *string) int
 		MyAppointments          func(childComplexity int, first *int, after *string) int
 		MyCases                 func(childComplexity int, status *cases.Status, first *int, after *string) int
 		MyConsultations         func(childComplexity int, status *consult.Status, first *int, after *string) int
@@ -663,6 +723,10 @@ type ComplexityRoot struct {
 		Query func(childComplexity int) int
 	}
 
+	SendChatMessagePayload struct {
+		Message func(childComplexity int) int
+	}
+
 	ServiceCode struct {
 		ExpiresAt func(childComplexity int) int
 		Kind      func(childComplexity int) int
@@ -706,7 +770,8 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		MessageReceived func(childComplexity int) int
+		ChatMessageReceived func(childComplexity int, chatID string) int
+		MessageReceived     func(childComplexity int) int
 	}
 
 	SupplyCaseMaterialsPayload struct {
@@ -752,6 +817,12 @@ type AgencyResolver interface {
 
 	Region(ctx context.Context, obj *models.Agency) (*models.Region, error)
 }
+type AgentChatResolver interface {
+	ID(ctx context.Context, obj *models.AgentChat) (string, error)
+	Status(ctx context.Context, obj *models.AgentChat) (agentchat.Status, error)
+
+	Messages(ctx context.Context, obj *models.AgentChat) ([]*models.ChatMessage, error)
+}
 type AppResolver interface {
 	ID(ctx context.Context, obj *models.App) (string, error)
 
@@ -794,6 +865,9 @@ type CaseMaterialResolver interface {
 type CaseStepResolver interface {
 	FromStatus(ctx context.Context, obj *models.CaseEvent) (cases.Status, error)
 	ToStatus(ctx context.Context, obj *models.CaseEvent) (cases.Status, error)
+}
+type ChatMessageResolver interface {
+	ID(ctx context.Context, obj *models.ChatMessage) (string, error)
 }
 type ConsultationResolver interface {
 	ID(ctx context.Context, obj *models.Consultation) (string, error)
@@ -891,6 +965,13 @@ type MutationResolver interface {
 	AssignConsultation(ctx context.Context, input model.AssignConsultationInput) (*model.ConsultationPayload, error)
 	ReplyConsultation(ctx context.Context, input model.ReplyConsultationInput) (*model.ConsultationPayload, error)
 	CloseConsultation(ctx context.Context, input model.CloseConsultationInput) (*model.ConsultationPayload, error)
+	StartAgentChat(ctx context.Context, input model.StartAgentChatInput) (*model.AgentChatPayload, error)
+	SendChatMessage(ctx context.Context, input model.SendChatMessageInput) (*model.SendChatMessagePayload, error)
+	TakeAgentChat(ctx context.Context, input model.AgentChatInput) (*model.AgentChatPayload, error)
+	EndAgentChat(ctx context.Context, input model.AgentChatInput) (*model.AgentChatPayload, error)
+	CreateKnowledgeEntry(ctx context.Context, input model.KnowledgeEntryInput) (*model.KnowledgeEntryPayload, error)
+	UpdateKnowledgeEntry(ctx context.Context, input model.UpdateKnowledgeEntryInput) (*model.KnowledgeEntryPayload, error)
+	DeleteKnowledgeEntry(ctx context.Context, input model.DeleteKnowledgeEntryInput) (*model.DeleteKnowledgeEntryPayload, error)
 	EvaluateCase(ctx context.Context, input model.EvaluateCaseInput) (*model.EvaluatePayload, error)
 	EvaluateApp(ctx context.Context, input model.EvaluateAppInput) (*model.EvaluatePayload, error)
 	Rectify(ctx context.Context, input model.RectifyInput) (*model.RectificationPayload, error)
@@ -917,6 +998,9 @@ type QueryResolver interface {
 	MyConsultations(ctx context.Context, status *consult.Status, first *int, after *string) (*model.ConsultationConnection, error)
 	ConsultationSuggestions(ctx context.Context, text string, matterID *string, agencyID *string) (*model.ConsultationSuggestions, error)
 	AgencyConsultations(ctx context.Context, status *consult.Status, first *int, after *string) (*model.ConsultationConnection, error)
+	Ask(ctx context.Context, question string) (*model.Answer, error)
+	MyAgentChats(ctx context.Context, first *int, after *string) (*model.AgentChatConnection, error)
+	AgentChatQueue(ctx context.Context) ([]*models.AgentChat, error)
 	MyEvaluations(ctx context.Context, first *int, after *string) (*model.EvaluationConnection, error)
 	Rectifications(ctx context.Context, status *evaluation.Status, first *int, after *string) (*model.RectificationConnection, error)
 	EvaluationAppeals(ctx context.Context, first *int, after *string) (*model.RectificationConnection, error)
@@ -960,6 +1044,7 @@ type ServiceSubscriptionResolver interface {
 }
 type SubscriptionResolver interface {
 	MessageReceived(ctx context.Context) (<-chan *models.Message, error)
+	ChatMessageReceived(ctx context.Context, chatID string) (<-chan *models.ChatMessage, error)
 }
 type ThemeResolver interface {
 	ID(ctx context.Context, obj *models.Theme) (string, error)
@@ -1031,6 +1116,113 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Agency.Region(childComplexity), true
+
+	case "AgentChat.closedAt":
+		if e.ComplexityRoot.AgentChat.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentChat.ClosedAt(childComplexity), true
+	case "AgentChat.createdAt":
+		if e.ComplexityRoot.AgentChat.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentChat.CreatedAt(childComplexity), true
+	case "AgentChat.id":
+		if e.ComplexityRoot.AgentChat.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentChat.ID(childComplexity), true
+	case "AgentChat.messages":
+		if e.ComplexityRoot.AgentChat.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentChat.Messages(childComplexity), true
+	case "AgentChat.status":
+		if e.ComplexityRoot.AgentChat.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentChat.Status(childComplexity), true
+	case "AgentChat.takenAt":
+		if e.ComplexityRoot.AgentChat.TakenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentChat.TakenAt(childComplexity), true
+	case "AgentChat.topic":
+		if e.ComplexityRoot.AgentChat.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentChat.Topic(childComplexity), true
+
+	case "AgentChatConnection.edges":
+		if e.ComplexityRoot.AgentChatConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentChatConnection.Edges(childComplexity), true
+	case "AgentChatConnection.pageInfo":
+		if e.ComplexityRoot.AgentChatConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentChatConnection.PageInfo(childComplexity), true
+	case "AgentChatConnection.totalCount":
+		if e.ComplexityRoot.AgentChatConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentChatConnection.TotalCount(childComplexity), true
+
+	case "AgentChatEdge.cursor":
+		if e.ComplexityRoot.AgentChatEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentChatEdge.Cursor(childComplexity), true
+	case "AgentChatEdge.node":
+		if e.ComplexityRoot.AgentChatEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentChatEdge.Node(childComplexity), true
+
+	case "AgentChatPayload.chat":
+		if e.ComplexityRoot.AgentChatPayload.Chat == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AgentChatPayload.Chat(childComplexity), true
+
+	case "Answer.answer":
+		if e.ComplexityRoot.Answer.Answer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Answer.Answer(childComplexity), true
+	case "Answer.confidence":
+		if e.ComplexityRoot.Answer.Confidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Answer.Confidence(childComplexity), true
+	case "Answer.offerHuman":
+		if e.ComplexityRoot.Answer.OfferHuman == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Answer.OfferHuman(childComplexity), true
+	case "Answer.sources":
+		if e.ComplexityRoot.Answer.Sources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Answer.Sources(childComplexity), true
 
 	case "App.aliases":
 		if e.ComplexityRoot.App.Aliases == nil {
@@ -1429,6 +1621,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CaseStep.ToStatus(childComplexity), true
 
+	case "ChatMessage.createdAt":
+		if e.ComplexityRoot.ChatMessage.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessage.CreatedAt(childComplexity), true
+	case "ChatMessage.id":
+		if e.ComplexityRoot.ChatMessage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessage.ID(childComplexity), true
+	case "ChatMessage.sender":
+		if e.ComplexityRoot.ChatMessage.Sender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessage.Sender(childComplexity), true
+	case "ChatMessage.text":
+		if e.ComplexityRoot.ChatMessage.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessage.Text(childComplexity), true
+
 	case "Consultation.agency":
 		if e.ComplexityRoot.Consultation.Agency == nil {
 			break
@@ -1635,6 +1852,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeleteConsultationDraftPayload.DeletedConsultationID(childComplexity), true
+
+	case "DeleteKnowledgeEntryPayload.deletedId":
+		if e.ComplexityRoot.DeleteKnowledgeEntryPayload.DeletedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteKnowledgeEntryPayload.DeletedID(childComplexity), true
 
 	case "DeleteSearchSynonymPayload.deleted":
 		if e.ComplexityRoot.DeleteSearchSynonymPayload.Deleted == nil {
@@ -2205,6 +2429,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.KnowledgeEntry.UpdatedAt(childComplexity), true
 
+	case "KnowledgeEntryPayload.entry":
+		if e.ComplexityRoot.KnowledgeEntryPayload.Entry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KnowledgeEntryPayload.Entry(childComplexity), true
+
 	case "MarkMessagesReadPayload.marked":
 		if e.ComplexityRoot.MarkMessagesReadPayload.Marked == nil {
 			break
@@ -2506,6 +2737,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CloseConsultation(childComplexity, args["input"].(model.CloseConsultationInput)), true
+	case "Mutation.createKnowledgeEntry":
+		if e.ComplexityRoot.Mutation.CreateKnowledgeEntry == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createKnowledgeEntry_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateKnowledgeEntry(childComplexity, args["input"].(model.KnowledgeEntryInput)), true
 	case "Mutation.deleteApplicationDraft":
 		if e.ComplexityRoot.Mutation.DeleteApplicationDraft == nil {
 			break
@@ -2528,6 +2770,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteConsultationDraft(childComplexity, args["input"].(model.DeleteConsultationDraftInput)), true
+	case "Mutation.deleteKnowledgeEntry":
+		if e.ComplexityRoot.Mutation.DeleteKnowledgeEntry == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteKnowledgeEntry_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteKnowledgeEntry(childComplexity, args["input"].(model.DeleteKnowledgeEntryInput)), true
 	case "Mutation.deleteSearchSynonym":
 		if e.ComplexityRoot.Mutation.DeleteSearchSynonym == nil {
 			break
@@ -2539,6 +2792,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteSearchSynonym(childComplexity, args["input"].(model.DeleteSearchSynonymInput)), true
+	case "Mutation.endAgentChat":
+		if e.ComplexityRoot.Mutation.EndAgentChat == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endAgentChat_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndAgentChat(childComplexity, args["input"].(model.AgentChatInput)), true
 	case "Mutation.evaluateApp":
 		if e.ComplexityRoot.Mutation.EvaluateApp == nil {
 			break
@@ -2700,6 +2964,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SaveConsultationDraft(childComplexity, args["input"].(model.SaveConsultationDraftInput)), true
+	case "Mutation.sendChatMessage":
+		if e.ComplexityRoot.Mutation.SendChatMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sendChatMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SendChatMessage(childComplexity, args["input"].(model.SendChatMessageInput)), true
 	case "Mutation.setHotWord":
 		if e.ComplexityRoot.Mutation.SetHotWord == nil {
 			break
@@ -2722,6 +2997,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetSearchSynonym(childComplexity, args["input"].(model.SetSearchSynonymInput)), true
+	case "Mutation.startAgentChat":
+		if e.ComplexityRoot.Mutation.StartAgentChat == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startAgentChat_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartAgentChat(childComplexity, args["input"].(model.StartAgentChatInput)), true
 	case "Mutation.submitApplication":
 		if e.ComplexityRoot.Mutation.SubmitApplication == nil {
 			break
@@ -2766,6 +3052,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SupplyCaseMaterials(childComplexity, args["input"].(model.SupplyCaseMaterialsInput)), true
+	case "Mutation.takeAgentChat":
+		if e.ComplexityRoot.Mutation.TakeAgentChat == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_takeAgentChat_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TakeAgentChat(childComplexity, args["input"].(model.AgentChatInput)), true
 	case "Mutation.unsubscribe":
 		if e.ComplexityRoot.Mutation.Unsubscribe == nil {
 			break
@@ -2777,6 +3074,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Unsubscribe(childComplexity, args["input"].(model.UnsubscribeInput)), true
+	case "Mutation.updateKnowledgeEntry":
+		if e.ComplexityRoot.Mutation.UpdateKnowledgeEntry == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateKnowledgeEntry_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateKnowledgeEntry(childComplexity, args["input"].(model.UpdateKnowledgeEntryInput)), true
 	case "Mutation.withdrawCase":
 		if e.ComplexityRoot.Mutation.WithdrawCase == nil {
 			break
@@ -2918,6 +3226,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AgencyConsultations(childComplexity, args["status"].(*consult.Status), args["first"].(*int), args["after"].(*string)), true
+	case "Query.agentChatQueue":
+		if e.ComplexityRoot.Query.AgentChatQueue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AgentChatQueue(childComplexity), true
 	case "Query.appointmentSlots":
 		if e.ComplexityRoot.Query.AppointmentSlots == nil {
 			break
@@ -2929,6 +3243,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AppointmentSlots(childComplexity, args["matterId"].(string), args["hallId"].(string), args["date"].(string)), true
+	case "Query.ask":
+		if e.ComplexityRoot.Query.Ask == nil {
+			break
+		}
+
+		args, err := ec.field_Query_ask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Ask(childComplexity, args["question"].(string)), true
 	case "Query.consultationSuggestions":
 		if e.ComplexityRoot.Query.ConsultationSuggestions == nil {
 			break
@@ -3008,6 +3333,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.myAgentChats":
+		if e.ComplexityRoot.Query.MyAgentChats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myAgentChats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyAgentChats(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.myAppointments":
 		if e.ComplexityRoot.Query.MyAppointments == nil {
 			break
@@ -3590,6 +3926,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SearchTermCount.Query(childComplexity), true
 
+	case "SendChatMessagePayload.message":
+		if e.ComplexityRoot.SendChatMessagePayload.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SendChatMessagePayload.Message(childComplexity), true
+
 	case "ServiceCode.expiresAt":
 		if e.ComplexityRoot.ServiceCode.ExpiresAt == nil {
 			break
@@ -3723,6 +4066,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SubscribePayload.Subscription(childComplexity), true
 
+	case "Subscription.chatMessageReceived":
+		if e.ComplexityRoot.Subscription.ChatMessageReceived == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_chatMessageReceived_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ChatMessageReceived(childComplexity, args["chatId"].(string)), true
 	case "Subscription.messageReceived":
 		if e.ComplexityRoot.Subscription.MessageReceived == nil {
 			break
@@ -3853,6 +4207,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AdminLoginInput", ec.unmarshalInputAdminLoginInput),
+			graphql.NewInputUnmarshaler("AgentChatInput", ec.unmarshalInputAgentChatInput),
 			graphql.NewInputUnmarshaler("AppealEvaluationInput", ec.unmarshalInputAppealEvaluationInput),
 			graphql.NewInputUnmarshaler("AssignConsultationInput", ec.unmarshalInputAssignConsultationInput),
 			graphql.NewInputUnmarshaler("BookAppointmentInput", ec.unmarshalInputBookAppointmentInput),
@@ -3861,6 +4216,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ConsultationInput", ec.unmarshalInputConsultationInput),
 			graphql.NewInputUnmarshaler("DeleteApplicationDraftInput", ec.unmarshalInputDeleteApplicationDraftInput),
 			graphql.NewInputUnmarshaler("DeleteConsultationDraftInput", ec.unmarshalInputDeleteConsultationDraftInput),
+			graphql.NewInputUnmarshaler("DeleteKnowledgeEntryInput", ec.unmarshalInputDeleteKnowledgeEntryInput),
 			graphql.NewInputUnmarshaler("DeleteSearchSynonymInput", ec.unmarshalInputDeleteSearchSynonymInput),
 			graphql.NewInputUnmarshaler("EvaluateAppInput", ec.unmarshalInputEvaluateAppInput),
 			graphql.NewInputUnmarshaler("EvaluateCaseInput", ec.unmarshalInputEvaluateCaseInput),
@@ -3868,6 +4224,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("FormValueInput", ec.unmarshalInputFormValueInput),
 			graphql.NewInputUnmarshaler("GeoPointInput", ec.unmarshalInputGeoPointInput),
 			graphql.NewInputUnmarshaler("HandleCaseInput", ec.unmarshalInputHandleCaseInput),
+			graphql.NewInputUnmarshaler("KnowledgeEntryInput", ec.unmarshalInputKnowledgeEntryInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("MarkMessagesReadInput", ec.unmarshalInputMarkMessagesReadInput),
 			graphql.NewInputUnmarshaler("MatterFilter", ec.unmarshalInputMatterFilter),
@@ -3880,13 +4237,16 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReviewAppealInput", ec.unmarshalInputReviewAppealInput),
 			graphql.NewInputUnmarshaler("SaveApplicationDraftInput", ec.unmarshalInputSaveApplicationDraftInput),
 			graphql.NewInputUnmarshaler("SaveConsultationDraftInput", ec.unmarshalInputSaveConsultationDraftInput),
+			graphql.NewInputUnmarshaler("SendChatMessageInput", ec.unmarshalInputSendChatMessageInput),
 			graphql.NewInputUnmarshaler("SetHotWordInput", ec.unmarshalInputSetHotWordInput),
 			graphql.NewInputUnmarshaler("SetSearchSynonymInput", ec.unmarshalInputSetSearchSynonymInput),
+			graphql.NewInputUnmarshaler("StartAgentChatInput", ec.unmarshalInputStartAgentChatInput),
 			graphql.NewInputUnmarshaler("SubmitApplicationInput", ec.unmarshalInputSubmitApplicationInput),
 			graphql.NewInputUnmarshaler("SubmitConsultationInput", ec.unmarshalInputSubmitConsultationInput),
 			graphql.NewInputUnmarshaler("SubscribeInput", ec.unmarshalInputSubscribeInput),
 			graphql.NewInputUnmarshaler("SupplyCaseMaterialsInput", ec.unmarshalInputSupplyCaseMaterialsInput),
 			graphql.NewInputUnmarshaler("UnsubscribeInput", ec.unmarshalInputUnsubscribeInput),
+			graphql.NewInputUnmarshaler("UpdateKnowledgeEntryInput", ec.unmarshalInputUpdateKnowledgeEntryInput),
 			graphql.NewInputUnmarshaler("WithdrawCaseInput", ec.unmarshalInputWithdrawCaseInput),
 		)
 	}
@@ -4038,6 +4398,70 @@ func (ec *executionContext) childFields_Agency(ctx context.Context, field graphq
 		return ec.fieldContext_Agency_region(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Agency", field.Name)
+}
+
+func (ec *executionContext) childFields_AgentChat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AgentChat_id(ctx, field)
+	case "status":
+		return ec.fieldContext_AgentChat_status(ctx, field)
+	case "topic":
+		return ec.fieldContext_AgentChat_topic(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AgentChat_createdAt(ctx, field)
+	case "takenAt":
+		return ec.fieldContext_AgentChat_takenAt(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_AgentChat_closedAt(ctx, field)
+	case "messages":
+		return ec.fieldContext_AgentChat_messages(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AgentChat", field.Name)
+}
+
+func (ec *executionContext) childFields_AgentChatConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AgentChatConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AgentChatConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AgentChatConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AgentChatConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AgentChatEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AgentChatEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AgentChatEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AgentChatEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AgentChatPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "chat":
+		return ec.fieldContext_AgentChatPayload_chat(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AgentChatPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Answer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "answer":
+		return ec.fieldContext_Answer_answer(ctx, field)
+	case "confidence":
+		return ec.fieldContext_Answer_confidence(ctx, field)
+	case "sources":
+		return ec.fieldContext_Answer_sources(ctx, field)
+	case "offerHuman":
+		return ec.fieldContext_Answer_offerHuman(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Answer", field.Name)
 }
 
 func (ec *executionContext) childFields_Appointment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4222,6 +4646,20 @@ func (ec *executionContext) childFields_CaseStep(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type CaseStep", field.Name)
 }
 
+func (ec *executionContext) childFields_ChatMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ChatMessage_id(ctx, field)
+	case "sender":
+		return ec.fieldContext_ChatMessage_sender(ctx, field)
+	case "text":
+		return ec.fieldContext_ChatMessage_text(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ChatMessage_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChatMessage", field.Name)
+}
+
 func (ec *executionContext) childFields_Consultation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4340,6 +4778,14 @@ func (ec *executionContext) childFields_DeleteConsultationDraftPayload(ctx conte
 		return ec.fieldContext_DeleteConsultationDraftPayload_deletedConsultationId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeleteConsultationDraftPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteKnowledgeEntryPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deletedId":
+		return ec.fieldContext_DeleteKnowledgeEntryPayload_deletedId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteKnowledgeEntryPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_DeleteSearchSynonymPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4634,6 +5080,14 @@ func (ec *executionContext) childFields_KnowledgeEntry(ctx context.Context, fiel
 		return ec.fieldContext_KnowledgeEntry_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type KnowledgeEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_KnowledgeEntryPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "entry":
+		return ec.fieldContext_KnowledgeEntryPayload_entry(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type KnowledgeEntryPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_MarkMessagesReadPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5030,6 +5484,14 @@ func (ec *executionContext) childFields_SearchTermCount(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type SearchTermCount", field.Name)
 }
 
+func (ec *executionContext) childFields_SendChatMessagePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "message":
+		return ec.fieldContext_SendChatMessagePayload_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SendChatMessagePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ServiceCode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "kind":
@@ -5422,6 +5884,20 @@ func (ec *executionContext) field_Mutation_closeConsultation_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createKnowledgeEntry_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.KnowledgeEntryInput, error) {
+			return ec.unmarshalNKnowledgeEntryInput2govmobileᚋgraphᚋmodelᚐKnowledgeEntryInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteApplicationDraft_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5450,12 +5926,40 @@ func (ec *executionContext) field_Mutation_deleteConsultationDraft_args(ctx cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_deleteKnowledgeEntry_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeleteKnowledgeEntryInput, error) {
+			return ec.unmarshalNDeleteKnowledgeEntryInput2govmobileᚋgraphᚋmodelᚐDeleteKnowledgeEntryInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteSearchSynonym_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeleteSearchSynonymInput, error) {
 			return ec.unmarshalNDeleteSearchSynonymInput2govmobileᚋgraphᚋmodelᚐDeleteSearchSynonymInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_endAgentChat_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AgentChatInput, error) {
+			return ec.unmarshalNAgentChatInput2govmobileᚋgraphᚋmodelᚐAgentChatInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5646,6 +6150,20 @@ func (ec *executionContext) field_Mutation_saveConsultationDraft_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_sendChatMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SendChatMessageInput, error) {
+			return ec.unmarshalNSendChatMessageInput2govmobileᚋgraphᚋmodelᚐSendChatMessageInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setHotWord_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5666,6 +6184,20 @@ func (ec *executionContext) field_Mutation_setSearchSynonym_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetSearchSynonymInput, error) {
 			return ec.unmarshalNSetSearchSynonymInput2govmobileᚋgraphᚋmodelᚐSetSearchSynonymInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_startAgentChat_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.StartAgentChatInput, error) {
+			return ec.unmarshalNStartAgentChatInput2govmobileᚋgraphᚋmodelᚐStartAgentChatInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5730,12 +6262,40 @@ func (ec *executionContext) field_Mutation_supplyCaseMaterials_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_takeAgentChat_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AgentChatInput, error) {
+			return ec.unmarshalNAgentChatInput2govmobileᚋgraphᚋmodelᚐAgentChatInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_unsubscribe_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UnsubscribeInput, error) {
 			return ec.unmarshalNUnsubscribeInput2govmobileᚋgraphᚋmodelᚐUnsubscribeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateKnowledgeEntry_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateKnowledgeEntryInput, error) {
+			return ec.unmarshalNUpdateKnowledgeEntryInput2govmobileᚋgraphᚋmodelᚐUpdateKnowledgeEntryInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5859,6 +6419,20 @@ func (ec *executionContext) field_Query_appointmentSlots_args(ctx context.Contex
 		return nil, err
 	}
 	args["date"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_ask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "question",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["question"] = arg0
 	return args, nil
 }
 
@@ -6015,6 +6589,28 @@ func (ec *executionContext) field_Query_matters_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myAgentChats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -6432,6 +7028,20 @@ func (ec *executionContext) field_Query_verifyServiceCode_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Subscription_chatMessageReceived_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "chatId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["chatId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field___Directive_args_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6674,6 +7284,451 @@ func (ec *executionContext) fieldContext_Agency_region(_ context.Context, field 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AgentChat_id(ctx context.Context, field graphql.CollectedField, obj *models.AgentChat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentChat_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AgentChat().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentChat_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentChat", field, true, true, "ID")
+}
+
+func (ec *executionContext) _AgentChat_status(ctx context.Context, field graphql.CollectedField, obj *models.AgentChat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentChat_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AgentChat().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v agentchat.Status) graphql.Marshaler {
+			return ec.marshalNAgentChatStatus2govmobileᚋagentchatᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentChat_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentChat", field, true, true, "AgentChatStatus")
+}
+
+func (ec *executionContext) _AgentChat_topic(ctx context.Context, field graphql.CollectedField, obj *models.AgentChat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentChat_topic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Topic, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentChat_topic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentChat", field, false, false, "String")
+}
+
+func (ec *executionContext) _AgentChat_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.AgentChat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentChat_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentChat_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentChat", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AgentChat_takenAt(ctx context.Context, field graphql.CollectedField, obj *models.AgentChat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentChat_takenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TakenAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AgentChat_takenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentChat", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AgentChat_closedAt(ctx context.Context, field graphql.CollectedField, obj *models.AgentChat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentChat_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AgentChat_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentChat", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AgentChat_messages(ctx context.Context, field graphql.CollectedField, obj *models.AgentChat) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentChat_messages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AgentChat().Messages(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.ChatMessage) graphql.Marshaler {
+			return ec.marshalNChatMessage2ᚕᚖgovmobileᚋmodelsᚐChatMessageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentChat_messages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AgentChat",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChatMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AgentChatConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AgentChatConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentChatConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AgentChatEdge) graphql.Marshaler {
+			return ec.marshalNAgentChatEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐAgentChatEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentChatConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AgentChatConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentChatEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AgentChatConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AgentChatConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentChatConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentChatConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AgentChatConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AgentChatConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AgentChatConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentChatConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentChatConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentChatConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AgentChatEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AgentChatEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentChatEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentChatEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AgentChatEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _AgentChatEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AgentChatEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentChatEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.AgentChat) graphql.Marshaler {
+			return ec.marshalNAgentChat2ᚖgovmobileᚋmodelsᚐAgentChat(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentChatEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AgentChatEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentChat(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AgentChatPayload_chat(ctx context.Context, field graphql.CollectedField, obj *model.AgentChatPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AgentChatPayload_chat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Chat, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.AgentChat) graphql.Marshaler {
+			return ec.marshalNAgentChat2ᚖgovmobileᚋmodelsᚐAgentChat(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AgentChatPayload_chat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AgentChatPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentChat(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Answer_answer(ctx context.Context, field graphql.CollectedField, obj *model.Answer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Answer_answer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Answer_answer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Answer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Answer_confidence(ctx context.Context, field graphql.CollectedField, obj *model.Answer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Answer_confidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Answer_confidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Answer", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Answer_sources(ctx context.Context, field graphql.CollectedField, obj *model.Answer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Answer_sources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sources, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.KnowledgeEntry) graphql.Marshaler {
+			return ec.marshalNKnowledgeEntry2ᚕᚖgovmobileᚋmodelsᚐKnowledgeEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Answer_sources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Answer",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KnowledgeEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Answer_offerHuman(ctx context.Context, field graphql.CollectedField, obj *model.Answer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Answer_offerHuman(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OfferHuman, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Answer_offerHuman(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Answer", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _App_id(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
@@ -8337,6 +9392,98 @@ func (ec *executionContext) fieldContext_CaseStep_at(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("CaseStep", field, false, false, "Time")
 }
 
+func (ec *executionContext) _ChatMessage_id(ctx context.Context, field graphql.CollectedField, obj *models.ChatMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChatMessage().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessage", field, true, true, "ID")
+}
+
+func (ec *executionContext) _ChatMessage_sender(ctx context.Context, field graphql.CollectedField, obj *models.ChatMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessage_sender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sender, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessage_sender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChatMessage_text(ctx context.Context, field graphql.CollectedField, obj *models.ChatMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessage_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessage_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChatMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.ChatMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessage_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessage_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Consultation_id(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9175,6 +10322,29 @@ func (ec *executionContext) _DeleteConsultationDraftPayload_deletedConsultationI
 }
 func (ec *executionContext) fieldContext_DeleteConsultationDraftPayload_deletedConsultationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeleteConsultationDraftPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DeleteKnowledgeEntryPayload_deletedId(ctx context.Context, field graphql.CollectedField, obj *model.DeleteKnowledgeEntryPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DeleteKnowledgeEntryPayload_deletedId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeletedID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DeleteKnowledgeEntryPayload_deletedId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DeleteKnowledgeEntryPayload", field, false, false, "ID")
 }
 
 func (ec *executionContext) _DeleteSearchSynonymPayload_deleted(ctx context.Context, field graphql.CollectedField, obj *model.DeleteSearchSynonymPayload) (ret graphql.Marshaler) {
@@ -11406,6 +12576,38 @@ func (ec *executionContext) fieldContext_KnowledgeEntry_updatedAt(_ context.Cont
 	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "Time")
 }
 
+func (ec *executionContext) _KnowledgeEntryPayload_entry(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeEntryPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KnowledgeEntryPayload_entry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entry, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.KnowledgeEntry) graphql.Marshaler {
+			return ec.marshalNKnowledgeEntry2ᚖgovmobileᚋmodelsᚐKnowledgeEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KnowledgeEntryPayload_entry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "KnowledgeEntryPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KnowledgeEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MarkMessagesReadPayload_marked(ctx context.Context, field graphql.CollectedField, obj *model.MarkMessagesReadPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13515,6 +14717,366 @@ func (ec *executionContext) fieldContext_Mutation_closeConsultation(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_startAgentChat(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startAgentChat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartAgentChat(ctx, fc.Args["input"].(model.StartAgentChatInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AgentChatPayload) graphql.Marshaler {
+			return ec.marshalNAgentChatPayload2ᚖgovmobileᚋgraphᚋmodelᚐAgentChatPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startAgentChat(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentChatPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startAgentChat_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_sendChatMessage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sendChatMessage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SendChatMessage(ctx, fc.Args["input"].(model.SendChatMessageInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SendChatMessagePayload) graphql.Marshaler {
+			return ec.marshalNSendChatMessagePayload2ᚖgovmobileᚋgraphᚋmodelᚐSendChatMessagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sendChatMessage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SendChatMessagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sendChatMessage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_takeAgentChat(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_takeAgentChat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TakeAgentChat(ctx, fc.Args["input"].(model.AgentChatInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AgentChatPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AgentChatPayload) graphql.Marshaler {
+			return ec.marshalNAgentChatPayload2ᚖgovmobileᚋgraphᚋmodelᚐAgentChatPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_takeAgentChat(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentChatPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_takeAgentChat_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_endAgentChat(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_endAgentChat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EndAgentChat(ctx, fc.Args["input"].(model.AgentChatInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AgentChatPayload) graphql.Marshaler {
+			return ec.marshalNAgentChatPayload2ᚖgovmobileᚋgraphᚋmodelᚐAgentChatPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_endAgentChat(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentChatPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_endAgentChat_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createKnowledgeEntry(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createKnowledgeEntry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateKnowledgeEntry(ctx, fc.Args["input"].(model.KnowledgeEntryInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.KnowledgeEntryPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KnowledgeEntryPayload) graphql.Marshaler {
+			return ec.marshalNKnowledgeEntryPayload2ᚖgovmobileᚋgraphᚋmodelᚐKnowledgeEntryPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createKnowledgeEntry(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KnowledgeEntryPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createKnowledgeEntry_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateKnowledgeEntry(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateKnowledgeEntry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateKnowledgeEntry(ctx, fc.Args["input"].(model.UpdateKnowledgeEntryInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.KnowledgeEntryPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KnowledgeEntryPayload) graphql.Marshaler {
+			return ec.marshalNKnowledgeEntryPayload2ᚖgovmobileᚋgraphᚋmodelᚐKnowledgeEntryPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateKnowledgeEntry(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KnowledgeEntryPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateKnowledgeEntry_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteKnowledgeEntry(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteKnowledgeEntry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteKnowledgeEntry(ctx, fc.Args["input"].(model.DeleteKnowledgeEntryInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.DeleteKnowledgeEntryPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeleteKnowledgeEntryPayload) graphql.Marshaler {
+			return ec.marshalNDeleteKnowledgeEntryPayload2ᚖgovmobileᚋgraphᚋmodelᚐDeleteKnowledgeEntryPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteKnowledgeEntry(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteKnowledgeEntryPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteKnowledgeEntry_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_evaluateCase(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14908,6 +16470,139 @@ func (ec *executionContext) fieldContext_Query_agencyConsultations(ctx context.C
 	if fc.Args, err = ec.field_Query_agencyConsultations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_ask(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_ask(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Ask(ctx, fc.Args["question"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Answer) graphql.Marshaler {
+			return ec.marshalNAnswer2ᚖgovmobileᚋgraphᚋmodelᚐAnswer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_ask(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Answer(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_ask_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myAgentChats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myAgentChats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyAgentChats(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AgentChatConnection) graphql.Marshaler {
+			return ec.marshalNAgentChatConnection2ᚖgovmobileᚋgraphᚋmodelᚐAgentChatConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myAgentChats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentChatConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myAgentChats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_agentChatQueue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_agentChatQueue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().AgentChatQueue(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*models.AgentChat
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AgentChat) graphql.Marshaler {
+			return ec.marshalNAgentChat2ᚕᚖgovmobileᚋmodelsᚐAgentChatᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_agentChatQueue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AgentChat(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -17363,6 +19058,38 @@ func (ec *executionContext) fieldContext_SearchTermCount_count(_ context.Context
 	return graphql.NewScalarFieldContext("SearchTermCount", field, false, false, "Int")
 }
 
+func (ec *executionContext) _SendChatMessagePayload_message(ctx context.Context, field graphql.CollectedField, obj *model.SendChatMessagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SendChatMessagePayload_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.ChatMessage) graphql.Marshaler {
+			return ec.marshalNChatMessage2ᚖgovmobileᚋmodelsᚐChatMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SendChatMessagePayload_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SendChatMessagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChatMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ServiceCode_kind(ctx context.Context, field graphql.CollectedField, obj *model.ServiceCode) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17910,6 +19637,50 @@ func (ec *executionContext) fieldContext_Subscription_messageReceived(_ context.
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Message(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_chatMessageReceived(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_chatMessageReceived(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ChatMessageReceived(ctx, fc.Args["chatId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.ChatMessage) graphql.Marshaler {
+			return ec.marshalNChatMessage2ᚖgovmobileᚋmodelsᚐChatMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_chatMessageReceived(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChatMessage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_chatMessageReceived_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -19549,6 +21320,48 @@ func UnmarshalAdminLoginInput(ctx context.Context, raw any) (model.AdminLoginInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAgentChatInput(ctx context.Context, obj any) (model.AgentChatInput, error) {
+	var it model.AgentChatInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"chatId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "chatId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("chatId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChatID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAgentChatInput unmarshals raw into the AgentChatInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAgentChatInput(ctx context.Context, raw any) (model.AgentChatInput, error) {
+	var out model.AgentChatInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AgentChatInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAppealEvaluationInput(ctx context.Context, obj any) (model.AppealEvaluationInput, error) {
 	var it model.AppealEvaluationInput
 	if obj == nil {
@@ -19941,6 +21754,48 @@ func UnmarshalDeleteConsultationDraftInput(ctx context.Context, raw any) (model.
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDeleteKnowledgeEntryInput(ctx context.Context, obj any) (model.DeleteKnowledgeEntryInput, error) {
+	var it model.DeleteKnowledgeEntryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteKnowledgeEntryInput unmarshals raw into the DeleteKnowledgeEntryInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteKnowledgeEntryInput(ctx context.Context, raw any) (model.DeleteKnowledgeEntryInput, error) {
+	var out model.DeleteKnowledgeEntryInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteKnowledgeEntryInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeleteSearchSynonymInput(ctx context.Context, obj any) (model.DeleteSearchSynonymInput, error) {
 	var it model.DeleteSearchSynonymInput
 	if obj == nil {
@@ -20306,6 +22161,69 @@ func (ec *executionContext) unmarshalInputHandleCaseInput(ctx context.Context, o
 func UnmarshalHandleCaseInput(ctx context.Context, raw any) (model.HandleCaseInput, error) {
 	var out model.HandleCaseInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "HandleCaseInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputKnowledgeEntryInput(ctx context.Context, obj any) (model.KnowledgeEntryInput, error) {
+	var it model.KnowledgeEntryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"question", "answer", "keywords", "matterCode"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "question":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("question"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Question = data
+		case "answer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("answer"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Answer = data
+		case "keywords":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("keywords"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Keywords = data
+		case "matterCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("matterCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MatterCode = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalKnowledgeEntryInput unmarshals raw into the KnowledgeEntryInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalKnowledgeEntryInput(ctx context.Context, raw any) (model.KnowledgeEntryInput, error) {
+	var out model.KnowledgeEntryInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "KnowledgeEntryInput", raw, &out)
 	return out, err
 }
 
@@ -21027,6 +22945,55 @@ func UnmarshalSaveConsultationDraftInput(ctx context.Context, raw any) (model.Sa
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSendChatMessageInput(ctx context.Context, obj any) (model.SendChatMessageInput, error) {
+	var it model.SendChatMessageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"chatId", "text"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "chatId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("chatId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChatID = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSendChatMessageInput unmarshals raw into the SendChatMessageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSendChatMessageInput(ctx context.Context, raw any) (model.SendChatMessageInput, error) {
+	var out model.SendChatMessageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SendChatMessageInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetHotWordInput(ctx context.Context, obj any) (model.SetHotWordInput, error) {
 	var it model.SetHotWordInput
 	if obj == nil {
@@ -21133,6 +23100,48 @@ func (ec *executionContext) unmarshalInputSetSearchSynonymInput(ctx context.Cont
 func UnmarshalSetSearchSynonymInput(ctx context.Context, raw any) (model.SetSearchSynonymInput, error) {
 	var out model.SetSearchSynonymInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetSearchSynonymInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputStartAgentChatInput(ctx context.Context, obj any) (model.StartAgentChatInput, error) {
+	var it model.StartAgentChatInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"text"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalStartAgentChatInput unmarshals raw into the StartAgentChatInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalStartAgentChatInput(ctx context.Context, raw any) (model.StartAgentChatInput, error) {
+	var out model.StartAgentChatInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "StartAgentChatInput", raw, &out)
 	return out, err
 }
 
@@ -21395,6 +23404,55 @@ func UnmarshalUnsubscribeInput(ctx context.Context, raw any) (model.UnsubscribeI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateKnowledgeEntryInput(ctx context.Context, obj any) (model.UpdateKnowledgeEntryInput, error) {
+	var it model.UpdateKnowledgeEntryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "entry"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "entry":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entry"))
+			data, err := ec.unmarshalNKnowledgeEntryInput2ᚖgovmobileᚋgraphᚋmodelᚐKnowledgeEntryInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Entry = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateKnowledgeEntryInput unmarshals raw into the UpdateKnowledgeEntryInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateKnowledgeEntryInput(ctx context.Context, raw any) (model.UpdateKnowledgeEntryInput, error) {
+	var out model.UpdateKnowledgeEntryInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateKnowledgeEntryInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputWithdrawCaseInput(ctx context.Context, obj any) (model.WithdrawCaseInput, error) {
 	var it model.WithdrawCaseInput
 	if obj == nil {
@@ -21557,6 +23615,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._App(ctx, sel, obj)
+	case models.AgentChat:
+		return ec._AgentChat(ctx, sel, &obj)
+	case *models.AgentChat:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AgentChat(ctx, sel, obj)
 	case models.Agency:
 		return ec._Agency(ctx, sel, &obj)
 	case *models.Agency:
@@ -21687,6 +23752,234 @@ func (ec *executionContext) _Agency(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Agency_region(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var agentChatImplementors = []string{"AgentChat", "Node"}
+
+func (ec *executionContext) _AgentChat(ctx context.Context, sel ast.SelectionSet, obj *models.AgentChat) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, agentChatImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AgentChat")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AgentChat_id(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AgentChat_status(ctx, field, obj)
+				})
+		case "topic":
+			out.Values[i] = ec._AgentChat_topic(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._AgentChat_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "takenAt":
+			out.Values[i] = ec._AgentChat_takenAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closedAt":
+			out.Values[i] = ec._AgentChat_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "messages":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AgentChat_messages(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var agentChatConnectionImplementors = []string{"AgentChatConnection"}
+
+func (ec *executionContext) _AgentChatConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AgentChatConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, agentChatConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AgentChatConnection")
+		case "edges":
+			out.Values[i] = ec._AgentChatConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AgentChatConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._AgentChatConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var agentChatEdgeImplementors = []string{"AgentChatEdge"}
+
+func (ec *executionContext) _AgentChatEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AgentChatEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, agentChatEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AgentChatEdge")
+		case "cursor":
+			out.Values[i] = ec._AgentChatEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AgentChatEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var agentChatPayloadImplementors = []string{"AgentChatPayload"}
+
+func (ec *executionContext) _AgentChatPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AgentChatPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, agentChatPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AgentChatPayload")
+		case "chat":
+			out.Values[i] = ec._AgentChatPayload_chat(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var answerImplementors = []string{"Answer"}
+
+func (ec *executionContext) _Answer(ctx context.Context, sel ast.SelectionSet, obj *model.Answer) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, answerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Answer")
+		case "answer":
+			out.Values[i] = ec._Answer_answer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "confidence":
+			out.Values[i] = ec._Answer_confidence(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sources":
+			out.Values[i] = ec._Answer_sources(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "offerHuman":
+			out.Values[i] = ec._Answer_offerHuman(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -22412,6 +24705,55 @@ func (ec *executionContext) _CaseStep(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var chatMessageImplementors = []string{"ChatMessage"}
+
+func (ec *executionContext) _ChatMessage(ctx context.Context, sel ast.SelectionSet, obj *models.ChatMessage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, chatMessageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChatMessage")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChatMessage_id(ctx, field, obj)
+				})
+		case "sender":
+			out.Values[i] = ec._ChatMessage_sender(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "text":
+			out.Values[i] = ec._ChatMessage_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ChatMessage_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var consultationImplementors = []string{"Consultation", "Node"}
 
 func (ec *executionContext) _Consultation(ctx context.Context, sel ast.SelectionSet, obj *models.Consultation) graphql.Marshaler {
@@ -22818,6 +25160,39 @@ func (ec *executionContext) _DeleteConsultationDraftPayload(ctx context.Context,
 			out.Values[i] = graphql.MarshalString("DeleteConsultationDraftPayload")
 		case "deletedConsultationId":
 			out.Values[i] = ec._DeleteConsultationDraftPayload_deletedConsultationId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var deleteKnowledgeEntryPayloadImplementors = []string{"DeleteKnowledgeEntryPayload"}
+
+func (ec *executionContext) _DeleteKnowledgeEntryPayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeleteKnowledgeEntryPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deleteKnowledgeEntryPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DeleteKnowledgeEntryPayload")
+		case "deletedId":
+			out.Values[i] = ec._DeleteKnowledgeEntryPayload_deletedId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -23842,6 +26217,39 @@ func (ec *executionContext) _KnowledgeEntry(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var knowledgeEntryPayloadImplementors = []string{"KnowledgeEntryPayload"}
+
+func (ec *executionContext) _KnowledgeEntryPayload(ctx context.Context, sel ast.SelectionSet, obj *model.KnowledgeEntryPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, knowledgeEntryPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("KnowledgeEntryPayload")
+		case "entry":
+			out.Values[i] = ec._KnowledgeEntryPayload_entry(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var markMessagesReadPayloadImplementors = []string{"MarkMessagesReadPayload"}
 
 func (ec *executionContext) _MarkMessagesReadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MarkMessagesReadPayload) graphql.Marshaler {
@@ -24426,6 +26834,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "startAgentChat":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startAgentChat(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sendChatMessage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sendChatMessage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "takeAgentChat":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_takeAgentChat(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endAgentChat":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_endAgentChat(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createKnowledgeEntry":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createKnowledgeEntry(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateKnowledgeEntry":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateKnowledgeEntry(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteKnowledgeEntry":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteKnowledgeEntry(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "evaluateCase":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_evaluateCase(ctx, field)
@@ -24822,6 +27279,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_agencyConsultations(ctx, field)
+				})
+		case "ask":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_ask(ctx, field)
+				})
+		case "myAgentChats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myAgentChats(ctx, field)
+				})
+		case "agentChatQueue":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_agentChatQueue(ctx, field)
 				})
 		case "myEvaluations":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -25725,6 +28200,39 @@ func (ec *executionContext) _SearchTermCount(ctx context.Context, sel ast.Select
 	return out
 }
 
+var sendChatMessagePayloadImplementors = []string{"SendChatMessagePayload"}
+
+func (ec *executionContext) _SendChatMessagePayload(ctx context.Context, sel ast.SelectionSet, obj *model.SendChatMessagePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sendChatMessagePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SendChatMessagePayload")
+		case "message":
+			out.Values[i] = ec._SendChatMessagePayload_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var serviceCodeImplementors = []string{"ServiceCode"}
 
 func (ec *executionContext) _ServiceCode(ctx context.Context, sel ast.SelectionSet, obj *model.ServiceCode) graphql.Marshaler {
@@ -26043,6 +28551,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	switch fields[0].Name {
 	case "messageReceived":
 		return ec._Subscription_messageReceived(ctx, fields[0])
+	case "chatMessageReceived":
+		return ec._Subscription_chatMessageReceived(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -26679,6 +29189,98 @@ func (ec *executionContext) marshalNAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx co
 	return ec._Agency(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNAgentChat2ᚕᚖgovmobileᚋmodelsᚐAgentChatᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.AgentChat) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAgentChat2ᚖgovmobileᚋmodelsᚐAgentChat(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAgentChat2ᚖgovmobileᚋmodelsᚐAgentChat(ctx context.Context, sel ast.SelectionSet, v *models.AgentChat) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AgentChat!")
+		return graphql.Null
+	}
+	return ec._AgentChat(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAgentChatConnection2ᚖgovmobileᚋgraphᚋmodelᚐAgentChatConnection(ctx context.Context, sel ast.SelectionSet, v *model.AgentChatConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AgentChatConnection!")
+		return graphql.Null
+	}
+	return ec._AgentChatConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAgentChatEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐAgentChatEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AgentChatEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAgentChatEdge2ᚖgovmobileᚋgraphᚋmodelᚐAgentChatEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAgentChatEdge2ᚖgovmobileᚋgraphᚋmodelᚐAgentChatEdge(ctx context.Context, sel ast.SelectionSet, v *model.AgentChatEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AgentChatEdge!")
+		return graphql.Null
+	}
+	return ec._AgentChatEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAgentChatInput2govmobileᚋgraphᚋmodelᚐAgentChatInput(ctx context.Context, v any) (model.AgentChatInput, error) {
+	res, err := ec.unmarshalInputAgentChatInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAgentChatPayload2ᚖgovmobileᚋgraphᚋmodelᚐAgentChatPayload(ctx context.Context, sel ast.SelectionSet, v *model.AgentChatPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AgentChatPayload!")
+		return graphql.Null
+	}
+	return ec._AgentChatPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAgentChatStatus2govmobileᚋagentchatᚐStatus(ctx context.Context, v any) (agentchat.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := agentchat.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAgentChatStatus2govmobileᚋagentchatᚐStatus(ctx context.Context, sel ast.SelectionSet, v agentchat.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AgentChatStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNAnswer2ᚖgovmobileᚋgraphᚋmodelᚐAnswer(ctx context.Context, sel ast.SelectionSet, v *model.Answer) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Answer!")
+		return graphql.Null
+	}
+	return ec._Answer(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAppealEvaluationInput2govmobileᚋgraphᚋmodelᚐAppealEvaluationInput(ctx context.Context, v any) (model.AppealEvaluationInput, error) {
 	res, err := ec.unmarshalInputAppealEvaluationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -26934,6 +29536,30 @@ func (ec *executionContext) marshalNCaseStep2ᚖgovmobileᚋmodelsᚐCaseEvent(c
 	return ec._CaseStep(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNChatMessage2ᚕᚖgovmobileᚋmodelsᚐChatMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.ChatMessage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChatMessage2ᚖgovmobileᚋmodelsᚐChatMessage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChatMessage2ᚖgovmobileᚋmodelsᚐChatMessage(ctx context.Context, sel ast.SelectionSet, v *models.ChatMessage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChatMessage!")
+		return graphql.Null
+	}
+	return ec._ChatMessage(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCloseConsultationInput2govmobileᚋgraphᚋmodelᚐCloseConsultationInput(ctx context.Context, v any) (model.CloseConsultationInput, error) {
 	res, err := ec.unmarshalInputCloseConsultationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -27133,6 +29759,19 @@ func (ec *executionContext) marshalNDeleteConsultationDraftPayload2ᚖgovmobile�
 		return graphql.Null
 	}
 	return ec._DeleteConsultationDraftPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDeleteKnowledgeEntryInput2govmobileᚋgraphᚋmodelᚐDeleteKnowledgeEntryInput(ctx context.Context, v any) (model.DeleteKnowledgeEntryInput, error) {
+	res, err := ec.unmarshalInputDeleteKnowledgeEntryInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDeleteKnowledgeEntryPayload2ᚖgovmobileᚋgraphᚋmodelᚐDeleteKnowledgeEntryPayload(ctx context.Context, sel ast.SelectionSet, v *model.DeleteKnowledgeEntryPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DeleteKnowledgeEntryPayload!")
+		return graphql.Null
+	}
+	return ec._DeleteKnowledgeEntryPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNDeleteSearchSynonymInput2govmobileᚋgraphᚋmodelᚐDeleteSearchSynonymInput(ctx context.Context, v any) (model.DeleteSearchSynonymInput, error) {
@@ -27609,6 +30248,24 @@ func (ec *executionContext) marshalNKnowledgeEntry2ᚖgovmobileᚋmodelsᚐKnowl
 		return graphql.Null
 	}
 	return ec._KnowledgeEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNKnowledgeEntryInput2govmobileᚋgraphᚋmodelᚐKnowledgeEntryInput(ctx context.Context, v any) (model.KnowledgeEntryInput, error) {
+	res, err := ec.unmarshalInputKnowledgeEntryInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNKnowledgeEntryInput2ᚖgovmobileᚋgraphᚋmodelᚐKnowledgeEntryInput(ctx context.Context, v any) (*model.KnowledgeEntryInput, error) {
+	res, err := ec.unmarshalInputKnowledgeEntryInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNKnowledgeEntryPayload2ᚖgovmobileᚋgraphᚋmodelᚐKnowledgeEntryPayload(ctx context.Context, sel ast.SelectionSet, v *model.KnowledgeEntryPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "KnowledgeEntryPayload!")
+		return graphql.Null
+	}
+	return ec._KnowledgeEntryPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLoginInput2govmobileᚋgraphᚋmodelᚐLoginInput(ctx context.Context, v any) (model.LoginInput, error) {
@@ -28207,6 +30864,19 @@ func (ec *executionContext) marshalNSearchTermCount2ᚖgovmobileᚋgraphᚋmodel
 	return ec._SearchTermCount(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSendChatMessageInput2govmobileᚋgraphᚋmodelᚐSendChatMessageInput(ctx context.Context, v any) (model.SendChatMessageInput, error) {
+	res, err := ec.unmarshalInputSendChatMessageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSendChatMessagePayload2ᚖgovmobileᚋgraphᚋmodelᚐSendChatMessagePayload(ctx context.Context, sel ast.SelectionSet, v *model.SendChatMessagePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SendChatMessagePayload!")
+		return graphql.Null
+	}
+	return ec._SendChatMessagePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNServiceCode2ᚖgovmobileᚋgraphᚋmodelᚐServiceCode(ctx context.Context, sel ast.SelectionSet, v *model.ServiceCode) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ServiceCode!")
@@ -28346,6 +31016,11 @@ func (ec *executionContext) marshalNSetSearchSynonymPayload2ᚖgovmobileᚋgraph
 		return graphql.Null
 	}
 	return ec._SetSearchSynonymPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNStartAgentChatInput2govmobileᚋgraphᚋmodelᚐStartAgentChatInput(ctx context.Context, v any) (model.StartAgentChatInput, error) {
+	res, err := ec.unmarshalInputStartAgentChatInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -28499,6 +31174,11 @@ func (ec *executionContext) marshalNUnsubscribePayload2ᚖgovmobileᚋgraphᚋmo
 		return graphql.Null
 	}
 	return ec._UnsubscribePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdateKnowledgeEntryInput2govmobileᚋgraphᚋmodelᚐUpdateKnowledgeEntryInput(ctx context.Context, v any) (model.UpdateKnowledgeEntryInput, error) {
+	res, err := ec.unmarshalInputUpdateKnowledgeEntryInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNUser2ᚖgovmobileᚋmodelsᚐUserProfile(ctx context.Context, sel ast.SelectionSet, v *models.UserProfile) graphql.Marshaler {

@@ -10,13 +10,13 @@ package messages
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"govmobile/database"
+	"govmobile/livebus"
 	"govmobile/models"
 )
 
@@ -168,51 +168,24 @@ func (s *Service) MarkRead(ctx context.Context, userID uint64, ids []uint64) (in
 	return res.RowsAffected, res.Error
 }
 
-// Bus delivers published messages to the listeners of their user in this
-// process. A listener that does not keep up loses messages rather than
-// holding up the others; they stay in the message centre.
+// Bus delivers published messages live to the listeners of their user in
+// this process, at most MaxListeners per user. What it delivers is also in
+// the message centre.
 type Bus struct {
-	mu        sync.Mutex
-	listeners map[uint64]map[chan *models.Message]struct{}
+	hub *livebus.Hub[uint64, *models.Message]
 }
 
 // NewBus returns an empty bus.
-func NewBus() *Bus { return &Bus{listeners: map[uint64]map[chan *models.Message]struct{}{}} }
+func NewBus() *Bus { return &Bus{hub: livebus.New[uint64, *models.Message](MaxListeners)} }
 
 // Listen returns the user's live messages until ctx ends.
 func (b *Bus) Listen(ctx context.Context, userID uint64) (<-chan *models.Message, error) {
-	ch := make(chan *models.Message, 16)
-	b.mu.Lock()
-	if len(b.listeners[userID]) >= MaxListeners {
-		b.mu.Unlock()
+	ch, ok := b.hub.Listen(ctx, userID)
+	if !ok {
 		return nil, models.Errorf(models.ECodeRateLimited, "同时接收实时消息的连接过多（最多%d个），请关闭不用的页面后再试。", MaxListeners)
 	}
-	if b.listeners[userID] == nil {
-		b.listeners[userID] = map[chan *models.Message]struct{}{}
-	}
-	b.listeners[userID][ch] = struct{}{}
-	b.mu.Unlock()
-	go func() {
-		<-ctx.Done()
-		b.mu.Lock()
-		delete(b.listeners[userID], ch)
-		if len(b.listeners[userID]) == 0 {
-			delete(b.listeners, userID)
-		}
-		b.mu.Unlock()
-		close(ch)
-	}()
 	return ch, nil
 }
 
 // Publish hands m to its user's listeners.
-func (b *Bus) Publish(m *models.Message) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for ch := range b.listeners[m.UserID] {
-		select {
-		case ch <- m:
-		default:
-		}
-	}
-}
+func (b *Bus) Publish(m *models.Message) { b.hub.Publish(m.UserID, m) }

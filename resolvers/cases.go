@@ -136,15 +136,12 @@ func targetGlobalID(t models.SubscriptionTarget, id uint64) string {
 // still good, besides before every delivery.
 const ticketRecheck = 30 * time.Second
 
-// whileTicketHolds forwards a user's live messages while the ticket the
-// connection opened with stays valid: once it is revoked (logout) or
-// expires, the subscription ends and nothing more is delivered.
-func (r *Resolver) whileTicketHolds(ctx context.Context, token string, userID uint64, in <-chan *models.Message) <-chan *models.Message {
-	out := make(chan *models.Message, 1)
-	valid := func() bool {
-		u, err := viewer.From(ctx).WithToken(token).RequireUser(ctx)
-		return err == nil && u.ID == userID
-	}
+// whileValid forwards values from in while valid holds: it is checked
+// before every value and every ticketRecheck, so a stream opened with a
+// ticket ends once the ticket is revoked (logout) or expires. The stream
+// also ends after a value for which last reports true (nil: never).
+func whileValid[V any](ctx context.Context, valid func() bool, in <-chan V, last func(V) bool) <-chan V {
+	out := make(chan V, 1)
 	go func() {
 		defer close(out)
 		tick := time.NewTicker(ticketRecheck)
@@ -164,6 +161,9 @@ func (r *Resolver) whileTicketHolds(ctx context.Context, token string, userID ui
 				select {
 				case out <- m:
 				case <-ctx.Done():
+					return
+				}
+				if last != nil && last(m) {
 					return
 				}
 			}

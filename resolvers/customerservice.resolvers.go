@@ -7,16 +7,198 @@ package resolvers
 
 import (
 	"context"
+	"govmobile/agentchat"
 	"govmobile/graph"
+	"govmobile/graph/model"
 	"govmobile/models"
+	"govmobile/viewer"
 )
+
+// ID is the resolver for the id field.
+func (r *agentChatResolver) ID(ctx context.Context, obj *models.AgentChat) (string, error) {
+	return globalIDNum(kindChat, obj.ID), nil
+}
+
+// Status is the resolver for the status field.
+func (r *agentChatResolver) Status(ctx context.Context, obj *models.AgentChat) (agentchat.Status, error) {
+	return agentchat.Status(obj.Status), nil
+}
+
+// Messages is the resolver for the messages field.
+func (r *agentChatResolver) Messages(ctx context.Context, obj *models.AgentChat) ([]*models.ChatMessage, error) {
+	return r.Chats.Transcript(ctx, obj.ID)
+}
+
+// ID is the resolver for the id field.
+func (r *chatMessageResolver) ID(ctx context.Context, obj *models.ChatMessage) (string, error) {
+	return globalIDNum(kindChatMessage, obj.ID), nil
+}
 
 // ID is the resolver for the id field.
 func (r *knowledgeEntryResolver) ID(ctx context.Context, obj *models.KnowledgeEntry) (string, error) {
 	return globalIDNum(kindEntry, obj.ID), nil
 }
 
+// StartAgentChat is the resolver for the startAgentChat field.
+func (r *mutationResolver) StartAgentChat(ctx context.Context, input model.StartAgentChatInput) (*model.AgentChatPayload, error) {
+	u, err := viewer.From(ctx).RequireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Chats.Start(ctx, u.ID, input.Text)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AgentChatPayload{Chat: c}, nil
+}
+
+// SendChatMessage is the resolver for the sendChatMessage field.
+func (r *mutationResolver) SendChatMessage(ctx context.Context, input model.SendChatMessageInput) (*model.SendChatMessagePayload, error) {
+	p, id, err := chatParty(ctx, input.ChatID)
+	if err != nil {
+		return nil, err
+	}
+	m, err := r.Chats.Send(ctx, p, id, input.Text)
+	if err != nil {
+		return nil, err
+	}
+	return &model.SendChatMessagePayload{Message: m}, nil
+}
+
+// TakeAgentChat is the resolver for the takeAgentChat field.
+func (r *mutationResolver) TakeAgentChat(ctx context.Context, input model.AgentChatInput) (*model.AgentChatPayload, error) {
+	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := parseNumericID("chatId", input.ChatID, kindChat)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Chats.Take(ctx, a.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AgentChatPayload{Chat: c}, nil
+}
+
+// EndAgentChat is the resolver for the endAgentChat field.
+func (r *mutationResolver) EndAgentChat(ctx context.Context, input model.AgentChatInput) (*model.AgentChatPayload, error) {
+	p, id, err := chatParty(ctx, input.ChatID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Chats.Finish(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AgentChatPayload{Chat: c}, nil
+}
+
+// CreateKnowledgeEntry is the resolver for the createKnowledgeEntry field.
+func (r *mutationResolver) CreateKnowledgeEntry(ctx context.Context, input model.KnowledgeEntryInput) (*model.KnowledgeEntryPayload, error) {
+	e, err := r.Catalogue.SaveKnowledgeEntry(ctx, 0, knowledgeInput(&input))
+	if err != nil {
+		return nil, err
+	}
+	return &model.KnowledgeEntryPayload{Entry: e}, nil
+}
+
+// UpdateKnowledgeEntry is the resolver for the updateKnowledgeEntry field.
+func (r *mutationResolver) UpdateKnowledgeEntry(ctx context.Context, input model.UpdateKnowledgeEntryInput) (*model.KnowledgeEntryPayload, error) {
+	id, err := parseNumericID("id", input.ID, kindEntry)
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.Catalogue.SaveKnowledgeEntry(ctx, id, knowledgeInput(input.Entry))
+	if err != nil {
+		return nil, err
+	}
+	return &model.KnowledgeEntryPayload{Entry: e}, nil
+}
+
+// DeleteKnowledgeEntry is the resolver for the deleteKnowledgeEntry field.
+func (r *mutationResolver) DeleteKnowledgeEntry(ctx context.Context, input model.DeleteKnowledgeEntryInput) (*model.DeleteKnowledgeEntryPayload, error) {
+	id, err := parseNumericID("id", input.ID, kindEntry)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Catalogue.DeleteKnowledgeEntry(ctx, id); err != nil {
+		return nil, err
+	}
+	return &model.DeleteKnowledgeEntryPayload{DeletedID: input.ID}, nil
+}
+
+// Ask is the resolver for the ask field.
+func (r *queryResolver) Ask(ctx context.Context, question string) (*model.Answer, error) {
+	return r.ask(ctx, question)
+}
+
+// MyAgentChats is the resolver for the myAgentChats field.
+func (r *queryResolver) MyAgentChats(ctx context.Context, first *int, after *string) (*model.AgentChatConnection, error) {
+	u, err := viewer.From(ctx).RequireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := readIDPage(first, after, "chats", func(n int, afterID uint64) ([]*models.AgentChat, int64, error) {
+		return r.Chats.Mine(ctx, u.ID, n, afterID)
+	}, func(c *models.AgentChat) uint64 { return c.ID },
+		func(cur string, c *models.AgentChat) *model.AgentChatEdge {
+			return &model.AgentChatEdge{Cursor: cur, Node: c}
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &model.AgentChatConnection{TotalCount: p.Total, Edges: p.Edges, PageInfo: p.Info}, nil
+}
+
+// AgentChatQueue is the resolver for the agentChatQueue field.
+func (r *queryResolver) AgentChatQueue(ctx context.Context) ([]*models.AgentChat, error) {
+	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Chats.Queue(ctx, a.ID, 100)
+}
+
+// ChatMessageReceived is the resolver for the chatMessageReceived field.
+func (r *subscriptionResolver) ChatMessageReceived(ctx context.Context, chatID string) (<-chan *models.ChatMessage, error) {
+	p, id, err := chatParty(ctx, chatID)
+	if err != nil {
+		return nil, err
+	}
+	in, err := r.Chats.Listen(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	v := viewer.From(ctx)
+	token := v.Token
+	stillParty := func() bool {
+		q, _, err := chatParty(viewer.With(ctx, v.WithToken(token)), chatID)
+		return err == nil && q == p
+	}
+	// The stream ends after the line that closes the chat.
+	last := func(m *models.ChatMessage) bool {
+		if m.Sender != string(agentchat.System) {
+			return false
+		}
+		c, err := r.Chats.Get(ctx, p, id)
+		return err != nil || agentchat.Status(c.Status) == agentchat.Closed
+	}
+	return whileValid(ctx, stillParty, in, last), nil
+}
+
+// AgentChat returns graph.AgentChatResolver implementation.
+func (r *Resolver) AgentChat() graph.AgentChatResolver { return &agentChatResolver{r} }
+
+// ChatMessage returns graph.ChatMessageResolver implementation.
+func (r *Resolver) ChatMessage() graph.ChatMessageResolver { return &chatMessageResolver{r} }
+
 // KnowledgeEntry returns graph.KnowledgeEntryResolver implementation.
 func (r *Resolver) KnowledgeEntry() graph.KnowledgeEntryResolver { return &knowledgeEntryResolver{r} }
 
-type knowledgeEntryResolver struct{ *Resolver }
+type (
+	agentChatResolver      struct{ *Resolver }
+	chatMessageResolver    struct{ *Resolver }
+	knowledgeEntryResolver struct{ *Resolver }
+)

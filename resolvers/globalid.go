@@ -27,6 +27,8 @@ const (
 	kindEvaluation    = "Evaluation"
 	kindRectification = "Rectification"
 	kindConsultation  = "Consultation"
+	kindChat          = "AgentChat"
+	kindChatMessage   = "ChatMessage"
 )
 
 // globalID makes an opaque ID: base64url of "Kind:key". Clients must treat it

@@ -170,7 +170,12 @@ func (r *subscriptionResolver) MessageReceived(ctx context.Context) (<-chan *mod
 	if err != nil {
 		return nil, err
 	}
-	return r.whileTicketHolds(ctx, v.Token, u.ID, in), nil
+	token := v.Token
+	stillHers := func() bool {
+		u2, err := viewer.From(ctx).WithToken(token).RequireUser(ctx)
+		return err == nil && u2.ID == u.ID
+	}
+	return whileValid(ctx, stillHers, in, nil), nil
 }
 
 // Message returns graph.MessageResolver implementation.

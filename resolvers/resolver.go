@@ -4,6 +4,7 @@
 package resolvers
 
 import (
+	"govmobile/agentchat"
 	"govmobile/appointment"
 	"govmobile/cases"
 	"govmobile/catalogue"
@@ -38,4 +39,6 @@ type Resolver struct {
 	Evaluations *evaluation.Service
 	// Consultations keeps consultations, complaints and suggestions.
 	Consultations *consult.Service
+	// Chats keeps the human customer-service chats.
+	Chats *agentchat.Service
 }

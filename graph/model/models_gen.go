@@ -33,6 +33,48 @@ type AdminLoginPayload struct {
 	Username string `json:"username"`
 }
 
+// 我的人工客服会话（从新到旧）。
+type AgentChatConnection struct {
+	// 本页。
+	Edges []*AgentChatEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 我的人工客服会话列表中的一条。
+type AgentChatEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 会话。
+	Node *models.AgentChat `json:"node"`
+}
+
+// 会话操作。
+type AgentChatInput struct {
+	// 会话编号。
+	ChatID string `json:"chatId"`
+}
+
+// 会话操作的结果。
+type AgentChatPayload struct {
+	// 操作后的会话。
+	Chat *models.AgentChat `json:"chat"`
+}
+
+// 智能问答的回答（8.1.2 j）。
+type Answer struct {
+	// 最匹配的解答（没有可信的解答时为 null）。
+	Answer *string `json:"answer,omitempty"`
+	// 可信度，0到1：问题的要点被最匹配条目覆盖的比例。
+	Confidence float64 `json:"confidence"`
+	// 解答的来源条目，最匹配的在前，至多3条。
+	Sources []*models.KnowledgeEntry `json:"sources"`
+	// 是否建议转人工客服（可信度低于0.6，或没有找到解答）。
+	OfferHuman bool `json:"offerHuman"`
+}
+
 // 对恶意差评提出申诉。
 type AppealEvaluationInput struct {
 	// 整改编号。
@@ -207,6 +249,18 @@ type DeleteConsultationDraftPayload struct {
 	DeletedConsultationID string `json:"deletedConsultationId"`
 }
 
+// 删除知识库条目。
+type DeleteKnowledgeEntryInput struct {
+	// 条目编号。
+	ID string `json:"id"`
+}
+
+// 删除的结果。
+type DeleteKnowledgeEntryPayload struct {
+	// 已删除的条目编号。
+	DeletedID string `json:"deletedId"`
+}
+
 // 删除同义词的输入。
 type DeleteSearchSynonymInput struct {
 	// 要删除的词条。
@@ -349,6 +403,24 @@ type HotSearch struct {
 	Pinned bool `json:"pinned"`
 	// 近7天被搜索的次数；置顶词为0。
 	Count int `json:"count"`
+}
+
+// 知识库条目的内容（知识库管理，8.2.5）。
+type KnowledgeEntryInput struct {
+	// 问题，1到300字。
+	Question string `json:"question"`
+	// 解答，1到5000字。
+	Answer string `json:"answer"`
+	// 关键词（用户的常见说法），至多20个，每个1到30字。
+	Keywords []string `json:"keywords,omitempty"`
+	// 相关事项的目录编码（可选）。
+	MatterCode *string `json:"matterCode,omitempty"`
+}
+
+// 知识库条目操作的结果。
+type KnowledgeEntryPayload struct {
+	// 条目。
+	Entry *models.KnowledgeEntry `json:"entry"`
 }
 
 // 登录信息。
@@ -683,6 +755,20 @@ type SearchTermCount struct {
 	Count int `json:"count"`
 }
 
+// 发送一句话。
+type SendChatMessageInput struct {
+	// 会话编号。
+	ChatID string `json:"chatId"`
+	// 内容，1到1000字。
+	Text string `json:"text"`
+}
+
+// 发送的结果。
+type SendChatMessagePayload struct {
+	// 发出的这句话。
+	Message *models.ChatMessage `json:"message"`
+}
+
 // 一个企业码或个人码：由平台 SM2 密钥签名、两分钟内有效的内容及其二维码。
 // 内容的格式：GMSC1.<base64url(声明 JSON)>.<base64url(DER 签名)>，签名覆盖最后一个点之前的部分
 // （SM2，SM3 杂凑，默认用户标识 1234567812345678），可用 platformPublicKeys 离线核验。
@@ -747,6 +833,12 @@ type SetSearchSynonymInput struct {
 type SetSearchSynonymPayload struct {
 	// 保存后的同义词。
 	Synonym *models.SearchSynonym `json:"synonym"`
+}
+
+// 发起人工客服会话。
+type StartAgentChatInput struct {
+	// 第一句话（通常是问题），1到1000字。
+	Text string `json:"text"`
 }
 
 // 提交申请：提交已有草稿（caseId），或直接提交新申请（matterId 和 values）。
@@ -820,6 +912,14 @@ type UnsubscribeInput struct {
 type UnsubscribePayload struct {
 	// 是否已取消。
 	Removed bool `json:"removed"`
+}
+
+// 修改知识库条目。
+type UpdateKnowledgeEntryInput struct {
+	// 条目编号。
+	ID string `json:"id"`
+	// 新的内容。
+	Entry *KnowledgeEntryInput `json:"entry"`
 }
 
 // 撤回受理前的办件。
