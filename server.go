@@ -78,6 +78,9 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 		MasterKeyFile: o.masterKeyFile, TicketTTL: o.ticketTTL, Logger: log,
 		ResponseCacheBytes: int64(o.cacheMB) << 20, RectificationDays: o.rectificationDays,
 	}
+	if o.rectificationDays < 1 || o.rectificationDays > 365 {
+		return cfg, fmt.Errorf("--rectification-days: want 1 to 365 working days, got %d", o.rectificationDays)
+	}
 	cfg.Defaults()
 	dialect, _, err := database.ParseDSN(cfg.DatabaseURL)
 	if err != nil {

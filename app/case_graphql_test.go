@@ -179,12 +179,19 @@ func TestMyCasesStatementCount(t *testing.T) {
 // staffTicket makes an admin on an agency's staff and logs them in.
 func (b *backend) staffTicket(t testing.TB, agencyID uint64) string {
 	t.Helper()
+	return b.adminTicketOf(t, agencyID, false)
+}
+
+// adminTicketOf creates an administrator — of an agency's staff, or a
+// platform super-admin (agencyID 0, super) — and logs them in.
+func (b *backend) adminTicketOf(t testing.TB, agencyID uint64, super bool) string {
+	t.Helper()
 	hash, err := gm.PasswordHash("Staff-Test-123")
 	if err != nil {
 		t.Fatal(err)
 	}
 	name := fmt.Sprintf("staff%d_%d", agencyID, seq.Add(1))
-	if err := b.app.DB.Create(&models.Admin{Username: name, PasswordHash: hash, AgencyID: agencyID, CreatedAt: time.Now().UTC()}).Error; err != nil {
+	if err := b.app.DB.Create(&models.Admin{Username: name, PasswordHash: hash, AgencyID: agencyID, SuperAdmin: super, CreatedAt: time.Now().UTC()}).Error; err != nil {
 		t.Fatal(err)
 	}
 	var out struct{ AdminLogin struct{ Ticket string } }

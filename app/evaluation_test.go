@@ -152,14 +152,18 @@ func TestEvaluationsAndRectification(t *testing.T) {
 				Edges      []struct {
 					Node struct {
 						ID         string
-						Evaluation struct{ Comment string }
+						Evaluation struct {
+							Comment  string
+							TargetID *string
+						}
 					}
 				}
 			}
 		}
-		b.gql(t, staff, `{ rectifications(status: OPEN) { totalCount edges { node { id evaluation { comment } } } } }`, nil).decode(t, &list)
-		if list.Rectifications.TotalCount != 1 || list.Rectifications.Edges[0].Node.Evaluation.Comment != "窗口排队两小时" {
-			t.Fatalf("the agency's open rectifications: %+v", list)
+		b.gql(t, staff, `{ rectifications(status: OPEN) { totalCount edges { node { id evaluation { comment targetId } } } } }`, nil).decode(t, &list)
+		if list.Rectifications.TotalCount != 1 || list.Rectifications.Edges[0].Node.Evaluation.Comment != "窗口排队两小时" ||
+			list.Rectifications.Edges[0].Node.Evaluation.TargetID != nil {
+			t.Fatalf("the agency's open rectifications (the case must not show): %+v", list)
 		}
 		b.gql(t, stranger, `{ rectifications { totalCount edges { node { id evaluation { comment } } } } }`, nil).decode(t, &list)
 		if list.Rectifications.TotalCount != 0 {
@@ -225,8 +229,21 @@ func TestEvaluationsAndRectification(t *testing.T) {
 			t.Fatalf("upheld: %s", r.Raw)
 		}
 
-		// Statistics: the agency has Ivy's current SATISFIED; the voided
-		// rating and Ivy's first do not count.
+		// An agency appeals once: after a rejected appeal it must rectify.
+		mo := b.register(t, person(t)).Ticket
+		c3 := finishedCase(t, b, mo, m)
+		e4, _ := b.evaluate(t, mo, c3, map[string]any{"level": "DISSATISFIED", "comment": "材料被退回两次"})
+		appeal := map[string]any{"rectificationId": e4.Rectification.ID, "reason": "材料确有问题"}
+		b.rectificationStep(t, staff, "appealEvaluation", appeal)
+		if v, r := b.rectificationStep(t, admin, "reviewEvaluationAppeal", map[string]any{"rectificationId": e4.Rectification.ID, "uphold": false, "note": "申诉理由不足"}); v == nil || v.Status != "OPEN" {
+			t.Fatalf("rejected appeal: %s", r.Raw)
+		}
+		_, r = b.rectificationStep(t, staff, "appealEvaluation", appeal)
+		expectCode(t, r, models.ECodeConflict)
+
+		// Statistics: the agency has Ivy's current SATISFIED and the
+		// DISSATISFIED whose appeal failed; the voided rating and Ivy's first
+		// do not count.
 		var stats struct {
 			EvaluationStats []struct {
 				Key, Name                      string
@@ -241,7 +258,7 @@ func TestEvaluationsAndRectification(t *testing.T) {
 		for _, s := range stats.EvaluationStats {
 			if s.Key == gid("Agency", m.AgencyID) {
 				found = true
-				if s.Total != 1 || s.Satisfied != 1 || s.Dissatisfied != 0 || s.VeryDissatisfied != 0 || s.SatisfactionRate != 1 || s.Name == "" {
+				if s.Total != 2 || s.Satisfied != 1 || s.Dissatisfied != 1 || s.VeryDissatisfied != 0 || s.SatisfactionRate != 0.5 || s.Name == "" {
 					t.Fatalf("the agency's statistics: %+v", s)
 				}
 			}
@@ -281,6 +298,19 @@ func TestEvaluateApps(t *testing.T) {
 		in := map[string]any{"rectificationId": rec.ID, "measures": "扩容服务器", "reply": "已修复"}
 		_, r := b.rectificationStep(t, b.staffTicket(t, 1), "rectify", in)
 		expectCode(t, r, models.ECodeNotFound)
+		// A platform admin who appeals an app's rating does not review the
+		// appeal; another does.
+		other := b.register(t, person(t)).Ticket
+		b.gql(t, other, q, map[string]any{"in": map[string]any{"appId": gid("App", app.ID), "evaluation": map[string]any{"level": "VERY_DISSATISFIED", "comment": "垃圾"}}}).decode(t, &out)
+		first, second := b.adminTicketOf(t, 0, true), b.adminTicketOf(t, 0, true)
+		appealed := out.EvaluateApp.Evaluation.Rectification.ID
+		b.rectificationStep(t, first, "appealEvaluation", map[string]any{"rectificationId": appealed, "reason": "与应用无关的辱骂"})
+		review := map[string]any{"rectificationId": appealed, "uphold": true, "note": "属实"}
+		_, r = b.rectificationStep(t, first, "reviewEvaluationAppeal", review)
+		expectCode(t, r, models.ECodeForbidden)
+		if v, r := b.rectificationStep(t, second, "reviewEvaluationAppeal", review); v == nil || v.Status != "VOIDED" {
+			t.Fatalf("another admin reviews: %s", r.Raw)
+		}
 		if v, r := b.rectificationStep(t, b.adminTicket(t), "rectify", in); v == nil || v.Status != "RECTIFIED" {
 			t.Fatalf("platform rectifies: %s", r.Raw)
 		}

@@ -179,3 +179,18 @@ func TestServiceHallsBadInput(t *testing.T) {
 		expectCode(t, r, models.ECodeBadUserInput)
 	})
 }
+
+// A page of halls with each hall's region, matter count and matters costs
+// a fixed number of SQL statements, whatever the page size.
+func TestServiceHallsStatementCount(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		q := `query($first: Int) { serviceHalls(first: $first) { totalCount edges { node { name region { name } matterCount matters(first: 5) { name agency { name } } } } } }`
+		counts := map[int]float64{}
+		for _, first := range []int{3, 18} {
+			counts[first] = statementsOf(t, func() *gqlResponse { return b.gql(t, "", q, map[string]any{"first": first}) })
+		}
+		if counts[3] != counts[18] || counts[18] > 6 {
+			t.Fatalf("statements: first:3 → %v, first:18 → %v (want equal and ≤ 6)", counts[3], counts[18])
+		}
+	})
+}

@@ -126,6 +126,12 @@ func (s *Service) App(ctx context.Context, id uint64) (*models.App, error) {
 	return first[models.App](s.db.WithContext(ctx).Where("id = ? AND online = ?", id, true))
 }
 
+// AppAnyState returns one app by ID, online or not (for statistics that
+// outlive an app's time online), or nil.
+func (s *Service) AppAnyState(ctx context.Context, id uint64) (*models.App, error) {
+	return first[models.App](s.db.WithContext(ctx).Where("id = ?", id))
+}
+
 // KnowledgeEntry returns one knowledge-base entry by ID, or nil.
 func (s *Service) KnowledgeEntry(ctx context.Context, id uint64) (*models.KnowledgeEntry, error) {
 	return first[models.KnowledgeEntry](s.db.WithContext(ctx).Where("id = ?", id))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"gorm.io/gorm"
 
@@ -110,7 +111,8 @@ func (s *Service) hallsNear(ctx context.Context, db *gorm.DB, q HallQuery) (*Hal
 	radius := radiusKm * 1000
 	// The cursor belongs to this point and radius: a cursor from another
 	// search would skip or repeat halls, and is refused.
-	order := fmt.Sprintf("near:%.7f,%.7f,%g", p.Lat, p.Lng, radiusKm)
+	order := "near:" + strconv.FormatFloat(p.Lat, 'g', -1, 64) + "," + strconv.FormatFloat(p.Lng, 'g', -1, 64) + "," +
+		strconv.FormatFloat(radiusKm, 'g', -1, 64)
 	minLat, maxLat, minLng, maxLng := geo.Box(p, radius)
 	var spots []struct {
 		ID       uint64
@@ -178,12 +180,34 @@ func (a near) cmp(b near) int {
 	return cmp.Compare(a.id, b.id)
 }
 
-// MattersOfHall is up to limit matters handled at a hall, most popular first.
-func (s *Service) MattersOfHall(ctx context.Context, hallID uint64, limit int) ([]*models.Matter, error) {
-	var out []*models.Matter
-	err := s.db.WithContext(ctx).Where("id IN (?)", s.db.Model(&models.MatterHall{}).Select("matter_id").Where("hall_id = ?", hallID)).
-		Order("popularity DESC, id").Limit(limit).Find(&out).Error
-	return out, err
+// MaxHallMatters is the most matters listed for a hall.
+const MaxHallMatters = 20
+
+// MattersOfHalls is, for each hall of ids (in their order), up to
+// MaxHallMatters of the matters handled there, most popular first: one
+// statement for a page of halls (a window function numbers each hall's
+// matters).
+func (s *Service) MattersOfHalls(ctx context.Context, ids []uint64) ([][]*models.Matter, error) {
+	var rows []struct {
+		HallID uint64
+		models.Matter
+	}
+	inner := s.db.Table("matter_halls").
+		Select("matter_halls.hall_id, matters.*, ROW_NUMBER() OVER (PARTITION BY matter_halls.hall_id ORDER BY matters.popularity DESC, matters.id) AS rn").
+		Joins("JOIN matters ON matters.id = matter_halls.matter_id").Where("matter_halls.hall_id IN ?", ids)
+	if err := s.db.WithContext(ctx).Table("(?) AS ranked", inner).Where("rn <= ?", MaxHallMatters).
+		Order("hall_id, rn").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	by := make(map[uint64][]*models.Matter, len(ids))
+	for i := range rows {
+		by[rows[i].HallID] = append(by[rows[i].HallID], &rows[i].Matter)
+	}
+	out := make([][]*models.Matter, len(ids))
+	for i, id := range ids {
+		out[i] = by[id]
+	}
+	return out, nil
 }
 
 // MatterCountsOfHalls is how many matters each hall handles, in the order

@@ -319,11 +319,14 @@ func (s *Service) Rectify(ctx context.Context, h Handler, id uint64, measures, r
 	if reply, err = text("reply", "答复", reply, MaxStaffText); err != nil {
 		return nil, err
 	}
-	if measures == "" || reply == "" {
-		return nil, models.InvalidField("measures", "请填写整改措施和给评价人的答复。")
+	if measures == "" {
+		return nil, models.InvalidField("measures", "请填写整改措施。")
 	}
-	return s.step(ctx, h, id, false, Rectify, Agency, func(r *models.Rectification, now time.Time) map[string]any {
-		return map[string]any{"measures": measures, "reply": reply, "rectified_at": now}
+	if reply == "" {
+		return nil, models.InvalidField("reply", "请填写给评价人的答复。")
+	}
+	return s.step(ctx, h, id, false, Rectify, Agency, func(r *models.Rectification, now time.Time) (map[string]any, error) {
+		return map[string]any{"measures": measures, "reply": reply, "rectified_at": now}, nil
 	}, func(r *models.Rectification) *models.Message {
 		return &models.Message{UserID: r.UserID, Title: "您的评价已整改",
 			Body: truncate("部门已对您的评价进行整改。答复："+reply+" 您可以重新评价一次。", 1000)}
@@ -340,14 +343,19 @@ func (s *Service) Appeal(ctx context.Context, h Handler, id uint64, reason strin
 	if reason == "" {
 		return nil, models.InvalidField("reason", "请写明申诉理由。")
 	}
-	return s.step(ctx, h, id, false, Appeal, Agency, func(*models.Rectification, time.Time) map[string]any {
-		return map[string]any{"appeal_reason": reason}
+	return s.step(ctx, h, id, false, Appeal, Agency, func(r *models.Rectification, _ time.Time) (map[string]any, error) {
+		if r.AppealedBy != 0 {
+			return nil, models.Errorf(models.ECodeConflict, "这条评价已经申诉过一次（申诉未获支持），请登记整改。")
+		}
+		return map[string]any{"appeal_reason": reason, "appealed_by": h.AdminID}, nil
 	}, nil)
 }
 
 // ReviewAppeal is a platform administrator's decision on an appeal: upheld,
-// the rating no longer counts; rejected, the agency must rectify. The
-// citizen is told either way.
+// the rating no longer counts, and the citizen is told; rejected, the
+// agency must rectify (it may not appeal again). The administrator who
+// filed an appeal (a platform administrator, for an app's rating) does not
+// review it.
 func (s *Service) ReviewAppeal(ctx context.Context, h Handler, id uint64, uphold bool, note string) (*models.Rectification, error) {
 	note, err := text("note", "复核意见", note, MaxAppealText)
 	if err != nil {
@@ -360,8 +368,11 @@ func (s *Service) ReviewAppeal(ctx context.Context, h Handler, id uint64, uphold
 	if uphold {
 		action = UpholdAppeal
 	}
-	return s.step(ctx, h, id, true, action, Reviewer, func(*models.Rectification, time.Time) map[string]any {
-		return map[string]any{"review_note": note}
+	return s.step(ctx, h, id, true, action, Reviewer, func(r *models.Rectification, _ time.Time) (map[string]any, error) {
+		if r.AppealedBy == h.AdminID {
+			return nil, models.Errorf(models.ECodeForbidden, "申诉人不能复核自己的申诉，请由另一位平台管理员复核。")
+		}
+		return map[string]any{"review_note": note}, nil
 	}, func(r *models.Rectification) *models.Message {
 		if uphold {
 			return &models.Message{UserID: r.UserID, Title: "您的评价经复核不予采纳", Body: truncate("复核意见："+note, 1000)}
@@ -373,14 +384,21 @@ func (s *Service) ReviewAppeal(ctx context.Context, h Handler, id uint64, uphold
 // step loads a rectification for the handler, moves it, and tells the
 // citizen (tell may be nil, or return nil for no message).
 func (s *Service) step(ctx context.Context, h Handler, id uint64, reviewing bool, action Action, by Actor,
-	set func(*models.Rectification, time.Time) map[string]any, tell func(*models.Rectification) *models.Message) (*models.Rectification, error) {
+	set func(*models.Rectification, time.Time) (map[string]any, error), tell func(*models.Rectification) *models.Message) (*models.Rectification, error) {
 	var out *models.Rectification
 	err := s.msgs.Transaction(ctx, s.db, func(tx *gorm.DB, ob *messages.Outbox) error {
 		r, err := loadFor(tx, h, id, reviewing)
 		if err != nil {
 			return err
 		}
-		if err := s.move(tx, r, action, by, h.AdminID, set(r, s.now().UTC())); err != nil {
+		if _, err := Next(Status(r.Status), action, by); err != nil {
+			return err
+		}
+		cols, err := set(r, s.now().UTC())
+		if err != nil {
+			return err
+		}
+		if err := s.move(tx, r, action, by, h.AdminID, cols); err != nil {
 			return err
 		}
 		if Status(r.Status) == Voided {

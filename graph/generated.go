@@ -888,7 +888,7 @@ type ConsultationStepResolver interface {
 type EvaluationResolver interface {
 	ID(ctx context.Context, obj *models.Evaluation) (string, error)
 	Target(ctx context.Context, obj *models.Evaluation) (model.EvaluationTarget, error)
-	TargetID(ctx context.Context, obj *models.Evaluation) (string, error)
+	TargetID(ctx context.Context, obj *models.Evaluation) (*string, error)
 	Level(ctx context.Context, obj *models.Evaluation) (evaluation.Level, error)
 	LevelName(ctx context.Context, obj *models.Evaluation) (string, error)
 	Tags(ctx context.Context, obj *models.Evaluation) ([]string, error)
@@ -10460,11 +10460,11 @@ func (ec *executionContext) _Evaluation_targetId(ctx context.Context, field grap
 			return ec.Resolvers.Evaluation().TargetID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Evaluation_targetId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -25304,7 +25304,7 @@ func (ec *executionContext) _Evaluation(ctx context.Context, sel ast.SelectionSe
 				})
 		case "targetId":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Evaluation_targetId(ctx, field, obj)
 				})

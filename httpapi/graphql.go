@@ -65,8 +65,8 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 		}
 		return 200 + child*n
 	}
-	// A page of halls is priced like a page of matters; each hall's matters
-	// are one statement, priced accordingly.
+	// A page of halls is priced like a page of matters, and so are each
+	// hall's matters (loaded for the whole page in one statement).
 	cfg.Complexity.Query.ServiceHalls = func(child int, _ *model.GeoPointInput, _ *float64, _ *string, _ *string, first *int, _ *string) int {
 		n := 20
 		if first != nil && *first > 0 {

@@ -29,8 +29,10 @@ type Loaders struct {
 	Guide  *dataloadgen.Loader[uint64, *models.Guide]
 	Matter *dataloadgen.Loader[uint64, *models.Matter]
 	Hall   *dataloadgen.Loader[uint64, *models.Hall]
-	// HallMatterCount is how many matters a hall handles.
+	// HallMatterCount is how many matters a hall handles; HallMatters the
+	// most popular of them.
 	HallMatterCount *dataloadgen.Loader[uint64, int]
+	HallMatters     *dataloadgen.Loader[uint64, []*models.Matter]
 	// Timeline and Materials load cases' steps and files; nil outside a
 	// request.
 	Timeline  *dataloadgen.Loader[uint64, []*models.CaseEvent]
@@ -49,6 +51,7 @@ func New(cat *catalogue.Service) *Loaders {
 		Hall:   dataloadgen.NewLoader(sliceFetch(cat.HallsByID), opts...),
 
 		HallMatterCount: dataloadgen.NewLoader(sliceFetch(cat.MatterCountsOfHalls), opts...),
+		HallMatters:     dataloadgen.NewLoader(sliceFetch(cat.MattersOfHalls), opts...),
 	}
 }
 

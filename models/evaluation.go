@@ -37,18 +37,21 @@ type Evaluation struct {
 // replies by the deadline, or appeals a malicious review for an
 // administrator's re-check. Its statuses are those of evaluation.Status.
 type Rectification struct {
-	ID           uint64     `gorm:"primaryKey"`
-	EvaluationID uint64     `gorm:"not null;uniqueIndex"`
-	UserID       uint64     `gorm:"not null;index"`
-	AgencyID     uint64     `gorm:"not null;index:idx_rectifications_agency_status,priority:1"`
-	Status       string     `gorm:"size:24;not null;index:idx_rectifications_agency_status,priority:2"`
-	Deadline     time.Time  `gorm:"not null"`
-	Measures     string     `gorm:"size:1000;not null"`
-	Reply        string     `gorm:"size:1000;not null"`
-	AppealReason string     `gorm:"size:500;not null"`
-	ReviewNote   string     `gorm:"size:500;not null"`
-	HandledBy    uint64     `gorm:"not null"`
-	CreatedAt    time.Time  `gorm:"not null"`
-	UpdatedAt    time.Time  `gorm:"not null"`
-	RectifiedAt  *time.Time `gorm:""`
+	ID           uint64    `gorm:"primaryKey"`
+	EvaluationID uint64    `gorm:"not null;uniqueIndex"`
+	UserID       uint64    `gorm:"not null;index"`
+	AgencyID     uint64    `gorm:"not null;index:idx_rectifications_agency_status,priority:1"`
+	Status       string    `gorm:"size:24;not null;index:idx_rectifications_agency_status,priority:2"`
+	Deadline     time.Time `gorm:"not null"`
+	Measures     string    `gorm:"size:1000;not null"`
+	Reply        string    `gorm:"size:1000;not null"`
+	AppealReason string    `gorm:"size:500;not null"`
+	ReviewNote   string    `gorm:"size:500;not null"`
+	HandledBy    uint64    `gorm:"not null"`
+	// AppealedBy is the administrator who appealed (0: no appeal yet); an
+	// agency appeals once, and not its own appeal is reviewed by them.
+	AppealedBy  uint64     `gorm:"not null;default:0"`
+	CreatedAt   time.Time  `gorm:"not null"`
+	UpdatedAt   time.Time  `gorm:"not null"`
+	RectifiedAt *time.Time `gorm:""`
 }

@@ -174,16 +174,15 @@ func (r *Ring) Current(ctx context.Context) (*Key, error) {
 func (k *Key) Sign(msg []byte) ([]byte, error) { return gm.SM2Sign(k.private, msg) }
 
 // Verify checks sig over msg under the named key: false for an unknown
-// key, and for a key retired longer ago than the grace period.
-func (r *Ring) Verify(ctx context.Context, keyID string, msg, sig []byte) (bool, error) {
+// key. retired reports a key retired longer ago than the grace period:
+// what it signed is genuine but no longer valid.
+func (r *Ring) Verify(ctx context.Context, keyID string, msg, sig []byte) (ok, retired bool, err error) {
 	k, err := r.Lookup(ctx, keyID)
 	if err != nil || k == nil {
-		return false, err
+		return false, false, err
 	}
-	if k.RetiredAt != nil && r.now().After(k.RetiredAt.Add(r.grace)) {
-		return false, nil
-	}
-	return gm.SM2Verify(k.Public, msg, sig), nil
+	retired = k.RetiredAt != nil && r.now().After(k.RetiredAt.Add(r.grace))
+	return gm.SM2Verify(k.Public, msg, sig), retired, nil
 }
 
 // Lookup finds a key by ID, rereading the keys once if it is not known (a

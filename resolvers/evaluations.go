@@ -82,7 +82,7 @@ func (r *Resolver) statName(ctx context.Context, s *evaluation.Stat) (string, er
 			return nameOf(a, err, func(a *models.Agency) string { return a.Name })
 		}
 	case s.Kind == evaluation.ByApp:
-		if a, err := r.Catalogue.App(ctx, id); err != nil || a != nil {
+		if a, err := r.Catalogue.AppAnyState(ctx, id); err != nil || a != nil {
 			return nameOf(a, err, func(a *models.App) string { return a.Name })
 		}
 	}
@@ -94,4 +94,17 @@ func nameOf[T any](v *T, err error, name func(*T) string) (string, error) {
 		return "", err
 	}
 	return name(v), nil
+}
+
+// citizenID is the calling citizen's ID; 0 for anyone else (anonymous, or
+// an administrator), and an error only when the ticket cannot be checked.
+func citizenID(ctx context.Context) (uint64, error) {
+	u, err := viewer.From(ctx).User(ctx)
+	if u != nil {
+		return u.ID, nil
+	}
+	if err != nil && models.ErrorCode(err) != models.ECodeUnauthenticated {
+		return 0, err
+	}
+	return 0, nil
 }

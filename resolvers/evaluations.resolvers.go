@@ -20,11 +20,10 @@ import (
 
 // Evaluation is the resolver for the evaluation field.
 func (r *caseResolver) Evaluation(ctx context.Context, obj *models.Case) (*models.Evaluation, error) {
-	u, err := viewer.From(ctx).User(ctx)
-	if err != nil || u == nil || u.ID != obj.UserID {
+	if uid, err := citizenID(ctx); err != nil || uid != obj.UserID {
 		return nil, err // staff reading a case see no rating here
 	}
-	return r.Evaluations.Latest(ctx, u.ID, models.EvaluateCase, obj.ID)
+	return r.Evaluations.Latest(ctx, obj.UserID, models.EvaluateCase, obj.ID)
 }
 
 // ID is the resolver for the id field.
@@ -38,11 +37,18 @@ func (r *evaluationResolver) Target(ctx context.Context, obj *models.Evaluation)
 }
 
 // TargetID is the resolver for the targetId field.
-func (r *evaluationResolver) TargetID(ctx context.Context, obj *models.Evaluation) (string, error) {
-	if obj.Target == models.EvaluateApp {
-		return globalIDNum(kindApp, obj.TargetID), nil
+func (r *evaluationResolver) TargetID(ctx context.Context, obj *models.Evaluation) (*string, error) {
+	// Staff handling a rectification must not learn who wrote the review:
+	// the case's ID would lead them to the applicant.
+	if uid, err := citizenID(ctx); err != nil || uid != obj.UserID {
+		return nil, err
 	}
-	return globalIDNum(kindCase, obj.TargetID), nil
+	kind := kindCase
+	if obj.Target == models.EvaluateApp {
+		kind = kindApp
+	}
+	id := globalIDNum(kind, obj.TargetID)
+	return &id, nil
 }
 
 // Level is the resolver for the level field.

@@ -61,7 +61,14 @@ func (r *hallResolver) Matters(ctx context.Context, obj *models.Hall, first *int
 		}
 		n = *first
 	}
-	return r.Catalogue.MattersOfHall(ctx, obj.ID, n)
+	all, err := loaders.For(ctx, r.Catalogue).HallMatters.Load(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	if all == nil {
+		return []*models.Matter{}, nil
+	}
+	return all[:min(n, len(all))], nil
 }
 
 // ServiceHalls is the resolver for the serviceHalls field.

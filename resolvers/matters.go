@@ -126,7 +126,7 @@ func selectedUnder(ctx context.Context, path ...string) func(string) bool {
 }
 
 // maxHallMatters bounds Hall.matters.
-const maxHallMatters = 20
+const maxHallMatters = catalogue.MaxHallMatters
 
 // coordSystemOf is the coordinate system a client asked for, WGS-84 when
 // none.

@@ -175,7 +175,7 @@ func (r *Result) Message() string {
 // like one but does not verify is Forged.
 func (s *Service) Verify(ctx context.Context, payload string) (*Result, error) {
 	payload = strings.TrimSpace(payload)
-	if payload == "" || len(payload) > MaxPayloadBytes || !utf8.ValidString(payload) {
+	if payload == "" || utf8.RuneCountInString(payload) > MaxPayloadBytes || !utf8.ValidString(payload) {
 		return nil, models.InvalidField("payload", fmt.Sprintf("请提供扫码得到的内容（不超过%d个字符）。", MaxPayloadBytes))
 	}
 	forged := &Result{Status: Forged}
@@ -184,12 +184,12 @@ func (s *Service) Verify(ctx context.Context, payload string) (*Result, error) {
 		return forged, nil
 	}
 	signed := payload[:dot]
-	body, err := base64.RawURLEncoding.DecodeString(signed[len(prefix):])
-	if err != nil {
+	body, ok := strictBase64(signed[len(prefix):])
+	if !ok {
 		return forged, nil
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(payload[dot+1:])
-	if err != nil {
+	sig, ok := strictBase64(payload[dot+1:])
+	if !ok {
 		return forged, nil
 	}
 	var c Claims
@@ -198,15 +198,28 @@ func (s *Service) Verify(ctx context.Context, payload string) (*Result, error) {
 	if err := dec.Decode(&c); err != nil || (c.Kind != Personal && c.Kind != Enterprise) || c.ExpiresAt <= c.IssuedAt {
 		return forged, nil
 	}
-	ok, err := s.keys.Verify(ctx, c.KeyID, []byte(signed), sig)
+	ok, retired, err := s.keys.Verify(ctx, c.KeyID, []byte(signed), sig)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return forged, nil
 	}
-	if s.now().Unix() >= c.ExpiresAt {
+	// A code the platform signed under a key retired long ago is genuine
+	// and long expired.
+	if retired || s.now().Unix() >= c.ExpiresAt {
 		return &Result{Status: Expired, Claims: &c}, nil
 	}
 	return &Result{Status: Valid, Claims: &c}, nil
+}
+
+// strictBase64 decodes base64url without padding, refusing any other
+// spelling of the same bytes (line breaks, which Go's decoder skips, or
+// non-zero trailing bits): one code has one payload.
+func strictBase64(s string) ([]byte, bool) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || base64.RawURLEncoding.EncodeToString(b) != s {
+		return nil, false
+	}
+	return b, true
 }
