@@ -120,6 +120,8 @@ type App struct {
 	Evaluations *evaluation.Service
 	// Consultations keeps consultations, complaints and suggestions.
 	Consultations *consult.Service
+	// Attachments keeps consultations' attachments.
+	Attachments *consult.Attachments
 	// Chats keeps the human customer-service chats.
 	Chats   *agentchat.Service
 	Handler http.Handler
@@ -251,6 +253,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	if a.Files, err = cases.NewFiles(a.DB, filepath.Join(a.Config.DataDir, "files")); err != nil {
 		return err
 	}
+	a.Attachments = consult.NewAttachments(a.DB, a.Files)
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
 	if password == "" {
@@ -282,7 +285,7 @@ func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
-		Consultations: a.Consultations, Chats: a.Chats}
+		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
@@ -312,7 +315,7 @@ func (a *App) routes() http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", httpapi.Observe(log, "graphql", api))
-	files := httpapi.Observe(log, "files", viewer.Middleware(a.Identity, httpapi.Files(a.Files, log)))
+	files := httpapi.Observe(log, "files", viewer.Middleware(a.Identity, httpapi.Files(a.Files, a.Attachments, log)))
 	mux.Handle("/files", files)
 	mux.Handle("/files/", files)
 	if cfg.Dev {

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -83,6 +84,24 @@ func TestConsultations(t *testing.T) {
 			t.Fatalf("refused submissions wrote %d rows", n-before)
 		}
 
+		// Attachments follow the upload rules of case materials.
+		att := b.uploadTo(t, kim, "consultationId", d.ID, "排队照片.png", pngBytes)
+		if att.Status != 200 || att.Type != "image/png" {
+			t.Fatalf("attachment: %+v", att)
+		}
+		if r := b.uploadTo(t, kim, "consultationId", d.ID, "x.pdf", []byte("<html></html>")); r.Status != 400 {
+			t.Fatalf("a mistyped attachment: %+v", r)
+		}
+		if r := b.uploadTo(t, b.register(t, person(t)).Ticket, "consultationId", d.ID, "a.png", pngBytes); r.Status != 404 {
+			t.Fatalf("an attachment to another's consultation: %+v", r)
+		}
+		if r := b.uploadTo(t, b.staffTicket(t, m.AgencyID), "consultationId", d.ID, "a.png", pngBytes); r.Status != 404 {
+			t.Fatalf("staff attach to a citizen's consultation: %+v", r)
+		}
+		if res, _ := b.download(t, b.staffTicket(t, m.AgencyID), att.ID); res.StatusCode != 404 {
+			t.Fatalf("staff read a draft's attachment: %d", res.StatusCode)
+		}
+
 		// Submit the draft (a replay returns it); others cannot see it.
 		var c *consultationOut
 		for i := 0; i < 2; i++ {
@@ -110,6 +129,29 @@ func TestConsultations(t *testing.T) {
 		if c, r = b.consultationOp(t, colleague, "assignConsultation", "AssignConsultationInput", map[string]any{"consultationId": c.ID}); c == nil || c.Status != "ASSIGNED" {
 			t.Fatalf("assigned: %s", r.Raw)
 		}
+		if r := b.uploadTo(t, kim, "consultationId", c.ID, "late.png", pngBytes); r.Status != 409 {
+			t.Fatalf("an attachment once assigned: %+v", r)
+		}
+		if res, body := b.download(t, staff, att.ID); res.StatusCode != 200 || !bytes.Equal(body, pngBytes) || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("the agency reads the attachment: %d", res.StatusCode)
+		}
+		if res, _ := b.download(t, stranger, att.ID); res.StatusCode != 404 {
+			t.Fatalf("another agency reads the attachment: %d", res.StatusCode)
+		}
+		var withFiles struct {
+			MyConsultations struct {
+				Edges []struct {
+					Node struct {
+						Attachments []struct{ ID, Name, DownloadURL string }
+					}
+				}
+			}
+		}
+		b.gql(t, kim, `{ myConsultations { edges { node { attachments { id name downloadUrl } } } } }`, nil).decode(t, &withFiles)
+		if a := withFiles.MyConsultations.Edges[0].Node.Attachments; len(a) != 1 || a[0].ID != att.ID || a[0].DownloadURL != "/files/"+att.ID {
+			t.Fatalf("attachments: %+v", withFiles)
+		}
+
 		// Reassigned to a named colleague of the agency.
 		var named models.Admin
 		if err := b.app.DB.Where("agency_id = ?", m.AgencyID).Order("id").First(&named).Error; err != nil {

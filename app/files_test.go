@@ -15,6 +15,9 @@ import (
 // pdfBytes is the start of a PDF, enough for content sniffing.
 var pdfBytes = []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n")
 
+// pngBytes is a PNG signature and header chunk, enough for content sniffing.
+var pngBytes = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 17)...)
+
 type uploadResult struct {
 	Status int
 	ID     string `json:"id"`
@@ -27,10 +30,17 @@ type uploadResult struct {
 
 func (b *backend) upload(t *testing.T, ticket, caseID, name string, content []byte) uploadResult {
 	t.Helper()
+	return b.uploadTo(t, ticket, "caseId", caseID, name, content)
+}
+
+// uploadTo posts a file with the form field naming what it belongs to
+// (caseId or consultationId).
+func (b *backend) uploadTo(t *testing.T, ticket, field, id, name string, content []byte) uploadResult {
+	t.Helper()
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
-	if caseID != "" {
-		w.WriteField("caseId", caseID)
+	if id != "" {
+		w.WriteField(field, id)
 	}
 	fw, _ := w.CreateFormFile("file", name)
 	fw.Write(content)

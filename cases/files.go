@@ -95,12 +95,12 @@ func (f *Files) Store(ctx context.Context, who Viewer, caseID uint64, name strin
 	if err := rule.admits(f.db.WithContext(ctx), &c); err != nil {
 		return nil, err
 	}
-	kind, size, digest, err := f.keep(content)
+	kept, err := f.Keep(content)
 	if err != nil {
 		return nil, err
 	}
-	row := &models.CaseFile{CaseID: caseID, UserID: c.UserID, Kind: rule.kind, StaffID: who.StaffID, Name: cleanName(name),
-		ContentType: kind, Size: size, SM3: digest, CreatedAt: time.Now().UTC()}
+	row := &models.CaseFile{CaseID: caseID, UserID: c.UserID, Kind: rule.kind, StaffID: who.StaffID, Name: CleanName(name),
+		ContentType: kept.Type, Size: kept.Size, SM3: kept.SM3, CreatedAt: time.Now().UTC()}
 	// The case's status and file count are checked again with the row
 	// insert, holding the case row: uploads racing each other, or the case
 	// moving on meanwhile, cannot pass the limits.
@@ -126,8 +126,30 @@ func (f *Files) Store(ctx context.Context, who Viewer, caseID uint64, name strin
 	return row, nil
 }
 
-// keep reads content into the store: its sniffed type, size and SM3 digest,
+// Kept is content in the store: its sniffed type, size and SM3 digest,
 // under which it is kept.
+type Kept struct {
+	Type string
+	Size int64
+	SM3  string
+}
+
+// Keep reads content into the store under the upload rules shared by every
+// kind of file (10 MB, PDF, JPEG or PNG by content, not empty); anything
+// else is BAD_USER_INPUT and nothing is kept.
+func (f *Files) Keep(content io.Reader) (*Kept, error) {
+	kind, size, digest, err := f.keep(content)
+	if err != nil {
+		return nil, err
+	}
+	return &Kept{Type: kind, Size: size, SM3: digest}, nil
+}
+
+// Content opens stored content by its digest.
+func (f *Files) Content(digest string) (*os.File, error) {
+	return os.Open(filepath.Join(f.dir, digest))
+}
+
 func (f *Files) keep(content io.Reader) (kind string, size int64, digest string, err error) {
 	tmp, err := os.CreateTemp(f.dir, "upload-*")
 	if err != nil {
@@ -241,9 +263,9 @@ func (f *Files) ByCase(ctx context.Context, ids []uint64) ([][]*models.CaseFile,
 
 var errFileNotFound = models.Errorf(models.ECodeNotFound, "没有找到这份材料。")
 
-// cleanName keeps a file name fit to show and to send back: the base name,
+// CleanName keeps a file name fit to show and to send back: the base name,
 // printable, at most 100 characters.
-func cleanName(name string) string {
+func CleanName(name string) string {
 	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
 	name = strings.Map(func(r rune) rune {
 		if !unicode.IsPrint(r) || r == '"' || r == '/' {

@@ -249,16 +249,21 @@ func (s *Service) Submit(ctx context.Context, userID, id uint64, d *Input, key s
 	return out, err
 }
 
-// DeleteDraft discards one of the user's drafts.
+// DeleteDraft discards one of the user's drafts and its attachments.
 func (s *Service) DeleteDraft(ctx context.Context, userID, id uint64) error {
-	res := s.db.WithContext(ctx).Where("id = ? AND user_id = ? AND status = ?", id, userID, string(Draft)).Delete(&models.Consultation{})
-	if res.Error != nil || res.RowsAffected > 0 {
-		return res.Error
-	}
-	if _, err := s.Mine(ctx, userID, id); err != nil {
-		return err
-	}
-	return models.Errorf(models.ECodeConflict, "已经提交，不能删除。")
+	return database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		if _, err := s.own(tx, userID, id); err != nil {
+			return err
+		}
+		res := tx.Where("id = ? AND status = ?", id, string(Draft)).Delete(&models.Consultation{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return models.Errorf(models.ECodeConflict, "已经提交，不能删除。")
+		}
+		return tx.Where("consultation_id = ?", id).Delete(&models.ConsultationFile{}).Error
+	})
 }
 
 // Clerk is an agency's staff member.

@@ -47,7 +47,7 @@ var migrations = []migration{
 	}},
 	{4, "case result documents, halls by coordinates, platform keys, evaluations, consultations, agent chats", func(tx *gorm.DB) error {
 		return tx.AutoMigrate(&models.CaseFile{}, &models.Hall{}, &models.PlatformKey{}, &models.Evaluation{}, &models.Rectification{},
-			&models.Consultation{}, &models.ConsultationEvent{}, &models.AgentChat{}, &models.ChatMessage{})
+			&models.Consultation{}, &models.ConsultationEvent{}, &models.ConsultationFile{}, &models.AgentChat{}, &models.ChatMessage{})
 	}},
 }
 

@@ -49,6 +49,7 @@ type ResolverRoot interface {
 	CaseStep() CaseStepResolver
 	ChatMessage() ChatMessageResolver
 	Consultation() ConsultationResolver
+	ConsultationAttachment() ConsultationAttachmentResolver
 	ConsultationStep() ConsultationStepResolver
 	Evaluation() EvaluationResolver
 	EvaluationStat() EvaluationStatResolver
@@ -231,6 +232,7 @@ type ComplexityRoot struct {
 
 	Consultation struct {
 		Agency        func(childComplexity int) int
+		Attachments   func(childComplexity int) int
 		Content       func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
 		ID            func(childComplexity int) int
@@ -245,6 +247,15 @@ type ComplexityRoot struct {
 		SubmittedAt   func(childComplexity int) int
 		Timeline      func(childComplexity int) int
 		Title         func(childComplexity int) int
+	}
+
+	ConsultationAttachment struct {
+		ContentType func(childComplexity int) int
+		DownloadURL func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Name        func(childComplexity int) int
+		SM3         func(childComplexity int) int
+		Size        func(childComplexity int) int
 	}
 
 	ConsultationConnection struct {
@@ -880,6 +891,14 @@ type ConsultationResolver interface {
 	Rating(ctx context.Context, obj *models.Consultation) (*evaluation.Level, error)
 
 	Timeline(ctx context.Context, obj *models.Consultation) ([]*models.ConsultationEvent, error)
+	Attachments(ctx context.Context, obj *models.Consultation) ([]*models.ConsultationFile, error)
+}
+type ConsultationAttachmentResolver interface {
+	ID(ctx context.Context, obj *models.ConsultationFile) (string, error)
+
+	Size(ctx context.Context, obj *models.ConsultationFile) (int, error)
+
+	DownloadURL(ctx context.Context, obj *models.ConsultationFile) (string, error)
 }
 type ConsultationStepResolver interface {
 	FromStatus(ctx context.Context, obj *models.ConsultationEvent) (consult.Status, error)
@@ -1652,6 +1671,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Consultation.Agency(childComplexity), true
+	case "Consultation.attachments":
+		if e.ComplexityRoot.Consultation.Attachments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consultation.Attachments(childComplexity), true
 	case "Consultation.content":
 		if e.ComplexityRoot.Consultation.Content == nil {
 			break
@@ -1736,6 +1761,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Consultation.Title(childComplexity), true
+
+	case "ConsultationAttachment.contentType":
+		if e.ComplexityRoot.ConsultationAttachment.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationAttachment.ContentType(childComplexity), true
+	case "ConsultationAttachment.downloadUrl":
+		if e.ComplexityRoot.ConsultationAttachment.DownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationAttachment.DownloadURL(childComplexity), true
+	case "ConsultationAttachment.id":
+		if e.ComplexityRoot.ConsultationAttachment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationAttachment.ID(childComplexity), true
+	case "ConsultationAttachment.name":
+		if e.ComplexityRoot.ConsultationAttachment.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationAttachment.Name(childComplexity), true
+	case "ConsultationAttachment.sm3":
+		if e.ComplexityRoot.ConsultationAttachment.SM3 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationAttachment.SM3(childComplexity), true
+	case "ConsultationAttachment.size":
+		if e.ComplexityRoot.ConsultationAttachment.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsultationAttachment.Size(childComplexity), true
 
 	case "ConsultationConnection.edges":
 		if e.ComplexityRoot.ConsultationConnection.Edges == nil {
@@ -4692,8 +4754,28 @@ func (ec *executionContext) childFields_Consultation(ctx context.Context, field 
 		return ec.fieldContext_Consultation_repliedAt(ctx, field)
 	case "timeline":
 		return ec.fieldContext_Consultation_timeline(ctx, field)
+	case "attachments":
+		return ec.fieldContext_Consultation_attachments(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Consultation", field.Name)
+}
+
+func (ec *executionContext) childFields_ConsultationAttachment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ConsultationAttachment_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ConsultationAttachment_name(ctx, field)
+	case "contentType":
+		return ec.fieldContext_ConsultationAttachment_contentType(ctx, field)
+	case "size":
+		return ec.fieldContext_ConsultationAttachment_size(ctx, field)
+	case "sm3":
+		return ec.fieldContext_ConsultationAttachment_sm3(ctx, field)
+	case "downloadUrl":
+		return ec.fieldContext_ConsultationAttachment_downloadUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConsultationAttachment", field.Name)
 }
 
 func (ec *executionContext) childFields_ConsultationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9854,6 +9936,176 @@ func (ec *executionContext) fieldContext_Consultation_timeline(_ context.Context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Consultation_attachments(ctx context.Context, field graphql.CollectedField, obj *models.Consultation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consultation_attachments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Consultation().Attachments(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.ConsultationFile) graphql.Marshaler {
+			return ec.marshalNConsultationAttachment2ᚕᚖgovmobileᚋmodelsᚐConsultationFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Consultation_attachments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Consultation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsultationAttachment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConsultationAttachment_id(ctx context.Context, field graphql.CollectedField, obj *models.ConsultationFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationAttachment_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConsultationAttachment().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationAttachment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationAttachment", field, true, true, "ID")
+}
+
+func (ec *executionContext) _ConsultationAttachment_name(ctx context.Context, field graphql.CollectedField, obj *models.ConsultationFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationAttachment_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationAttachment_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationAttachment", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConsultationAttachment_contentType(ctx context.Context, field graphql.CollectedField, obj *models.ConsultationFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationAttachment_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationAttachment_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationAttachment", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConsultationAttachment_size(ctx context.Context, field graphql.CollectedField, obj *models.ConsultationFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationAttachment_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConsultationAttachment().Size(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationAttachment_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationAttachment", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ConsultationAttachment_sm3(ctx context.Context, field graphql.CollectedField, obj *models.ConsultationFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationAttachment_sm3(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SM3, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationAttachment_sm3(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationAttachment", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConsultationAttachment_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *models.ConsultationFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsultationAttachment_downloadUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConsultationAttachment().DownloadURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsultationAttachment_downloadUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsultationAttachment", field, true, true, "String")
 }
 
 func (ec *executionContext) _ConsultationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ConsultationConnection) (ret graphql.Marshaler) {
@@ -24847,6 +25099,73 @@ func (ec *executionContext) _Consultation(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Consultation_timeline(ctx, field, obj)
 				})
+		case "attachments":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Consultation_attachments(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var consultationAttachmentImplementors = []string{"ConsultationAttachment"}
+
+func (ec *executionContext) _ConsultationAttachment(ctx context.Context, sel ast.SelectionSet, obj *models.ConsultationFile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consultationAttachmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConsultationAttachment")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConsultationAttachment_id(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._ConsultationAttachment_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "contentType":
+			out.Values[i] = ec._ConsultationAttachment_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "size":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConsultationAttachment_size(ctx, field, obj)
+				})
+		case "sm3":
+			out.Values[i] = ec._ConsultationAttachment_sm3(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "downloadUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConsultationAttachment_downloadUrl(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29587,6 +29906,30 @@ func (ec *executionContext) marshalNConsultation2ᚖgovmobileᚋmodelsᚐConsult
 		return graphql.Null
 	}
 	return ec._Consultation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNConsultationAttachment2ᚕᚖgovmobileᚋmodelsᚐConsultationFileᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.ConsultationFile) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConsultationAttachment2ᚖgovmobileᚋmodelsᚐConsultationFile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConsultationAttachment2ᚖgovmobileᚋmodelsᚐConsultationFile(ctx context.Context, sel ast.SelectionSet, v *models.ConsultationFile) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConsultationAttachment!")
+		return graphql.Null
+	}
+	return ec._ConsultationAttachment(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNConsultationConnection2ᚖgovmobileᚋgraphᚋmodelᚐConsultationConnection(ctx context.Context, sel ast.SelectionSet, v *model.ConsultationConnection) graphql.Marshaler {

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
 	"govmobile/cases"
+	"govmobile/consult"
 	"govmobile/models"
 	"govmobile/resolvers"
 	"govmobile/viewer"
@@ -30,7 +32,7 @@ const uploadOverhead = 64 << 10
 // for a case of the agency. Downloads are sent as attachments with their
 // sniffed type and nosniff; anyone else asking gets NOT_FOUND, as for a
 // file that does not exist.
-func Files(store *cases.Files, log *slog.Logger) http.Handler {
+func Files(store *cases.Files, attachments *consult.Attachments, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /files", func(w http.ResponseWriter, r *http.Request) {
 		who, err := fileViewer(r)
@@ -48,7 +50,7 @@ func Files(store *cases.Files, log *slog.Logger) http.Handler {
 			writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "上传请求格式不正确。")
 			return
 		}
-		var caseID uint64
+		var caseID, consultationID uint64
 		for {
 			part, err := mr.NextPart()
 			if err == io.EOF {
@@ -65,19 +67,40 @@ func Files(store *cases.Files, log *slog.Logger) http.Handler {
 					writeAppError(w, log, err)
 					return
 				}
-			case "file":
-				if caseID == 0 {
-					writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "请先在表单中给出 caseId，再附上文件。")
-					return
-				}
-				f, err := store.Store(r.Context(), who, caseID, part.FileName(), part)
-				if err != nil {
+			case "consultationId":
+				v, _ := io.ReadAll(io.LimitReader(part, 200))
+				if consultationID, err = resolvers.ParseGlobalID("consultationId", string(v), resolvers.KindConsultation); err != nil {
 					writeAppError(w, log, err)
 					return
 				}
+			case "file":
+				var out map[string]any
+				switch {
+				case caseID != 0 && consultationID == 0:
+					f, err := store.Store(r.Context(), who, caseID, part.FileName(), part)
+					if err != nil {
+						writeAppError(w, log, err)
+						return
+					}
+					out = map[string]any{"id": resolvers.GlobalID(resolvers.KindCaseFile, f.ID), "name": f.Name,
+						"contentType": f.ContentType, "size": f.Size, "sm3": f.SM3}
+				case consultationID != 0 && caseID == 0 && who.UserID != 0:
+					f, err := attachments.Store(r.Context(), who.UserID, consultationID, part.FileName(), part)
+					if err != nil {
+						writeAppError(w, log, err)
+						return
+					}
+					out = map[string]any{"id": resolvers.GlobalID(resolvers.KindConsultationFile, f.ID), "name": f.Name,
+						"contentType": f.ContentType, "size": f.Size, "sm3": f.SM3}
+				case consultationID != 0 && caseID == 0:
+					writeAppError(w, log, models.Errorf(models.ECodeNotFound, "没有找到这条咨询投诉。"))
+					return
+				default:
+					writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "请先在表单中给出 caseId 或 consultationId（二者选一），再附上文件。")
+					return
+				}
 				w.Header().Set("Content-Type", "application/json; charset=utf-8")
-				_ = json.NewEncoder(w).Encode(map[string]any{"id": resolvers.GlobalID(resolvers.KindCaseFile, f.ID), "name": f.Name,
-					"contentType": f.ContentType, "size": f.Size, "sm3": f.SM3})
+				_ = json.NewEncoder(w).Encode(out)
 				return
 			}
 		}
@@ -90,20 +113,33 @@ func Files(store *cases.Files, log *slog.Logger) http.Handler {
 			writeAppError(w, log, err)
 			return
 		}
-		id, err := resolvers.ParseGlobalID("id", r.PathValue("id"), resolvers.KindCaseFile)
-		if err != nil {
-			writeAppError(w, log, err)
-			return
-		}
-		row, fh, err := store.Open(ctx, who, id)
-		if err != nil {
-			writeAppError(w, log, err)
-			return
+		var name, contentType string
+		var size int64
+		var fh *os.File
+		if id, err := resolvers.ParseGlobalID("id", r.PathValue("id"), resolvers.KindConsultationFile); err == nil {
+			row, f, err := attachments.Open(ctx, consult.Viewer{UserID: who.UserID, AgencyID: who.AgencyID}, id)
+			if err != nil {
+				writeAppError(w, log, err)
+				return
+			}
+			name, contentType, size, fh = row.Name, row.ContentType, row.Size, f
+		} else {
+			id, err := resolvers.ParseGlobalID("id", r.PathValue("id"), resolvers.KindCaseFile)
+			if err != nil {
+				writeAppError(w, log, err)
+				return
+			}
+			row, f, err := store.Open(ctx, who, id)
+			if err != nil {
+				writeAppError(w, log, err)
+				return
+			}
+			name, contentType, size, fh = row.Name, row.ContentType, row.Size, f
 		}
 		defer fh.Close()
-		w.Header().Set("Content-Type", row.ContentType)
-		w.Header().Set("Content-Length", strconv.FormatInt(row.Size, 10))
-		w.Header().Set("Content-Disposition", "attachment; filename*=UTF-8''"+attrChars(row.Name))
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		w.Header().Set("Content-Disposition", "attachment; filename*=UTF-8''"+attrChars(name))
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "private, no-store")
 		_, _ = io.Copy(w, fh)

@@ -145,3 +145,35 @@ func (l *Loaders) PrimeCases(ctx context.Context, cs []*models.Case, selected fu
 		l.Materials.LoadAllThunk(ctx, ids)
 	}
 }
+
+// PrimeHalls starts, in one batch per relation, the loads a page of halls
+// will need: their matter counts and matters, and those matters' agencies
+// (which waits for the matters). selected says which hall fields the query
+// asks for, matterSelected which fields of their matters.
+func (l *Loaders) PrimeHalls(ctx context.Context, halls []*models.Hall, selected, matterSelected func(field string) bool) {
+	if len(halls) == 0 {
+		return
+	}
+	ids := make([]uint64, len(halls))
+	for i, h := range halls {
+		ids[i] = h.ID
+	}
+	if selected("matterCount") {
+		l.HallMatterCount.LoadAllThunk(ctx, ids)
+	}
+	if !selected("matters") {
+		return
+	}
+	load := l.HallMatters.LoadAllThunk(ctx, ids)
+	if !matterSelected("agency") {
+		return
+	}
+	lists, _ := load()
+	var agencies []uint64
+	for _, ms := range lists {
+		for _, m := range ms {
+			agencies = append(agencies, m.AgencyID)
+		}
+	}
+	l.Agency.LoadAllThunk(ctx, agencies)
+}

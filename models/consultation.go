@@ -42,3 +42,16 @@ type ConsultationEvent struct {
 	Note           string    `gorm:"size:500;not null"`
 	At             time.Time `gorm:"not null"`
 }
+
+// ConsultationFile is an attachment of a consultation, kept in the same
+// content store and under the same rules as case materials.
+type ConsultationFile struct {
+	ID             uint64    `gorm:"primaryKey"`
+	ConsultationID uint64    `gorm:"not null;index"`
+	UserID         uint64    `gorm:"not null"`
+	Name           string    `gorm:"size:200;not null"`
+	ContentType    string    `gorm:"size:64;not null"`
+	Size           int64     `gorm:"not null"`
+	SM3            string    `gorm:"size:64;not null"`
+	CreatedAt      time.Time `gorm:"not null"`
+}

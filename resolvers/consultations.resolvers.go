@@ -61,6 +61,26 @@ func (r *consultationResolver) Timeline(ctx context.Context, obj *models.Consult
 	return r.Consultations.Timeline(ctx, obj.ID)
 }
 
+// Attachments is the resolver for the attachments field.
+func (r *consultationResolver) Attachments(ctx context.Context, obj *models.Consultation) ([]*models.ConsultationFile, error) {
+	return r.ConsultationFiles.List(ctx, obj.ID)
+}
+
+// ID is the resolver for the id field.
+func (r *consultationAttachmentResolver) ID(ctx context.Context, obj *models.ConsultationFile) (string, error) {
+	return GlobalID(KindConsultationFile, obj.ID), nil
+}
+
+// Size is the resolver for the size field.
+func (r *consultationAttachmentResolver) Size(ctx context.Context, obj *models.ConsultationFile) (int, error) {
+	return int(obj.Size), nil
+}
+
+// DownloadURL is the resolver for the downloadUrl field.
+func (r *consultationAttachmentResolver) DownloadURL(ctx context.Context, obj *models.ConsultationFile) (string, error) {
+	return "/files/" + GlobalID(KindConsultationFile, obj.ID), nil
+}
+
 // FromStatus is the resolver for the fromStatus field.
 func (r *consultationStepResolver) FromStatus(ctx context.Context, obj *models.ConsultationEvent) (consult.Status, error) {
 	return consult.Status(obj.FromStatus), nil
@@ -206,12 +226,18 @@ func (r *queryResolver) AgencyConsultations(ctx context.Context, status *consult
 // Consultation returns graph.ConsultationResolver implementation.
 func (r *Resolver) Consultation() graph.ConsultationResolver { return &consultationResolver{r} }
 
+// ConsultationAttachment returns graph.ConsultationAttachmentResolver implementation.
+func (r *Resolver) ConsultationAttachment() graph.ConsultationAttachmentResolver {
+	return &consultationAttachmentResolver{r}
+}
+
 // ConsultationStep returns graph.ConsultationStepResolver implementation.
 func (r *Resolver) ConsultationStep() graph.ConsultationStepResolver {
 	return &consultationStepResolver{r}
 }
 
 type (
-	consultationResolver     struct{ *Resolver }
-	consultationStepResolver struct{ *Resolver }
+	consultationResolver           struct{ *Resolver }
+	consultationAttachmentResolver struct{ *Resolver }
+	consultationStepResolver       struct{ *Resolver }
 )

@@ -89,3 +89,10 @@ func GlobalID(kind string, id uint64) string { return globalIDNum(kind, id) }
 
 // ParseGlobalID reads an opaque ID that must be of the given kind.
 func ParseGlobalID(field, id, kind string) (uint64, error) { return parseNumericID(field, id, kind) }
+
+// KindConsultation and KindConsultationFile are the global-ID kinds of a
+// consultation and its attachment, shared with the file endpoints.
+const (
+	KindConsultation     = kindConsultation
+	KindConsultationFile = "ConsultationFile"
+)

@@ -99,6 +99,7 @@ func (r *queryResolver) ServiceHalls(ctx context.Context, near *model.GeoPointIn
 	if err != nil {
 		return nil, err
 	}
+	loaders.For(ctx, r.Catalogue).PrimeHalls(ctx, page.Halls, selectedUnder(ctx, "edges", "node"), selectedUnder(ctx, "edges", "node", "matters"))
 	conn := &model.HallConnection{
 		TotalCount: page.Total,
 		PageInfo:   cursorPageInfo(page.Cursors, page.HasNext, after),

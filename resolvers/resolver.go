@@ -39,6 +39,8 @@ type Resolver struct {
 	Evaluations *evaluation.Service
 	// Consultations keeps consultations, complaints and suggestions.
 	Consultations *consult.Service
+	// Attachments keeps consultations' attachments.
+	ConsultationFiles *consult.Attachments
 	// Chats keeps the human customer-service chats.
 	Chats *agentchat.Service
 }
