@@ -194,3 +194,40 @@ func TestServiceHallsStatementCount(t *testing.T) {
 		}
 	})
 }
+
+// Halls are in the search index (scope HALL) by name, address and region;
+// the ALL tab and its facets leave them out.
+func TestSearchHalls(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		q := `query($q: String!, $s: SearchScope) { search(query: $q, scope: $s) { totalCount facets { scope } edges { node { kind title item { __typename ... on Hall { id name } } } } } }`
+		var out struct {
+			Search struct {
+				TotalCount int
+				Facets     []struct{ Scope string }
+				Edges      []struct {
+					Node struct {
+						Kind, Title string
+						Item        struct{ Typename, ID, Name string }
+					}
+				}
+			}
+		}
+		for _, text := range []string{"六里桥", "东城区政务服务中心", "珠市口"} {
+			b.gql(t, "", q, map[string]any{"q": text, "s": "HALL"}).decode(t, &out)
+			if out.Search.TotalCount == 0 || out.Search.Edges[0].Node.Kind != "HALL" || out.Search.Edges[0].Node.Title == "" {
+				t.Fatalf("%s in HALL: %+v", text, out.Search)
+			}
+		}
+		b.gql(t, "", q, map[string]any{"q": "政务服务中心", "s": "ALL"}).decode(t, &out)
+		for _, e := range out.Search.Edges {
+			if e.Node.Kind == "HALL" {
+				t.Fatalf("a hall in the ALL tab: %+v", e)
+			}
+		}
+		for _, f := range out.Search.Facets {
+			if f.Scope == "HALL" {
+				t.Fatal("a HALL facet")
+			}
+		}
+	})
+}

@@ -28,6 +28,8 @@ func (src searchSource) IDs(ctx context.Context, kind models.SearchDocKind, afte
 		err = db.Model(&models.App{}).Where("online = ?", true).Pluck("id", &ids).Error
 	case models.DocKnowledge:
 		err = db.Model(&models.KnowledgeEntry{}).Pluck("id", &ids).Error
+	case models.DocHall:
+		err = db.Model(&models.Hall{}).Pluck("id", &ids).Error
 	}
 	return ids, err
 }
@@ -40,6 +42,8 @@ func (src searchSource) Documents(ctx context.Context, kind models.SearchDocKind
 		return src.apps(ctx, ids)
 	case models.DocKnowledge:
 		return src.knowledge(ctx, ids)
+	case models.DocHall:
+		return src.halls(ctx, ids)
 	}
 	return nil, nil
 }
@@ -163,4 +167,24 @@ func keys(m map[uint64]bool) []uint64 {
 		out = append(out, k)
 	}
 	return out
+}
+
+// halls are found by name, address and region (ScopeHall).
+func (src searchSource) halls(ctx context.Context, ids []uint64) ([]search.Document, error) {
+	var hs []*models.Hall
+	if err := src.s.db.WithContext(ctx).Where("id IN ?", ids).Find(&hs).Error; err != nil {
+		return nil, err
+	}
+	docs := make([]search.Document, len(hs))
+	for i, h := range hs {
+		docs[i] = search.Document{Kind: models.DocHall, ID: h.ID, Name: h.Name, Summary: h.Address,
+			RegionCode: h.RegionCode, RegionName: src.regionName(h.RegionCode)}
+		if r := src.s.regions.Get(h.RegionCode); r != nil {
+			docs[i].ProvinceCode, docs[i].CityCode = r.ProvinceCode, r.CityCode
+			if r.Level == models.RegionCity {
+				docs[i].CityCode = r.Code
+			}
+		}
+	}
+	return docs, nil
 }

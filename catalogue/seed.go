@@ -209,6 +209,9 @@ func (s *Service) seedDemo(tx *gorm.DB, d *demoCatalogue) (int, error) {
 				return 0, err
 			}
 			ch.halls[h.Level] = append(ch.halls[h.Level], hall.ID)
+			if err := search.Enqueue(tx, models.DocHall, hall.ID); err != nil {
+				return 0, err
+			}
 		}
 		cities = append(cities, ch)
 	}

@@ -164,6 +164,9 @@ func syntheticHall(tx *gorm.DB, cache map[string]uint64, county *models.Region) 
 	if err := tx.Create(h).Error; err != nil {
 		return 0, err
 	}
+	if err := search.Enqueue(tx, models.DocHall, h.ID); err != nil {
+		return 0, err
+	}
 	cache[county.Code] = h.ID
 	return h.ID, nil
 }

@@ -45,9 +45,24 @@ var migrations = []migration{
 			&models.MatterForm{}, &models.Case{}, &models.CaseEvent{}, &models.Admin{},
 			&models.Subscription{}, &models.Message{}, &models.CaseFile{})
 	}},
-	{4, "case result documents, halls by coordinates, platform keys, evaluations, consultations, agent chats", func(tx *gorm.DB) error {
-		return tx.AutoMigrate(&models.CaseFile{}, &models.Hall{}, &models.PlatformKey{}, &models.Evaluation{}, &models.Rectification{},
+	{4, "case result documents, halls by coordinates and searchable, platform keys, evaluations, consultations, agent chats", func(tx *gorm.DB) error {
+		err := tx.AutoMigrate(&models.CaseFile{}, &models.Hall{}, &models.PlatformKey{}, &models.Evaluation{}, &models.Rectification{},
 			&models.Consultation{}, &models.ConsultationEvent{}, &models.ConsultationFile{}, &models.AgentChat{}, &models.ChatMessage{})
+		if err != nil {
+			return err
+		}
+		// Halls are searchable from this release: the halls already there
+		// reach the index through its outbox.
+		var ids []uint64
+		if err := tx.Model(&models.Hall{}).Order("id").Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		for i := 0; i < len(ids); i += 500 {
+			if err := search.Enqueue(tx, models.DocHall, ids[i:min(i+500, len(ids))]...); err != nil {
+				return err
+			}
+		}
+		return nil
 	}},
 }
 

@@ -23908,6 +23908,13 @@ func (ec *executionContext) _SearchItem(ctx context.Context, sel ast.SelectionSe
 			return graphql.Null
 		}
 		return ec._KnowledgeEntry(ctx, sel, obj)
+	case models.Hall:
+		return ec._Hall(ctx, sel, &obj)
+	case *models.Hall:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Hall(ctx, sel, obj)
 	case models.App:
 		return ec._App(ctx, sel, &obj)
 	case *models.App:
@@ -26193,7 +26200,7 @@ func (ec *executionContext) _GuideMaterial(ctx context.Context, sel ast.Selectio
 	return out
 }
 
-var hallImplementors = []string{"Hall", "Node"}
+var hallImplementors = []string{"Hall", "Node", "SearchItem"}
 
 func (ec *executionContext) _Hall(ctx context.Context, sel ast.SelectionSet, obj *models.Hall) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, hallImplementors)

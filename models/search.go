@@ -10,6 +10,7 @@ const (
 	DocMatter    SearchDocKind = "MATTER"
 	DocApp       SearchDocKind = "APP"
 	DocKnowledge SearchDocKind = "KNOWLEDGE"
+	DocHall      SearchDocKind = "HALL"
 )
 
 // SearchOutbox records, in the same transaction as the write, that an indexed

@@ -15,7 +15,7 @@ import (
 var scopeNames = map[search.Scope]string{
 	search.ScopeAll: "全部", search.ScopeApp: "服务应用", search.ScopeNaturalPerson: "个人办事",
 	search.ScopeLegalPerson: "法人办事", search.ScopeGuide: "办事指南", search.ScopeApproval: "行政审批",
-	search.ScopeKnowledge: "知识问答",
+	search.ScopeKnowledge: "知识问答", search.ScopeHall: "服务大厅",
 }
 
 // search serves Query.search: the index finds, the catalogue loads, and the
@@ -67,7 +67,7 @@ func (r *Resolver) search(ctx context.Context, q string, scope *search.Scope, or
 		conn.PageInfo.EndCursor = &res.Hits[len(res.Hits)-1].Cursor
 	}
 	if req.Facets {
-		for _, sc := range search.Scopes {
+		for _, sc := range search.FacetScopes {
 			conn.Facets = append(conn.Facets, &model.SearchFacet{Scope: sc, Name: scopeNames[sc], Count: res.Facets[sc]})
 		}
 	}
@@ -136,6 +136,18 @@ func (r *Resolver) loadHits(ctx context.Context, hits []search.Hit, guides bool)
 		for _, e := range entries {
 			out[hitKey{models.DocKnowledge, e.ID}] = hitItem{kind: model.SearchHitKindKnowledge, title: e.Question, node: e,
 				texts: []string{e.Answer}}
+		}
+	}
+	if len(ids[models.DocHall]) > 0 {
+		halls, err := r.Catalogue.HallsByID(ctx, ids[models.DocHall])
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range halls {
+			if h != nil {
+				out[hitKey{models.DocHall, h.ID}] = hitItem{kind: model.SearchHitKindHall, title: h.Name, node: h,
+					texts: []string{h.Address, "办公时间：" + h.OpeningHours}}
+			}
 		}
 	}
 	return out, nil

@@ -51,6 +51,7 @@ const (
 	scopeMatter    = "MATTER"
 	scopeApp       = "APP"
 	scopeKnowledge = "KNOWLEDGE"
+	scopeHall      = "HALL"
 	scopeApproval  = "APPROVAL"
 	// nationwide is the region code of what every region may use.
 	nationwide = "ALL"
@@ -82,6 +83,8 @@ func (s *Service) toIndexDoc(d Document) indexDoc {
 		x.Scopes = []string{scopeApp}
 	case models.DocKnowledge:
 		x.Scopes = []string{scopeKnowledge}
+	case models.DocHall:
+		x.Scopes = []string{scopeHall}
 	}
 	for _, o := range d.Objects.List() {
 		x.Objects = append(x.Objects, string(o))

@@ -185,16 +185,17 @@ func validSortKey(key string) bool {
 	if i < 0 || len(key) < i+3 {
 		return false
 	}
-	switch models.SearchDocKind(key[i+1 : i+2]) {
-	case models.DocMatter[:1], models.DocApp[:1], models.DocKnowledge[:1]:
-		_, err := strconv.ParseUint(key[i+2:], 36, 64)
-		return err == nil
+	for _, k := range indexedKinds {
+		if key[i+1] == k[0] {
+			_, err := strconv.ParseUint(key[i+2:], 36, 64)
+			return err == nil
+		}
 	}
 	return false
 }
 
 func parseDocID(s string) (models.SearchDocKind, uint64, bool) {
-	for _, k := range []models.SearchDocKind{models.DocMatter, models.DocApp, models.DocKnowledge} {
+	for _, k := range indexedKinds {
 		if len(s) > len(k)+1 && s[:len(k)] == string(k) && s[len(k)] == ':' {
 			id, err := strconv.ParseUint(s[len(k)+1:], 10, 64)
 			return k, id, err == nil

@@ -30,10 +30,17 @@ const (
 	ScopeGuide         Scope = "GUIDE"
 	ScopeApproval      Scope = "APPROVAL"
 	ScopeKnowledge     Scope = "KNOWLEDGE"
+	// ScopeHall finds service halls by name and address; ALL leaves them
+	// out (they are places, shown on the service map, not services).
+	ScopeHall Scope = "HALL"
 )
 
+// FacetScopes are the scopes counted in facets: every scope but halls
+// (searched on their own; ALL does not hold them).
+var FacetScopes = []Scope{ScopeAll, ScopeApp, ScopeNaturalPerson, ScopeLegalPerson, ScopeGuide, ScopeApproval, ScopeKnowledge}
+
 // Scopes lists every scope in display order.
-var Scopes = []Scope{ScopeAll, ScopeApp, ScopeNaturalPerson, ScopeLegalPerson, ScopeGuide, ScopeApproval, ScopeKnowledge}
+var Scopes = []Scope{ScopeAll, ScopeApp, ScopeNaturalPerson, ScopeLegalPerson, ScopeGuide, ScopeApproval, ScopeKnowledge, ScopeHall}
 
 // Order is a result order.
 type Order string
@@ -426,6 +433,8 @@ func scopeFilter(sc Scope) query.Query {
 		return term(fieldScopes, scopeMatter)
 	case ScopeKnowledge:
 		return term(fieldScopes, scopeKnowledge)
+	case ScopeHall:
+		return term(fieldScopes, scopeHall)
 	}
 	return nil
 }
@@ -495,6 +504,10 @@ func (s *Service) build(ctx context.Context, p parsed, sc Scope, region *models.
 			}
 		}
 		return query.NewBooleanQuery(must, nil, others)
+	}
+	if sc == ScopeAll {
+		// Everything but halls (a few thousand documents at most).
+		return query.NewBooleanQuery(must, nil, []query.Query{term(fieldKind, string(models.DocHall))})
 	}
 	return bleve.NewConjunctionQuery(must...)
 }

@@ -1261,6 +1261,8 @@ const (
 	SearchHitKindApp SearchHitKind = "APP"
 	// 知识库问答。
 	SearchHitKindKnowledge SearchHitKind = "KNOWLEDGE"
+	// 服务大厅。
+	SearchHitKindHall SearchHitKind = "HALL"
 )
 
 var AllSearchHitKind = []SearchHitKind{
@@ -1268,11 +1270,12 @@ var AllSearchHitKind = []SearchHitKind{
 	SearchHitKindGUIDE,
 	SearchHitKindApp,
 	SearchHitKindKnowledge,
+	SearchHitKindHall,
 }
 
 func (e SearchHitKind) IsValid() bool {
 	switch e {
-	case SearchHitKindMatter, SearchHitKindGUIDE, SearchHitKindApp, SearchHitKindKnowledge:
+	case SearchHitKindMatter, SearchHitKindGUIDE, SearchHitKindApp, SearchHitKindKnowledge, SearchHitKindHall:
 		return true
 	}
 	return false
