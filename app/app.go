@@ -165,6 +165,7 @@ func (a *App) openSearch() error {
 		return err
 	}
 	a.Catalogue.SetSearch(a.Search)
+	a.Consultations.SetIndexed(a.Search.Notify)
 	ctx, stop := context.WithCancel(context.Background())
 	a.stop, a.done = stop, make(chan struct{})
 	go func() {

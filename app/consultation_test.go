@@ -117,6 +117,29 @@ func TestConsultations(t *testing.T) {
 		if len(sug.ConsultationSuggestions.OpenItems) != 1 || sug.ConsultationSuggestions.OpenItems[0].ID != c.ID {
 			t.Fatalf("open items: %+v", sug)
 		}
+		// Found by its words too, through the index (the author's only).
+		waitFor(t, func() bool {
+			b.gql(t, kim, `{ consultationSuggestions(text: "只开了一个窗口怎么办") { openItems { id } } }`, nil).decode(t, &sug)
+			return len(sug.ConsultationSuggestions.OpenItems) == 1 && sug.ConsultationSuggestions.OpenItems[0].ID == c.ID
+		})
+		b.gql(t, b.register(t, person(t)).Ticket, `{ consultationSuggestions(text: "只开了一个窗口怎么办") { openItems { id } } }`, nil).decode(t, &sug)
+		if len(sug.ConsultationSuggestions.OpenItems) != 0 {
+			t.Fatalf("another citizen finds the consultation: %+v", sug)
+		}
+		// Never through public search.
+		for _, scope := range []string{"ALL", "GUIDE", "KNOWLEDGE", "HALL", "APP"} {
+			var found struct {
+				Search struct {
+					Edges []struct{ Node struct{ Title string } }
+				}
+			}
+			b.gql(t, "", `query($s: SearchScope) { search(query: "只开了一个窗口", scope: $s) { edges { node { title } } } }`, map[string]any{"s": scope}).decode(t, &found)
+			for _, e := range found.Search.Edges {
+				if strings.Contains(e.Node.Title, "排队") {
+					t.Fatalf("a consultation in public search (%s): %+v", scope, e)
+				}
+			}
+		}
 
 		// The agency assigns, replies and closes; others cannot.
 		staff, colleague, stranger := b.staffTicket(t, m.AgencyID), b.staffTicket(t, m.AgencyID), b.staffTicket(t, m.AgencyID+1_000_000)
@@ -126,6 +149,19 @@ func TestConsultations(t *testing.T) {
 		expectCode(t, r, models.ECodeConflict)
 		_, r = b.consultationOp(t, staff, "assignConsultation", "AssignConsultationInput", map[string]any{"consultationId": c.ID, "assignee": "nobody"})
 		expectCode(t, r, models.ECodeBadUserInput)
+		var byWord struct {
+			AgencyConsultations struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
+		}
+		b.gql(t, staff, `{ agencyConsultations(keyword: "窗口 排队") { edges { node { id } } } }`, nil).decode(t, &byWord)
+		if len(byWord.AgencyConsultations.Edges) != 1 || byWord.AgencyConsultations.Edges[0].Node.ID != c.ID {
+			t.Fatalf("the agency finds it by its words: %+v", byWord)
+		}
+		b.gql(t, stranger, `{ agencyConsultations(keyword: "窗口 排队") { edges { node { id } } } }`, nil).decode(t, &byWord)
+		if len(byWord.AgencyConsultations.Edges) != 0 {
+			t.Fatalf("another agency finds it: %+v", byWord)
+		}
 		if c, r = b.consultationOp(t, colleague, "assignConsultation", "AssignConsultationInput", map[string]any{"consultationId": c.ID}); c == nil || c.Status != "ASSIGNED" {
 			t.Fatalf("assigned: %s", r.Raw)
 		}

@@ -30,6 +30,8 @@ func (src searchSource) IDs(ctx context.Context, kind models.SearchDocKind, afte
 		err = db.Model(&models.KnowledgeEntry{}).Pluck("id", &ids).Error
 	case models.DocHall:
 		err = db.Model(&models.Hall{}).Pluck("id", &ids).Error
+	case models.DocConsultation:
+		err = db.Model(&models.Consultation{}).Where("status <> ?", "DRAFT").Pluck("id", &ids).Error
 	}
 	return ids, err
 }
@@ -44,6 +46,8 @@ func (src searchSource) Documents(ctx context.Context, kind models.SearchDocKind
 		return src.knowledge(ctx, ids)
 	case models.DocHall:
 		return src.halls(ctx, ids)
+	case models.DocConsultation:
+		return src.consultations(ctx, ids)
 	}
 	return nil, nil
 }
@@ -185,6 +189,22 @@ func (src searchSource) halls(ctx context.Context, ids []uint64) ([]search.Docum
 				docs[i].CityCode = r.Code
 			}
 		}
+	}
+	return docs, nil
+}
+
+// consultations are submitted consultations, searched only by their author
+// and their agency; a draft has no document.
+func (src searchSource) consultations(ctx context.Context, ids []uint64) ([]search.Document, error) {
+	var cs []*models.Consultation
+	if err := src.s.db.WithContext(ctx).Select("id", "user_id", "agency_id", "title", "content", "status").
+		Where("id IN ? AND status <> ?", ids, "DRAFT").Find(&cs).Error; err != nil {
+		return nil, err
+	}
+	docs := make([]search.Document, len(cs))
+	for i, c := range cs {
+		docs[i] = search.Document{Kind: models.DocConsultation, ID: c.ID, Name: c.Title, Summary: c.Content,
+			AgencyID: c.AgencyID, OwnerID: c.UserID}
 	}
 	return docs, nil
 }

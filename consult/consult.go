@@ -15,6 +15,7 @@ import (
 	"govmobile/idempotency"
 	"govmobile/messages"
 	"govmobile/models"
+	"govmobile/search"
 )
 
 // Bounds on what is written.
@@ -36,7 +37,13 @@ type Service struct {
 	db   *gorm.DB
 	msgs *messages.Service
 	now  func() time.Time
+	// indexed, when set, wakes the search index's applier after a
+	// consultation is queued for it.
+	indexed func()
 }
+
+// SetIndexed sets what wakes the search index after a submission.
+func (s *Service) SetIndexed(f func()) { s.indexed = f }
 
 // New returns the service; msgs, when not nil, tells citizens of replies.
 func New(db *gorm.DB, msgs *messages.Service) *Service {
@@ -236,9 +243,16 @@ func (s *Service) Submit(ctx context.Context, userID, id uint64, d *Input, key s
 		if err := s.move(tx, c, Submit, Citizen, userID, ""); err != nil {
 			return err
 		}
+		// Submitted consultations are searchable by their author and agency.
+		if err := search.Enqueue(tx, models.DocConsultation, c.ID); err != nil {
+			return err
+		}
 		out = c
 		return idempotency.Settle(tx, userID, key, c.ID)
 	})
+	if err == nil && s.indexed != nil {
+		s.indexed()
+	}
 	if errors.Is(err, idempotency.ErrUsed) {
 		first, err := idempotency.Result(ctx, s.db, userID, key, op, request...)
 		if err != nil {
@@ -439,17 +453,24 @@ type Owner struct {
 	AgencyID uint64
 }
 
+// scope keeps the owner's consultations: a user's, drafts included; an
+// agency's, submitted ones.
+func (o Owner) scope(q *gorm.DB) (*gorm.DB, error) {
+	switch {
+	case o.UserID != 0:
+		return q.Where("user_id = ?", o.UserID), nil
+	case o.AgencyID != 0:
+		return q.Where("agency_id = ? AND status <> ?", o.AgencyID, string(Draft)), nil
+	}
+	return nil, errors.New("consultations without an owner")
+}
+
 // List is a page of the owner's consultations, newest first, optionally of
 // one status, and their total.
 func (s *Service) List(ctx context.Context, o Owner, status Status, first int, afterID uint64) ([]*models.Consultation, int64, error) {
-	q := s.db.WithContext(ctx).Model(&models.Consultation{})
-	switch {
-	case o.UserID != 0:
-		q = q.Where("user_id = ?", o.UserID)
-	case o.AgencyID != 0:
-		q = q.Where("agency_id = ? AND status <> ?", o.AgencyID, string(Draft))
-	default:
-		return nil, 0, errors.New("consult.List without an owner")
+	q, err := o.scope(s.db.WithContext(ctx).Model(&models.Consultation{}))
+	if err != nil {
+		return nil, 0, err
 	}
 	if status != "" {
 		q = q.Where("status = ?", string(status))
@@ -462,6 +483,33 @@ func (s *Service) Timeline(ctx context.Context, id uint64) ([]*models.Consultati
 	var out []*models.ConsultationEvent
 	err := s.db.WithContext(ctx).Where("consultation_id = ?", id).Order("id").Find(&out).Error
 	return out, err
+}
+
+// ByIDs loads consultations in the order of ids, leaving out those gone, of
+// another owner, or not in one of the statuses (none given: any).
+func (s *Service) ByIDs(ctx context.Context, o Owner, ids []uint64, statuses ...Status) ([]*models.Consultation, error) {
+	q, err := o.scope(s.db.WithContext(ctx).Where("id IN ?", ids))
+	if err != nil {
+		return nil, err
+	}
+	if len(statuses) > 0 {
+		q = q.Where("status IN ?", statuses)
+	}
+	var rows []*models.Consultation
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	by := make(map[uint64]*models.Consultation, len(rows))
+	for _, c := range rows {
+		by[c.ID] = c
+	}
+	out := make([]*models.Consultation, 0, len(rows))
+	for _, id := range ids {
+		if c := by[id]; c != nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // OpenItems are the user's consultations still waiting for an answer about

@@ -591,7 +591,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		AgencyCases             func(childComplexity int, status *cases.Status, first *int, after *string) int
-		AgencyConsultations     func(childComplexity int, status *consult.Status, first *int, after *string) int
+		AgencyConsultations     func(childComplexity int, status *consult.Status, keyword *string, first *int, after *string) int
 		AgentChatQueue          func(childComplexity int) int
 		AppointmentSlots        func(childComplexity int, matterID string, hallID string, date string) int
 		Ask                     func(childComplexity int, question string) int
@@ -1016,7 +1016,7 @@ type QueryResolver interface {
 	AgencyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error)
 	MyConsultations(ctx context.Context, status *consult.Status, first *int, after *string) (*model.ConsultationConnection, error)
 	ConsultationSuggestions(ctx context.Context, text string, matterID *string, agencyID *string) (*model.ConsultationSuggestions, error)
-	AgencyConsultations(ctx context.Context, status *consult.Status, first *int, after *string) (*model.ConsultationConnection, error)
+	AgencyConsultations(ctx context.Context, status *consult.Status, keyword *string, first *int, after *string) (*model.ConsultationConnection, error)
 	Ask(ctx context.Context, question string) (*model.Answer, error)
 	MyAgentChats(ctx context.Context, first *int, after *string) (*model.AgentChatConnection, error)
 	AgentChatQueue(ctx context.Context) ([]*models.AgentChat, error)
@@ -3287,7 +3287,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AgencyConsultations(childComplexity, args["status"].(*consult.Status), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.AgencyConsultations(childComplexity, args["status"].(*consult.Status), args["keyword"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.agentChatQueue":
 		if e.ComplexityRoot.Query.AgentChatQueue == nil {
 			break
@@ -6455,22 +6455,30 @@ func (ec *executionContext) field_Query_agencyConsultations_args(ctx context.Con
 		return nil, err
 	}
 	args["status"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
-		func(ctx context.Context, v any) (*int, error) {
-			return ec.unmarshalOInt2ᚖint(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "keyword",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg2
+	args["keyword"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -16679,7 +16687,7 @@ func (ec *executionContext) _Query_agencyConsultations(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().AgencyConsultations(ctx, fc.Args["status"].(*consult.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().AgencyConsultations(ctx, fc.Args["status"].(*consult.Status), fc.Args["keyword"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next

@@ -11,6 +11,9 @@ const (
 	DocApp       SearchDocKind = "APP"
 	DocKnowledge SearchDocKind = "KNOWLEDGE"
 	DocHall      SearchDocKind = "HALL"
+	// DocConsultation is a submitted consultation: searched only by its
+	// author and its agency, never by the public scopes.
+	DocConsultation SearchDocKind = "CONSULTATION"
 )
 
 // SearchOutbox records, in the same transaction as the write, that an indexed

@@ -2,12 +2,14 @@ package resolvers
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"govmobile/consult"
 	"govmobile/graph/model"
 	"govmobile/models"
+	"govmobile/pagination"
 	"govmobile/search"
 )
 
@@ -104,4 +106,67 @@ func (r *Resolver) similarAnswers(ctx context.Context, text string, n int) ([]*m
 		}
 	}
 	return out, nil
+}
+
+// openItems are the user's consultations still waiting for an answer: those
+// most like the text first, then those about the same matter or agency.
+func (r *Resolver) openItems(ctx context.Context, userID uint64, text string, matterID, agencyID uint64, n int) ([]*models.Consultation, error) {
+	hits, err := r.Searcher.SimilarConsultations(ctx, text, userID, 0, 20)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.Consultations.ByIDs(ctx, consult.Owner{UserID: userID}, hitIDs(hits), consult.Submitted, consult.Assigned)
+	if err != nil {
+		return nil, err
+	}
+	same, err := r.Consultations.OpenItems(ctx, userID, matterID, agencyID, n)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range same {
+		if !slices.ContainsFunc(out, func(o *models.Consultation) bool { return o.ID == c.ID }) {
+			out = append(out, c)
+		}
+	}
+	return out[:min(len(out), n)], nil
+}
+
+// similarConsultations is an agency's consultations most like a keyword,
+// at most first, in one page.
+func (r *Resolver) similarConsultations(ctx context.Context, owner consult.Owner, keyword string, status *consult.Status, first *int, after *string) (*model.ConsultationConnection, error) {
+	n, err := pagination.PageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	if after != nil {
+		return nil, models.InvalidField("after", "按关键词查找时只有一页，请去掉 after。")
+	}
+	if utf8.RuneCountInString(keyword) > 100 {
+		return nil, models.InvalidField("keyword", "关键词不能超过100个字。")
+	}
+	hits, err := r.Searcher.SimilarConsultations(ctx, keyword, 0, owner.AgencyID, n)
+	if err != nil {
+		return nil, err
+	}
+	var statuses []consult.Status
+	if status != nil {
+		statuses = append(statuses, *status)
+	}
+	rows, err := r.Consultations.ByIDs(ctx, owner, hitIDs(hits), statuses...)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.ConsultationConnection{TotalCount: len(rows), PageInfo: &model.PageInfo{}, Edges: []*model.ConsultationEdge{}}
+	for _, c := range rows {
+		conn.Edges = append(conn.Edges, &model.ConsultationEdge{Cursor: pagination.Encode(pagination.Cursor{Order: "consultations-keyword", Value: "", ID: c.ID}), Node: c})
+	}
+	return conn, nil
+}
+
+func hitIDs(hits []search.Hit) []uint64 {
+	ids := make([]uint64, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	return ids
 }

@@ -14,6 +14,7 @@ import (
 	"govmobile/loaders"
 	"govmobile/models"
 	"govmobile/viewer"
+	"strings"
 )
 
 // ID is the resolver for the id field.
@@ -207,7 +208,7 @@ func (r *queryResolver) ConsultationSuggestions(ctx context.Context, text string
 	if err != nil {
 		return nil, err
 	}
-	open, err := r.Consultations.OpenItems(ctx, u.ID, matter, agency, 5)
+	open, err := r.openItems(ctx, u.ID, text, matter, agency, 5)
 	if err != nil {
 		return nil, err
 	}
@@ -215,12 +216,16 @@ func (r *queryResolver) ConsultationSuggestions(ctx context.Context, text string
 }
 
 // AgencyConsultations is the resolver for the agencyConsultations field.
-func (r *queryResolver) AgencyConsultations(ctx context.Context, status *consult.Status, first *int, after *string) (*model.ConsultationConnection, error) {
+func (r *queryResolver) AgencyConsultations(ctx context.Context, status *consult.Status, keyword *string, first *int, after *string) (*model.ConsultationConnection, error) {
 	staff, err := agencyStaff(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.consultationConnection(ctx, consult.Owner{AgencyID: staff.AgencyID}, status, first, after)
+	owner := consult.Owner{AgencyID: staff.AgencyID}
+	if keyword != nil && strings.TrimSpace(*keyword) != "" {
+		return r.similarConsultations(ctx, owner, *keyword, status, first, after)
+	}
+	return r.consultationConnection(ctx, owner, status, first, after)
 }
 
 // Consultation returns graph.ConsultationResolver implementation.

@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/blevesearch/bleve/v2"
@@ -70,30 +71,51 @@ func (s *Service) Coverage(terms []string, text string) float64 {
 // most n, best first, and the question's content words.
 func (s *Service) AskKnowledge(ctx context.Context, question string, n int) ([]Hit, []string, error) {
 	terms := s.QuestionTerms(question)
+	hits, err := s.anyWord(ctx, terms, n, scopeFilter(ScopeKnowledge))
+	return hits, terms, err
+}
+
+// SimilarConsultations finds submitted consultations like a text, at most
+// n, most alike first: the author's own (ownerID), or an agency's
+// (agencyID). Consultations are reachable only this way.
+func (s *Service) SimilarConsultations(ctx context.Context, text string, ownerID, agencyID uint64, n int) ([]Hit, error) {
+	filters := []query.Query{term(fieldScopes, scopeConsultation)}
+	switch {
+	case ownerID != 0:
+		filters = append(filters, term(fieldOwner, strconv.FormatUint(ownerID, 10)))
+	case agencyID != 0:
+		filters = append(filters, term(fieldAgencyID, strconv.FormatUint(agencyID, 10)))
+	default:
+		return nil, nil
+	}
+	return s.anyWord(ctx, s.QuestionTerms(MaskDigits(text)), n, filters...)
+}
+
+// anyWord finds documents matching any of terms within the filters, more
+// matched words (in the name three times a word of the summary) scoring
+// higher.
+func (s *Service) anyWord(ctx context.Context, terms []string, n int, filters ...query.Query) ([]Hit, error) {
 	if len(terms) == 0 {
-		return nil, terms, nil
+		return nil, nil
 	}
 	idx, release, err := s.index()
 	if err != nil {
-		return nil, terms, s.searchError(ctx, err)
+		return nil, s.searchError(ctx, err)
 	}
 	defer release()
 	var should []query.Query
 	for _, t := range terms {
-		// A word of the question (or of the entry's keywords, indexed with
-		// it) counts three times a word of the answer.
 		inName := bleve.NewTermQuery(t)
 		inName.SetField(fieldName)
 		inName.SetBoost(3)
-		inAnswer := bleve.NewTermQuery(t)
-		inAnswer.SetField(fieldSummary)
-		should = append(should, inName, inAnswer)
+		inSummary := bleve.NewTermQuery(t)
+		inSummary.SetField(fieldSummary)
+		should = append(should, inName, inSummary)
 	}
-	q := bleve.NewConjunctionQuery(scopeFilter(ScopeKnowledge), bleve.NewDisjunctionQuery(should...))
-	req := bleve.NewSearchRequestOptions(q, n, 0, false)
-	res, err := idx.SearchInContext(ctx, req)
+	q := bleve.NewConjunctionQuery(append(filters, bleve.NewDisjunctionQuery(should...))...)
+	res, err := idx.SearchInContext(ctx, bleve.NewSearchRequestOptions(q, n, 0, false))
 	if err != nil {
-		return nil, terms, s.searchError(ctx, err)
+		return nil, s.searchError(ctx, err)
 	}
 	hits := make([]Hit, 0, len(res.Hits))
 	for _, h := range res.Hits {
@@ -101,5 +123,5 @@ func (s *Service) AskKnowledge(ctx context.Context, question string, n int) ([]H
 			hits = append(hits, Hit{Kind: kind, ID: id, Score: h.Score})
 		}
 	}
-	return hits, terms, nil
+	return hits, nil
 }

@@ -21,11 +21,13 @@ type Document struct {
 	// (浙江省杭州市西湖区), so that a place typed into a query matches.
 	RegionName string
 	AgencyName string
-	Nature     models.MatterNature
-	Objects    models.ServiceObjectSet
-	Level      models.AdminLevel
-	AgencyID   uint64
-	ThemeIDs   []uint64
+	// OwnerID is the citizen who wrote a consultation.
+	OwnerID  uint64
+	Nature   models.MatterNature
+	Objects  models.ServiceObjectSet
+	Level    models.AdminLevel
+	AgencyID uint64
+	ThemeIDs []uint64
 	// RegionCode, ProvinceCode and CityCode place the entity; all empty for
 	// something offered nationwide.
 	RegionCode   string
@@ -52,12 +54,19 @@ const (
 	scopeApp       = "APP"
 	scopeKnowledge = "KNOWLEDGE"
 	scopeHall      = "HALL"
-	scopeApproval  = "APPROVAL"
+	// scopeConsultation is never a scope a public search can ask for.
+	scopeConsultation = "CONSULTATION"
+	scopeApproval     = "APPROVAL"
 	// nationwide is the region code of what every region may use.
 	nationwide = "ALL"
 )
 
 func (s *Service) toIndexDoc(d Document) indexDoc {
+	if d.Kind == models.DocConsultation {
+		// Citizens' own words: runs of digits (identity numbers, phones)
+		// are masked before they reach the index, sort keys included.
+		d.Name, d.Summary, d.Aliases, d.Body = MaskDigits(d.Name), MaskDigits(d.Summary), nil, ""
+	}
 	x := indexDoc{
 		Kind: string(d.Kind), Name: append([]string{d.Name}, d.Aliases...), Body: d.Body,
 		// The agency's name shares the summary's field: one field fewer
@@ -85,6 +94,9 @@ func (s *Service) toIndexDoc(d Document) indexDoc {
 		x.Scopes = []string{scopeKnowledge}
 	case models.DocHall:
 		x.Scopes = []string{scopeHall}
+	case models.DocConsultation:
+		x.Scopes = []string{scopeConsultation}
+		x.Owner = strconv.FormatUint(d.OwnerID, 10)
 	}
 	for _, o := range d.Objects.List() {
 		x.Objects = append(x.Objects, string(o))
@@ -101,6 +113,9 @@ func (s *Service) toIndexDoc(d Document) indexDoc {
 	// Pinyin of the name and of every alias, so that "shebaoka" and "sbk"
 	// find 社会保障卡申领 through its alias 社保卡.
 	seen := map[string]bool{}
+	if d.Kind == models.DocConsultation {
+		return x // found by its words only, by its author and agency
+	}
 	for _, text := range append([]string{d.Name}, d.Aliases...) {
 		full, initials := s.pinyin.forms(text)
 		if full != "" && !seen[full] {

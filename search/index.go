@@ -22,7 +22,7 @@ import (
 
 // mappingVersion names the index layout. An index on disk with another
 // version is rebuilt from the database at start-up.
-const mappingVersion = "11"
+const mappingVersion = "12"
 
 // Analyzers. cjkUnigram indexes every Han character and every pair of
 // neighbours: bigrams make phrases score, unigrams let a one-character query
@@ -51,6 +51,7 @@ const (
 	fieldObjects   = "objects"
 	fieldLevel     = "level"
 	fieldAgencyID  = "agency_id"
+	fieldOwner     = "owner"
 	fieldThemes    = "themes"
 	fieldRegionC   = "region_code"
 	fieldProvince  = "province_code"
@@ -77,6 +78,7 @@ type indexDoc struct {
 	Objects  []string `json:"objects"`
 	Level    string   `json:"level"`
 	AgencyID string   `json:"agency_id"`
+	Owner    string   `json:"owner"`
 	Themes   []string `json:"themes"`
 	RegionC  string   `json:"region_code"`
 	Province string   `json:"province_code"`
@@ -145,7 +147,7 @@ func newMapping(textAnalyzer string) (*mapping.IndexMappingImpl, error) {
 		fieldRegion: text(),
 		fieldPinyin: py(), fieldInitials: py(),
 		fieldNature: kw(false), fieldObjects: kw(false), fieldLevel: kw(false),
-		fieldAgencyID: kw(false), fieldThemes: kw(false),
+		fieldAgencyID: kw(false), fieldOwner: kw(false), fieldThemes: kw(false),
 		fieldRegionC: kw(false), fieldProvince: kw(false), fieldCity: kw(false),
 		fieldOnline: kw(false), fieldPopKey: kw(true), fieldRecentKey: kw(true), fieldNameKey: kw(true),
 	} {

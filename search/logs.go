@@ -24,9 +24,11 @@ var longDigits = regexp.MustCompile(`[0-9](?:[ -]*[0-9]){5,}`)
 const maskedDigits = "[数字]"
 
 // logQuery is the form of a query kept in the log.
-func logQuery(p parsed) string {
-	return longDigits.ReplaceAllString(p.text, maskedDigits)
-}
+func logQuery(p parsed) string { return MaskDigits(p.text) }
+
+// MaskDigits replaces runs of six or more digits (identity numbers, phones,
+// case numbers, typed with or without separators) with a placeholder.
+func MaskDigits(s string) string { return longDigits.ReplaceAllString(s, maskedDigits) }
 
 // logWriter batches search-log rows off the request path.
 type logWriter struct {

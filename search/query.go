@@ -506,8 +506,8 @@ func (s *Service) build(ctx context.Context, p parsed, sc Scope, region *models.
 		return query.NewBooleanQuery(must, nil, others)
 	}
 	if sc == ScopeAll {
-		// Everything but halls (a few thousand documents at most).
-		return query.NewBooleanQuery(must, nil, []query.Query{term(fieldKind, string(models.DocHall))})
+		// Everything but halls and consultations (few, next to matters).
+		return query.NewBooleanQuery(must, nil, []query.Query{term(fieldKind, string(models.DocHall)), term(fieldKind, string(models.DocConsultation))})
 	}
 	return bleve.NewConjunctionQuery(must...)
 }

@@ -312,7 +312,7 @@ func Enqueue(tx *gorm.DB, kind models.SearchDocKind, ids ...uint64) error {
 
 // indexedKinds are the kinds of document in the index. Their initials are
 // distinct: sort keys name a document by its kind's initial.
-var indexedKinds = []models.SearchDocKind{models.DocMatter, models.DocApp, models.DocKnowledge, models.DocHall}
+var indexedKinds = []models.SearchDocKind{models.DocMatter, models.DocApp, models.DocKnowledge, models.DocHall, models.DocConsultation}
 
 // Rebuild builds a new index from the database beside the current one and
 // swaps it in; searches go on against the old index meanwhile. Writes

@@ -213,7 +213,7 @@ type ConsultationPayload struct {
 type ConsultationSuggestions struct {
 	// 相似的知识库解答，最相关的在前，至多5条。
 	Answers []*models.KnowledgeEntry `json:"answers"`
-	// 本人尚未答复的同类咨询投诉，至多5条。
+	// 本人尚未答复的咨询投诉：内容相似的在前，然后是关于同一事项或部门的，至多5条。
 	OpenItems []*models.Consultation `json:"openItems"`
 }
 
