@@ -102,7 +102,10 @@ func New(db *gorm.DB) *Service {
 	return &Service{db: db, hub: livebus.New[uint64, *models.ChatMessage](MaxListeners), now: time.Now}
 }
 
-var errNotFound = models.Errorf(models.ECodeNotFound, "没有找到这个会话。")
+var (
+	errNotFound = models.Errorf(models.ECodeNotFound, "没有找到这个会话。")
+	errClosed   = models.Errorf(models.ECodeConflict, "会话已结束，不能再发送消息；如需帮助请重新发起。")
+)
 
 // text checks a line: 1 to MaxText characters, no control characters
 // other than line breaks.
@@ -128,6 +131,13 @@ func (s *Service) Start(ctx context.Context, userID uint64, first string) (*mode
 	var lines []*models.ChatMessage
 	err = database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		lines = nil
+		// One open chat per citizen: starts racing each other queue on the
+		// citizen's row (SQLite serialises writers already).
+		if tx.Dialector.Name() == "mysql" {
+			if err := tx.Exec("SELECT id FROM users WHERE id = ? FOR UPDATE", userID).Error; err != nil {
+				return err
+			}
+		}
 		var open int64
 		if err := tx.Model(&models.AgentChat{}).Where("user_id = ? AND status IN ?", userID, []string{string(Waiting), string(Active)}).
 			Count(&open).Error; err != nil {
@@ -159,13 +169,14 @@ func (s *Service) Start(ctx context.Context, userID uint64, first string) (*mode
 	return &c, nil
 }
 
-// load reads a chat the party may see: the citizen's own; for an agent, a
-// waiting chat or one they have taken. Anything else is NOT_FOUND.
+// load reads a chat the party may see: the citizen's own; for an agent,
+// one they have taken. Anything else is NOT_FOUND, as for a chat that does
+// not exist. A waiting chat is open to every agent only to take (see Take).
 func load(tx *gorm.DB, p Party, chatID uint64) (*models.AgentChat, error) {
 	var c models.AgentChat
 	q := tx.Where("id = ?", chatID)
 	if p.AgentID != 0 {
-		q = q.Where("(status = ? OR agent_id = ?)", string(Waiting), p.AgentID)
+		q = q.Where("agent_id = ?", p.AgentID)
 	} else {
 		q = q.Where("user_id = ?", p.UserID)
 	}
@@ -196,11 +207,8 @@ func (s *Service) Send(ctx context.Context, p Party, chatID uint64, line string)
 		if err != nil {
 			return err
 		}
-		switch {
-		case Status(c.Status) == Closed:
-			return models.Errorf(models.ECodeConflict, "会话已结束，不能再发送消息；如需帮助请重新发起。")
-		case p.side() == Agent && Status(c.Status) == Waiting:
-			return models.Errorf(models.ECodeConflict, "请先接入会话。")
+		if Status(c.Status) == Closed {
+			return errClosed
 		}
 		now := s.now().UTC()
 		m = &models.ChatMessage{ChatID: c.ID, Sender: string(p.side()), SenderID: p.AgentID + p.UserID, Text: line, CreatedAt: now}
@@ -217,10 +225,22 @@ func (s *Service) Send(ctx context.Context, p Party, chatID uint64, line string)
 }
 
 // Take is an agent taking a waiting chat; two agents taking it at once make
-// one take, and the other answers CONFLICT.
+// one take, and the other answers CONFLICT, as does a chat already taken or
+// ended.
 func (s *Service) Take(ctx context.Context, agentID, chatID uint64) (*models.AgentChat, error) {
-	return s.step(ctx, Party{AgentID: agentID}, chatID, Take, "客服已接入，请问有什么可以帮您？", func(now time.Time) map[string]any {
+	return s.stepOn(ctx, Party{AgentID: agentID}, chatID, Take, "客服已接入，请问有什么可以帮您？", func(now time.Time) map[string]any {
 		return map[string]any{"agent_id": agentID, "taken_at": now}
+	}, func(tx *gorm.DB) (*models.AgentChat, error) {
+		var c models.AgentChat
+		if err := tx.Take(&c, chatID).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, errNotFound
+		} else if err != nil {
+			return nil, err
+		}
+		if Status(c.Status) != Waiting {
+			return nil, models.Errorf(models.ECodeConflict, "这个会话已被接入或已结束。")
+		}
+		return &c, nil
 	})
 }
 
@@ -237,11 +257,17 @@ func (s *Service) Finish(ctx context.Context, p Party, chatID uint64) (*models.A
 // step moves a chat if its status has not changed since it was read,
 // writes a system line and delivers it.
 func (s *Service) step(ctx context.Context, p Party, chatID uint64, action Action, note string, set func(time.Time) map[string]any) (*models.AgentChat, error) {
+	return s.stepOn(ctx, p, chatID, action, note, set, func(tx *gorm.DB) (*models.AgentChat, error) { return load(tx, p, chatID) })
+}
+
+// stepOn is step with its own way of loading the chat.
+func (s *Service) stepOn(ctx context.Context, p Party, chatID uint64, action Action, note string, set func(time.Time) map[string]any,
+	get func(tx *gorm.DB) (*models.AgentChat, error)) (*models.AgentChat, error) {
 	var c *models.AgentChat
 	var line *models.ChatMessage
 	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		var err error
-		if c, err = load(tx, p, chatID); err != nil {
+		if c, err = get(tx); err != nil {
 			return err
 		}
 		to, err := Next(Status(c.Status), action, p.side())
@@ -280,8 +306,12 @@ func (s *Service) publish(lines ...*models.ChatMessage) {
 // Listen returns a chat's new lines, live, for a party who may see it,
 // until ctx ends.
 func (s *Service) Listen(ctx context.Context, p Party, chatID uint64) (<-chan *models.ChatMessage, error) {
-	if _, err := s.Get(ctx, p, chatID); err != nil {
+	c, err := s.Get(ctx, p, chatID)
+	if err != nil {
 		return nil, err
+	}
+	if Status(c.Status) == Closed {
+		return nil, models.Errorf(models.ECodeConflict, "会话已结束。")
 	}
 	ch, ok := s.hub.Listen(ctx, chatID)
 	if !ok {
@@ -313,7 +343,10 @@ func (s *Service) Queue(ctx context.Context, agentID uint64, n int) ([]*models.A
 	if err := db.Where("agent_id = ? AND status = ?", agentID, string(Active)).Order("id").Limit(n).Find(&mine).Error; err != nil {
 		return nil, err
 	}
-	if err := db.Where("status = ?", string(Waiting)).Order("id").Limit(n).Find(&waiting).Error; err != nil {
+	if len(mine) >= n {
+		return mine, nil
+	}
+	if err := db.Where("status = ?", string(Waiting)).Order("id").Limit(n - len(mine)).Find(&waiting).Error; err != nil {
 		return nil, err
 	}
 	return append(mine, waiting...), nil

@@ -131,17 +131,30 @@ func TestAgentChat(t *testing.T) {
 			"query": `subscription($c: ID!) { chatMessageReceived(chatId: $c) { sender text } }`, "variables": map[string]any{"c": chat.ID}}}
 		citizenWS.send(sub)
 		agent, other := b.adminTicket(t), b.staffTicket(t, 1)
-		var queue struct{ AgentChatQueue []struct{ ID, Status string } }
-		b.gql(t, agent, `{ agentChatQueue { id status } }`, nil).decode(t, &queue)
-		if len(queue.AgentChatQueue) == 0 || queue.AgentChatQueue[len(queue.AgentChatQueue)-1].ID != chat.ID {
-			t.Fatalf("queue: %+v", queue)
+		var queue struct {
+			AgentChatQueue []struct {
+				ID, Status, Topic string
+				Messages          []struct{ Text string }
+			}
+		}
+		b.gql(t, agent, `{ agentChatQueue { id status topic messages { text } } }`, nil).decode(t, &queue)
+		if n := len(queue.AgentChatQueue); n == 0 || queue.AgentChatQueue[n-1].ID != chat.ID || queue.AgentChatQueue[n-1].Topic == "" ||
+			len(queue.AgentChatQueue[n-1].Messages) != 0 {
+			t.Fatalf("queue (the topic, not the transcript, before taking): %+v", queue)
 		}
 		send := `mutation($in: SendChatMessageInput!) { sendChatMessage(input: $in) { message { sender text } } }`
-		expectCode(t, b.gql(t, agent, send, map[string]any{"in": map[string]any{"chatId": chat.ID, "text": "您好"}}), models.ECodeConflict)
+		expectCode(t, b.gql(t, agent, send, map[string]any{"in": map[string]any{"chatId": chat.ID, "text": "您好"}}), models.ECodeNotFound)
+		// An agent cannot follow a chat before taking it.
+		if w, err := b.ws(t, other); err == nil {
+			w.send(sub)
+			if got, err := w.read(time.Second); err != nil || !strings.Contains(mustJSON(got), models.ECodeNotFound) {
+				t.Fatalf("an agent follows a waiting chat: %v %v", got, err)
+			}
+		}
 		take := `mutation($in: AgentChatInput!) { takeAgentChat(input: $in) { chat { status } } }`
 		time.Sleep(100 * time.Millisecond) // the subscription is registered
 		b.gql(t, agent, take, map[string]any{"in": map[string]any{"chatId": chat.ID}}).decode(t, &struct{}{})
-		expectCode(t, b.gql(t, other, take, map[string]any{"in": map[string]any{"chatId": chat.ID}}), models.ECodeNotFound)
+		expectCode(t, b.gql(t, other, take, map[string]any{"in": map[string]any{"chatId": chat.ID}}), models.ECodeConflict)
 		if got, err := citizenWS.read(time.Second); err != nil || !strings.Contains(mustJSON(got), "客服已接入") {
 			t.Fatalf("the citizen is not told the agent joined: %v %v", got, err)
 		}
@@ -188,6 +201,13 @@ func TestAgentChat(t *testing.T) {
 		b.gql(t, lee, `{ myAgentChats { edges { node { status messages { sender } } } } }`, nil).decode(t, &mine)
 		if e := mine.MyAgentChats.Edges; len(e) != 1 || e[0].Node.Status != "CLOSED" || len(e[0].Node.Messages) != 6 {
 			t.Fatalf("transcript: %+v", mine)
+		}
+		// An ended chat cannot be followed.
+		if w, err := b.ws(t, lee); err == nil {
+			w.send(sub)
+			if got, err := w.read(time.Second); err != nil || !strings.Contains(mustJSON(got), models.ECodeConflict) {
+				t.Fatalf("following an ended chat: %v %v", got, err)
+			}
 		}
 		// A new chat may start now.
 		b.gql(t, lee, start, map[string]any{"in": map[string]any{"text": "还有一个问题"}}).decode(t, &started)

@@ -218,6 +218,12 @@ func TestSearchHalls(t *testing.T) {
 				t.Fatalf("%s in HALL: %+v", text, out.Search)
 			}
 		}
+		// An exact name settles on the halls with that name, not on every
+		// hall sharing a word.
+		b.gql(t, "", q, map[string]any{"q": "东城区政务服务中心", "s": "HALL"}).decode(t, &out)
+		if out.Search.TotalCount == 0 || out.Search.TotalCount > 6 || out.Search.Edges[0].Node.Title != "东城区政务服务中心" {
+			t.Fatalf("an exact hall name finds %d halls: %+v", out.Search.TotalCount, out.Search.Edges)
+		}
 		b.gql(t, "", q, map[string]any{"q": "政务服务中心", "s": "ALL"}).decode(t, &out)
 		for _, e := range out.Search.Edges {
 			if e.Node.Kind == "HALL" {

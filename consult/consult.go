@@ -222,11 +222,15 @@ func (s *Service) Submit(ctx context.Context, userID, id uint64, d *Input, key s
 			return err
 		}
 		if d != nil {
-			if err := resolveAgency(tx, d); err != nil {
-				return err
-			}
 			c.Kind, c.MatterID, c.AgencyID, c.Title, c.Content = string(d.Kind), d.MatterID, d.AgencyID, d.Title, d.Content
+		} else if c.MatterID != 0 {
+			c.AgencyID = 0 // the matter's agency now, not when drafted
 		}
+		in := Input{Kind: Kind(c.Kind), MatterID: c.MatterID, AgencyID: c.AgencyID}
+		if err := resolveAgency(tx, &in); err != nil {
+			return err
+		}
+		c.AgencyID = in.AgencyID
 		saved := Input{Kind: Kind(c.Kind), MatterID: c.MatterID, AgencyID: c.AgencyID, Title: c.Title, Content: c.Content}
 		if err := saved.clean(true); err != nil {
 			return err

@@ -137,10 +137,11 @@ func targetGlobalID(t models.SubscriptionTarget, id uint64) string {
 const ticketRecheck = 30 * time.Second
 
 // whileValid forwards values from in while valid holds: it is checked
-// before every value and every ticketRecheck, so a stream opened with a
-// ticket ends once the ticket is revoked (logout) or expires. The stream
-// also ends after a value for which last reports true (nil: never).
-func whileValid[V any](ctx context.Context, valid func() bool, in <-chan V, last func(V) bool) <-chan V {
+// before every value (onTick false) and every ticketRecheck (onTick true),
+// so a stream opened with a ticket ends once the ticket is revoked (logout)
+// or expires. The stream also ends after a value for which last reports
+// true (nil: never).
+func whileValid[V any](ctx context.Context, valid func(onTick bool) bool, in <-chan V, last func(V) bool) <-chan V {
 	out := make(chan V, 1)
 	go func() {
 		defer close(out)
@@ -151,11 +152,11 @@ func whileValid[V any](ctx context.Context, valid func() bool, in <-chan V, last
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				if !valid() {
+				if !valid(true) {
 					return
 				}
 			case m, ok := <-in:
-				if !ok || !valid() {
+				if !ok || !valid(false) {
 					return
 				}
 				select {

@@ -144,7 +144,9 @@ func (r *Resolver) similarConsultations(ctx context.Context, owner consult.Owner
 	if utf8.RuneCountInString(keyword) > 100 {
 		return nil, models.InvalidField("keyword", "关键词不能超过100个字。")
 	}
-	hits, err := r.Searcher.SimilarConsultations(ctx, keyword, 0, owner.AgencyID, n)
+	// The status is not in the index: the most alike 100 are read, then
+	// filtered, then cut to the page.
+	hits, err := r.Searcher.SimilarConsultations(ctx, keyword, 0, owner.AgencyID, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +158,7 @@ func (r *Resolver) similarConsultations(ctx context.Context, owner consult.Owner
 	if err != nil {
 		return nil, err
 	}
+	rows = rows[:min(len(rows), n)]
 	conn := &model.ConsultationConnection{TotalCount: len(rows), PageInfo: &model.PageInfo{}, Edges: []*model.ConsultationEdge{}}
 	for _, c := range rows {
 		conn.Edges = append(conn.Edges, &model.ConsultationEdge{Cursor: pagination.Encode(pagination.Cursor{Order: "consultations-keyword", Value: "", ID: c.ID}), Node: c})

@@ -26,6 +26,16 @@ func (r *agentChatResolver) Status(ctx context.Context, obj *models.AgentChat) (
 
 // Messages is the resolver for the messages field.
 func (r *agentChatResolver) Messages(ctx context.Context, obj *models.AgentChat) ([]*models.ChatMessage, error) {
+	// The transcript is the citizen's and their agent's; an agent looking
+	// at the queue sees the topic only.
+	if uid, err := citizenID(ctx); err != nil {
+		return nil, err
+	} else if uid == 0 || uid != obj.UserID {
+		a, err := viewer.From(ctx).RequireAdmin(ctx)
+		if err != nil || obj.AgentID == 0 || a.ID != obj.AgentID {
+			return []*models.ChatMessage{}, nil
+		}
+	}
 	return r.Chats.Transcript(ctx, obj.ID)
 }
 
@@ -173,9 +183,18 @@ func (r *subscriptionResolver) ChatMessageReceived(ctx context.Context, chatID s
 	}
 	v := viewer.From(ctx)
 	token := v.Token
-	stillParty := func() bool {
+	// Before each line: the ticket still holds. Every ticketRecheck also:
+	// the chat is still open, in case its closing line was dropped.
+	stillParty := func(onTick bool) bool {
 		q, _, err := chatParty(viewer.With(ctx, v.WithToken(token)), chatID)
-		return err == nil && q == p
+		if err != nil || q != p {
+			return false
+		}
+		if onTick {
+			c, err := r.Chats.Get(ctx, p, id)
+			return err == nil && agentchat.Status(c.Status) != agentchat.Closed
+		}
+		return true
 	}
 	// The stream ends after the line that closes the chat.
 	last := func(m *models.ChatMessage) bool {

@@ -171,7 +171,7 @@ func (r *subscriptionResolver) MessageReceived(ctx context.Context) (<-chan *mod
 		return nil, err
 	}
 	token := v.Token
-	stillHers := func() bool {
+	stillHers := func(bool) bool {
 		u2, err := viewer.From(ctx).WithToken(token).RequireUser(ctx)
 		return err == nil && u2.ID == u.ID
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"govmobile/agentchat"
 	"govmobile/models"
 	"govmobile/viewer"
 )
@@ -55,6 +56,10 @@ func (r *Resolver) resolveNode(ctx context.Context, kind, key string) (models.No
 		return owned(ctx, func(userID uint64) (*models.Evaluation, error) { return r.Evaluations.Mine(ctx, userID, id) })
 	case kindConsultation:
 		return owned(ctx, func(userID uint64) (*models.Consultation, error) { return r.Consultations.Mine(ctx, userID, id) })
+	case kindChat:
+		return owned(ctx, func(userID uint64) (*models.AgentChat, error) {
+			return r.Chats.Get(ctx, agentchat.Party{UserID: userID}, id)
+		})
 	case kindMessage:
 		return owned(ctx, func(userID uint64) (*models.Message, error) { return r.Messages.Get(ctx, userID, id) })
 	case kindUser:

@@ -71,7 +71,7 @@ func (s *Service) Coverage(terms []string, text string) float64 {
 // most n, best first, and the question's content words.
 func (s *Service) AskKnowledge(ctx context.Context, question string, n int) ([]Hit, []string, error) {
 	terms := s.QuestionTerms(question)
-	hits, err := s.anyWord(ctx, terms, n, scopeFilter(ScopeKnowledge))
+	hits, err := s.anyWord(ctx, terms, n, fieldName, fieldSummary, scopeFilter(ScopeKnowledge))
 	return hits, terms, err
 }
 
@@ -88,13 +88,15 @@ func (s *Service) SimilarConsultations(ctx context.Context, text string, ownerID
 	default:
 		return nil, nil
 	}
-	return s.anyWord(ctx, s.QuestionTerms(MaskDigits(text)), n, filters...)
+	// Digits in the query are masked as the documents' were, and the
+	// placeholder left out: it would match every masked number.
+	return s.anyWord(ctx, s.QuestionTerms(strings.ReplaceAll(MaskDigits(text), maskedDigits, " ")), n, fieldCText, "", filters...)
 }
 
 // anyWord finds documents matching any of terms within the filters, more
-// matched words (in the name three times a word of the summary) scoring
-// higher.
-func (s *Service) anyWord(ctx context.Context, terms []string, n int, filters ...query.Query) ([]Hit, error) {
+// matched words scoring higher; a word in the main field counts three times
+// a word in the second (none when "").
+func (s *Service) anyWord(ctx context.Context, terms []string, n int, main, second string, filters ...query.Query) ([]Hit, error) {
 	if len(terms) == 0 {
 		return nil, nil
 	}
@@ -105,12 +107,15 @@ func (s *Service) anyWord(ctx context.Context, terms []string, n int, filters ..
 	defer release()
 	var should []query.Query
 	for _, t := range terms {
-		inName := bleve.NewTermQuery(t)
-		inName.SetField(fieldName)
-		inName.SetBoost(3)
-		inSummary := bleve.NewTermQuery(t)
-		inSummary.SetField(fieldSummary)
-		should = append(should, inName, inSummary)
+		inMain := bleve.NewTermQuery(t)
+		inMain.SetField(main)
+		inMain.SetBoost(3)
+		should = append(should, inMain)
+		if second != "" {
+			inSecond := bleve.NewTermQuery(t)
+			inSecond.SetField(second)
+			should = append(should, inSecond)
+		}
 	}
 	q := bleve.NewConjunctionQuery(append(filters, bleve.NewDisjunctionQuery(should...))...)
 	res, err := idx.SearchInContext(ctx, bleve.NewSearchRequestOptions(q, n, 0, false))

@@ -97,6 +97,7 @@ func (s *Service) toIndexDoc(d Document) indexDoc {
 	case models.DocConsultation:
 		x.Scopes = []string{scopeConsultation}
 		x.Owner = strconv.FormatUint(d.OwnerID, 10)
+		x.CText, x.Name, x.Summary = append(x.Name, x.Summary...), nil, nil
 	}
 	for _, o := range d.Objects.List() {
 		x.Objects = append(x.Objects, string(o))

@@ -22,7 +22,7 @@ import (
 
 // mappingVersion names the index layout. An index on disk with another
 // version is rebuilt from the database at start-up.
-const mappingVersion = "12"
+const mappingVersion = "13"
 
 // Analyzers. cjkUnigram indexes every Han character and every pair of
 // neighbours: bigrams make phrases score, unigrams let a one-character query
@@ -39,19 +39,23 @@ const (
 
 // Field names of an index document.
 const (
-	fieldKind      = "kind"
-	fieldScopes    = "scopes"
-	fieldName      = "name"
-	fieldSummary   = "summary"
-	fieldBody      = "body"
-	fieldRegion    = "region"
-	fieldPinyin    = "py"
-	fieldInitials  = "pyi"
-	fieldNature    = "nature"
-	fieldObjects   = "objects"
-	fieldLevel     = "level"
-	fieldAgencyID  = "agency_id"
-	fieldOwner     = "owner"
+	fieldKind     = "kind"
+	fieldScopes   = "scopes"
+	fieldName     = "name"
+	fieldSummary  = "summary"
+	fieldBody     = "body"
+	fieldRegion   = "region"
+	fieldPinyin   = "py"
+	fieldInitials = "pyi"
+	fieldNature   = "nature"
+	fieldObjects  = "objects"
+	fieldLevel    = "level"
+	fieldAgencyID = "agency_id"
+	fieldOwner    = "owner"
+	// fieldCText holds a consultation's title and text: a field of its own,
+	// so that private text never moves the term statistics, and so the
+	// scores, of the public fields.
+	fieldCText     = "ctext"
 	fieldThemes    = "themes"
 	fieldRegionC   = "region_code"
 	fieldProvince  = "province_code"
@@ -79,6 +83,7 @@ type indexDoc struct {
 	Level    string   `json:"level"`
 	AgencyID string   `json:"agency_id"`
 	Owner    string   `json:"owner"`
+	CText    []string `json:"ctext"`
 	Themes   []string `json:"themes"`
 	RegionC  string   `json:"region_code"`
 	Province string   `json:"province_code"`
@@ -143,7 +148,7 @@ func newMapping(textAnalyzer string) (*mapping.IndexMappingImpl, error) {
 	doc := bleve.NewDocumentStaticMapping()
 	for name, f := range map[string]*mapping.FieldMapping{
 		fieldKind: kw(false), fieldScopes: kw(true),
-		fieldName: text(), fieldSummary: text(), fieldBody: bodyText(),
+		fieldName: text(), fieldSummary: text(), fieldBody: bodyText(), fieldCText: text(),
 		fieldRegion: text(),
 		fieldPinyin: py(), fieldInitials: py(),
 		fieldNature: kw(false), fieldObjects: kw(false), fieldLevel: kw(false),

@@ -16,10 +16,10 @@ import (
 )
 
 // longDigits finds digit runs that could be an identity number, a phone
-// number or a case number: they are never written to the search log.
-// Digits typed in groups ("1101 0119 9003", "139-0013-8000") count as one
-// run: the query is normalised, so separators are spaces by now.
-var longDigits = regexp.MustCompile(`[0-9](?:[ -]*[0-9]){5,}`)
+// number or a case number: they are never written to the search log nor,
+// in consultations, to the index. Digits typed in groups ("1101 0119 9003",
+// "139-0013-8000", "139.1234.5678"), full-width or not, count as one run.
+var longDigits = regexp.MustCompile(`[0-9０-９](?:[\s\p{P}\p{S}]{0,3}[0-9０-９]){5,}`)
 
 const maskedDigits = "[数字]"
 

@@ -590,8 +590,13 @@ func (s *Service) Search(ctx context.Context, req Request) (*Result, error) {
 		// A scope tab shows what the ALL tab's matching found in that
 		// scope, so its count is the facet's: relaxing on its own, a tab
 		// would fill up with what merely shares a character.
+		// Halls are not in the ALL tab: their tab settles on its own count.
+		settle := ScopeAll
+		if req.Scope == ScopeHall {
+			settle = ScopeHall
+		}
 		for {
-			n, cerr := s.count(ctx, idx, s.build(ctx, p, ScopeAll, req.Region, nil, mode))
+			n, cerr := s.count(ctx, idx, s.build(ctx, p, settle, req.Region, nil, mode))
 			if cerr != nil {
 				return nil, s.searchError(ctx, cerr)
 			}
