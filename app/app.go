@@ -17,6 +17,7 @@ import (
 
 	"govmobile/agentchat"
 	"govmobile/appointment"
+	"govmobile/audit"
 	"govmobile/cases"
 	"govmobile/catalogue"
 	"govmobile/consult"
@@ -123,7 +124,9 @@ type App struct {
 	// Attachments keeps consultations' attachments.
 	Attachments *consult.Attachments
 	// Chats keeps the human customer-service chats.
-	Chats   *agentchat.Service
+	Chats *agentchat.Service
+	// Audit is the administrators' audit log.
+	Audit   *audit.Service
 	Handler http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
@@ -251,6 +254,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	a.Evaluations = evaluation.New(a.DB, a.Messages, a.Config.RectificationDays)
 	a.Consultations = consult.New(a.DB, a.Messages)
 	a.Chats = agentchat.New(a.DB)
+	a.Audit = audit.New(a.DB)
 	if a.Files, err = cases.NewFiles(a.DB, filepath.Join(a.Config.DataDir, "files")); err != nil {
 		return err
 	}
@@ -286,7 +290,7 @@ func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
-		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats}
+		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)

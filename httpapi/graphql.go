@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"govmobile/audit"
 	"govmobile/graph"
 	"govmobile/graph/model"
 	"govmobile/loaders"
@@ -44,7 +45,7 @@ const (
 func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.Server {
 	cfg := graph.Config{Resolvers: root}
 	cfg.Directives.Mask = maskDirective
-	cfg.Directives.Admin = adminDirective
+	cfg.Directives.Admin = adminDirective(root.Audit, log)
 	// A search with facets runs three index queries; like a page of
 	// matters it is priced so that one request holds only a few.
 	cfg.Complexity.Query.Search = func(child int, _ string, _ *search.Scope, _ *search.Order, _ *string, first *int, _ *string) int {
@@ -142,12 +143,31 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 }
 
 // adminDirective implements @admin: the field runs only for a logged-in
-// administrator of the management centre (8.2.4).
-func adminDirective(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
-	if _, err := viewer.From(ctx).RequireAdmin(ctx); err != nil {
-		return nil, err
+// administrator of the management centre (8.2.4), and every mutation it
+// guards is written to the audit log with its outcome, whatever that is.
+func adminDirective(log *audit.Service, logger *slog.Logger) func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
+	return func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
+		v := viewer.From(ctx)
+		a, err := v.RequireAdmin(ctx)
+		if err != nil {
+			return nil, err
+		}
+		fc := graphql.GetFieldContext(ctx)
+		if log == nil || fc == nil || fc.Object != "Mutation" {
+			return next(ctx)
+		}
+		res, err := next(ctx)
+		outcome := "OK"
+		if err != nil {
+			outcome = models.ErrorCode(err)
+		}
+		if aerr := log.Record(ctx, audit.Entry{Admin: a, Operation: fc.Field.Name, Arguments: fc.Args, Outcome: outcome, IP: v.IP}); aerr != nil {
+			// The mutation has committed; the failure to record it is an
+			// operator's alarm, not the caller's error.
+			logger.ErrorContext(ctx, "audit log write failed", "operation", fc.Field.Name, "admin", a.ID, "err", aerr)
+		}
+		return res, err
 	}
-	return next(ctx)
 }
 
 // maskDirective implements @mask (9.4.5): the one place personal data is

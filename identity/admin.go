@@ -84,3 +84,13 @@ func (s *Service) StaffByUsername(ctx context.Context, username string, agencyID
 	}
 	return &a, err
 }
+
+// AdminByUsername finds an administrator by username, or nil.
+func (s *Service) AdminByUsername(ctx context.Context, username string) (*models.Admin, error) {
+	var a models.Admin
+	err := s.db.WithContext(ctx).Where("username = ?", normalizeUsername(username)).Take(&a).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	return &a, err
+}

@@ -7,10 +7,19 @@ package resolvers
 
 import (
 	"context"
+	"govmobile/audit"
+	"govmobile/graph"
 	"govmobile/graph/model"
 	"govmobile/models"
+	"govmobile/viewer"
+	"strings"
 	"time"
 )
+
+// ID is the resolver for the id field.
+func (r *auditLogEntryResolver) ID(ctx context.Context, obj *models.AuditLog) (string, error) {
+	return globalIDNum(kindAudit, obj.ID), nil
+}
 
 // AdminLogin is the resolver for the adminLogin field.
 func (r *mutationResolver) AdminLogin(ctx context.Context, input model.AdminLoginInput) (*model.AdminLoginPayload, error) {
@@ -99,3 +108,40 @@ func (r *queryResolver) SearchIndexStatus(ctx context.Context) (*model.SearchInd
 	}
 	return &model.SearchIndexStatus{Ready: r.Searcher.Ready(), LagRows: int(rows), LagSeconds: age.Seconds(), Documents: int(docs)}, nil
 }
+
+// AuditLogs is the resolver for the auditLogs field.
+func (r *queryResolver) AuditLogs(ctx context.Context, username *string, operation *string, first *int, after *string) (*model.AuditLogConnection, error) {
+	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !a.SuperAdmin || a.AgencyID != 0 {
+		return nil, models.Errorf(models.ECodeForbidden, "只有超级管理员可以查看审计日志。")
+	}
+	f := audit.Filter{Operation: strings.TrimSpace(deref(operation))}
+	if username != nil && strings.TrimSpace(*username) != "" {
+		who, err := r.Identity.AdminByUsername(ctx, *username)
+		if err != nil {
+			return nil, err
+		}
+		if who == nil {
+			return &model.AuditLogConnection{Edges: []*model.AuditLogEdge{}, PageInfo: &model.PageInfo{}}, nil
+		}
+		f.AdminID = who.ID
+	}
+	p, err := readIDPage(first, after, "audit", func(n int, afterID uint64) ([]*models.AuditLog, int64, error) {
+		return r.Audit.List(ctx, f, n, afterID)
+	}, func(e *models.AuditLog) uint64 { return e.ID },
+		func(cur string, e *models.AuditLog) *model.AuditLogEdge {
+			return &model.AuditLogEdge{Cursor: cur, Node: e}
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &model.AuditLogConnection{TotalCount: p.Total, Edges: p.Edges, PageInfo: p.Info}, nil
+}
+
+// AuditLogEntry returns graph.AuditLogEntryResolver implementation.
+func (r *Resolver) AuditLogEntry() graph.AuditLogEntryResolver { return &auditLogEntryResolver{r} }
+
+type auditLogEntryResolver struct{ *Resolver }

@@ -29,6 +29,7 @@ const (
 	kindConsultation  = "Consultation"
 	kindChat          = "AgentChat"
 	kindChatMessage   = "ChatMessage"
+	kindAudit         = "AuditLogEntry"
 )
 
 // globalID makes an opaque ID: base64url of "Kind:key". Clients must treat it

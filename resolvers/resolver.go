@@ -6,6 +6,7 @@ package resolvers
 import (
 	"govmobile/agentchat"
 	"govmobile/appointment"
+	"govmobile/audit"
 	"govmobile/cases"
 	"govmobile/catalogue"
 	"govmobile/consult"
@@ -43,4 +44,6 @@ type Resolver struct {
 	ConsultationFiles *consult.Attachments
 	// Chats keeps the human customer-service chats.
 	Chats *agentchat.Service
+	// Audit is the administrators' audit log.
+	Audit *audit.Service
 }

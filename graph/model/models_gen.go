@@ -109,6 +109,24 @@ type AssignConsultationInput struct {
 	Assignee *string `json:"assignee,omitempty"`
 }
 
+// 审计日志（从新到旧）。
+type AuditLogConnection struct {
+	// 本页。
+	Edges []*AuditLogEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 审计日志列表中的一条。
+type AuditLogEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 日志。
+	Node *models.AuditLog `json:"node"`
+}
+
 // 登录或注册成功后的票据。
 type AuthPayload struct {
 	// 票据：此后在请求头中以 Authorization: Bearer <票据> 携带。只在此处出现一次。
