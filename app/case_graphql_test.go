@@ -8,6 +8,7 @@ import (
 
 	"govmobile/gm"
 	"govmobile/models"
+	"govmobile/permission"
 )
 
 const caseFields = `id number status submittedAt matter { id name } agency { name } values { key values } lastStep { action toStatus actor note } timeline { action fromStatus toStatus }`
@@ -191,8 +192,19 @@ func (b *backend) adminTicketOf(t testing.TB, agencyID uint64, super bool) strin
 		t.Fatal(err)
 	}
 	name := fmt.Sprintf("staff%d_%d", agencyID, seq.Add(1))
-	if err := b.app.DB.Create(&models.Admin{Username: name, PasswordHash: hash, AgencyID: agencyID, SuperAdmin: super, CreatedAt: time.Now().UTC()}).Error; err != nil {
+	admin := &models.Admin{Username: name, PasswordHash: hash, AgencyID: agencyID, SuperAdmin: super, CreatedAt: time.Now().UTC()}
+	if err := b.app.DB.Create(admin).Error; err != nil {
 		t.Fatal(err)
+	}
+	if agencyID != 0 {
+		// Agency staff hold the built-in staff role.
+		var role models.Role
+		if err := b.app.DB.Where("name = ?", permission.StaffRole).Take(&role).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := b.app.DB.Create(&models.AdminRole{AdminID: admin.ID, RoleID: role.ID}).Error; err != nil {
+			t.Fatal(err)
+		}
 	}
 	var out struct{ AdminLogin struct{ Ticket string } }
 	b.gql(t, "", `mutation($in: AdminLoginInput!) { adminLogin(input: $in) { ticket } }`,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"govmobile/models"
+	"govmobile/permission"
 	"govmobile/search"
 
 	"gorm.io/gorm"
@@ -45,12 +46,28 @@ var migrations = []migration{
 			&models.MatterForm{}, &models.Case{}, &models.CaseEvent{}, &models.Admin{},
 			&models.Subscription{}, &models.Message{}, &models.CaseFile{})
 	}},
-	{4, "case result documents, halls by coordinates and searchable, platform keys, evaluations, consultations, agent chats, audit log", func(tx *gorm.DB) error {
+	{4, "case result documents, halls by coordinates and searchable, platform keys, evaluations, consultations, agent chats, audit log, admin roles", func(tx *gorm.DB) error {
 		err := tx.AutoMigrate(&models.CaseFile{}, &models.Hall{}, &models.PlatformKey{}, &models.Evaluation{}, &models.Rectification{},
 			&models.Consultation{}, &models.ConsultationEvent{}, &models.ConsultationFile{}, &models.AgentChat{}, &models.ChatMessage{},
-			&models.AuditLog{})
+			&models.AuditLog{}, &models.Admin{}, &models.Role{}, &models.AdminRole{})
 		if err != nil {
 			return err
+		}
+		// Agency staff made before roles existed keep what they could do,
+		// through the built-in staff role.
+		now := time.Now().UTC()
+		staff := models.Role{Name: permission.StaffRole, Permissions: permission.StaffPermissions, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Where("name = ?", staff.Name).FirstOrCreate(&staff).Error; err != nil {
+			return err
+		}
+		var agencyAdmins []uint64
+		if err := tx.Model(&models.Admin{}).Where("agency_id <> 0").Pluck("id", &agencyAdmins).Error; err != nil {
+			return err
+		}
+		for _, id := range agencyAdmins {
+			if err := tx.Where(models.AdminRole{AdminID: id, RoleID: staff.ID}).FirstOrCreate(&models.AdminRole{AdminID: id, RoleID: staff.ID}).Error; err != nil {
+				return err
+			}
 		}
 		// Halls are searchable from this release: the halls already there
 		// reach the index through its outbox.

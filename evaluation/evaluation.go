@@ -269,19 +269,19 @@ func (s *Service) move(tx *gorm.DB, r *models.Rectification, action Action, by A
 }
 
 // Handler is who handles rectifications: an agency's staff member
-// (AgencyID), or a platform administrator (AgencyID 0, SuperAdmin), who
-// handles app ratings and reviews appeals.
+// (AgencyID), or a platform administrator (AgencyID 0), who handles app
+// ratings and reviews appeals. That they hold the permission an operation
+// needs is the schema directive's to check.
 type Handler struct {
-	AdminID    uint64
-	AgencyID   uint64
-	SuperAdmin bool
+	AdminID  uint64
+	AgencyID uint64
 }
 
 // canHandle reports whether the handler answers for the rectification: the
 // staff of its agency; a platform administrator for an app's.
 func (h Handler) canHandle(r *models.Rectification) bool {
 	if r.AgencyID == 0 {
-		return h.AgencyID == 0 && h.SuperAdmin
+		return h.AgencyID == 0
 	}
 	return h.AgencyID == r.AgencyID
 }
@@ -298,7 +298,7 @@ func loadFor(tx *gorm.DB, h Handler, id uint64, reviewing bool) (*models.Rectifi
 		return nil, err
 	}
 	if reviewing {
-		if !h.SuperAdmin || h.AgencyID != 0 {
+		if h.AgencyID != 0 {
 			return nil, models.Errorf(models.ECodeForbidden, "只有平台管理员可以复核申诉。")
 		}
 		return &r, nil
@@ -468,16 +468,14 @@ func (s *Service) Rectifications(ctx context.Context, h Handler, status Status, 
 	q := s.db.WithContext(ctx).Model(&models.Rectification{})
 	switch {
 	case appeals:
-		if !h.SuperAdmin || h.AgencyID != 0 {
+		if h.AgencyID != 0 {
 			return nil, 0, models.Errorf(models.ECodeForbidden, "只有平台管理员可以复核申诉。")
 		}
 		q = q.Where("status = ?", string(Appealed))
 	case h.AgencyID != 0:
 		q = q.Where("agency_id = ?", h.AgencyID)
-	case h.SuperAdmin:
-		q = q.Where("agency_id = 0")
 	default:
-		return nil, 0, models.Errorf(models.ECodeForbidden, "只有办理部门的工作人员或平台管理员可以处理整改。")
+		q = q.Where("agency_id = 0")
 	}
 	if status != "" {
 		q = q.Where("status = ?", string(status))

@@ -39,6 +39,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AdminAccount() AdminAccountResolver
 	Agency() AgencyResolver
 	AgentChat() AgentChatResolver
 	App() AppResolver
@@ -64,6 +65,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Rectification() RectificationResolver
 	Region() RegionResolver
+	Role() RoleResolver
 	ServiceSubscription() ServiceSubscriptionResolver
 	Subscription() SubscriptionResolver
 	Theme() ThemeResolver
@@ -71,11 +73,37 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
-	Admin func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
+	Admin func(ctx context.Context, obj any, next graphql.Resolver, permission *string) (res any, err error)
 	Mask  func(ctx context.Context, obj any, next graphql.Resolver, kind model.MaskKind) (res any, err error)
 }
 
 type ComplexityRoot struct {
+	AdminAccount struct {
+		Agency     func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		Disabled   func(childComplexity int) int
+		ID         func(childComplexity int) int
+		RegionCode func(childComplexity int) int
+		Roles      func(childComplexity int) int
+		SuperAdmin func(childComplexity int) int
+		Username   func(childComplexity int) int
+	}
+
+	AdminAccountConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AdminAccountEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AdminAccountPayload struct {
+		Admin func(childComplexity int) int
+	}
+
 	AdminLoginPayload struct {
 		Ticket   func(childComplexity int) int
 		Username func(childComplexity int) int
@@ -543,7 +571,9 @@ type ComplexityRoot struct {
 		BookAppointment         func(childComplexity int, input model.BookAppointmentInput) int
 		CancelAppointment       func(childComplexity int, input model.CancelAppointmentInput) int
 		CloseConsultation       func(childComplexity int, input model.CloseConsultationInput) int
+		CreateAdmin             func(childComplexity int, input model.CreateAdminInput) int
 		CreateKnowledgeEntry    func(childComplexity int, input model.KnowledgeEntryInput) int
+		CreateRole              func(childComplexity int, input model.RoleInput) int
 		DeleteApplicationDraft  func(childComplexity int, input model.DeleteApplicationDraftInput) int
 		DeleteConsultationDraft func(childComplexity int, input model.DeleteConsultationDraftInput) int
 		DeleteKnowledgeEntry    func(childComplexity int, input model.DeleteKnowledgeEntryInput) int
@@ -575,7 +605,9 @@ type ComplexityRoot struct {
 		SupplyCaseMaterials     func(childComplexity int, input model.SupplyCaseMaterialsInput) int
 		TakeAgentChat           func(childComplexity int, input model.AgentChatInput) int
 		Unsubscribe             func(childComplexity int, input model.UnsubscribeInput) int
+		UpdateAdmin             func(childComplexity int, input model.UpdateAdminInput) int
 		UpdateKnowledgeEntry    func(childComplexity int, input model.UpdateKnowledgeEntryInput) int
+		UpdateRole              func(childComplexity int, input model.UpdateRoleInput) int
 		WithdrawCase            func(childComplexity int, input model.WithdrawCaseInput) int
 	}
 
@@ -590,6 +622,11 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	Permission struct {
+		Label func(childComplexity int) int
+		Name  func(childComplexity int) int
 	}
 
 	PlatformPublicKey struct {
@@ -612,6 +649,8 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		AdminAccounts           func(childComplexity int, first *int, after *string) int
+		AdminPermissions        func(childComplexity int) int
 		AgencyCases             func(childComplexity int, status *cases.Status, first *int, after *string) int
 		AgencyConsultations     func(childComplexity int, status *consult.Status, keyword *string, first *int, after *string) int
 		AgentChatQueue          func(childComplexity int) int
@@ -640,6 +679,7 @@ type ComplexityRoot struct {
 		Rectifications          func(childComplexity int, status *evaluation.Status, first *int, after *string) int
 		Region                  func(childComplexity int, code string) int
 		Regions                 func(childComplexity int, parentCode *string) int
+		Roles                   func(childComplexity int) int
 		Search                  func(childComplexity int, query string, scope *search.Scope, orderBy *search.Order, regionCode *string, first *int, after *string) int
 		SearchIndexStatus       func(childComplexity int) int
 		SearchStatistics        func(childComplexity int, days *int) int
@@ -696,6 +736,16 @@ type ComplexityRoot struct {
 
 	RescheduleAppointmentPayload struct {
 		Appointment func(childComplexity int) int
+	}
+
+	Role struct {
+		ID          func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Permissions func(childComplexity int) int
+	}
+
+	RolePayload struct {
+		Role func(childComplexity int) int
 	}
 
 	SaveApplicationDraftPayload struct {
@@ -846,6 +896,13 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AdminAccountResolver interface {
+	ID(ctx context.Context, obj *models.Admin) (string, error)
+
+	Agency(ctx context.Context, obj *models.Admin) (*models.Agency, error)
+
+	Roles(ctx context.Context, obj *models.Admin) ([]*models.Role, error)
+}
 type AgencyResolver interface {
 	ID(ctx context.Context, obj *models.Agency) (string, error)
 
@@ -994,6 +1051,10 @@ type MutationResolver interface {
 	DeleteSearchSynonym(ctx context.Context, input model.DeleteSearchSynonymInput) (*model.DeleteSearchSynonymPayload, error)
 	SetHotWord(ctx context.Context, input model.SetHotWordInput) (*model.SetHotWordPayload, error)
 	RebuildSearchIndex(ctx context.Context) (*model.RebuildSearchIndexPayload, error)
+	CreateRole(ctx context.Context, input model.RoleInput) (*model.RolePayload, error)
+	UpdateRole(ctx context.Context, input model.UpdateRoleInput) (*model.RolePayload, error)
+	CreateAdmin(ctx context.Context, input model.CreateAdminInput) (*model.AdminAccountPayload, error)
+	UpdateAdmin(ctx context.Context, input model.UpdateAdminInput) (*model.AdminAccountPayload, error)
 	BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*model.BookAppointmentPayload, error)
 	RescheduleAppointment(ctx context.Context, input model.RescheduleAppointmentInput) (*model.RescheduleAppointmentPayload, error)
 	CancelAppointment(ctx context.Context, input model.CancelAppointmentInput) (*model.CancelAppointmentPayload, error)
@@ -1037,6 +1098,9 @@ type QueryResolver interface {
 	SearchStatistics(ctx context.Context, days *int) (*model.SearchStatistics, error)
 	SearchIndexStatus(ctx context.Context) (*model.SearchIndexStatus, error)
 	AuditLogs(ctx context.Context, username *string, operation *string, first *int, after *string) (*model.AuditLogConnection, error)
+	AdminPermissions(ctx context.Context) ([]*model.Permission, error)
+	Roles(ctx context.Context) ([]*models.Role, error)
+	AdminAccounts(ctx context.Context, first *int, after *string) (*model.AdminAccountConnection, error)
 	AppointmentSlots(ctx context.Context, matterID string, hallID string, date string) ([]*models.AppointmentSlot, error)
 	MyAppointments(ctx context.Context, first *int, after *string) (*model.AppointmentConnection, error)
 	MyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error)
@@ -1083,6 +1147,11 @@ type RegionResolver interface {
 
 	Parent(ctx context.Context, obj *models.Region) (*models.Region, error)
 }
+type RoleResolver interface {
+	ID(ctx context.Context, obj *models.Role) (string, error)
+
+	Permissions(ctx context.Context, obj *models.Role) ([]string, error)
+}
 type ServiceSubscriptionResolver interface {
 	ID(ctx context.Context, obj *models.Subscription) (string, error)
 
@@ -1118,6 +1187,94 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AdminAccount.agency":
+		if e.ComplexityRoot.AdminAccount.Agency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccount.Agency(childComplexity), true
+	case "AdminAccount.createdAt":
+		if e.ComplexityRoot.AdminAccount.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccount.CreatedAt(childComplexity), true
+	case "AdminAccount.disabled":
+		if e.ComplexityRoot.AdminAccount.Disabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccount.Disabled(childComplexity), true
+	case "AdminAccount.id":
+		if e.ComplexityRoot.AdminAccount.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccount.ID(childComplexity), true
+	case "AdminAccount.regionCode":
+		if e.ComplexityRoot.AdminAccount.RegionCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccount.RegionCode(childComplexity), true
+	case "AdminAccount.roles":
+		if e.ComplexityRoot.AdminAccount.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccount.Roles(childComplexity), true
+	case "AdminAccount.superAdmin":
+		if e.ComplexityRoot.AdminAccount.SuperAdmin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccount.SuperAdmin(childComplexity), true
+	case "AdminAccount.username":
+		if e.ComplexityRoot.AdminAccount.Username == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccount.Username(childComplexity), true
+
+	case "AdminAccountConnection.edges":
+		if e.ComplexityRoot.AdminAccountConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccountConnection.Edges(childComplexity), true
+	case "AdminAccountConnection.pageInfo":
+		if e.ComplexityRoot.AdminAccountConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccountConnection.PageInfo(childComplexity), true
+	case "AdminAccountConnection.totalCount":
+		if e.ComplexityRoot.AdminAccountConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccountConnection.TotalCount(childComplexity), true
+
+	case "AdminAccountEdge.cursor":
+		if e.ComplexityRoot.AdminAccountEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccountEdge.Cursor(childComplexity), true
+	case "AdminAccountEdge.node":
+		if e.ComplexityRoot.AdminAccountEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccountEdge.Node(childComplexity), true
+
+	case "AdminAccountPayload.admin":
+		if e.ComplexityRoot.AdminAccountPayload.Admin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminAccountPayload.Admin(childComplexity), true
 
 	case "AdminLoginPayload.ticket":
 		if e.ComplexityRoot.AdminLoginPayload.Ticket == nil {
@@ -2901,6 +3058,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CloseConsultation(childComplexity, args["input"].(model.CloseConsultationInput)), true
+	case "Mutation.createAdmin":
+		if e.ComplexityRoot.Mutation.CreateAdmin == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAdmin_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAdmin(childComplexity, args["input"].(model.CreateAdminInput)), true
 	case "Mutation.createKnowledgeEntry":
 		if e.ComplexityRoot.Mutation.CreateKnowledgeEntry == nil {
 			break
@@ -2912,6 +3080,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateKnowledgeEntry(childComplexity, args["input"].(model.KnowledgeEntryInput)), true
+	case "Mutation.createRole":
+		if e.ComplexityRoot.Mutation.CreateRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateRole(childComplexity, args["input"].(model.RoleInput)), true
 	case "Mutation.deleteApplicationDraft":
 		if e.ComplexityRoot.Mutation.DeleteApplicationDraft == nil {
 			break
@@ -3238,6 +3417,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Unsubscribe(childComplexity, args["input"].(model.UnsubscribeInput)), true
+	case "Mutation.updateAdmin":
+		if e.ComplexityRoot.Mutation.UpdateAdmin == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAdmin_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAdmin(childComplexity, args["input"].(model.UpdateAdminInput)), true
 	case "Mutation.updateKnowledgeEntry":
 		if e.ComplexityRoot.Mutation.UpdateKnowledgeEntry == nil {
 			break
@@ -3249,6 +3439,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateKnowledgeEntry(childComplexity, args["input"].(model.UpdateKnowledgeEntryInput)), true
+	case "Mutation.updateRole":
+		if e.ComplexityRoot.Mutation.UpdateRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateRole(childComplexity, args["input"].(model.UpdateRoleInput)), true
 	case "Mutation.withdrawCase":
 		if e.ComplexityRoot.Mutation.WithdrawCase == nil {
 			break
@@ -3304,6 +3505,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "Permission.label":
+		if e.ComplexityRoot.Permission.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Permission.Label(childComplexity), true
+	case "Permission.name":
+		if e.ComplexityRoot.Permission.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Permission.Name(childComplexity), true
 
 	case "PlatformPublicKey.createdAt":
 		if e.ComplexityRoot.PlatformPublicKey.CreatedAt == nil {
@@ -3368,6 +3582,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProcessStep.Order(childComplexity), true
 
+	case "Query.adminAccounts":
+		if e.ComplexityRoot.Query.AdminAccounts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_adminAccounts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AdminAccounts(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.adminPermissions":
+		if e.ComplexityRoot.Query.AdminPermissions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.AdminPermissions(childComplexity), true
 	case "Query.agencyCases":
 		if e.ComplexityRoot.Query.AgencyCases == nil {
 			break
@@ -3652,6 +3883,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Regions(childComplexity, args["parentCode"].(*string)), true
+	case "Query.roles":
+		if e.ComplexityRoot.Query.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Roles(childComplexity), true
 	case "Query.search":
 		if e.ComplexityRoot.Query.Search == nil {
 			break
@@ -3899,6 +4136,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RescheduleAppointmentPayload.Appointment(childComplexity), true
+
+	case "Role.id":
+		if e.ComplexityRoot.Role.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.ID(childComplexity), true
+	case "Role.name":
+		if e.ComplexityRoot.Role.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.Name(childComplexity), true
+	case "Role.permissions":
+		if e.ComplexityRoot.Role.Permissions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Role.Permissions(childComplexity), true
+
+	case "RolePayload.role":
+		if e.ComplexityRoot.RolePayload.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RolePayload.Role(childComplexity), true
 
 	case "SaveApplicationDraftPayload.case":
 		if e.ComplexityRoot.SaveApplicationDraftPayload.Case == nil {
@@ -4389,6 +4652,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CancelAppointmentInput", ec.unmarshalInputCancelAppointmentInput),
 			graphql.NewInputUnmarshaler("CloseConsultationInput", ec.unmarshalInputCloseConsultationInput),
 			graphql.NewInputUnmarshaler("ConsultationInput", ec.unmarshalInputConsultationInput),
+			graphql.NewInputUnmarshaler("CreateAdminInput", ec.unmarshalInputCreateAdminInput),
 			graphql.NewInputUnmarshaler("DeleteApplicationDraftInput", ec.unmarshalInputDeleteApplicationDraftInput),
 			graphql.NewInputUnmarshaler("DeleteConsultationDraftInput", ec.unmarshalInputDeleteConsultationDraftInput),
 			graphql.NewInputUnmarshaler("DeleteKnowledgeEntryInput", ec.unmarshalInputDeleteKnowledgeEntryInput),
@@ -4410,6 +4674,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReplyConsultationInput", ec.unmarshalInputReplyConsultationInput),
 			graphql.NewInputUnmarshaler("RescheduleAppointmentInput", ec.unmarshalInputRescheduleAppointmentInput),
 			graphql.NewInputUnmarshaler("ReviewAppealInput", ec.unmarshalInputReviewAppealInput),
+			graphql.NewInputUnmarshaler("RoleInput", ec.unmarshalInputRoleInput),
 			graphql.NewInputUnmarshaler("SaveApplicationDraftInput", ec.unmarshalInputSaveApplicationDraftInput),
 			graphql.NewInputUnmarshaler("SaveConsultationDraftInput", ec.unmarshalInputSaveConsultationDraftInput),
 			graphql.NewInputUnmarshaler("SendChatMessageInput", ec.unmarshalInputSendChatMessageInput),
@@ -4421,7 +4686,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SubscribeInput", ec.unmarshalInputSubscribeInput),
 			graphql.NewInputUnmarshaler("SupplyCaseMaterialsInput", ec.unmarshalInputSupplyCaseMaterialsInput),
 			graphql.NewInputUnmarshaler("UnsubscribeInput", ec.unmarshalInputUnsubscribeInput),
+			graphql.NewInputUnmarshaler("UpdateAdminInput", ec.unmarshalInputUpdateAdminInput),
 			graphql.NewInputUnmarshaler("UpdateKnowledgeEntryInput", ec.unmarshalInputUpdateKnowledgeEntryInput),
+			graphql.NewInputUnmarshaler("UpdateRoleInput", ec.unmarshalInputUpdateRoleInput),
 			graphql.NewInputUnmarshaler("WithdrawCaseInput", ec.unmarshalInputWithdrawCaseInput),
 		)
 	}
@@ -4548,6 +4815,58 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AdminAccount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AdminAccount_id(ctx, field)
+	case "username":
+		return ec.fieldContext_AdminAccount_username(ctx, field)
+	case "superAdmin":
+		return ec.fieldContext_AdminAccount_superAdmin(ctx, field)
+	case "regionCode":
+		return ec.fieldContext_AdminAccount_regionCode(ctx, field)
+	case "agency":
+		return ec.fieldContext_AdminAccount_agency(ctx, field)
+	case "disabled":
+		return ec.fieldContext_AdminAccount_disabled(ctx, field)
+	case "roles":
+		return ec.fieldContext_AdminAccount_roles(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AdminAccount_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AdminAccount", field.Name)
+}
+
+func (ec *executionContext) childFields_AdminAccountConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AdminAccountConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AdminAccountConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AdminAccountConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AdminAccountConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AdminAccountEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AdminAccountEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AdminAccountEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AdminAccountEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AdminAccountPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "admin":
+		return ec.fieldContext_AdminAccountPayload_admin(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AdminAccountPayload", field.Name)
+}
 
 func (ec *executionContext) childFields_AdminLoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -5471,6 +5790,16 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_Permission(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Permission_name(ctx, field)
+	case "label":
+		return ec.fieldContext_Permission_label(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Permission", field.Name)
+}
+
 func (ec *executionContext) childFields_PlatformPublicKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "keyId":
@@ -5601,6 +5930,26 @@ func (ec *executionContext) childFields_RescheduleAppointmentPayload(ctx context
 		return ec.fieldContext_RescheduleAppointmentPayload_appointment(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RescheduleAppointmentPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Role(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Role_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Role_name(ctx, field)
+	case "permissions":
+		return ec.fieldContext_Role_permissions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Role", field.Name)
+}
+
+func (ec *executionContext) childFields_RolePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "role":
+		return ec.fieldContext_RolePayload_role(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RolePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SaveApplicationDraftPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5995,6 +6344,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) dir_admin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "permission",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["permission"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) dir_mask_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6121,12 +6484,40 @@ func (ec *executionContext) field_Mutation_closeConsultation_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createAdmin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateAdminInput, error) {
+			return ec.unmarshalNCreateAdminInput2govmobileᚋgraphᚋmodelᚐCreateAdminInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createKnowledgeEntry_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.KnowledgeEntryInput, error) {
 			return ec.unmarshalNKnowledgeEntryInput2govmobileᚋgraphᚋmodelᚐKnowledgeEntryInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RoleInput, error) {
+			return ec.unmarshalNRoleInput2govmobileᚋgraphᚋmodelᚐRoleInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6527,12 +6918,40 @@ func (ec *executionContext) field_Mutation_unsubscribe_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateAdmin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateAdminInput, error) {
+			return ec.unmarshalNUpdateAdminInput2govmobileᚋgraphᚋmodelᚐUpdateAdminInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateKnowledgeEntry_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateKnowledgeEntryInput, error) {
 			return ec.unmarshalNUpdateKnowledgeEntryInput2govmobileᚋgraphᚋmodelᚐUpdateKnowledgeEntryInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateRole_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateRoleInput, error) {
+			return ec.unmarshalNUpdateRoleInput2govmobileᚋgraphᚋmodelᚐUpdateRoleInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6566,6 +6985,28 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_adminAccounts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -7398,6 +7839,382 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AdminAccount_id(ctx context.Context, field graphql.CollectedField, obj *models.Admin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccount_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdminAccount().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccount_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminAccount", field, true, true, "ID")
+}
+
+func (ec *executionContext) _AdminAccount_username(ctx context.Context, field graphql.CollectedField, obj *models.Admin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccount_username(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Username, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccount_username(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminAccount", field, false, false, "String")
+}
+
+func (ec *executionContext) _AdminAccount_superAdmin(ctx context.Context, field graphql.CollectedField, obj *models.Admin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccount_superAdmin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SuperAdmin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccount_superAdmin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminAccount", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AdminAccount_regionCode(ctx context.Context, field graphql.CollectedField, obj *models.Admin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccount_regionCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RegionCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccount_regionCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminAccount", field, false, false, "String")
+}
+
+func (ec *executionContext) _AdminAccount_agency(ctx context.Context, field graphql.CollectedField, obj *models.Admin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccount_agency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdminAccount().Agency(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Agency) graphql.Marshaler {
+			return ec.marshalOAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccount_agency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminAccount",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agency(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdminAccount_disabled(ctx context.Context, field graphql.CollectedField, obj *models.Admin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccount_disabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Disabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccount_disabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminAccount", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AdminAccount_roles(ctx context.Context, field graphql.CollectedField, obj *models.Admin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccount_roles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdminAccount().Roles(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.Role) graphql.Marshaler {
+			return ec.marshalNRole2ᚕᚖgovmobileᚋmodelsᚐRoleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccount_roles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminAccount",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Role(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdminAccount_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.Admin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccount_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccount_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminAccount", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AdminAccountConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AdminAccountConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccountConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AdminAccountEdge) graphql.Marshaler {
+			return ec.marshalNAdminAccountEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐAdminAccountEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccountConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminAccountConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdminAccountEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdminAccountConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AdminAccountConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccountConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccountConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminAccountConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdminAccountConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AdminAccountConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccountConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccountConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminAccountConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AdminAccountEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AdminAccountEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccountEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccountEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminAccountEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _AdminAccountEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AdminAccountEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccountEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Admin) graphql.Marshaler {
+			return ec.marshalNAdminAccount2ᚖgovmobileᚋmodelsᚐAdmin(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccountEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminAccountEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdminAccount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdminAccountPayload_admin(ctx context.Context, field graphql.CollectedField, obj *model.AdminAccountPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminAccountPayload_admin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Admin, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Admin) graphql.Marshaler {
+			return ec.marshalNAdminAccount2ᚖgovmobileᚋmodelsᚐAdmin(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminAccountPayload_admin(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminAccountPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdminAccount(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _AdminLoginPayload_ticket(ctx context.Context, field graphql.CollectedField, obj *model.AdminLoginPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -14517,11 +15334,16 @@ func (ec *executionContext) _Mutation_setSearchSynonym(ctx context.Context, fiel
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "search.manage")
+				if err != nil {
+					var zeroVal *model.SetSearchSynonymPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.SetSearchSynonymPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -14574,11 +15396,16 @@ func (ec *executionContext) _Mutation_deleteSearchSynonym(ctx context.Context, f
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "search.manage")
+				if err != nil {
+					var zeroVal *model.DeleteSearchSynonymPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.DeleteSearchSynonymPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -14631,11 +15458,16 @@ func (ec *executionContext) _Mutation_setHotWord(ctx context.Context, field grap
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "search.manage")
+				if err != nil {
+					var zeroVal *model.SetHotWordPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.SetHotWordPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -14687,11 +15519,16 @@ func (ec *executionContext) _Mutation_rebuildSearchIndex(ctx context.Context, fi
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "search.manage")
+				if err != nil {
+					var zeroVal *model.RebuildSearchIndexPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.RebuildSearchIndexPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -14713,6 +15550,254 @@ func (ec *executionContext) fieldContext_Mutation_rebuildSearchIndex(_ context.C
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RebuildSearchIndexPayload(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createRole(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateRole(ctx, fc.Args["input"].(model.RoleInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "admins.manage")
+				if err != nil {
+					var zeroVal *model.RolePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.RolePayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RolePayload) graphql.Marshaler {
+			return ec.marshalNRolePayload2ᚖgovmobileᚋgraphᚋmodelᚐRolePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createRole(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RolePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createRole_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateRole(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateRole(ctx, fc.Args["input"].(model.UpdateRoleInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "admins.manage")
+				if err != nil {
+					var zeroVal *model.RolePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.RolePayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RolePayload) graphql.Marshaler {
+			return ec.marshalNRolePayload2ᚖgovmobileᚋgraphᚋmodelᚐRolePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateRole(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RolePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateRole_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createAdmin(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createAdmin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateAdmin(ctx, fc.Args["input"].(model.CreateAdminInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "admins.manage")
+				if err != nil {
+					var zeroVal *model.AdminAccountPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AdminAccountPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AdminAccountPayload) graphql.Marshaler {
+			return ec.marshalNAdminAccountPayload2ᚖgovmobileᚋgraphᚋmodelᚐAdminAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createAdmin(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdminAccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createAdmin_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateAdmin(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateAdmin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateAdmin(ctx, fc.Args["input"].(model.UpdateAdminInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "admins.manage")
+				if err != nil {
+					var zeroVal *model.AdminAccountPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AdminAccountPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AdminAccountPayload) graphql.Marshaler {
+			return ec.marshalNAdminAccountPayload2ᚖgovmobileᚋgraphᚋmodelᚐAdminAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateAdmin(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdminAccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateAdmin_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -15085,11 +16170,16 @@ func (ec *executionContext) _Mutation_handleCase(ctx context.Context, field grap
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "cases.handle")
+				if err != nil {
+					var zeroVal *model.HandleCasePayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.HandleCasePayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -15318,11 +16408,16 @@ func (ec *executionContext) _Mutation_assignConsultation(ctx context.Context, fi
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "consultations.handle")
+				if err != nil {
+					var zeroVal *model.ConsultationPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.ConsultationPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -15375,11 +16470,16 @@ func (ec *executionContext) _Mutation_replyConsultation(ctx context.Context, fie
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "consultations.handle")
+				if err != nil {
+					var zeroVal *model.ConsultationPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.ConsultationPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -15432,11 +16532,16 @@ func (ec *executionContext) _Mutation_closeConsultation(ctx context.Context, fie
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "consultations.handle")
+				if err != nil {
+					var zeroVal *model.ConsultationPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.ConsultationPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -15577,11 +16682,16 @@ func (ec *executionContext) _Mutation_takeAgentChat(ctx context.Context, field g
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "customer_service")
+				if err != nil {
+					var zeroVal *model.AgentChatPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.AgentChatPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -15678,11 +16788,16 @@ func (ec *executionContext) _Mutation_createKnowledgeEntry(ctx context.Context, 
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "catalogue.manage")
+				if err != nil {
+					var zeroVal *model.KnowledgeEntryPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.KnowledgeEntryPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -15735,11 +16850,16 @@ func (ec *executionContext) _Mutation_updateKnowledgeEntry(ctx context.Context, 
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "catalogue.manage")
+				if err != nil {
+					var zeroVal *model.KnowledgeEntryPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.KnowledgeEntryPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -15792,11 +16912,16 @@ func (ec *executionContext) _Mutation_deleteKnowledgeEntry(ctx context.Context, 
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "catalogue.manage")
+				if err != nil {
+					var zeroVal *model.DeleteKnowledgeEntryPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.DeleteKnowledgeEntryPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -15937,11 +17062,16 @@ func (ec *executionContext) _Mutation_rectify(ctx context.Context, field graphql
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "evaluations.handle")
+				if err != nil {
+					var zeroVal *model.RectificationPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.RectificationPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -15994,11 +17124,16 @@ func (ec *executionContext) _Mutation_appealEvaluation(ctx context.Context, fiel
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "evaluations.handle")
+				if err != nil {
+					var zeroVal *model.RectificationPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.RectificationPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -16051,11 +17186,16 @@ func (ec *executionContext) _Mutation_reviewEvaluationAppeal(ctx context.Context
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "evaluations.review")
+				if err != nil {
+					var zeroVal *model.RectificationPayload
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.RectificationPayload
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -16239,11 +17379,16 @@ func (ec *executionContext) _Mutation_rotatePlatformKey(ctx context.Context, fie
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "keys.manage")
+				if err != nil {
+					var zeroVal *platformkey.Key
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *platformkey.Key
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -16428,6 +17573,52 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _Permission_name(ctx context.Context, field graphql.CollectedField, obj *model.Permission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Permission_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Permission_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Permission", field, false, false, "String")
+}
+
+func (ec *executionContext) _Permission_label(ctx context.Context, field graphql.CollectedField, obj *model.Permission) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Permission_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Permission_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Permission", field, false, false, "String")
 }
 
 func (ec *executionContext) _PlatformPublicKey_keyId(ctx context.Context, field graphql.CollectedField, obj *platformkey.Key) (ret graphql.Marshaler) {
@@ -16719,11 +17910,16 @@ func (ec *executionContext) _Query_searchSynonyms(ctx context.Context, field gra
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "search.manage")
+				if err != nil {
+					var zeroVal []*models.SearchSynonym
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal []*models.SearchSynonym
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -16764,11 +17960,16 @@ func (ec *executionContext) _Query_hotWordSettings(ctx context.Context, field gr
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "search.manage")
+				if err != nil {
+					var zeroVal []*models.HotWord
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal []*models.HotWord
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -16810,11 +18011,16 @@ func (ec *executionContext) _Query_searchStatistics(ctx context.Context, field g
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "statistics.read")
+				if err != nil {
+					var zeroVal *model.SearchStatistics
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.SearchStatistics
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -16866,11 +18072,16 @@ func (ec *executionContext) _Query_searchIndexStatus(ctx context.Context, field 
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "search.manage")
+				if err != nil {
+					var zeroVal *model.SearchIndexStatus
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.SearchIndexStatus
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -16912,11 +18123,16 @@ func (ec *executionContext) _Query_auditLogs(ctx context.Context, field graphql.
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "audit.read")
+				if err != nil {
+					var zeroVal *model.AuditLogConnection
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.AuditLogConnection
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -16947,6 +18163,163 @@ func (ec *executionContext) fieldContext_Query_auditLogs(ctx context.Context, fi
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_auditLogs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_adminPermissions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_adminPermissions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().AdminPermissions(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*model.Permission
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Permission) graphql.Marshaler {
+			return ec.marshalNPermission2ᚕᚖgovmobileᚋgraphᚋmodelᚐPermissionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_adminPermissions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Permission(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_roles(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_roles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Roles(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "admins.manage")
+				if err != nil {
+					var zeroVal []*models.Role
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal []*models.Role
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.Role) graphql.Marshaler {
+			return ec.marshalNRole2ᚕᚖgovmobileᚋmodelsᚐRoleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_roles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Role(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_adminAccounts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_adminAccounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AdminAccounts(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "admins.manage")
+				if err != nil {
+					var zeroVal *model.AdminAccountConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AdminAccountConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AdminAccountConnection) graphql.Marshaler {
+			return ec.marshalNAdminAccountConnection2ᚖgovmobileᚋgraphᚋmodelᚐAdminAccountConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_adminAccounts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdminAccountConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_adminAccounts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17101,11 +18474,16 @@ func (ec *executionContext) _Query_agencyCases(ctx context.Context, field graphq
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "cases.handle")
+				if err != nil {
+					var zeroVal *model.CaseConnection
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.CaseConnection
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -17246,11 +18624,16 @@ func (ec *executionContext) _Query_agencyConsultations(ctx context.Context, fiel
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "consultations.handle")
+				if err != nil {
+					var zeroVal *model.ConsultationConnection
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.ConsultationConnection
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -17390,11 +18773,16 @@ func (ec *executionContext) _Query_agentChatQueue(ctx context.Context, field gra
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "customer_service")
+				if err != nil {
+					var zeroVal []*models.AgentChat
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal []*models.AgentChat
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -17480,11 +18868,16 @@ func (ec *executionContext) _Query_rectifications(ctx context.Context, field gra
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "evaluations.handle")
+				if err != nil {
+					var zeroVal *model.RectificationConnection
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.RectificationConnection
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -17537,11 +18930,16 @@ func (ec *executionContext) _Query_evaluationAppeals(ctx context.Context, field 
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "evaluations.review")
+				if err != nil {
+					var zeroVal *model.RectificationConnection
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.RectificationConnection
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -17594,11 +18992,16 @@ func (ec *executionContext) _Query_evaluationStats(ctx context.Context, field gr
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "statistics.read")
+				if err != nil {
+					var zeroVal []*evaluation.Stat
+					return zeroVal, err
+				}
 				if ec.Directives.Admin == nil {
 					var zeroVal []*evaluation.Stat
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0)
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
 			}
 
 			next = directive1
@@ -19058,6 +20461,107 @@ func (ec *executionContext) fieldContext_RescheduleAppointmentPayload_appointmen
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Appointment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Role_id(ctx context.Context, field graphql.CollectedField, obj *models.Role) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Role_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Role().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Role_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Role", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Role_name(ctx context.Context, field graphql.CollectedField, obj *models.Role) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Role_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Role_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Role", field, false, false, "String")
+}
+
+func (ec *executionContext) _Role_permissions(ctx context.Context, field graphql.CollectedField, obj *models.Role) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Role_permissions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Role().Permissions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Role_permissions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Role", field, true, true, "String")
+}
+
+func (ec *executionContext) _RolePayload_role(ctx context.Context, field graphql.CollectedField, obj *model.RolePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RolePayload_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Role) graphql.Marshaler {
+			return ec.marshalNRole2ᚖgovmobileᚋmodelsᚐRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RolePayload_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RolePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Role(ctx, field)
 		},
 	}
 	return fc, nil
@@ -22483,6 +23987,76 @@ func UnmarshalConsultationInput(ctx context.Context, raw any) (model.Consultatio
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateAdminInput(ctx context.Context, obj any) (model.CreateAdminInput, error) {
+	var it model.CreateAdminInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"username", "password", "regionCode", "agencyId", "roleIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "username":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("username"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Username = data
+		case "password":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("password"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Password = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
+		case "agencyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agencyId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgencyID = data
+		case "roleIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RoleIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateAdminInput unmarshals raw into the CreateAdminInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateAdminInput(ctx context.Context, raw any) (model.CreateAdminInput, error) {
+	var out model.CreateAdminInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAdminInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeleteApplicationDraftInput(ctx context.Context, obj any) (model.DeleteApplicationDraftInput, error) {
 	var it model.DeleteApplicationDraftInput
 	if obj == nil {
@@ -23653,6 +25227,55 @@ func UnmarshalReviewAppealInput(ctx context.Context, raw any) (model.ReviewAppea
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRoleInput(ctx context.Context, obj any) (model.RoleInput, error) {
+	var it model.RoleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "permissions"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "permissions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("permissions"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Permissions = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRoleInput unmarshals raw into the RoleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRoleInput(ctx context.Context, raw any) (model.RoleInput, error) {
+	var out model.RoleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RoleInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSaveApplicationDraftInput(ctx context.Context, obj any) (model.SaveApplicationDraftInput, error) {
 	var it model.SaveApplicationDraftInput
 	if obj == nil {
@@ -24217,6 +25840,76 @@ func UnmarshalUnsubscribeInput(ctx context.Context, raw any) (model.UnsubscribeI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateAdminInput(ctx context.Context, obj any) (model.UpdateAdminInput, error) {
+	var it model.UpdateAdminInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"adminId", "regionCode", "agencyId", "roleIds", "disabled"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "adminId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adminId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AdminID = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
+		case "agencyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agencyId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgencyID = data
+		case "roleIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleIds"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RoleIds = data
+		case "disabled":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("disabled"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Disabled = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateAdminInput unmarshals raw into the UpdateAdminInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateAdminInput(ctx context.Context, raw any) (model.UpdateAdminInput, error) {
+	var out model.UpdateAdminInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAdminInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateKnowledgeEntryInput(ctx context.Context, obj any) (model.UpdateKnowledgeEntryInput, error) {
 	var it model.UpdateKnowledgeEntryInput
 	if obj == nil {
@@ -24263,6 +25956,55 @@ func (ec *executionContext) unmarshalInputUpdateKnowledgeEntryInput(ctx context.
 func UnmarshalUpdateKnowledgeEntryInput(ctx context.Context, raw any) (model.UpdateKnowledgeEntryInput, error) {
 	var out model.UpdateKnowledgeEntryInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateKnowledgeEntryInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateRoleInput(ctx context.Context, obj any) (model.UpdateRoleInput, error) {
+	var it model.UpdateRoleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"roleId", "role"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "roleId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RoleID = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalNRoleInput2ᚖgovmobileᚋgraphᚋmodelᚐRoleInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateRoleInput unmarshals raw into the UpdateRoleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateRoleInput(ctx context.Context, raw any) (model.UpdateRoleInput, error) {
+	var out model.UpdateRoleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateRoleInput", raw, &out)
 	return out, err
 }
 
@@ -24495,6 +26237,191 @@ func (ec *executionContext) _SearchItem(ctx context.Context, sel ast.SelectionSe
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var adminAccountImplementors = []string{"AdminAccount"}
+
+func (ec *executionContext) _AdminAccount(ctx context.Context, sel ast.SelectionSet, obj *models.Admin) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, adminAccountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AdminAccount")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AdminAccount_id(ctx, field, obj)
+				})
+		case "username":
+			out.Values[i] = ec._AdminAccount_username(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "superAdmin":
+			out.Values[i] = ec._AdminAccount_superAdmin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "regionCode":
+			out.Values[i] = ec._AdminAccount_regionCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "agency":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AdminAccount_agency(ctx, field, obj)
+				})
+		case "disabled":
+			out.Values[i] = ec._AdminAccount_disabled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "roles":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AdminAccount_roles(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._AdminAccount_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var adminAccountConnectionImplementors = []string{"AdminAccountConnection"}
+
+func (ec *executionContext) _AdminAccountConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AdminAccountConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, adminAccountConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AdminAccountConnection")
+		case "edges":
+			out.Values[i] = ec._AdminAccountConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AdminAccountConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._AdminAccountConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var adminAccountEdgeImplementors = []string{"AdminAccountEdge"}
+
+func (ec *executionContext) _AdminAccountEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AdminAccountEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, adminAccountEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AdminAccountEdge")
+		case "cursor":
+			out.Values[i] = ec._AdminAccountEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AdminAccountEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var adminAccountPayloadImplementors = []string{"AdminAccountPayload"}
+
+func (ec *executionContext) _AdminAccountPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AdminAccountPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, adminAccountPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AdminAccountPayload")
+		case "admin":
+			out.Values[i] = ec._AdminAccountPayload_admin(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var adminLoginPayloadImplementors = []string{"AdminLoginPayload"}
 
@@ -27754,6 +29681,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createRole":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createRole(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateRole":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateRole(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createAdmin":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createAdmin(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateAdmin":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateAdmin(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "bookAppointment":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_bookAppointment(ctx, field)
@@ -28086,6 +30041,44 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var permissionImplementors = []string{"Permission"}
+
+func (ec *executionContext) _Permission(ctx context.Context, sel ast.SelectionSet, obj *model.Permission) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, permissionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Permission")
+		case "name":
+			out.Values[i] = ec._Permission_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._Permission_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var platformPublicKeyImplementors = []string{"PlatformPublicKey"}
 
 func (ec *executionContext) _PlatformPublicKey(ctx context.Context, sel ast.SelectionSet, obj *platformkey.Key) graphql.Marshaler {
@@ -28275,6 +30268,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditLogs(ctx, field)
+				})
+		case "adminPermissions":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_adminPermissions(ctx, field)
+				})
+		case "roles":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_roles(ctx, field)
+				})
+		case "adminAccounts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_adminAccounts(ctx, field)
 				})
 		case "appointmentSlots":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -28806,6 +30817,84 @@ func (ec *executionContext) _RescheduleAppointmentPayload(ctx context.Context, s
 			out.Values[i] = graphql.MarshalString("RescheduleAppointmentPayload")
 		case "appointment":
 			out.Values[i] = ec._RescheduleAppointmentPayload_appointment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var roleImplementors = []string{"Role"}
+
+func (ec *executionContext) _Role(ctx context.Context, sel ast.SelectionSet, obj *models.Role) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Role")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Role_id(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._Role_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "permissions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Role_permissions(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rolePayloadImplementors = []string{"RolePayload"}
+
+func (ec *executionContext) _RolePayload(ctx context.Context, sel ast.SelectionSet, obj *model.RolePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rolePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RolePayload")
+		case "role":
+			out.Values[i] = ec._RolePayload_role(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -30191,6 +32280,54 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAdminAccount2ᚖgovmobileᚋmodelsᚐAdmin(ctx context.Context, sel ast.SelectionSet, v *models.Admin) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AdminAccount!")
+		return graphql.Null
+	}
+	return ec._AdminAccount(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAdminAccountConnection2ᚖgovmobileᚋgraphᚋmodelᚐAdminAccountConnection(ctx context.Context, sel ast.SelectionSet, v *model.AdminAccountConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AdminAccountConnection!")
+		return graphql.Null
+	}
+	return ec._AdminAccountConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAdminAccountEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐAdminAccountEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AdminAccountEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAdminAccountEdge2ᚖgovmobileᚋgraphᚋmodelᚐAdminAccountEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAdminAccountEdge2ᚖgovmobileᚋgraphᚋmodelᚐAdminAccountEdge(ctx context.Context, sel ast.SelectionSet, v *model.AdminAccountEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AdminAccountEdge!")
+		return graphql.Null
+	}
+	return ec._AdminAccountEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAdminAccountPayload2ᚖgovmobileᚋgraphᚋmodelᚐAdminAccountPayload(ctx context.Context, sel ast.SelectionSet, v *model.AdminAccountPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AdminAccountPayload!")
+		return graphql.Null
+	}
+	return ec._AdminAccountPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAdminLoginInput2govmobileᚋgraphᚋmodelᚐAdminLoginInput(ctx context.Context, v any) (model.AdminLoginInput, error) {
 	res, err := ec.unmarshalInputAdminLoginInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -30811,6 +32948,11 @@ func (ec *executionContext) marshalNCoordSystem2govmobileᚋgeoᚐSystem(ctx con
 		graphql.AddInvalidNullFromMarshaler(ctx, "CoordSystem!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNCreateAdminInput2govmobileᚋgraphᚋmodelᚐCreateAdminInput(ctx context.Context, v any) (model.CreateAdminInput, error) {
+	res, err := ec.unmarshalInputCreateAdminInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNDailySearchCount2ᚕᚖgovmobileᚋgraphᚋmodelᚐDailySearchCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DailySearchCount) graphql.Marshaler {
@@ -31571,6 +33713,30 @@ func (ec *executionContext) marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPage
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPermission2ᚕᚖgovmobileᚋgraphᚋmodelᚐPermissionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Permission) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPermission2ᚖgovmobileᚋgraphᚋmodelᚐPermission(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPermission2ᚖgovmobileᚋgraphᚋmodelᚐPermission(ctx context.Context, sel ast.SelectionSet, v *model.Permission) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Permission!")
+		return graphql.Null
+	}
+	return ec._Permission(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPlatformPublicKey2ᚕᚖgovmobileᚋplatformkeyᚐKeyᚄ(ctx context.Context, sel ast.SelectionSet, v []*platformkey.Key) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -31785,6 +33951,48 @@ func (ec *executionContext) marshalNRescheduleAppointmentPayload2ᚖgovmobileᚋ
 func (ec *executionContext) unmarshalNReviewAppealInput2govmobileᚋgraphᚋmodelᚐReviewAppealInput(ctx context.Context, v any) (model.ReviewAppealInput, error) {
 	res, err := ec.unmarshalInputReviewAppealInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRole2ᚕᚖgovmobileᚋmodelsᚐRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Role) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRole2ᚖgovmobileᚋmodelsᚐRole(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRole2ᚖgovmobileᚋmodelsᚐRole(ctx context.Context, sel ast.SelectionSet, v *models.Role) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Role!")
+		return graphql.Null
+	}
+	return ec._Role(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRoleInput2govmobileᚋgraphᚋmodelᚐRoleInput(ctx context.Context, v any) (model.RoleInput, error) {
+	res, err := ec.unmarshalInputRoleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRoleInput2ᚖgovmobileᚋgraphᚋmodelᚐRoleInput(ctx context.Context, v any) (*model.RoleInput, error) {
+	res, err := ec.unmarshalInputRoleInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRolePayload2ᚖgovmobileᚋgraphᚋmodelᚐRolePayload(ctx context.Context, sel ast.SelectionSet, v *model.RolePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RolePayload!")
+		return graphql.Null
+	}
+	return ec._RolePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSaveApplicationDraftInput2govmobileᚋgraphᚋmodelᚐSaveApplicationDraftInput(ctx context.Context, v any) (model.SaveApplicationDraftInput, error) {
@@ -32278,8 +34486,18 @@ func (ec *executionContext) marshalNUnsubscribePayload2ᚖgovmobileᚋgraphᚋmo
 	return ec._UnsubscribePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNUpdateAdminInput2govmobileᚋgraphᚋmodelᚐUpdateAdminInput(ctx context.Context, v any) (model.UpdateAdminInput, error) {
+	res, err := ec.unmarshalInputUpdateAdminInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateKnowledgeEntryInput2govmobileᚋgraphᚋmodelᚐUpdateKnowledgeEntryInput(ctx context.Context, v any) (model.UpdateKnowledgeEntryInput, error) {
 	res, err := ec.unmarshalInputUpdateKnowledgeEntryInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateRoleInput2govmobileᚋgraphᚋmodelᚐUpdateRoleInput(ctx context.Context, v any) (model.UpdateRoleInput, error) {
+	res, err := ec.unmarshalInputUpdateRoleInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

@@ -142,15 +142,25 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 	return srv
 }
 
-// adminDirective implements @admin: the field runs only for a logged-in
-// administrator of the management centre (8.2.4), and every mutation it
-// guards is written to the audit log with its outcome, whatever that is.
-func adminDirective(log *audit.Service, logger *slog.Logger) func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
-	return func(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
+// adminDirective implements @admin(permission:): the field runs only for a
+// logged-in administrator of the management centre holding the permission
+// (8.2.4), and every mutation it guards is written to the audit log with its
+// outcome, whatever that is.
+func adminDirective(log *audit.Service, logger *slog.Logger) func(ctx context.Context, _ any, next graphql.Resolver, permission *string) (any, error) {
+	return func(ctx context.Context, _ any, next graphql.Resolver, permission *string) (any, error) {
 		v := viewer.From(ctx)
 		a, err := v.RequireAdmin(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if permission != nil {
+			ok, err := v.Allowed(ctx, *permission)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, models.Errorf(models.ECodeForbidden, "您没有这项操作的权限，请联系管理员分配角色。")
+			}
 		}
 		fc := graphql.GetFieldContext(ctx)
 		if log == nil || fc == nil || fc.Object != "Mutation" {

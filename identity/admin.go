@@ -35,6 +35,11 @@ func (s *Service) AdminLogin(ctx context.Context, username, password string) (*A
 	if err != nil {
 		return nil, err
 	}
+	if a.Disabled {
+		// The same answer as a wrong password: a stopped account says
+		// nothing of itself.
+		return nil, ErrBadCredentials
+	}
 	token, err := gm.RandomToken()
 	if err != nil {
 		return nil, err
@@ -58,7 +63,25 @@ func (s *Service) AuthenticateAdmin(ctx context.Context, token string) (*models.
 	if token == "" || len(token) > 128 {
 		return nil, nil
 	}
-	return ticketOwner[models.Admin](ctx, s, "admin_tickets", "admin_id", "admins", token)
+	a, err := ticketOwner[models.Admin](ctx, s, "admin_tickets", "admin_id", "admins", token)
+	if err != nil || a == nil || a.Disabled {
+		return nil, err // a disabled admin's tickets stop working at once
+	}
+	return a, nil
+}
+
+// AdminPermissions are the permissions an administrator's roles hold.
+func (s *Service) AdminPermissions(ctx context.Context, adminID uint64) ([]string, error) {
+	var roles []models.Role
+	if err := s.db.WithContext(ctx).Joins("JOIN admin_roles ON admin_roles.role_id = roles.id").
+		Where("admin_roles.admin_id = ?", adminID).Find(&roles).Error; err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range roles {
+		out = append(out, r.Permissions...)
+	}
+	return out, nil
 }
 
 // AdminLogout revokes an admin ticket; false when it was not live.

@@ -62,8 +62,28 @@ type Admin struct {
 	SuperAdmin   bool   `gorm:"not null"`
 	// AgencyID, when not 0, makes the admin a member of that agency's
 	// staff, who handles its cases and no other's.
-	AgencyID  uint64    `gorm:"not null;default:0;index"`
+	AgencyID uint64 `gorm:"not null;default:0;index"`
+	// RegionCode, when set, limits what the admin manages to that region
+	// and the regions below it (a provincial admin: their province).
+	RegionCode string `gorm:"size:6;not null;default:''"`
+	// Disabled admins cannot log in, and their tickets stop working.
+	Disabled  bool      `gorm:"not null;default:false"`
 	CreatedAt time.Time `gorm:"not null"`
+}
+
+// Role is a named set of permissions (8.2.4), given to administrators.
+type Role struct {
+	ID          uint64    `gorm:"primaryKey"`
+	Name        string    `gorm:"size:64;uniqueIndex;not null"`
+	Permissions []string  `gorm:"serializer:json;type:text"`
+	CreatedAt   time.Time `gorm:"not null"`
+	UpdatedAt   time.Time `gorm:"not null"`
+}
+
+// AdminRole gives a role to an administrator.
+type AdminRole struct {
+	AdminID uint64 `gorm:"primaryKey"`
+	RoleID  uint64 `gorm:"primaryKey;index"`
 }
 
 // KeyMaterial holds a key wrapped (SM4-GCM) by the master key, so that every

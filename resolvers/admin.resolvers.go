@@ -8,13 +8,40 @@ package resolvers
 import (
 	"context"
 	"govmobile/audit"
+	"govmobile/catalogue"
 	"govmobile/graph"
 	"govmobile/graph/model"
+	"govmobile/identity"
 	"govmobile/models"
-	"govmobile/viewer"
+	"govmobile/permission"
 	"strings"
 	"time"
 )
+
+// ID is the resolver for the id field.
+func (r *adminAccountResolver) ID(ctx context.Context, obj *models.Admin) (string, error) {
+	return globalIDNum(kindAdmin, obj.ID), nil
+}
+
+// Agency is the resolver for the agency field.
+func (r *adminAccountResolver) Agency(ctx context.Context, obj *models.Admin) (*models.Agency, error) {
+	if obj.AgencyID == 0 {
+		return nil, nil
+	}
+	return r.Catalogue.Agency(ctx, obj.AgencyID)
+}
+
+// Roles is the resolver for the roles field.
+func (r *adminAccountResolver) Roles(ctx context.Context, obj *models.Admin) ([]*models.Role, error) {
+	roles, err := r.Identity.RolesOf(ctx, []uint64{obj.ID})
+	if err != nil {
+		return nil, err
+	}
+	if roles[0] == nil {
+		return []*models.Role{}, nil
+	}
+	return roles[0], nil
+}
 
 // ID is the resolver for the id field.
 func (r *auditLogEntryResolver) ID(ctx context.Context, obj *models.AuditLog) (string, error) {
@@ -73,6 +100,73 @@ func (r *mutationResolver) RebuildSearchIndex(ctx context.Context) (*model.Rebui
 	return &model.RebuildSearchIndexPayload{Started: r.Searcher.StartRebuild()}, nil
 }
 
+// CreateRole is the resolver for the createRole field.
+func (r *mutationResolver) CreateRole(ctx context.Context, input model.RoleInput) (*model.RolePayload, error) {
+	role, err := r.Identity.SaveRole(ctx, 0, identity.RoleInput{Name: input.Name, Permissions: input.Permissions})
+	if err != nil {
+		return nil, err
+	}
+	return &model.RolePayload{Role: role}, nil
+}
+
+// UpdateRole is the resolver for the updateRole field.
+func (r *mutationResolver) UpdateRole(ctx context.Context, input model.UpdateRoleInput) (*model.RolePayload, error) {
+	id, err := parseNumericID("roleId", input.RoleID, kindRole)
+	if err != nil {
+		return nil, err
+	}
+	role, err := r.Identity.SaveRole(ctx, id, identity.RoleInput{Name: input.Role.Name, Permissions: input.Role.Permissions})
+	if err != nil {
+		return nil, err
+	}
+	return &model.RolePayload{Role: role}, nil
+}
+
+// CreateAdmin is the resolver for the createAdmin field.
+func (r *mutationResolver) CreateAdmin(ctx context.Context, input model.CreateAdminInput) (*model.AdminAccountPayload, error) {
+	m, err := r.manager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := identity.AdminInput{Username: input.Username, Password: input.Password, RegionCode: input.RegionCode}
+	if err := r.adminScope(ctx, m, &in, input.RegionCode, input.AgencyID, input.RoleIds); err != nil {
+		return nil, err
+	}
+	a, err := r.Identity.CreateAdmin(ctx, m, in)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AdminAccountPayload{Admin: a}, nil
+}
+
+// UpdateAdmin is the resolver for the updateAdmin field.
+func (r *mutationResolver) UpdateAdmin(ctx context.Context, input model.UpdateAdminInput) (*model.AdminAccountPayload, error) {
+	m, err := r.manager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := parseNumericID("adminId", input.AdminID, kindAdmin)
+	if err != nil {
+		return nil, err
+	}
+	target, err := r.Identity.AdminByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if target == nil || !withinRegion(m.Admin.RegionCode, target.RegionCode) {
+		return nil, models.Errorf(models.ECodeNotFound, "没有找到这位管理员。")
+	}
+	in := identity.AdminInput{Disabled: input.Disabled}
+	if err := r.adminScope(ctx, m, &in, input.RegionCode, input.AgencyID, input.RoleIds); err != nil {
+		return nil, err
+	}
+	a, err := r.Identity.UpdateAdmin(ctx, m, id, in)
+	if err != nil {
+		return nil, err
+	}
+	return &model.AdminAccountPayload{Admin: a}, nil
+}
+
 // SearchSynonyms is the resolver for the searchSynonyms field.
 func (r *queryResolver) SearchSynonyms(ctx context.Context) ([]*models.SearchSynonym, error) {
 	return r.Searcher.Synonyms(ctx)
@@ -111,13 +205,6 @@ func (r *queryResolver) SearchIndexStatus(ctx context.Context) (*model.SearchInd
 
 // AuditLogs is the resolver for the auditLogs field.
 func (r *queryResolver) AuditLogs(ctx context.Context, username *string, operation *string, first *int, after *string) (*model.AuditLogConnection, error) {
-	a, err := viewer.From(ctx).RequireAdmin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !a.SuperAdmin || a.AgencyID != 0 {
-		return nil, models.Errorf(models.ECodeForbidden, "只有超级管理员可以查看审计日志。")
-	}
 	f := audit.Filter{Operation: strings.TrimSpace(deref(operation))}
 	if username != nil && strings.TrimSpace(*username) != "" {
 		who, err := r.Identity.AdminByUsername(ctx, *username)
@@ -141,7 +228,68 @@ func (r *queryResolver) AuditLogs(ctx context.Context, username *string, operati
 	return &model.AuditLogConnection{TotalCount: p.Total, Edges: p.Edges, PageInfo: p.Info}, nil
 }
 
+// AdminPermissions is the resolver for the adminPermissions field.
+func (r *queryResolver) AdminPermissions(ctx context.Context) ([]*model.Permission, error) {
+	out := make([]*model.Permission, len(permission.All))
+	for i, p := range permission.All {
+		out[i] = &model.Permission{Name: p.Name, Label: p.Label}
+	}
+	return out, nil
+}
+
+// Roles is the resolver for the roles field.
+func (r *queryResolver) Roles(ctx context.Context) ([]*models.Role, error) {
+	return r.Identity.Roles(ctx)
+}
+
+// AdminAccounts is the resolver for the adminAccounts field.
+func (r *queryResolver) AdminAccounts(ctx context.Context, first *int, after *string) (*model.AdminAccountConnection, error) {
+	m, err := r.manager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prefix := ""
+	if m.Admin.RegionCode != "" {
+		if reg := r.Catalogue.Regions().Get(m.Admin.RegionCode); reg != nil {
+			prefix = catalogue.RegionPrefix(reg)
+		}
+	}
+	p, err := readIDPage(first, after, "admins", func(n int, afterID uint64) ([]*models.Admin, int64, error) {
+		return r.Identity.Admins(ctx, prefix, n, afterID)
+	}, func(a *models.Admin) uint64 { return a.ID },
+		func(cur string, a *models.Admin) *model.AdminAccountEdge {
+			return &model.AdminAccountEdge{Cursor: cur, Node: a}
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &model.AdminAccountConnection{TotalCount: p.Total, Edges: p.Edges, PageInfo: p.Info}, nil
+}
+
+// ID is the resolver for the id field.
+func (r *roleResolver) ID(ctx context.Context, obj *models.Role) (string, error) {
+	return globalIDNum(kindRole, obj.ID), nil
+}
+
+// Permissions is the resolver for the permissions field.
+func (r *roleResolver) Permissions(ctx context.Context, obj *models.Role) ([]string, error) {
+	if obj.Permissions == nil {
+		return []string{}, nil
+	}
+	return obj.Permissions, nil
+}
+
+// AdminAccount returns graph.AdminAccountResolver implementation.
+func (r *Resolver) AdminAccount() graph.AdminAccountResolver { return &adminAccountResolver{r} }
+
 // AuditLogEntry returns graph.AuditLogEntryResolver implementation.
 func (r *Resolver) AuditLogEntry() graph.AuditLogEntryResolver { return &auditLogEntryResolver{r} }
 
-type auditLogEntryResolver struct{ *Resolver }
+// Role returns graph.RoleResolver implementation.
+func (r *Resolver) Role() graph.RoleResolver { return &roleResolver{r} }
+
+type (
+	adminAccountResolver  struct{ *Resolver }
+	auditLogEntryResolver struct{ *Resolver }
+	roleResolver          struct{ *Resolver }
+)

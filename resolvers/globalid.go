@@ -30,6 +30,8 @@ const (
 	kindChat          = "AgentChat"
 	kindChatMessage   = "ChatMessage"
 	kindAudit         = "AuditLogEntry"
+	kindRole          = "Role"
+	kindAdmin         = "AdminAccount"
 )
 
 // globalID makes an opaque ID: base64url of "Kind:key". Clients must treat it

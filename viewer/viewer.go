@@ -16,6 +16,8 @@ import (
 type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (*models.User, error)
 	AuthenticateAdmin(ctx context.Context, token string) (*models.Admin, error)
+	// AdminPermissions are the permissions an administrator's roles hold.
+	AdminPermissions(ctx context.Context, adminID uint64) ([]string, error)
 }
 
 // Viewer is the request's caller.
@@ -28,6 +30,9 @@ type Viewer struct {
 	err   error
 
 	adminOnce sync.Once
+	permsOnce sync.Once
+	perms     []string
+	permsErr  error
 	admin     *models.Admin
 	adminErr  error
 }
@@ -97,8 +102,7 @@ func (v *Viewer) RequireUser(ctx context.Context) (*models.User, error) {
 
 // RequireAdmin returns the logged-in administrator of the management centre.
 // Without an admin ticket it answers UNAUTHENTICATED; a citizen's ticket is
-// not an admin ticket. Only super-admins exist until roles and permissions
-// land (8.2.4), so every admin may call every admin operation.
+// not an admin ticket. What the administrator may do is Allowed's.
 func (v *Viewer) RequireAdmin(ctx context.Context) (*models.Admin, error) {
 	if v.Token != "" && v.auth != nil {
 		v.adminOnce.Do(func() { v.admin, v.adminErr = v.auth.AuthenticateAdmin(ctx, v.Token) })
@@ -110,4 +114,27 @@ func (v *Viewer) RequireAdmin(ctx context.Context) (*models.Admin, error) {
 		return nil, models.Errorf(models.ECodeUnauthenticated, "请先以管理员身份登录。")
 	}
 	return v.admin, nil
+}
+
+// Allowed reports whether the logged-in administrator holds a permission
+// (8.2.4): a super-admin holds every one; others, those of their roles.
+// Without an admin ticket it answers UNAUTHENTICATED.
+func (v *Viewer) Allowed(ctx context.Context, permission string) (bool, error) {
+	a, err := v.RequireAdmin(ctx)
+	if err != nil {
+		return false, err
+	}
+	if a.SuperAdmin {
+		return true, nil
+	}
+	v.permsOnce.Do(func() { v.perms, v.permsErr = v.auth.AdminPermissions(ctx, a.ID) })
+	if v.permsErr != nil {
+		return false, v.permsErr
+	}
+	for _, p := range v.perms {
+		if p == permission {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -17,6 +17,30 @@ import (
 	"time"
 )
 
+// 管理员列表（从新到旧）。
+type AdminAccountConnection struct {
+	// 本页。
+	Edges []*AdminAccountEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 管理员列表中的一条。
+type AdminAccountEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 管理员。
+	Node *models.Admin `json:"node"`
+}
+
+// 管理员操作的结果。
+type AdminAccountPayload struct {
+	// 管理员。
+	Admin *models.Admin `json:"admin"`
+}
+
 // 管理员登录信息。
 type AdminLoginInput struct {
 	// 管理员用户名。
@@ -233,6 +257,20 @@ type ConsultationSuggestions struct {
 	Answers []*models.KnowledgeEntry `json:"answers"`
 	// 本人尚未答复的咨询投诉：内容相似的在前，然后是关于同一事项或部门的，至多5条。
 	OpenItems []*models.Consultation `json:"openItems"`
+}
+
+// 新建管理员。
+type CreateAdminInput struct {
+	// 用户名（规则同用户注册）。
+	Username string `json:"username"`
+	// 初始密码（规则同用户注册）。
+	Password string `json:"password"`
+	// 管辖的行政区划；有管辖区划的管理员只能在自己的区划内设置。
+	RegionCode *string `json:"regionCode,omitempty"`
+	// 所属部门（部门工作人员）。
+	AgencyID *string `json:"agencyId,omitempty"`
+	// 角色；不能授予自己没有的权限。
+	RoleIds []string `json:"roleIds,omitempty"`
 }
 
 // 某一天的搜索次数。
@@ -553,6 +591,14 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// 一项管理权限（8.2.4）。
+type Permission struct {
+	// 权限名，用在角色里。
+	Name string `json:"name"`
+	// 说明。
+	Label string `json:"label"`
+}
+
 // 查询入口。
 type Query struct {
 }
@@ -663,6 +709,20 @@ type ReviewAppealInput struct {
 	Uphold bool `json:"uphold"`
 	// 复核意见，至多500字。
 	Note string `json:"note"`
+}
+
+// 新建或修改角色。
+type RoleInput struct {
+	// 名称，1到30字，不能重名。
+	Name string `json:"name"`
+	// 权限名（见 adminPermissions）。
+	Permissions []string `json:"permissions"`
+}
+
+// 角色操作的结果。
+type RolePayload struct {
+	// 角色。
+	Role *models.Role `json:"role"`
 }
 
 // 保存申请草稿。
@@ -932,12 +992,34 @@ type UnsubscribePayload struct {
 	Removed bool `json:"removed"`
 }
 
+// 修改管理员：给出的字段才修改。
+type UpdateAdminInput struct {
+	// 管理员编号。
+	AdminID string `json:"adminId"`
+	// 管辖的行政区划（空字符串为全国）。
+	RegionCode *string `json:"regionCode,omitempty"`
+	// 所属部门。
+	AgencyID *string `json:"agencyId,omitempty"`
+	// 角色（给出时替换全部角色）。
+	RoleIds []string `json:"roleIds,omitempty"`
+	// 停用（停用后立即不能再操作）或恢复。
+	Disabled *bool `json:"disabled,omitempty"`
+}
+
 // 修改知识库条目。
 type UpdateKnowledgeEntryInput struct {
 	// 条目编号。
 	ID string `json:"id"`
 	// 新的内容。
 	Entry *KnowledgeEntryInput `json:"entry"`
+}
+
+// 修改角色。
+type UpdateRoleInput struct {
+	// 角色编号。
+	RoleID string `json:"roleId"`
+	// 新的内容。
+	Role *RoleInput `json:"role"`
 }
 
 // 撤回受理前的办件。
