@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -33,6 +34,7 @@ type options struct {
 	addr, dataDir, db, adminPassword, masterKeyFile, logLevel, dev string
 	ticketTTL                                                      time.Duration
 	cacheMB, rectificationDays                                     int
+	outboundAllow                                                  string
 }
 
 func defineFlags(fs *flag.FlagSet) *options {
@@ -54,6 +56,7 @@ func defineFlags(fs *flag.FlagSet) *options {
 	fs.IntVar(&o.cacheMB, "response-cache-mb", cache, "公开目录查询响应缓存的容量（MB），0 为关闭 (RESPONSE_CACHE_MB)")
 	days, _ := strconv.Atoi(env("RECTIFICATION_DAYS", "15"))
 	fs.IntVar(&o.rectificationDays, "rectification-days", days, "差评整改期限（工作日）(RECTIFICATION_DAYS)")
+	fs.StringVar(&o.outboundAllow, "outbound-allow", env("OUTBOUND_ALLOW", ""), "源接口可访问的内网地址段，逗号分隔的 CIDR（默认只允许公网地址）(OUTBOUND_ALLOW)")
 	return o
 }
 
@@ -77,6 +80,21 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 		Addr: o.addr, DataDir: o.dataDir, DatabaseURL: o.db, AdminPassword: o.adminPassword,
 		MasterKeyFile: o.masterKeyFile, TicketTTL: o.ticketTTL, Logger: log,
 		ResponseCacheBytes: int64(o.cacheMB) << 20, RectificationDays: o.rectificationDays,
+	}
+	for _, c := range strings.Split(o.outboundAllow, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(c); aerr == nil {
+				p, err = a.Prefix(a.BitLen())
+			}
+		}
+		if err != nil {
+			return cfg, fmt.Errorf("--outbound-allow: %q is not a CIDR or an address", c)
+		}
+		cfg.OutboundAllow = append(cfg.OutboundAllow, p)
 	}
 	if o.rectificationDays < 1 || o.rectificationDays > 365 {
 		return cfg, fmt.Errorf("--rectification-days: want 1 to 365 working days, got %d", o.rectificationDays)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"time"
 
@@ -26,8 +27,10 @@ import (
 	"govmobile/gm"
 	"govmobile/httpapi"
 	"govmobile/identity"
+	"govmobile/iface"
 	"govmobile/loaders"
 	"govmobile/messages"
+	"govmobile/outbound"
 	"govmobile/platformkey"
 	"govmobile/resolvers"
 	"govmobile/search"
@@ -53,6 +56,11 @@ type Config struct {
 	// RectificationDays is how many working days an agency has to rectify
 	// after a bad rating (default 15).
 	RectificationDays int
+	// OutboundAllow lists the networks source interfaces may be reached on
+	// beyond public addresses (tests: 127.0.0.1); OutboundHTTP accepts
+	// http:// interface addresses (always in dev mode).
+	OutboundAllow []netip.Prefix
+	OutboundHTTP  bool
 	// RequestTimeout bounds every GraphQL request.
 	RequestTimeout time.Duration
 	// MaxBodyBytes bounds a GraphQL request body.
@@ -126,8 +134,10 @@ type App struct {
 	// Chats keeps the human customer-service chats.
 	Chats *agentchat.Service
 	// Audit is the administrators' audit log.
-	Audit   *audit.Service
-	Handler http.Handler
+	Audit *audit.Service
+	// Interfaces keeps apps' source interfaces and the sensitive-word list.
+	Interfaces *iface.Service
+	Handler    http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
 	done chan struct{}
@@ -255,6 +265,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	a.Consultations = consult.New(a.DB, a.Messages)
 	a.Chats = agentchat.New(a.DB)
 	a.Audit = audit.New(a.DB)
+	a.Interfaces = iface.New(a.DB, outbound.New(outbound.Config{Allow: a.Config.OutboundAllow, HTTPSOnly: !(a.Config.Dev || a.Config.OutboundHTTP)}))
 	if a.Files, err = cases.NewFiles(a.DB, filepath.Join(a.Config.DataDir, "files")); err != nil {
 		return err
 	}
@@ -290,7 +301,7 @@ func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
-		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit}
+		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)

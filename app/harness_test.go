@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -56,7 +57,10 @@ func newApp(name string, mutate func(*app.Config)) (*backend, error) {
 	// Writes through the app reach the index at once (Notify); polling for
 	// other replicas' writes would only add statements to the counts some
 	// tests take.
-	cfg := app.Config{DataDir: dir, AdminPassword: "Admin-Test-123", Dev: false, Logger: quietLogger(), SearchPollInterval: time.Hour}
+	// Source interfaces in tests are httptest servers: 127.0.0.1 over http is
+	// allowed here, and only here.
+	cfg := app.Config{DataDir: dir, AdminPassword: "Admin-Test-123", Dev: false, Logger: quietLogger(), SearchPollInterval: time.Hour,
+		OutboundAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, OutboundHTTP: true}
 	if name == "mysql" {
 		dsn, err := freshMySQL(os.Getenv("TEST_MYSQL_DSN"))
 		if err != nil {

@@ -46,10 +46,10 @@ var migrations = []migration{
 			&models.MatterForm{}, &models.Case{}, &models.CaseEvent{}, &models.Admin{},
 			&models.Subscription{}, &models.Message{}, &models.CaseFile{})
 	}},
-	{4, "case result documents, halls by coordinates and searchable, platform keys, evaluations, consultations, agent chats, audit log, admin roles", func(tx *gorm.DB) error {
+	{4, "case result documents, halls by coordinates and searchable, platform keys, evaluations, consultations, agent chats, audit log, admin roles, interfaces", func(tx *gorm.DB) error {
 		err := tx.AutoMigrate(&models.CaseFile{}, &models.Hall{}, &models.PlatformKey{}, &models.Evaluation{}, &models.Rectification{},
 			&models.Consultation{}, &models.ConsultationEvent{}, &models.ConsultationFile{}, &models.AgentChat{}, &models.ChatMessage{},
-			&models.AuditLog{}, &models.Admin{}, &models.Role{}, &models.AdminRole{})
+			&models.AuditLog{}, &models.Admin{}, &models.Role{}, &models.AdminRole{}, &models.SourceInterface{}, &models.SensitiveWord{})
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"govmobile/evaluation"
 	"govmobile/geo"
 	"govmobile/graph/model"
+	"govmobile/iface"
 	"govmobile/models"
 	"govmobile/platformkey"
 	"govmobile/search"
@@ -67,6 +68,7 @@ type ResolverRoot interface {
 	Region() RegionResolver
 	Role() RoleResolver
 	ServiceSubscription() ServiceSubscriptionResolver
+	SourceInterface() SourceInterfaceResolver
 	Subscription() SubscriptionResolver
 	Theme() ThemeResolver
 	User() UserResolver
@@ -78,6 +80,10 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AddSensitiveWordsPayload struct {
+		Added func(childComplexity int) int
+	}
+
 	AdminAccount struct {
 		Agency     func(childComplexity int) int
 		CreatedAt  func(childComplexity int) int
@@ -492,6 +498,33 @@ type ComplexityRoot struct {
 		Word      func(childComplexity int) int
 	}
 
+	InterfaceParam struct {
+		Description func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Required    func(childComplexity int) int
+		Type        func(childComplexity int) int
+	}
+
+	InterfaceTestRequest struct {
+		Body   func(childComplexity int) int
+		Method func(childComplexity int) int
+		URL    func(childComplexity int) int
+	}
+
+	InterfaceTestResult struct {
+		Body          func(childComplexity int) int
+		Date          func(childComplexity int) int
+		ElapsedMs     func(childComplexity int) int
+		ErrorCode     func(childComplexity int) int
+		ErrorMsg      func(childComplexity int) int
+		Failure       func(childComplexity int) int
+		FlaggedWords  func(childComplexity int) int
+		Request       func(childComplexity int) int
+		ResultCode    func(childComplexity int) int
+		ResultMeaning func(childComplexity int) int
+		Status        func(childComplexity int) int
+	}
+
 	KnowledgeEntry struct {
 		Answer     func(childComplexity int) int
 		ID         func(childComplexity int) int
@@ -565,6 +598,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AddSensitiveWords       func(childComplexity int, input model.AddSensitiveWordsInput) int
 		AdminLogin              func(childComplexity int, input model.AdminLoginInput) int
 		AppealEvaluation        func(childComplexity int, input model.AppealEvaluationInput) int
 		AssignConsultation      func(childComplexity int, input model.AssignConsultationInput) int
@@ -589,9 +623,12 @@ type ComplexityRoot struct {
 		RebuildSearchIndex      func(childComplexity int) int
 		Rectify                 func(childComplexity int, input model.RectifyInput) int
 		Register                func(childComplexity int, input model.RegisterInput) int
+		RegisterInterface       func(childComplexity int, input model.RegisterInterfaceInput) int
+		RemoveSensitiveWord     func(childComplexity int, input model.RemoveSensitiveWordInput) int
 		ReplyConsultation       func(childComplexity int, input model.ReplyConsultationInput) int
 		RescheduleAppointment   func(childComplexity int, input model.RescheduleAppointmentInput) int
 		ReviewEvaluationAppeal  func(childComplexity int, input model.ReviewAppealInput) int
+		ReviewInterface         func(childComplexity int, input model.ReviewInterfaceInput) int
 		RotatePlatformKey       func(childComplexity int) int
 		SaveApplicationDraft    func(childComplexity int, input model.SaveApplicationDraftInput) int
 		SaveConsultationDraft   func(childComplexity int, input model.SaveConsultationDraftInput) int
@@ -601,11 +638,14 @@ type ComplexityRoot struct {
 		StartAgentChat          func(childComplexity int, input model.StartAgentChatInput) int
 		SubmitApplication       func(childComplexity int, input model.SubmitApplicationInput) int
 		SubmitConsultation      func(childComplexity int, input model.SubmitConsultationInput) int
+		SubmitInterface         func(childComplexity int, input model.InterfaceInput) int
 		Subscribe               func(childComplexity int, input model.SubscribeInput) int
 		SupplyCaseMaterials     func(childComplexity int, input model.SupplyCaseMaterialsInput) int
 		TakeAgentChat           func(childComplexity int, input model.AgentChatInput) int
+		TestInterface           func(childComplexity int, input model.TestInterfaceInput) int
 		Unsubscribe             func(childComplexity int, input model.UnsubscribeInput) int
 		UpdateAdmin             func(childComplexity int, input model.UpdateAdminInput) int
+		UpdateInterface         func(childComplexity int, input model.UpdateInterfaceInput) int
 		UpdateKnowledgeEntry    func(childComplexity int, input model.UpdateKnowledgeEntryInput) int
 		UpdateRole              func(childComplexity int, input model.UpdateRoleInput) int
 		WithdrawCase            func(childComplexity int, input model.WithdrawCaseInput) int
@@ -685,7 +725,9 @@ type ComplexityRoot struct {
 		SearchStatistics        func(childComplexity int, days *int) int
 		SearchSuggestions       func(childComplexity int, prefix string, first *int) int
 		SearchSynonyms          func(childComplexity int) int
+		SensitiveWords          func(childComplexity int) int
 		ServiceHalls            func(childComplexity int, near *model.GeoPointInput, radiusKm *float64, regionCode *string, matterID *string, first *int, after *string) int
+		SourceInterfaces        func(childComplexity int, appID *string, status *iface.Status, first *int, after *string) int
 		Themes                  func(childComplexity int, serviceObject *models.ServiceObject) int
 		UnreadMessageCount      func(childComplexity int) int
 		VerifyServiceCode       func(childComplexity int, payload string) int
@@ -843,6 +885,40 @@ type ComplexityRoot struct {
 
 	SetSearchSynonymPayload struct {
 		Synonym func(childComplexity int) int
+	}
+
+	SourceInterface struct {
+		Address        func(childComplexity int) int
+		App            func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Flagged        func(childComplexity int) int
+		FlaggedWords   func(childComplexity int) int
+		Format         func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Method         func(childComplexity int) int
+		Name           func(childComplexity int) int
+		Protocol       func(childComplexity int) int
+		Remark         func(childComplexity int) int
+		RequestParams  func(childComplexity int) int
+		ResponseParams func(childComplexity int) int
+		ReviewNote     func(childComplexity int) int
+		Status         func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
+	}
+
+	SourceInterfaceConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SourceInterfaceEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	SourceInterfacePayload struct {
+		Interface func(childComplexity int) int
 	}
 
 	SubmitApplicationPayload struct {
@@ -1083,6 +1159,13 @@ type MutationResolver interface {
 	Rectify(ctx context.Context, input model.RectifyInput) (*model.RectificationPayload, error)
 	AppealEvaluation(ctx context.Context, input model.AppealEvaluationInput) (*model.RectificationPayload, error)
 	ReviewEvaluationAppeal(ctx context.Context, input model.ReviewAppealInput) (*model.RectificationPayload, error)
+	RegisterInterface(ctx context.Context, input model.RegisterInterfaceInput) (*model.SourceInterfacePayload, error)
+	UpdateInterface(ctx context.Context, input model.UpdateInterfaceInput) (*model.SourceInterfacePayload, error)
+	SubmitInterface(ctx context.Context, input model.InterfaceInput) (*model.SourceInterfacePayload, error)
+	ReviewInterface(ctx context.Context, input model.ReviewInterfaceInput) (*model.SourceInterfacePayload, error)
+	TestInterface(ctx context.Context, input model.TestInterfaceInput) (*model.InterfaceTestResult, error)
+	AddSensitiveWords(ctx context.Context, input model.AddSensitiveWordsInput) (*model.AddSensitiveWordsPayload, error)
+	RemoveSensitiveWord(ctx context.Context, input model.RemoveSensitiveWordInput) (bool, error)
 	Subscribe(ctx context.Context, input model.SubscribeInput) (*model.SubscribePayload, error)
 	Unsubscribe(ctx context.Context, input model.UnsubscribeInput) (*model.UnsubscribePayload, error)
 	MarkMessagesRead(ctx context.Context, input model.MarkMessagesReadInput) (*model.MarkMessagesReadPayload, error)
@@ -1117,6 +1200,8 @@ type QueryResolver interface {
 	EvaluationStats(ctx context.Context, groupBy evaluation.GroupBy, regionCode *string, first *int) ([]*evaluation.Stat, error)
 	ServiceHalls(ctx context.Context, near *model.GeoPointInput, radiusKm *float64, regionCode *string, matterID *string, first *int, after *string) (*model.HallConnection, error)
 	Me(ctx context.Context) (*models.UserProfile, error)
+	SourceInterfaces(ctx context.Context, appID *string, status *iface.Status, first *int, after *string) (*model.SourceInterfaceConnection, error)
+	SensitiveWords(ctx context.Context) ([]string, error)
 	Matters(ctx context.Context, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) (*model.MatterConnection, error)
 	Matter(ctx context.Context, id *string, code *string) (*models.Matter, error)
 	Navigation(ctx context.Context, dimension model.NavigationDimension, regionCode *string) ([]*model.NavigationEntry, error)
@@ -1157,6 +1242,16 @@ type ServiceSubscriptionResolver interface {
 
 	TargetID(ctx context.Context, obj *models.Subscription) (string, error)
 }
+type SourceInterfaceResolver interface {
+	ID(ctx context.Context, obj *models.SourceInterface) (string, error)
+	App(ctx context.Context, obj *models.SourceInterface) (*models.App, error)
+
+	RequestParams(ctx context.Context, obj *models.SourceInterface) ([]*models.InterfaceParam, error)
+	ResponseParams(ctx context.Context, obj *models.SourceInterface) ([]*models.InterfaceParam, error)
+	Status(ctx context.Context, obj *models.SourceInterface) (iface.Status, error)
+
+	FlaggedWords(ctx context.Context, obj *models.SourceInterface) ([]string, error)
+}
 type SubscriptionResolver interface {
 	MessageReceived(ctx context.Context) (<-chan *models.Message, error)
 	ChatMessageReceived(ctx context.Context, chatID string) (<-chan *models.ChatMessage, error)
@@ -1187,6 +1282,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AddSensitiveWordsPayload.added":
+		if e.ComplexityRoot.AddSensitiveWordsPayload.Added == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddSensitiveWordsPayload.Added(childComplexity), true
 
 	case "AdminAccount.agency":
 		if e.ComplexityRoot.AdminAccount.Agency == nil {
@@ -2713,6 +2815,117 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HotWordSetting.Word(childComplexity), true
 
+	case "InterfaceParam.description":
+		if e.ComplexityRoot.InterfaceParam.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceParam.Description(childComplexity), true
+	case "InterfaceParam.name":
+		if e.ComplexityRoot.InterfaceParam.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceParam.Name(childComplexity), true
+	case "InterfaceParam.required":
+		if e.ComplexityRoot.InterfaceParam.Required == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceParam.Required(childComplexity), true
+	case "InterfaceParam.type":
+		if e.ComplexityRoot.InterfaceParam.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceParam.Type(childComplexity), true
+
+	case "InterfaceTestRequest.body":
+		if e.ComplexityRoot.InterfaceTestRequest.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestRequest.Body(childComplexity), true
+	case "InterfaceTestRequest.method":
+		if e.ComplexityRoot.InterfaceTestRequest.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestRequest.Method(childComplexity), true
+	case "InterfaceTestRequest.url":
+		if e.ComplexityRoot.InterfaceTestRequest.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestRequest.URL(childComplexity), true
+
+	case "InterfaceTestResult.body":
+		if e.ComplexityRoot.InterfaceTestResult.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestResult.Body(childComplexity), true
+	case "InterfaceTestResult.date":
+		if e.ComplexityRoot.InterfaceTestResult.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestResult.Date(childComplexity), true
+	case "InterfaceTestResult.elapsedMs":
+		if e.ComplexityRoot.InterfaceTestResult.ElapsedMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestResult.ElapsedMs(childComplexity), true
+	case "InterfaceTestResult.errorCode":
+		if e.ComplexityRoot.InterfaceTestResult.ErrorCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestResult.ErrorCode(childComplexity), true
+	case "InterfaceTestResult.errorMsg":
+		if e.ComplexityRoot.InterfaceTestResult.ErrorMsg == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestResult.ErrorMsg(childComplexity), true
+	case "InterfaceTestResult.failure":
+		if e.ComplexityRoot.InterfaceTestResult.Failure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestResult.Failure(childComplexity), true
+	case "InterfaceTestResult.flaggedWords":
+		if e.ComplexityRoot.InterfaceTestResult.FlaggedWords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestResult.FlaggedWords(childComplexity), true
+	case "InterfaceTestResult.request":
+		if e.ComplexityRoot.InterfaceTestResult.Request == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestResult.Request(childComplexity), true
+	case "InterfaceTestResult.resultCode":
+		if e.ComplexityRoot.InterfaceTestResult.ResultCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestResult.ResultCode(childComplexity), true
+	case "InterfaceTestResult.resultMeaning":
+		if e.ComplexityRoot.InterfaceTestResult.ResultMeaning == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestResult.ResultMeaning(childComplexity), true
+	case "InterfaceTestResult.status":
+		if e.ComplexityRoot.InterfaceTestResult.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestResult.Status(childComplexity), true
+
 	case "KnowledgeEntry.answer":
 		if e.ComplexityRoot.KnowledgeEntry.Answer == nil {
 			break
@@ -2992,6 +3205,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MessageEdge.Node(childComplexity), true
 
+	case "Mutation.addSensitiveWords":
+		if e.ComplexityRoot.Mutation.AddSensitiveWords == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addSensitiveWords_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddSensitiveWords(childComplexity, args["input"].(model.AddSensitiveWordsInput)), true
 	case "Mutation.adminLogin":
 		if e.ComplexityRoot.Mutation.AdminLogin == nil {
 			break
@@ -3246,6 +3470,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Register(childComplexity, args["input"].(model.RegisterInput)), true
+	case "Mutation.registerInterface":
+		if e.ComplexityRoot.Mutation.RegisterInterface == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerInterface_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterInterface(childComplexity, args["input"].(model.RegisterInterfaceInput)), true
+	case "Mutation.removeSensitiveWord":
+		if e.ComplexityRoot.Mutation.RemoveSensitiveWord == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeSensitiveWord_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveSensitiveWord(childComplexity, args["input"].(model.RemoveSensitiveWordInput)), true
 	case "Mutation.replyConsultation":
 		if e.ComplexityRoot.Mutation.ReplyConsultation == nil {
 			break
@@ -3279,6 +3525,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReviewEvaluationAppeal(childComplexity, args["input"].(model.ReviewAppealInput)), true
+	case "Mutation.reviewInterface":
+		if e.ComplexityRoot.Mutation.ReviewInterface == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewInterface_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewInterface(childComplexity, args["input"].(model.ReviewInterfaceInput)), true
 	case "Mutation.rotatePlatformKey":
 		if e.ComplexityRoot.Mutation.RotatePlatformKey == nil {
 			break
@@ -3373,6 +3630,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitConsultation(childComplexity, args["input"].(model.SubmitConsultationInput)), true
+	case "Mutation.submitInterface":
+		if e.ComplexityRoot.Mutation.SubmitInterface == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitInterface_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitInterface(childComplexity, args["input"].(model.InterfaceInput)), true
 	case "Mutation.subscribe":
 		if e.ComplexityRoot.Mutation.Subscribe == nil {
 			break
@@ -3406,6 +3674,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TakeAgentChat(childComplexity, args["input"].(model.AgentChatInput)), true
+	case "Mutation.testInterface":
+		if e.ComplexityRoot.Mutation.TestInterface == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_testInterface_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TestInterface(childComplexity, args["input"].(model.TestInterfaceInput)), true
 	case "Mutation.unsubscribe":
 		if e.ComplexityRoot.Mutation.Unsubscribe == nil {
 			break
@@ -3428,6 +3707,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAdmin(childComplexity, args["input"].(model.UpdateAdminInput)), true
+	case "Mutation.updateInterface":
+		if e.ComplexityRoot.Mutation.UpdateInterface == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateInterface_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateInterface(childComplexity, args["input"].(model.UpdateInterfaceInput)), true
 	case "Mutation.updateKnowledgeEntry":
 		if e.ComplexityRoot.Mutation.UpdateKnowledgeEntry == nil {
 			break
@@ -3934,6 +4224,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.SearchSynonyms(childComplexity), true
+	case "Query.sensitiveWords":
+		if e.ComplexityRoot.Query.SensitiveWords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SensitiveWords(childComplexity), true
 	case "Query.serviceHalls":
 		if e.ComplexityRoot.Query.ServiceHalls == nil {
 			break
@@ -3945,6 +4241,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServiceHalls(childComplexity, args["near"].(*model.GeoPointInput), args["radiusKm"].(*float64), args["regionCode"].(*string), args["matterId"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.sourceInterfaces":
+		if e.ComplexityRoot.Query.SourceInterfaces == nil {
+			break
+		}
+
+		args, err := ec.field_Query_sourceInterfaces_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SourceInterfaces(childComplexity, args["appId"].(*string), args["status"].(*iface.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Query.themes":
 		if e.ComplexityRoot.Query.Themes == nil {
 			break
@@ -4490,6 +4797,142 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SetSearchSynonymPayload.Synonym(childComplexity), true
 
+	case "SourceInterface.address":
+		if e.ComplexityRoot.SourceInterface.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.Address(childComplexity), true
+	case "SourceInterface.app":
+		if e.ComplexityRoot.SourceInterface.App == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.App(childComplexity), true
+	case "SourceInterface.createdAt":
+		if e.ComplexityRoot.SourceInterface.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.CreatedAt(childComplexity), true
+	case "SourceInterface.flagged":
+		if e.ComplexityRoot.SourceInterface.Flagged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.Flagged(childComplexity), true
+	case "SourceInterface.flaggedWords":
+		if e.ComplexityRoot.SourceInterface.FlaggedWords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.FlaggedWords(childComplexity), true
+	case "SourceInterface.format":
+		if e.ComplexityRoot.SourceInterface.Format == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.Format(childComplexity), true
+	case "SourceInterface.id":
+		if e.ComplexityRoot.SourceInterface.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.ID(childComplexity), true
+	case "SourceInterface.method":
+		if e.ComplexityRoot.SourceInterface.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.Method(childComplexity), true
+	case "SourceInterface.name":
+		if e.ComplexityRoot.SourceInterface.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.Name(childComplexity), true
+	case "SourceInterface.protocol":
+		if e.ComplexityRoot.SourceInterface.Protocol == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.Protocol(childComplexity), true
+	case "SourceInterface.remark":
+		if e.ComplexityRoot.SourceInterface.Remark == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.Remark(childComplexity), true
+	case "SourceInterface.requestParams":
+		if e.ComplexityRoot.SourceInterface.RequestParams == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.RequestParams(childComplexity), true
+	case "SourceInterface.responseParams":
+		if e.ComplexityRoot.SourceInterface.ResponseParams == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.ResponseParams(childComplexity), true
+	case "SourceInterface.reviewNote":
+		if e.ComplexityRoot.SourceInterface.ReviewNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.ReviewNote(childComplexity), true
+	case "SourceInterface.status":
+		if e.ComplexityRoot.SourceInterface.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.Status(childComplexity), true
+	case "SourceInterface.updatedAt":
+		if e.ComplexityRoot.SourceInterface.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.UpdatedAt(childComplexity), true
+
+	case "SourceInterfaceConnection.edges":
+		if e.ComplexityRoot.SourceInterfaceConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterfaceConnection.Edges(childComplexity), true
+	case "SourceInterfaceConnection.pageInfo":
+		if e.ComplexityRoot.SourceInterfaceConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterfaceConnection.PageInfo(childComplexity), true
+	case "SourceInterfaceConnection.totalCount":
+		if e.ComplexityRoot.SourceInterfaceConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterfaceConnection.TotalCount(childComplexity), true
+
+	case "SourceInterfaceEdge.cursor":
+		if e.ComplexityRoot.SourceInterfaceEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterfaceEdge.Cursor(childComplexity), true
+	case "SourceInterfaceEdge.node":
+		if e.ComplexityRoot.SourceInterfaceEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterfaceEdge.Node(childComplexity), true
+
+	case "SourceInterfacePayload.interface":
+		if e.ComplexityRoot.SourceInterfacePayload.Interface == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterfacePayload.Interface(childComplexity), true
+
 	case "SubmitApplicationPayload.case":
 		if e.ComplexityRoot.SubmitApplicationPayload.Case == nil {
 			break
@@ -4644,6 +5087,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AddSensitiveWordsInput", ec.unmarshalInputAddSensitiveWordsInput),
 			graphql.NewInputUnmarshaler("AdminLoginInput", ec.unmarshalInputAdminLoginInput),
 			graphql.NewInputUnmarshaler("AgentChatInput", ec.unmarshalInputAgentChatInput),
 			graphql.NewInputUnmarshaler("AppealEvaluationInput", ec.unmarshalInputAppealEvaluationInput),
@@ -4663,6 +5107,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("FormValueInput", ec.unmarshalInputFormValueInput),
 			graphql.NewInputUnmarshaler("GeoPointInput", ec.unmarshalInputGeoPointInput),
 			graphql.NewInputUnmarshaler("HandleCaseInput", ec.unmarshalInputHandleCaseInput),
+			graphql.NewInputUnmarshaler("InterfaceInput", ec.unmarshalInputInterfaceInput),
+			graphql.NewInputUnmarshaler("InterfaceParamInput", ec.unmarshalInputInterfaceParamInput),
+			graphql.NewInputUnmarshaler("InterfaceParamValue", ec.unmarshalInputInterfaceParamValue),
 			graphql.NewInputUnmarshaler("KnowledgeEntryInput", ec.unmarshalInputKnowledgeEntryInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("MarkMessagesReadInput", ec.unmarshalInputMarkMessagesReadInput),
@@ -4671,22 +5118,28 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RateConsultationReplyInput", ec.unmarshalInputRateConsultationReplyInput),
 			graphql.NewInputUnmarshaler("RectifyInput", ec.unmarshalInputRectifyInput),
 			graphql.NewInputUnmarshaler("RegisterInput", ec.unmarshalInputRegisterInput),
+			graphql.NewInputUnmarshaler("RegisterInterfaceInput", ec.unmarshalInputRegisterInterfaceInput),
+			graphql.NewInputUnmarshaler("RemoveSensitiveWordInput", ec.unmarshalInputRemoveSensitiveWordInput),
 			graphql.NewInputUnmarshaler("ReplyConsultationInput", ec.unmarshalInputReplyConsultationInput),
 			graphql.NewInputUnmarshaler("RescheduleAppointmentInput", ec.unmarshalInputRescheduleAppointmentInput),
 			graphql.NewInputUnmarshaler("ReviewAppealInput", ec.unmarshalInputReviewAppealInput),
+			graphql.NewInputUnmarshaler("ReviewInterfaceInput", ec.unmarshalInputReviewInterfaceInput),
 			graphql.NewInputUnmarshaler("RoleInput", ec.unmarshalInputRoleInput),
 			graphql.NewInputUnmarshaler("SaveApplicationDraftInput", ec.unmarshalInputSaveApplicationDraftInput),
 			graphql.NewInputUnmarshaler("SaveConsultationDraftInput", ec.unmarshalInputSaveConsultationDraftInput),
 			graphql.NewInputUnmarshaler("SendChatMessageInput", ec.unmarshalInputSendChatMessageInput),
 			graphql.NewInputUnmarshaler("SetHotWordInput", ec.unmarshalInputSetHotWordInput),
 			graphql.NewInputUnmarshaler("SetSearchSynonymInput", ec.unmarshalInputSetSearchSynonymInput),
+			graphql.NewInputUnmarshaler("SourceInterfaceInput", ec.unmarshalInputSourceInterfaceInput),
 			graphql.NewInputUnmarshaler("StartAgentChatInput", ec.unmarshalInputStartAgentChatInput),
 			graphql.NewInputUnmarshaler("SubmitApplicationInput", ec.unmarshalInputSubmitApplicationInput),
 			graphql.NewInputUnmarshaler("SubmitConsultationInput", ec.unmarshalInputSubmitConsultationInput),
 			graphql.NewInputUnmarshaler("SubscribeInput", ec.unmarshalInputSubscribeInput),
 			graphql.NewInputUnmarshaler("SupplyCaseMaterialsInput", ec.unmarshalInputSupplyCaseMaterialsInput),
+			graphql.NewInputUnmarshaler("TestInterfaceInput", ec.unmarshalInputTestInterfaceInput),
 			graphql.NewInputUnmarshaler("UnsubscribeInput", ec.unmarshalInputUnsubscribeInput),
 			graphql.NewInputUnmarshaler("UpdateAdminInput", ec.unmarshalInputUpdateAdminInput),
+			graphql.NewInputUnmarshaler("UpdateInterfaceInput", ec.unmarshalInputUpdateInterfaceInput),
 			graphql.NewInputUnmarshaler("UpdateKnowledgeEntryInput", ec.unmarshalInputUpdateKnowledgeEntryInput),
 			graphql.NewInputUnmarshaler("UpdateRoleInput", ec.unmarshalInputUpdateRoleInput),
 			graphql.NewInputUnmarshaler("WithdrawCaseInput", ec.unmarshalInputWithdrawCaseInput),
@@ -4782,7 +5235,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
+//go:embed "schema/admin.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -4804,6 +5257,7 @@ var sources = []*ast.Source{
 	{Name: "schema/evaluations.graphqls", Input: sourceData("schema/evaluations.graphqls"), BuiltIn: false},
 	{Name: "schema/halls.graphqls", Input: sourceData("schema/halls.graphqls"), BuiltIn: false},
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
+	{Name: "schema/interfaces.graphqls", Input: sourceData("schema/interfaces.graphqls"), BuiltIn: false},
 	{Name: "schema/matters.graphqls", Input: sourceData("schema/matters.graphqls"), BuiltIn: false},
 	{Name: "schema/messages.graphqls", Input: sourceData("schema/messages.graphqls"), BuiltIn: false},
 	{Name: "schema/regions.graphqls", Input: sourceData("schema/regions.graphqls"), BuiltIn: false},
@@ -4815,6 +5269,14 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AddSensitiveWordsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "added":
+		return ec.fieldContext_AddSensitiveWordsPayload_added(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AddSensitiveWordsPayload", field.Name)
+}
 
 func (ec *executionContext) childFields_AdminAccount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -4956,6 +5418,30 @@ func (ec *executionContext) childFields_Answer(ctx context.Context, field graphq
 		return ec.fieldContext_Answer_offerHuman(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Answer", field.Name)
+}
+
+func (ec *executionContext) childFields_App(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_App_id(ctx, field)
+	case "code":
+		return ec.fieldContext_App_code(ctx, field)
+	case "name":
+		return ec.fieldContext_App_name(ctx, field)
+	case "aliases":
+		return ec.fieldContext_App_aliases(ctx, field)
+	case "summary":
+		return ec.fieldContext_App_summary(ctx, field)
+	case "category":
+		return ec.fieldContext_App_category(ctx, field)
+	case "serviceObjects":
+		return ec.fieldContext_App_serviceObjects(ctx, field)
+	case "region":
+		return ec.fieldContext_App_region(ctx, field)
+	case "url":
+		return ec.fieldContext_App_url(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type App", field.Name)
 }
 
 func (ec *executionContext) childFields_Appointment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5620,6 +6106,60 @@ func (ec *executionContext) childFields_HotWordSetting(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type HotWordSetting", field.Name)
 }
 
+func (ec *executionContext) childFields_InterfaceParam(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_InterfaceParam_name(ctx, field)
+	case "required":
+		return ec.fieldContext_InterfaceParam_required(ctx, field)
+	case "type":
+		return ec.fieldContext_InterfaceParam_type(ctx, field)
+	case "description":
+		return ec.fieldContext_InterfaceParam_description(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InterfaceParam", field.Name)
+}
+
+func (ec *executionContext) childFields_InterfaceTestRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "method":
+		return ec.fieldContext_InterfaceTestRequest_method(ctx, field)
+	case "url":
+		return ec.fieldContext_InterfaceTestRequest_url(ctx, field)
+	case "body":
+		return ec.fieldContext_InterfaceTestRequest_body(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InterfaceTestRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_InterfaceTestResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "request":
+		return ec.fieldContext_InterfaceTestResult_request(ctx, field)
+	case "status":
+		return ec.fieldContext_InterfaceTestResult_status(ctx, field)
+	case "body":
+		return ec.fieldContext_InterfaceTestResult_body(ctx, field)
+	case "elapsedMs":
+		return ec.fieldContext_InterfaceTestResult_elapsedMs(ctx, field)
+	case "resultCode":
+		return ec.fieldContext_InterfaceTestResult_resultCode(ctx, field)
+	case "resultMeaning":
+		return ec.fieldContext_InterfaceTestResult_resultMeaning(ctx, field)
+	case "errorCode":
+		return ec.fieldContext_InterfaceTestResult_errorCode(ctx, field)
+	case "errorMsg":
+		return ec.fieldContext_InterfaceTestResult_errorMsg(ctx, field)
+	case "date":
+		return ec.fieldContext_InterfaceTestResult_date(ctx, field)
+	case "failure":
+		return ec.fieldContext_InterfaceTestResult_failure(ctx, field)
+	case "flaggedWords":
+		return ec.fieldContext_InterfaceTestResult_flaggedWords(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InterfaceTestResult", field.Name)
+}
+
 func (ec *executionContext) childFields_KnowledgeEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6146,6 +6686,74 @@ func (ec *executionContext) childFields_SetSearchSynonymPayload(ctx context.Cont
 	return nil, fmt.Errorf("no field named %q was found under type SetSearchSynonymPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SourceInterface(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SourceInterface_id(ctx, field)
+	case "app":
+		return ec.fieldContext_SourceInterface_app(ctx, field)
+	case "name":
+		return ec.fieldContext_SourceInterface_name(ctx, field)
+	case "address":
+		return ec.fieldContext_SourceInterface_address(ctx, field)
+	case "format":
+		return ec.fieldContext_SourceInterface_format(ctx, field)
+	case "method":
+		return ec.fieldContext_SourceInterface_method(ctx, field)
+	case "protocol":
+		return ec.fieldContext_SourceInterface_protocol(ctx, field)
+	case "remark":
+		return ec.fieldContext_SourceInterface_remark(ctx, field)
+	case "requestParams":
+		return ec.fieldContext_SourceInterface_requestParams(ctx, field)
+	case "responseParams":
+		return ec.fieldContext_SourceInterface_responseParams(ctx, field)
+	case "status":
+		return ec.fieldContext_SourceInterface_status(ctx, field)
+	case "flagged":
+		return ec.fieldContext_SourceInterface_flagged(ctx, field)
+	case "flaggedWords":
+		return ec.fieldContext_SourceInterface_flaggedWords(ctx, field)
+	case "reviewNote":
+		return ec.fieldContext_SourceInterface_reviewNote(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SourceInterface_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_SourceInterface_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SourceInterface", field.Name)
+}
+
+func (ec *executionContext) childFields_SourceInterfaceConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SourceInterfaceConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SourceInterfaceConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SourceInterfaceConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SourceInterfaceConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SourceInterfaceEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_SourceInterfaceEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_SourceInterfaceEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SourceInterfaceEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SourceInterfacePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "interface":
+		return ec.fieldContext_SourceInterfacePayload_interface(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SourceInterfacePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_SubmitApplicationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "case":
@@ -6397,6 +7005,20 @@ func (ec *executionContext) field_Hall_matters_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_addSensitiveWords_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddSensitiveWordsInput, error) {
+			return ec.unmarshalNAddSensitiveWordsInput2govmobileᚋgraphᚋmodelᚐAddSensitiveWordsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -6694,12 +7316,40 @@ func (ec *executionContext) field_Mutation_rectify_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_registerInterface_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RegisterInterfaceInput, error) {
+			return ec.unmarshalNRegisterInterfaceInput2govmobileᚋgraphᚋmodelᚐRegisterInterfaceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_register_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RegisterInput, error) {
 			return ec.unmarshalNRegisterInput2govmobileᚋgraphᚋmodelᚐRegisterInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removeSensitiveWord_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RemoveSensitiveWordInput, error) {
+			return ec.unmarshalNRemoveSensitiveWordInput2govmobileᚋgraphᚋmodelᚐRemoveSensitiveWordInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6742,6 +7392,20 @@ func (ec *executionContext) field_Mutation_reviewEvaluationAppeal_args(ctx conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ReviewAppealInput, error) {
 			return ec.unmarshalNReviewAppealInput2govmobileᚋgraphᚋmodelᚐReviewAppealInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewInterface_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewInterfaceInput, error) {
+			return ec.unmarshalNReviewInterfaceInput2govmobileᚋgraphᚋmodelᚐReviewInterfaceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6862,6 +7526,20 @@ func (ec *executionContext) field_Mutation_submitConsultation_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_submitInterface_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.InterfaceInput, error) {
+			return ec.unmarshalNInterfaceInput2govmobileᚋgraphᚋmodelᚐInterfaceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_subscribe_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6904,6 +7582,20 @@ func (ec *executionContext) field_Mutation_takeAgentChat_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_testInterface_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TestInterfaceInput, error) {
+			return ec.unmarshalNTestInterfaceInput2govmobileᚋgraphᚋmodelᚐTestInterfaceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_unsubscribe_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6924,6 +7616,20 @@ func (ec *executionContext) field_Mutation_updateAdmin_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateAdminInput, error) {
 			return ec.unmarshalNUpdateAdminInput2govmobileᚋgraphᚋmodelᚐUpdateAdminInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateInterface_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateInterfaceInput, error) {
+			return ec.unmarshalNUpdateInterfaceInput2govmobileᚋgraphᚋmodelᚐUpdateInterfaceInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7724,6 +8430,44 @@ func (ec *executionContext) field_Query_serviceHalls_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_sourceInterfaces_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "appId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["appId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*iface.Status, error) {
+			return ec.unmarshalOInterfaceStatus2ᚖgovmobileᚋifaceᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_themes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7839,6 +8583,29 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AddSensitiveWordsPayload_added(ctx context.Context, field graphql.CollectedField, obj *model.AddSensitiveWordsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddSensitiveWordsPayload_added(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Added, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddSensitiveWordsPayload_added(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AddSensitiveWordsPayload", field, false, false, "Int")
+}
 
 func (ec *executionContext) _AdminAccount_id(ctx context.Context, field graphql.CollectedField, obj *models.Admin) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -14011,6 +14778,429 @@ func (ec *executionContext) fieldContext_HotWordSetting_sortOrder(_ context.Cont
 	return graphql.NewScalarFieldContext("HotWordSetting", field, false, false, "Int")
 }
 
+func (ec *executionContext) _InterfaceParam_name(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceParam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceParam_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceParam_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceParam", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceParam_required(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceParam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceParam_required(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Required, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceParam_required(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceParam", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _InterfaceParam_type(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceParam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceParam_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceParam_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceParam", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceParam_description(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceParam) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceParam_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceParam_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceParam", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceTestRequest_method(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestRequest_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestRequest_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceTestRequest_url(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestRequest_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestRequest_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceTestRequest_body(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestRequest_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestRequest_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceTestResult_request(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestResult_request(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Request, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InterfaceTestRequest) graphql.Marshaler {
+			return ec.marshalNInterfaceTestRequest2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceTestRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestResult_request(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InterfaceTestResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InterfaceTestRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InterfaceTestResult_status(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestResult_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestResult_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InterfaceTestResult_body(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestResult_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestResult_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceTestResult_elapsedMs(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestResult_elapsedMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ElapsedMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestResult_elapsedMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InterfaceTestResult_resultCode(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestResult_resultCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResultCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestResult_resultCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceTestResult_resultMeaning(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestResult_resultMeaning(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResultMeaning, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestResult_resultMeaning(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceTestResult_errorCode(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestResult_errorCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ErrorCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestResult_errorCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceTestResult_errorMsg(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestResult_errorMsg(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ErrorMsg, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestResult_errorMsg(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceTestResult_date(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestResult_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestResult_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceTestResult_failure(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestResult_failure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failure, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestResult_failure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceTestResult_flaggedWords(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestResult_flaggedWords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FlaggedWords, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestResult_flaggedWords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestResult", field, false, false, "String")
+}
+
 func (ec *executionContext) _KnowledgeEntry_id(ctx context.Context, field graphql.CollectedField, obj *models.KnowledgeEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17232,6 +18422,440 @@ func (ec *executionContext) fieldContext_Mutation_reviewEvaluationAppeal(ctx con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_registerInterface(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerInterface(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterInterface(ctx, fc.Args["input"].(model.RegisterInterfaceInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.manage")
+				if err != nil {
+					var zeroVal *model.SourceInterfacePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.SourceInterfacePayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SourceInterfacePayload) graphql.Marshaler {
+			return ec.marshalNSourceInterfacePayload2ᚖgovmobileᚋgraphᚋmodelᚐSourceInterfacePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerInterface(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceInterfacePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerInterface_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateInterface(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateInterface(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateInterface(ctx, fc.Args["input"].(model.UpdateInterfaceInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.manage")
+				if err != nil {
+					var zeroVal *model.SourceInterfacePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.SourceInterfacePayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SourceInterfacePayload) graphql.Marshaler {
+			return ec.marshalNSourceInterfacePayload2ᚖgovmobileᚋgraphᚋmodelᚐSourceInterfacePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateInterface(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceInterfacePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateInterface_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitInterface(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitInterface(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitInterface(ctx, fc.Args["input"].(model.InterfaceInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.manage")
+				if err != nil {
+					var zeroVal *model.SourceInterfacePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.SourceInterfacePayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SourceInterfacePayload) graphql.Marshaler {
+			return ec.marshalNSourceInterfacePayload2ᚖgovmobileᚋgraphᚋmodelᚐSourceInterfacePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitInterface(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceInterfacePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitInterface_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewInterface(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewInterface(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewInterface(ctx, fc.Args["input"].(model.ReviewInterfaceInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.review")
+				if err != nil {
+					var zeroVal *model.SourceInterfacePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.SourceInterfacePayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SourceInterfacePayload) graphql.Marshaler {
+			return ec.marshalNSourceInterfacePayload2ᚖgovmobileᚋgraphᚋmodelᚐSourceInterfacePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewInterface(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceInterfacePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewInterface_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_testInterface(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_testInterface(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TestInterface(ctx, fc.Args["input"].(model.TestInterfaceInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.manage")
+				if err != nil {
+					var zeroVal *model.InterfaceTestResult
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.InterfaceTestResult
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InterfaceTestResult) graphql.Marshaler {
+			return ec.marshalNInterfaceTestResult2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceTestResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_testInterface(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InterfaceTestResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_testInterface_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addSensitiveWords(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addSensitiveWords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddSensitiveWords(ctx, fc.Args["input"].(model.AddSensitiveWordsInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.review")
+				if err != nil {
+					var zeroVal *model.AddSensitiveWordsPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AddSensitiveWordsPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddSensitiveWordsPayload) graphql.Marshaler {
+			return ec.marshalNAddSensitiveWordsPayload2ᚖgovmobileᚋgraphᚋmodelᚐAddSensitiveWordsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addSensitiveWords(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddSensitiveWordsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addSensitiveWords_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeSensitiveWord(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeSensitiveWord(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveSensitiveWord(ctx, fc.Args["input"].(model.RemoveSensitiveWordInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.review")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeSensitiveWord(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeSensitiveWord_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_subscribe(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19112,6 +20736,109 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Query_sourceInterfaces(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_sourceInterfaces(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SourceInterfaces(ctx, fc.Args["appId"].(*string), fc.Args["status"].(*iface.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.manage")
+				if err != nil {
+					var zeroVal *model.SourceInterfaceConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.SourceInterfaceConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SourceInterfaceConnection) graphql.Marshaler {
+			return ec.marshalNSourceInterfaceConnection2ᚖgovmobileᚋgraphᚋmodelᚐSourceInterfaceConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_sourceInterfaces(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceInterfaceConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_sourceInterfaces_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_sensitiveWords(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_sensitiveWords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SensitiveWords(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.review")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_sensitiveWords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Query", field, true, true, "String")
 }
 
 func (ec *executionContext) _Query_matters(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -21862,6 +23589,575 @@ func (ec *executionContext) fieldContext_SetSearchSynonymPayload_synonym(_ conte
 	return fc, nil
 }
 
+func (ec *executionContext) _SourceInterface_id(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SourceInterface().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, true, true, "ID")
+}
+
+func (ec *executionContext) _SourceInterface_app(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_app(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SourceInterface().App(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
+			return ec.marshalOApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_app(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SourceInterface",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_App(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SourceInterface_name(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "String")
+}
+
+func (ec *executionContext) _SourceInterface_address(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "String")
+}
+
+func (ec *executionContext) _SourceInterface_format(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_format(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Format, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_format(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "String")
+}
+
+func (ec *executionContext) _SourceInterface_method(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "String")
+}
+
+func (ec *executionContext) _SourceInterface_protocol(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_protocol(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Protocol, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_protocol(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "String")
+}
+
+func (ec *executionContext) _SourceInterface_remark(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_remark(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remark, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_remark(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "String")
+}
+
+func (ec *executionContext) _SourceInterface_requestParams(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_requestParams(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SourceInterface().RequestParams(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.InterfaceParam) graphql.Marshaler {
+			return ec.marshalNInterfaceParam2ᚕᚖgovmobileᚋmodelsᚐInterfaceParamᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_requestParams(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SourceInterface",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InterfaceParam(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SourceInterface_responseParams(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_responseParams(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SourceInterface().ResponseParams(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.InterfaceParam) graphql.Marshaler {
+			return ec.marshalNInterfaceParam2ᚕᚖgovmobileᚋmodelsᚐInterfaceParamᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_responseParams(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SourceInterface",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InterfaceParam(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SourceInterface_status(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SourceInterface().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v iface.Status) graphql.Marshaler {
+			return ec.marshalNInterfaceStatus2govmobileᚋifaceᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, true, true, "InterfaceStatus")
+}
+
+func (ec *executionContext) _SourceInterface_flagged(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_flagged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Flagged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_flagged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SourceInterface_flaggedWords(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_flaggedWords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SourceInterface().FlaggedWords(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_flaggedWords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, true, true, "String")
+}
+
+func (ec *executionContext) _SourceInterface_reviewNote(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_reviewNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_reviewNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "String")
+}
+
+func (ec *executionContext) _SourceInterface_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SourceInterface_updatedAt(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SourceInterfaceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SourceInterfaceConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterfaceConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SourceInterfaceEdge) graphql.Marshaler {
+			return ec.marshalNSourceInterfaceEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐSourceInterfaceEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterfaceConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SourceInterfaceConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceInterfaceEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SourceInterfaceConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SourceInterfaceConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterfaceConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterfaceConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SourceInterfaceConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SourceInterfaceConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.SourceInterfaceConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterfaceConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterfaceConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterfaceConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SourceInterfaceEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SourceInterfaceEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterfaceEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterfaceEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterfaceEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _SourceInterfaceEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SourceInterfaceEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterfaceEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SourceInterface) graphql.Marshaler {
+			return ec.marshalNSourceInterface2ᚖgovmobileᚋmodelsᚐSourceInterface(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterfaceEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SourceInterfaceEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceInterface(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SourceInterfacePayload_interface(ctx context.Context, field graphql.CollectedField, obj *model.SourceInterfacePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterfacePayload_interface(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Interface, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SourceInterface) graphql.Marshaler {
+			return ec.marshalNSourceInterface2ᚖgovmobileᚋmodelsᚐSourceInterface(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterfacePayload_interface(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SourceInterfacePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceInterface(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SubmitApplicationPayload_case(ctx context.Context, field graphql.CollectedField, obj *model.SubmitApplicationPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -23588,6 +25884,48 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAddSensitiveWordsInput(ctx context.Context, obj any) (model.AddSensitiveWordsInput, error) {
+	var it model.AddSensitiveWordsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"words"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "words":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("words"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Words = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddSensitiveWordsInput unmarshals raw into the AddSensitiveWordsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddSensitiveWordsInput(ctx context.Context, raw any) (model.AddSensitiveWordsInput, error) {
+	var out model.AddSensitiveWordsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddSensitiveWordsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAdminLoginInput(ctx context.Context, obj any) (model.AdminLoginInput, error) {
 	var it model.AdminLoginInput
 	if obj == nil {
@@ -24551,6 +26889,160 @@ func UnmarshalHandleCaseInput(ctx context.Context, raw any) (model.HandleCaseInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputInterfaceInput(ctx context.Context, obj any) (model.InterfaceInput, error) {
+	var it model.InterfaceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"interfaceId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "interfaceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interfaceId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InterfaceID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalInterfaceInput unmarshals raw into the InterfaceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalInterfaceInput(ctx context.Context, raw any) (model.InterfaceInput, error) {
+	var out model.InterfaceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "InterfaceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputInterfaceParamInput(ctx context.Context, obj any) (model.InterfaceParamInput, error) {
+	var it model.InterfaceParamInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "required", "type", "description"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "required":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("required"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Required = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalInterfaceParamInput unmarshals raw into the InterfaceParamInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalInterfaceParamInput(ctx context.Context, raw any) (model.InterfaceParamInput, error) {
+	var out model.InterfaceParamInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "InterfaceParamInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputInterfaceParamValue(ctx context.Context, obj any) (model.InterfaceParamValue, error) {
+	var it model.InterfaceParamValue
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalInterfaceParamValue unmarshals raw into the InterfaceParamValue input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalInterfaceParamValue(ctx context.Context, raw any) (model.InterfaceParamValue, error) {
+	var out model.InterfaceParamValue
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "InterfaceParamValue", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputKnowledgeEntryInput(ctx context.Context, obj any) (model.KnowledgeEntryInput, error) {
 	var it model.KnowledgeEntryInput
 	if obj == nil {
@@ -25066,6 +27558,97 @@ func UnmarshalRegisterInput(ctx context.Context, raw any) (model.RegisterInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRegisterInterfaceInput(ctx context.Context, obj any) (model.RegisterInterfaceInput, error) {
+	var it model.RegisterInterfaceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appId", "interface"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
+		case "interface":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interface"))
+			data, err := ec.unmarshalNSourceInterfaceInput2ᚖgovmobileᚋgraphᚋmodelᚐSourceInterfaceInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Interface = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRegisterInterfaceInput unmarshals raw into the RegisterInterfaceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegisterInterfaceInput(ctx context.Context, raw any) (model.RegisterInterfaceInput, error) {
+	var out model.RegisterInterfaceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterInterfaceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRemoveSensitiveWordInput(ctx context.Context, obj any) (model.RemoveSensitiveWordInput, error) {
+	var it model.RemoveSensitiveWordInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"word"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "word":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("word"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Word = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRemoveSensitiveWordInput unmarshals raw into the RemoveSensitiveWordInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRemoveSensitiveWordInput(ctx context.Context, raw any) (model.RemoveSensitiveWordInput, error) {
+	var out model.RemoveSensitiveWordInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RemoveSensitiveWordInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReplyConsultationInput(ctx context.Context, obj any) (model.ReplyConsultationInput, error) {
 	var it model.ReplyConsultationInput
 	if obj == nil {
@@ -25224,6 +27807,62 @@ func (ec *executionContext) unmarshalInputReviewAppealInput(ctx context.Context,
 func UnmarshalReviewAppealInput(ctx context.Context, raw any) (model.ReviewAppealInput, error) {
 	var out model.ReviewAppealInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReviewAppealInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReviewInterfaceInput(ctx context.Context, obj any) (model.ReviewInterfaceInput, error) {
+	var it model.ReviewInterfaceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"interfaceId", "approve", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "interfaceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interfaceId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InterfaceID = data
+		case "approve":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("approve"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Approve = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReviewInterfaceInput unmarshals raw into the ReviewInterfaceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReviewInterfaceInput(ctx context.Context, raw any) (model.ReviewInterfaceInput, error) {
+	var out model.ReviewInterfaceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReviewInterfaceInput", raw, &out)
 	return out, err
 }
 
@@ -25539,6 +28178,90 @@ func UnmarshalSetSearchSynonymInput(ctx context.Context, raw any) (model.SetSear
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSourceInterfaceInput(ctx context.Context, obj any) (model.SourceInterfaceInput, error) {
+	var it model.SourceInterfaceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "address", "format", "method", "remark", "requestParams", "responseParams"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		case "format":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("format"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Format = data
+		case "method":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("method"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Method = data
+		case "remark":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remark"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Remark = data
+		case "requestParams":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestParams"))
+			data, err := ec.unmarshalOInterfaceParamInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestParams = data
+		case "responseParams":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responseParams"))
+			data, err := ec.unmarshalOInterfaceParamInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponseParams = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSourceInterfaceInput unmarshals raw into the SourceInterfaceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSourceInterfaceInput(ctx context.Context, raw any) (model.SourceInterfaceInput, error) {
+	var out model.SourceInterfaceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SourceInterfaceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputStartAgentChatInput(ctx context.Context, obj any) (model.StartAgentChatInput, error) {
 	var it model.StartAgentChatInput
 	if obj == nil {
@@ -25798,6 +28521,55 @@ func UnmarshalSupplyCaseMaterialsInput(ctx context.Context, raw any) (model.Supp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputTestInterfaceInput(ctx context.Context, obj any) (model.TestInterfaceInput, error) {
+	var it model.TestInterfaceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"interfaceId", "params"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "interfaceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interfaceId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InterfaceID = data
+		case "params":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("params"))
+			data, err := ec.unmarshalOInterfaceParamValue2ᚕᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamValueᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Params = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTestInterfaceInput unmarshals raw into the TestInterfaceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTestInterfaceInput(ctx context.Context, raw any) (model.TestInterfaceInput, error) {
+	var out model.TestInterfaceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TestInterfaceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUnsubscribeInput(ctx context.Context, obj any) (model.UnsubscribeInput, error) {
 	var it model.UnsubscribeInput
 	if obj == nil {
@@ -25907,6 +28679,55 @@ func (ec *executionContext) unmarshalInputUpdateAdminInput(ctx context.Context, 
 func UnmarshalUpdateAdminInput(ctx context.Context, raw any) (model.UpdateAdminInput, error) {
 	var out model.UpdateAdminInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAdminInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateInterfaceInput(ctx context.Context, obj any) (model.UpdateInterfaceInput, error) {
+	var it model.UpdateInterfaceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"interfaceId", "interface"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "interfaceId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interfaceId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InterfaceID = data
+		case "interface":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interface"))
+			data, err := ec.unmarshalNSourceInterfaceInput2ᚖgovmobileᚋgraphᚋmodelᚐSourceInterfaceInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Interface = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateInterfaceInput unmarshals raw into the UpdateInterfaceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateInterfaceInput(ctx context.Context, raw any) (model.UpdateInterfaceInput, error) {
+	var out model.UpdateInterfaceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateInterfaceInput", raw, &out)
 	return out, err
 }
 
@@ -26237,6 +29058,39 @@ func (ec *executionContext) _SearchItem(ctx context.Context, sel ast.SelectionSe
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var addSensitiveWordsPayloadImplementors = []string{"AddSensitiveWordsPayload"}
+
+func (ec *executionContext) _AddSensitiveWordsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AddSensitiveWordsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, addSensitiveWordsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AddSensitiveWordsPayload")
+		case "added":
+			out.Values[i] = ec._AddSensitiveWordsPayload_added(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var adminAccountImplementors = []string{"AdminAccount"}
 
@@ -29117,6 +31971,180 @@ func (ec *executionContext) _HotWordSetting(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var interfaceParamImplementors = []string{"InterfaceParam"}
+
+func (ec *executionContext) _InterfaceParam(ctx context.Context, sel ast.SelectionSet, obj *models.InterfaceParam) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, interfaceParamImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InterfaceParam")
+		case "name":
+			out.Values[i] = ec._InterfaceParam_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "required":
+			out.Values[i] = ec._InterfaceParam_required(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._InterfaceParam_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._InterfaceParam_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var interfaceTestRequestImplementors = []string{"InterfaceTestRequest"}
+
+func (ec *executionContext) _InterfaceTestRequest(ctx context.Context, sel ast.SelectionSet, obj *model.InterfaceTestRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, interfaceTestRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InterfaceTestRequest")
+		case "method":
+			out.Values[i] = ec._InterfaceTestRequest_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "url":
+			out.Values[i] = ec._InterfaceTestRequest_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._InterfaceTestRequest_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var interfaceTestResultImplementors = []string{"InterfaceTestResult"}
+
+func (ec *executionContext) _InterfaceTestResult(ctx context.Context, sel ast.SelectionSet, obj *model.InterfaceTestResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, interfaceTestResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InterfaceTestResult")
+		case "request":
+			out.Values[i] = ec._InterfaceTestResult_request(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._InterfaceTestResult_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._InterfaceTestResult_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "elapsedMs":
+			out.Values[i] = ec._InterfaceTestResult_elapsedMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resultCode":
+			out.Values[i] = ec._InterfaceTestResult_resultCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resultMeaning":
+			out.Values[i] = ec._InterfaceTestResult_resultMeaning(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errorCode":
+			out.Values[i] = ec._InterfaceTestResult_errorCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errorMsg":
+			out.Values[i] = ec._InterfaceTestResult_errorMsg(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "date":
+			out.Values[i] = ec._InterfaceTestResult_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failure":
+			out.Values[i] = ec._InterfaceTestResult_failure(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "flaggedWords":
+			out.Values[i] = ec._InterfaceTestResult_flaggedWords(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var knowledgeEntryImplementors = []string{"KnowledgeEntry", "Node", "SearchItem"}
 
 func (ec *executionContext) _KnowledgeEntry(ctx context.Context, sel ast.SelectionSet, obj *models.KnowledgeEntry) graphql.Marshaler {
@@ -29905,6 +32933,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "registerInterface":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerInterface(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateInterface":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateInterface(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitInterface":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitInterface(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewInterface":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewInterface(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "testInterface":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_testInterface(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addSensitiveWords":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addSensitiveWords(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeSensitiveWord":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeSensitiveWord(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "subscribe":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_subscribe(ctx, field)
@@ -30382,6 +33459,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_me(ctx, field)
+				})
+		case "sourceInterfaces":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_sourceInterfaces(ctx, field)
+				})
+		case "sensitiveWords":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_sensitiveWords(ctx, field)
 				})
 		case "matters":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -31597,6 +34686,234 @@ func (ec *executionContext) _SetSearchSynonymPayload(ctx context.Context, sel as
 	return out
 }
 
+var sourceInterfaceImplementors = []string{"SourceInterface"}
+
+func (ec *executionContext) _SourceInterface(ctx context.Context, sel ast.SelectionSet, obj *models.SourceInterface) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sourceInterfaceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SourceInterface")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SourceInterface_id(ctx, field, obj)
+				})
+		case "app":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SourceInterface_app(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._SourceInterface_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "address":
+			out.Values[i] = ec._SourceInterface_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "format":
+			out.Values[i] = ec._SourceInterface_format(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "method":
+			out.Values[i] = ec._SourceInterface_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "protocol":
+			out.Values[i] = ec._SourceInterface_protocol(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "remark":
+			out.Values[i] = ec._SourceInterface_remark(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requestParams":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SourceInterface_requestParams(ctx, field, obj)
+				})
+		case "responseParams":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SourceInterface_responseParams(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SourceInterface_status(ctx, field, obj)
+				})
+		case "flagged":
+			out.Values[i] = ec._SourceInterface_flagged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "flaggedWords":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SourceInterface_flaggedWords(ctx, field, obj)
+				})
+		case "reviewNote":
+			out.Values[i] = ec._SourceInterface_reviewNote(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._SourceInterface_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._SourceInterface_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sourceInterfaceConnectionImplementors = []string{"SourceInterfaceConnection"}
+
+func (ec *executionContext) _SourceInterfaceConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SourceInterfaceConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sourceInterfaceConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SourceInterfaceConnection")
+		case "edges":
+			out.Values[i] = ec._SourceInterfaceConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SourceInterfaceConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._SourceInterfaceConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sourceInterfaceEdgeImplementors = []string{"SourceInterfaceEdge"}
+
+func (ec *executionContext) _SourceInterfaceEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SourceInterfaceEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sourceInterfaceEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SourceInterfaceEdge")
+		case "cursor":
+			out.Values[i] = ec._SourceInterfaceEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._SourceInterfaceEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sourceInterfacePayloadImplementors = []string{"SourceInterfacePayload"}
+
+func (ec *executionContext) _SourceInterfacePayload(ctx context.Context, sel ast.SelectionSet, obj *model.SourceInterfacePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sourceInterfacePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SourceInterfacePayload")
+		case "interface":
+			out.Values[i] = ec._SourceInterfacePayload_interface(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var submitApplicationPayloadImplementors = []string{"SubmitApplicationPayload"}
 
 func (ec *executionContext) _SubmitApplicationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SubmitApplicationPayload) graphql.Marshaler {
@@ -32279,6 +35596,19 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
+
+func (ec *executionContext) unmarshalNAddSensitiveWordsInput2govmobileᚋgraphᚋmodelᚐAddSensitiveWordsInput(ctx context.Context, v any) (model.AddSensitiveWordsInput, error) {
+	res, err := ec.unmarshalInputAddSensitiveWordsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAddSensitiveWordsPayload2ᚖgovmobileᚋgraphᚋmodelᚐAddSensitiveWordsPayload(ctx context.Context, sel ast.SelectionSet, v *model.AddSensitiveWordsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AddSensitiveWordsPayload!")
+		return graphql.Null
+	}
+	return ec._AddSensitiveWordsPayload(ctx, sel, v)
+}
 
 func (ec *executionContext) marshalNAdminAccount2ᚖgovmobileᚋmodelsᚐAdmin(ctx context.Context, sel ast.SelectionSet, v *models.Admin) graphql.Marshaler {
 	if v == nil {
@@ -33470,6 +36800,76 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) unmarshalNInterfaceInput2govmobileᚋgraphᚋmodelᚐInterfaceInput(ctx context.Context, v any) (model.InterfaceInput, error) {
+	res, err := ec.unmarshalInputInterfaceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInterfaceParam2ᚕᚖgovmobileᚋmodelsᚐInterfaceParamᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.InterfaceParam) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInterfaceParam2ᚖgovmobileᚋmodelsᚐInterfaceParam(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInterfaceParam2ᚖgovmobileᚋmodelsᚐInterfaceParam(ctx context.Context, sel ast.SelectionSet, v *models.InterfaceParam) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InterfaceParam!")
+		return graphql.Null
+	}
+	return ec._InterfaceParam(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNInterfaceParamInput2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamInput(ctx context.Context, v any) (*model.InterfaceParamInput, error) {
+	res, err := ec.unmarshalInputInterfaceParamInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNInterfaceParamValue2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamValue(ctx context.Context, v any) (*model.InterfaceParamValue, error) {
+	res, err := ec.unmarshalInputInterfaceParamValue(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNInterfaceStatus2govmobileᚋifaceᚐStatus(ctx context.Context, v any) (iface.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := iface.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInterfaceStatus2govmobileᚋifaceᚐStatus(ctx context.Context, sel ast.SelectionSet, v iface.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "InterfaceStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNInterfaceTestRequest2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceTestRequest(ctx context.Context, sel ast.SelectionSet, v *model.InterfaceTestRequest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InterfaceTestRequest!")
+		return graphql.Null
+	}
+	return ec._InterfaceTestRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInterfaceTestResult2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceTestResult(ctx context.Context, sel ast.SelectionSet, v *model.InterfaceTestResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InterfaceTestResult!")
+		return graphql.Null
+	}
+	return ec._InterfaceTestResult(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNKnowledgeEntry2ᚕᚖgovmobileᚋmodelsᚐKnowledgeEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.KnowledgeEntry) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -33930,6 +37330,16 @@ func (ec *executionContext) unmarshalNRegisterInput2govmobileᚋgraphᚋmodelᚐ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRegisterInterfaceInput2govmobileᚋgraphᚋmodelᚐRegisterInterfaceInput(ctx context.Context, v any) (model.RegisterInterfaceInput, error) {
+	res, err := ec.unmarshalInputRegisterInterfaceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRemoveSensitiveWordInput2govmobileᚋgraphᚋmodelᚐRemoveSensitiveWordInput(ctx context.Context, v any) (model.RemoveSensitiveWordInput, error) {
+	res, err := ec.unmarshalInputRemoveSensitiveWordInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNReplyConsultationInput2govmobileᚋgraphᚋmodelᚐReplyConsultationInput(ctx context.Context, v any) (model.ReplyConsultationInput, error) {
 	res, err := ec.unmarshalInputReplyConsultationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -33950,6 +37360,11 @@ func (ec *executionContext) marshalNRescheduleAppointmentPayload2ᚖgovmobileᚋ
 
 func (ec *executionContext) unmarshalNReviewAppealInput2govmobileᚋgraphᚋmodelᚐReviewAppealInput(ctx context.Context, v any) (model.ReviewAppealInput, error) {
 	res, err := ec.unmarshalInputReviewAppealInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReviewInterfaceInput2govmobileᚋgraphᚋmodelᚐReviewInterfaceInput(ctx context.Context, v any) (model.ReviewInterfaceInput, error) {
+	res, err := ec.unmarshalInputReviewInterfaceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -34328,6 +37743,59 @@ func (ec *executionContext) marshalNSetSearchSynonymPayload2ᚖgovmobileᚋgraph
 	return ec._SetSearchSynonymPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSourceInterface2ᚖgovmobileᚋmodelsᚐSourceInterface(ctx context.Context, sel ast.SelectionSet, v *models.SourceInterface) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SourceInterface!")
+		return graphql.Null
+	}
+	return ec._SourceInterface(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSourceInterfaceConnection2ᚖgovmobileᚋgraphᚋmodelᚐSourceInterfaceConnection(ctx context.Context, sel ast.SelectionSet, v *model.SourceInterfaceConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SourceInterfaceConnection!")
+		return graphql.Null
+	}
+	return ec._SourceInterfaceConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSourceInterfaceEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐSourceInterfaceEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SourceInterfaceEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSourceInterfaceEdge2ᚖgovmobileᚋgraphᚋmodelᚐSourceInterfaceEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSourceInterfaceEdge2ᚖgovmobileᚋgraphᚋmodelᚐSourceInterfaceEdge(ctx context.Context, sel ast.SelectionSet, v *model.SourceInterfaceEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SourceInterfaceEdge!")
+		return graphql.Null
+	}
+	return ec._SourceInterfaceEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSourceInterfaceInput2ᚖgovmobileᚋgraphᚋmodelᚐSourceInterfaceInput(ctx context.Context, v any) (*model.SourceInterfaceInput, error) {
+	res, err := ec.unmarshalInputSourceInterfaceInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSourceInterfacePayload2ᚖgovmobileᚋgraphᚋmodelᚐSourceInterfacePayload(ctx context.Context, sel ast.SelectionSet, v *model.SourceInterfacePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SourceInterfacePayload!")
+		return graphql.Null
+	}
+	return ec._SourceInterfacePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNStartAgentChatInput2govmobileᚋgraphᚋmodelᚐStartAgentChatInput(ctx context.Context, v any) (model.StartAgentChatInput, error) {
 	res, err := ec.unmarshalInputStartAgentChatInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -34435,6 +37903,11 @@ func (ec *executionContext) marshalNSupplyCaseMaterialsPayload2ᚖgovmobileᚋgr
 	return ec._SupplyCaseMaterialsPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNTestInterfaceInput2govmobileᚋgraphᚋmodelᚐTestInterfaceInput(ctx context.Context, v any) (model.TestInterfaceInput, error) {
+	res, err := ec.unmarshalInputTestInterfaceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNTheme2ᚕᚖgovmobileᚋmodelsᚐThemeᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Theme) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -34488,6 +37961,11 @@ func (ec *executionContext) marshalNUnsubscribePayload2ᚖgovmobileᚋgraphᚋmo
 
 func (ec *executionContext) unmarshalNUpdateAdminInput2govmobileᚋgraphᚋmodelᚐUpdateAdminInput(ctx context.Context, v any) (model.UpdateAdminInput, error) {
 	res, err := ec.unmarshalInputUpdateAdminInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateInterfaceInput2govmobileᚋgraphᚋmodelᚐUpdateInterfaceInput(ctx context.Context, v any) (model.UpdateInterfaceInput, error) {
+	res, err := ec.unmarshalInputUpdateInterfaceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -34703,6 +38181,13 @@ func (ec *executionContext) marshalOAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx co
 		return graphql.Null
 	}
 	return ec._Agency(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOApp2ᚖgovmobileᚋmodelsᚐApp(ctx context.Context, sel ast.SelectionSet, v *models.App) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._App(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -34962,6 +38447,59 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalInt(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOInterfaceParamInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamInputᚄ(ctx context.Context, v any) ([]*model.InterfaceParamInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.InterfaceParamInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInterfaceParamInput2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOInterfaceParamValue2ᚕᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamValueᚄ(ctx context.Context, v any) ([]*model.InterfaceParamValue, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.InterfaceParamValue, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInterfaceParamValue2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamValue(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOInterfaceStatus2ᚖgovmobileᚋifaceᚐStatus(ctx context.Context, v any) (*iface.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := iface.Status(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInterfaceStatus2ᚖgovmobileᚋifaceᚐStatus(ctx context.Context, sel ast.SelectionSet, v *iface.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
 	return res
 }
 

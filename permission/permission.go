@@ -22,6 +22,8 @@ const (
 	ReadStatistics  Name = "statistics.read"      // 好差评 and search statistics
 	CustomerService Name = "customer_service"     // agent chats
 	ManageKeys      Name = "keys.manage"          // the platform's signing keys
+	ManageIfaces    Name = "interfaces.manage"    // register and test source interfaces
+	ReviewIfaces    Name = "interfaces.review"    // review interfaces; the sensitive-word list
 )
 
 // All are the permissions with their Chinese names, in display order.
@@ -30,6 +32,7 @@ var All = []struct{ Name, Label string }{
 	{ManageSearch, "搜索管理"}, {HandleCases, "办件办理"}, {HandleConsults, "咨询投诉处理"},
 	{HandleRatings, "差评整改与申诉"}, {ReviewAppeals, "申诉复核"}, {ReadStatistics, "统计查询"},
 	{CustomerService, "人工客服"}, {ManageKeys, "平台密钥管理"},
+	{ManageIfaces, "接口注册与测试"}, {ReviewIfaces, "接口审核与敏感词管理"},
 }
 
 // Known reports whether name is a permission.

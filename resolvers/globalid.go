@@ -32,6 +32,7 @@ const (
 	kindAudit         = "AuditLogEntry"
 	kindRole          = "Role"
 	kindAdmin         = "AdminAccount"
+	kindInterface     = "SourceInterface"
 )
 
 // globalID makes an opaque ID: base64url of "Kind:key". Clients must treat it

@@ -12,6 +12,7 @@ import (
 	"govmobile/consult"
 	"govmobile/evaluation"
 	"govmobile/identity"
+	"govmobile/iface"
 	"govmobile/messages"
 	"govmobile/platformkey"
 	"govmobile/search"
@@ -46,4 +47,6 @@ type Resolver struct {
 	Chats *agentchat.Service
 	// Audit is the administrators' audit log.
 	Audit *audit.Service
+	// Interfaces keeps apps' source interfaces and the sensitive-word list.
+	Interfaces *iface.Service
 }

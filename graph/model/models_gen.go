@@ -17,6 +17,18 @@ import (
 	"time"
 )
 
+// 添加敏感词。
+type AddSensitiveWordsInput struct {
+	// 词，每个至多50字，一次至多1000个。
+	Words []string `json:"words"`
+}
+
+// 添加的结果。
+type AddSensitiveWordsPayload struct {
+	// 新添加的个数（已在词表中的不计）。
+	Added int `json:"added"`
+}
+
 // 管理员列表（从新到旧）。
 type AdminAccountConnection struct {
 	// 本页。
@@ -461,6 +473,68 @@ type HotSearch struct {
 	Count int `json:"count"`
 }
 
+// 接口操作。
+type InterfaceInput struct {
+	// 接口编号。
+	InterfaceID string `json:"interfaceId"`
+}
+
+// 接口参数。
+type InterfaceParamInput struct {
+	// 名称：以字母或下划线开头，只含字母、数字和下划线。
+	Name string `json:"name"`
+	// 是否必填。
+	Required bool `json:"required"`
+	// 类型：string、number、integer、boolean、object、array。
+	Type string `json:"type"`
+	// 说明，至多200字。
+	Description *string `json:"description,omitempty"`
+}
+
+// 测试时填写的一个参数。
+type InterfaceParamValue struct {
+	// 参数名。
+	Name string `json:"name"`
+	// 值。
+	Value string `json:"value"`
+}
+
+// 测试发出的请求。
+type InterfaceTestRequest struct {
+	// 请求方式。
+	Method string `json:"method"`
+	// 完整地址（GET 时含参数）。
+	URL string `json:"url"`
+	// 请求体（POST 时为 JSON）。
+	Body string `json:"body"`
+}
+
+// 连通性测试的结果（图4）：发出的请求和原始返回。
+type InterfaceTestResult struct {
+	// 发出的请求。
+	Request *InterfaceTestRequest `json:"request"`
+	// HTTP 状态码（未收到返回时为 0）。
+	Status int `json:"status"`
+	// 原始返回内容（至多 64 KB）。
+	Body string `json:"body"`
+	// 耗时（毫秒）。
+	ElapsedMs int `json:"elapsedMs"`
+	// 返回包中的 result_code（没有时为空字符串）。
+	ResultCode string `json:"resultCode"`
+	// result_code 的含义：处理成功、处理失败、处理中。
+	ResultMeaning string `json:"resultMeaning"`
+	// 返回包中的 error_code。
+	ErrorCode string `json:"errorCode"`
+	// 返回包中的 error_msg。
+	ErrorMsg string `json:"errorMsg"`
+	// 返回包中的 date。
+	Date string `json:"date"`
+	// 未收到返回的原因（超时、无法连接、内容过大、重定向等）；收到返回时为空字符串。
+	Failure string `json:"failure"`
+	// 请求或返回中发现的敏感词；发现时接口被标记，供审核参考。
+	FlaggedWords []string `json:"flaggedWords"`
+}
+
 // 知识库条目的内容（知识库管理，8.2.5）。
 type KnowledgeEntryInput struct {
 	// 问题，1到300字。
@@ -677,6 +751,20 @@ type RegisterInput struct {
 	PrivacyPolicyVersion *string `json:"privacyPolicyVersion,omitempty"`
 }
 
+// 注册接口。
+type RegisterInterfaceInput struct {
+	// 所属服务应用。
+	AppID string `json:"appId"`
+	// 注册信息。
+	Interface *SourceInterfaceInput `json:"interface"`
+}
+
+// 删除敏感词。
+type RemoveSensitiveWordInput struct {
+	// 词。
+	Word string `json:"word"`
+}
+
 // 答复。
 type ReplyConsultationInput struct {
 	// 编号。
@@ -709,6 +797,16 @@ type ReviewAppealInput struct {
 	Uphold bool `json:"uphold"`
 	// 复核意见，至多500字。
 	Note string `json:"note"`
+}
+
+// 审核接口。
+type ReviewInterfaceInput struct {
+	// 接口编号。
+	InterfaceID string `json:"interfaceId"`
+	// 是否通过。
+	Approve bool `json:"approve"`
+	// 审核意见，至多500字；驳回时必填。
+	Reason *string `json:"reason,omitempty"`
 }
 
 // 新建或修改角色。
@@ -913,6 +1011,48 @@ type SetSearchSynonymPayload struct {
 	Synonym *models.SearchSynonym `json:"synonym"`
 }
 
+// 接口列表（从新到旧）。
+type SourceInterfaceConnection struct {
+	// 本页。
+	Edges []*SourceInterfaceEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 接口列表中的一条。
+type SourceInterfaceEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 接口。
+	Node *models.SourceInterface `json:"node"`
+}
+
+// 接口的注册信息（示例7）。
+type SourceInterfaceInput struct {
+	// 接口名称，1到100字，同一应用内不能重名。
+	Name string `json:"name"`
+	// 接口地址（生产环境须为 https://；回环、内网等地址不可用）。
+	Address string `json:"address"`
+	// 返回格式：JSON。
+	Format string `json:"format"`
+	// 请求方式：GET 或 POST。
+	Method string `json:"method"`
+	// 接口备注，至多500字。
+	Remark *string `json:"remark,omitempty"`
+	// 请求参数，至多50个。
+	RequestParams []*InterfaceParamInput `json:"requestParams,omitempty"`
+	// 返回参数，至多50个。
+	ResponseParams []*InterfaceParamInput `json:"responseParams,omitempty"`
+}
+
+// 接口操作的结果。
+type SourceInterfacePayload struct {
+	// 接口。
+	Interface *models.SourceInterface `json:"interface"`
+}
+
 // 发起人工客服会话。
 type StartAgentChatInput struct {
 	// 第一句话（通常是问题），1到1000字。
@@ -980,6 +1120,14 @@ type SupplyCaseMaterialsPayload struct {
 	Case *models.Case `json:"case"`
 }
 
+// 连通性测试。
+type TestInterfaceInput struct {
+	// 接口编号。
+	InterfaceID string `json:"interfaceId"`
+	// 参数值；必填参数须填写（region、pf、auth_code 不填时自动填写）。
+	Params []*InterfaceParamValue `json:"params,omitempty"`
+}
+
 // 取消订阅。
 type UnsubscribeInput struct {
 	// 订阅编号。
@@ -1004,6 +1152,14 @@ type UpdateAdminInput struct {
 	RoleIds []string `json:"roleIds,omitempty"`
 	// 停用（停用后立即不能再操作）或恢复。
 	Disabled *bool `json:"disabled,omitempty"`
+}
+
+// 修改接口（审核通过或未通过的接口修改后回到待提交，需要重新审核）。
+type UpdateInterfaceInput struct {
+	// 接口编号。
+	InterfaceID string `json:"interfaceId"`
+	// 新的注册信息。
+	Interface *SourceInterfaceInput `json:"interface"`
 }
 
 // 修改知识库条目。

@@ -1,0 +1,277 @@
+package iface
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"govmobile/database"
+	"govmobile/models"
+	"govmobile/outbound"
+	"govmobile/sensitive"
+)
+
+// Bounds on a registration.
+const (
+	MaxParams      = 50
+	MaxShownBody   = 64 << 10
+	maxNameRunes   = 100
+	maxRemarkRunes = 500
+)
+
+// Service keeps source interfaces and the sensitive-word list.
+type Service struct {
+	db  *gorm.DB
+	out *outbound.Client
+
+	mu       sync.Mutex
+	matcher  *sensitive.Matcher // nil until loaded or after a change
+	loadedAt time.Time
+}
+
+// wordsTTL bounds how stale another replica's change to the list can be.
+const wordsTTL = 30 * time.Second
+
+// New returns the interface service, calling interfaces through out.
+func New(db *gorm.DB, out *outbound.Client) *Service { return &Service{db: db, out: out} }
+
+// Input is an interface as its registrant writes it (example 7).
+type Input struct {
+	AppID          uint64
+	Name           string
+	Address        string
+	Format         string
+	Method         string
+	Remark         string
+	RequestParams  []models.InterfaceParam
+	ResponseParams []models.InterfaceParam
+}
+
+var (
+	paramName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+	paramTypes = []string{"string", "number", "integer", "boolean", "object", "array"}
+)
+
+// clean checks an input and fills what the address decides (the protocol).
+func (s *Service) clean(in *Input) (protocol string, err error) {
+	in.Name, in.Address, in.Remark = strings.TrimSpace(in.Name), strings.TrimSpace(in.Address), strings.TrimSpace(in.Remark)
+	in.Format, in.Method = strings.ToUpper(strings.TrimSpace(in.Format)), strings.ToUpper(strings.TrimSpace(in.Method))
+	switch {
+	case in.Name == "" || utf8.RuneCountInString(in.Name) > maxNameRunes:
+		return "", models.InvalidField("name", fmt.Sprintf("接口名称应为1到%d个字。", maxNameRunes))
+	case in.Format != "JSON":
+		return "", models.InvalidField("format", "返回格式目前只支持 JSON。")
+	case in.Method != http.MethodGet && in.Method != http.MethodPost:
+		return "", models.InvalidField("method", "请求方式只能是 GET 或 POST。")
+	case utf8.RuneCountInString(in.Remark) > maxRemarkRunes:
+		return "", models.InvalidField("remark", fmt.Sprintf("接口备注不能超过%d个字。", maxRemarkRunes))
+	}
+	if err := s.out.CheckURL(in.Address); err != nil {
+		return "", models.InvalidField("address", err.Error()+"。")
+	}
+	u, _ := url.Parse(in.Address)
+	for _, list := range []struct {
+		field  string
+		params []models.InterfaceParam
+	}{{"requestParams", in.RequestParams}, {"responseParams", in.ResponseParams}} {
+		if len(list.params) > MaxParams {
+			return "", models.InvalidField(list.field, fmt.Sprintf("参数最多%d个。", MaxParams))
+		}
+		seen := map[string]bool{}
+		for _, p := range list.params {
+			if !paramName.MatchString(p.Name) || seen[p.Name] {
+				return "", models.InvalidField(list.field, fmt.Sprintf("参数名“%s”不合规范或重复：应以字母或下划线开头，只含字母、数字和下划线。", truncate(p.Name, 30)))
+			}
+			seen[p.Name] = true
+			if !slices.Contains(paramTypes, p.Type) {
+				return "", models.InvalidField(list.field, "参数类型只能是 string、number、integer、boolean、object 或 array。")
+			}
+			if utf8.RuneCountInString(p.Description) > 200 {
+				return "", models.InvalidField(list.field, "参数说明不能超过200个字。")
+			}
+		}
+	}
+	return strings.ToUpper(u.Scheme), nil
+}
+
+var errNotFound = models.Errorf(models.ECodeNotFound, "没有找到这个接口。")
+
+// Register records a new interface of an app, as a draft.
+func (s *Service) Register(ctx context.Context, adminID uint64, in Input) (*models.SourceInterface, error) {
+	protocol, err := s.clean(&in)
+	if err != nil {
+		return nil, err
+	}
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&models.App{}).Where("id = ?", in.AppID).Count(&n).Error; err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, models.Errorf(models.ECodeNotFound, "没有找到这个服务应用。")
+	}
+	now := time.Now().UTC()
+	x := &models.SourceInterface{AppID: in.AppID, Name: in.Name, Address: in.Address, Format: in.Format, Method: in.Method, Protocol: protocol,
+		Remark: in.Remark, RequestParams: in.RequestParams, ResponseParams: in.ResponseParams, Status: string(Draft),
+		SubmittedBy: adminID, CreatedAt: now, UpdatedAt: now}
+	if err := s.db.WithContext(ctx).Create(x).Error; errors.Is(err, gorm.ErrDuplicatedKey) {
+		return nil, models.Errorf(models.ECodeConflict, "这个应用已有同名的接口。")
+	} else if err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// Update changes an interface; an approved or rejected one goes back to
+// draft, to be reviewed again.
+func (s *Service) Update(ctx context.Context, adminID, id uint64, in Input) (*models.SourceInterface, error) {
+	protocol, err := s.clean(&in)
+	if err != nil {
+		return nil, err
+	}
+	var out *models.SourceInterface
+	err = database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		x, err := get(tx, id)
+		if err != nil {
+			return err
+		}
+		// Map updates bypass the columns' JSON serializer: the lists are
+		// written as the JSON it would write.
+		reqJSON, _ := json.Marshal(in.RequestParams)
+		respJSON, _ := json.Marshal(in.ResponseParams)
+		cols := map[string]any{"name": in.Name, "address": in.Address, "format": in.Format, "method": in.Method, "protocol": protocol,
+			"remark": in.Remark, "request_params": string(reqJSON), "response_params": string(respJSON), "submitted_by": adminID}
+		if err := move(tx, x, Edit, Registrant, cols); errors.Is(err, gorm.ErrDuplicatedKey) {
+			return models.Errorf(models.ECodeConflict, "这个应用已有同名的接口。")
+		} else if err != nil {
+			return err
+		}
+		out, err = get(tx, id)
+		return err
+	})
+	return out, err
+}
+
+// Submit sends an interface for review.
+func (s *Service) Submit(ctx context.Context, adminID, id uint64) (*models.SourceInterface, error) {
+	return s.step(ctx, id, Submit, Registrant, func(*models.SourceInterface) (map[string]any, error) {
+		return map[string]any{"submitted_by": adminID}, nil
+	})
+}
+
+// Review approves or rejects a submitted interface. Nobody reviews an
+// interface they submitted; a rejection needs a reason.
+func (s *Service) Review(ctx context.Context, reviewerID, id uint64, approve bool, reason string) (*models.SourceInterface, error) {
+	reason = strings.TrimSpace(reason)
+	if utf8.RuneCountInString(reason) > 500 {
+		return nil, models.InvalidField("reason", "审核意见不能超过500个字。")
+	}
+	action := Approve
+	if !approve {
+		action = Reject
+		if reason == "" {
+			return nil, models.InvalidField("reason", "驳回时请说明理由。")
+		}
+	}
+	return s.step(ctx, id, action, Reviewer, func(x *models.SourceInterface) (map[string]any, error) {
+		if x.SubmittedBy == reviewerID {
+			return nil, models.Errorf(models.ECodeForbidden, "不能审核自己提交的接口，请由另一位管理员审核。")
+		}
+		return map[string]any{"review_note": reason, "reviewed_by": reviewerID}, nil
+	})
+}
+
+func (s *Service) step(ctx context.Context, id uint64, action Action, by Role, set func(*models.SourceInterface) (map[string]any, error)) (*models.SourceInterface, error) {
+	var out *models.SourceInterface
+	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		x, err := get(tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := Next(Status(x.Status), action, by); err != nil {
+			return err
+		}
+		cols, err := set(x)
+		if err != nil {
+			return err
+		}
+		if err := move(tx, x, action, by, cols); err != nil {
+			return err
+		}
+		out, err = get(tx, id)
+		return err
+	})
+	return out, err
+}
+
+// move takes a step if the status has not changed since x was read.
+func move(tx *gorm.DB, x *models.SourceInterface, action Action, by Role, cols map[string]any) error {
+	to, err := Next(Status(x.Status), action, by)
+	if err != nil {
+		return err
+	}
+	cols["status"], cols["updated_at"] = string(to), time.Now().UTC()
+	res := tx.Model(&models.SourceInterface{}).Where("id = ? AND status = ?", x.ID, x.Status).Updates(cols)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return models.Errorf(models.ECodeConflict, "接口状态刚刚已有变化，请刷新后再试。")
+	}
+	return nil
+}
+
+func get(tx *gorm.DB, id uint64) (*models.SourceInterface, error) {
+	var x models.SourceInterface
+	if err := tx.Take(&x, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, errNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	return &x, nil
+}
+
+// Get is one interface.
+func (s *Service) Get(ctx context.Context, id uint64) (*models.SourceInterface, error) {
+	return get(s.db.WithContext(ctx), id)
+}
+
+// List is a page of interfaces, newest first, optionally of one app and
+// one status.
+func (s *Service) List(ctx context.Context, appID uint64, status Status, first int, afterID uint64) ([]*models.SourceInterface, int64, error) {
+	q := s.db.WithContext(ctx).Model(&models.SourceInterface{})
+	if appID != 0 {
+		q = q.Where("app_id = ?", appID)
+	}
+	if status != "" {
+		q = q.Where("status = ?", string(status))
+	}
+	return database.NewestFirst[models.SourceInterface](q, first, afterID)
+}
+
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}
+
+func randomCode() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func now() time.Time { return time.Now().UTC() }
