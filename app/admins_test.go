@@ -94,6 +94,11 @@ func TestAdminsRolesAndPermissions(t *testing.T) {
 		}
 		_, r = newAdmin(prov, "hz2"+agentName, "330100", provRole, role("搜索"+suffix, "search.manage"))
 		expectCode(t, r, models.ECodeForbidden)
+		// Nor write a permission they lack into a role, theirs included.
+		updateRole := `mutation($in: UpdateRoleInput!) { updateRole(input: $in) { role { id } } }`
+		expectCode(t, b.gql(t, prov, updateRole, map[string]any{"in": map[string]any{"roleId": provRole,
+			"role": map[string]any{"name": "省级管理" + suffix, "permissions": []string{"admins.manage", "customer_service", "audit.read"}}}}), models.ECodeForbidden)
+		expectCode(t, b.gql(t, prov, createRole, map[string]any{"in": map[string]any{"name": "审计员", "permissions": []string{"audit.read"}}}), models.ECodeForbidden)
 		var list struct {
 			AdminAccounts struct {
 				Edges []struct {

@@ -43,6 +43,12 @@ func TestAuditLog(t *testing.T) {
 		if out.AuditLogs.TotalCount != 0 {
 			t.Fatal("an unknown admin has entries")
 		}
+		// A denied mutation is recorded too.
+		expectCode(t, b.gql(t, b.adminTicketOf(t, 0, false), create, map[string]any{"in": map[string]any{"question": "越权", "answer": "越权"}}), models.ECodeForbidden)
+		b.gql(t, admin, q, map[string]any{"o": "createKnowledgeEntry"}).decode(t, &out)
+		if out.AuditLogs.TotalCount != 3 || out.AuditLogs.Edges[0].Node.Outcome != models.ECodeForbidden {
+			t.Fatalf("a denied mutation: %+v", out.AuditLogs)
+		}
 		expectCode(t, b.gql(t, b.staffTicket(t, 1), q, nil), models.ECodeForbidden)
 		expectCode(t, b.gql(t, "", q, nil), models.ECodeUnauthenticated)
 	})

@@ -123,8 +123,17 @@ func TestSourceInterfaces(t *testing.T) {
 		// Sensitive words flag the interface for its reviewer.
 		b.gql(t, reviewer, `mutation { addSensitiveWords(input: {words: ["翻墙", " 翻墙 ", ""]}) { added } }`, nil).decode(t, &struct{}{})
 		words, _ := reg(registrant, def("敏感"+b.name, "/words"))
-		if res, r := test(words.ID, map[string]any{"name": "name", "value": "x"}); len(res.FlaggedWords) != 1 || res.FlaggedWords[0] != "翻墙" {
+		if res, r := test(words.ID, map[string]any{"name": "name", "value": "x"}, map[string]any{"name": "token", "value": "s3cr3t-value"}); len(res.FlaggedWords) != 1 || res.FlaggedWords[0] != "翻墙" {
 			t.Fatalf("words: %s", r.Raw)
+		}
+		var audit struct {
+			AuditLogs struct {
+				Edges []struct{ Node struct{ Arguments string } }
+			}
+		}
+		b.gql(t, registrant, `{ auditLogs(operation: "testInterface", first: 1) { edges { node { arguments } } } }`, nil).decode(t, &audit)
+		if len(audit.AuditLogs.Edges) != 1 || strings.Contains(audit.AuditLogs.Edges[0].Node.Arguments, "s3cr3t-value") {
+			t.Fatalf("a secret test parameter in the audit log: %+v", audit)
 		}
 
 		// Review: not by the registrant; a rejection says why; an approved
@@ -135,7 +144,9 @@ func TestSourceInterfaces(t *testing.T) {
 		var st struct {
 			ReviewInterface struct{ Interface ifaceOut }
 		}
-		step(registrant, "submitInterface", "InterfaceInput", map[string]any{"interfaceId": words.ID}).decode(t, &struct{}{})
+		// Submitted by another registrant, it is still not the author's to
+		// approve.
+		step(b.adminTicketOf(t, 0, true), "submitInterface", "InterfaceInput", map[string]any{"interfaceId": words.ID}).decode(t, &struct{}{})
 		expectCode(t, step(registrant, "reviewInterface", "ReviewInterfaceInput", map[string]any{"interfaceId": words.ID, "approve": true}), models.ECodeForbidden)
 		expectCode(t, step(reviewer, "reviewInterface", "ReviewInterfaceInput", map[string]any{"interfaceId": words.ID, "approve": false}), models.ECodeBadUserInput)
 		step(reviewer, "reviewInterface", "ReviewInterfaceInput", map[string]any{"interfaceId": words.ID, "approve": true}).decode(t, &st)

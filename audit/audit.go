@@ -50,7 +50,9 @@ func (s *Service) Record(ctx context.Context, e Entry) error {
 	args, _ := json.Marshal(Redact(generic))
 	text := string(args)
 	if len(text) > MaxArguments {
-		text = truncate(text, MaxArguments) + "…"
+		// Still JSON: a marker and the start of the arguments as text.
+		cut, _ := json.Marshal(map[string]any{"truncated": true, "preview": truncate(text, MaxArguments-100)})
+		text = string(cut)
 	}
 	// The record outlives a client that went away: it must be written.
 	ctx = context.WithoutCancel(ctx)
@@ -59,20 +61,32 @@ func (s *Service) Record(ctx context.Context, e Entry) error {
 }
 
 // secretKeys are argument names whose values are never recorded.
-var secretKeys = []string{"password", "secret", "privatekey", "token", "ticket"}
+var secretKeys = []string{"password", "secret", "privatekey", "private_key", "token", "ticket", "auth_code", "apikey", "api_key", "datakey"}
+
+func isSecret(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range secretKeys {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
 
 // Redact copies arguments with secret values replaced, at any depth.
 func Redact(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
+		// A {name, value} pair (parameters sent to a test) is secret by
+		// its name.
+		pairSecret := false
+		if name, ok := x["name"].(string); ok {
+			_, hasValue := x["value"]
+			pairSecret = hasValue && isSecret(name)
+		}
 		for k, val := range x {
-			lk := strings.ToLower(k)
-			secret := false
-			for _, s := range secretKeys {
-				secret = secret || strings.Contains(lk, s)
-			}
-			if secret {
+			if isSecret(k) || (pairSecret && k == "value") {
 				out[k] = "***"
 			} else {
 				out[k] = Redact(val)

@@ -20754,16 +20754,11 @@ func (ec *executionContext) _Query_sourceInterfaces(ctx context.Context, field g
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.manage")
-				if err != nil {
-					var zeroVal *model.SourceInterfaceConnection
-					return zeroVal, err
-				}
 				if ec.Directives.Admin == nil {
 					var zeroVal *model.SourceInterfaceConnection
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
-				return ec.Directives.Admin(ctx, nil, directive0, permission)
+				return ec.Directives.Admin(ctx, nil, directive0, nil)
 			}
 
 			next = directive1

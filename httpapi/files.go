@@ -15,6 +15,7 @@ import (
 	"govmobile/cases"
 	"govmobile/consult"
 	"govmobile/models"
+	"govmobile/permission"
 	"govmobile/resolvers"
 	"govmobile/viewer"
 )
@@ -35,7 +36,7 @@ const uploadOverhead = 64 << 10
 func Files(store *cases.Files, attachments *consult.Attachments, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /files", func(w http.ResponseWriter, r *http.Request) {
-		who, err := fileViewer(r)
+		who, err := fileViewer(r, permission.HandleCases)
 		if err != nil {
 			writeAppError(w, log, err)
 			return
@@ -108,15 +109,15 @@ func Files(store *cases.Files, attachments *consult.Attachments, log *slog.Logge
 	})
 	mux.HandleFunc("GET /files/{id}", func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		who, err := fileViewer(r)
-		if err != nil {
-			writeAppError(w, log, err)
-			return
-		}
 		var name, contentType string
 		var size int64
 		var fh *os.File
 		if id, err := resolvers.ParseGlobalID("id", r.PathValue("id"), resolvers.KindConsultationFile); err == nil {
+			who, err := fileViewer(r, permission.HandleConsults)
+			if err != nil {
+				writeAppError(w, log, err)
+				return
+			}
 			row, f, err := attachments.Open(ctx, consult.Viewer{UserID: who.UserID, AgencyID: who.AgencyID}, id)
 			if err != nil {
 				writeAppError(w, log, err)
@@ -124,6 +125,11 @@ func Files(store *cases.Files, attachments *consult.Attachments, log *slog.Logge
 			}
 			name, contentType, size, fh = row.Name, row.ContentType, row.Size, f
 		} else {
+			who, err := fileViewer(r, permission.HandleCases)
+			if err != nil {
+				writeAppError(w, log, err)
+				return
+			}
 			id, err := resolvers.ParseGlobalID("id", r.PathValue("id"), resolvers.KindCaseFile)
 			if err != nil {
 				writeAppError(w, log, err)
@@ -151,7 +157,7 @@ func Files(store *cases.Files, attachments *consult.Attachments, log *slog.Logge
 // administrator (who, unless staff of an agency, sees no case's files).
 // Without a valid ticket, UNAUTHENTICATED; a failure to check the ticket
 // is the server's, not the caller's.
-func fileViewer(r *http.Request) (cases.Viewer, error) {
+func fileViewer(r *http.Request, staffPermission string) (cases.Viewer, error) {
 	ctx := r.Context()
 	v := viewer.From(ctx)
 	u, err := v.User(ctx)
@@ -163,6 +169,15 @@ func fileViewer(r *http.Request) (cases.Viewer, error) {
 	}
 	a, err := v.RequireAdmin(ctx)
 	if a != nil {
+		// Staff reach their agency's files only with the permission the
+		// files' work needs; without it they see none, as anyone else.
+		ok, err := v.Allowed(ctx, staffPermission)
+		if err != nil {
+			return cases.Viewer{}, err
+		}
+		if !ok {
+			return cases.Viewer{StaffID: a.ID}, nil
+		}
 		return cases.Viewer{AgencyID: a.AgencyID, StaffID: a.ID}, nil
 	}
 	if err != nil && models.ErrorCode(err) != models.ECodeUnauthenticated {

@@ -151,30 +151,37 @@ func adminDirective(log *audit.Service, logger *slog.Logger) func(ctx context.Co
 		v := viewer.From(ctx)
 		a, err := v.RequireAdmin(ctx)
 		if err != nil {
-			return nil, err
+			return nil, err // no administrator to record: the access log has it
+		}
+		fc := graphql.GetFieldContext(ctx)
+		audited := log != nil && fc != nil && fc.Object == "Mutation"
+		outcome := "INTERNAL" // what a panic in the resolver leaves
+		if audited {
+			// Written whatever happens after this point: a denial, an
+			// error, a panic, or success.
+			defer func() {
+				if aerr := log.Record(ctx, audit.Entry{Admin: a, Operation: fc.Field.Name, Arguments: fc.Args, Outcome: outcome, IP: v.IP}); aerr != nil {
+					// The mutation has committed; the failure to record it is
+					// an operator's alarm, not the caller's error.
+					logger.ErrorContext(ctx, "audit log write failed", "operation", fc.Field.Name, "admin", a.ID, "err", aerr)
+				}
+			}()
 		}
 		if permission != nil {
 			ok, err := v.Allowed(ctx, *permission)
 			if err != nil {
+				outcome = models.ErrorCode(err)
 				return nil, err
 			}
 			if !ok {
+				outcome = models.ECodeForbidden
 				return nil, models.Errorf(models.ECodeForbidden, "您没有这项操作的权限，请联系管理员分配角色。")
 			}
 		}
-		fc := graphql.GetFieldContext(ctx)
-		if log == nil || fc == nil || fc.Object != "Mutation" {
-			return next(ctx)
-		}
 		res, err := next(ctx)
-		outcome := "OK"
+		outcome = "OK"
 		if err != nil {
 			outcome = models.ErrorCode(err)
-		}
-		if aerr := log.Record(ctx, audit.Entry{Admin: a, Operation: fc.Field.Name, Arguments: fc.Args, Outcome: outcome, IP: v.IP}); aerr != nil {
-			// The mutation has committed; the failure to record it is an
-			// operator's alarm, not the caller's error.
-			logger.ErrorContext(ctx, "audit log write failed", "operation", fc.Field.Name, "admin", a.ID, "err", aerr)
 		}
 		return res, err
 	}

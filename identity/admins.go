@@ -41,8 +41,14 @@ func (in *RoleInput) clean() error {
 	return nil
 }
 
-// SaveRole creates a role (id 0) or changes one. Names are unique.
-func (s *Service) SaveRole(ctx context.Context, id uint64, in RoleInput) (*models.Role, error) {
+// SaveRole creates a role (id 0) or changes one. Names are unique. Roles
+// are shared by every region, so only a super-admin writes them (8.2.4: the
+// bootstrap super-admin creates roles and permissions); managers assign
+// them, within what they hold.
+func (s *Service) SaveRole(ctx context.Context, m Manager, id uint64, in RoleInput) (*models.Role, error) {
+	if !m.Admin.SuperAdmin {
+		return nil, models.Errorf(models.ECodeForbidden, "角色为各地共用，只有超级管理员可以新建和修改角色。")
+	}
 	if err := in.clean(); err != nil {
 		return nil, err
 	}
@@ -117,6 +123,20 @@ type Manager struct {
 	Permissions []string
 }
 
+// holds refuses permissions the manager does not hold (a super-admin holds
+// them all).
+func (m Manager) holds(perms []string) error {
+	if m.Admin.SuperAdmin {
+		return nil
+	}
+	for _, p := range perms {
+		if !slices.Contains(m.Permissions, p) {
+			return models.Errorf(models.ECodeForbidden, "不能授予或修改自己没有的权限（%s）。", p)
+		}
+	}
+	return nil
+}
+
 // grantable refuses roles that would give permissions the manager does not
 // hold: nobody hands out more than they have.
 func (s *Service) grantable(tx *gorm.DB, m Manager, roleIDs []uint64) error {
@@ -130,14 +150,9 @@ func (s *Service) grantable(tx *gorm.DB, m Manager, roleIDs []uint64) error {
 	if len(roles) != len(slices.Compact(slices.Sorted(slices.Values(roleIDs)))) {
 		return models.InvalidField("roleIds", "有的角色不存在。")
 	}
-	if m.Admin.SuperAdmin {
-		return nil
-	}
 	for _, r := range roles {
-		for _, p := range r.Permissions {
-			if !slices.Contains(m.Permissions, p) {
-				return models.Errorf(models.ECodeForbidden, "不能授予自己没有的权限（角色“%s”）。", r.Name)
-			}
+		if err := m.holds(r.Permissions); err != nil {
+			return models.Errorf(models.ECodeForbidden, "不能授予自己没有的权限（角色“%s”）。", r.Name)
 		}
 	}
 	return nil
@@ -191,6 +206,14 @@ func (s *Service) UpdateAdmin(ctx context.Context, m Manager, id uint64, in Admi
 		}
 		if a.SuperAdmin {
 			return models.Errorf(models.ECodeForbidden, "不能修改超级管理员。")
+		}
+		// Nor an administrator who may do more than the manager.
+		theirs, err := s.AdminPermissions(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		if err := m.holds(theirs); err != nil {
+			return models.Errorf(models.ECodeForbidden, "不能修改权限比自己多的管理员。")
 		}
 		if in.Disabled != nil && *in.Disabled && a.ID == m.Admin.ID {
 			return models.Errorf(models.ECodeConflict, "不能停用自己的账号。")

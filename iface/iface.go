@@ -125,7 +125,7 @@ func (s *Service) Register(ctx context.Context, adminID uint64, in Input) (*mode
 	now := time.Now().UTC()
 	x := &models.SourceInterface{AppID: in.AppID, Name: in.Name, Address: in.Address, Format: in.Format, Method: in.Method, Protocol: protocol,
 		Remark: in.Remark, RequestParams: in.RequestParams, ResponseParams: in.ResponseParams, Status: string(Draft),
-		SubmittedBy: adminID, CreatedAt: now, UpdatedAt: now}
+		RegisteredBy: adminID, LastEditedBy: adminID, SubmittedBy: adminID, CreatedAt: now, UpdatedAt: now}
 	if err := s.db.WithContext(ctx).Create(x).Error; errors.Is(err, gorm.ErrDuplicatedKey) {
 		return nil, models.Errorf(models.ECodeConflict, "这个应用已有同名的接口。")
 	} else if err != nil {
@@ -152,7 +152,9 @@ func (s *Service) Update(ctx context.Context, adminID, id uint64, in Input) (*mo
 		reqJSON, _ := json.Marshal(in.RequestParams)
 		respJSON, _ := json.Marshal(in.ResponseParams)
 		cols := map[string]any{"name": in.Name, "address": in.Address, "format": in.Format, "method": in.Method, "protocol": protocol,
-			"remark": in.Remark, "request_params": string(reqJSON), "response_params": string(respJSON), "submitted_by": adminID}
+			"remark": in.Remark, "request_params": string(reqJSON), "response_params": string(respJSON), "last_edited_by": adminID,
+			// A changed interface is tested afresh.
+			"flagged": false, "flagged_words": "[]"}
 		if err := move(tx, x, Edit, Registrant, cols); errors.Is(err, gorm.ErrDuplicatedKey) {
 			return models.Errorf(models.ECodeConflict, "这个应用已有同名的接口。")
 		} else if err != nil {
@@ -186,8 +188,8 @@ func (s *Service) Review(ctx context.Context, reviewerID, id uint64, approve boo
 		}
 	}
 	return s.step(ctx, id, action, Reviewer, func(x *models.SourceInterface) (map[string]any, error) {
-		if x.SubmittedBy == reviewerID {
-			return nil, models.Errorf(models.ECodeForbidden, "不能审核自己提交的接口，请由另一位管理员审核。")
+		if reviewerID == x.SubmittedBy || reviewerID == x.RegisteredBy || reviewerID == x.LastEditedBy {
+			return nil, models.Errorf(models.ECodeForbidden, "不能审核自己注册、修改或提交的接口，请由另一位管理员审核。")
 		}
 		return map[string]any{"review_note": reason, "reviewed_by": reviewerID}, nil
 	})
@@ -248,10 +250,13 @@ func (s *Service) Get(ctx context.Context, id uint64) (*models.SourceInterface, 
 	return get(s.db.WithContext(ctx), id)
 }
 
-// List is a page of interfaces, newest first, optionally of one app and
-// one status.
-func (s *Service) List(ctx context.Context, appID uint64, status Status, first int, afterID uint64) ([]*models.SourceInterface, int64, error) {
+// List is a page of interfaces, newest first, optionally of one app, of
+// apps within a region-code prefix, and of one status.
+func (s *Service) List(ctx context.Context, appID uint64, regionPrefix string, status Status, first int, afterID uint64) ([]*models.SourceInterface, int64, error) {
 	q := s.db.WithContext(ctx).Model(&models.SourceInterface{})
+	if regionPrefix != "" {
+		q = q.Where("app_id IN (?)", s.db.Model(&models.App{}).Select("id").Where("region_code LIKE ?", regionPrefix+"%"))
+	}
 	if appID != 0 {
 		q = q.Where("app_id = ?", appID)
 	}

@@ -105,20 +105,27 @@ func (s *Service) Test(ctx context.Context, id uint64, params map[string]string)
 	} else {
 		res.Status, res.ElapsedMs = resp.Status, int(resp.Elapsed.Milliseconds())
 		res.Body = string(resp.Body)
-		if len(res.Body) > MaxShownBody {
-			res.Body = res.Body[:MaxShownBody]
-		}
 		res.ResultCode, res.ErrorCode, res.ErrorMsg, res.Date = envelope(resp.Body)
 	}
 	m, err := s.Matcher(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// The whole response is checked; only its first MaxShownBody bytes are
+	// shown.
 	res.FlaggedWords = m.Find(res.Request.URL+"\n"+res.Request.Body+"\n"+res.Body, 20)
+	if len(res.Body) > MaxShownBody {
+		res.Body = strings.ToValidUTF8(res.Body[:MaxShownBody], "")
+	}
 	if len(res.FlaggedWords) > 0 {
 		words, _ := json.Marshal(res.FlaggedWords)
-		if err := s.db.WithContext(ctx).Model(&models.SourceInterface{}).Where("id = ?", x.ID).
-			Updates(map[string]any{"flagged": true, "flagged_words": string(words)}).Error; err != nil {
+		cols := map[string]any{"flagged": true, "flagged_words": string(words)}
+		// A hit on an approved interface sends it back to its reviewers.
+		q := s.db.WithContext(ctx).Model(&models.SourceInterface{}).Where("id = ?", x.ID)
+		if Status(x.Status) == Approved {
+			cols["status"], cols["review_note"] = string(Pending), "连通性测试发现敏感词，需重新审核。"
+		}
+		if err := q.Updates(cols).Error; err != nil {
 			return nil, err
 		}
 	}

@@ -28,9 +28,13 @@ type SourceInterface struct {
 	Status         string           `gorm:"size:16;not null;index"`
 	// Flagged is set when a connectivity test's request or response held
 	// words of the sensitive-word list (FlaggedWords), for the reviewer.
-	Flagged      bool      `gorm:"not null"`
-	FlaggedWords []string  `gorm:"serializer:json;type:text"`
-	ReviewNote   string    `gorm:"size:500;not null"`
+	Flagged      bool     `gorm:"not null"`
+	FlaggedWords []string `gorm:"serializer:json;type:text"`
+	ReviewNote   string   `gorm:"size:500;not null"`
+	// RegisteredBy, LastEditedBy and SubmittedBy are the administrators
+	// who wrote or sent it: none of them reviews it.
+	RegisteredBy uint64    `gorm:"not null;default:0"`
+	LastEditedBy uint64    `gorm:"not null;default:0"`
 	SubmittedBy  uint64    `gorm:"not null"`
 	ReviewedBy   uint64    `gorm:"not null"`
 	CreatedAt    time.Time `gorm:"not null"`

@@ -24,9 +24,9 @@ import (
 
 // Config says what the client may reach and how long it waits.
 type Config struct {
-	// Allow lists the networks that may be reached (CIDRs, or single
-	// addresses). Empty means every public address: loopback, private,
-	// link-local, multicast, unspecified and other special ranges stay
+	// Allow lists networks that may be reached besides the public
+	// addresses (CIDRs, or single addresses): loopback, private,
+	// link-local, multicast, unspecified and other special ranges are
 	// refused unless listed here.
 	Allow []netip.Prefix
 	// Timeout bounds a whole request, response body included (default 10 s).
@@ -99,7 +99,7 @@ func (c *Client) allowed(addr netip.Addr) bool {
 			return true
 		}
 	}
-	return len(c.cfg.Allow) == 0 && public(addr)
+	return public(addr)
 }
 
 // special are ranges never reached unless allowed by name: documentation,

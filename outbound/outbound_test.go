@@ -49,6 +49,10 @@ func TestRefusesWhatMustNotBeReached(t *testing.T) {
 	if err := c.CheckURL("https://203.119.0.1/api"); err != nil {
 		t.Errorf("a public address refused: %v", err)
 	}
+	// An allowlist adds to the public addresses; it does not replace them.
+	if err := outbound.New(outbound.Config{Allow: loopback}).CheckURL("https://203.119.0.1/api"); err != nil {
+		t.Errorf("a public address refused beside an allowlist: %v", err)
+	}
 	if err := outbound.New(outbound.Config{HTTPSOnly: true}).CheckURL("http://example.com/"); !errors.Is(err, outbound.ErrScheme) {
 		t.Errorf("http in production: %v", err)
 	}

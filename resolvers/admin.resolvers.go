@@ -102,7 +102,11 @@ func (r *mutationResolver) RebuildSearchIndex(ctx context.Context) (*model.Rebui
 
 // CreateRole is the resolver for the createRole field.
 func (r *mutationResolver) CreateRole(ctx context.Context, input model.RoleInput) (*model.RolePayload, error) {
-	role, err := r.Identity.SaveRole(ctx, 0, identity.RoleInput{Name: input.Name, Permissions: input.Permissions})
+	m, err := r.manager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	role, err := r.Identity.SaveRole(ctx, m, 0, identity.RoleInput{Name: input.Name, Permissions: input.Permissions})
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +119,11 @@ func (r *mutationResolver) UpdateRole(ctx context.Context, input model.UpdateRol
 	if err != nil {
 		return nil, err
 	}
-	role, err := r.Identity.SaveRole(ctx, id, identity.RoleInput{Name: input.Role.Name, Permissions: input.Role.Permissions})
+	m, err := r.manager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	role, err := r.Identity.SaveRole(ctx, m, id, identity.RoleInput{Name: input.Role.Name, Permissions: input.Role.Permissions})
 	if err != nil {
 		return nil, err
 	}
@@ -250,9 +258,11 @@ func (r *queryResolver) AdminAccounts(ctx context.Context, first *int, after *st
 	}
 	prefix := ""
 	if m.Admin.RegionCode != "" {
-		if reg := r.Catalogue.Regions().Get(m.Admin.RegionCode); reg != nil {
-			prefix = catalogue.RegionPrefix(reg)
+		reg := r.Catalogue.Regions().Get(m.Admin.RegionCode)
+		if reg == nil {
+			return nil, models.Errorf(models.ECodeForbidden, "您的管辖区划无效，请联系超级管理员。")
 		}
+		prefix = catalogue.RegionPrefix(reg)
 	}
 	p, err := readIDPage(first, after, "admins", func(n int, afterID uint64) ([]*models.Admin, int64, error) {
 		return r.Identity.Admins(ctx, prefix, n, afterID)

@@ -29,13 +29,41 @@ func interfacePayload(x *models.SourceInterface, err error) (*model.SourceInterf
 }
 
 // interfaceCall is the calling administrator and the interface's ID.
+// An interface outside the administrator's region (by its app's) is
+// NOT_FOUND, as one that does not exist.
 func (r *Resolver) interfaceCall(ctx context.Context, gid string) (*models.Admin, uint64, error) {
 	a, err := viewer.From(ctx).RequireAdmin(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
 	id, err := parseNumericID("interfaceId", gid, kindInterface)
-	return a, id, err
+	if err != nil {
+		return nil, 0, err
+	}
+	x, err := r.Interfaces.Get(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := r.appInRegion(ctx, a, x.AppID); err != nil {
+		return nil, 0, models.Errorf(models.ECodeNotFound, "没有找到这个接口。")
+	}
+	return a, id, nil
+}
+
+// appInRegion checks an app lies within the administrator's region (a
+// nationwide app, within a nationwide administrator's only).
+func (r *Resolver) appInRegion(ctx context.Context, a *models.Admin, appID uint64) error {
+	app, err := r.Catalogue.AppAnyState(ctx, appID)
+	if err != nil {
+		return err
+	}
+	if app == nil {
+		return models.Errorf(models.ECodeNotFound, "没有找到这个服务应用。")
+	}
+	if !withinRegion(a.RegionCode, app.RegionCode) {
+		return models.Errorf(models.ECodeForbidden, "这个服务应用不在您管辖的行政区划内。")
+	}
+	return nil
 }
 
 func paramList(ps []models.InterfaceParam) []*models.InterfaceParam {

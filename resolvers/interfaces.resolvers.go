@@ -7,10 +7,12 @@ package resolvers
 
 import (
 	"context"
+	"govmobile/catalogue"
 	"govmobile/graph"
 	"govmobile/graph/model"
 	"govmobile/iface"
 	"govmobile/models"
+	"govmobile/permission"
 	"govmobile/viewer"
 )
 
@@ -22,6 +24,9 @@ func (r *mutationResolver) RegisterInterface(ctx context.Context, input model.Re
 	}
 	appID, err := parseNumericID("appId", input.AppID, kindApp)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.appInRegion(ctx, a, appID); err != nil {
 		return nil, err
 	}
 	in := interfaceInput(input.Interface)
@@ -100,16 +105,41 @@ func (r *mutationResolver) RemoveSensitiveWord(ctx context.Context, input model.
 
 // SourceInterfaces is the resolver for the sourceInterfaces field.
 func (r *queryResolver) SourceInterfaces(ctx context.Context, appID *string, status *iface.Status, first *int, after *string) (*model.SourceInterfaceConnection, error) {
+	v := viewer.From(ctx)
+	a, err := v.RequireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Registrants and reviewers both list interfaces.
+	manage, err := v.Allowed(ctx, permission.ManageIfaces)
+	if err != nil {
+		return nil, err
+	}
+	review, err := v.Allowed(ctx, permission.ReviewIfaces)
+	if err != nil {
+		return nil, err
+	}
+	if !manage && !review {
+		return nil, models.Errorf(models.ECodeForbidden, "您没有这项操作的权限，请联系管理员分配角色。")
+	}
 	appFilter, err := optionalID("appId", appID, kindApp)
 	if err != nil {
 		return nil, err
+	}
+	prefix := ""
+	if a.RegionCode != "" {
+		reg := r.Catalogue.Regions().Get(a.RegionCode)
+		if reg == nil {
+			return nil, models.Errorf(models.ECodeForbidden, "您的管辖区划无效，请联系超级管理员。")
+		}
+		prefix = catalogue.RegionPrefix(reg)
 	}
 	var st iface.Status
 	if status != nil {
 		st = *status
 	}
 	p, err := readIDPage(first, after, "interfaces", func(n int, afterID uint64) ([]*models.SourceInterface, int64, error) {
-		return r.Interfaces.List(ctx, appFilter, st, n, afterID)
+		return r.Interfaces.List(ctx, appFilter, prefix, st, n, afterID)
 	}, func(x *models.SourceInterface) uint64 { return x.ID },
 		func(cur string, x *models.SourceInterface) *model.SourceInterfaceEdge {
 			return &model.SourceInterfaceEdge{Cursor: cur, Node: x}
