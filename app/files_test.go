@@ -148,6 +148,15 @@ func TestCaseMaterials(t *testing.T) {
 		if res, _ := b.download(t, b.staffTicket(t, m.AgencyID+1_000_000), up.ID); res.StatusCode != 404 {
 			t.Fatalf("another agency's staff download: %d", res.StatusCode)
 		}
+		// An account of the agency without the case-handling permission
+		// sees nothing either.
+		bare := b.staffTicket(t, m.AgencyID)
+		if err := b.app.DB.Exec("DELETE FROM admin_roles WHERE admin_id = (SELECT admin_id FROM admin_tickets ORDER BY id DESC LIMIT 1)").Error; err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := b.download(t, bare, up.ID); res.StatusCode != 404 {
+			t.Fatalf("an agency account without cases.handle downloads: %d", res.StatusCode)
+		}
 		if res, _ := b.download(t, fay, "not-an-id"); res.StatusCode != 400 {
 			t.Fatalf("bad id: %d", res.StatusCode)
 		}
