@@ -402,15 +402,8 @@ func (s *Service) tell(tx *gorm.DB, c *models.Case, from, to Status, by Actor, n
 	if note != "" {
 		body += "说明：" + note
 	}
-	return ob.Write(tx, &models.Message{UserID: c.UserID, Title: "办件进度更新：" + to.Label(), Body: truncate(body, 1000),
+	return ob.Write(tx, &models.Message{UserID: c.UserID, Title: "办件进度更新：" + to.Label(), Body: body,
 		Target: models.TargetCase, TargetID: c.ID})
-}
-
-func truncate(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }
 
 // draftFor loads the user's draft, or makes a new one for a matter, with

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -16,6 +14,7 @@ import (
 	"govmobile/messages"
 	"govmobile/models"
 	"govmobile/search"
+	"govmobile/validate"
 )
 
 // Bounds on what is written.
@@ -88,19 +87,13 @@ func (d *Input) clean(complete bool) error {
 }
 
 // text trims a text and checks its length and characters; multiline allows
-// line breaks.
+// line breaks and tabs.
 func text(field, name, s string, max int, multiline bool) (string, error) {
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > max {
-		return "", models.InvalidField(field, fmt.Sprintf("%s不能超过%d个字。", name, max))
+	allowed := ""
+	if multiline {
+		allowed = "\n\r\t"
 	}
-	bad := func(r rune) bool {
-		return r < 0x20 && !(multiline && (r == '\n' || r == '\r' || r == '\t')) || r == 0x7f
-	}
-	if !utf8.ValidString(s) || strings.ContainsFunc(s, bad) {
-		return "", models.InvalidField(field, fmt.Sprintf("%s含有无法识别的字符。", name))
-	}
-	return s, nil
+	return validate.Text(field, name, s, max, allowed)
 }
 
 // resolveAgency fills the agency from the matter (a matter's agency is the
@@ -321,7 +314,7 @@ func (s *Service) Reply(ctx context.Context, st Clerk, id uint64, reply string) 
 		return map[string]any{"reply": reply, "replied_at": s.now().UTC()}, nil
 	}, func(c *models.Consultation) *models.Message {
 		return &models.Message{UserID: c.UserID, Title: fmt.Sprintf("您的%s已答复", Kind(c.Kind).Label()),
-			Body: truncate(fmt.Sprintf("%s“%s”的答复：%s", c.Number, c.Title, reply), 1000)}
+			Body: fmt.Sprintf("%s“%s”的答复：%s", c.Number, c.Title, reply)}
 	})
 }
 
@@ -333,7 +326,7 @@ func (s *Service) Close(ctx context.Context, st Clerk, id uint64, note string) (
 	}
 	return s.staffStep(ctx, st, id, Close, note, nil, func(c *models.Consultation) *models.Message {
 		return &models.Message{UserID: c.UserID, Title: fmt.Sprintf("您的%s已办结", Kind(c.Kind).Label()),
-			Body: truncate(fmt.Sprintf("%s“%s”已办结。%s", c.Number, c.Title, note), 1000)}
+			Body: fmt.Sprintf("%s“%s”已办结。%s", c.Number, c.Title, note)}
 	})
 }
 
@@ -530,11 +523,4 @@ func (s *Service) OpenItems(ctx context.Context, userID, matterID, agencyID uint
 	var out []*models.Consultation
 	err := q.Order("id DESC").Limit(n).Find(&out).Error
 	return out, err
-}
-
-func truncate(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }

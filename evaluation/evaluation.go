@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -16,6 +15,7 @@ import (
 	"govmobile/idempotency"
 	"govmobile/messages"
 	"govmobile/models"
+	"govmobile/validate"
 )
 
 // DefaultRectificationDays is the working days an agency has to rectify.
@@ -70,7 +70,7 @@ func (in *Input) clean() error {
 	var tags []string
 	for _, t := range in.Tags {
 		t = strings.TrimSpace(t)
-		if t == "" || utf8.RuneCountInString(t) > MaxTagRunes || !printable(t) {
+		if _, err := validate.Text("tags", "标签", t, MaxTagRunes, "\n"); t == "" || err != nil {
 			return models.InvalidField("tags", fmt.Sprintf("每个标签应为1到%d个字，且不含控制字符。", MaxTagRunes))
 		}
 		if !slices.Contains(tags, t) {
@@ -88,20 +88,10 @@ func (in *Input) clean() error {
 	return nil
 }
 
-// text trims a free text and checks its length and characters.
+// text trims a free text and checks its length and characters (line
+// breaks allowed).
 func text(field, name, s string, max int) (string, error) {
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > max {
-		return "", models.InvalidField(field, fmt.Sprintf("%s不能超过%d个字。", name, max))
-	}
-	if !printable(s) {
-		return "", models.InvalidField(field, fmt.Sprintf("%s含有无法识别的字符。", name))
-	}
-	return s, nil
-}
-
-func printable(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f })
+	return validate.Text(field, name, s, max, "\n")
 }
 
 // subject is what an evaluation is about, for the statistics.
@@ -329,7 +319,7 @@ func (s *Service) Rectify(ctx context.Context, h Handler, id uint64, measures, r
 		return map[string]any{"measures": measures, "reply": reply, "rectified_at": now}, nil
 	}, func(r *models.Rectification) *models.Message {
 		return &models.Message{UserID: r.UserID, Title: "您的评价已整改",
-			Body: truncate("部门已对您的评价进行整改。答复："+reply+" 您可以重新评价一次。", 1000)}
+			Body: "部门已对您的评价进行整改。答复：" + reply + " 您可以重新评价一次。"}
 	})
 }
 
@@ -375,7 +365,7 @@ func (s *Service) ReviewAppeal(ctx context.Context, h Handler, id uint64, uphold
 		return map[string]any{"review_note": note}, nil
 	}, func(r *models.Rectification) *models.Message {
 		if uphold {
-			return &models.Message{UserID: r.UserID, Title: "您的评价经复核不予采纳", Body: truncate("复核意见："+note, 1000)}
+			return &models.Message{UserID: r.UserID, Title: "您的评价经复核不予采纳", Body: "复核意见：" + note}
 		}
 		return nil
 	})
@@ -489,13 +479,6 @@ func (s *Service) Evaluation(ctx context.Context, id uint64) (*models.Evaluation
 	var e models.Evaluation
 	err := s.db.WithContext(ctx).Take(&e, id).Error
 	return &e, err
-}
-
-func truncate(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }
 
 // AddWorkingDays is the moment n working days (Monday to Friday, in

@@ -120,12 +120,27 @@ type Outbox struct{ pending []*models.Message }
 
 // Write stores a message inside tx and queues it for publishing.
 func (o *Outbox) Write(tx *gorm.DB, m *models.Message) error {
+	// Bodies quote what people wrote: cut to the columns' bounds here, once.
+	m.Title, m.Body = cutRunes(m.Title, maxTitle), cutRunes(m.Body, maxBody)
 	m.CreatedAt = time.Now().UTC()
 	if err := tx.Create(m).Error; err != nil {
 		return err
 	}
 	o.pending = append(o.pending, m)
 	return nil
+}
+
+// The bounds of a message's title and body (the columns' sizes).
+const (
+	maxTitle = 100
+	maxBody  = 1000
+)
+
+func cutRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
 }
 
 // Publish delivers the queued messages to live listeners; call it after the

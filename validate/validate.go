@@ -191,3 +191,19 @@ func normalize(s string) string {
 		return r
 	}, strings.TrimSpace(s))
 }
+
+// Text trims a free text and checks it: at most max characters, valid
+// UTF-8, and no control characters but those in allowed (say "\n" for a
+// multi-line comment). label is the field's Chinese name in the messages.
+// It returns the trimmed text.
+func Text(field, label, s string, max int, allowed string) (string, error) {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > max {
+		return "", models.InvalidField(field, fmt.Sprintf("%s不能超过%d个字。", label, max))
+	}
+	bad := func(r rune) bool { return (r < 0x20 || r == 0x7f) && !strings.ContainsRune(allowed, r) }
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, bad) {
+		return "", models.InvalidField(field, fmt.Sprintf("%s含有无法识别的字符。", label))
+	}
+	return s, nil
+}
