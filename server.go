@@ -35,6 +35,8 @@ type options struct {
 	ticketTTL                                                      time.Duration
 	cacheMB, rectificationDays                                     int
 	outboundAllow                                                  string
+	whitelist                                                      string
+	healthInterval                                                 time.Duration
 }
 
 func defineFlags(fs *flag.FlagSet) *options {
@@ -57,6 +59,12 @@ func defineFlags(fs *flag.FlagSet) *options {
 	days, _ := strconv.Atoi(env("RECTIFICATION_DAYS", "15"))
 	fs.IntVar(&o.rectificationDays, "rectification-days", days, "差评整改期限（工作日）(RECTIFICATION_DAYS)")
 	fs.StringVar(&o.outboundAllow, "outbound-allow", env("OUTBOUND_ALLOW", ""), "源接口可访问的内网地址段，逗号分隔的 CIDR（默认只允许公网地址）(OUTBOUND_ALLOW)")
+	fs.StringVar(&o.whitelist, "interface-whitelist", env("INTERFACE_WHITELIST", ""), "白名单鉴权的接口提供方：逗号分隔的主机名（*.example.gov.cn 表示其子域名）、地址或 CIDR (INTERFACE_WHITELIST)")
+	interval, err := time.ParseDuration(env("HEALTH_INTERVAL", "1m"))
+	if err != nil {
+		interval = time.Minute
+	}
+	fs.DurationVar(&o.healthInterval, "health-interval", interval, "每个已审核接口的健康检查间隔 (HEALTH_INTERVAL)")
 	return o
 }
 
@@ -96,6 +104,15 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 		}
 		cfg.OutboundAllow = append(cfg.OutboundAllow, p)
 	}
+	for _, w := range strings.Split(o.whitelist, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			cfg.InterfaceWhitelist = append(cfg.InterfaceWhitelist, w)
+		}
+	}
+	if o.healthInterval < 10*time.Second || o.healthInterval > 24*time.Hour {
+		return cfg, fmt.Errorf("--health-interval: want 10s to 24h, got %s", o.healthInterval)
+	}
+	cfg.HealthInterval = o.healthInterval
 	if o.rectificationDays < 1 || o.rectificationDays > 365 {
 		return cfg, fmt.Errorf("--rectification-days: want 1 to 365 working days, got %d", o.rectificationDays)
 	}

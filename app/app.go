@@ -61,6 +61,13 @@ type Config struct {
 	// http:// interface addresses (always in dev mode).
 	OutboundAllow []netip.Prefix
 	OutboundHTTP  bool
+	// InterfaceWhitelist lists the providers that admit the platform by
+	// address (9.4.4 b): host names, *.domain, addresses or CIDRs. An
+	// interface in whitelist mode must be at one of them.
+	InterfaceWhitelist []string
+	// HealthInterval is how often each approved interface is checked
+	// (default 1 min).
+	HealthInterval time.Duration
 	// RequestTimeout bounds every GraphQL request.
 	RequestTimeout time.Duration
 	// MaxBodyBytes bounds a GraphQL request body.
@@ -265,7 +272,8 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	a.Consultations = consult.New(a.DB, a.Messages)
 	a.Chats = agentchat.New(a.DB)
 	a.Audit = audit.New(a.DB)
-	a.Interfaces = iface.New(a.DB, outbound.New(outbound.Config{Allow: a.Config.OutboundAllow, HTTPSOnly: !(a.Config.Dev || a.Config.OutboundHTTP)}))
+	a.Interfaces = iface.New(a.DB, outbound.New(outbound.Config{Allow: a.Config.OutboundAllow, HTTPSOnly: !(a.Config.Dev || a.Config.OutboundHTTP)}),
+		iface.Options{Keys: keys, PlatformKeys: a.PlatformKeys, Whitelist: a.Config.InterfaceWhitelist})
 	if a.Files, err = cases.NewFiles(a.DB, filepath.Join(a.Config.DataDir, "files")); err != nil {
 		return err
 	}
@@ -375,6 +383,7 @@ func (a *App) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	go a.housekeeping(ctx)
+	go a.Interfaces.RunHealthChecks(ctx, a.HealthConfig())
 	select {
 	case err := <-errc:
 		return err
@@ -386,6 +395,11 @@ func (a *App) Serve(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// HealthConfig is the interface health scheduler's configuration.
+func (a *App) HealthConfig() iface.HealthConfig {
+	return iface.HealthConfig{Interval: a.Config.HealthInterval, Logger: a.Config.Logger}
 }
 
 // housekeeping removes stale tickets and login counters every hour.

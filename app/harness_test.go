@@ -60,7 +60,7 @@ func newApp(name string, mutate func(*app.Config)) (*backend, error) {
 	// Source interfaces in tests are httptest servers: 127.0.0.1 over http is
 	// allowed here, and only here.
 	cfg := app.Config{DataDir: dir, AdminPassword: "Admin-Test-123", Dev: false, Logger: quietLogger(), SearchPollInterval: time.Hour,
-		OutboundAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, OutboundHTTP: true}
+		OutboundAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, OutboundHTTP: true, InterfaceWhitelist: []string{"127.0.0.1"}}
 	if name == "mysql" {
 		dsn, err := freshMySQL(os.Getenv("TEST_MYSQL_DSN"))
 		if err != nil {

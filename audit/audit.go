@@ -61,10 +61,13 @@ func (s *Service) Record(ctx context.Context, e Entry) error {
 }
 
 // secretKeys are argument names whose values are never recorded.
-var secretKeys = []string{"password", "secret", "privatekey", "private_key", "token", "ticket", "auth_code", "apikey", "api_key", "datakey"}
+var secretKeys = []string{"password", "secret", "privatekey", "private_key", "token", "ticket", "auth_code", "apikey", "api_key", "datakey", "authkey"}
 
 func isSecret(name string) bool {
 	n := strings.ToLower(name)
+	if strings.HasSuffix(n, "param") {
+		return false // the name of a secret's parameter (authKeyParam), not a secret
+	}
 	for _, s := range secretKeys {
 		if strings.Contains(n, s) {
 			return true

@@ -3,9 +3,13 @@ package database
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
+
+	"govmobile/models"
 )
 
 // startupLock names the MySQL lock that serialises migrations and first-start
@@ -39,4 +43,36 @@ func WithStartupLock(ctx context.Context, db *gorm.DB, dialect Dialect, fn func(
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", startupLock)
 	return fn()
+}
+
+// TryLease takes or renews the lease name for holder until now+ttl, and
+// says whether holder has it: of several replicas asking, one at a time
+// does, until it stops renewing and the lease runs out.
+func TryLease(ctx context.Context, db *gorm.DB, name, holder string, ttl time.Duration) (bool, error) {
+	db = db.WithContext(ctx)
+	now := time.Now().UTC()
+	until := now.Add(ttl)
+	res := db.Model(&models.Lease{}).Where("name = ? AND (holder = ? OR expires_at < ?)", name, holder, now).
+		Updates(map[string]any{"holder": holder, "expires_at": until})
+	if res.Error != nil {
+		return false, res.Error
+	}
+	if res.RowsAffected == 1 {
+		return true, nil
+	}
+	err := db.Create(&models.Lease{Name: name, Holder: holder, ExpiresAt: until}).Error
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return false, nil // another holder has it
+	default:
+		return false, err
+	}
+}
+
+// ReleaseLease gives a lease up, so another replica need not wait for it to
+// run out.
+func ReleaseLease(ctx context.Context, db *gorm.DB, name, holder string) error {
+	return db.WithContext(ctx).Where("name = ? AND holder = ?", name, holder).Delete(&models.Lease{}).Error
 }

@@ -82,6 +82,9 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	{5, "interface authentication and health checks: auth modes and sealed provider keys, checks, alerts, scheduler leases", func(tx *gorm.DB) error {
+		return tx.AutoMigrate(&models.SourceInterface{}, &models.InterfaceCheck{}, &models.InterfaceAlert{}, &models.Lease{})
+	}},
 }
 
 // LatestVersion is the schema version this build expects.

@@ -58,6 +58,9 @@ type ResolverRoot interface {
 	EvaluationStat() EvaluationStatResolver
 	FormAttribute() FormAttributeResolver
 	Hall() HallResolver
+	InterfaceAlert() InterfaceAlertResolver
+	InterfaceCheck() InterfaceCheckResolver
+	InterfaceHealth() InterfaceHealthResolver
 	KnowledgeEntry() KnowledgeEntryResolver
 	Matter() MatterResolver
 	Message() MessageResolver
@@ -498,6 +501,52 @@ type ComplexityRoot struct {
 		Word      func(childComplexity int) int
 	}
 
+	InterfaceAlert struct {
+		AckedAt     func(childComplexity int) int
+		Count       func(childComplexity int) int
+		FirstAt     func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Interface   func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		LastAt      func(childComplexity int) int
+		Message     func(childComplexity int) int
+		Note        func(childComplexity int) int
+		RecoveredAt func(childComplexity int) int
+		ResolvedAt  func(childComplexity int) int
+		Status      func(childComplexity int) int
+	}
+
+	InterfaceAlertConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	InterfaceAlertEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	InterfaceCheck struct {
+		CheckedAt func(childComplexity int) int
+		Error     func(childComplexity int) int
+		LatencyMs func(childComplexity int) int
+		Outcome   func(childComplexity int) int
+		Status    func(childComplexity int) int
+	}
+
+	InterfaceHealth struct {
+		Availability func(childComplexity int) int
+		Checks       func(childComplexity int) int
+		Failed       func(childComplexity int) int
+		OK           func(childComplexity int) int
+		P50Ms        func(childComplexity int) int
+		P95Ms        func(childComplexity int) int
+		Recent       func(childComplexity int) int
+		Slow         func(childComplexity int) int
+		Timeout      func(childComplexity int) int
+	}
+
 	InterfaceParam struct {
 		Description func(childComplexity int) int
 		Name        func(childComplexity int) int
@@ -508,6 +557,7 @@ type ComplexityRoot struct {
 	InterfaceTestRequest struct {
 		Body   func(childComplexity int) int
 		Method func(childComplexity int) int
+		Signed func(childComplexity int) int
 		URL    func(childComplexity int) int
 	}
 
@@ -598,57 +648,59 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddSensitiveWords       func(childComplexity int, input model.AddSensitiveWordsInput) int
-		AdminLogin              func(childComplexity int, input model.AdminLoginInput) int
-		AppealEvaluation        func(childComplexity int, input model.AppealEvaluationInput) int
-		AssignConsultation      func(childComplexity int, input model.AssignConsultationInput) int
-		BookAppointment         func(childComplexity int, input model.BookAppointmentInput) int
-		CancelAppointment       func(childComplexity int, input model.CancelAppointmentInput) int
-		CloseConsultation       func(childComplexity int, input model.CloseConsultationInput) int
-		CreateAdmin             func(childComplexity int, input model.CreateAdminInput) int
-		CreateKnowledgeEntry    func(childComplexity int, input model.KnowledgeEntryInput) int
-		CreateRole              func(childComplexity int, input model.RoleInput) int
-		DeleteApplicationDraft  func(childComplexity int, input model.DeleteApplicationDraftInput) int
-		DeleteConsultationDraft func(childComplexity int, input model.DeleteConsultationDraftInput) int
-		DeleteKnowledgeEntry    func(childComplexity int, input model.DeleteKnowledgeEntryInput) int
-		DeleteSearchSynonym     func(childComplexity int, input model.DeleteSearchSynonymInput) int
-		EndAgentChat            func(childComplexity int, input model.AgentChatInput) int
-		EvaluateApp             func(childComplexity int, input model.EvaluateAppInput) int
-		EvaluateCase            func(childComplexity int, input model.EvaluateCaseInput) int
-		HandleCase              func(childComplexity int, input model.HandleCaseInput) int
-		Login                   func(childComplexity int, input model.LoginInput) int
-		Logout                  func(childComplexity int) int
-		MarkMessagesRead        func(childComplexity int, input model.MarkMessagesReadInput) int
-		RateConsultationReply   func(childComplexity int, input model.RateConsultationReplyInput) int
-		RebuildSearchIndex      func(childComplexity int) int
-		Rectify                 func(childComplexity int, input model.RectifyInput) int
-		Register                func(childComplexity int, input model.RegisterInput) int
-		RegisterInterface       func(childComplexity int, input model.RegisterInterfaceInput) int
-		RemoveSensitiveWord     func(childComplexity int, input model.RemoveSensitiveWordInput) int
-		ReplyConsultation       func(childComplexity int, input model.ReplyConsultationInput) int
-		RescheduleAppointment   func(childComplexity int, input model.RescheduleAppointmentInput) int
-		ReviewEvaluationAppeal  func(childComplexity int, input model.ReviewAppealInput) int
-		ReviewInterface         func(childComplexity int, input model.ReviewInterfaceInput) int
-		RotatePlatformKey       func(childComplexity int) int
-		SaveApplicationDraft    func(childComplexity int, input model.SaveApplicationDraftInput) int
-		SaveConsultationDraft   func(childComplexity int, input model.SaveConsultationDraftInput) int
-		SendChatMessage         func(childComplexity int, input model.SendChatMessageInput) int
-		SetHotWord              func(childComplexity int, input model.SetHotWordInput) int
-		SetSearchSynonym        func(childComplexity int, input model.SetSearchSynonymInput) int
-		StartAgentChat          func(childComplexity int, input model.StartAgentChatInput) int
-		SubmitApplication       func(childComplexity int, input model.SubmitApplicationInput) int
-		SubmitConsultation      func(childComplexity int, input model.SubmitConsultationInput) int
-		SubmitInterface         func(childComplexity int, input model.InterfaceInput) int
-		Subscribe               func(childComplexity int, input model.SubscribeInput) int
-		SupplyCaseMaterials     func(childComplexity int, input model.SupplyCaseMaterialsInput) int
-		TakeAgentChat           func(childComplexity int, input model.AgentChatInput) int
-		TestInterface           func(childComplexity int, input model.TestInterfaceInput) int
-		Unsubscribe             func(childComplexity int, input model.UnsubscribeInput) int
-		UpdateAdmin             func(childComplexity int, input model.UpdateAdminInput) int
-		UpdateInterface         func(childComplexity int, input model.UpdateInterfaceInput) int
-		UpdateKnowledgeEntry    func(childComplexity int, input model.UpdateKnowledgeEntryInput) int
-		UpdateRole              func(childComplexity int, input model.UpdateRoleInput) int
-		WithdrawCase            func(childComplexity int, input model.WithdrawCaseInput) int
+		AcknowledgeInterfaceAlert func(childComplexity int, input model.AcknowledgeAlertInput) int
+		AddSensitiveWords         func(childComplexity int, input model.AddSensitiveWordsInput) int
+		AdminLogin                func(childComplexity int, input model.AdminLoginInput) int
+		AppealEvaluation          func(childComplexity int, input model.AppealEvaluationInput) int
+		AssignConsultation        func(childComplexity int, input model.AssignConsultationInput) int
+		BookAppointment           func(childComplexity int, input model.BookAppointmentInput) int
+		CancelAppointment         func(childComplexity int, input model.CancelAppointmentInput) int
+		CloseConsultation         func(childComplexity int, input model.CloseConsultationInput) int
+		CreateAdmin               func(childComplexity int, input model.CreateAdminInput) int
+		CreateKnowledgeEntry      func(childComplexity int, input model.KnowledgeEntryInput) int
+		CreateRole                func(childComplexity int, input model.RoleInput) int
+		DeleteApplicationDraft    func(childComplexity int, input model.DeleteApplicationDraftInput) int
+		DeleteConsultationDraft   func(childComplexity int, input model.DeleteConsultationDraftInput) int
+		DeleteKnowledgeEntry      func(childComplexity int, input model.DeleteKnowledgeEntryInput) int
+		DeleteSearchSynonym       func(childComplexity int, input model.DeleteSearchSynonymInput) int
+		EndAgentChat              func(childComplexity int, input model.AgentChatInput) int
+		EvaluateApp               func(childComplexity int, input model.EvaluateAppInput) int
+		EvaluateCase              func(childComplexity int, input model.EvaluateCaseInput) int
+		HandleCase                func(childComplexity int, input model.HandleCaseInput) int
+		Login                     func(childComplexity int, input model.LoginInput) int
+		Logout                    func(childComplexity int) int
+		MarkMessagesRead          func(childComplexity int, input model.MarkMessagesReadInput) int
+		RateConsultationReply     func(childComplexity int, input model.RateConsultationReplyInput) int
+		RebuildSearchIndex        func(childComplexity int) int
+		Rectify                   func(childComplexity int, input model.RectifyInput) int
+		Register                  func(childComplexity int, input model.RegisterInput) int
+		RegisterInterface         func(childComplexity int, input model.RegisterInterfaceInput) int
+		RemoveSensitiveWord       func(childComplexity int, input model.RemoveSensitiveWordInput) int
+		ReplyConsultation         func(childComplexity int, input model.ReplyConsultationInput) int
+		RescheduleAppointment     func(childComplexity int, input model.RescheduleAppointmentInput) int
+		ResolveInterfaceAlert     func(childComplexity int, input model.ResolveAlertInput) int
+		ReviewEvaluationAppeal    func(childComplexity int, input model.ReviewAppealInput) int
+		ReviewInterface           func(childComplexity int, input model.ReviewInterfaceInput) int
+		RotatePlatformKey         func(childComplexity int) int
+		SaveApplicationDraft      func(childComplexity int, input model.SaveApplicationDraftInput) int
+		SaveConsultationDraft     func(childComplexity int, input model.SaveConsultationDraftInput) int
+		SendChatMessage           func(childComplexity int, input model.SendChatMessageInput) int
+		SetHotWord                func(childComplexity int, input model.SetHotWordInput) int
+		SetSearchSynonym          func(childComplexity int, input model.SetSearchSynonymInput) int
+		StartAgentChat            func(childComplexity int, input model.StartAgentChatInput) int
+		SubmitApplication         func(childComplexity int, input model.SubmitApplicationInput) int
+		SubmitConsultation        func(childComplexity int, input model.SubmitConsultationInput) int
+		SubmitInterface           func(childComplexity int, input model.InterfaceInput) int
+		Subscribe                 func(childComplexity int, input model.SubscribeInput) int
+		SupplyCaseMaterials       func(childComplexity int, input model.SupplyCaseMaterialsInput) int
+		TakeAgentChat             func(childComplexity int, input model.AgentChatInput) int
+		TestInterface             func(childComplexity int, input model.TestInterfaceInput) int
+		Unsubscribe               func(childComplexity int, input model.UnsubscribeInput) int
+		UpdateAdmin               func(childComplexity int, input model.UpdateAdminInput) int
+		UpdateInterface           func(childComplexity int, input model.UpdateInterfaceInput) int
+		UpdateKnowledgeEntry      func(childComplexity int, input model.UpdateKnowledgeEntryInput) int
+		UpdateRole                func(childComplexity int, input model.UpdateRoleInput) int
+		WithdrawCase              func(childComplexity int, input model.WithdrawCaseInput) int
 	}
 
 	NavigationEntry struct {
@@ -702,6 +754,7 @@ type ComplexityRoot struct {
 		EvaluationStats         func(childComplexity int, groupBy evaluation.GroupBy, regionCode *string, first *int) int
 		HotSearches             func(childComplexity int, first *int) int
 		HotWordSettings         func(childComplexity int) int
+		InterfaceAlerts         func(childComplexity int, status *iface.AlertStatus, interfaceID *string, first *int, after *string) int
 		Matter                  func(childComplexity int, id *string, code *string) int
 		Matters                 func(childComplexity int, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) int
 		Me                      func(childComplexity int) int
@@ -890,11 +943,18 @@ type ComplexityRoot struct {
 	SourceInterface struct {
 		Address        func(childComplexity int) int
 		App            func(childComplexity int) int
+		AuthKeyParam   func(childComplexity int) int
+		AuthMode       func(childComplexity int) int
+		BadStreak      func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
 		Flagged        func(childComplexity int) int
 		FlaggedWords   func(childComplexity int) int
 		Format         func(childComplexity int) int
+		HasAuthKey     func(childComplexity int) int
+		Health         func(childComplexity int, since *time.Time) int
 		ID             func(childComplexity int) int
+		LastCheckAt    func(childComplexity int) int
+		LastOutcome    func(childComplexity int) int
 		Method         func(childComplexity int) int
 		Name           func(childComplexity int) int
 		Protocol       func(childComplexity int) int
@@ -902,6 +962,7 @@ type ComplexityRoot struct {
 		RequestParams  func(childComplexity int) int
 		ResponseParams func(childComplexity int) int
 		ReviewNote     func(childComplexity int) int
+		SlowMs         func(childComplexity int) int
 		Status         func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
 	}
@@ -1096,6 +1157,18 @@ type HallResolver interface {
 	MatterCount(ctx context.Context, obj *models.Hall) (int, error)
 	Matters(ctx context.Context, obj *models.Hall, first *int) ([]*models.Matter, error)
 }
+type InterfaceAlertResolver interface {
+	ID(ctx context.Context, obj *models.InterfaceAlert) (string, error)
+	Interface(ctx context.Context, obj *models.InterfaceAlert) (*models.SourceInterface, error)
+	Kind(ctx context.Context, obj *models.InterfaceAlert) (iface.Outcome, error)
+	Status(ctx context.Context, obj *models.InterfaceAlert) (iface.AlertStatus, error)
+}
+type InterfaceCheckResolver interface {
+	Outcome(ctx context.Context, obj *models.InterfaceCheck) (iface.Outcome, error)
+}
+type InterfaceHealthResolver interface {
+	Availability(ctx context.Context, obj *iface.Health) (*float64, error)
+}
 type KnowledgeEntryResolver interface {
 	ID(ctx context.Context, obj *models.KnowledgeEntry) (string, error)
 }
@@ -1164,6 +1237,8 @@ type MutationResolver interface {
 	SubmitInterface(ctx context.Context, input model.InterfaceInput) (*model.SourceInterfacePayload, error)
 	ReviewInterface(ctx context.Context, input model.ReviewInterfaceInput) (*model.SourceInterfacePayload, error)
 	TestInterface(ctx context.Context, input model.TestInterfaceInput) (*model.InterfaceTestResult, error)
+	AcknowledgeInterfaceAlert(ctx context.Context, input model.AcknowledgeAlertInput) (*models.InterfaceAlert, error)
+	ResolveInterfaceAlert(ctx context.Context, input model.ResolveAlertInput) (*models.InterfaceAlert, error)
 	AddSensitiveWords(ctx context.Context, input model.AddSensitiveWordsInput) (*model.AddSensitiveWordsPayload, error)
 	RemoveSensitiveWord(ctx context.Context, input model.RemoveSensitiveWordInput) (bool, error)
 	Subscribe(ctx context.Context, input model.SubscribeInput) (*model.SubscribePayload, error)
@@ -1201,6 +1276,7 @@ type QueryResolver interface {
 	ServiceHalls(ctx context.Context, near *model.GeoPointInput, radiusKm *float64, regionCode *string, matterID *string, first *int, after *string) (*model.HallConnection, error)
 	Me(ctx context.Context) (*models.UserProfile, error)
 	SourceInterfaces(ctx context.Context, appID *string, status *iface.Status, first *int, after *string) (*model.SourceInterfaceConnection, error)
+	InterfaceAlerts(ctx context.Context, status *iface.AlertStatus, interfaceID *string, first *int, after *string) (*model.InterfaceAlertConnection, error)
 	SensitiveWords(ctx context.Context) ([]string, error)
 	Matters(ctx context.Context, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) (*model.MatterConnection, error)
 	Matter(ctx context.Context, id *string, code *string) (*models.Matter, error)
@@ -1251,6 +1327,15 @@ type SourceInterfaceResolver interface {
 	Status(ctx context.Context, obj *models.SourceInterface) (iface.Status, error)
 
 	FlaggedWords(ctx context.Context, obj *models.SourceInterface) ([]string, error)
+
+	AuthMode(ctx context.Context, obj *models.SourceInterface) (iface.AuthMode, error)
+
+	HasAuthKey(ctx context.Context, obj *models.SourceInterface) (bool, error)
+	SlowMs(ctx context.Context, obj *models.SourceInterface) (int, error)
+
+	LastOutcome(ctx context.Context, obj *models.SourceInterface) (*iface.Outcome, error)
+
+	Health(ctx context.Context, obj *models.SourceInterface, since *time.Time) (*iface.Health, error)
 }
 type SubscriptionResolver interface {
 	MessageReceived(ctx context.Context) (<-chan *models.Message, error)
@@ -2815,6 +2900,197 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.HotWordSetting.Word(childComplexity), true
 
+	case "InterfaceAlert.acknowledgedAt":
+		if e.ComplexityRoot.InterfaceAlert.AckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlert.AckedAt(childComplexity), true
+	case "InterfaceAlert.count":
+		if e.ComplexityRoot.InterfaceAlert.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlert.Count(childComplexity), true
+	case "InterfaceAlert.firstAt":
+		if e.ComplexityRoot.InterfaceAlert.FirstAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlert.FirstAt(childComplexity), true
+	case "InterfaceAlert.id":
+		if e.ComplexityRoot.InterfaceAlert.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlert.ID(childComplexity), true
+	case "InterfaceAlert.interface":
+		if e.ComplexityRoot.InterfaceAlert.Interface == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlert.Interface(childComplexity), true
+	case "InterfaceAlert.kind":
+		if e.ComplexityRoot.InterfaceAlert.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlert.Kind(childComplexity), true
+	case "InterfaceAlert.lastAt":
+		if e.ComplexityRoot.InterfaceAlert.LastAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlert.LastAt(childComplexity), true
+	case "InterfaceAlert.message":
+		if e.ComplexityRoot.InterfaceAlert.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlert.Message(childComplexity), true
+	case "InterfaceAlert.note":
+		if e.ComplexityRoot.InterfaceAlert.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlert.Note(childComplexity), true
+	case "InterfaceAlert.recoveredAt":
+		if e.ComplexityRoot.InterfaceAlert.RecoveredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlert.RecoveredAt(childComplexity), true
+	case "InterfaceAlert.resolvedAt":
+		if e.ComplexityRoot.InterfaceAlert.ResolvedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlert.ResolvedAt(childComplexity), true
+	case "InterfaceAlert.status":
+		if e.ComplexityRoot.InterfaceAlert.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlert.Status(childComplexity), true
+
+	case "InterfaceAlertConnection.edges":
+		if e.ComplexityRoot.InterfaceAlertConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlertConnection.Edges(childComplexity), true
+	case "InterfaceAlertConnection.pageInfo":
+		if e.ComplexityRoot.InterfaceAlertConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlertConnection.PageInfo(childComplexity), true
+	case "InterfaceAlertConnection.totalCount":
+		if e.ComplexityRoot.InterfaceAlertConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlertConnection.TotalCount(childComplexity), true
+
+	case "InterfaceAlertEdge.cursor":
+		if e.ComplexityRoot.InterfaceAlertEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlertEdge.Cursor(childComplexity), true
+	case "InterfaceAlertEdge.node":
+		if e.ComplexityRoot.InterfaceAlertEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceAlertEdge.Node(childComplexity), true
+
+	case "InterfaceCheck.checkedAt":
+		if e.ComplexityRoot.InterfaceCheck.CheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceCheck.CheckedAt(childComplexity), true
+	case "InterfaceCheck.error":
+		if e.ComplexityRoot.InterfaceCheck.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceCheck.Error(childComplexity), true
+	case "InterfaceCheck.latencyMs":
+		if e.ComplexityRoot.InterfaceCheck.LatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceCheck.LatencyMs(childComplexity), true
+	case "InterfaceCheck.outcome":
+		if e.ComplexityRoot.InterfaceCheck.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceCheck.Outcome(childComplexity), true
+	case "InterfaceCheck.status":
+		if e.ComplexityRoot.InterfaceCheck.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceCheck.Status(childComplexity), true
+
+	case "InterfaceHealth.availability":
+		if e.ComplexityRoot.InterfaceHealth.Availability == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceHealth.Availability(childComplexity), true
+	case "InterfaceHealth.checks":
+		if e.ComplexityRoot.InterfaceHealth.Checks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceHealth.Checks(childComplexity), true
+	case "InterfaceHealth.failed":
+		if e.ComplexityRoot.InterfaceHealth.Failed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceHealth.Failed(childComplexity), true
+	case "InterfaceHealth.ok":
+		if e.ComplexityRoot.InterfaceHealth.OK == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceHealth.OK(childComplexity), true
+	case "InterfaceHealth.p50Ms":
+		if e.ComplexityRoot.InterfaceHealth.P50Ms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceHealth.P50Ms(childComplexity), true
+	case "InterfaceHealth.p95Ms":
+		if e.ComplexityRoot.InterfaceHealth.P95Ms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceHealth.P95Ms(childComplexity), true
+	case "InterfaceHealth.recent":
+		if e.ComplexityRoot.InterfaceHealth.Recent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceHealth.Recent(childComplexity), true
+	case "InterfaceHealth.slow":
+		if e.ComplexityRoot.InterfaceHealth.Slow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceHealth.Slow(childComplexity), true
+	case "InterfaceHealth.timeout":
+		if e.ComplexityRoot.InterfaceHealth.Timeout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceHealth.Timeout(childComplexity), true
+
 	case "InterfaceParam.description":
 		if e.ComplexityRoot.InterfaceParam.Description == nil {
 			break
@@ -2852,6 +3128,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InterfaceTestRequest.Method(childComplexity), true
+	case "InterfaceTestRequest.signed":
+		if e.ComplexityRoot.InterfaceTestRequest.Signed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceTestRequest.Signed(childComplexity), true
 	case "InterfaceTestRequest.url":
 		if e.ComplexityRoot.InterfaceTestRequest.URL == nil {
 			break
@@ -3205,6 +3487,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MessageEdge.Node(childComplexity), true
 
+	case "Mutation.acknowledgeInterfaceAlert":
+		if e.ComplexityRoot.Mutation.AcknowledgeInterfaceAlert == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acknowledgeInterfaceAlert_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcknowledgeInterfaceAlert(childComplexity, args["input"].(model.AcknowledgeAlertInput)), true
 	case "Mutation.addSensitiveWords":
 		if e.ComplexityRoot.Mutation.AddSensitiveWords == nil {
 			break
@@ -3514,6 +3807,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RescheduleAppointment(childComplexity, args["input"].(model.RescheduleAppointmentInput)), true
+	case "Mutation.resolveInterfaceAlert":
+		if e.ComplexityRoot.Mutation.ResolveInterfaceAlert == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resolveInterfaceAlert_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResolveInterfaceAlert(childComplexity, args["input"].(model.ResolveAlertInput)), true
 	case "Mutation.reviewEvaluationAppeal":
 		if e.ComplexityRoot.Mutation.ReviewEvaluationAppeal == nil {
 			break
@@ -4000,6 +4304,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.HotWordSettings(childComplexity), true
+	case "Query.interfaceAlerts":
+		if e.ComplexityRoot.Query.InterfaceAlerts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_interfaceAlerts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.InterfaceAlerts(childComplexity, args["status"].(*iface.AlertStatus), args["interfaceId"].(*string), args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.matter":
 		if e.ComplexityRoot.Query.Matter == nil {
@@ -4809,6 +5124,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SourceInterface.App(childComplexity), true
+	case "SourceInterface.authKeyParam":
+		if e.ComplexityRoot.SourceInterface.AuthKeyParam == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.AuthKeyParam(childComplexity), true
+	case "SourceInterface.authMode":
+		if e.ComplexityRoot.SourceInterface.AuthMode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.AuthMode(childComplexity), true
+	case "SourceInterface.badStreak":
+		if e.ComplexityRoot.SourceInterface.BadStreak == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.BadStreak(childComplexity), true
 	case "SourceInterface.createdAt":
 		if e.ComplexityRoot.SourceInterface.CreatedAt == nil {
 			break
@@ -4833,12 +5166,41 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SourceInterface.Format(childComplexity), true
+	case "SourceInterface.hasAuthKey":
+		if e.ComplexityRoot.SourceInterface.HasAuthKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.HasAuthKey(childComplexity), true
+	case "SourceInterface.health":
+		if e.ComplexityRoot.SourceInterface.Health == nil {
+			break
+		}
+
+		args, err := ec.field_SourceInterface_health_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.SourceInterface.Health(childComplexity, args["since"].(*time.Time)), true
 	case "SourceInterface.id":
 		if e.ComplexityRoot.SourceInterface.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.SourceInterface.ID(childComplexity), true
+	case "SourceInterface.lastCheckAt":
+		if e.ComplexityRoot.SourceInterface.LastCheckAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.LastCheckAt(childComplexity), true
+	case "SourceInterface.lastOutcome":
+		if e.ComplexityRoot.SourceInterface.LastOutcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.LastOutcome(childComplexity), true
 	case "SourceInterface.method":
 		if e.ComplexityRoot.SourceInterface.Method == nil {
 			break
@@ -4881,6 +5243,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SourceInterface.ReviewNote(childComplexity), true
+	case "SourceInterface.slowMs":
+		if e.ComplexityRoot.SourceInterface.SlowMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.SlowMs(childComplexity), true
 	case "SourceInterface.status":
 		if e.ComplexityRoot.SourceInterface.Status == nil {
 			break
@@ -5087,6 +5455,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AcknowledgeAlertInput", ec.unmarshalInputAcknowledgeAlertInput),
 			graphql.NewInputUnmarshaler("AddSensitiveWordsInput", ec.unmarshalInputAddSensitiveWordsInput),
 			graphql.NewInputUnmarshaler("AdminLoginInput", ec.unmarshalInputAdminLoginInput),
 			graphql.NewInputUnmarshaler("AgentChatInput", ec.unmarshalInputAgentChatInput),
@@ -5122,6 +5491,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RemoveSensitiveWordInput", ec.unmarshalInputRemoveSensitiveWordInput),
 			graphql.NewInputUnmarshaler("ReplyConsultationInput", ec.unmarshalInputReplyConsultationInput),
 			graphql.NewInputUnmarshaler("RescheduleAppointmentInput", ec.unmarshalInputRescheduleAppointmentInput),
+			graphql.NewInputUnmarshaler("ResolveAlertInput", ec.unmarshalInputResolveAlertInput),
 			graphql.NewInputUnmarshaler("ReviewAppealInput", ec.unmarshalInputReviewAppealInput),
 			graphql.NewInputUnmarshaler("ReviewInterfaceInput", ec.unmarshalInputReviewInterfaceInput),
 			graphql.NewInputUnmarshaler("RoleInput", ec.unmarshalInputRoleInput),
@@ -6106,6 +6476,98 @@ func (ec *executionContext) childFields_HotWordSetting(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type HotWordSetting", field.Name)
 }
 
+func (ec *executionContext) childFields_InterfaceAlert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_InterfaceAlert_id(ctx, field)
+	case "interface":
+		return ec.fieldContext_InterfaceAlert_interface(ctx, field)
+	case "kind":
+		return ec.fieldContext_InterfaceAlert_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_InterfaceAlert_status(ctx, field)
+	case "message":
+		return ec.fieldContext_InterfaceAlert_message(ctx, field)
+	case "count":
+		return ec.fieldContext_InterfaceAlert_count(ctx, field)
+	case "firstAt":
+		return ec.fieldContext_InterfaceAlert_firstAt(ctx, field)
+	case "lastAt":
+		return ec.fieldContext_InterfaceAlert_lastAt(ctx, field)
+	case "recoveredAt":
+		return ec.fieldContext_InterfaceAlert_recoveredAt(ctx, field)
+	case "acknowledgedAt":
+		return ec.fieldContext_InterfaceAlert_acknowledgedAt(ctx, field)
+	case "resolvedAt":
+		return ec.fieldContext_InterfaceAlert_resolvedAt(ctx, field)
+	case "note":
+		return ec.fieldContext_InterfaceAlert_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InterfaceAlert", field.Name)
+}
+
+func (ec *executionContext) childFields_InterfaceAlertConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_InterfaceAlertConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_InterfaceAlertConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_InterfaceAlertConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InterfaceAlertConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_InterfaceAlertEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_InterfaceAlertEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_InterfaceAlertEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InterfaceAlertEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_InterfaceCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "checkedAt":
+		return ec.fieldContext_InterfaceCheck_checkedAt(ctx, field)
+	case "outcome":
+		return ec.fieldContext_InterfaceCheck_outcome(ctx, field)
+	case "latencyMs":
+		return ec.fieldContext_InterfaceCheck_latencyMs(ctx, field)
+	case "status":
+		return ec.fieldContext_InterfaceCheck_status(ctx, field)
+	case "error":
+		return ec.fieldContext_InterfaceCheck_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InterfaceCheck", field.Name)
+}
+
+func (ec *executionContext) childFields_InterfaceHealth(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "checks":
+		return ec.fieldContext_InterfaceHealth_checks(ctx, field)
+	case "ok":
+		return ec.fieldContext_InterfaceHealth_ok(ctx, field)
+	case "slow":
+		return ec.fieldContext_InterfaceHealth_slow(ctx, field)
+	case "failed":
+		return ec.fieldContext_InterfaceHealth_failed(ctx, field)
+	case "timeout":
+		return ec.fieldContext_InterfaceHealth_timeout(ctx, field)
+	case "availability":
+		return ec.fieldContext_InterfaceHealth_availability(ctx, field)
+	case "p50Ms":
+		return ec.fieldContext_InterfaceHealth_p50Ms(ctx, field)
+	case "p95Ms":
+		return ec.fieldContext_InterfaceHealth_p95Ms(ctx, field)
+	case "recent":
+		return ec.fieldContext_InterfaceHealth_recent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InterfaceHealth", field.Name)
+}
+
 func (ec *executionContext) childFields_InterfaceParam(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -6128,6 +6590,8 @@ func (ec *executionContext) childFields_InterfaceTestRequest(ctx context.Context
 		return ec.fieldContext_InterfaceTestRequest_url(ctx, field)
 	case "body":
 		return ec.fieldContext_InterfaceTestRequest_body(ctx, field)
+	case "signed":
+		return ec.fieldContext_InterfaceTestRequest_signed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InterfaceTestRequest", field.Name)
 }
@@ -6716,6 +7180,22 @@ func (ec *executionContext) childFields_SourceInterface(ctx context.Context, fie
 		return ec.fieldContext_SourceInterface_flaggedWords(ctx, field)
 	case "reviewNote":
 		return ec.fieldContext_SourceInterface_reviewNote(ctx, field)
+	case "authMode":
+		return ec.fieldContext_SourceInterface_authMode(ctx, field)
+	case "authKeyParam":
+		return ec.fieldContext_SourceInterface_authKeyParam(ctx, field)
+	case "hasAuthKey":
+		return ec.fieldContext_SourceInterface_hasAuthKey(ctx, field)
+	case "slowMs":
+		return ec.fieldContext_SourceInterface_slowMs(ctx, field)
+	case "lastCheckAt":
+		return ec.fieldContext_SourceInterface_lastCheckAt(ctx, field)
+	case "lastOutcome":
+		return ec.fieldContext_SourceInterface_lastOutcome(ctx, field)
+	case "badStreak":
+		return ec.fieldContext_SourceInterface_badStreak(ctx, field)
+	case "health":
+		return ec.fieldContext_SourceInterface_health(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_SourceInterface_createdAt(ctx, field)
 	case "updatedAt":
@@ -7005,6 +7485,20 @@ func (ec *executionContext) field_Hall_matters_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_acknowledgeInterfaceAlert_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AcknowledgeAlertInput, error) {
+			return ec.unmarshalNAcknowledgeAlertInput2govmobileᚋgraphᚋmodelᚐAcknowledgeAlertInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -7378,6 +7872,20 @@ func (ec *executionContext) field_Mutation_rescheduleAppointment_args(ctx contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RescheduleAppointmentInput, error) {
 			return ec.unmarshalNRescheduleAppointmentInput2govmobileᚋgraphᚋmodelᚐRescheduleAppointmentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resolveInterfaceAlert_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ResolveAlertInput, error) {
+			return ec.unmarshalNResolveAlertInput2govmobileᚋgraphᚋmodelᚐResolveAlertInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7962,6 +8470,44 @@ func (ec *executionContext) field_Query_hotSearches_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_interfaceAlerts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*iface.AlertStatus, error) {
+			return ec.unmarshalOAlertStatus2ᚖgovmobileᚋifaceᚐAlertStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "interfaceId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["interfaceId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_matter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8493,6 +9039,20 @@ func (ec *executionContext) field_Query_verifyServiceCode_args(ctx context.Conte
 		return nil, err
 	}
 	args["payload"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_SourceInterface_health_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg0
 	return args, nil
 }
 
@@ -14778,6 +15338,764 @@ func (ec *executionContext) fieldContext_HotWordSetting_sortOrder(_ context.Cont
 	return graphql.NewScalarFieldContext("HotWordSetting", field, false, false, "Int")
 }
 
+func (ec *executionContext) _InterfaceAlert_id(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlert_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InterfaceAlert().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlert_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceAlert", field, true, true, "ID")
+}
+
+func (ec *executionContext) _InterfaceAlert_interface(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlert_interface(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InterfaceAlert().Interface(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SourceInterface) graphql.Marshaler {
+			return ec.marshalOSourceInterface2ᚖgovmobileᚋmodelsᚐSourceInterface(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlert_interface(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InterfaceAlert",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceInterface(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InterfaceAlert_kind(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlert_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InterfaceAlert().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v iface.Outcome) graphql.Marshaler {
+			return ec.marshalNHealthOutcome2govmobileᚋifaceᚐOutcome(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlert_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceAlert", field, true, true, "HealthOutcome")
+}
+
+func (ec *executionContext) _InterfaceAlert_status(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlert_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InterfaceAlert().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v iface.AlertStatus) graphql.Marshaler {
+			return ec.marshalNAlertStatus2govmobileᚋifaceᚐAlertStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlert_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceAlert", field, true, true, "AlertStatus")
+}
+
+func (ec *executionContext) _InterfaceAlert_message(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlert_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlert_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceAlert_count(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlert_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlert_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceAlert", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InterfaceAlert_firstAt(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlert_firstAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlert_firstAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _InterfaceAlert_lastAt(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlert_lastAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlert_lastAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _InterfaceAlert_recoveredAt(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlert_recoveredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecoveredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlert_recoveredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _InterfaceAlert_acknowledgedAt(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlert_acknowledgedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AckedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlert_acknowledgedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _InterfaceAlert_resolvedAt(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlert_resolvedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResolvedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlert_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _InterfaceAlert_note(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlert_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlert_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceAlertConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceAlertConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlertConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.InterfaceAlertEdge) graphql.Marshaler {
+			return ec.marshalNInterfaceAlertEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐInterfaceAlertEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlertConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InterfaceAlertConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InterfaceAlertEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InterfaceAlertConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceAlertConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlertConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlertConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InterfaceAlertConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InterfaceAlertConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceAlertConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlertConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlertConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceAlertConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InterfaceAlertEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceAlertEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlertEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlertEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceAlertEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceAlertEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceAlertEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceAlertEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.InterfaceAlert) graphql.Marshaler {
+			return ec.marshalNInterfaceAlert2ᚖgovmobileᚋmodelsᚐInterfaceAlert(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceAlertEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InterfaceAlertEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InterfaceAlert(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InterfaceCheck_checkedAt(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceCheck_checkedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceCheck_checkedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceCheck", field, false, false, "Time")
+}
+
+func (ec *executionContext) _InterfaceCheck_outcome(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceCheck_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InterfaceCheck().Outcome(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v iface.Outcome) graphql.Marshaler {
+			return ec.marshalNHealthOutcome2govmobileᚋifaceᚐOutcome(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceCheck_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceCheck", field, true, true, "HealthOutcome")
+}
+
+func (ec *executionContext) _InterfaceCheck_latencyMs(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceCheck_latencyMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LatencyMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceCheck_latencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceCheck", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InterfaceCheck_status(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceCheck_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceCheck_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceCheck", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InterfaceCheck_error(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceCheck_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceCheck_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceHealth_checks(ctx context.Context, field graphql.CollectedField, obj *iface.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceHealth_checks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceHealth_checks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceHealth", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InterfaceHealth_ok(ctx context.Context, field graphql.CollectedField, obj *iface.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceHealth_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OK, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceHealth_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceHealth", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InterfaceHealth_slow(ctx context.Context, field graphql.CollectedField, obj *iface.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceHealth_slow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceHealth_slow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceHealth", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InterfaceHealth_failed(ctx context.Context, field graphql.CollectedField, obj *iface.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceHealth_failed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceHealth_failed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceHealth", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InterfaceHealth_timeout(ctx context.Context, field graphql.CollectedField, obj *iface.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceHealth_timeout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timeout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceHealth_timeout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceHealth", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InterfaceHealth_availability(ctx context.Context, field graphql.CollectedField, obj *iface.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceHealth_availability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.InterfaceHealth().Availability(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceHealth_availability(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceHealth", field, true, true, "Float")
+}
+
+func (ec *executionContext) _InterfaceHealth_p50Ms(ctx context.Context, field graphql.CollectedField, obj *iface.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceHealth_p50Ms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P50Ms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceHealth_p50Ms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceHealth", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InterfaceHealth_p95Ms(ctx context.Context, field graphql.CollectedField, obj *iface.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceHealth_p95Ms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P95Ms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceHealth_p95Ms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceHealth", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InterfaceHealth_recent(ctx context.Context, field graphql.CollectedField, obj *iface.Health) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceHealth_recent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []models.InterfaceCheck) graphql.Marshaler {
+			return ec.marshalNInterfaceCheck2ᚕgovmobileᚋmodelsᚐInterfaceCheckᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceHealth_recent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InterfaceHealth",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InterfaceCheck(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _InterfaceParam_name(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceParam) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14937,6 +16255,29 @@ func (ec *executionContext) _InterfaceTestRequest_body(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_InterfaceTestRequest_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InterfaceTestRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceTestRequest_signed(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceTestRequest_signed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceTestRequest_signed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceTestRequest", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _InterfaceTestResult_request(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestResult) (ret graphql.Marshaler) {
@@ -18732,6 +20073,130 @@ func (ec *executionContext) fieldContext_Mutation_testInterface(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_acknowledgeInterfaceAlert(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acknowledgeInterfaceAlert(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcknowledgeInterfaceAlert(ctx, fc.Args["input"].(model.AcknowledgeAlertInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.monitor")
+				if err != nil {
+					var zeroVal *models.InterfaceAlert
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.InterfaceAlert
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.InterfaceAlert) graphql.Marshaler {
+			return ec.marshalNInterfaceAlert2ᚖgovmobileᚋmodelsᚐInterfaceAlert(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acknowledgeInterfaceAlert(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InterfaceAlert(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acknowledgeInterfaceAlert_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resolveInterfaceAlert(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resolveInterfaceAlert(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResolveInterfaceAlert(ctx, fc.Args["input"].(model.ResolveAlertInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.monitor")
+				if err != nil {
+					var zeroVal *models.InterfaceAlert
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.InterfaceAlert
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.InterfaceAlert) graphql.Marshaler {
+			return ec.marshalNInterfaceAlert2ᚖgovmobileᚋmodelsᚐInterfaceAlert(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resolveInterfaceAlert(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InterfaceAlert(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resolveInterfaceAlert_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_addSensitiveWords(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20789,6 +22254,68 @@ func (ec *executionContext) fieldContext_Query_sourceInterfaces(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_sourceInterfaces_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_interfaceAlerts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_interfaceAlerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().InterfaceAlerts(ctx, fc.Args["status"].(*iface.AlertStatus), fc.Args["interfaceId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.monitor")
+				if err != nil {
+					var zeroVal *model.InterfaceAlertConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.InterfaceAlertConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InterfaceAlertConnection) graphql.Marshaler {
+			return ec.marshalNInterfaceAlertConnection2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceAlertConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_interfaceAlerts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InterfaceAlertConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_interfaceAlerts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -23933,6 +25460,229 @@ func (ec *executionContext) fieldContext_SourceInterface_reviewNote(_ context.Co
 	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "String")
 }
 
+func (ec *executionContext) _SourceInterface_authMode(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_authMode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SourceInterface().AuthMode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v iface.AuthMode) graphql.Marshaler {
+			return ec.marshalNInterfaceAuthMode2govmobileᚋifaceᚐAuthMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_authMode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, true, true, "InterfaceAuthMode")
+}
+
+func (ec *executionContext) _SourceInterface_authKeyParam(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_authKeyParam(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuthKeyParam, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_authKeyParam(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "String")
+}
+
+func (ec *executionContext) _SourceInterface_hasAuthKey(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_hasAuthKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SourceInterface().HasAuthKey(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_hasAuthKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _SourceInterface_slowMs(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_slowMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SourceInterface().SlowMs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_slowMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, true, true, "Int")
+}
+
+func (ec *executionContext) _SourceInterface_lastCheckAt(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_lastCheckAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastCheckAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_lastCheckAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SourceInterface_lastOutcome(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_lastOutcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SourceInterface().LastOutcome(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *iface.Outcome) graphql.Marshaler {
+			return ec.marshalOHealthOutcome2ᚖgovmobileᚋifaceᚐOutcome(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_lastOutcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, true, true, "HealthOutcome")
+}
+
+func (ec *executionContext) _SourceInterface_badStreak(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_badStreak(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BadStreak, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_badStreak(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SourceInterface_health(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.SourceInterface().Health(ctx, obj, fc.Args["since"].(*time.Time))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "interfaces.monitor")
+				if err != nil {
+					var zeroVal *iface.Health
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *iface.Health
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *iface.Health) graphql.Marshaler {
+			return ec.marshalNInterfaceHealth2ᚖgovmobileᚋifaceᚐHealth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_health(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SourceInterface",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InterfaceHealth(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_SourceInterface_health_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SourceInterface_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -25879,6 +27629,48 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAcknowledgeAlertInput(ctx context.Context, obj any) (model.AcknowledgeAlertInput, error) {
+	var it model.AcknowledgeAlertInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"alertId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "alertId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alertId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlertID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAcknowledgeAlertInput unmarshals raw into the AcknowledgeAlertInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAcknowledgeAlertInput(ctx context.Context, raw any) (model.AcknowledgeAlertInput, error) {
+	var out model.AcknowledgeAlertInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AcknowledgeAlertInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAddSensitiveWordsInput(ctx context.Context, obj any) (model.AddSensitiveWordsInput, error) {
 	var it model.AddSensitiveWordsInput
 	if obj == nil {
@@ -27749,6 +29541,55 @@ func UnmarshalRescheduleAppointmentInput(ctx context.Context, raw any) (model.Re
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputResolveAlertInput(ctx context.Context, obj any) (model.ResolveAlertInput, error) {
+	var it model.ResolveAlertInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"alertId", "note"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "alertId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("alertId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AlertID = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalResolveAlertInput unmarshals raw into the ResolveAlertInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalResolveAlertInput(ctx context.Context, raw any) (model.ResolveAlertInput, error) {
+	var out model.ResolveAlertInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResolveAlertInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReviewAppealInput(ctx context.Context, obj any) (model.ReviewAppealInput, error) {
 	var it model.ReviewAppealInput
 	if obj == nil {
@@ -28184,7 +30025,7 @@ func (ec *executionContext) unmarshalInputSourceInterfaceInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "address", "format", "method", "remark", "requestParams", "responseParams"}
+	fieldsInOrder := [...]string{"name", "address", "format", "method", "remark", "requestParams", "responseParams", "authMode", "authKeyParam", "authKey", "slowMs"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -28240,6 +30081,34 @@ func (ec *executionContext) unmarshalInputSourceInterfaceInput(ctx context.Conte
 				return it, err
 			}
 			it.ResponseParams = data
+		case "authMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authMode"))
+			data, err := ec.unmarshalOInterfaceAuthMode2ᚖgovmobileᚋifaceᚐAuthMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthMode = data
+		case "authKeyParam":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authKeyParam"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthKeyParam = data
+		case "authKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthKey = data
+		case "slowMs":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("slowMs"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SlowMs = data
 		}
 	}
 	return it, nil
@@ -31966,6 +33835,307 @@ func (ec *executionContext) _HotWordSetting(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var interfaceAlertImplementors = []string{"InterfaceAlert"}
+
+func (ec *executionContext) _InterfaceAlert(ctx context.Context, sel ast.SelectionSet, obj *models.InterfaceAlert) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, interfaceAlertImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InterfaceAlert")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InterfaceAlert_id(ctx, field, obj)
+				})
+		case "interface":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InterfaceAlert_interface(ctx, field, obj)
+				})
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InterfaceAlert_kind(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InterfaceAlert_status(ctx, field, obj)
+				})
+		case "message":
+			out.Values[i] = ec._InterfaceAlert_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "count":
+			out.Values[i] = ec._InterfaceAlert_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstAt":
+			out.Values[i] = ec._InterfaceAlert_firstAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastAt":
+			out.Values[i] = ec._InterfaceAlert_lastAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recoveredAt":
+			out.Values[i] = ec._InterfaceAlert_recoveredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "acknowledgedAt":
+			out.Values[i] = ec._InterfaceAlert_acknowledgedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolvedAt":
+			out.Values[i] = ec._InterfaceAlert_resolvedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "note":
+			out.Values[i] = ec._InterfaceAlert_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var interfaceAlertConnectionImplementors = []string{"InterfaceAlertConnection"}
+
+func (ec *executionContext) _InterfaceAlertConnection(ctx context.Context, sel ast.SelectionSet, obj *model.InterfaceAlertConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, interfaceAlertConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InterfaceAlertConnection")
+		case "edges":
+			out.Values[i] = ec._InterfaceAlertConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._InterfaceAlertConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._InterfaceAlertConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var interfaceAlertEdgeImplementors = []string{"InterfaceAlertEdge"}
+
+func (ec *executionContext) _InterfaceAlertEdge(ctx context.Context, sel ast.SelectionSet, obj *model.InterfaceAlertEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, interfaceAlertEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InterfaceAlertEdge")
+		case "cursor":
+			out.Values[i] = ec._InterfaceAlertEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._InterfaceAlertEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var interfaceCheckImplementors = []string{"InterfaceCheck"}
+
+func (ec *executionContext) _InterfaceCheck(ctx context.Context, sel ast.SelectionSet, obj *models.InterfaceCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, interfaceCheckImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InterfaceCheck")
+		case "checkedAt":
+			out.Values[i] = ec._InterfaceCheck_checkedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outcome":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InterfaceCheck_outcome(ctx, field, obj)
+				})
+		case "latencyMs":
+			out.Values[i] = ec._InterfaceCheck_latencyMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._InterfaceCheck_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "error":
+			out.Values[i] = ec._InterfaceCheck_error(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var interfaceHealthImplementors = []string{"InterfaceHealth"}
+
+func (ec *executionContext) _InterfaceHealth(ctx context.Context, sel ast.SelectionSet, obj *iface.Health) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, interfaceHealthImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InterfaceHealth")
+		case "checks":
+			out.Values[i] = ec._InterfaceHealth_checks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ok":
+			out.Values[i] = ec._InterfaceHealth_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "slow":
+			out.Values[i] = ec._InterfaceHealth_slow(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failed":
+			out.Values[i] = ec._InterfaceHealth_failed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timeout":
+			out.Values[i] = ec._InterfaceHealth_timeout(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "availability":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._InterfaceHealth_availability(ctx, field, obj)
+				})
+		case "p50Ms":
+			out.Values[i] = ec._InterfaceHealth_p50Ms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "p95Ms":
+			out.Values[i] = ec._InterfaceHealth_p95Ms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recent":
+			out.Values[i] = ec._InterfaceHealth_recent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var interfaceParamImplementors = []string{"InterfaceParam"}
 
 func (ec *executionContext) _InterfaceParam(ctx context.Context, sel ast.SelectionSet, obj *models.InterfaceParam) graphql.Marshaler {
@@ -32037,6 +34207,11 @@ func (ec *executionContext) _InterfaceTestRequest(ctx context.Context, sel ast.S
 			}
 		case "body":
 			out.Values[i] = ec._InterfaceTestRequest_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signed":
+			out.Values[i] = ec._InterfaceTestRequest_signed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -32963,6 +35138,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "acknowledgeInterfaceAlert":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acknowledgeInterfaceAlert(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resolveInterfaceAlert":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resolveInterfaceAlert(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "addSensitiveWords":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_addSensitiveWords(ctx, field)
@@ -33460,6 +35649,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_sourceInterfaces(ctx, field)
+				})
+		case "interfaceAlerts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_interfaceAlerts(ctx, field)
 				})
 		case "sensitiveWords":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -34768,6 +36963,51 @@ func (ec *executionContext) _SourceInterface(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "authMode":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SourceInterface_authMode(ctx, field, obj)
+				})
+		case "authKeyParam":
+			out.Values[i] = ec._SourceInterface_authKeyParam(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hasAuthKey":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SourceInterface_hasAuthKey(ctx, field, obj)
+				})
+		case "slowMs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SourceInterface_slowMs(ctx, field, obj)
+				})
+		case "lastCheckAt":
+			out.Values[i] = ec._SourceInterface_lastCheckAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastOutcome":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SourceInterface_lastOutcome(ctx, field, obj)
+				})
+		case "badStreak":
+			out.Values[i] = ec._SourceInterface_badStreak(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "health":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SourceInterface_health(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._SourceInterface_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -35592,6 +37832,11 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAcknowledgeAlertInput2govmobileᚋgraphᚋmodelᚐAcknowledgeAlertInput(ctx context.Context, v any) (model.AcknowledgeAlertInput, error) {
+	res, err := ec.unmarshalInputAcknowledgeAlertInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNAddSensitiveWordsInput2govmobileᚋgraphᚋmodelᚐAddSensitiveWordsInput(ctx context.Context, v any) (model.AddSensitiveWordsInput, error) {
 	res, err := ec.unmarshalInputAddSensitiveWordsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -35769,6 +38014,21 @@ func (ec *executionContext) marshalNAgentChatStatus2govmobileᚋagentchatᚐStat
 	res := graphql.MarshalString(string(v))
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "AgentChatStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNAlertStatus2govmobileᚋifaceᚐAlertStatus(ctx context.Context, v any) (iface.AlertStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := iface.AlertStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAlertStatus2govmobileᚋifaceᚐAlertStatus(ctx context.Context, sel ast.SelectionSet, v iface.AlertStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AlertStatus!")
 	}
 	return res
 }
@@ -36704,6 +38964,21 @@ func (ec *executionContext) marshalNHandleCasePayload2ᚖgovmobileᚋgraphᚋmod
 	return ec._HandleCasePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNHealthOutcome2govmobileᚋifaceᚐOutcome(ctx context.Context, v any) (iface.Outcome, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := iface.Outcome(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHealthOutcome2govmobileᚋifaceᚐOutcome(ctx context.Context, sel ast.SelectionSet, v iface.Outcome) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "HealthOutcome!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNHotSearch2ᚕᚖgovmobileᚋgraphᚋmodelᚐHotSearchᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.HotSearch) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -36793,6 +39068,89 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNInterfaceAlert2ᚖgovmobileᚋmodelsᚐInterfaceAlert(ctx context.Context, sel ast.SelectionSet, v *models.InterfaceAlert) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InterfaceAlert!")
+		return graphql.Null
+	}
+	return ec._InterfaceAlert(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInterfaceAlertConnection2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceAlertConnection(ctx context.Context, sel ast.SelectionSet, v *model.InterfaceAlertConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InterfaceAlertConnection!")
+		return graphql.Null
+	}
+	return ec._InterfaceAlertConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInterfaceAlertEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐInterfaceAlertEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.InterfaceAlertEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInterfaceAlertEdge2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceAlertEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInterfaceAlertEdge2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceAlertEdge(ctx context.Context, sel ast.SelectionSet, v *model.InterfaceAlertEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InterfaceAlertEdge!")
+		return graphql.Null
+	}
+	return ec._InterfaceAlertEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNInterfaceAuthMode2govmobileᚋifaceᚐAuthMode(ctx context.Context, v any) (iface.AuthMode, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := iface.AuthMode(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInterfaceAuthMode2govmobileᚋifaceᚐAuthMode(ctx context.Context, sel ast.SelectionSet, v iface.AuthMode) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "InterfaceAuthMode!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNInterfaceCheck2govmobileᚋmodelsᚐInterfaceCheck(ctx context.Context, sel ast.SelectionSet, v models.InterfaceCheck) graphql.Marshaler {
+	return ec._InterfaceCheck(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNInterfaceCheck2ᚕgovmobileᚋmodelsᚐInterfaceCheckᚄ(ctx context.Context, sel ast.SelectionSet, v []models.InterfaceCheck) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInterfaceCheck2govmobileᚋmodelsᚐInterfaceCheck(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInterfaceHealth2ᚖgovmobileᚋifaceᚐHealth(ctx context.Context, sel ast.SelectionSet, v *iface.Health) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InterfaceHealth!")
+		return graphql.Null
+	}
+	return ec._InterfaceHealth(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNInterfaceInput2govmobileᚋgraphᚋmodelᚐInterfaceInput(ctx context.Context, v any) (model.InterfaceInput, error) {
@@ -37351,6 +39709,11 @@ func (ec *executionContext) marshalNRescheduleAppointmentPayload2ᚖgovmobileᚋ
 		return graphql.Null
 	}
 	return ec._RescheduleAppointmentPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNResolveAlertInput2govmobileᚋgraphᚋmodelᚐResolveAlertInput(ctx context.Context, v any) (model.ResolveAlertInput, error) {
+	res, err := ec.unmarshalInputResolveAlertInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNReviewAppealInput2govmobileᚋgraphᚋmodelᚐReviewAppealInput(ctx context.Context, v any) (model.ReviewAppealInput, error) {
@@ -38178,6 +40541,25 @@ func (ec *executionContext) marshalOAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx co
 	return ec._Agency(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOAlertStatus2ᚖgovmobileᚋifaceᚐAlertStatus(ctx context.Context, v any) (*iface.AlertStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := iface.AlertStatus(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAlertStatus2ᚖgovmobileᚋifaceᚐAlertStatus(ctx context.Context, sel ast.SelectionSet, v *iface.AlertStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) marshalOApp2ᚖgovmobileᚋmodelsᚐApp(ctx context.Context, sel ast.SelectionSet, v *models.App) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -38355,6 +40737,25 @@ func (ec *executionContext) unmarshalOGeoPointInput2ᚖgovmobileᚋgraphᚋmodel
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOHealthOutcome2ᚖgovmobileᚋifaceᚐOutcome(ctx context.Context, v any) (*iface.Outcome, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := iface.Outcome(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOHealthOutcome2ᚖgovmobileᚋifaceᚐOutcome(ctx context.Context, sel ast.SelectionSet, v *iface.Outcome) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOHotWordState2ᚖgovmobileᚋmodelsᚐHotWordState(ctx context.Context, v any) (*models.HotWordState, error) {
 	if v == nil {
 		return nil, nil
@@ -38442,6 +40843,25 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalInt(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOInterfaceAuthMode2ᚖgovmobileᚋifaceᚐAuthMode(ctx context.Context, v any) (*iface.AuthMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := iface.AuthMode(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInterfaceAuthMode2ᚖgovmobileᚋifaceᚐAuthMode(ctx context.Context, sel ast.SelectionSet, v *iface.AuthMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
 	return res
 }
 
@@ -38654,6 +41074,13 @@ func (ec *executionContext) marshalOServiceObject2ᚖgovmobileᚋmodelsᚐServic
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) marshalOSourceInterface2ᚖgovmobileᚋmodelsᚐSourceInterface(ctx context.Context, sel ast.SelectionSet, v *models.SourceInterface) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SourceInterface(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

@@ -34,8 +34,9 @@ const (
 
 // Service keeps source interfaces and the sensitive-word list.
 type Service struct {
-	db  *gorm.DB
-	out *outbound.Client
+	db   *gorm.DB
+	out  *outbound.Client
+	opts Options
 
 	mu       sync.Mutex
 	matcher  *sensitive.Matcher // nil until loaded or after a change
@@ -46,7 +47,9 @@ type Service struct {
 const wordsTTL = 30 * time.Second
 
 // New returns the interface service, calling interfaces through out.
-func New(db *gorm.DB, out *outbound.Client) *Service { return &Service{db: db, out: out} }
+func New(db *gorm.DB, out *outbound.Client, opts Options) *Service {
+	return &Service{db: db, out: out, opts: opts}
+}
 
 // Input is an interface as its registrant writes it (example 7).
 type Input struct {
@@ -58,6 +61,15 @@ type Input struct {
 	Remark         string
 	RequestParams  []models.InterfaceParam
 	ResponseParams []models.InterfaceParam
+	// AuthMode defaults to Signature.
+	AuthMode AuthMode
+	// AuthKeyParam names the parameter for AuthKey (default "key").
+	AuthKeyParam string
+	// AuthKey is the provider's key: nil keeps the stored one, "" removes
+	// it.
+	AuthKey *string
+	// SlowMs is the health checks' slow threshold (0: DefaultSlowMs).
+	SlowMs int
 }
 
 var (
@@ -81,6 +93,32 @@ func (s *Service) clean(in *Input) (protocol string, err error) {
 	}
 	if err := s.out.CheckURL(in.Address); err != nil {
 		return "", models.InvalidField("address", err.Error()+"。")
+	}
+	switch in.AuthMode {
+	case "":
+		in.AuthMode = Signature
+	case Signature:
+	case Whitelist:
+		if !s.onWhitelist(in.Address) {
+			return "", errNotWhitelisted()
+		}
+	default:
+		return "", models.InvalidField("authMode", "鉴权方式只能是签名鉴权或白名单鉴权。")
+	}
+	if in.AuthKeyParam = strings.TrimSpace(in.AuthKeyParam); in.AuthKeyParam == "" {
+		in.AuthKeyParam = DefaultAuthKeyParam
+	} else if !paramName.MatchString(in.AuthKeyParam) {
+		return "", models.InvalidField("authKeyParam", "鉴权密钥参数名应以字母或下划线开头，只含字母、数字和下划线。")
+	}
+	if in.AuthKey != nil {
+		if k := strings.TrimSpace(*in.AuthKey); len(k) > 512 || strings.ContainsFunc(k, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return "", models.InvalidField("authKey", "鉴权密钥不能超过512个字符，也不能含控制字符。")
+		} else {
+			in.AuthKey = &k
+		}
+	}
+	if in.SlowMs != 0 && (in.SlowMs < 100 || in.SlowMs > 60000) {
+		return "", models.InvalidField("slowMs", "响应慢的阈值应为100到60000毫秒。")
 	}
 	u, _ := url.Parse(in.Address)
 	for _, list := range []struct {
@@ -122,10 +160,17 @@ func (s *Service) Register(ctx context.Context, adminID uint64, in Input) (*mode
 	if n == 0 {
 		return nil, models.Errorf(models.ECodeNotFound, "没有找到这个服务应用。")
 	}
+	sealed := ""
+	if in.AuthKey != nil {
+		if sealed, err = s.sealAuthKey(*in.AuthKey); err != nil {
+			return nil, err
+		}
+	}
 	now := time.Now().UTC()
 	x := &models.SourceInterface{AppID: in.AppID, Name: in.Name, Address: in.Address, Format: in.Format, Method: in.Method, Protocol: protocol,
 		Remark: in.Remark, RequestParams: in.RequestParams, ResponseParams: in.ResponseParams, Status: string(Draft),
-		RegisteredBy: adminID, LastEditedBy: adminID, SubmittedBy: adminID, CreatedAt: now, UpdatedAt: now}
+		RegisteredBy: adminID, LastEditedBy: adminID, SubmittedBy: adminID, CreatedAt: now, UpdatedAt: now,
+		AuthMode: string(in.AuthMode), AuthKeyParam: in.AuthKeyParam, AuthKey: sealed, SlowMs: in.SlowMs}
 	if err := s.db.WithContext(ctx).Create(x).Error; errors.Is(err, gorm.ErrDuplicatedKey) {
 		return nil, models.Errorf(models.ECodeConflict, "这个应用已有同名的接口。")
 	} else if err != nil {
@@ -153,8 +198,16 @@ func (s *Service) Update(ctx context.Context, adminID, id uint64, in Input) (*mo
 		respJSON, _ := json.Marshal(in.ResponseParams)
 		cols := map[string]any{"name": in.Name, "address": in.Address, "format": in.Format, "method": in.Method, "protocol": protocol,
 			"remark": in.Remark, "request_params": string(reqJSON), "response_params": string(respJSON), "last_edited_by": adminID,
+			"auth_mode": string(in.AuthMode), "auth_key_param": in.AuthKeyParam, "slow_ms": in.SlowMs,
 			// A changed interface is tested afresh.
 			"flagged": false, "flagged_words": "[]"}
+		if in.AuthKey != nil {
+			sealed, err := s.sealAuthKey(*in.AuthKey)
+			if err != nil {
+				return err
+			}
+			cols["auth_key"] = sealed
+		}
 		if err := move(tx, x, Edit, Registrant, cols); errors.Is(err, gorm.ErrDuplicatedKey) {
 			return models.Errorf(models.ECodeConflict, "这个应用已有同名的接口。")
 		} else if err != nil {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -22,6 +20,8 @@ type TestRequest struct {
 	Method string
 	URL    string
 	Body   string
+	// Signed says the request carried the platform's signature (9.4.4 a).
+	Signed bool
 }
 
 // TestResult is what a connectivity test saw (figure 4 of the standard):
@@ -77,29 +77,12 @@ func (s *Service) Test(ctx context.Context, id uint64, params map[string]string)
 			return nil, models.InvalidField("params", fmt.Sprintf("请填写必填参数 %s。", p.Name))
 		}
 	}
-	var req *http.Request
-	res := &TestResult{}
-	if x.Method == http.MethodGet {
-		u, _ := url.Parse(x.Address)
-		q := u.Query()
-		for k, v := range values {
-			q.Set(k, v)
-		}
-		u.RawQuery = q.Encode()
-		req, err = http.NewRequest(http.MethodGet, u.String(), nil)
-		res.Request = TestRequest{Method: http.MethodGet, URL: u.String()}
-	} else {
-		body, _ := json.Marshal(values)
-		req, err = http.NewRequest(http.MethodPost, x.Address, strings.NewReader(string(body)))
-		res.Request = TestRequest{Method: http.MethodPost, URL: x.Address, Body: string(body)}
-		if req != nil {
-			req.Header.Set("Content-Type", "application/json; charset=utf-8")
-		}
-	}
+	c, err := s.prepare(ctx, x, values)
 	if err != nil {
-		return nil, models.InvalidField("address", "接口地址格式不正确。")
+		return nil, err
 	}
-	resp, err := s.out.Do(ctx, req)
+	res := &TestResult{Request: c.shown}
+	resp, err := s.out.Do(ctx, c.req)
 	if err != nil {
 		res.Failure = failure(err)
 	} else {

@@ -39,6 +39,67 @@ type SourceInterface struct {
 	ReviewedBy   uint64    `gorm:"not null"`
 	CreatedAt    time.Time `gorm:"not null"`
 	UpdatedAt    time.Time `gorm:"not null"`
+	// AuthMode is how the provider knows the caller (9.4.4): SIGNATURE
+	// (requests signed with the platform key) or WHITELIST (the platform's
+	// egress is whitelisted by the provider).
+	AuthMode string `gorm:"size:16;not null;default:SIGNATURE"`
+	// AuthKeyParam names the parameter that carries the provider's
+	// authentication key (AuthKey, sealed by the master key; "" when none).
+	// The key is sent to the provider only, never returned by a query.
+	AuthKeyParam string `gorm:"size:64;not null;default:''"`
+	AuthKey      string `gorm:"type:text"`
+	// Health checks (9.4.3): the slow threshold (0: the default), when the
+	// next check is due, the last outcome and how many checks in a row
+	// went wrong.
+	SlowMs      int        `gorm:"not null;default:0"`
+	NextCheckAt *time.Time `gorm:"index"`
+	LastCheckAt *time.Time
+	LastOutcome string `gorm:"size:16;not null;default:''"`
+	BadStreak   int    `gorm:"not null;default:0"`
+	// CheckClaim marks the interfaces one run of the scheduler took.
+	CheckClaim string `gorm:"size:32;not null;default:''"`
+}
+
+// InterfaceCheck is one health check of an interface (9.4.3).
+type InterfaceCheck struct {
+	ID          uint64    `gorm:"primaryKey"`
+	InterfaceID uint64    `gorm:"not null;index:idx_interface_checks_at,priority:1"`
+	CheckedAt   time.Time `gorm:"not null;index:idx_interface_checks_at,priority:2;index"`
+	// Outcome is OK, SLOW, FAILED or TIMEOUT.
+	Outcome   string `gorm:"size:16;not null"`
+	LatencyMs int    `gorm:"not null"`
+	Status    int    `gorm:"not null"`
+	// Error says in words what went wrong ("" when nothing did).
+	Error string `gorm:"size:300;not null"`
+}
+
+// InterfaceAlert is a warning raised by health checks: one open alert per
+// interface and kind (SLOW, FAILED, TIMEOUT), counted up while the
+// condition lasts, acknowledged and resolved by administrators.
+type InterfaceAlert struct {
+	ID          uint64 `gorm:"primaryKey"`
+	InterfaceID uint64 `gorm:"not null;index"`
+	Kind        string `gorm:"size:16;not null"`
+	// Status is OPEN, ACKNOWLEDGED or RESOLVED.
+	Status      string    `gorm:"size:16;not null;index"`
+	Message     string    `gorm:"size:300;not null"`
+	Count       int       `gorm:"not null"`
+	FirstAt     time.Time `gorm:"not null"`
+	LastAt      time.Time `gorm:"not null"`
+	RecoveredAt *time.Time
+	AckedBy     uint64 `gorm:"not null;default:0"`
+	AckedAt     *time.Time
+	ResolvedBy  uint64 `gorm:"not null;default:0"`
+	ResolvedAt  *time.Time
+	Note        string `gorm:"size:500;not null;default:''"`
+}
+
+// Lease is a named lease on scheduled work, so that of several replicas
+// sharing the database one at a time does it.
+type Lease struct {
+	Name      string    `gorm:"primaryKey;size:64"`
+	Holder    string    `gorm:"size:64;not null"`
+	ExpiresAt time.Time `gorm:"not null"`
 }
 
 // SensitiveWord is one word of the administrators' sensitive-word list.

@@ -24,6 +24,11 @@ const (
 	ManageKeys      Name = "keys.manage"          // the platform's signing keys
 	ManageIfaces    Name = "interfaces.manage"    // register and test source interfaces
 	ReviewIfaces    Name = "interfaces.review"    // review interfaces; the sensitive-word list
+	MonitorIfaces   Name = "interfaces.monitor"   // interface health and its alerts
+	ManageApps      Name = "apps.manage"          // create apps, bind interfaces, upload, test, submit
+	ReviewApps      Name = "apps.review"          // review, publish and take apps offline
+	ManageFilings   Name = "filings.manage"       // file a mobile terminal
+	ReviewFilings   Name = "filings.review"       // review filings
 )
 
 // All are the permissions with their Chinese names, in display order.
@@ -32,7 +37,9 @@ var All = []struct{ Name, Label string }{
 	{ManageSearch, "搜索管理"}, {HandleCases, "办件办理"}, {HandleConsults, "咨询投诉处理"},
 	{HandleRatings, "差评整改与申诉"}, {ReviewAppeals, "申诉复核"}, {ReadStatistics, "统计查询"},
 	{CustomerService, "人工客服"}, {ManageKeys, "平台密钥管理"},
-	{ManageIfaces, "接口注册与测试"}, {ReviewIfaces, "接口审核与敏感词管理"},
+	{ManageIfaces, "接口注册与测试"}, {ReviewIfaces, "接口审核与敏感词管理"}, {MonitorIfaces, "接口监测与预警"},
+	{ManageApps, "应用接入与测试"}, {ReviewApps, "应用审核与上下线"},
+	{ManageFilings, "移动端备案"}, {ReviewFilings, "备案审核"},
 }
 
 // Known reports whether name is a permission.

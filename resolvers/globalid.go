@@ -33,6 +33,7 @@ const (
 	kindRole          = "Role"
 	kindAdmin         = "AdminAccount"
 	kindInterface     = "SourceInterface"
+	kindAlert         = "InterfaceAlert"
 )
 
 // globalID makes an opaque ID: base64url of "Kind:key". Clients must treat it

@@ -3,6 +3,8 @@ package resolvers
 import (
 	"context"
 
+	"govmobile/catalogue"
+
 	"govmobile/graph/model"
 	"govmobile/iface"
 	"govmobile/models"
@@ -11,7 +13,14 @@ import (
 
 // interfaceInput is a registration as the service takes it.
 func interfaceInput(in *model.SourceInterfaceInput) iface.Input {
-	out := iface.Input{Name: in.Name, Address: in.Address, Format: in.Format, Method: in.Method, Remark: deref(in.Remark)}
+	out := iface.Input{Name: in.Name, Address: in.Address, Format: in.Format, Method: in.Method, Remark: deref(in.Remark),
+		AuthKeyParam: deref(in.AuthKeyParam), AuthKey: in.AuthKey}
+	if in.AuthMode != nil {
+		out.AuthMode = *in.AuthMode
+	}
+	if in.SlowMs != nil {
+		out.SlowMs = *in.SlowMs
+	}
 	for _, p := range in.RequestParams {
 		out.RequestParams = append(out.RequestParams, models.InterfaceParam{Name: p.Name, Required: p.Required, Type: p.Type, Description: deref(p.Description)})
 	}
@@ -72,4 +81,42 @@ func paramList(ps []models.InterfaceParam) []*models.InterfaceParam {
 		out[i] = &ps[i]
 	}
 	return out
+}
+
+// adminRegionPrefix is the region-code prefix of an administrator's
+// region, "" for a nationwide one.
+func (r *Resolver) adminRegionPrefix(a *models.Admin) (string, error) {
+	if a.RegionCode == "" {
+		return "", nil
+	}
+	reg := r.Catalogue.Regions().Get(a.RegionCode)
+	if reg == nil {
+		return "", models.Errorf(models.ECodeForbidden, "您的管辖区划无效，请联系超级管理员。")
+	}
+	return catalogue.RegionPrefix(reg), nil
+}
+
+// alertCall is the calling administrator and an alert's ID; an alert on an
+// interface outside the administrator's region is NOT_FOUND.
+func (r *Resolver) alertCall(ctx context.Context, gid string) (*models.Admin, uint64, error) {
+	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	id, err := parseNumericID("alertId", gid, kindAlert)
+	if err != nil {
+		return nil, 0, err
+	}
+	al, err := r.Interfaces.Alert(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	x, err := r.Interfaces.Get(ctx, al.InterfaceID)
+	if err == nil {
+		err = r.appInRegion(ctx, a, x.AppID)
+	}
+	if err != nil {
+		return nil, 0, models.Errorf(models.ECodeNotFound, "没有找到这条预警。")
+	}
+	return a, id, nil
 }

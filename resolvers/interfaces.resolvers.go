@@ -7,14 +7,48 @@ package resolvers
 
 import (
 	"context"
-	"govmobile/catalogue"
 	"govmobile/graph"
 	"govmobile/graph/model"
 	"govmobile/iface"
 	"govmobile/models"
 	"govmobile/permission"
 	"govmobile/viewer"
+	"time"
 )
+
+// ID is the resolver for the id field.
+func (r *interfaceAlertResolver) ID(ctx context.Context, obj *models.InterfaceAlert) (string, error) {
+	return globalIDNum(kindAlert, obj.ID), nil
+}
+
+// Interface is the resolver for the interface field.
+func (r *interfaceAlertResolver) Interface(ctx context.Context, obj *models.InterfaceAlert) (*models.SourceInterface, error) {
+	return r.Interfaces.Get(ctx, obj.InterfaceID)
+}
+
+// Kind is the resolver for the kind field.
+func (r *interfaceAlertResolver) Kind(ctx context.Context, obj *models.InterfaceAlert) (iface.Outcome, error) {
+	return iface.Outcome(obj.Kind), nil
+}
+
+// Status is the resolver for the status field.
+func (r *interfaceAlertResolver) Status(ctx context.Context, obj *models.InterfaceAlert) (iface.AlertStatus, error) {
+	return iface.AlertStatus(obj.Status), nil
+}
+
+// Outcome is the resolver for the outcome field.
+func (r *interfaceCheckResolver) Outcome(ctx context.Context, obj *models.InterfaceCheck) (iface.Outcome, error) {
+	return iface.Outcome(obj.Outcome), nil
+}
+
+// Availability is the resolver for the availability field.
+func (r *interfaceHealthResolver) Availability(ctx context.Context, obj *iface.Health) (*float64, error) {
+	if obj.Availability < 0 {
+		return nil, nil
+	}
+	v := obj.Availability
+	return &v, nil
+}
 
 // RegisterInterface is the resolver for the registerInterface field.
 func (r *mutationResolver) RegisterInterface(ctx context.Context, input model.RegisterInterfaceInput) (*model.SourceInterfacePayload, error) {
@@ -80,10 +114,28 @@ func (r *mutationResolver) TestInterface(ctx context.Context, input model.TestIn
 		words = []string{}
 	}
 	return &model.InterfaceTestResult{
-		Request: &model.InterfaceTestRequest{Method: res.Request.Method, URL: res.Request.URL, Body: res.Request.Body},
+		Request: &model.InterfaceTestRequest{Method: res.Request.Method, URL: res.Request.URL, Body: res.Request.Body, Signed: res.Request.Signed},
 		Status:  res.Status, Body: res.Body, ElapsedMs: res.ElapsedMs, ResultCode: res.ResultCode, ResultMeaning: iface.ResultMeaning(res.ResultCode),
 		ErrorCode: res.ErrorCode, ErrorMsg: res.ErrorMsg, Date: res.Date, Failure: res.Failure, FlaggedWords: words,
 	}, nil
+}
+
+// AcknowledgeInterfaceAlert is the resolver for the acknowledgeInterfaceAlert field.
+func (r *mutationResolver) AcknowledgeInterfaceAlert(ctx context.Context, input model.AcknowledgeAlertInput) (*models.InterfaceAlert, error) {
+	a, id, err := r.alertCall(ctx, input.AlertID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Interfaces.AcknowledgeAlert(ctx, a.ID, id)
+}
+
+// ResolveInterfaceAlert is the resolver for the resolveInterfaceAlert field.
+func (r *mutationResolver) ResolveInterfaceAlert(ctx context.Context, input model.ResolveAlertInput) (*models.InterfaceAlert, error) {
+	a, id, err := r.alertCall(ctx, input.AlertID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Interfaces.ResolveAlert(ctx, a.ID, id, deref(input.Note))
 }
 
 // AddSensitiveWords is the resolver for the addSensitiveWords field.
@@ -126,13 +178,9 @@ func (r *queryResolver) SourceInterfaces(ctx context.Context, appID *string, sta
 	if err != nil {
 		return nil, err
 	}
-	prefix := ""
-	if a.RegionCode != "" {
-		reg := r.Catalogue.Regions().Get(a.RegionCode)
-		if reg == nil {
-			return nil, models.Errorf(models.ECodeForbidden, "您的管辖区划无效，请联系超级管理员。")
-		}
-		prefix = catalogue.RegionPrefix(reg)
+	prefix, err := r.adminRegionPrefix(a)
+	if err != nil {
+		return nil, err
 	}
 	var st iface.Status
 	if status != nil {
@@ -148,6 +196,36 @@ func (r *queryResolver) SourceInterfaces(ctx context.Context, appID *string, sta
 		return nil, err
 	}
 	return &model.SourceInterfaceConnection{TotalCount: p.Total, Edges: p.Edges, PageInfo: p.Info}, nil
+}
+
+// InterfaceAlerts is the resolver for the interfaceAlerts field.
+func (r *queryResolver) InterfaceAlerts(ctx context.Context, status *iface.AlertStatus, interfaceID *string, first *int, after *string) (*model.InterfaceAlertConnection, error) {
+	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prefix, err := r.adminRegionPrefix(a)
+	if err != nil {
+		return nil, err
+	}
+	ifaceFilter, err := optionalID("interfaceId", interfaceID, kindInterface)
+	if err != nil {
+		return nil, err
+	}
+	var st iface.AlertStatus
+	if status != nil {
+		st = *status
+	}
+	p, err := readIDPage(first, after, "interfaceAlerts", func(n int, afterID uint64) ([]*models.InterfaceAlert, int64, error) {
+		return r.Interfaces.Alerts(ctx, st, ifaceFilter, prefix, n, afterID)
+	}, func(x *models.InterfaceAlert) uint64 { return x.ID },
+		func(cur string, x *models.InterfaceAlert) *model.InterfaceAlertEdge {
+			return &model.InterfaceAlertEdge{Cursor: cur, Node: x}
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &model.InterfaceAlertConnection{TotalCount: p.Total, Edges: p.Edges, PageInfo: p.Info}, nil
 }
 
 // SensitiveWords is the resolver for the sensitiveWords field.
@@ -192,9 +270,61 @@ func (r *sourceInterfaceResolver) FlaggedWords(ctx context.Context, obj *models.
 	return obj.FlaggedWords, nil
 }
 
+// AuthMode is the resolver for the authMode field.
+func (r *sourceInterfaceResolver) AuthMode(ctx context.Context, obj *models.SourceInterface) (iface.AuthMode, error) {
+	return iface.AuthMode(obj.AuthMode), nil
+}
+
+// HasAuthKey is the resolver for the hasAuthKey field.
+func (r *sourceInterfaceResolver) HasAuthKey(ctx context.Context, obj *models.SourceInterface) (bool, error) {
+	return obj.AuthKey != "", nil
+}
+
+// SlowMs is the resolver for the slowMs field.
+func (r *sourceInterfaceResolver) SlowMs(ctx context.Context, obj *models.SourceInterface) (int, error) {
+	if obj.SlowMs == 0 {
+		return iface.DefaultSlowMs, nil
+	}
+	return obj.SlowMs, nil
+}
+
+// LastOutcome is the resolver for the lastOutcome field.
+func (r *sourceInterfaceResolver) LastOutcome(ctx context.Context, obj *models.SourceInterface) (*iface.Outcome, error) {
+	if obj.LastOutcome == "" {
+		return nil, nil
+	}
+	o := iface.Outcome(obj.LastOutcome)
+	return &o, nil
+}
+
+// Health is the resolver for the health field.
+func (r *sourceInterfaceResolver) Health(ctx context.Context, obj *models.SourceInterface, since *time.Time) (*iface.Health, error) {
+	from := time.Now().UTC().Add(-24 * time.Hour)
+	if since != nil {
+		from = *since
+	}
+	return r.Interfaces.History(ctx, obj.ID, from)
+}
+
+// InterfaceAlert returns graph.InterfaceAlertResolver implementation.
+func (r *Resolver) InterfaceAlert() graph.InterfaceAlertResolver { return &interfaceAlertResolver{r} }
+
+// InterfaceCheck returns graph.InterfaceCheckResolver implementation.
+func (r *Resolver) InterfaceCheck() graph.InterfaceCheckResolver { return &interfaceCheckResolver{r} }
+
+// InterfaceHealth returns graph.InterfaceHealthResolver implementation.
+func (r *Resolver) InterfaceHealth() graph.InterfaceHealthResolver {
+	return &interfaceHealthResolver{r}
+}
+
 // SourceInterface returns graph.SourceInterfaceResolver implementation.
 func (r *Resolver) SourceInterface() graph.SourceInterfaceResolver {
 	return &sourceInterfaceResolver{r}
 }
 
-type sourceInterfaceResolver struct{ *Resolver }
+type (
+	interfaceAlertResolver  struct{ *Resolver }
+	interfaceCheckResolver  struct{ *Resolver }
+	interfaceHealthResolver struct{ *Resolver }
+	sourceInterfaceResolver struct{ *Resolver }
+)

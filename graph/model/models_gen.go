@@ -9,6 +9,7 @@ import (
 	"govmobile/consult"
 	"govmobile/evaluation"
 	"govmobile/geo"
+	"govmobile/iface"
 	"govmobile/models"
 	"govmobile/search"
 	"govmobile/servicecode"
@@ -16,6 +17,12 @@ import (
 	"strconv"
 	"time"
 )
+
+// 确认预警。
+type AcknowledgeAlertInput struct {
+	// 预警编号。
+	AlertID string `json:"alertId"`
+}
 
 // 添加敏感词。
 type AddSensitiveWordsInput struct {
@@ -473,6 +480,24 @@ type HotSearch struct {
 	Count int `json:"count"`
 }
 
+// 预警列表（从新到旧）。
+type InterfaceAlertConnection struct {
+	// 本页。
+	Edges []*InterfaceAlertEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 预警列表中的一条。
+type InterfaceAlertEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 预警。
+	Node *models.InterfaceAlert `json:"node"`
+}
+
 // 接口操作。
 type InterfaceInput struct {
 	// 接口编号。
@@ -505,8 +530,10 @@ type InterfaceTestRequest struct {
 	Method string `json:"method"`
 	// 完整地址（GET 时含参数）。
 	URL string `json:"url"`
-	// 请求体（POST 时为 JSON）。
+	// 请求体（POST 时为 JSON）。鉴权密钥显示为 ******。
 	Body string `json:"body"`
+	// 是否带有平台的 SM2 签名（签名鉴权）。
+	Signed bool `json:"signed"`
 }
 
 // 连通性测试的结果（图4）：发出的请求和原始返回。
@@ -789,6 +816,14 @@ type RescheduleAppointmentPayload struct {
 	Appointment *models.Appointment `json:"appointment"`
 }
 
+// 处理预警。
+type ResolveAlertInput struct {
+	// 预警编号。
+	AlertID string `json:"alertId"`
+	// 处理说明，至多500字。
+	Note *string `json:"note,omitempty"`
+}
+
 // 复核申诉。
 type ReviewAppealInput struct {
 	// 整改编号。
@@ -1045,6 +1080,14 @@ type SourceInterfaceInput struct {
 	RequestParams []*InterfaceParamInput `json:"requestParams,omitempty"`
 	// 返回参数，至多50个。
 	ResponseParams []*InterfaceParamInput `json:"responseParams,omitempty"`
+	// 鉴权方式，默认签名鉴权。
+	AuthMode *iface.AuthMode `json:"authMode,omitempty"`
+	// 携带鉴权密钥的参数名，默认 key。
+	AuthKeyParam *string `json:"authKeyParam,omitempty"`
+	// 接口提供方给的鉴权密钥，至多512个字符：只写不读，加密保存；修改时不填则保留原密钥，填空字符串则删除。
+	AuthKey *string `json:"authKey,omitempty"`
+	// 响应慢的阈值（毫秒，100到60000），默认3000。
+	SlowMs *int `json:"slowMs,omitempty"`
 }
 
 // 接口操作的结果。
