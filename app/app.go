@@ -18,6 +18,7 @@ import (
 
 	"govmobile/agentchat"
 	"govmobile/appointment"
+	"govmobile/apps"
 	"govmobile/audit"
 	"govmobile/cases"
 	"govmobile/catalogue"
@@ -144,7 +145,9 @@ type App struct {
 	Audit *audit.Service
 	// Interfaces keeps apps' source interfaces and the sensitive-word list.
 	Interfaces *iface.Service
-	Handler    http.Handler
+	// Apps keeps service applications through their life cycle.
+	Apps    *apps.Service
+	Handler http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
 	done chan struct{}
@@ -277,6 +280,12 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	if a.Files, err = cases.NewFiles(a.DB, filepath.Join(a.Config.DataDir, "files")); err != nil {
 		return err
 	}
+	a.Apps = apps.New(a.DB, a.Interfaces, func(code string) bool { return a.Catalogue.Regions().Get(code) != nil },
+		func() {
+			if a.Search != nil {
+				a.Search.Notify()
+			}
+		}, a.Config.Dev || a.Config.OutboundHTTP)
 	a.Attachments = consult.NewAttachments(a.DB, a.Files)
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
@@ -309,7 +318,7 @@ func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
-		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces}
+		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
@@ -342,6 +351,9 @@ func (a *App) routes() http.Handler {
 	files := httpapi.Observe(log, "files", viewer.Middleware(a.Identity, httpapi.Files(a.Files, a.Attachments, log)))
 	mux.Handle("/files", files)
 	mux.Handle("/files/", files)
+	appFiles := httpapi.Observe(log, "app-files", viewer.Middleware(a.Identity, httpapi.AppFiles(a.DB, a.Apps, a.Files, root.AppInRegion, log)))
+	mux.Handle("/app-files", appFiles)
+	mux.Handle("/app-files/", appFiles)
 	if cfg.Dev {
 		mux.Handle("/graphiql", httpapi.Observe(log, "graphiql", web.GraphiQL("/graphql")))
 		mux.Handle("/graphiql/static/", web.GraphiQL("/graphql"))
@@ -399,7 +411,12 @@ func (a *App) Serve(ctx context.Context) error {
 
 // HealthConfig is the interface health scheduler's configuration.
 func (a *App) HealthConfig() iface.HealthConfig {
-	return iface.HealthConfig{Interval: a.Config.HealthInterval, Logger: a.Config.Logger}
+	return iface.HealthConfig{Interval: a.Config.HealthInterval, Logger: a.Config.Logger,
+		OnBad: func(ctx context.Context, ids []uint64) {
+			if err := a.Apps.OnBadInterfaces(ctx, ids); err != nil && ctx.Err() == nil {
+				a.Config.Logger.Warn("自动下线不稳定的应用失败", "error", err)
+			}
+		}}
 }
 
 // housekeeping removes stale tickets and login counters every hour.

@@ -37,15 +37,26 @@ func (b *backend) upload(t *testing.T, ticket, caseID, name string, content []by
 // (caseId or consultationId).
 func (b *backend) uploadTo(t *testing.T, ticket, field, id, name string, content []byte) uploadResult {
 	t.Helper()
+	fields := [][2]string{}
+	if id != "" {
+		fields = append(fields, [2]string{field, id})
+	}
+	return b.postFile(t, ticket, "/files", fields, name, content)
+}
+
+// postFile posts a multipart form of the given fields, in order, then the
+// file.
+func (b *backend) postFile(t *testing.T, ticket, path string, fields [][2]string, name string, content []byte) uploadResult {
+	t.Helper()
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
-	if id != "" {
-		w.WriteField(field, id)
+	for _, f := range fields {
+		w.WriteField(f[0], f[1])
 	}
 	fw, _ := w.CreateFormFile("file", name)
 	fw.Write(content)
 	w.Close()
-	req, _ := http.NewRequest(http.MethodPost, b.srv.URL+"/files", &body)
+	req, _ := http.NewRequest(http.MethodPost, b.srv.URL+path, &body)
 	req.Header.Set("Content-Type", w.FormDataContentType())
 	res := send(t, req, ticket)
 	defer res.Body.Close()

@@ -65,6 +65,10 @@ func TestInterfaceAuthentication(t *testing.T) {
 				_ = json.Unmarshal(body, &m)
 				return m["appkey"]
 			}())
+			if r.URL.Path == "/echo" {
+				w.Write([]byte(`{"result_code":"102","error_code":"E9","error_msg":"无效的 appkey：` + r.URL.Query().Get("appkey") + `"}`))
+				return
+			}
 			if r.Header.Get(signedreq.HeaderSignature) == "" {
 				w.Write([]byte(`{"result_code":"100","date":"2026-11-27","mode":"whitelist"}`))
 				return
@@ -161,6 +165,26 @@ func TestInterfaceAuthentication(t *testing.T) {
 		if r := b.gql(t, registrant, update, map[string]any{"id": wl, "in": in}); !strings.Contains(string(r.Raw), `"hasAuthKey":false`) {
 			t.Fatalf("update removing the key: %s", r.Raw)
 		}
+		// A provider echoing the key does not show it; a draft's test is not
+		// signed; a new host needs the key written again.
+		echo := approvedInterface(t, b, registrant, reviewer, map[string]any{"name": "回显" + b.name, "address": src.URL + "/echo", "authKeyParam": "appkey", "authKey": secret})
+		r = b.gql(t, registrant, `mutation($id: ID!) { testInterface(input: {interfaceId: $id}) { body errorMsg request { signed } } }`, map[string]any{"id": echo})
+		if strings.Contains(string(r.Raw), secret) || !strings.Contains(string(r.Raw), "无效的 appkey：******") {
+			t.Fatalf("echo: %s", r.Raw)
+		}
+		expectCode(t, b.gql(t, registrant, `mutation($id: ID!) { testInterface(input: {interfaceId: $id, params: [{name: "appkey", value: "x"}]}) { body } }`, map[string]any{"id": echo}), models.ECodeBadUserInput)
+		moved := map[string]any{"name": "回显" + b.name, "address": strings.Replace(src.URL, "127.0.0.1", "127.0.0.1.nip.invalid", 1) + "/echo", "format": "JSON", "method": "GET", "authKeyParam": "appkey"}
+		if r := b.gql(t, registrant, update, map[string]any{"id": echo, "in": moved}); !strings.Contains(string(r.Raw), `"hasAuthKey":false`) {
+			t.Fatalf("a new host kept the key: %s", r.Raw)
+		}
+		moved["address"] = src.URL + "/echo"
+		if r := b.gql(t, registrant, update, map[string]any{"id": echo, "in": moved}); !strings.Contains(string(r.Raw), `"hasAuthKey":false`) {
+			t.Fatalf("update back: %s", r.Raw)
+		}
+		r = b.gql(t, registrant, `mutation($id: ID!) { testInterface(input: {interfaceId: $id}) { request { signed } } }`, map[string]any{"id": echo})
+		if !strings.Contains(string(r.Raw), `"signed":false`) {
+			t.Fatalf("a draft's test was signed: %s", r.Raw)
+		}
 		// The audit log keeps no key.
 		logs := b.gql(t, registrant, `{ auditLogs(operation: "registerInterface", first: 20) { edges { node { arguments } } } }`, nil)
 		if strings.Contains(string(logs.Raw), secret) {
@@ -217,13 +241,13 @@ func TestInterfaceHealth(t *testing.T) {
 		cfg := iface.HealthConfig{Interval: time.Minute, Timeout: 400 * time.Millisecond}
 		now := time.Now().UTC()
 		for round := range 2 {
-			n, err := b.app.Interfaces.CheckDue(ctx, now.Add(time.Duration(round)*time.Minute), cfg)
+			n, err := b.app.Interfaces.CheckDue(ctx, now.Add(time.Duration(round)*(time.Minute+time.Second)), cfg)
 			if err != nil || n != 5 {
 				t.Fatalf("round %d: checked %d, %v", round, n, err)
 			}
 		}
 		// Not due again within the interval.
-		if n, err := b.app.Interfaces.CheckDue(ctx, now.Add(90*time.Second), cfg); err != nil || n != 0 {
+		if n, err := b.app.Interfaces.CheckDue(ctx, now.Add(100*time.Second), cfg); err != nil || n != 0 {
 			t.Fatalf("checked again early: %d %v", n, err)
 		}
 		if calls["/draft"] != 0 || calls["/ok"] != 2 {
@@ -266,7 +290,7 @@ func TestInterfaceHealth(t *testing.T) {
 		}
 		// A third bad check counts on the open alert; the flaky one recovers.
 		down.Store(false)
-		if _, err := b.app.Interfaces.CheckDue(ctx, now.Add(2*time.Minute), cfg); err != nil {
+		if _, err := b.app.Interfaces.CheckDue(ctx, now.Add(2*time.Minute+3*time.Second), cfg); err != nil {
 			t.Fatal(err)
 		}
 		var flaky alert
@@ -385,11 +409,30 @@ func TestHealthSchedulerLease(t *testing.T) {
 			approvedInterface(t, b, registrant, reviewer, map[string]any{"name": "租约" + b.name + string(rune('a'+i)), "address": src.URL + "/" + string(rune('a'+i))})
 		}
 		b.app.DB.Model(&models.SourceInterface{}).Where("address NOT LIKE ?", src.URL+"%").Update("next_check_at", time.Now().Add(24*time.Hour))
-		// The two schedulers share the lease name of the real one: hand it
-		// over from any earlier holder.
+		// Two runs at once (replicas whose leases overlapped): each
+		// interface is claimed, called and recorded by one of them.
+		var wg sync.WaitGroup
+		counts := make([]int, 2)
+		for i := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				counts[i], _ = b.app.Interfaces.CheckDue(ctx, time.Now().UTC(), iface.HealthConfig{Interval: time.Hour})
+			}()
+		}
+		wg.Wait()
+		if counts[0]+counts[1] != 20 {
+			t.Fatalf("the two runs checked %v", counts)
+		}
+		var rows int64
+		b.app.DB.Model(&models.InterfaceCheck{}).Where("interface_id IN (?)", b.app.DB.Model(&models.SourceInterface{}).Select("id").Where("address LIKE ?", src.URL+"%")).Count(&rows)
+		if rows != 20 {
+			t.Fatalf("%d checks recorded for 20 interfaces", rows)
+		}
+		// Two schedulers: only the lease holder runs; nothing is due again
+		// within the hour.
 		b.app.DB.Where("name = ?", "interface-health").Delete(&models.Lease{})
 		runCtx, stop := context.WithCancel(ctx)
-		var wg sync.WaitGroup
 		for _, holder := range []string{"replica-1", "replica-2"} {
 			wg.Add(1)
 			go func() {
@@ -397,19 +440,14 @@ func TestHealthSchedulerLease(t *testing.T) {
 				b.app.Interfaces.RunHealthChecks(runCtx, iface.HealthConfig{Interval: time.Hour, Tick: 20 * time.Millisecond, Holder: holder, Logger: quietLogger()})
 			}()
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			mu.Lock()
-			n := len(calls)
-			mu.Unlock()
-			if n == 20 || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		time.Sleep(200 * time.Millisecond) // ten more ticks of both
+		time.Sleep(300 * time.Millisecond)
+		var lease models.Lease
+		b.app.DB.Where("name = ?", "interface-health").Take(&lease)
 		stop()
 		wg.Wait()
+		if lease.Holder != "replica-1" && lease.Holder != "replica-2" {
+			t.Fatalf("lease: %+v", lease)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if len(calls) != 20 {

@@ -68,6 +68,9 @@ func isSecret(name string) bool {
 	if strings.HasSuffix(n, "param") {
 		return false // the name of a secret's parameter (authKeyParam), not a secret
 	}
+	if n == "key" || n == "appkey" || n == "app_key" || n == "sign" || n == "signature" {
+		return true // names providers give their keys (figure 4's key=…)
+	}
 	for _, s := range secretKeys {
 		if strings.Contains(n, s) {
 			return true

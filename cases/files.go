@@ -138,7 +138,24 @@ type Kept struct {
 // kind of file (10 MB, PDF, JPEG or PNG by content, not empty); anything
 // else is BAD_USER_INPUT and nothing is kept.
 func (f *Files) Keep(content io.Reader) (*Kept, error) {
-	kind, size, digest, err := f.keep(content)
+	return f.KeepAs(content, materialContent)
+}
+
+// Rule is what a kind of stored content may be: its largest size, and its
+// types as sniffed from the content (TypesText names them for messages).
+type Rule struct {
+	MaxBytes  int64
+	Types     []string
+	TypesText string
+}
+
+// materialContent is what case materials and attachments may be.
+var materialContent = Rule{MaxBytes: MaxFileBytes, Types: allowedTypes, TypesText: "PDF、JPEG 或 PNG"}
+
+// KeepAs reads content into the store under rule; anything else is
+// BAD_USER_INPUT and nothing is kept.
+func (f *Files) KeepAs(content io.Reader, rule Rule) (*Kept, error) {
+	kind, size, digest, err := f.keep(content, rule)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +167,7 @@ func (f *Files) Content(digest string) (*os.File, error) {
 	return os.Open(filepath.Join(f.dir, digest))
 }
 
-func (f *Files) keep(content io.Reader) (kind string, size int64, digest string, err error) {
+func (f *Files) keep(content io.Reader, rule Rule) (kind string, size int64, digest string, err error) {
 	tmp, err := os.CreateTemp(f.dir, "upload-*")
 	if err != nil {
 		return "", 0, "", err
@@ -163,14 +180,14 @@ func (f *Files) keep(content io.Reader) (kind string, size int64, digest string,
 	if i := strings.IndexByte(kind, ';'); i >= 0 {
 		kind = kind[:i]
 	}
-	if !slices.Contains(allowedTypes, kind) {
-		return "", 0, "", models.InvalidField("file", "只能上传 PDF、JPEG 或 PNG 格式的文件。")
+	if !slices.Contains(rule.Types, kind) {
+		return "", 0, "", models.InvalidField("file", "只能上传 "+rule.TypesText+" 格式的文件。")
 	}
 	h := sm3.New()
-	size, err = io.Copy(io.MultiWriter(tmp, h), io.LimitReader(br, MaxFileBytes+1))
+	size, err = io.Copy(io.MultiWriter(tmp, h), io.LimitReader(br, rule.MaxBytes+1))
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) || size > MaxFileBytes {
-		return "", 0, "", models.InvalidField("file", fmt.Sprintf("单个文件不能超过%d MB。", MaxFileBytes>>20))
+	if errors.As(err, &tooBig) || size > rule.MaxBytes {
+		return "", 0, "", models.InvalidField("file", fmt.Sprintf("单个文件不能超过%d MB。", rule.MaxBytes>>20))
 	}
 	if err != nil {
 		// The client went away or sent a broken body: nothing is kept.

@@ -287,3 +287,31 @@ func NewestFirst[T any](q *gorm.DB, first int, afterID uint64) ([]*T, int64, err
 	err := q.Order("id DESC").Limit(first).Find(&out).Error
 	return out, total, err
 }
+
+// Padded splits ids into chunks for `IN ?`, each padded (by repeating its
+// last ID) to one of a few fixed lengths, so that prepared statements come
+// in a few shapes, not one per list length (MySQL caps prepared
+// statements per server).
+func Padded(ids []uint64) func(yield func([]uint64) bool) {
+	return func(yield func([]uint64) bool) {
+		for len(ids) > 0 {
+			n := min(len(ids), 500)
+			size := 500
+			for _, s := range []int{1, 8, 64, 500} {
+				if n <= s {
+					size = s
+					break
+				}
+			}
+			chunk := make([]uint64, size)
+			copy(chunk, ids[:n])
+			for i := n; i < size; i++ {
+				chunk[i] = ids[n-1]
+			}
+			if !yield(chunk) {
+				return
+			}
+			ids = ids[n:]
+		}
+	}
+}

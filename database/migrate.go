@@ -82,8 +82,10 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	{5, "interface authentication and health checks: auth modes and sealed provider keys, checks, alerts, scheduler leases", func(tx *gorm.DB) error {
-		return tx.AutoMigrate(&models.SourceInterface{}, &models.InterfaceCheck{}, &models.InterfaceAlert{}, &models.Lease{})
+	{5, "interface authentication and health checks, scheduler leases; the app life cycle: bindings, files, hall placements, events, usage, feedback, admin notices", func(tx *gorm.DB) error {
+		return tx.AutoMigrate(&models.SourceInterface{}, &models.InterfaceCheck{}, &models.InterfaceAlert{}, &models.Lease{},
+			&models.App{}, &models.AppInterface{}, &models.AppFile{}, &models.AppPublication{}, &models.AppEvent{},
+			&models.AppUsage{}, &models.AppUser{}, &models.AppFeedback{}, &models.AdminNotice{})
 	}},
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"govmobile/agentchat"
+	"govmobile/apps"
 	"govmobile/cases"
 	"govmobile/consult"
 	"govmobile/evaluation"
@@ -41,9 +42,16 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	AdminAccount() AdminAccountResolver
+	AdminNotice() AdminNoticeResolver
 	Agency() AgencyResolver
 	AgentChat() AgentChatResolver
 	App() AppResolver
+	AppEvent() AppEventResolver
+	AppFeedback() AppFeedbackResolver
+	AppFile() AppFileResolver
+	AppInterfaceResult() AppInterfaceResultResolver
+	AppPlacement() AppPlacementResolver
+	AppUsageDay() AppUsageDayResolver
 	Appointment() AppointmentResolver
 	AppointmentSlot() AppointmentSlotResolver
 	AuditLogEntry() AuditLogEntryResolver
@@ -58,6 +66,7 @@ type ResolverRoot interface {
 	EvaluationStat() EvaluationStatResolver
 	FormAttribute() FormAttributeResolver
 	Hall() HallResolver
+	HallApp() HallAppResolver
 	InterfaceAlert() InterfaceAlertResolver
 	InterfaceCheck() InterfaceCheckResolver
 	InterfaceHealth() InterfaceHealthResolver
@@ -118,6 +127,15 @@ type ComplexityRoot struct {
 		Username func(childComplexity int) int
 	}
 
+	AdminNotice struct {
+		App       func(childComplexity int) int
+		Body      func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Read      func(childComplexity int) int
+		Title     func(childComplexity int) int
+	}
+
 	Agency struct {
 		Code   func(childComplexity int) int
 		ID     func(childComplexity int) int
@@ -159,15 +177,113 @@ type ComplexityRoot struct {
 	}
 
 	App struct {
+		Agency         func(childComplexity int) int
 		Aliases        func(childComplexity int) int
 		Category       func(childComplexity int) int
 		Code           func(childComplexity int) int
+		Events         func(childComplexity int) int
+		Feedback       func(childComplexity int, status *string) int
+		Files          func(childComplexity int) int
+		Grade          func(childComplexity int) int
 		ID             func(childComplexity int) int
+		Interfaces     func(childComplexity int) int
+		Kind           func(childComplexity int) int
 		Name           func(childComplexity int) int
+		OfflineAuto    func(childComplexity int) int
+		OfflineReason  func(childComplexity int) int
+		Placements     func(childComplexity int) int
 		Region         func(childComplexity int) int
+		ReviewNote     func(childComplexity int) int
 		ServiceObjects func(childComplexity int) int
+		Status         func(childComplexity int) int
 		Summary        func(childComplexity int) int
+		TestedVersion  func(childComplexity int) int
 		URL            func(childComplexity int) int
+		Usage          func(childComplexity int, from string, to string) int
+		Version        func(childComplexity int) int
+	}
+
+	AppConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AppEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AppEvent struct {
+		Action        func(childComplexity int) int
+		AdminUsername func(childComplexity int) int
+		At            func(childComplexity int) int
+		Note          func(childComplexity int) int
+	}
+
+	AppFeedback struct {
+		ArchivedAt func(childComplexity int) int
+		Content    func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Resolution func(childComplexity int) int
+		Status     func(childComplexity int) int
+	}
+
+	AppFile struct {
+		ContentType func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Name        func(childComplexity int) int
+		SM3         func(childComplexity int) int
+		Size        func(childComplexity int) int
+	}
+
+	AppFunctionTest struct {
+		Passed  func(childComplexity int) int
+		Results func(childComplexity int) int
+		Version func(childComplexity int) int
+	}
+
+	AppInterfaceResult struct {
+		Error     func(childComplexity int) int
+		Interface func(childComplexity int) int
+		LatencyMs func(childComplexity int) int
+		Outcome   func(childComplexity int) int
+		Status    func(childComplexity int) int
+	}
+
+	AppPayload struct {
+		App func(childComplexity int) int
+	}
+
+	AppPlacement struct {
+		Category    func(childComplexity int) int
+		DisplayName func(childComplexity int) int
+		Hall        func(childComplexity int) int
+		IconURL     func(childComplexity int) int
+		PublishedAt func(childComplexity int) int
+		SortOrder   func(childComplexity int) int
+	}
+
+	AppPressureTest struct {
+		Concurrency  func(childComplexity int) int
+		Failures     func(childComplexity int) int
+		P50Ms        func(childComplexity int) int
+		P95Ms        func(childComplexity int) int
+		PerSecond    func(childComplexity int) int
+		Poor         func(childComplexity int) int
+		Requests     func(childComplexity int) int
+		TakenOffline func(childComplexity int) int
+	}
+
+	AppUsageDay struct {
+		Calls  func(childComplexity int) int
+		Day    func(childComplexity int) int
+		Errors func(childComplexity int) int
+		Opens  func(childComplexity int) int
+		Users  func(childComplexity int) int
 	}
 
 	Appointment struct {
@@ -474,6 +590,14 @@ type ComplexityRoot struct {
 		Region         func(childComplexity int) int
 	}
 
+	HallApp struct {
+		App         func(childComplexity int) int
+		Category    func(childComplexity int) int
+		DisplayName func(childComplexity int) int
+		IconURL     func(childComplexity int) int
+		SortOrder   func(childComplexity int) int
+	}
+
 	HallConnection struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
@@ -552,6 +676,11 @@ type ComplexityRoot struct {
 		Name        func(childComplexity int) int
 		Required    func(childComplexity int) int
 		Type        func(childComplexity int) int
+	}
+
+	InterfaceParamValueOut struct {
+		Name  func(childComplexity int) int
+		Value func(childComplexity int) int
 	}
 
 	InterfaceTestRequest struct {
@@ -649,14 +778,18 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AcknowledgeInterfaceAlert func(childComplexity int, input model.AcknowledgeAlertInput) int
+		AddAppFeedback            func(childComplexity int, input model.AddAppFeedbackInput) int
 		AddSensitiveWords         func(childComplexity int, input model.AddSensitiveWordsInput) int
 		AdminLogin                func(childComplexity int, input model.AdminLoginInput) int
 		AppealEvaluation          func(childComplexity int, input model.AppealEvaluationInput) int
+		ArchiveAppFeedback        func(childComplexity int, input model.ArchiveAppFeedbackInput) int
 		AssignConsultation        func(childComplexity int, input model.AssignConsultationInput) int
+		BindAppInterfaces         func(childComplexity int, input model.BindAppInterfacesInput) int
 		BookAppointment           func(childComplexity int, input model.BookAppointmentInput) int
 		CancelAppointment         func(childComplexity int, input model.CancelAppointmentInput) int
 		CloseConsultation         func(childComplexity int, input model.CloseConsultationInput) int
 		CreateAdmin               func(childComplexity int, input model.CreateAdminInput) int
+		CreateApp                 func(childComplexity int, input model.CreateAppInput) int
 		CreateKnowledgeEntry      func(childComplexity int, input model.KnowledgeEntryInput) int
 		CreateRole                func(childComplexity int, input model.RoleInput) int
 		DeleteApplicationDraft    func(childComplexity int, input model.DeleteApplicationDraftInput) int
@@ -669,7 +802,11 @@ type ComplexityRoot struct {
 		HandleCase                func(childComplexity int, input model.HandleCaseInput) int
 		Login                     func(childComplexity int, input model.LoginInput) int
 		Logout                    func(childComplexity int) int
+		MarkAdminNoticeRead       func(childComplexity int, id string) int
 		MarkMessagesRead          func(childComplexity int, input model.MarkMessagesReadInput) int
+		OpenApp                   func(childComplexity int, appID string) int
+		PressureTestApp           func(childComplexity int, input model.PressureTestAppInput) int
+		PublishApp                func(childComplexity int, input model.PublishAppInput) int
 		RateConsultationReply     func(childComplexity int, input model.RateConsultationReplyInput) int
 		RebuildSearchIndex        func(childComplexity int) int
 		Rectify                   func(childComplexity int, input model.RectifyInput) int
@@ -679,6 +816,7 @@ type ComplexityRoot struct {
 		ReplyConsultation         func(childComplexity int, input model.ReplyConsultationInput) int
 		RescheduleAppointment     func(childComplexity int, input model.RescheduleAppointmentInput) int
 		ResolveInterfaceAlert     func(childComplexity int, input model.ResolveAlertInput) int
+		ReviewApp                 func(childComplexity int, input model.ReviewAppInput) int
 		ReviewEvaluationAppeal    func(childComplexity int, input model.ReviewAppealInput) int
 		ReviewInterface           func(childComplexity int, input model.ReviewInterfaceInput) int
 		RotatePlatformKey         func(childComplexity int) int
@@ -688,15 +826,19 @@ type ComplexityRoot struct {
 		SetHotWord                func(childComplexity int, input model.SetHotWordInput) int
 		SetSearchSynonym          func(childComplexity int, input model.SetSearchSynonymInput) int
 		StartAgentChat            func(childComplexity int, input model.StartAgentChatInput) int
+		SubmitApp                 func(childComplexity int, input model.AppActionInput) int
 		SubmitApplication         func(childComplexity int, input model.SubmitApplicationInput) int
 		SubmitConsultation        func(childComplexity int, input model.SubmitConsultationInput) int
 		SubmitInterface           func(childComplexity int, input model.InterfaceInput) int
 		Subscribe                 func(childComplexity int, input model.SubscribeInput) int
 		SupplyCaseMaterials       func(childComplexity int, input model.SupplyCaseMaterialsInput) int
 		TakeAgentChat             func(childComplexity int, input model.AgentChatInput) int
+		TakeAppOffline            func(childComplexity int, input model.TakeAppOfflineInput) int
+		TestApp                   func(childComplexity int, input model.AppActionInput) int
 		TestInterface             func(childComplexity int, input model.TestInterfaceInput) int
 		Unsubscribe               func(childComplexity int, input model.UnsubscribeInput) int
 		UpdateAdmin               func(childComplexity int, input model.UpdateAdminInput) int
+		UpdateApp                 func(childComplexity int, input model.UpdateAppInput) int
 		UpdateInterface           func(childComplexity int, input model.UpdateInterfaceInput) int
 		UpdateKnowledgeEntry      func(childComplexity int, input model.UpdateKnowledgeEntryInput) int
 		UpdateRole                func(childComplexity int, input model.UpdateRoleInput) int
@@ -707,6 +849,11 @@ type ComplexityRoot struct {
 		Count func(childComplexity int) int
 		Key   func(childComplexity int) int
 		Name  func(childComplexity int) int
+	}
+
+	OpenAppPayload struct {
+		App func(childComplexity int) int
+		URL func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -742,6 +889,9 @@ type ComplexityRoot struct {
 
 	Query struct {
 		AdminAccounts           func(childComplexity int, first *int, after *string) int
+		AdminApp                func(childComplexity int, id string) int
+		AdminApps               func(childComplexity int, status *apps.Status, first *int, after *string) int
+		AdminNotices            func(childComplexity int, unreadOnly *bool) int
 		AdminPermissions        func(childComplexity int) int
 		AgencyCases             func(childComplexity int, status *cases.Status, first *int, after *string) int
 		AgencyConsultations     func(childComplexity int, status *consult.Status, keyword *string, first *int, after *string) int
@@ -752,6 +902,7 @@ type ComplexityRoot struct {
 		ConsultationSuggestions func(childComplexity int, text string, matterID *string, agencyID *string) int
 		EvaluationAppeals       func(childComplexity int, first *int, after *string) int
 		EvaluationStats         func(childComplexity int, groupBy evaluation.GroupBy, regionCode *string, first *int) int
+		HallApps                func(childComplexity int, hall string, first *int) int
 		HotSearches             func(childComplexity int, first *int) int
 		HotWordSettings         func(childComplexity int) int
 		InterfaceAlerts         func(childComplexity int, status *iface.AlertStatus, interfaceID *string, first *int, after *string) int
@@ -941,30 +1092,32 @@ type ComplexityRoot struct {
 	}
 
 	SourceInterface struct {
-		Address        func(childComplexity int) int
-		App            func(childComplexity int) int
-		AuthKeyParam   func(childComplexity int) int
-		AuthMode       func(childComplexity int) int
-		BadStreak      func(childComplexity int) int
-		CreatedAt      func(childComplexity int) int
-		Flagged        func(childComplexity int) int
-		FlaggedWords   func(childComplexity int) int
-		Format         func(childComplexity int) int
-		HasAuthKey     func(childComplexity int) int
-		Health         func(childComplexity int, since *time.Time) int
-		ID             func(childComplexity int) int
-		LastCheckAt    func(childComplexity int) int
-		LastOutcome    func(childComplexity int) int
-		Method         func(childComplexity int) int
-		Name           func(childComplexity int) int
-		Protocol       func(childComplexity int) int
-		Remark         func(childComplexity int) int
-		RequestParams  func(childComplexity int) int
-		ResponseParams func(childComplexity int) int
-		ReviewNote     func(childComplexity int) int
-		SlowMs         func(childComplexity int) int
-		Status         func(childComplexity int) int
-		UpdatedAt      func(childComplexity int) int
+		Address         func(childComplexity int) int
+		App             func(childComplexity int) int
+		AuthKeyParam    func(childComplexity int) int
+		AuthMode        func(childComplexity int) int
+		BadStreak       func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		Flagged         func(childComplexity int) int
+		FlaggedWords    func(childComplexity int) int
+		Format          func(childComplexity int) int
+		HasAuthKey      func(childComplexity int) int
+		Health          func(childComplexity int, since *time.Time) int
+		HealthCheckable func(childComplexity int) int
+		HealthParams    func(childComplexity int) int
+		ID              func(childComplexity int) int
+		LastCheckAt     func(childComplexity int) int
+		LastOutcome     func(childComplexity int) int
+		Method          func(childComplexity int) int
+		Name            func(childComplexity int) int
+		Protocol        func(childComplexity int) int
+		Remark          func(childComplexity int) int
+		RequestParams   func(childComplexity int) int
+		ResponseParams  func(childComplexity int) int
+		ReviewNote      func(childComplexity int) int
+		SlowMs          func(childComplexity int) int
+		Status          func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
 	}
 
 	SourceInterfaceConnection struct {
@@ -1040,6 +1193,11 @@ type AdminAccountResolver interface {
 
 	Roles(ctx context.Context, obj *models.Admin) ([]*models.Role, error)
 }
+type AdminNoticeResolver interface {
+	ID(ctx context.Context, obj *models.AdminNotice) (string, error)
+
+	App(ctx context.Context, obj *models.AdminNotice) (*models.App, error)
+}
 type AgencyResolver interface {
 	ID(ctx context.Context, obj *models.Agency) (string, error)
 
@@ -1056,6 +1214,44 @@ type AppResolver interface {
 
 	ServiceObjects(ctx context.Context, obj *models.App) ([]models.ServiceObject, error)
 	Region(ctx context.Context, obj *models.App) (*models.Region, error)
+
+	Kind(ctx context.Context, obj *models.App) (apps.Kind, error)
+	Status(ctx context.Context, obj *models.App) (apps.Status, error)
+
+	Agency(ctx context.Context, obj *models.App) (*models.Agency, error)
+
+	Interfaces(ctx context.Context, obj *models.App) ([]*models.SourceInterface, error)
+	Files(ctx context.Context, obj *models.App) ([]*models.AppFile, error)
+	Placements(ctx context.Context, obj *models.App) ([]*models.AppPublication, error)
+	Events(ctx context.Context, obj *models.App) ([]*models.AppEvent, error)
+	Feedback(ctx context.Context, obj *models.App, status *string) ([]*models.AppFeedback, error)
+	Usage(ctx context.Context, obj *models.App, from string, to string) ([]*models.AppUsage, error)
+}
+type AppEventResolver interface {
+	AdminUsername(ctx context.Context, obj *models.AppEvent) (*string, error)
+}
+type AppFeedbackResolver interface {
+	ID(ctx context.Context, obj *models.AppFeedback) (string, error)
+}
+type AppFileResolver interface {
+	ID(ctx context.Context, obj *models.AppFile) (string, error)
+
+	Size(ctx context.Context, obj *models.AppFile) (int, error)
+}
+type AppInterfaceResultResolver interface {
+	Outcome(ctx context.Context, obj *apps.InterfaceResult) (iface.Outcome, error)
+	LatencyMs(ctx context.Context, obj *apps.InterfaceResult) (int, error)
+	Status(ctx context.Context, obj *apps.InterfaceResult) (int, error)
+	Error(ctx context.Context, obj *apps.InterfaceResult) (string, error)
+}
+type AppPlacementResolver interface {
+	IconURL(ctx context.Context, obj *models.AppPublication) (*string, error)
+}
+type AppUsageDayResolver interface {
+	Opens(ctx context.Context, obj *models.AppUsage) (int, error)
+	Users(ctx context.Context, obj *models.AppUsage) (int, error)
+	Calls(ctx context.Context, obj *models.AppUsage) (int, error)
+	Errors(ctx context.Context, obj *models.AppUsage) (int, error)
 }
 type AppointmentResolver interface {
 	ID(ctx context.Context, obj *models.Appointment) (string, error)
@@ -1157,6 +1353,11 @@ type HallResolver interface {
 	MatterCount(ctx context.Context, obj *models.Hall) (int, error)
 	Matters(ctx context.Context, obj *models.Hall, first *int) ([]*models.Matter, error)
 }
+type HallAppResolver interface {
+	App(ctx context.Context, obj *models.AppPublication) (*models.App, error)
+
+	IconURL(ctx context.Context, obj *models.AppPublication) (*string, error)
+}
 type InterfaceAlertResolver interface {
 	ID(ctx context.Context, obj *models.InterfaceAlert) (string, error)
 	Interface(ctx context.Context, obj *models.InterfaceAlert) (*models.SourceInterface, error)
@@ -1204,6 +1405,19 @@ type MutationResolver interface {
 	UpdateRole(ctx context.Context, input model.UpdateRoleInput) (*model.RolePayload, error)
 	CreateAdmin(ctx context.Context, input model.CreateAdminInput) (*model.AdminAccountPayload, error)
 	UpdateAdmin(ctx context.Context, input model.UpdateAdminInput) (*model.AdminAccountPayload, error)
+	CreateApp(ctx context.Context, input model.CreateAppInput) (*model.AppPayload, error)
+	UpdateApp(ctx context.Context, input model.UpdateAppInput) (*model.AppPayload, error)
+	BindAppInterfaces(ctx context.Context, input model.BindAppInterfacesInput) (*model.AppPayload, error)
+	TestApp(ctx context.Context, input model.AppActionInput) (*apps.FunctionTest, error)
+	SubmitApp(ctx context.Context, input model.AppActionInput) (*model.AppPayload, error)
+	ReviewApp(ctx context.Context, input model.ReviewAppInput) (*model.AppPayload, error)
+	PublishApp(ctx context.Context, input model.PublishAppInput) (*model.AppPayload, error)
+	TakeAppOffline(ctx context.Context, input model.TakeAppOfflineInput) (*model.AppPayload, error)
+	PressureTestApp(ctx context.Context, input model.PressureTestAppInput) (*apps.PressureResult, error)
+	AddAppFeedback(ctx context.Context, input model.AddAppFeedbackInput) (*models.AppFeedback, error)
+	ArchiveAppFeedback(ctx context.Context, input model.ArchiveAppFeedbackInput) (*models.AppFeedback, error)
+	MarkAdminNoticeRead(ctx context.Context, id string) (bool, error)
+	OpenApp(ctx context.Context, appID string) (*model.OpenAppPayload, error)
 	BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*model.BookAppointmentPayload, error)
 	RescheduleAppointment(ctx context.Context, input model.RescheduleAppointmentInput) (*model.RescheduleAppointmentPayload, error)
 	CancelAppointment(ctx context.Context, input model.CancelAppointmentInput) (*model.CancelAppointmentPayload, error)
@@ -1259,6 +1473,10 @@ type QueryResolver interface {
 	AdminPermissions(ctx context.Context) ([]*model.Permission, error)
 	Roles(ctx context.Context) ([]*models.Role, error)
 	AdminAccounts(ctx context.Context, first *int, after *string) (*model.AdminAccountConnection, error)
+	AdminApps(ctx context.Context, status *apps.Status, first *int, after *string) (*model.AppConnection, error)
+	AdminApp(ctx context.Context, id string) (*models.App, error)
+	HallApps(ctx context.Context, hall string, first *int) ([]*models.AppPublication, error)
+	AdminNotices(ctx context.Context, unreadOnly *bool) ([]*models.AdminNotice, error)
 	AppointmentSlots(ctx context.Context, matterID string, hallID string, date string) ([]*models.AppointmentSlot, error)
 	MyAppointments(ctx context.Context, first *int, after *string) (*model.AppointmentConnection, error)
 	MyCases(ctx context.Context, status *cases.Status, first *int, after *string) (*model.CaseConnection, error)
@@ -1332,6 +1550,8 @@ type SourceInterfaceResolver interface {
 
 	HasAuthKey(ctx context.Context, obj *models.SourceInterface) (bool, error)
 	SlowMs(ctx context.Context, obj *models.SourceInterface) (int, error)
+	HealthParams(ctx context.Context, obj *models.SourceInterface) ([]*model.InterfaceParamValueOut, error)
+	HealthCheckable(ctx context.Context, obj *models.SourceInterface) (bool, error)
 
 	LastOutcome(ctx context.Context, obj *models.SourceInterface) (*iface.Outcome, error)
 
@@ -1476,6 +1696,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AdminLoginPayload.Username(childComplexity), true
 
+	case "AdminNotice.app":
+		if e.ComplexityRoot.AdminNotice.App == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminNotice.App(childComplexity), true
+	case "AdminNotice.body":
+		if e.ComplexityRoot.AdminNotice.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminNotice.Body(childComplexity), true
+	case "AdminNotice.createdAt":
+		if e.ComplexityRoot.AdminNotice.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminNotice.CreatedAt(childComplexity), true
+	case "AdminNotice.id":
+		if e.ComplexityRoot.AdminNotice.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminNotice.ID(childComplexity), true
+	case "AdminNotice.read":
+		if e.ComplexityRoot.AdminNotice.Read == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminNotice.Read(childComplexity), true
+	case "AdminNotice.title":
+		if e.ComplexityRoot.AdminNotice.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminNotice.Title(childComplexity), true
+
 	case "Agency.code":
 		if e.ComplexityRoot.Agency.Code == nil {
 			break
@@ -1614,6 +1871,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Answer.Sources(childComplexity), true
 
+	case "App.agency":
+		if e.ComplexityRoot.App.Agency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Agency(childComplexity), true
 	case "App.aliases":
 		if e.ComplexityRoot.App.Aliases == nil {
 			break
@@ -1632,42 +1895,447 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.App.Code(childComplexity), true
+	case "App.events":
+		if e.ComplexityRoot.App.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Events(childComplexity), true
+	case "App.feedback":
+		if e.ComplexityRoot.App.Feedback == nil {
+			break
+		}
+
+		args, err := ec.field_App_feedback_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.App.Feedback(childComplexity, args["status"].(*string)), true
+	case "App.files":
+		if e.ComplexityRoot.App.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Files(childComplexity), true
+	case "App.grade":
+		if e.ComplexityRoot.App.Grade == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Grade(childComplexity), true
 	case "App.id":
 		if e.ComplexityRoot.App.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.App.ID(childComplexity), true
+	case "App.interfaces":
+		if e.ComplexityRoot.App.Interfaces == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Interfaces(childComplexity), true
+	case "App.kind":
+		if e.ComplexityRoot.App.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Kind(childComplexity), true
 	case "App.name":
 		if e.ComplexityRoot.App.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.App.Name(childComplexity), true
+	case "App.offlineAuto":
+		if e.ComplexityRoot.App.OfflineAuto == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.OfflineAuto(childComplexity), true
+	case "App.offlineReason":
+		if e.ComplexityRoot.App.OfflineReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.OfflineReason(childComplexity), true
+	case "App.placements":
+		if e.ComplexityRoot.App.Placements == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Placements(childComplexity), true
 	case "App.region":
 		if e.ComplexityRoot.App.Region == nil {
 			break
 		}
 
 		return e.ComplexityRoot.App.Region(childComplexity), true
+	case "App.reviewNote":
+		if e.ComplexityRoot.App.ReviewNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.ReviewNote(childComplexity), true
 	case "App.serviceObjects":
 		if e.ComplexityRoot.App.ServiceObjects == nil {
 			break
 		}
 
 		return e.ComplexityRoot.App.ServiceObjects(childComplexity), true
+	case "App.status":
+		if e.ComplexityRoot.App.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Status(childComplexity), true
 	case "App.summary":
 		if e.ComplexityRoot.App.Summary == nil {
 			break
 		}
 
 		return e.ComplexityRoot.App.Summary(childComplexity), true
+	case "App.testedVersion":
+		if e.ComplexityRoot.App.TestedVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.TestedVersion(childComplexity), true
 	case "App.url":
 		if e.ComplexityRoot.App.URL == nil {
 			break
 		}
 
 		return e.ComplexityRoot.App.URL(childComplexity), true
+	case "App.usage":
+		if e.ComplexityRoot.App.Usage == nil {
+			break
+		}
+
+		args, err := ec.field_App_usage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.App.Usage(childComplexity, args["from"].(string), args["to"].(string)), true
+	case "App.version":
+		if e.ComplexityRoot.App.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.App.Version(childComplexity), true
+
+	case "AppConnection.edges":
+		if e.ComplexityRoot.AppConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppConnection.Edges(childComplexity), true
+	case "AppConnection.pageInfo":
+		if e.ComplexityRoot.AppConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppConnection.PageInfo(childComplexity), true
+	case "AppConnection.totalCount":
+		if e.ComplexityRoot.AppConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppConnection.TotalCount(childComplexity), true
+
+	case "AppEdge.cursor":
+		if e.ComplexityRoot.AppEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppEdge.Cursor(childComplexity), true
+	case "AppEdge.node":
+		if e.ComplexityRoot.AppEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppEdge.Node(childComplexity), true
+
+	case "AppEvent.action":
+		if e.ComplexityRoot.AppEvent.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppEvent.Action(childComplexity), true
+	case "AppEvent.adminUsername":
+		if e.ComplexityRoot.AppEvent.AdminUsername == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppEvent.AdminUsername(childComplexity), true
+	case "AppEvent.at":
+		if e.ComplexityRoot.AppEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppEvent.At(childComplexity), true
+	case "AppEvent.note":
+		if e.ComplexityRoot.AppEvent.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppEvent.Note(childComplexity), true
+
+	case "AppFeedback.archivedAt":
+		if e.ComplexityRoot.AppFeedback.ArchivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFeedback.ArchivedAt(childComplexity), true
+	case "AppFeedback.content":
+		if e.ComplexityRoot.AppFeedback.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFeedback.Content(childComplexity), true
+	case "AppFeedback.createdAt":
+		if e.ComplexityRoot.AppFeedback.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFeedback.CreatedAt(childComplexity), true
+	case "AppFeedback.id":
+		if e.ComplexityRoot.AppFeedback.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFeedback.ID(childComplexity), true
+	case "AppFeedback.resolution":
+		if e.ComplexityRoot.AppFeedback.Resolution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFeedback.Resolution(childComplexity), true
+	case "AppFeedback.status":
+		if e.ComplexityRoot.AppFeedback.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFeedback.Status(childComplexity), true
+
+	case "AppFile.contentType":
+		if e.ComplexityRoot.AppFile.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFile.ContentType(childComplexity), true
+	case "AppFile.createdAt":
+		if e.ComplexityRoot.AppFile.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFile.CreatedAt(childComplexity), true
+	case "AppFile.id":
+		if e.ComplexityRoot.AppFile.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFile.ID(childComplexity), true
+	case "AppFile.kind":
+		if e.ComplexityRoot.AppFile.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFile.Kind(childComplexity), true
+	case "AppFile.name":
+		if e.ComplexityRoot.AppFile.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFile.Name(childComplexity), true
+	case "AppFile.sm3":
+		if e.ComplexityRoot.AppFile.SM3 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFile.SM3(childComplexity), true
+	case "AppFile.size":
+		if e.ComplexityRoot.AppFile.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFile.Size(childComplexity), true
+
+	case "AppFunctionTest.passed":
+		if e.ComplexityRoot.AppFunctionTest.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFunctionTest.Passed(childComplexity), true
+	case "AppFunctionTest.results":
+		if e.ComplexityRoot.AppFunctionTest.Results == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFunctionTest.Results(childComplexity), true
+	case "AppFunctionTest.version":
+		if e.ComplexityRoot.AppFunctionTest.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppFunctionTest.Version(childComplexity), true
+
+	case "AppInterfaceResult.error":
+		if e.ComplexityRoot.AppInterfaceResult.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppInterfaceResult.Error(childComplexity), true
+	case "AppInterfaceResult.interface":
+		if e.ComplexityRoot.AppInterfaceResult.Interface == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppInterfaceResult.Interface(childComplexity), true
+	case "AppInterfaceResult.latencyMs":
+		if e.ComplexityRoot.AppInterfaceResult.LatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppInterfaceResult.LatencyMs(childComplexity), true
+	case "AppInterfaceResult.outcome":
+		if e.ComplexityRoot.AppInterfaceResult.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppInterfaceResult.Outcome(childComplexity), true
+	case "AppInterfaceResult.status":
+		if e.ComplexityRoot.AppInterfaceResult.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppInterfaceResult.Status(childComplexity), true
+
+	case "AppPayload.app":
+		if e.ComplexityRoot.AppPayload.App == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPayload.App(childComplexity), true
+
+	case "AppPlacement.category":
+		if e.ComplexityRoot.AppPlacement.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPlacement.Category(childComplexity), true
+	case "AppPlacement.displayName":
+		if e.ComplexityRoot.AppPlacement.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPlacement.DisplayName(childComplexity), true
+	case "AppPlacement.hall":
+		if e.ComplexityRoot.AppPlacement.Hall == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPlacement.Hall(childComplexity), true
+	case "AppPlacement.iconUrl":
+		if e.ComplexityRoot.AppPlacement.IconURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPlacement.IconURL(childComplexity), true
+	case "AppPlacement.publishedAt":
+		if e.ComplexityRoot.AppPlacement.PublishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPlacement.PublishedAt(childComplexity), true
+	case "AppPlacement.sortOrder":
+		if e.ComplexityRoot.AppPlacement.SortOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPlacement.SortOrder(childComplexity), true
+
+	case "AppPressureTest.concurrency":
+		if e.ComplexityRoot.AppPressureTest.Concurrency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPressureTest.Concurrency(childComplexity), true
+	case "AppPressureTest.failures":
+		if e.ComplexityRoot.AppPressureTest.Failures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPressureTest.Failures(childComplexity), true
+	case "AppPressureTest.p50Ms":
+		if e.ComplexityRoot.AppPressureTest.P50Ms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPressureTest.P50Ms(childComplexity), true
+	case "AppPressureTest.p95Ms":
+		if e.ComplexityRoot.AppPressureTest.P95Ms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPressureTest.P95Ms(childComplexity), true
+	case "AppPressureTest.perSecond":
+		if e.ComplexityRoot.AppPressureTest.PerSecond == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPressureTest.PerSecond(childComplexity), true
+	case "AppPressureTest.poor":
+		if e.ComplexityRoot.AppPressureTest.Poor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPressureTest.Poor(childComplexity), true
+	case "AppPressureTest.requests":
+		if e.ComplexityRoot.AppPressureTest.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPressureTest.Requests(childComplexity), true
+	case "AppPressureTest.takenOffline":
+		if e.ComplexityRoot.AppPressureTest.TakenOffline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppPressureTest.TakenOffline(childComplexity), true
+
+	case "AppUsageDay.calls":
+		if e.ComplexityRoot.AppUsageDay.Calls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppUsageDay.Calls(childComplexity), true
+	case "AppUsageDay.day":
+		if e.ComplexityRoot.AppUsageDay.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppUsageDay.Day(childComplexity), true
+	case "AppUsageDay.errors":
+		if e.ComplexityRoot.AppUsageDay.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppUsageDay.Errors(childComplexity), true
+	case "AppUsageDay.opens":
+		if e.ComplexityRoot.AppUsageDay.Opens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppUsageDay.Opens(childComplexity), true
+	case "AppUsageDay.users":
+		if e.ComplexityRoot.AppUsageDay.Users == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppUsageDay.Users(childComplexity), true
 
 	case "Appointment.createdAt":
 		if e.ComplexityRoot.Appointment.CreatedAt == nil {
@@ -2823,6 +3491,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Hall.Region(childComplexity), true
 
+	case "HallApp.app":
+		if e.ComplexityRoot.HallApp.App == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HallApp.App(childComplexity), true
+	case "HallApp.category":
+		if e.ComplexityRoot.HallApp.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HallApp.Category(childComplexity), true
+	case "HallApp.displayName":
+		if e.ComplexityRoot.HallApp.DisplayName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HallApp.DisplayName(childComplexity), true
+	case "HallApp.iconUrl":
+		if e.ComplexityRoot.HallApp.IconURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HallApp.IconURL(childComplexity), true
+	case "HallApp.sortOrder":
+		if e.ComplexityRoot.HallApp.SortOrder == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HallApp.SortOrder(childComplexity), true
+
 	case "HallConnection.edges":
 		if e.ComplexityRoot.HallConnection.Edges == nil {
 			break
@@ -3115,6 +3814,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InterfaceParam.Type(childComplexity), true
+
+	case "InterfaceParamValueOut.name":
+		if e.ComplexityRoot.InterfaceParamValueOut.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceParamValueOut.Name(childComplexity), true
+	case "InterfaceParamValueOut.value":
+		if e.ComplexityRoot.InterfaceParamValueOut.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InterfaceParamValueOut.Value(childComplexity), true
 
 	case "InterfaceTestRequest.body":
 		if e.ComplexityRoot.InterfaceTestRequest.Body == nil {
@@ -3498,6 +4210,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcknowledgeInterfaceAlert(childComplexity, args["input"].(model.AcknowledgeAlertInput)), true
+	case "Mutation.addAppFeedback":
+		if e.ComplexityRoot.Mutation.AddAppFeedback == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addAppFeedback_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddAppFeedback(childComplexity, args["input"].(model.AddAppFeedbackInput)), true
 	case "Mutation.addSensitiveWords":
 		if e.ComplexityRoot.Mutation.AddSensitiveWords == nil {
 			break
@@ -3531,6 +4254,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AppealEvaluation(childComplexity, args["input"].(model.AppealEvaluationInput)), true
+	case "Mutation.archiveAppFeedback":
+		if e.ComplexityRoot.Mutation.ArchiveAppFeedback == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_archiveAppFeedback_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ArchiveAppFeedback(childComplexity, args["input"].(model.ArchiveAppFeedbackInput)), true
 	case "Mutation.assignConsultation":
 		if e.ComplexityRoot.Mutation.AssignConsultation == nil {
 			break
@@ -3542,6 +4276,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AssignConsultation(childComplexity, args["input"].(model.AssignConsultationInput)), true
+	case "Mutation.bindAppInterfaces":
+		if e.ComplexityRoot.Mutation.BindAppInterfaces == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_bindAppInterfaces_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BindAppInterfaces(childComplexity, args["input"].(model.BindAppInterfacesInput)), true
 	case "Mutation.bookAppointment":
 		if e.ComplexityRoot.Mutation.BookAppointment == nil {
 			break
@@ -3586,6 +4331,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAdmin(childComplexity, args["input"].(model.CreateAdminInput)), true
+	case "Mutation.createApp":
+		if e.ComplexityRoot.Mutation.CreateApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateApp(childComplexity, args["input"].(model.CreateAppInput)), true
 	case "Mutation.createKnowledgeEntry":
 		if e.ComplexityRoot.Mutation.CreateKnowledgeEntry == nil {
 			break
@@ -3713,6 +4469,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity), true
+	case "Mutation.markAdminNoticeRead":
+		if e.ComplexityRoot.Mutation.MarkAdminNoticeRead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markAdminNoticeRead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkAdminNoticeRead(childComplexity, args["id"].(string)), true
 	case "Mutation.markMessagesRead":
 		if e.ComplexityRoot.Mutation.MarkMessagesRead == nil {
 			break
@@ -3724,6 +4491,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkMessagesRead(childComplexity, args["input"].(model.MarkMessagesReadInput)), true
+	case "Mutation.openApp":
+		if e.ComplexityRoot.Mutation.OpenApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_openApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OpenApp(childComplexity, args["appId"].(string)), true
+	case "Mutation.pressureTestApp":
+		if e.ComplexityRoot.Mutation.PressureTestApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pressureTestApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PressureTestApp(childComplexity, args["input"].(model.PressureTestAppInput)), true
+	case "Mutation.publishApp":
+		if e.ComplexityRoot.Mutation.PublishApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishApp(childComplexity, args["input"].(model.PublishAppInput)), true
 	case "Mutation.rateConsultationReply":
 		if e.ComplexityRoot.Mutation.RateConsultationReply == nil {
 			break
@@ -3818,6 +4618,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResolveInterfaceAlert(childComplexity, args["input"].(model.ResolveAlertInput)), true
+	case "Mutation.reviewApp":
+		if e.ComplexityRoot.Mutation.ReviewApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewApp(childComplexity, args["input"].(model.ReviewAppInput)), true
 	case "Mutation.reviewEvaluationAppeal":
 		if e.ComplexityRoot.Mutation.ReviewEvaluationAppeal == nil {
 			break
@@ -3912,6 +4723,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StartAgentChat(childComplexity, args["input"].(model.StartAgentChatInput)), true
+	case "Mutation.submitApp":
+		if e.ComplexityRoot.Mutation.SubmitApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitApp(childComplexity, args["input"].(model.AppActionInput)), true
 	case "Mutation.submitApplication":
 		if e.ComplexityRoot.Mutation.SubmitApplication == nil {
 			break
@@ -3978,6 +4800,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TakeAgentChat(childComplexity, args["input"].(model.AgentChatInput)), true
+	case "Mutation.takeAppOffline":
+		if e.ComplexityRoot.Mutation.TakeAppOffline == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_takeAppOffline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TakeAppOffline(childComplexity, args["input"].(model.TakeAppOfflineInput)), true
+	case "Mutation.testApp":
+		if e.ComplexityRoot.Mutation.TestApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_testApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TestApp(childComplexity, args["input"].(model.AppActionInput)), true
 	case "Mutation.testInterface":
 		if e.ComplexityRoot.Mutation.TestInterface == nil {
 			break
@@ -4011,6 +4855,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAdmin(childComplexity, args["input"].(model.UpdateAdminInput)), true
+	case "Mutation.updateApp":
+		if e.ComplexityRoot.Mutation.UpdateApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateApp(childComplexity, args["input"].(model.UpdateAppInput)), true
 	case "Mutation.updateInterface":
 		if e.ComplexityRoot.Mutation.UpdateInterface == nil {
 			break
@@ -4074,6 +4929,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NavigationEntry.Name(childComplexity), true
+
+	case "OpenAppPayload.app":
+		if e.ComplexityRoot.OpenAppPayload.App == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpenAppPayload.App(childComplexity), true
+	case "OpenAppPayload.url":
+		if e.ComplexityRoot.OpenAppPayload.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpenAppPayload.URL(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -4187,6 +5055,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AdminAccounts(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.adminApp":
+		if e.ComplexityRoot.Query.AdminApp == nil {
+			break
+		}
+
+		args, err := ec.field_Query_adminApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AdminApp(childComplexity, args["id"].(string)), true
+	case "Query.adminApps":
+		if e.ComplexityRoot.Query.AdminApps == nil {
+			break
+		}
+
+		args, err := ec.field_Query_adminApps_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AdminApps(childComplexity, args["status"].(*apps.Status), args["first"].(*int), args["after"].(*string)), true
+	case "Query.adminNotices":
+		if e.ComplexityRoot.Query.AdminNotices == nil {
+			break
+		}
+
+		args, err := ec.field_Query_adminNotices_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AdminNotices(childComplexity, args["unreadOnly"].(*bool)), true
 	case "Query.adminPermissions":
 		if e.ComplexityRoot.Query.AdminPermissions == nil {
 			break
@@ -4287,6 +5188,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.EvaluationStats(childComplexity, args["groupBy"].(evaluation.GroupBy), args["regionCode"].(*string), args["first"].(*int)), true
+	case "Query.hallApps":
+		if e.ComplexityRoot.Query.HallApps == nil {
+			break
+		}
+
+		args, err := ec.field_Query_hallApps_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.HallApps(childComplexity, args["hall"].(string), args["first"].(*int)), true
 	case "Query.hotSearches":
 		if e.ComplexityRoot.Query.HotSearches == nil {
 			break
@@ -5183,6 +6095,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SourceInterface.Health(childComplexity, args["since"].(*time.Time)), true
+	case "SourceInterface.healthCheckable":
+		if e.ComplexityRoot.SourceInterface.HealthCheckable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.HealthCheckable(childComplexity), true
+	case "SourceInterface.healthParams":
+		if e.ComplexityRoot.SourceInterface.HealthParams == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SourceInterface.HealthParams(childComplexity), true
 	case "SourceInterface.id":
 		if e.ComplexityRoot.SourceInterface.ID == nil {
 			break
@@ -5456,16 +6380,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AcknowledgeAlertInput", ec.unmarshalInputAcknowledgeAlertInput),
+			graphql.NewInputUnmarshaler("AddAppFeedbackInput", ec.unmarshalInputAddAppFeedbackInput),
 			graphql.NewInputUnmarshaler("AddSensitiveWordsInput", ec.unmarshalInputAddSensitiveWordsInput),
 			graphql.NewInputUnmarshaler("AdminLoginInput", ec.unmarshalInputAdminLoginInput),
 			graphql.NewInputUnmarshaler("AgentChatInput", ec.unmarshalInputAgentChatInput),
+			graphql.NewInputUnmarshaler("AppActionInput", ec.unmarshalInputAppActionInput),
+			graphql.NewInputUnmarshaler("AppInput", ec.unmarshalInputAppInput),
+			graphql.NewInputUnmarshaler("AppPlacementInput", ec.unmarshalInputAppPlacementInput),
 			graphql.NewInputUnmarshaler("AppealEvaluationInput", ec.unmarshalInputAppealEvaluationInput),
+			graphql.NewInputUnmarshaler("ArchiveAppFeedbackInput", ec.unmarshalInputArchiveAppFeedbackInput),
 			graphql.NewInputUnmarshaler("AssignConsultationInput", ec.unmarshalInputAssignConsultationInput),
+			graphql.NewInputUnmarshaler("BindAppInterfacesInput", ec.unmarshalInputBindAppInterfacesInput),
 			graphql.NewInputUnmarshaler("BookAppointmentInput", ec.unmarshalInputBookAppointmentInput),
 			graphql.NewInputUnmarshaler("CancelAppointmentInput", ec.unmarshalInputCancelAppointmentInput),
 			graphql.NewInputUnmarshaler("CloseConsultationInput", ec.unmarshalInputCloseConsultationInput),
 			graphql.NewInputUnmarshaler("ConsultationInput", ec.unmarshalInputConsultationInput),
 			graphql.NewInputUnmarshaler("CreateAdminInput", ec.unmarshalInputCreateAdminInput),
+			graphql.NewInputUnmarshaler("CreateAppInput", ec.unmarshalInputCreateAppInput),
 			graphql.NewInputUnmarshaler("DeleteApplicationDraftInput", ec.unmarshalInputDeleteApplicationDraftInput),
 			graphql.NewInputUnmarshaler("DeleteConsultationDraftInput", ec.unmarshalInputDeleteConsultationDraftInput),
 			graphql.NewInputUnmarshaler("DeleteKnowledgeEntryInput", ec.unmarshalInputDeleteKnowledgeEntryInput),
@@ -5484,6 +6415,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("MarkMessagesReadInput", ec.unmarshalInputMarkMessagesReadInput),
 			graphql.NewInputUnmarshaler("MatterFilter", ec.unmarshalInputMatterFilter),
 			graphql.NewInputUnmarshaler("MatterOrder", ec.unmarshalInputMatterOrder),
+			graphql.NewInputUnmarshaler("PressureTestAppInput", ec.unmarshalInputPressureTestAppInput),
+			graphql.NewInputUnmarshaler("PublishAppInput", ec.unmarshalInputPublishAppInput),
 			graphql.NewInputUnmarshaler("RateConsultationReplyInput", ec.unmarshalInputRateConsultationReplyInput),
 			graphql.NewInputUnmarshaler("RectifyInput", ec.unmarshalInputRectifyInput),
 			graphql.NewInputUnmarshaler("RegisterInput", ec.unmarshalInputRegisterInput),
@@ -5492,6 +6425,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReplyConsultationInput", ec.unmarshalInputReplyConsultationInput),
 			graphql.NewInputUnmarshaler("RescheduleAppointmentInput", ec.unmarshalInputRescheduleAppointmentInput),
 			graphql.NewInputUnmarshaler("ResolveAlertInput", ec.unmarshalInputResolveAlertInput),
+			graphql.NewInputUnmarshaler("ReviewAppInput", ec.unmarshalInputReviewAppInput),
 			graphql.NewInputUnmarshaler("ReviewAppealInput", ec.unmarshalInputReviewAppealInput),
 			graphql.NewInputUnmarshaler("ReviewInterfaceInput", ec.unmarshalInputReviewInterfaceInput),
 			graphql.NewInputUnmarshaler("RoleInput", ec.unmarshalInputRoleInput),
@@ -5506,9 +6440,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SubmitConsultationInput", ec.unmarshalInputSubmitConsultationInput),
 			graphql.NewInputUnmarshaler("SubscribeInput", ec.unmarshalInputSubscribeInput),
 			graphql.NewInputUnmarshaler("SupplyCaseMaterialsInput", ec.unmarshalInputSupplyCaseMaterialsInput),
+			graphql.NewInputUnmarshaler("TakeAppOfflineInput", ec.unmarshalInputTakeAppOfflineInput),
 			graphql.NewInputUnmarshaler("TestInterfaceInput", ec.unmarshalInputTestInterfaceInput),
 			graphql.NewInputUnmarshaler("UnsubscribeInput", ec.unmarshalInputUnsubscribeInput),
 			graphql.NewInputUnmarshaler("UpdateAdminInput", ec.unmarshalInputUpdateAdminInput),
+			graphql.NewInputUnmarshaler("UpdateAppInput", ec.unmarshalInputUpdateAppInput),
 			graphql.NewInputUnmarshaler("UpdateInterfaceInput", ec.unmarshalInputUpdateInterfaceInput),
 			graphql.NewInputUnmarshaler("UpdateKnowledgeEntryInput", ec.unmarshalInputUpdateKnowledgeEntryInput),
 			graphql.NewInputUnmarshaler("UpdateRoleInput", ec.unmarshalInputUpdateRoleInput),
@@ -5605,7 +6541,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
+//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5618,6 +6554,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "schema/admin.graphqls", Input: sourceData("schema/admin.graphqls"), BuiltIn: false},
+	{Name: "schema/appcentre.graphqls", Input: sourceData("schema/appcentre.graphqls"), BuiltIn: false},
 	{Name: "schema/appointments.graphqls", Input: sourceData("schema/appointments.graphqls"), BuiltIn: false},
 	{Name: "schema/apps.graphqls", Input: sourceData("schema/apps.graphqls"), BuiltIn: false},
 	{Name: "schema/cases.graphqls", Input: sourceData("schema/cases.graphqls"), BuiltIn: false},
@@ -5708,6 +6645,24 @@ func (ec *executionContext) childFields_AdminLoginPayload(ctx context.Context, f
 		return ec.fieldContext_AdminLoginPayload_username(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AdminLoginPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AdminNotice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AdminNotice_id(ctx, field)
+	case "title":
+		return ec.fieldContext_AdminNotice_title(ctx, field)
+	case "body":
+		return ec.fieldContext_AdminNotice_body(ctx, field)
+	case "app":
+		return ec.fieldContext_AdminNotice_app(ctx, field)
+	case "read":
+		return ec.fieldContext_AdminNotice_read(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AdminNotice_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AdminNotice", field.Name)
 }
 
 func (ec *executionContext) childFields_Agency(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5810,8 +6765,204 @@ func (ec *executionContext) childFields_App(ctx context.Context, field graphql.C
 		return ec.fieldContext_App_region(ctx, field)
 	case "url":
 		return ec.fieldContext_App_url(ctx, field)
+	case "kind":
+		return ec.fieldContext_App_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_App_status(ctx, field)
+	case "grade":
+		return ec.fieldContext_App_grade(ctx, field)
+	case "agency":
+		return ec.fieldContext_App_agency(ctx, field)
+	case "version":
+		return ec.fieldContext_App_version(ctx, field)
+	case "testedVersion":
+		return ec.fieldContext_App_testedVersion(ctx, field)
+	case "reviewNote":
+		return ec.fieldContext_App_reviewNote(ctx, field)
+	case "offlineReason":
+		return ec.fieldContext_App_offlineReason(ctx, field)
+	case "offlineAuto":
+		return ec.fieldContext_App_offlineAuto(ctx, field)
+	case "interfaces":
+		return ec.fieldContext_App_interfaces(ctx, field)
+	case "files":
+		return ec.fieldContext_App_files(ctx, field)
+	case "placements":
+		return ec.fieldContext_App_placements(ctx, field)
+	case "events":
+		return ec.fieldContext_App_events(ctx, field)
+	case "feedback":
+		return ec.fieldContext_App_feedback(ctx, field)
+	case "usage":
+		return ec.fieldContext_App_usage(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type App", field.Name)
+}
+
+func (ec *executionContext) childFields_AppConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AppConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AppConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AppConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AppEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AppEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AppEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AppEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_AppEvent_action(ctx, field)
+	case "adminUsername":
+		return ec.fieldContext_AppEvent_adminUsername(ctx, field)
+	case "note":
+		return ec.fieldContext_AppEvent_note(ctx, field)
+	case "at":
+		return ec.fieldContext_AppEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_AppFeedback(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AppFeedback_id(ctx, field)
+	case "content":
+		return ec.fieldContext_AppFeedback_content(ctx, field)
+	case "status":
+		return ec.fieldContext_AppFeedback_status(ctx, field)
+	case "resolution":
+		return ec.fieldContext_AppFeedback_resolution(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AppFeedback_createdAt(ctx, field)
+	case "archivedAt":
+		return ec.fieldContext_AppFeedback_archivedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppFeedback", field.Name)
+}
+
+func (ec *executionContext) childFields_AppFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AppFile_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_AppFile_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_AppFile_name(ctx, field)
+	case "contentType":
+		return ec.fieldContext_AppFile_contentType(ctx, field)
+	case "size":
+		return ec.fieldContext_AppFile_size(ctx, field)
+	case "sm3":
+		return ec.fieldContext_AppFile_sm3(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AppFile_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppFile", field.Name)
+}
+
+func (ec *executionContext) childFields_AppFunctionTest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "passed":
+		return ec.fieldContext_AppFunctionTest_passed(ctx, field)
+	case "version":
+		return ec.fieldContext_AppFunctionTest_version(ctx, field)
+	case "results":
+		return ec.fieldContext_AppFunctionTest_results(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppFunctionTest", field.Name)
+}
+
+func (ec *executionContext) childFields_AppInterfaceResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "interface":
+		return ec.fieldContext_AppInterfaceResult_interface(ctx, field)
+	case "outcome":
+		return ec.fieldContext_AppInterfaceResult_outcome(ctx, field)
+	case "latencyMs":
+		return ec.fieldContext_AppInterfaceResult_latencyMs(ctx, field)
+	case "status":
+		return ec.fieldContext_AppInterfaceResult_status(ctx, field)
+	case "error":
+		return ec.fieldContext_AppInterfaceResult_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppInterfaceResult", field.Name)
+}
+
+func (ec *executionContext) childFields_AppPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "app":
+		return ec.fieldContext_AppPayload_app(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AppPlacement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hall":
+		return ec.fieldContext_AppPlacement_hall(ctx, field)
+	case "displayName":
+		return ec.fieldContext_AppPlacement_displayName(ctx, field)
+	case "iconUrl":
+		return ec.fieldContext_AppPlacement_iconUrl(ctx, field)
+	case "category":
+		return ec.fieldContext_AppPlacement_category(ctx, field)
+	case "sortOrder":
+		return ec.fieldContext_AppPlacement_sortOrder(ctx, field)
+	case "publishedAt":
+		return ec.fieldContext_AppPlacement_publishedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppPlacement", field.Name)
+}
+
+func (ec *executionContext) childFields_AppPressureTest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "requests":
+		return ec.fieldContext_AppPressureTest_requests(ctx, field)
+	case "failures":
+		return ec.fieldContext_AppPressureTest_failures(ctx, field)
+	case "concurrency":
+		return ec.fieldContext_AppPressureTest_concurrency(ctx, field)
+	case "p50Ms":
+		return ec.fieldContext_AppPressureTest_p50Ms(ctx, field)
+	case "p95Ms":
+		return ec.fieldContext_AppPressureTest_p95Ms(ctx, field)
+	case "perSecond":
+		return ec.fieldContext_AppPressureTest_perSecond(ctx, field)
+	case "poor":
+		return ec.fieldContext_AppPressureTest_poor(ctx, field)
+	case "takenOffline":
+		return ec.fieldContext_AppPressureTest_takenOffline(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppPressureTest", field.Name)
+}
+
+func (ec *executionContext) childFields_AppUsageDay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "day":
+		return ec.fieldContext_AppUsageDay_day(ctx, field)
+	case "opens":
+		return ec.fieldContext_AppUsageDay_opens(ctx, field)
+	case "users":
+		return ec.fieldContext_AppUsageDay_users(ctx, field)
+	case "calls":
+		return ec.fieldContext_AppUsageDay_calls(ctx, field)
+	case "errors":
+		return ec.fieldContext_AppUsageDay_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppUsageDay", field.Name)
 }
 
 func (ec *executionContext) childFields_Appointment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6422,6 +7573,22 @@ func (ec *executionContext) childFields_Hall(ctx context.Context, field graphql.
 	return nil, fmt.Errorf("no field named %q was found under type Hall", field.Name)
 }
 
+func (ec *executionContext) childFields_HallApp(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "app":
+		return ec.fieldContext_HallApp_app(ctx, field)
+	case "displayName":
+		return ec.fieldContext_HallApp_displayName(ctx, field)
+	case "iconUrl":
+		return ec.fieldContext_HallApp_iconUrl(ctx, field)
+	case "category":
+		return ec.fieldContext_HallApp_category(ctx, field)
+	case "sortOrder":
+		return ec.fieldContext_HallApp_sortOrder(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HallApp", field.Name)
+}
+
 func (ec *executionContext) childFields_HallConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "edges":
@@ -6580,6 +7747,16 @@ func (ec *executionContext) childFields_InterfaceParam(ctx context.Context, fiel
 		return ec.fieldContext_InterfaceParam_description(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InterfaceParam", field.Name)
+}
+
+func (ec *executionContext) childFields_InterfaceParamValueOut(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_InterfaceParamValueOut_name(ctx, field)
+	case "value":
+		return ec.fieldContext_InterfaceParamValueOut_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InterfaceParamValueOut", field.Name)
 }
 
 func (ec *executionContext) childFields_InterfaceTestRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6778,6 +7955,16 @@ func (ec *executionContext) childFields_NavigationEntry(ctx context.Context, fie
 		return ec.fieldContext_NavigationEntry_count(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type NavigationEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_OpenAppPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "app":
+		return ec.fieldContext_OpenAppPayload_app(ctx, field)
+	case "url":
+		return ec.fieldContext_OpenAppPayload_url(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OpenAppPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7188,6 +8375,10 @@ func (ec *executionContext) childFields_SourceInterface(ctx context.Context, fie
 		return ec.fieldContext_SourceInterface_hasAuthKey(ctx, field)
 	case "slowMs":
 		return ec.fieldContext_SourceInterface_slowMs(ctx, field)
+	case "healthParams":
+		return ec.fieldContext_SourceInterface_healthParams(ctx, field)
+	case "healthCheckable":
+		return ec.fieldContext_SourceInterface_healthCheckable(ctx, field)
 	case "lastCheckAt":
 		return ec.fieldContext_SourceInterface_lastCheckAt(ctx, field)
 	case "lastOutcome":
@@ -7460,6 +8651,42 @@ func (ec *executionContext) dir_mask_args(ctx context.Context, rawArgs map[strin
 	return args, nil
 }
 
+func (ec *executionContext) field_App_feedback_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_App_usage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Hall_location_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7494,6 +8721,20 @@ func (ec *executionContext) field_Mutation_acknowledgeInterfaceAlert_args(ctx co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.AcknowledgeAlertInput, error) {
 			return ec.unmarshalNAcknowledgeAlertInput2govmobileᚋgraphᚋmodelᚐAcknowledgeAlertInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_addAppFeedback_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddAppFeedbackInput, error) {
+			return ec.unmarshalNAddAppFeedbackInput2govmobileᚋgraphᚋmodelᚐAddAppFeedbackInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7544,12 +8785,40 @@ func (ec *executionContext) field_Mutation_appealEvaluation_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_archiveAppFeedback_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ArchiveAppFeedbackInput, error) {
+			return ec.unmarshalNArchiveAppFeedbackInput2govmobileᚋgraphᚋmodelᚐArchiveAppFeedbackInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_assignConsultation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.AssignConsultationInput, error) {
 			return ec.unmarshalNAssignConsultationInput2govmobileᚋgraphᚋmodelᚐAssignConsultationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_bindAppInterfaces_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.BindAppInterfacesInput, error) {
+			return ec.unmarshalNBindAppInterfacesInput2govmobileᚋgraphᚋmodelᚐBindAppInterfacesInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7606,6 +8875,20 @@ func (ec *executionContext) field_Mutation_createAdmin_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateAdminInput, error) {
 			return ec.unmarshalNCreateAdminInput2govmobileᚋgraphᚋmodelᚐCreateAdminInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateAppInput, error) {
+			return ec.unmarshalNCreateAppInput2govmobileᚋgraphᚋmodelᚐCreateAppInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7768,12 +9051,68 @@ func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_markAdminNoticeRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_markMessagesRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.MarkMessagesReadInput, error) {
 			return ec.unmarshalNMarkMessagesReadInput2govmobileᚋgraphᚋmodelᚐMarkMessagesReadInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_openApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "appId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["appId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_pressureTestApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PressureTestAppInput, error) {
+			return ec.unmarshalNPressureTestAppInput2govmobileᚋgraphᚋmodelᚐPressureTestAppInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_publishApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PublishAppInput, error) {
+			return ec.unmarshalNPublishAppInput2govmobileᚋgraphᚋmodelᚐPublishAppInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7894,6 +9233,20 @@ func (ec *executionContext) field_Mutation_resolveInterfaceAlert_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reviewApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewAppInput, error) {
+			return ec.unmarshalNReviewAppInput2govmobileᚋgraphᚋmodelᚐReviewAppInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_reviewEvaluationAppeal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8006,6 +9359,20 @@ func (ec *executionContext) field_Mutation_startAgentChat_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_submitApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AppActionInput, error) {
+			return ec.unmarshalNAppActionInput2govmobileᚋgraphᚋmodelᚐAppActionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_submitApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8090,6 +9457,34 @@ func (ec *executionContext) field_Mutation_takeAgentChat_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_takeAppOffline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TakeAppOfflineInput, error) {
+			return ec.unmarshalNTakeAppOfflineInput2govmobileᚋgraphᚋmodelᚐTakeAppOfflineInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_testApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AppActionInput, error) {
+			return ec.unmarshalNAppActionInput2govmobileᚋgraphᚋmodelᚐAppActionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_testInterface_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8124,6 +9519,20 @@ func (ec *executionContext) field_Mutation_updateAdmin_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateAdminInput, error) {
 			return ec.unmarshalNUpdateAdminInput2govmobileᚋgraphᚋmodelᚐUpdateAdminInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateAppInput, error) {
+			return ec.unmarshalNUpdateAppInput2govmobileᚋgraphᚋmodelᚐUpdateAppInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8221,6 +9630,64 @@ func (ec *executionContext) field_Query_adminAccounts_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_adminApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_adminApps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*apps.Status, error) {
+			return ec.unmarshalOAppStatus2ᚖgovmobileᚋappsᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_adminNotices_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unreadOnly",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unreadOnly"] = arg0
 	return args, nil
 }
 
@@ -8453,6 +9920,28 @@ func (ec *executionContext) field_Query_evaluationStats_args(ctx context.Context
 		return nil, err
 	}
 	args["first"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_hallApps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "hall",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["hall"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -9589,6 +11078,153 @@ func (ec *executionContext) fieldContext_AdminLoginPayload_username(_ context.Co
 	return graphql.NewScalarFieldContext("AdminLoginPayload", field, false, false, "String")
 }
 
+func (ec *executionContext) _AdminNotice_id(ctx context.Context, field graphql.CollectedField, obj *models.AdminNotice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminNotice_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdminNotice().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminNotice_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminNotice", field, true, true, "ID")
+}
+
+func (ec *executionContext) _AdminNotice_title(ctx context.Context, field graphql.CollectedField, obj *models.AdminNotice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminNotice_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminNotice_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminNotice", field, false, false, "String")
+}
+
+func (ec *executionContext) _AdminNotice_body(ctx context.Context, field graphql.CollectedField, obj *models.AdminNotice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminNotice_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminNotice_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminNotice", field, false, false, "String")
+}
+
+func (ec *executionContext) _AdminNotice_app(ctx context.Context, field graphql.CollectedField, obj *models.AdminNotice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminNotice_app(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdminNotice().App(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
+			return ec.marshalOApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AdminNotice_app(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminNotice",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_App(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdminNotice_read(ctx context.Context, field graphql.CollectedField, obj *models.AdminNotice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminNotice_read(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Read, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminNotice_read(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminNotice", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AdminNotice_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.AdminNotice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminNotice_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AdminNotice_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdminNotice", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Agency_id(ctx context.Context, field graphql.CollectedField, obj *models.Agency) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10372,6 +12008,1837 @@ func (ec *executionContext) _App_url(ctx context.Context, field graphql.Collecte
 }
 func (ec *executionContext) fieldContext_App_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("App", field, false, false, "String")
+}
+
+func (ec *executionContext) _App_kind(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.App().Kind(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal apps.Kind
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v apps.Kind) graphql.Marshaler {
+			return ec.marshalNAppKind2govmobileᚋappsᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, true, true, "AppKind")
+}
+
+func (ec *executionContext) _App_status(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.App().Status(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal apps.Status
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v apps.Status) graphql.Marshaler {
+			return ec.marshalNAppStatus2govmobileᚋappsᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, true, true, "AppStatus")
+}
+
+func (ec *executionContext) _App_grade(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_grade(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grade, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, false, false, "Int")
+}
+
+func (ec *executionContext) _App_agency(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_agency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.App().Agency(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.Agency
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Agency) graphql.Marshaler {
+			return ec.marshalOAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_App_agency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "App",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agency(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _App_version(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, false, false, "Int")
+}
+
+func (ec *executionContext) _App_testedVersion(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_testedVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TestedVersion, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal int
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_testedVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, false, false, "Int")
+}
+
+func (ec *executionContext) _App_reviewNote(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_reviewNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewNote, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_reviewNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, false, false, "String")
+}
+
+func (ec *executionContext) _App_offlineReason(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_offlineReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OfflineReason, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_offlineReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, false, false, "String")
+}
+
+func (ec *executionContext) _App_offlineAuto(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_offlineAuto(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OfflineAuto, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_offlineAuto(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("App", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _App_interfaces(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_interfaces(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.App().Interfaces(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*models.SourceInterface
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.SourceInterface) graphql.Marshaler {
+			return ec.marshalNSourceInterface2ᚕᚖgovmobileᚋmodelsᚐSourceInterfaceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_interfaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "App",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceInterface(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _App_files(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.App().Files(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*models.AppFile
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppFile) graphql.Marshaler {
+			return ec.marshalNAppFile2ᚕᚖgovmobileᚋmodelsᚐAppFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "App",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _App_placements(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_placements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.App().Placements(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*models.AppPublication
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppPublication) graphql.Marshaler {
+			return ec.marshalNAppPlacement2ᚕᚖgovmobileᚋmodelsᚐAppPublicationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_placements(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "App",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppPlacement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _App_events(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.App().Events(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*models.AppEvent
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppEvent) graphql.Marshaler {
+			return ec.marshalNAppEvent2ᚕᚖgovmobileᚋmodelsᚐAppEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "App",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _App_feedback(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_feedback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.App().Feedback(ctx, obj, fc.Args["status"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*models.AppFeedback
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppFeedback) graphql.Marshaler {
+			return ec.marshalNAppFeedback2ᚕᚖgovmobileᚋmodelsᚐAppFeedbackᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_feedback(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "App",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppFeedback(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_App_feedback_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _App_usage(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_App_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.App().Usage(ctx, obj, fc.Args["from"].(string), fc.Args["to"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*models.AppUsage
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, obj, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppUsage) graphql.Marshaler {
+			return ec.marshalNAppUsageDay2ᚕᚖgovmobileᚋmodelsᚐAppUsageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_App_usage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "App",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppUsageDay(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_App_usage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AppConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AppEdge) graphql.Marshaler {
+			return ec.marshalNAppEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐAppEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AppConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AppConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AppEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AppEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AppEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
+			return ec.marshalNApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_App(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppEvent_action(ctx context.Context, field graphql.CollectedField, obj *models.AppEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppEvent_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppEvent_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppEvent_adminUsername(ctx context.Context, field graphql.CollectedField, obj *models.AppEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppEvent_adminUsername(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppEvent().AdminUsername(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppEvent_adminUsername(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _AppEvent_note(ctx context.Context, field graphql.CollectedField, obj *models.AppEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppEvent_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppEvent_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppEvent_at(ctx context.Context, field graphql.CollectedField, obj *models.AppEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AppFeedback_id(ctx context.Context, field graphql.CollectedField, obj *models.AppFeedback) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFeedback_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppFeedback().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFeedback_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFeedback", field, true, true, "ID")
+}
+
+func (ec *executionContext) _AppFeedback_content(ctx context.Context, field graphql.CollectedField, obj *models.AppFeedback) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFeedback_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFeedback_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFeedback", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppFeedback_status(ctx context.Context, field graphql.CollectedField, obj *models.AppFeedback) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFeedback_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFeedback_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFeedback", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppFeedback_resolution(ctx context.Context, field graphql.CollectedField, obj *models.AppFeedback) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFeedback_resolution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resolution, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFeedback_resolution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFeedback", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppFeedback_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.AppFeedback) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFeedback_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFeedback_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFeedback", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AppFeedback_archivedAt(ctx context.Context, field graphql.CollectedField, obj *models.AppFeedback) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFeedback_archivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArchivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppFeedback_archivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFeedback", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AppFile_id(ctx context.Context, field graphql.CollectedField, obj *models.AppFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFile_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppFile().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFile_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFile", field, true, true, "ID")
+}
+
+func (ec *executionContext) _AppFile_kind(ctx context.Context, field graphql.CollectedField, obj *models.AppFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFile_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFile_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppFile_name(ctx context.Context, field graphql.CollectedField, obj *models.AppFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFile_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFile_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppFile_contentType(ctx context.Context, field graphql.CollectedField, obj *models.AppFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFile_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFile_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppFile_size(ctx context.Context, field graphql.CollectedField, obj *models.AppFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFile_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppFile().Size(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFile_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFile", field, true, true, "Int")
+}
+
+func (ec *executionContext) _AppFile_sm3(ctx context.Context, field graphql.CollectedField, obj *models.AppFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFile_sm3(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SM3, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFile_sm3(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppFile_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.AppFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFile_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFile_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFile", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AppFunctionTest_passed(ctx context.Context, field graphql.CollectedField, obj *apps.FunctionTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFunctionTest_passed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFunctionTest_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFunctionTest", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AppFunctionTest_version(ctx context.Context, field graphql.CollectedField, obj *apps.FunctionTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFunctionTest_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFunctionTest_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppFunctionTest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AppFunctionTest_results(ctx context.Context, field graphql.CollectedField, obj *apps.FunctionTest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppFunctionTest_results(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Results, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []apps.InterfaceResult) graphql.Marshaler {
+			return ec.marshalNAppInterfaceResult2ᚕgovmobileᚋappsᚐInterfaceResultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppFunctionTest_results(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppFunctionTest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppInterfaceResult(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppInterfaceResult_interface(ctx context.Context, field graphql.CollectedField, obj *apps.InterfaceResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppInterfaceResult_interface(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Interface, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SourceInterface) graphql.Marshaler {
+			return ec.marshalNSourceInterface2ᚖgovmobileᚋmodelsᚐSourceInterface(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppInterfaceResult_interface(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppInterfaceResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceInterface(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppInterfaceResult_outcome(ctx context.Context, field graphql.CollectedField, obj *apps.InterfaceResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppInterfaceResult_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppInterfaceResult().Outcome(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v iface.Outcome) graphql.Marshaler {
+			return ec.marshalNHealthOutcome2govmobileᚋifaceᚐOutcome(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppInterfaceResult_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppInterfaceResult", field, true, true, "HealthOutcome")
+}
+
+func (ec *executionContext) _AppInterfaceResult_latencyMs(ctx context.Context, field graphql.CollectedField, obj *apps.InterfaceResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppInterfaceResult_latencyMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppInterfaceResult().LatencyMs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppInterfaceResult_latencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppInterfaceResult", field, true, true, "Int")
+}
+
+func (ec *executionContext) _AppInterfaceResult_status(ctx context.Context, field graphql.CollectedField, obj *apps.InterfaceResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppInterfaceResult_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppInterfaceResult().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppInterfaceResult_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppInterfaceResult", field, true, true, "Int")
+}
+
+func (ec *executionContext) _AppInterfaceResult_error(ctx context.Context, field graphql.CollectedField, obj *apps.InterfaceResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppInterfaceResult_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppInterfaceResult().Error(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppInterfaceResult_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppInterfaceResult", field, true, true, "String")
+}
+
+func (ec *executionContext) _AppPayload_app(ctx context.Context, field graphql.CollectedField, obj *model.AppPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPayload_app(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.App, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
+			return ec.marshalNApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPayload_app(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_App(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppPlacement_hall(ctx context.Context, field graphql.CollectedField, obj *models.AppPublication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPlacement_hall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hall, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPlacement_hall(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPlacement", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppPlacement_displayName(ctx context.Context, field graphql.CollectedField, obj *models.AppPublication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPlacement_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPlacement_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPlacement", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppPlacement_iconUrl(ctx context.Context, field graphql.CollectedField, obj *models.AppPublication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPlacement_iconUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppPlacement().IconURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AppPlacement_iconUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPlacement", field, true, true, "String")
+}
+
+func (ec *executionContext) _AppPlacement_category(ctx context.Context, field graphql.CollectedField, obj *models.AppPublication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPlacement_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPlacement_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPlacement", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppPlacement_sortOrder(ctx context.Context, field graphql.CollectedField, obj *models.AppPublication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPlacement_sortOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SortOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPlacement_sortOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPlacement", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AppPlacement_publishedAt(ctx context.Context, field graphql.CollectedField, obj *models.AppPublication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPlacement_publishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPlacement_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPlacement", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AppPressureTest_requests(ctx context.Context, field graphql.CollectedField, obj *apps.PressureResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPressureTest_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPressureTest_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPressureTest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AppPressureTest_failures(ctx context.Context, field graphql.CollectedField, obj *apps.PressureResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPressureTest_failures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Failures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPressureTest_failures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPressureTest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AppPressureTest_concurrency(ctx context.Context, field graphql.CollectedField, obj *apps.PressureResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPressureTest_concurrency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Concurrency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPressureTest_concurrency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPressureTest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AppPressureTest_p50Ms(ctx context.Context, field graphql.CollectedField, obj *apps.PressureResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPressureTest_p50Ms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P50Ms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPressureTest_p50Ms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPressureTest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AppPressureTest_p95Ms(ctx context.Context, field graphql.CollectedField, obj *apps.PressureResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPressureTest_p95Ms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P95Ms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPressureTest_p95Ms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPressureTest", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AppPressureTest_perSecond(ctx context.Context, field graphql.CollectedField, obj *apps.PressureResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPressureTest_perSecond(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerSecond, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPressureTest_perSecond(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPressureTest", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AppPressureTest_poor(ctx context.Context, field graphql.CollectedField, obj *apps.PressureResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPressureTest_poor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Poor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPressureTest_poor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPressureTest", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AppPressureTest_takenOffline(ctx context.Context, field graphql.CollectedField, obj *apps.PressureResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppPressureTest_takenOffline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TakenOffline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppPressureTest_takenOffline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppPressureTest", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AppUsageDay_day(ctx context.Context, field graphql.CollectedField, obj *models.AppUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppUsageDay_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppUsageDay_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppUsageDay", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppUsageDay_opens(ctx context.Context, field graphql.CollectedField, obj *models.AppUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppUsageDay_opens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppUsageDay().Opens(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppUsageDay_opens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppUsageDay", field, true, true, "Int")
+}
+
+func (ec *executionContext) _AppUsageDay_users(ctx context.Context, field graphql.CollectedField, obj *models.AppUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppUsageDay_users(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppUsageDay().Users(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppUsageDay_users(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppUsageDay", field, true, true, "Int")
+}
+
+func (ec *executionContext) _AppUsageDay_calls(ctx context.Context, field graphql.CollectedField, obj *models.AppUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppUsageDay_calls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppUsageDay().Calls(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppUsageDay_calls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppUsageDay", field, true, true, "Int")
+}
+
+func (ec *executionContext) _AppUsageDay_errors(ctx context.Context, field graphql.CollectedField, obj *models.AppUsage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppUsageDay_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppUsageDay().Errors(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppUsageDay_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppUsageDay", field, true, true, "Int")
 }
 
 func (ec *executionContext) _Appointment_id(ctx context.Context, field graphql.CollectedField, obj *models.Appointment) (ret graphql.Marshaler) {
@@ -15026,6 +18493,130 @@ func (ec *executionContext) fieldContext_Hall_matters(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _HallApp_app(ctx context.Context, field graphql.CollectedField, obj *models.AppPublication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HallApp_app(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HallApp().App(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
+			return ec.marshalNApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HallApp_app(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HallApp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_App(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HallApp_displayName(ctx context.Context, field graphql.CollectedField, obj *models.AppPublication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HallApp_displayName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HallApp_displayName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HallApp", field, false, false, "String")
+}
+
+func (ec *executionContext) _HallApp_iconUrl(ctx context.Context, field graphql.CollectedField, obj *models.AppPublication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HallApp_iconUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HallApp().IconURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HallApp_iconUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HallApp", field, true, true, "String")
+}
+
+func (ec *executionContext) _HallApp_category(ctx context.Context, field graphql.CollectedField, obj *models.AppPublication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HallApp_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HallApp_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HallApp", field, false, false, "String")
+}
+
+func (ec *executionContext) _HallApp_sortOrder(ctx context.Context, field graphql.CollectedField, obj *models.AppPublication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HallApp_sortOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SortOrder, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HallApp_sortOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HallApp", field, false, false, "Int")
+}
+
 func (ec *executionContext) _HallConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.HallConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16186,6 +19777,52 @@ func (ec *executionContext) _InterfaceParam_description(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_InterfaceParam_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InterfaceParam", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceParamValueOut_name(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceParamValueOut) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceParamValueOut_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceParamValueOut_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceParamValueOut", field, false, false, "String")
+}
+
+func (ec *executionContext) _InterfaceParamValueOut_value(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceParamValueOut) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InterfaceParamValueOut_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InterfaceParamValueOut_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InterfaceParamValueOut", field, false, false, "String")
 }
 
 func (ec *executionContext) _InterfaceTestRequest_method(ctx context.Context, field graphql.CollectedField, obj *model.InterfaceTestRequest) (ret graphql.Marshaler) {
@@ -18327,6 +21964,789 @@ func (ec *executionContext) fieldContext_Mutation_updateAdmin(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_updateAdmin_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateApp(ctx, fc.Args["input"].(model.CreateAppInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.manage")
+				if err != nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppPayload) graphql.Marshaler {
+			return ec.marshalNAppPayload2ᚖgovmobileᚋgraphᚋmodelᚐAppPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateApp(ctx, fc.Args["input"].(model.UpdateAppInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.manage")
+				if err != nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppPayload) graphql.Marshaler {
+			return ec.marshalNAppPayload2ᚖgovmobileᚋgraphᚋmodelᚐAppPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_bindAppInterfaces(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_bindAppInterfaces(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BindAppInterfaces(ctx, fc.Args["input"].(model.BindAppInterfacesInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.manage")
+				if err != nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppPayload) graphql.Marshaler {
+			return ec.marshalNAppPayload2ᚖgovmobileᚋgraphᚋmodelᚐAppPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_bindAppInterfaces(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_bindAppInterfaces_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_testApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_testApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TestApp(ctx, fc.Args["input"].(model.AppActionInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.manage")
+				if err != nil {
+					var zeroVal *apps.FunctionTest
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *apps.FunctionTest
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *apps.FunctionTest) graphql.Marshaler {
+			return ec.marshalNAppFunctionTest2ᚖgovmobileᚋappsᚐFunctionTest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_testApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppFunctionTest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_testApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitApp(ctx, fc.Args["input"].(model.AppActionInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.manage")
+				if err != nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppPayload) graphql.Marshaler {
+			return ec.marshalNAppPayload2ᚖgovmobileᚋgraphᚋmodelᚐAppPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewApp(ctx, fc.Args["input"].(model.ReviewAppInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.review")
+				if err != nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppPayload) graphql.Marshaler {
+			return ec.marshalNAppPayload2ᚖgovmobileᚋgraphᚋmodelᚐAppPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishApp(ctx, fc.Args["input"].(model.PublishAppInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.review")
+				if err != nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppPayload) graphql.Marshaler {
+			return ec.marshalNAppPayload2ᚖgovmobileᚋgraphᚋmodelᚐAppPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_takeAppOffline(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_takeAppOffline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TakeAppOffline(ctx, fc.Args["input"].(model.TakeAppOfflineInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.review")
+				if err != nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppPayload) graphql.Marshaler {
+			return ec.marshalNAppPayload2ᚖgovmobileᚋgraphᚋmodelᚐAppPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_takeAppOffline(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_takeAppOffline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_pressureTestApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_pressureTestApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PressureTestApp(ctx, fc.Args["input"].(model.PressureTestAppInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.review")
+				if err != nil {
+					var zeroVal *apps.PressureResult
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *apps.PressureResult
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *apps.PressureResult) graphql.Marshaler {
+			return ec.marshalNAppPressureTest2ᚖgovmobileᚋappsᚐPressureResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_pressureTestApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppPressureTest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_pressureTestApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_addAppFeedback(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addAppFeedback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddAppFeedback(ctx, fc.Args["input"].(model.AddAppFeedbackInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.review")
+				if err != nil {
+					var zeroVal *models.AppFeedback
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.AppFeedback
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.AppFeedback) graphql.Marshaler {
+			return ec.marshalNAppFeedback2ᚖgovmobileᚋmodelsᚐAppFeedback(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addAppFeedback(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppFeedback(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addAppFeedback_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_archiveAppFeedback(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_archiveAppFeedback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ArchiveAppFeedback(ctx, fc.Args["input"].(model.ArchiveAppFeedbackInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.manage")
+				if err != nil {
+					var zeroVal *models.AppFeedback
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.AppFeedback
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.AppFeedback) graphql.Marshaler {
+			return ec.marshalNAppFeedback2ᚖgovmobileᚋmodelsᚐAppFeedback(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_archiveAppFeedback(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppFeedback(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_archiveAppFeedback_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markAdminNoticeRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markAdminNoticeRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkAdminNoticeRead(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markAdminNoticeRead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markAdminNoticeRead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_openApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_openApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OpenApp(ctx, fc.Args["appId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OpenAppPayload) graphql.Marshaler {
+			return ec.marshalNOpenAppPayload2ᚖgovmobileᚋgraphᚋmodelᚐOpenAppPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_openApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OpenAppPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_openApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -20572,6 +24992,61 @@ func (ec *executionContext) fieldContext_NavigationEntry_count(_ context.Context
 	return graphql.NewScalarFieldContext("NavigationEntry", field, false, false, "Int")
 }
 
+func (ec *executionContext) _OpenAppPayload_app(ctx context.Context, field graphql.CollectedField, obj *model.OpenAppPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpenAppPayload_app(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.App, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
+			return ec.marshalNApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpenAppPayload_app(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OpenAppPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_App(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OpenAppPayload_url(ctx context.Context, field graphql.CollectedField, obj *model.OpenAppPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpenAppPayload_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpenAppPayload_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpenAppPayload", field, false, false, "String")
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -21409,6 +25884,221 @@ func (ec *executionContext) fieldContext_Query_adminAccounts(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_adminAccounts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_adminApps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_adminApps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AdminApps(ctx, fc.Args["status"].(*apps.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AppConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppConnection) graphql.Marshaler {
+			return ec.marshalNAppConnection2ᚖgovmobileᚋgraphᚋmodelᚐAppConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_adminApps(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_adminApps_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_adminApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_adminApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AdminApp(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.App
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
+			return ec.marshalNApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_adminApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_App(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_adminApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_hallApps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_hallApps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().HallApps(ctx, fc.Args["hall"].(string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppPublication) graphql.Marshaler {
+			return ec.marshalNHallApp2ᚕᚖgovmobileᚋmodelsᚐAppPublicationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_hallApps(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HallApp(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_hallApps_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_adminNotices(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_adminNotices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AdminNotices(ctx, fc.Args["unreadOnly"].(*bool))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal []*models.AdminNotice
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AdminNotice) graphql.Marshaler {
+			return ec.marshalNAdminNotice2ᚕᚖgovmobileᚋmodelsᚐAdminNoticeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_adminNotices(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AdminNotice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_adminNotices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -25552,6 +30242,61 @@ func (ec *executionContext) fieldContext_SourceInterface_slowMs(_ context.Contex
 	return graphql.NewScalarFieldContext("SourceInterface", field, true, true, "Int")
 }
 
+func (ec *executionContext) _SourceInterface_healthParams(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_healthParams(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SourceInterface().HealthParams(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.InterfaceParamValueOut) graphql.Marshaler {
+			return ec.marshalNInterfaceParamValueOut2ᚕᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamValueOutᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_healthParams(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SourceInterface",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InterfaceParamValueOut(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SourceInterface_healthCheckable(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SourceInterface_healthCheckable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SourceInterface().HealthCheckable(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SourceInterface_healthCheckable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SourceInterface", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _SourceInterface_lastCheckAt(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27671,6 +32416,55 @@ func UnmarshalAcknowledgeAlertInput(ctx context.Context, raw any) (model.Acknowl
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAddAppFeedbackInput(ctx context.Context, obj any) (model.AddAppFeedbackInput, error) {
+	var it model.AddAppFeedbackInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appId", "content"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddAppFeedbackInput unmarshals raw into the AddAppFeedbackInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddAppFeedbackInput(ctx context.Context, raw any) (model.AddAppFeedbackInput, error) {
+	var out model.AddAppFeedbackInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddAppFeedbackInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAddSensitiveWordsInput(ctx context.Context, obj any) (model.AddSensitiveWordsInput, error) {
 	var it model.AddSensitiveWordsInput
 	if obj == nil {
@@ -27804,6 +32598,223 @@ func UnmarshalAgentChatInput(ctx context.Context, raw any) (model.AgentChatInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputAppActionInput(ctx context.Context, obj any) (model.AppActionInput, error) {
+	var it model.AppActionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAppActionInput unmarshals raw into the AppActionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAppActionInput(ctx context.Context, raw any) (model.AppActionInput, error) {
+	var out model.AppActionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AppActionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAppInput(ctx context.Context, obj any) (model.AppInput, error) {
+	var it model.AppInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code", "name", "summary", "category", "kind", "aliases", "serviceObjects", "regionCode", "url", "agencyId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "summary":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summary"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Summary = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOAppKind2ᚖgovmobileᚋappsᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "aliases":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("aliases"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Aliases = data
+		case "serviceObjects":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceObjects"))
+			data, err := ec.unmarshalOServiceObject2ᚕgovmobileᚋmodelsᚐServiceObjectᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceObjects = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
+		case "url":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.URL = data
+		case "agencyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agencyId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgencyID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAppInput unmarshals raw into the AppInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAppInput(ctx context.Context, raw any) (model.AppInput, error) {
+	var out model.AppInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AppInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAppPlacementInput(ctx context.Context, obj any) (model.AppPlacementInput, error) {
+	var it model.AppPlacementInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"hall", "displayName", "iconFileId", "category", "sortOrder"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "hall":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hall"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hall = data
+		case "displayName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayName = data
+		case "iconFileId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iconFileId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IconFileID = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "sortOrder":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sortOrder"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SortOrder = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAppPlacementInput unmarshals raw into the AppPlacementInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAppPlacementInput(ctx context.Context, raw any) (model.AppPlacementInput, error) {
+	var out model.AppPlacementInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AppPlacementInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAppealEvaluationInput(ctx context.Context, obj any) (model.AppealEvaluationInput, error) {
 	var it model.AppealEvaluationInput
 	if obj == nil {
@@ -27853,6 +32864,55 @@ func UnmarshalAppealEvaluationInput(ctx context.Context, raw any) (model.AppealE
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputArchiveAppFeedbackInput(ctx context.Context, obj any) (model.ArchiveAppFeedbackInput, error) {
+	var it model.ArchiveAppFeedbackInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"feedbackId", "resolution"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "feedbackId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feedbackId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeedbackID = data
+		case "resolution":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("resolution"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Resolution = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalArchiveAppFeedbackInput unmarshals raw into the ArchiveAppFeedbackInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalArchiveAppFeedbackInput(ctx context.Context, raw any) (model.ArchiveAppFeedbackInput, error) {
+	var out model.ArchiveAppFeedbackInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ArchiveAppFeedbackInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAssignConsultationInput(ctx context.Context, obj any) (model.AssignConsultationInput, error) {
 	var it model.AssignConsultationInput
 	if obj == nil {
@@ -27899,6 +32959,55 @@ func (ec *executionContext) unmarshalInputAssignConsultationInput(ctx context.Co
 func UnmarshalAssignConsultationInput(ctx context.Context, raw any) (model.AssignConsultationInput, error) {
 	var out model.AssignConsultationInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AssignConsultationInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBindAppInterfacesInput(ctx context.Context, obj any) (model.BindAppInterfacesInput, error) {
+	var it model.BindAppInterfacesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appId", "interfaceIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
+		case "interfaceIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interfaceIds"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.InterfaceIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBindAppInterfacesInput unmarshals raw into the BindAppInterfacesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBindAppInterfacesInput(ctx context.Context, raw any) (model.BindAppInterfacesInput, error) {
+	var out model.BindAppInterfacesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BindAppInterfacesInput", raw, &out)
 	return out, err
 }
 
@@ -28179,6 +33288,48 @@ func (ec *executionContext) unmarshalInputCreateAdminInput(ctx context.Context, 
 func UnmarshalCreateAdminInput(ctx context.Context, raw any) (model.CreateAdminInput, error) {
 	var out model.CreateAdminInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAdminInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateAppInput(ctx context.Context, obj any) (model.CreateAppInput, error) {
+	var it model.CreateAppInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"app"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "app":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("app"))
+			data, err := ec.unmarshalNAppInput2ᚖgovmobileᚋgraphᚋmodelᚐAppInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.App = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateAppInput unmarshals raw into the CreateAppInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateAppInput(ctx context.Context, raw any) (model.CreateAppInput, error) {
+	var out model.CreateAppInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAppInput", raw, &out)
 	return out, err
 }
 
@@ -29128,6 +34279,111 @@ func UnmarshalMatterOrder(ctx context.Context, raw any) (model.MatterOrder, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPressureTestAppInput(ctx context.Context, obj any) (model.PressureTestAppInput, error) {
+	var it model.PressureTestAppInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appId", "concurrency", "requests"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
+		case "concurrency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("concurrency"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Concurrency = data
+		case "requests":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requests"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Requests = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPressureTestAppInput unmarshals raw into the PressureTestAppInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPressureTestAppInput(ctx context.Context, raw any) (model.PressureTestAppInput, error) {
+	var out model.PressureTestAppInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PressureTestAppInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPublishAppInput(ctx context.Context, obj any) (model.PublishAppInput, error) {
+	var it model.PublishAppInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appId", "halls"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
+		case "halls":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("halls"))
+			data, err := ec.unmarshalNAppPlacementInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐAppPlacementInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Halls = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPublishAppInput unmarshals raw into the PublishAppInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPublishAppInput(ctx context.Context, raw any) (model.PublishAppInput, error) {
+	var out model.PublishAppInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PublishAppInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRateConsultationReplyInput(ctx context.Context, obj any) (model.RateConsultationReplyInput, error) {
 	var it model.RateConsultationReplyInput
 	if obj == nil {
@@ -29590,6 +34846,69 @@ func UnmarshalResolveAlertInput(ctx context.Context, raw any) (model.ResolveAler
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReviewAppInput(ctx context.Context, obj any) (model.ReviewAppInput, error) {
+	var it model.ReviewAppInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appId", "approve", "reason", "grade"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
+		case "approve":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("approve"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Approve = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "grade":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grade"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Grade = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReviewAppInput unmarshals raw into the ReviewAppInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReviewAppInput(ctx context.Context, raw any) (model.ReviewAppInput, error) {
+	var out model.ReviewAppInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReviewAppInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReviewAppealInput(ctx context.Context, obj any) (model.ReviewAppealInput, error) {
 	var it model.ReviewAppealInput
 	if obj == nil {
@@ -30025,7 +35344,7 @@ func (ec *executionContext) unmarshalInputSourceInterfaceInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "address", "format", "method", "remark", "requestParams", "responseParams", "authMode", "authKeyParam", "authKey", "slowMs"}
+	fieldsInOrder := [...]string{"name", "address", "format", "method", "remark", "requestParams", "responseParams", "authMode", "authKeyParam", "authKey", "slowMs", "healthParams"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -30109,6 +35428,13 @@ func (ec *executionContext) unmarshalInputSourceInterfaceInput(ctx context.Conte
 				return it, err
 			}
 			it.SlowMs = data
+		case "healthParams":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("healthParams"))
+			data, err := ec.unmarshalOInterfaceParamValue2ᚕᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamValueᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HealthParams = data
 		}
 	}
 	return it, nil
@@ -30385,6 +35711,55 @@ func UnmarshalSupplyCaseMaterialsInput(ctx context.Context, raw any) (model.Supp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputTakeAppOfflineInput(ctx context.Context, obj any) (model.TakeAppOfflineInput, error) {
+	var it model.TakeAppOfflineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTakeAppOfflineInput unmarshals raw into the TakeAppOfflineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTakeAppOfflineInput(ctx context.Context, raw any) (model.TakeAppOfflineInput, error) {
+	var out model.TakeAppOfflineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TakeAppOfflineInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputTestInterfaceInput(ctx context.Context, obj any) (model.TestInterfaceInput, error) {
 	var it model.TestInterfaceInput
 	if obj == nil {
@@ -30543,6 +35918,55 @@ func (ec *executionContext) unmarshalInputUpdateAdminInput(ctx context.Context, 
 func UnmarshalUpdateAdminInput(ctx context.Context, raw any) (model.UpdateAdminInput, error) {
 	var out model.UpdateAdminInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAdminInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateAppInput(ctx context.Context, obj any) (model.UpdateAppInput, error) {
+	var it model.UpdateAppInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appId", "app"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
+		case "app":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("app"))
+			data, err := ec.unmarshalNAppInput2ᚖgovmobileᚋgraphᚋmodelᚐAppInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.App = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateAppInput unmarshals raw into the UpdateAppInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateAppInput(ctx context.Context, raw any) (model.UpdateAppInput, error) {
+	var out model.UpdateAppInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAppInput", raw, &out)
 	return out, err
 }
 
@@ -31179,6 +36603,66 @@ func (ec *executionContext) _AdminLoginPayload(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var adminNoticeImplementors = []string{"AdminNotice"}
+
+func (ec *executionContext) _AdminNotice(ctx context.Context, sel ast.SelectionSet, obj *models.AdminNotice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, adminNoticeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AdminNotice")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AdminNotice_id(ctx, field, obj)
+				})
+		case "title":
+			out.Values[i] = ec._AdminNotice_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "body":
+			out.Values[i] = ec._AdminNotice_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "app":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AdminNotice_app(ctx, field, obj)
+				})
+		case "read":
+			out.Values[i] = ec._AdminNotice_read(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._AdminNotice_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var agencyImplementors = []string{"Agency", "Node"}
 
 func (ec *executionContext) _Agency(ctx context.Context, sel ast.SelectionSet, obj *models.Agency) graphql.Marshaler {
@@ -31521,6 +37005,661 @@ func (ec *executionContext) _App(ctx context.Context, sel ast.SelectionSet, obj 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._App_kind(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._App_status(ctx, field, obj)
+				})
+		case "grade":
+			out.Values[i] = ec._App_grade(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "agency":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._App_agency(ctx, field, obj)
+				})
+		case "version":
+			out.Values[i] = ec._App_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "testedVersion":
+			out.Values[i] = ec._App_testedVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviewNote":
+			out.Values[i] = ec._App_reviewNote(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "offlineReason":
+			out.Values[i] = ec._App_offlineReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "offlineAuto":
+			out.Values[i] = ec._App_offlineAuto(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "interfaces":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._App_interfaces(ctx, field, obj)
+				})
+		case "files":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._App_files(ctx, field, obj)
+				})
+		case "placements":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._App_placements(ctx, field, obj)
+				})
+		case "events":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._App_events(ctx, field, obj)
+				})
+		case "feedback":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._App_feedback(ctx, field, obj)
+				})
+		case "usage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._App_usage(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appConnectionImplementors = []string{"AppConnection"}
+
+func (ec *executionContext) _AppConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AppConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppConnection")
+		case "edges":
+			out.Values[i] = ec._AppConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AppConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._AppConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appEdgeImplementors = []string{"AppEdge"}
+
+func (ec *executionContext) _AppEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AppEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppEdge")
+		case "cursor":
+			out.Values[i] = ec._AppEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AppEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appEventImplementors = []string{"AppEvent"}
+
+func (ec *executionContext) _AppEvent(ctx context.Context, sel ast.SelectionSet, obj *models.AppEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppEvent")
+		case "action":
+			out.Values[i] = ec._AppEvent_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "adminUsername":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppEvent_adminUsername(ctx, field, obj)
+				})
+		case "note":
+			out.Values[i] = ec._AppEvent_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._AppEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appFeedbackImplementors = []string{"AppFeedback"}
+
+func (ec *executionContext) _AppFeedback(ctx context.Context, sel ast.SelectionSet, obj *models.AppFeedback) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appFeedbackImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppFeedback")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppFeedback_id(ctx, field, obj)
+				})
+		case "content":
+			out.Values[i] = ec._AppFeedback_content(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._AppFeedback_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolution":
+			out.Values[i] = ec._AppFeedback_resolution(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._AppFeedback_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "archivedAt":
+			out.Values[i] = ec._AppFeedback_archivedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appFileImplementors = []string{"AppFile"}
+
+func (ec *executionContext) _AppFile(ctx context.Context, sel ast.SelectionSet, obj *models.AppFile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appFileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppFile")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppFile_id(ctx, field, obj)
+				})
+		case "kind":
+			out.Values[i] = ec._AppFile_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._AppFile_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "contentType":
+			out.Values[i] = ec._AppFile_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "size":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppFile_size(ctx, field, obj)
+				})
+		case "sm3":
+			out.Values[i] = ec._AppFile_sm3(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._AppFile_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appFunctionTestImplementors = []string{"AppFunctionTest"}
+
+func (ec *executionContext) _AppFunctionTest(ctx context.Context, sel ast.SelectionSet, obj *apps.FunctionTest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appFunctionTestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppFunctionTest")
+		case "passed":
+			out.Values[i] = ec._AppFunctionTest_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._AppFunctionTest_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "results":
+			out.Values[i] = ec._AppFunctionTest_results(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appInterfaceResultImplementors = []string{"AppInterfaceResult"}
+
+func (ec *executionContext) _AppInterfaceResult(ctx context.Context, sel ast.SelectionSet, obj *apps.InterfaceResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appInterfaceResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppInterfaceResult")
+		case "interface":
+			out.Values[i] = ec._AppInterfaceResult_interface(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outcome":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppInterfaceResult_outcome(ctx, field, obj)
+				})
+		case "latencyMs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppInterfaceResult_latencyMs(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppInterfaceResult_status(ctx, field, obj)
+				})
+		case "error":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppInterfaceResult_error(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appPayloadImplementors = []string{"AppPayload"}
+
+func (ec *executionContext) _AppPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AppPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppPayload")
+		case "app":
+			out.Values[i] = ec._AppPayload_app(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appPlacementImplementors = []string{"AppPlacement"}
+
+func (ec *executionContext) _AppPlacement(ctx context.Context, sel ast.SelectionSet, obj *models.AppPublication) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appPlacementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppPlacement")
+		case "hall":
+			out.Values[i] = ec._AppPlacement_hall(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "displayName":
+			out.Values[i] = ec._AppPlacement_displayName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "iconUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppPlacement_iconUrl(ctx, field, obj)
+				})
+		case "category":
+			out.Values[i] = ec._AppPlacement_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sortOrder":
+			out.Values[i] = ec._AppPlacement_sortOrder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishedAt":
+			out.Values[i] = ec._AppPlacement_publishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appPressureTestImplementors = []string{"AppPressureTest"}
+
+func (ec *executionContext) _AppPressureTest(ctx context.Context, sel ast.SelectionSet, obj *apps.PressureResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appPressureTestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppPressureTest")
+		case "requests":
+			out.Values[i] = ec._AppPressureTest_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "failures":
+			out.Values[i] = ec._AppPressureTest_failures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "concurrency":
+			out.Values[i] = ec._AppPressureTest_concurrency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "p50Ms":
+			out.Values[i] = ec._AppPressureTest_p50Ms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "p95Ms":
+			out.Values[i] = ec._AppPressureTest_p95Ms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "perSecond":
+			out.Values[i] = ec._AppPressureTest_perSecond(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "poor":
+			out.Values[i] = ec._AppPressureTest_poor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "takenOffline":
+			out.Values[i] = ec._AppPressureTest_takenOffline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appUsageDayImplementors = []string{"AppUsageDay"}
+
+func (ec *executionContext) _AppUsageDay(ctx context.Context, sel ast.SelectionSet, obj *models.AppUsage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appUsageDayImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppUsageDay")
+		case "day":
+			out.Values[i] = ec._AppUsageDay_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "opens":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppUsageDay_opens(ctx, field, obj)
+				})
+		case "users":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppUsageDay_users(ctx, field, obj)
+				})
+		case "calls":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppUsageDay_calls(ctx, field, obj)
+				})
+		case "errors":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppUsageDay_errors(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -33635,6 +39774,61 @@ func (ec *executionContext) _Hall(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
+var hallAppImplementors = []string{"HallApp"}
+
+func (ec *executionContext) _HallApp(ctx context.Context, sel ast.SelectionSet, obj *models.AppPublication) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, hallAppImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HallApp")
+		case "app":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HallApp_app(ctx, field, obj)
+				})
+		case "displayName":
+			out.Values[i] = ec._HallApp_displayName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "iconUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HallApp_iconUrl(ctx, field, obj)
+				})
+		case "category":
+			out.Values[i] = ec._HallApp_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sortOrder":
+			out.Values[i] = ec._HallApp_sortOrder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var hallConnectionImplementors = []string{"HallConnection"}
 
 func (ec *executionContext) _HallConnection(ctx context.Context, sel ast.SelectionSet, obj *model.HallConnection) graphql.Marshaler {
@@ -34164,6 +40358,44 @@ func (ec *executionContext) _InterfaceParam(ctx context.Context, sel ast.Selecti
 			}
 		case "description":
 			out.Values[i] = ec._InterfaceParam_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var interfaceParamValueOutImplementors = []string{"InterfaceParamValueOut"}
+
+func (ec *executionContext) _InterfaceParamValueOut(ctx context.Context, sel ast.SelectionSet, obj *model.InterfaceParamValueOut) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, interfaceParamValueOutImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InterfaceParamValueOut")
+		case "name":
+			out.Values[i] = ec._InterfaceParamValueOut_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._InterfaceParamValueOut_value(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -34907,6 +41139,97 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bindAppInterfaces":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_bindAppInterfaces(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "testApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_testApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "takeAppOffline":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_takeAppOffline(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pressureTestApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_pressureTestApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "addAppFeedback":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addAppFeedback(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "archiveAppFeedback":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_archiveAppFeedback(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markAdminNoticeRead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markAdminNoticeRead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "openApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_openApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "bookAppointment":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_bookAppointment(ctx, field)
@@ -35254,6 +41577,44 @@ func (ec *executionContext) _NavigationEntry(ctx context.Context, sel ast.Select
 	return out
 }
 
+var openAppPayloadImplementors = []string{"OpenAppPayload"}
+
+func (ec *executionContext) _OpenAppPayload(ctx context.Context, sel ast.SelectionSet, obj *model.OpenAppPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, openAppPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OpenAppPayload")
+		case "app":
+			out.Values[i] = ec._OpenAppPayload_app(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "url":
+			out.Values[i] = ec._OpenAppPayload_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
@@ -35547,6 +41908,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_adminAccounts(ctx, field)
+				})
+		case "adminApps":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_adminApps(ctx, field)
+				})
+		case "adminApp":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_adminApp(ctx, field)
+				})
+		case "hallApps":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_hallApps(ctx, field)
+				})
+		case "adminNotices":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_adminNotices(ctx, field)
 				})
 		case "appointmentSlots":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -36986,6 +43371,18 @@ func (ec *executionContext) _SourceInterface(ctx context.Context, sel ast.Select
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._SourceInterface_slowMs(ctx, field, obj)
 				})
+		case "healthParams":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SourceInterface_healthParams(ctx, field, obj)
+				})
+		case "healthCheckable":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SourceInterface_healthCheckable(ctx, field, obj)
+				})
 		case "lastCheckAt":
 			out.Values[i] = ec._SourceInterface_lastCheckAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -37837,6 +44234,11 @@ func (ec *executionContext) unmarshalNAcknowledgeAlertInput2govmobileᚋgraphᚋ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNAddAppFeedbackInput2govmobileᚋgraphᚋmodelᚐAddAppFeedbackInput(ctx context.Context, v any) (model.AddAppFeedbackInput, error) {
+	res, err := ec.unmarshalInputAddAppFeedbackInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNAddSensitiveWordsInput2govmobileᚋgraphᚋmodelᚐAddSensitiveWordsInput(ctx context.Context, v any) (model.AddSensitiveWordsInput, error) {
 	res, err := ec.unmarshalInputAddSensitiveWordsInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -37909,6 +44311,30 @@ func (ec *executionContext) marshalNAdminLoginPayload2ᚖgovmobileᚋgraphᚋmod
 		return graphql.Null
 	}
 	return ec._AdminLoginPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAdminNotice2ᚕᚖgovmobileᚋmodelsᚐAdminNoticeᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.AdminNotice) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAdminNotice2ᚖgovmobileᚋmodelsᚐAdminNotice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAdminNotice2ᚖgovmobileᚋmodelsᚐAdminNotice(ctx context.Context, sel ast.SelectionSet, v *models.AdminNotice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AdminNotice!")
+		return graphql.Null
+	}
+	return ec._AdminNotice(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNAdministrativeLevel2govmobileᚋmodelsᚐAdminLevel(ctx context.Context, v any) (models.AdminLevel, error) {
@@ -38041,6 +44467,269 @@ func (ec *executionContext) marshalNAnswer2ᚖgovmobileᚋgraphᚋmodelᚐAnswer
 	return ec._Answer(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNApp2ᚖgovmobileᚋmodelsᚐApp(ctx context.Context, sel ast.SelectionSet, v *models.App) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "App!")
+		return graphql.Null
+	}
+	return ec._App(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAppActionInput2govmobileᚋgraphᚋmodelᚐAppActionInput(ctx context.Context, v any) (model.AppActionInput, error) {
+	res, err := ec.unmarshalInputAppActionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppConnection2ᚖgovmobileᚋgraphᚋmodelᚐAppConnection(ctx context.Context, sel ast.SelectionSet, v *model.AppConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppConnection!")
+		return graphql.Null
+	}
+	return ec._AppConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAppEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐAppEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AppEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAppEdge2ᚖgovmobileᚋgraphᚋmodelᚐAppEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAppEdge2ᚖgovmobileᚋgraphᚋmodelᚐAppEdge(ctx context.Context, sel ast.SelectionSet, v *model.AppEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppEdge!")
+		return graphql.Null
+	}
+	return ec._AppEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAppEvent2ᚕᚖgovmobileᚋmodelsᚐAppEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.AppEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAppEvent2ᚖgovmobileᚋmodelsᚐAppEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAppEvent2ᚖgovmobileᚋmodelsᚐAppEvent(ctx context.Context, sel ast.SelectionSet, v *models.AppEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppEvent!")
+		return graphql.Null
+	}
+	return ec._AppEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAppFeedback2ᚕᚖgovmobileᚋmodelsᚐAppFeedbackᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.AppFeedback) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAppFeedback2ᚖgovmobileᚋmodelsᚐAppFeedback(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAppFeedback2ᚖgovmobileᚋmodelsᚐAppFeedback(ctx context.Context, sel ast.SelectionSet, v *models.AppFeedback) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppFeedback!")
+		return graphql.Null
+	}
+	return ec._AppFeedback(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAppFile2ᚕᚖgovmobileᚋmodelsᚐAppFileᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.AppFile) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAppFile2ᚖgovmobileᚋmodelsᚐAppFile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAppFile2ᚖgovmobileᚋmodelsᚐAppFile(ctx context.Context, sel ast.SelectionSet, v *models.AppFile) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppFile!")
+		return graphql.Null
+	}
+	return ec._AppFile(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAppFunctionTest2ᚖgovmobileᚋappsᚐFunctionTest(ctx context.Context, sel ast.SelectionSet, v *apps.FunctionTest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppFunctionTest!")
+		return graphql.Null
+	}
+	return ec._AppFunctionTest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAppInput2ᚖgovmobileᚋgraphᚋmodelᚐAppInput(ctx context.Context, v any) (*model.AppInput, error) {
+	res, err := ec.unmarshalInputAppInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppInterfaceResult2govmobileᚋappsᚐInterfaceResult(ctx context.Context, sel ast.SelectionSet, v apps.InterfaceResult) graphql.Marshaler {
+	return ec._AppInterfaceResult(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNAppInterfaceResult2ᚕgovmobileᚋappsᚐInterfaceResultᚄ(ctx context.Context, sel ast.SelectionSet, v []apps.InterfaceResult) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAppInterfaceResult2govmobileᚋappsᚐInterfaceResult(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNAppKind2govmobileᚋappsᚐKind(ctx context.Context, v any) (apps.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := apps.Kind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppKind2govmobileᚋappsᚐKind(ctx context.Context, sel ast.SelectionSet, v apps.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AppKind!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNAppPayload2ᚖgovmobileᚋgraphᚋmodelᚐAppPayload(ctx context.Context, sel ast.SelectionSet, v *model.AppPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppPayload!")
+		return graphql.Null
+	}
+	return ec._AppPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAppPlacement2ᚕᚖgovmobileᚋmodelsᚐAppPublicationᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.AppPublication) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAppPlacement2ᚖgovmobileᚋmodelsᚐAppPublication(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAppPlacement2ᚖgovmobileᚋmodelsᚐAppPublication(ctx context.Context, sel ast.SelectionSet, v *models.AppPublication) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppPlacement!")
+		return graphql.Null
+	}
+	return ec._AppPlacement(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAppPlacementInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐAppPlacementInputᚄ(ctx context.Context, v any) ([]*model.AppPlacementInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.AppPlacementInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAppPlacementInput2ᚖgovmobileᚋgraphᚋmodelᚐAppPlacementInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNAppPlacementInput2ᚖgovmobileᚋgraphᚋmodelᚐAppPlacementInput(ctx context.Context, v any) (*model.AppPlacementInput, error) {
+	res, err := ec.unmarshalInputAppPlacementInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppPressureTest2ᚖgovmobileᚋappsᚐPressureResult(ctx context.Context, sel ast.SelectionSet, v *apps.PressureResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppPressureTest!")
+		return graphql.Null
+	}
+	return ec._AppPressureTest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNAppStatus2govmobileᚋappsᚐStatus(ctx context.Context, v any) (apps.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := apps.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAppStatus2govmobileᚋappsᚐStatus(ctx context.Context, sel ast.SelectionSet, v apps.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AppStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNAppUsageDay2ᚕᚖgovmobileᚋmodelsᚐAppUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.AppUsage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAppUsageDay2ᚖgovmobileᚋmodelsᚐAppUsage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAppUsageDay2ᚖgovmobileᚋmodelsᚐAppUsage(ctx context.Context, sel ast.SelectionSet, v *models.AppUsage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppUsageDay!")
+		return graphql.Null
+	}
+	return ec._AppUsageDay(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNAppealEvaluationInput2govmobileᚋgraphᚋmodelᚐAppealEvaluationInput(ctx context.Context, v any) (model.AppealEvaluationInput, error) {
 	res, err := ec.unmarshalInputAppealEvaluationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -38125,6 +44814,11 @@ func (ec *executionContext) marshalNAppointmentStatus2govmobileᚋmodelsᚐAppoi
 	return res
 }
 
+func (ec *executionContext) unmarshalNArchiveAppFeedbackInput2govmobileᚋgraphᚋmodelᚐArchiveAppFeedbackInput(ctx context.Context, v any) (model.ArchiveAppFeedbackInput, error) {
+	res, err := ec.unmarshalInputArchiveAppFeedbackInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNAssignConsultationInput2govmobileᚋgraphᚋmodelᚐAssignConsultationInput(ctx context.Context, v any) (model.AssignConsultationInput, error) {
 	res, err := ec.unmarshalInputAssignConsultationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -38176,6 +44870,11 @@ func (ec *executionContext) marshalNAuthPayload2ᚖgovmobileᚋgraphᚋmodelᚐA
 		return graphql.Null
 	}
 	return ec._AuthPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBindAppInterfacesInput2govmobileᚋgraphᚋmodelᚐBindAppInterfacesInput(ctx context.Context, v any) (model.BindAppInterfacesInput, error) {
+	res, err := ec.unmarshalInputBindAppInterfacesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNBookAppointmentInput2govmobileᚋgraphᚋmodelᚐBookAppointmentInput(ctx context.Context, v any) (model.BookAppointmentInput, error) {
@@ -38537,6 +45236,11 @@ func (ec *executionContext) marshalNCoordSystem2govmobileᚋgeoᚐSystem(ctx con
 
 func (ec *executionContext) unmarshalNCreateAdminInput2govmobileᚋgraphᚋmodelᚐCreateAdminInput(ctx context.Context, v any) (model.CreateAdminInput, error) {
 	res, err := ec.unmarshalInputCreateAdminInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCreateAppInput2govmobileᚋgraphᚋmodelᚐCreateAppInput(ctx context.Context, v any) (model.CreateAppInput, error) {
+	res, err := ec.unmarshalInputCreateAppInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -38919,6 +45623,30 @@ func (ec *executionContext) marshalNHall2ᚖgovmobileᚋmodelsᚐHall(ctx contex
 	return ec._Hall(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNHallApp2ᚕᚖgovmobileᚋmodelsᚐAppPublicationᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.AppPublication) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHallApp2ᚖgovmobileᚋmodelsᚐAppPublication(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHallApp2ᚖgovmobileᚋmodelsᚐAppPublication(ctx context.Context, sel ast.SelectionSet, v *models.AppPublication) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HallApp!")
+		return graphql.Null
+	}
+	return ec._HallApp(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNHallConnection2ᚖgovmobileᚋgraphᚋmodelᚐHallConnection(ctx context.Context, sel ast.SelectionSet, v *model.HallConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "HallConnection!")
@@ -39056,6 +45784,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -39190,6 +45947,30 @@ func (ec *executionContext) unmarshalNInterfaceParamInput2ᚖgovmobileᚋgraph�
 func (ec *executionContext) unmarshalNInterfaceParamValue2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamValue(ctx context.Context, v any) (*model.InterfaceParamValue, error) {
 	res, err := ec.unmarshalInputInterfaceParamValue(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInterfaceParamValueOut2ᚕᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamValueOutᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.InterfaceParamValueOut) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInterfaceParamValueOut2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamValueOut(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNInterfaceParamValueOut2ᚖgovmobileᚋgraphᚋmodelᚐInterfaceParamValueOut(ctx context.Context, sel ast.SelectionSet, v *model.InterfaceParamValueOut) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InterfaceParamValueOut!")
+		return graphql.Null
+	}
+	return ec._InterfaceParamValueOut(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNInterfaceStatus2govmobileᚋifaceᚐStatus(ctx context.Context, v any) (iface.Status, error) {
@@ -39448,6 +46229,14 @@ func (ec *executionContext) marshalNNavigationEntry2ᚖgovmobileᚋgraphᚋmodel
 	return ec._NavigationEntry(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNOpenAppPayload2ᚖgovmobileᚋgraphᚋmodelᚐOpenAppPayload(ctx context.Context, sel ast.SelectionSet, v *model.OpenAppPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OpenAppPayload!")
+		return graphql.Null
+	}
+	return ec._OpenAppPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNOrderDirection2govmobileᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, v any) (model.OrderDirection, error) {
 	var res model.OrderDirection
 	err := res.UnmarshalGQL(v)
@@ -39514,6 +46303,11 @@ func (ec *executionContext) marshalNPlatformPublicKey2ᚖgovmobileᚋplatformkey
 	return ec._PlatformPublicKey(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPressureTestAppInput2govmobileᚋgraphᚋmodelᚐPressureTestAppInput(ctx context.Context, v any) (model.PressureTestAppInput, error) {
+	res, err := ec.unmarshalInputPressureTestAppInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNPrivacyConsent2ᚕᚖgovmobileᚋmodelsᚐPrivacyConsentᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.PrivacyConsent) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -39556,6 +46350,11 @@ func (ec *executionContext) marshalNProcessStep2ᚕgovmobileᚋmodelsᚐProcessS
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNPublishAppInput2govmobileᚋgraphᚋmodelᚐPublishAppInput(ctx context.Context, v any) (model.PublishAppInput, error) {
+	res, err := ec.unmarshalInputPublishAppInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRateConsultationReplyInput2govmobileᚋgraphᚋmodelᚐRateConsultationReplyInput(ctx context.Context, v any) (model.RateConsultationReplyInput, error) {
@@ -39713,6 +46512,11 @@ func (ec *executionContext) marshalNRescheduleAppointmentPayload2ᚖgovmobileᚋ
 
 func (ec *executionContext) unmarshalNResolveAlertInput2govmobileᚋgraphᚋmodelᚐResolveAlertInput(ctx context.Context, v any) (model.ResolveAlertInput, error) {
 	res, err := ec.unmarshalInputResolveAlertInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReviewAppInput2govmobileᚋgraphᚋmodelᚐReviewAppInput(ctx context.Context, v any) (model.ReviewAppInput, error) {
+	res, err := ec.unmarshalInputReviewAppInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -40101,6 +46905,22 @@ func (ec *executionContext) marshalNSetSearchSynonymPayload2ᚖgovmobileᚋgraph
 	return ec._SetSearchSynonymPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSourceInterface2ᚕᚖgovmobileᚋmodelsᚐSourceInterfaceᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.SourceInterface) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSourceInterface2ᚖgovmobileᚋmodelsᚐSourceInterface(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNSourceInterface2ᚖgovmobileᚋmodelsᚐSourceInterface(ctx context.Context, sel ast.SelectionSet, v *models.SourceInterface) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SourceInterface!")
@@ -40261,6 +47081,11 @@ func (ec *executionContext) marshalNSupplyCaseMaterialsPayload2ᚖgovmobileᚋgr
 	return ec._SupplyCaseMaterialsPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNTakeAppOfflineInput2govmobileᚋgraphᚋmodelᚐTakeAppOfflineInput(ctx context.Context, v any) (model.TakeAppOfflineInput, error) {
+	res, err := ec.unmarshalInputTakeAppOfflineInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNTestInterfaceInput2govmobileᚋgraphᚋmodelᚐTestInterfaceInput(ctx context.Context, v any) (model.TestInterfaceInput, error) {
 	res, err := ec.unmarshalInputTestInterfaceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -40319,6 +47144,11 @@ func (ec *executionContext) marshalNUnsubscribePayload2ᚖgovmobileᚋgraphᚋmo
 
 func (ec *executionContext) unmarshalNUpdateAdminInput2govmobileᚋgraphᚋmodelᚐUpdateAdminInput(ctx context.Context, v any) (model.UpdateAdminInput, error) {
 	res, err := ec.unmarshalInputUpdateAdminInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateAppInput2govmobileᚋgraphᚋmodelᚐUpdateAppInput(ctx context.Context, v any) (model.UpdateAppInput, error) {
+	res, err := ec.unmarshalInputUpdateAppInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -40565,6 +47395,44 @@ func (ec *executionContext) marshalOApp2ᚖgovmobileᚋmodelsᚐApp(ctx context.
 		return graphql.Null
 	}
 	return ec._App(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAppKind2ᚖgovmobileᚋappsᚐKind(ctx context.Context, v any) (*apps.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := apps.Kind(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAppKind2ᚖgovmobileᚋappsᚐKind(ctx context.Context, sel ast.SelectionSet, v *apps.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOAppStatus2ᚖgovmobileᚋappsᚐStatus(ctx context.Context, v any) (*apps.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := apps.Status(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAppStatus2ᚖgovmobileᚋappsᚐStatus(ctx context.Context, sel ast.SelectionSet, v *apps.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -41055,6 +47923,42 @@ func (ec *executionContext) marshalOServiceCodeKind2ᚖgovmobileᚋservicecode�
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) unmarshalOServiceObject2ᚕgovmobileᚋmodelsᚐServiceObjectᚄ(ctx context.Context, v any) ([]models.ServiceObject, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]models.ServiceObject, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNServiceObject2govmobileᚋmodelsᚐServiceObject(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOServiceObject2ᚕgovmobileᚋmodelsᚐServiceObjectᚄ(ctx context.Context, sel ast.SelectionSet, v []models.ServiceObject) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceObject2govmobileᚋmodelsᚐServiceObject(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOServiceObject2ᚖgovmobileᚋmodelsᚐServiceObject(ctx context.Context, v any) (*models.ServiceObject, error) {

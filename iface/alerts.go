@@ -37,49 +37,56 @@ func (s *Service) History(ctx context.Context, id uint64, since time.Time) (*Hea
 	if earliest := time.Now().UTC().Add(-MaxHealthWindow); since.Before(earliest) {
 		since = earliest
 	}
-	var rows []struct {
-		Outcome   string
-		LatencyMs int
-	}
+	// Counts and percentiles are computed by the database: a month of
+	// checks is tens of thousands of rows.
 	db := s.db.WithContext(ctx)
-	if err := db.Model(&models.InterfaceCheck{}).Select("outcome", "latency_ms").
-		Where("interface_id = ? AND checked_at >= ?", id, since).Scan(&rows).Error; err != nil {
+	window := func() *gorm.DB {
+		return db.Model(&models.InterfaceCheck{}).Where("interface_id = ? AND checked_at >= ?", id, since)
+	}
+	var counts []struct {
+		Outcome string
+		N       int
+	}
+	if err := window().Select("outcome, COUNT(*) AS n").Group("outcome").Scan(&counts).Error; err != nil {
 		return nil, err
 	}
-	h := &Health{Checks: len(rows), Availability: -1}
-	var lat []int
-	for _, r := range rows {
-		switch Outcome(r.Outcome) {
+	h := &Health{Availability: -1}
+	for _, c := range counts {
+		h.Checks += c.N
+		switch Outcome(c.Outcome) {
 		case OK:
-			h.OK++
+			h.OK = c.N
 		case Slow:
-			h.Slow++
+			h.Slow = c.N
 		case Failed:
-			h.Failed++
+			h.Failed = c.N
 		case Timeout:
-			h.Timeout++
-		}
-		if o := Outcome(r.Outcome); o == OK || o == Slow {
-			lat = append(lat, r.LatencyMs)
+			h.Timeout = c.N
 		}
 	}
 	if h.Checks > 0 {
 		h.Availability = float64(h.OK+h.Slow) / float64(h.Checks)
 	}
-	if len(lat) > 0 {
-		slices.Sort(lat)
-		h.P50Ms, h.P95Ms = percentile(lat, 50), percentile(lat, 95)
+	if answered := h.OK + h.Slow; answered > 0 {
+		at := func(p int) (int, error) {
+			var v int
+			rank := (answered*p + 99) / 100 // nearest rank
+			err := window().Where("outcome IN ?", []string{string(OK), string(Slow)}).Order("latency_ms").
+				Offset(max(rank-1, 0)).Limit(1).Select("latency_ms").Scan(&v).Error
+			return v, err
+		}
+		var err error
+		if h.P50Ms, err = at(50); err != nil {
+			return nil, err
+		}
+		if h.P95Ms, err = at(95); err != nil {
+			return nil, err
+		}
 	}
 	if err := db.Where("interface_id = ? AND checked_at >= ?", id, since).Order("checked_at DESC, id DESC").Limit(50).Find(&h.Recent).Error; err != nil {
 		return nil, err
 	}
 	return h, nil
-}
-
-// percentile of sorted values, nearest rank.
-func percentile(sorted []int, p int) int {
-	i := (len(sorted)*p + 99) / 100
-	return sorted[max(i-1, 0)]
 }
 
 // AlertStatus is where an alert stands.

@@ -103,6 +103,7 @@ func (s *Service) openAuthKey(sealed string) (string, error) {
 type call struct {
 	req   *http.Request
 	shown TestRequest
+	key   string // the provider's key sent, "" for none
 }
 
 // maskedKey is how an authentication key appears in what is shown.
@@ -127,7 +128,7 @@ func (s *Service) prepare(ctx context.Context, x *models.SourceInterface, values
 		}
 		send[x.AuthKeyParam], show[x.AuthKeyParam] = key, maskedKey
 	}
-	c := &call{}
+	c := &call{key: key}
 	var body []byte
 	if x.Method == http.MethodGet {
 		u, err := url.Parse(x.Address)
@@ -157,10 +158,13 @@ func (s *Service) prepare(ctx context.Context, x *models.SourceInterface, values
 		c.req.Header.Set("Content-Type", "application/json; charset=utf-8")
 		c.shown = TestRequest{Method: http.MethodPost, URL: x.Address, Body: string(marshal(show))}
 	}
-	if AuthMode(x.AuthMode) == Signature {
+	// Only an approved interface's calls are signed: its address has been
+	// reviewed. A registrant testing a draft cannot have the platform sign
+	// a request to an address of their choosing.
+	if AuthMode(x.AuthMode) == Signature && Status(x.Status) == Approved {
 		k, err := s.opts.PlatformKeys.Current(ctx)
 		if err != nil {
-			return nil, err
+			return nil, models.Errorf(models.ECodeUnavailable, "平台签名密钥暂不可用，请稍后再试。")
 		}
 		var appCode string
 		if err := s.db.WithContext(ctx).Model(&models.App{}).Where("id = ?", x.AppID).Pluck("code", &appCode).Error; err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -38,8 +37,12 @@ func (o Outcome) Label() string {
 	return map[Outcome]string{OK: "正常", Slow: "响应慢", Failed: "报错", Timeout: "超时"}[o]
 }
 
-// DefaultSlowMs is the slow threshold of an interface that sets none.
-const DefaultSlowMs = 3000
+// DefaultSlowMs is the slow threshold of an interface that sets none;
+// MaxSlowMs the highest one may set, below the checks' timeout.
+const (
+	DefaultSlowMs = 3000
+	MaxSlowMs     = 9000
+)
 
 // HealthConfig tunes the scheduler.
 type HealthConfig struct {
@@ -93,6 +96,14 @@ func (c *HealthConfig) defaults() {
 // healthLease is the lease that makes one replica the checker at a time.
 const healthLease = "interface-health"
 
+// Lease and run bounds: the lease outlives a run, which renews it every
+// Tick; a run that cannot finish in runCap leaves the rest for the next
+// interval (their next check is already set).
+const (
+	leaseTTL = 2 * time.Minute
+	runCap   = 90 * time.Second
+)
+
 // RunHealthChecks checks due interfaces every Tick until ctx ends, while
 // this process holds the scheduler's lease. The schedule is in the
 // database (each interface's next_check_at), so it survives restarts.
@@ -102,17 +113,15 @@ func (s *Service) RunHealthChecks(ctx context.Context, cfg HealthConfig) {
 	defer t.Stop()
 	var pruned time.Time
 	for {
-		held, err := database.TryLease(ctx, s.db, healthLease, cfg.Holder, cfg.Interval+cfg.Tick*3)
+		held, err := database.TryLease(ctx, s.db, healthLease, cfg.Holder, leaseTTL)
 		if err != nil && ctx.Err() == nil {
 			cfg.Logger.Warn("接口健康检查：租约失败", "error", err)
 		}
 		if held {
-			if _, err := s.CheckDue(ctx, time.Now().UTC(), cfg); err != nil && ctx.Err() == nil {
-				cfg.Logger.Warn("接口健康检查失败", "error", err)
-			}
+			s.leasedRun(ctx, cfg)
 			if time.Since(pruned) > time.Hour {
 				pruned = time.Now()
-				if err := s.db.WithContext(ctx).Where("checked_at < ?", time.Now().UTC().Add(-cfg.Retention)).Delete(&models.InterfaceCheck{}).Error; err != nil && ctx.Err() == nil {
+				if err := s.Prune(ctx, time.Now().UTC().Add(-cfg.Retention)); err != nil && ctx.Err() == nil {
 					cfg.Logger.Warn("接口健康检查：清理旧记录失败", "error", err)
 				}
 			}
@@ -128,32 +137,52 @@ func (s *Service) RunHealthChecks(ctx context.Context, cfg HealthConfig) {
 	}
 }
 
-// maxClaim bounds one run's interfaces; the rest wait for the next tick.
-const maxClaim = 5000
+// leasedRun is one run, renewing the lease as it goes and stopped if the
+// lease is lost or the run takes longer than runCap.
+func (s *Service) leasedRun(ctx context.Context, cfg HealthConfig) {
+	run, cancel := context.WithTimeout(ctx, runCap)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(cfg.Tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if ok, err := database.TryLease(run, s.db, healthLease, cfg.Holder, leaseTTL); !ok || err != nil {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	defer close(done)
+	if _, err := s.CheckDue(run, time.Now().UTC(), cfg); err != nil && ctx.Err() == nil {
+		cfg.Logger.Warn("接口健康检查失败", "error", err)
+	}
+}
 
-// CheckDue claims the approved interfaces whose check is due at now, checks
-// them, and records the outcomes and alerts; it returns how many it checked.
-// A claimed interface's next check is set before it is called, so another
-// run (another replica whose lease overlapped) does not take it too.
+// CheckDue claims the approved, checkable interfaces whose check is due at
+// now, checks them, and records the outcomes and alerts; it returns how
+// many it checked. A claimed interface's next check is set before it is
+// called, and its outcome is recorded only while the claim is still this
+// run's, so two runs (replicas whose leases overlapped) do not both count
+// one check.
 func (s *Service) CheckDue(ctx context.Context, now time.Time, cfg HealthConfig) (int, error) {
 	cfg.defaults()
 	db := s.db.WithContext(ctx)
 	claim := randomCode()
-	due := db.Model(&models.SourceInterface{}).Select("id").
-		Where("status = ? AND (next_check_at IS NULL OR next_check_at <= ?)", string(Approved), now).Order("next_check_at").Limit(maxClaim)
-	var ids []uint64
-	if err := due.Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
+	// One statement claims every due interface (no ID list: a statement of
+	// one shape, whatever the number due).
+	if err := db.Model(&models.SourceInterface{}).
+		Where("status = ? AND uncheckable = ? AND (next_check_at IS NULL OR next_check_at <= ?)", string(Approved), false, now).
+		UpdateColumns(map[string]any{"next_check_at": now.Add(cfg.Interval), "check_claim": claim}).Error; err != nil {
 		return 0, err
 	}
-	for chunk := range slices.Chunk(ids, 500) {
-		if err := db.Model(&models.SourceInterface{}).
-			Where("id IN ? AND status = ? AND (next_check_at IS NULL OR next_check_at <= ?)", chunk, string(Approved), now).
-			Updates(map[string]any{"next_check_at": now.Add(cfg.Interval), "check_claim": claim}).Error; err != nil {
-			return 0, err
-		}
-	}
 	var list []*models.SourceInterface
-	if err := db.Where("check_claim = ? AND id IN ?", claim, ids).Find(&list).Error; err != nil {
+	if err := db.Where("check_claim = ?", claim).Find(&list).Error; err != nil || len(list) == 0 {
 		return 0, err
 	}
 	checks := make([]models.InterfaceCheck, len(list))
@@ -171,7 +200,36 @@ func (s *Service) CheckDue(ctx context.Context, now time.Time, cfg HealthConfig)
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
 	}
-	return len(list), s.record(ctx, list, checks, cfg)
+	return len(list), s.record(ctx, claim, list, checks, cfg)
+}
+
+// Prune deletes checks older than before, a thousand at a time, so that no
+// one statement holds the database long.
+func (s *Service) Prune(ctx context.Context, before time.Time) error {
+	db := s.db.WithContext(ctx)
+	for {
+		var ids []uint64
+		if err := db.Model(&models.InterfaceCheck{}).Where("checked_at < ?", before).Order("id").Limit(1000).Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		for chunk := range database.Padded(ids) {
+			if err := db.Where("id IN ?", chunk).Delete(&models.InterfaceCheck{}).Error; err != nil {
+				return err
+			}
+		}
+		if len(ids) < 1000 {
+			return nil
+		}
+	}
+}
+
+// Probe calls an interface once as a health check does, with its standard
+// parameters, and says how it went (function and pressure tests of apps).
+func (s *Service) Probe(ctx context.Context, x *models.SourceInterface, timeout time.Duration) models.InterfaceCheck {
+	return s.check(ctx, x, timeout)
 }
 
 // check calls one interface with its standard parameters.
@@ -181,7 +239,9 @@ func (s *Service) check(ctx context.Context, x *models.SourceInterface, timeout 
 	c := models.InterfaceCheck{InterfaceID: x.ID, CheckedAt: time.Now().UTC()}
 	values := map[string]string{}
 	for _, p := range x.RequestParams {
-		if v, ok := standardParam(p.Name); ok {
+		if v, ok := x.HealthParams[p.Name]; ok {
+			values[p.Name] = v
+		} else if v, ok := standardParam(p.Name); ok {
 			values[p.Name] = v
 		}
 	}
@@ -224,7 +284,7 @@ func (s *Service) check(ctx context.Context, x *models.SourceInterface, timeout 
 }
 
 // record stores a run's checks, the interfaces' streaks and the alerts.
-func (s *Service) record(ctx context.Context, list []*models.SourceInterface, checks []models.InterfaceCheck, cfg HealthConfig) error {
+func (s *Service) record(ctx context.Context, claim string, list []*models.SourceInterface, checks []models.InterfaceCheck, cfg HealthConfig) error {
 	byOutcome := map[Outcome][]uint64{}
 	var recovered, worse []uint64
 	for i, x := range list {
@@ -238,6 +298,37 @@ func (s *Service) record(ctx context.Context, list []*models.SourceInterface, ch
 		}
 	}
 	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		// A claim lost to another run (this run outlived its lease) is not
+		// recorded: that run checks those interfaces.
+		var still []uint64
+		if err := tx.Model(&models.SourceInterface{}).Where("check_claim = ?", claim).Pluck("id", &still).Error; err != nil {
+			return err
+		}
+		if len(still) < len(list) {
+			keep := map[uint64]bool{}
+			for _, id := range still {
+				keep[id] = true
+			}
+			var l2 []*models.SourceInterface
+			var c2 []models.InterfaceCheck
+			for i, x := range list {
+				if keep[x.ID] {
+					l2, c2 = append(l2, x), append(c2, checks[i])
+				}
+			}
+			list, checks = l2, c2
+			byOutcome, recovered = map[Outcome][]uint64{}, nil
+			for i, x := range list {
+				o := Outcome(checks[i].Outcome)
+				byOutcome[o] = append(byOutcome[o], x.ID)
+				if o == OK && x.BadStreak > 0 {
+					recovered = append(recovered, x.ID)
+				}
+			}
+			if len(list) == 0 {
+				return nil
+			}
+		}
 		if err := tx.CreateInBatches(checks, 200).Error; err != nil {
 			return err
 		}
@@ -246,15 +337,15 @@ func (s *Service) record(ctx context.Context, list []*models.SourceInterface, ch
 			if o == OK {
 				streak = gorm.Expr("0")
 			}
-			for chunk := range slices.Chunk(ids, 500) {
-				if err := tx.Model(&models.SourceInterface{}).Where("id IN ?", chunk).
-					Updates(map[string]any{"last_check_at": checks[0].CheckedAt, "last_outcome": string(o), "bad_streak": streak, "check_claim": ""}).Error; err != nil {
+			for chunk := range database.Padded(ids) {
+				if err := tx.Model(&models.SourceInterface{}).Where("check_claim = ? AND id IN ?", claim, chunk).
+					UpdateColumns(map[string]any{"last_check_at": checks[0].CheckedAt, "last_outcome": string(o), "bad_streak": streak}).Error; err != nil {
 					return err
 				}
 			}
 		}
 		now := time.Now().UTC()
-		for chunk := range slices.Chunk(recovered, 500) {
+		for chunk := range database.Padded(recovered) {
 			if err := tx.Model(&models.InterfaceAlert{}).Where("interface_id IN ? AND status <> ? AND recovered_at IS NULL", chunk, alertResolved).
 				Update("recovered_at", now).Error; err != nil {
 				return err

@@ -70,6 +70,19 @@ type Input struct {
 	AuthKey *string
 	// SlowMs is the health checks' slow threshold (0: DefaultSlowMs).
 	SlowMs int
+	// HealthParams are sample values health checks send.
+	HealthParams map[string]string
+}
+
+// checkable says whether health checks can call an interface: every
+// required parameter is a standard one or has a sample value.
+func checkable(in Input) bool {
+	for _, p := range in.RequestParams {
+		if _, std := standardParam(p.Name); p.Required && !std && in.HealthParams[p.Name] == "" {
+			return false
+		}
+	}
+	return true
 }
 
 var (
@@ -110,6 +123,14 @@ func (s *Service) clean(in *Input) (protocol string, err error) {
 	} else if !paramName.MatchString(in.AuthKeyParam) {
 		return "", models.InvalidField("authKeyParam", "鉴权密钥参数名应以字母或下划线开头，只含字母、数字和下划线。")
 	}
+	for name, v := range in.HealthParams {
+		if !slices.ContainsFunc(in.RequestParams, func(p models.InterfaceParam) bool { return p.Name == name }) {
+			return "", models.InvalidField("healthParams", fmt.Sprintf("健康检查参数 %s 不是这个接口的请求参数。", truncate(name, 30)))
+		}
+		if utf8.RuneCountInString(v) > 200 || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return "", models.InvalidField("healthParams", "健康检查参数的值不能超过200个字，也不能含控制字符。")
+		}
+	}
 	if in.AuthKey != nil {
 		if k := strings.TrimSpace(*in.AuthKey); len(k) > 512 || strings.ContainsFunc(k, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			return "", models.InvalidField("authKey", "鉴权密钥不能超过512个字符，也不能含控制字符。")
@@ -117,8 +138,8 @@ func (s *Service) clean(in *Input) (protocol string, err error) {
 			in.AuthKey = &k
 		}
 	}
-	if in.SlowMs != 0 && (in.SlowMs < 100 || in.SlowMs > 60000) {
-		return "", models.InvalidField("slowMs", "响应慢的阈值应为100到60000毫秒。")
+	if in.SlowMs != 0 && (in.SlowMs < 100 || in.SlowMs > MaxSlowMs) {
+		return "", models.InvalidField("slowMs", fmt.Sprintf("响应慢的阈值应为100到%d毫秒（超过%d毫秒记为超时）。", MaxSlowMs, MaxSlowMs))
 	}
 	u, _ := url.Parse(in.Address)
 	for _, list := range []struct {
@@ -170,7 +191,8 @@ func (s *Service) Register(ctx context.Context, adminID uint64, in Input) (*mode
 	x := &models.SourceInterface{AppID: in.AppID, Name: in.Name, Address: in.Address, Format: in.Format, Method: in.Method, Protocol: protocol,
 		Remark: in.Remark, RequestParams: in.RequestParams, ResponseParams: in.ResponseParams, Status: string(Draft),
 		RegisteredBy: adminID, LastEditedBy: adminID, SubmittedBy: adminID, CreatedAt: now, UpdatedAt: now,
-		AuthMode: string(in.AuthMode), AuthKeyParam: in.AuthKeyParam, AuthKey: sealed, SlowMs: in.SlowMs}
+		AuthMode: string(in.AuthMode), AuthKeyParam: in.AuthKeyParam, AuthKey: sealed, SlowMs: in.SlowMs,
+		HealthParams: in.HealthParams, Uncheckable: !checkable(in)}
 	if err := s.db.WithContext(ctx).Create(x).Error; errors.Is(err, gorm.ErrDuplicatedKey) {
 		return nil, models.Errorf(models.ECodeConflict, "这个应用已有同名的接口。")
 	} else if err != nil {
@@ -196,9 +218,11 @@ func (s *Service) Update(ctx context.Context, adminID, id uint64, in Input) (*mo
 		// written as the JSON it would write.
 		reqJSON, _ := json.Marshal(in.RequestParams)
 		respJSON, _ := json.Marshal(in.ResponseParams)
+		healthJSON, _ := json.Marshal(in.HealthParams)
 		cols := map[string]any{"name": in.Name, "address": in.Address, "format": in.Format, "method": in.Method, "protocol": protocol,
 			"remark": in.Remark, "request_params": string(reqJSON), "response_params": string(respJSON), "last_edited_by": adminID,
 			"auth_mode": string(in.AuthMode), "auth_key_param": in.AuthKeyParam, "slow_ms": in.SlowMs,
+			"health_params": string(healthJSON), "uncheckable": !checkable(in),
 			// A changed interface is tested afresh.
 			"flagged": false, "flagged_words": "[]"}
 		if in.AuthKey != nil {
@@ -207,6 +231,10 @@ func (s *Service) Update(ctx context.Context, adminID, id uint64, in Input) (*mo
 				return err
 			}
 			cols["auth_key"] = sealed
+		} else if origin(x.Address) != origin(in.Address) {
+			// The key goes only where it was given for: a new host needs
+			// the key written again.
+			cols["auth_key"] = ""
 		}
 		if err := move(tx, x, Edit, Registrant, cols); errors.Is(err, gorm.ErrDuplicatedKey) {
 			return models.Errorf(models.ECodeConflict, "这个应用已有同名的接口。")
@@ -278,6 +306,10 @@ func move(tx *gorm.DB, x *models.SourceInterface, action Action, by Role, cols m
 		return err
 	}
 	cols["status"], cols["updated_at"] = string(to), time.Now().UTC()
+	leaving := Status(x.Status) == Approved && to != Approved
+	if leaving {
+		stopChecks(cols)
+	}
 	res := tx.Model(&models.SourceInterface{}).Where("id = ? AND status = ?", x.ID, x.Status).Updates(cols)
 	if res.Error != nil {
 		return res.Error
@@ -285,7 +317,32 @@ func move(tx *gorm.DB, x *models.SourceInterface, action Action, by Role, cols m
 	if res.RowsAffected == 0 {
 		return models.Errorf(models.ECodeConflict, "接口状态刚刚已有变化，请刷新后再试。")
 	}
+	if leaving {
+		return closeAlerts(tx, x.ID)
+	}
 	return nil
+}
+
+// stopChecks adds to an update of an interface leaving approval the
+// columns that stop its health checks until it is approved again, from a
+// clean slate.
+func stopChecks(cols map[string]any) {
+	cols["next_check_at"], cols["bad_streak"], cols["last_outcome"] = nil, 0, ""
+}
+
+// closeAlerts resolves the alerts of an interface that left approval.
+func closeAlerts(tx *gorm.DB, id uint64) error {
+	return tx.Model(&models.InterfaceAlert{}).Where("interface_id = ? AND status <> ?", id, alertResolved).
+		Updates(map[string]any{"status": alertResolved, "resolved_at": time.Now().UTC(), "note": "接口已修改或退回审核，预警自动关闭。"}).Error
+}
+
+// origin is an address's scheme, host and port.
+func origin(address string) string {
+	u, err := url.Parse(address)
+	if err != nil {
+		return address
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
 }
 
 func get(tx *gorm.DB, id uint64) (*models.SourceInterface, error) {

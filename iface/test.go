@@ -65,6 +65,9 @@ func (s *Service) Test(ctx context.Context, id uint64, params map[string]string)
 	}
 	values := map[string]string{}
 	for k, v := range params {
+		if x.AuthKey != "" && k == x.AuthKeyParam {
+			return nil, models.InvalidField("params", fmt.Sprintf("参数 %s 由平台填入保存的鉴权密钥，测试时不要填写。", k))
+		}
 		values[k] = v
 	}
 	for _, p := range x.RequestParams {
@@ -89,6 +92,11 @@ func (s *Service) Test(ctx context.Context, id uint64, params map[string]string)
 		res.Status, res.ElapsedMs = resp.Status, int(resp.Elapsed.Milliseconds())
 		res.Body = string(resp.Body)
 		res.ResultCode, res.ErrorCode, res.ErrorMsg, res.Date = envelope(resp.Body)
+		// A provider that echoes its input must not show its key.
+		if c.key != "" {
+			hide := func(t string) string { return strings.ReplaceAll(t, c.key, maskedKey) }
+			res.Body, res.ErrorCode, res.ErrorMsg, res.Date = hide(res.Body), hide(res.ErrorCode), hide(res.ErrorMsg), hide(res.Date)
+		}
 	}
 	m, err := s.Matcher(ctx)
 	if err != nil {
@@ -104,11 +112,18 @@ func (s *Service) Test(ctx context.Context, id uint64, params map[string]string)
 		words, _ := json.Marshal(res.FlaggedWords)
 		cols := map[string]any{"flagged": true, "flagged_words": string(words)}
 		// A hit on an approved interface sends it back to its reviewers.
-		q := s.db.WithContext(ctx).Model(&models.SourceInterface{}).Where("id = ?", x.ID)
-		if Status(x.Status) == Approved {
-			cols["status"], cols["review_note"] = string(Pending), "连通性测试发现敏感词，需重新审核。"
-		}
-		if err := q.Updates(cols).Error; err != nil {
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			q := tx.Model(&models.SourceInterface{}).Where("id = ? AND status = ?", x.ID, x.Status)
+			if Status(x.Status) == Approved {
+				cols["status"], cols["review_note"] = string(Pending), "连通性测试发现敏感词，需重新审核。"
+				stopChecks(cols)
+				if err := closeAlerts(tx, x.ID); err != nil {
+					return err
+				}
+			}
+			return q.Updates(cols).Error
+		})
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -56,6 +56,12 @@ type SourceInterface struct {
 	LastCheckAt *time.Time
 	LastOutcome string `gorm:"size:16;not null;default:''"`
 	BadStreak   int    `gorm:"not null;default:0"`
+	// HealthParams are the values health checks send for the request
+	// parameters (sample values, never personal data). Uncheckable says a
+	// required parameter has none (and is not a standard one): the
+	// interface is then not checked on a schedule.
+	HealthParams map[string]string `gorm:"serializer:json;type:text"`
+	Uncheckable  bool              `gorm:"not null;default:false"`
 	// CheckClaim marks the interfaces one run of the scheduler took.
 	CheckClaim string `gorm:"size:32;not null;default:''"`
 }

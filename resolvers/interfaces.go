@@ -21,6 +21,12 @@ func interfaceInput(in *model.SourceInterfaceInput) iface.Input {
 	if in.SlowMs != nil {
 		out.SlowMs = *in.SlowMs
 	}
+	if len(in.HealthParams) > 0 {
+		out.HealthParams = make(map[string]string, len(in.HealthParams))
+		for _, p := range in.HealthParams {
+			out.HealthParams[p.Name] = p.Value
+		}
+	}
 	for _, p := range in.RequestParams {
 		out.RequestParams = append(out.RequestParams, models.InterfaceParam{Name: p.Name, Required: p.Required, Type: p.Type, Description: deref(p.Description)})
 	}

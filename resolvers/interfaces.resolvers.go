@@ -288,6 +288,22 @@ func (r *sourceInterfaceResolver) SlowMs(ctx context.Context, obj *models.Source
 	return obj.SlowMs, nil
 }
 
+// HealthParams is the resolver for the healthParams field.
+func (r *sourceInterfaceResolver) HealthParams(ctx context.Context, obj *models.SourceInterface) ([]*model.InterfaceParamValueOut, error) {
+	out := make([]*model.InterfaceParamValueOut, 0, len(obj.HealthParams))
+	for _, p := range obj.RequestParams {
+		if v, ok := obj.HealthParams[p.Name]; ok {
+			out = append(out, &model.InterfaceParamValueOut{Name: p.Name, Value: v})
+		}
+	}
+	return out, nil
+}
+
+// HealthCheckable is the resolver for the healthCheckable field.
+func (r *sourceInterfaceResolver) HealthCheckable(ctx context.Context, obj *models.SourceInterface) (bool, error) {
+	return !obj.Uncheckable, nil
+}
+
 // LastOutcome is the resolver for the lastOutcome field.
 func (r *sourceInterfaceResolver) LastOutcome(ctx context.Context, obj *models.SourceInterface) (*iface.Outcome, error) {
 	if obj.LastOutcome == "" {

@@ -6,6 +6,7 @@ package resolvers
 import (
 	"govmobile/agentchat"
 	"govmobile/appointment"
+	"govmobile/apps"
 	"govmobile/audit"
 	"govmobile/cases"
 	"govmobile/catalogue"
@@ -49,4 +50,6 @@ type Resolver struct {
 	Audit *audit.Service
 	// Interfaces keeps apps' source interfaces and the sensitive-word list.
 	Interfaces *iface.Service
+	// Apps keeps service applications through their life cycle.
+	Apps *apps.Service
 }

@@ -5,6 +5,7 @@ package model
 import (
 	"bytes"
 	"fmt"
+	"govmobile/apps"
 	"govmobile/cases"
 	"govmobile/consult"
 	"govmobile/evaluation"
@@ -22,6 +23,14 @@ import (
 type AcknowledgeAlertInput struct {
 	// 预警编号。
 	AlertID string `json:"alertId"`
+}
+
+// 提出优化意见。
+type AddAppFeedbackInput struct {
+	// 应用编号。
+	AppID string `json:"appId"`
+	// 意见，至多2000字。
+	Content string `json:"content"`
 }
 
 // 添加敏感词。
@@ -118,6 +127,74 @@ type Answer struct {
 	OfferHuman bool `json:"offerHuman"`
 }
 
+// 应用操作。
+type AppActionInput struct {
+	// 应用编号。
+	AppID string `json:"appId"`
+}
+
+// 应用列表（从新到旧）。
+type AppConnection struct {
+	// 本页。
+	Edges []*AppEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 应用列表中的一条。
+type AppEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 应用。
+	Node *models.App `json:"node"`
+}
+
+// 应用的基本信息。
+type AppInput struct {
+	// 应用代码：3到64个小写字母、数字或连字符，全平台唯一。
+	Code string `json:"code"`
+	// 名称，至多100字。
+	Name string `json:"name"`
+	// 简介，至多500字。
+	Summary *string `json:"summary,omitempty"`
+	// 分类（例如“社保就业”），至多64字。
+	Category string `json:"category"`
+	// 应用类型，默认 OPEN。
+	Kind *apps.Kind `json:"kind,omitempty"`
+	// 常用叫法，至多10个。
+	Aliases []string `json:"aliases,omitempty"`
+	// 服务对象。
+	ServiceObjects []models.ServiceObject `json:"serviceObjects,omitempty"`
+	// 所属行政区划代码；不填为全国通用（只有全国管理员可以）。须在您管辖的区划内。
+	RegionCode *string `json:"regionCode,omitempty"`
+	// 入口地址（https://）。
+	URL string `json:"url"`
+	// 接入单位（部门）编号。
+	AgencyID *string `json:"agencyId,omitempty"`
+}
+
+// 应用操作的结果。
+type AppPayload struct {
+	// 应用。
+	App *models.App `json:"app"`
+}
+
+// 应用在一个分厅中的显示设置。
+type AppPlacementInput struct {
+	// 分厅：NATIONAL（全国，只有全国管理员可以）、REGION:行政区划代码 或 AGENCY:部门编号，须在您管辖的区划内。
+	Hall string `json:"hall"`
+	// 显示名称，至多30字，默认为应用名称。
+	DisplayName *string `json:"displayName,omitempty"`
+	// 图标（这个应用上传的 ICON 文件编号）。
+	IconFileID *string `json:"iconFileId,omitempty"`
+	// 栏目分类，默认为应用分类。
+	Category *string `json:"category,omitempty"`
+	// 排序号（0到100000），小的在前，默认0。
+	SortOrder *int `json:"sortOrder,omitempty"`
+}
+
 // 对恶意差评提出申诉。
 type AppealEvaluationInput struct {
 	// 整改编号。
@@ -142,6 +219,14 @@ type AppointmentEdge struct {
 	Cursor string `json:"cursor"`
 	// 预约。
 	Node *models.Appointment `json:"node"`
+}
+
+// 归档优化意见。
+type ArchiveAppFeedbackInput struct {
+	// 意见编号。
+	FeedbackID string `json:"feedbackId"`
+	// 处理结果，至多500字。
+	Resolution string `json:"resolution"`
 }
 
 // 分派。
@@ -178,6 +263,14 @@ type AuthPayload struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	// 当前用户（个人信息已脱敏）。
 	User *models.UserProfile `json:"user"`
+}
+
+// 绑定接口（替换原有的绑定）。
+type BindAppInterfacesInput struct {
+	// 应用编号。
+	AppID string `json:"appId"`
+	// 接口编号，至多50个。
+	InterfaceIds []string `json:"interfaceIds"`
 }
 
 // 预约一个时段。
@@ -290,6 +383,12 @@ type CreateAdminInput struct {
 	AgencyID *string `json:"agencyId,omitempty"`
 	// 角色；不能授予自己没有的权限。
 	RoleIds []string `json:"roleIds,omitempty"`
+}
+
+// 新建应用。
+type CreateAppInput struct {
+	// 基本信息。
+	App *AppInput `json:"app"`
 }
 
 // 某一天的搜索次数。
@@ -524,6 +623,14 @@ type InterfaceParamValue struct {
 	Value string `json:"value"`
 }
 
+// 一个参数的值。
+type InterfaceParamValueOut struct {
+	// 参数名。
+	Name string `json:"name"`
+	// 值。
+	Value string `json:"value"`
+}
+
 // 测试发出的请求。
 type InterfaceTestRequest struct {
 	// 请求方式。
@@ -532,7 +639,7 @@ type InterfaceTestRequest struct {
 	URL string `json:"url"`
 	// 请求体（POST 时为 JSON）。鉴权密钥显示为 ******。
 	Body string `json:"body"`
-	// 是否带有平台的 SM2 签名（签名鉴权）。
+	// 是否带有平台的 SM2 签名（签名鉴权的接口审核通过后，平台才为它的请求签名；未审核的接口测试时不签名）。
 	Signed bool `json:"signed"`
 }
 
@@ -680,6 +787,14 @@ type NavigationEntry struct {
 	Count int `json:"count"`
 }
 
+// 打开应用的结果。
+type OpenAppPayload struct {
+	// 应用。
+	App *models.App `json:"app"`
+	// 入口地址。
+	URL string `json:"url"`
+}
+
 // 分页信息（Relay 游标分页）。
 type PageInfo struct {
 	// 之后是否还有数据。
@@ -698,6 +813,24 @@ type Permission struct {
 	Name string `json:"name"`
 	// 说明。
 	Label string `json:"label"`
+}
+
+// 压力测试。
+type PressureTestAppInput struct {
+	// 应用编号。
+	AppID string `json:"appId"`
+	// 并发数，1到20。
+	Concurrency int `json:"concurrency"`
+	// 请求总数，不少于并发数，至多500。
+	Requests int `json:"requests"`
+}
+
+// 发布应用（审核通过的应用上线；已上线的应用修改分厅和显示设置）。
+type PublishAppInput struct {
+	// 应用编号。
+	AppID string `json:"appId"`
+	// 分厅和显示设置，至多50个。
+	Halls []*AppPlacementInput `json:"halls"`
 }
 
 // 查询入口。
@@ -822,6 +955,18 @@ type ResolveAlertInput struct {
 	AlertID string `json:"alertId"`
 	// 处理说明，至多500字。
 	Note *string `json:"note,omitempty"`
+}
+
+// 审核应用。
+type ReviewAppInput struct {
+	// 应用编号。
+	AppID string `json:"appId"`
+	// 是否通过。
+	Approve bool `json:"approve"`
+	// 审核意见，至多500字；驳回时必填。
+	Reason *string `json:"reason,omitempty"`
+	// 安全等级（1到3），不填则不变。
+	Grade *int `json:"grade,omitempty"`
 }
 
 // 复核申诉。
@@ -1086,8 +1231,10 @@ type SourceInterfaceInput struct {
 	AuthKeyParam *string `json:"authKeyParam,omitempty"`
 	// 接口提供方给的鉴权密钥，至多512个字符：只写不读，加密保存；修改时不填则保留原密钥，填空字符串则删除。
 	AuthKey *string `json:"authKey,omitempty"`
-	// 响应慢的阈值（毫秒，100到60000），默认3000。
+	// 响应慢的阈值（毫秒，100到9000），默认3000；超过10秒记为超时。
 	SlowMs *int `json:"slowMs,omitempty"`
+	// 健康检查时发送的参数样例值（每个至多200字，不要填个人信息）；必填的非标准参数都有样例值时才做定期健康检查。
+	HealthParams []*InterfaceParamValue `json:"healthParams,omitempty"`
 }
 
 // 接口操作的结果。
@@ -1163,6 +1310,14 @@ type SupplyCaseMaterialsPayload struct {
 	Case *models.Case `json:"case"`
 }
 
+// 下线应用。
+type TakeAppOfflineInput struct {
+	// 应用编号。
+	AppID string `json:"appId"`
+	// 下线原因，至多500字。
+	Reason string `json:"reason"`
+}
+
 // 连通性测试。
 type TestInterfaceInput struct {
 	// 接口编号。
@@ -1195,6 +1350,14 @@ type UpdateAdminInput struct {
 	RoleIds []string `json:"roleIds,omitempty"`
 	// 停用（停用后立即不能再操作）或恢复。
 	Disabled *bool `json:"disabled,omitempty"`
+}
+
+// 修改应用（审核中和已上线的应用不能修改；修改后回到待提交，须重新测试和审核）。
+type UpdateAppInput struct {
+	// 应用编号。
+	AppID string `json:"appId"`
+	// 基本信息。
+	App *AppInput `json:"app"`
 }
 
 // 修改接口（审核通过或未通过的接口修改后回到待提交，需要重新审核）。

@@ -1,0 +1,164 @@
+package apps
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"govmobile/cases"
+	"govmobile/models"
+)
+
+// Kinds of app files.
+const (
+	FilePackage  = "PACKAGE"   // an installation package: APK or IPA
+	FileH5Bundle = "H5_BUNDLE" // a zip of an H5 app with index.html
+	FileIcon     = "ICON"      // a PNG or JPEG icon
+)
+
+// MaxFilesPerApp bounds an app's files.
+const MaxFilesPerApp = 20
+
+// fileRules are what each kind of file may be.
+var fileRules = map[string]cases.Rule{
+	FilePackage:  {MaxBytes: 200 << 20, Types: []string{"application/zip"}, TypesText: "APK 或 IPA（zip）"},
+	FileH5Bundle: {MaxBytes: 50 << 20, Types: []string{"application/zip"}, TypesText: "zip"},
+	FileIcon:     {MaxBytes: 1 << 20, Types: []string{"image/png", "image/jpeg"}, TypesText: "PNG 或 JPEG"},
+}
+
+// MaxUploadBytes is the largest file of any kind.
+const MaxUploadBytes = 200 << 20
+
+// FileKinds are the kinds an upload may name.
+func FileKinds() []string { return []string{FilePackage, FileH5Bundle, FileIcon} }
+
+// FileOwner is a file's owner: an app or a filing.
+type FileOwner struct{ AppID, FilingID uint64 }
+
+// StoreFile keeps an uploaded file of kind for an app or a filing: its
+// type by content, its size within the kind's limit, an installation
+// package or bundle read as a zip that holds what such a package holds; its
+// SM3 digest is recorded. A package or bundle changes what is reviewed, so
+// an app goes back to draft (admit, given by the caller, checks the owner
+// may take the file now).
+func StoreFile(ctx context.Context, db *gorm.DB, store *cases.Files, adminID uint64, owner FileOwner, kind, name string, content io.Reader,
+	admit func(tx *gorm.DB) error) (*models.AppFile, error) {
+	rule, ok := fileRules[kind]
+	if !ok {
+		return nil, models.InvalidField("kind", "文件类型只能是 PACKAGE（安装包）、H5_BUNDLE（H5 资源包）或 ICON（图标）。")
+	}
+	if err := admit(db.WithContext(ctx)); err != nil {
+		return nil, err
+	}
+	kept, err := store.KeepAs(content, rule)
+	if err != nil {
+		return nil, err
+	}
+	if kind == FilePackage || kind == FileH5Bundle {
+		if err := checkArchive(store, kept, kind); err != nil {
+			return nil, err
+		}
+	}
+	row := &models.AppFile{AppID: owner.AppID, FilingID: owner.FilingID, Kind: kind, Name: cases.CleanName(name),
+		ContentType: kept.Type, Size: kept.Size, SM3: kept.SM3, UploadedBy: adminID, CreatedAt: time.Now().UTC()}
+	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := admit(tx); err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.Model(&models.AppFile{}).Where("app_id = ? AND filing_id = ?", owner.AppID, owner.FilingID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n >= MaxFilesPerApp {
+			return models.Errorf(models.ECodeConflict, "最多上传%d个文件。", MaxFilesPerApp)
+		}
+		return tx.Create(row).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return row, nil
+}
+
+// checkArchive reads a package or bundle as a zip: an APK holds
+// AndroidManifest.xml, an IPA a Payload/….app, an H5 bundle an index.html.
+func checkArchive(store *cases.Files, kept *cases.Kept, kind string) error {
+	f, err := store.Content(kept.SM3)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zr, err := zip.NewReader(f, kept.Size)
+	if err != nil {
+		return models.InvalidField("file", "文件不是完整的 zip 格式安装包或资源包。")
+	}
+	for _, e := range zr.File {
+		n := strings.TrimPrefix(e.Name, "./")
+		switch kind {
+		case FilePackage:
+			if n == "AndroidManifest.xml" || (strings.HasPrefix(n, "Payload/") && strings.Contains(n, ".app/")) {
+				return nil
+			}
+		case FileH5Bundle:
+			if n == "index.html" || (strings.Count(n, "/") == 1 && strings.HasSuffix(n, "/index.html")) {
+				return nil
+			}
+		}
+	}
+	if kind == FilePackage {
+		return models.InvalidField("file", "安装包中没有 AndroidManifest.xml（APK）或 Payload/*.app（IPA）。")
+	}
+	return models.InvalidField("file", "H5 资源包的根目录（或唯一的顶层目录）中须有 index.html。")
+}
+
+// AddFile keeps a file of an app. A package or a bundle is a change that
+// is tested and reviewed again (the app goes back to draft); an icon is
+// display only and may be added at any time.
+func (s *Service) AddFile(ctx context.Context, store *cases.Files, adminID, appID uint64, kind, name string, content io.Reader) (*models.AppFile, error) {
+	admit := func(tx *gorm.DB) error {
+		a, err := get(tx, appID)
+		if err != nil {
+			return err
+		}
+		if kind != FileIcon {
+			if _, err := Next(Status(a.Status), Edit, Owner); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	f, err := StoreFile(ctx, s.db, store, adminID, FileOwner{AppID: appID}, kind, name, content, admit)
+	if err != nil || kind == FileIcon {
+		return f, err
+	}
+	if _, err := s.edit(ctx, adminID, appID, "UPLOAD", fmt.Sprintf("上传%s %s（SM3 %s）", kind, f.Name, f.SM3[:16]), func(*gorm.DB, *models.App) (map[string]any, error) {
+		return map[string]any{}, nil
+	}); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Files are an app's files, newest first.
+func (s *Service) Files(ctx context.Context, appID uint64) ([]*models.AppFile, error) {
+	var out []*models.AppFile
+	err := s.db.WithContext(ctx).Where("app_id = ? AND filing_id = 0", appID).Order("id DESC").Find(&out).Error
+	return out, err
+}
+
+// File is one app or filing file.
+func File(ctx context.Context, db *gorm.DB, id uint64) (*models.AppFile, error) {
+	var f models.AppFile
+	if err := db.WithContext(ctx).Take(&f, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, models.Errorf(models.ECodeNotFound, "没有找到这个文件。")
+	} else if err != nil {
+		return nil, err
+	}
+	return &f, nil
+}

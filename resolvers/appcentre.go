@@ -1,0 +1,135 @@
+package resolvers
+
+import (
+	"context"
+	"strconv"
+
+	"govmobile/apps"
+	"govmobile/graph/model"
+	"govmobile/models"
+	"govmobile/viewer"
+)
+
+// Global ID kinds of the app centre.
+const (
+	kindAppFile     = "AppFile"
+	kindAppFeedback = "AppFeedback"
+	kindAdminNotice = "AdminNotice"
+)
+
+// KindAppFile is the global ID kind of app files, for the file endpoint.
+const KindAppFile = kindAppFile
+
+var errAppNotFound = models.Errorf(models.ECodeNotFound, "没有找到这个服务应用。")
+
+// appCall is the calling administrator and an app's ID; an app outside
+// the administrator's region is NOT_FOUND, as one that does not exist.
+func (r *Resolver) appCall(ctx context.Context, gid string) (*models.Admin, uint64, error) {
+	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	id, err := parseNumericID("appId", gid, kindApp)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := r.appInRegion(ctx, a, id); err != nil {
+		if models.ErrorCode(err) == models.ECodeForbidden {
+			return nil, 0, errAppNotFound
+		}
+		return nil, 0, err
+	}
+	return a, id, nil
+}
+
+// appVisible says whether the calling administrator may see an app's
+// console fields: it lies in their region.
+func (r *Resolver) appVisible(ctx context.Context, app *models.App) bool {
+	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	return err == nil && withinRegion(a.RegionCode, app.RegionCode)
+}
+
+// appInput is an app as the service takes it, its region and agency
+// checked against the administrator's reach.
+func (r *Resolver) appInput(ctx context.Context, a *models.Admin, in *model.AppInput) (apps.Input, error) {
+	out := apps.Input{Code: in.Code, Name: in.Name, Summary: deref(in.Summary), Category: in.Category, URL: in.URL,
+		RegionCode: deref(in.RegionCode), Aliases: in.Aliases, ServiceObjects: in.ServiceObjects}
+	if in.Kind != nil {
+		out.Kind = *in.Kind
+	}
+	if !withinRegion(a.RegionCode, out.RegionCode) {
+		return out, models.InvalidField("regionCode", "应用所属区划须在您管辖的行政区划内（全国通用的应用只能由全国管理员创建）。")
+	}
+	agencyID, err := optionalID("agencyId", in.AgencyID, kindAgency)
+	if err != nil {
+		return out, err
+	}
+	if a.AgencyID != 0 && agencyID != a.AgencyID {
+		agencyID = a.AgencyID // a department's administrator connects apps for that department
+	}
+	if agencyID != 0 {
+		ag, err := r.Catalogue.Agency(ctx, agencyID)
+		if err != nil {
+			return out, err
+		}
+		if ag == nil || !withinRegion(a.RegionCode, ag.RegionCode) {
+			return out, models.InvalidField("agencyId", "没有找到这个接入单位，或它不在您管辖的区划内。")
+		}
+	}
+	out.AgencyID = agencyID
+	return out, nil
+}
+
+// hallScope says which halls an administrator publishes to: the national
+// hall only a nationwide one; a region's or department's hall within
+// their region.
+func (r *Resolver) hallScope(ctx context.Context, a *models.Admin) apps.HallScope {
+	return func(h string) error {
+		kind, key := apps.ParseHall(h)
+		switch kind {
+		case apps.HallNational:
+			if a.RegionCode != "" {
+				return models.Errorf(models.ECodeForbidden, "只有全国管理员可以发布到全国分厅。")
+			}
+		case "REGION":
+			if !withinRegion(a.RegionCode, key) {
+				return models.Errorf(models.ECodeForbidden, "分厅 %s 不在您管辖的行政区划内。", h)
+			}
+		case "AGENCY":
+			id, _ := strconv.ParseUint(key, 10, 64)
+			ag, err := r.Catalogue.Agency(ctx, id)
+			if err != nil {
+				return err
+			}
+			if ag == nil {
+				return models.InvalidField("hall", "没有这个部门分厅。")
+			}
+			if !withinRegion(a.RegionCode, ag.RegionCode) {
+				return models.Errorf(models.ECodeForbidden, "分厅 %s 不在您管辖的行政区划内。", h)
+			}
+		}
+		return nil
+	}
+}
+
+// iconURL is where an icon is downloaded.
+func iconURL(fileID uint64) *string {
+	if fileID == 0 {
+		return nil
+	}
+	u := "/app-files/" + GlobalID(kindAppFile, fileID)
+	return &u
+}
+
+func appPayload(a *models.App, err error) (*model.AppPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.AppPayload{App: a}, nil
+}
+
+// AppInRegion checks an app lies within an administrator's region (the
+// app file endpoint uses it).
+func (r *Resolver) AppInRegion(ctx context.Context, a *models.Admin, appID uint64) error {
+	return r.appInRegion(ctx, a, appID)
+}
