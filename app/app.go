@@ -25,6 +25,7 @@ import (
 	"govmobile/consult"
 	"govmobile/database"
 	"govmobile/evaluation"
+	"govmobile/filing"
 	"govmobile/gm"
 	"govmobile/httpapi"
 	"govmobile/identity"
@@ -146,7 +147,9 @@ type App struct {
 	// Interfaces keeps apps' source interfaces and the sensitive-word list.
 	Interfaces *iface.Service
 	// Apps keeps service applications through their life cycle.
-	Apps    *apps.Service
+	Apps *apps.Service
+	// Filings keeps mobile terminals' filings (clause 10).
+	Filings *filing.Service
 	Handler http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
@@ -286,6 +289,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 				a.Search.Notify()
 			}
 		}, a.Config.Dev || a.Config.OutboundHTTP)
+	a.Filings = filing.New(a.DB, keys)
 	a.Attachments = consult.NewAttachments(a.DB, a.Files)
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
@@ -318,7 +322,7 @@ func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
-		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps}
+		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
@@ -351,7 +355,8 @@ func (a *App) routes() http.Handler {
 	files := httpapi.Observe(log, "files", viewer.Middleware(a.Identity, httpapi.Files(a.Files, a.Attachments, log)))
 	mux.Handle("/files", files)
 	mux.Handle("/files/", files)
-	appFiles := httpapi.Observe(log, "app-files", viewer.Middleware(a.Identity, httpapi.AppFiles(a.DB, a.Apps, a.Files, root.AppInRegion, log)))
+	appFiles := httpapi.Observe(log, "app-files", viewer.Middleware(a.Identity, httpapi.AppFiles(httpapi.AppFilesDeps{DB: a.DB, Apps: a.Apps,
+		Filings: a.Filings, Store: a.Files, AppInRegion: root.AppInRegion, FilingInScope: root.FilingInScope, Log: log})))
 	mux.Handle("/app-files", appFiles)
 	mux.Handle("/app-files/", appFiles)
 	if cfg.Dev {
@@ -438,6 +443,11 @@ func (a *App) housekeeping(ctx context.Context) {
 			a.Config.Logger.Error("housekeeping failed", "err", err)
 		} else if n > 0 {
 			a.Config.Logger.Info("housekeeping removed search log rows older than a year", "rows", n)
+		}
+		if n, err := a.Apps.PruneUsers(ctx); err != nil && ctx.Err() == nil {
+			a.Config.Logger.Error("housekeeping failed", "err", err)
+		} else if n > 0 {
+			a.Config.Logger.Info("housekeeping removed old app-open marks", "rows", n)
 		}
 		if merged, err := a.Search.Compact(ctx, search.MaxLiveSegments); err != nil && ctx.Err() == nil {
 			a.Config.Logger.Error("housekeeping failed", "err", err)

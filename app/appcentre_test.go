@@ -24,10 +24,17 @@ import (
 // permissions, and logs them in.
 func (b *backend) regionalAdmin(t *testing.T, region string, perms ...string) string {
 	t.Helper()
+	return b.scopedAdmin(t, region, 0, perms...)
+}
+
+// scopedAdmin makes an administrator of a region and a department (0:
+// none) holding the given permissions, and logs them in.
+func (b *backend) scopedAdmin(t *testing.T, region string, agencyID uint64, perms ...string) string {
+	t.Helper()
 	n := seq.Add(1)
 	hash, _ := gm.PasswordHash("Region-Test-123")
 	role := &models.Role{Name: fmt.Sprintf("区域角色%d", n), Permissions: perms, CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}
-	admin := &models.Admin{Username: fmt.Sprintf("region%s_%d", region, n), PasswordHash: hash, RegionCode: region, CreatedAt: time.Now().UTC()}
+	admin := &models.Admin{Username: fmt.Sprintf("region%s_%d", region, n), PasswordHash: hash, RegionCode: region, AgencyID: agencyID, CreatedAt: time.Now().UTC()}
 	if err := b.app.DB.Create(role).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -147,9 +154,17 @@ func TestAppLifeCycle(t *testing.T) {
 		}
 		_, r = op(sh, "submitApp", "AppActionInput", map[string]any{"appId": app.ID})
 		expectCode(t, r, models.ECodeNotFound)
-		expectCode(t, b.gql(t, b.staffTicket(t, 1), `mutation($in: CreateAppInput!) { createApp(input: $in) { app { id } } }`, map[string]any{"in": map[string]any{"app": def}}), models.ECodeForbidden)
+		staff := b.staffTicket(t, 1)
+		expectCode(t, b.gql(t, staff, `mutation($in: CreateAppInput!) { createApp(input: $in) { app { id } } }`, map[string]any{"in": map[string]any{"app": def}}), models.ECodeForbidden)
+		expectCode(t, b.gql(t, staff, `query($id: ID!) { adminApp(id: $id) { interfaces { address } } }`, map[string]any{"id": app.ID}), models.ECodeForbidden)
+		expectCode(t, b.gql(t, staff, `{ adminApps { totalCount } }`, nil), models.ECodeForbidden)
 
-		// Bind an approved interface; submit needs a function test first.
+		// Only approved interfaces are bound; submit needs a function test.
+		var draftIface struct{ RegisterInterface struct{ Interface struct{ ID string } } }
+		b.gql(t, owner, `mutation($in: RegisterInterfaceInput!) { registerInterface(input: $in) { interface { id } } }`,
+			map[string]any{"in": map[string]any{"appId": app.ID, "interface": map[string]any{"name": "草稿接口" + b.name, "address": src.URL + "/d", "format": "JSON", "method": "GET"}}}).decode(t, &draftIface)
+		_, r = op(owner, "bindAppInterfaces", "BindAppInterfacesInput", map[string]any{"appId": app.ID, "interfaceIds": []string{draftIface.RegisterInterface.Interface.ID}})
+		expectCode(t, r, models.ECodeConflict)
 		ifaceID := approvedInterface(t, b, owner, reviewer, map[string]any{"name": "资格认证接口" + b.name, "address": src.URL + "/auth"})
 		app, r = op(owner, "bindAppInterfaces", "BindAppInterfacesInput", map[string]any{"appId": app.ID, "interfaceIds": []string{ifaceID, ifaceID}})
 		if app.Version != 2 || app.Status != "DRAFT" {
@@ -178,8 +193,9 @@ func TestAppLifeCycle(t *testing.T) {
 		if res := b.uploadAppFile(t, owner, app.ID, "PACKAGE", "app.apk", zipOf(t, "classes.dex")); res.Status != 400 || !hasHan(res.Errors[0].Message) {
 			t.Fatalf("an APK without a manifest: %+v", res)
 		}
-		if res := b.uploadAppFile(t, owner, app.ID, "H5_BUNDLE", "h5.zip", zipOf(t, "dist/index.html", "dist/app.js")); res.Status != 200 || len(res.SM3) != 64 {
-			t.Fatalf("an H5 bundle: %+v", res)
+		bundle := b.uploadAppFile(t, owner, app.ID, "H5_BUNDLE", "h5.zip", zipOf(t, "dist/index.html", "dist/app.js"))
+		if bundle.Status != 200 || len(bundle.SM3) != 64 {
+			t.Fatalf("an H5 bundle: %+v", bundle)
 		}
 		if res := b.uploadAppFile(t, sh, app.ID, "ICON", "icon.png", pngIcon()); res.Status != 404 {
 			t.Fatalf("another province's upload: %+v", res)
@@ -231,6 +247,14 @@ func TestAppLifeCycle(t *testing.T) {
 		if res, _ := b.downloadPath(t, "", "/app-files/"+icon.ID); res.StatusCode != 200 {
 			t.Fatalf("public icon: %d", res.StatusCode)
 		}
+		if res, _ := b.downloadPath(t, "", "/app-files/"+bundle.ID); res.StatusCode != 404 {
+			t.Fatalf("public bundle: %d", res.StatusCode)
+		}
+		if res, body := b.downloadPath(t, reviewer, "/app-files/"+bundle.ID); res.StatusCode != 200 || len(body) == 0 {
+			t.Fatalf("the reviewer downloads the bundle: %d", res.StatusCode)
+		}
+		// An icon in use stays.
+		expectCode(t, b.gql(t, owner, `mutation($id: ID!) { removeAppFile(input: {fileId: $id}) { app { id } } }`, map[string]any{"id": icon.ID}), models.ECodeConflict)
 		// Usage: opens and distinct users by day.
 		user := b.register(t, person(t)).Ticket
 		for _, ticket := range []string{user, user, ""} {
@@ -262,11 +286,30 @@ func TestAppLifeCycle(t *testing.T) {
 		expectCode(t, b.gql(t, user, `mutation($id: ID!) { openApp(appId: $id) { url } }`, map[string]any{"id": app.ID}), models.ECodeNotFound)
 		_, r = op(reviewer, "publishApp", "PublishAppInput", publish)
 		expectCode(t, r, models.ECodeConflict)
-		op(owner, "submitApp", "AppActionInput", map[string]any{"appId": app.ID})
-		op(reviewer, "reviewApp", "ReviewAppInput", map[string]any{"appId": app.ID, "approve": true})
-		if app, r = op(reviewer, "publishApp", "PublishAppInput", publish); app.Status != "ONLINE" {
-			t.Fatalf("back online: %s", r.Raw)
+		// Tested and reviewed again before going back online.
+		_, r = op(owner, "submitApp", "AppActionInput", map[string]any{"appId": app.ID})
+		expectCode(t, r, models.ECodeConflict)
+		backOnline := func() {
+			t.Helper()
+			b.gql(t, owner, `mutation($id: ID!) { testApp(input: {appId: $id}) { passed } }`, map[string]any{"id": app.ID}).decode(t, &tested)
+			if !tested.TestApp.Passed {
+				t.Fatalf("function test failed")
+			}
+			for _, step := range []struct {
+				ticket, field, input string
+				in                   map[string]any
+				want                 string
+			}{
+				{owner, "submitApp", "AppActionInput", map[string]any{"appId": app.ID}, "PENDING"},
+				{reviewer, "reviewApp", "ReviewAppInput", map[string]any{"appId": app.ID, "approve": true}, "APPROVED"},
+				{reviewer, "publishApp", "PublishAppInput", publish, "ONLINE"},
+			} {
+				if got, r := op(step.ticket, step.field, step.input, step.in); got.Status != step.want {
+					t.Fatalf("%s: %s", step.field, r.Raw)
+				}
+			}
 		}
+		backOnline()
 
 		// A pressure test of a healthy app passes; bounds are checked.
 		pressure := `mutation($in: PressureTestAppInput!) { pressureTestApp(input: $in) { requests failures poor takenOffline p95Ms } }`
@@ -311,10 +354,7 @@ func TestAppLifeCycle(t *testing.T) {
 		// Back online once fixed; then a failing pressure test takes it
 		// offline.
 		failing.Store(false)
-		b.gql(t, owner, `mutation($id: ID!) { testApp(input: {appId: $id}) { passed } }`, map[string]any{"id": app.ID})
-		op(owner, "submitApp", "AppActionInput", map[string]any{"appId": app.ID})
-		op(reviewer, "reviewApp", "ReviewAppInput", map[string]any{"appId": app.ID, "approve": true})
-		op(reviewer, "publishApp", "PublishAppInput", publish)
+		backOnline()
 		failing.Store(true)
 		if r := b.gql(t, reviewer, pressure, map[string]any{"in": map[string]any{"appId": app.ID, "concurrency": 2, "requests": 10}}); !strings.Contains(string(r.Raw), `"poor":true,"takenOffline":true`) {
 			t.Fatalf("failing pressure test: %s", r.Raw)
@@ -361,4 +401,77 @@ func (b *backend) downloadPath(t *testing.T, ticket, path string) (*http.Respons
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
 	return res, body
+}
+
+// TestAppScopes: a province's reviewer publishes only to halls of the
+// province, and never takes an app out of the national hall; a department's
+// administrator connects and sees only the department's apps.
+func TestAppScopes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		gdOwner := b.regionalAdmin(t, "440000", permission.ManageApps)
+		gdReviewer := b.regionalAdmin(t, "440000", permission.ReviewApps)
+		national := b.adminTicketOf(t, 0, true)
+		op := func(ticket, field, input string, in map[string]any) (appOut, *gqlResponse) {
+			r := b.gql(t, ticket, fmt.Sprintf(`mutation($in: %s!) { %s(input: $in) { app { %s } } }`, input, field, appFields), map[string]any{"in": in})
+			var out map[string]struct{ App appOut }
+			if len(r.Errors) == 0 {
+				r.decode(t, &out)
+			}
+			return out[field].App, r
+		}
+		app, r := op(gdOwner, "createApp", "CreateAppInput", map[string]any{"app": map[string]any{"code": "yss-" + b.name, "name": "粤省事",
+			"category": "综合", "regionCode": "440100", "url": "https://yss.example.gov.cn/"}})
+		if app.ID == "" {
+			t.Fatalf("create: %s", r.Raw)
+		}
+		b.gql(t, gdOwner, `mutation($id: ID!) { testApp(input: {appId: $id}) { passed } }`, map[string]any{"id": app.ID}).decode(t, &struct{}{})
+		if app, r = op(gdOwner, "submitApp", "AppActionInput", map[string]any{"appId": app.ID}); app.Status != "PENDING" {
+			t.Fatalf("submit: %s", r.Raw)
+		}
+		if app, r = op(gdReviewer, "reviewApp", "ReviewAppInput", map[string]any{"appId": app.ID, "approve": true}); app.Status != "APPROVED" {
+			t.Fatalf("review: %s", r.Raw)
+		}
+		halls := func(hs ...string) map[string]any {
+			var list []map[string]any
+			for _, h := range hs {
+				list = append(list, map[string]any{"hall": h})
+			}
+			return map[string]any{"appId": app.ID, "halls": list}
+		}
+		for _, h := range []string{"NATIONAL", "REGION:310000"} {
+			_, r = op(gdReviewer, "publishApp", "PublishAppInput", halls(h))
+			expectCode(t, r, models.ECodeForbidden)
+		}
+		if app, r = op(gdReviewer, "publishApp", "PublishAppInput", halls("REGION:440000", "REGION:440100")); app.Status != "ONLINE" {
+			t.Fatalf("publish in the province: %s", r.Raw)
+		}
+		if app, r = op(national, "publishApp", "PublishAppInput", halls("REGION:440000", "NATIONAL")); app.Status != "ONLINE" {
+			t.Fatalf("national hall added: %s", r.Raw)
+		}
+		_, r = op(gdReviewer, "publishApp", "PublishAppInput", halls("REGION:440000"))
+		expectCode(t, r, models.ECodeForbidden)
+
+		// Departments.
+		dept1 := b.scopedAdmin(t, "", 1, permission.ManageApps, permission.ReviewApps)
+		dept2 := b.scopedAdmin(t, "", 2, permission.ManageApps, permission.ReviewApps)
+		d, r := op(dept1, "createApp", "CreateAppInput", map[string]any{"app": map[string]any{"code": "dept-" + b.name, "name": "部门应用",
+			"category": "综合", "url": "https://dept.example.gov.cn/", "agencyId": gid("Agency", 2)}})
+		if d.ID == "" {
+			t.Fatalf("department app: %s", r.Raw)
+		}
+		var got struct {
+			AdminApp struct{ Agency struct{ ID string } }
+		}
+		b.gql(t, dept1, `query($id: ID!) { adminApp(id: $id) { agency { id } } }`, map[string]any{"id": d.ID}).decode(t, &got)
+		if got.AdminApp.Agency.ID != gid("Agency", 1) {
+			t.Fatalf("a department's app belongs to the department: %+v", got)
+		}
+		expectCode(t, b.gql(t, dept2, `query($id: ID!) { adminApp(id: $id) { id } }`, map[string]any{"id": d.ID}), models.ECodeNotFound)
+		_, r = op(dept2, "updateApp", "UpdateAppInput", map[string]any{"appId": d.ID, "app": map[string]any{"code": "dept-" + b.name, "name": "改名",
+			"category": "综合", "url": "https://dept.example.gov.cn/"}})
+		expectCode(t, r, models.ECodeNotFound)
+		if r := b.gql(t, dept2, `{ adminApps(first: 100) { edges { node { id } } } }`, nil); strings.Contains(string(r.Raw), d.ID) {
+			t.Fatalf("another department's app listed: %s", r.Raw)
+		}
+	})
 }

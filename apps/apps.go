@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-		"strings"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -146,7 +146,7 @@ func (s *Service) Create(ctx context.Context, adminID uint64, in Input) (*models
 	now := time.Now().UTC()
 	a := &models.App{Code: in.Code, Name: in.Name, Aliases: in.Aliases, Summary: in.Summary, Category: in.Category,
 		ServiceObjects: models.NewServiceObjectSet(in.ServiceObjects...), RegionCode: in.RegionCode, URL: in.URL,
-		Kind: string(in.Kind), Status: string(Draft), AgencyID: in.AgencyID, OwnerID: adminID, Grade: 1, Version: 1,
+		Kind: string(in.Kind), Status: string(Draft), AgencyID: in.AgencyID, OwnerID: adminID, LastEditedBy: adminID, Grade: 1, Version: 1,
 		CreatedAt: now, UpdatedAt: now}
 	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := tx.Create(a).Error; errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -176,17 +176,10 @@ func (s *Service) Update(ctx context.Context, adminID, id uint64, in Input) (*mo
 	})
 }
 
-// edit takes the Edit step with the columns change gives, raising the
-// version so the app is tested again.
+// edit takes the Edit step with the columns change gives (the version is
+// raised, so the app is tested again).
 func (s *Service) edit(ctx context.Context, adminID, id uint64, action, note string, change func(tx *gorm.DB, a *models.App) (map[string]any, error)) (*models.App, error) {
-	return s.step(ctx, id, Edit, Owner, adminID, action, note, func(tx *gorm.DB, a *models.App) (map[string]any, error) {
-		cols, err := change(tx, a)
-		if err != nil {
-			return nil, err
-		}
-		cols["version"] = gorm.Expr("version + 1")
-		return cols, nil
-	})
+	return s.step(ctx, id, Edit, Owner, adminID, action, note, change)
 }
 
 // step moves an app by action if its status has not changed since it was
@@ -194,46 +187,61 @@ func (s *Service) edit(ctx context.Context, adminID, id uint64, action, note str
 func (s *Service) step(ctx context.Context, id uint64, action Action, by Role, adminID uint64, eventName, note string, set func(tx *gorm.DB, a *models.App) (map[string]any, error)) (*models.App, error) {
 	var out *models.App
 	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
-		a, err := get(tx, id)
-		if err != nil {
-			return err
-		}
-		to, err := Next(Status(a.Status), action, by)
-		if err != nil {
-			return err
-		}
-		cols := map[string]any{}
-		if set != nil {
-			if cols, err = set(tx, a); err != nil {
-				return err
-			}
-		}
-		cols["status"], cols["online"], cols["updated_at"] = string(to), to == Online, time.Now().UTC()
-		res := tx.Model(&models.App{}).Where("id = ? AND status = ?", id, a.Status).Updates(cols)
-		if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
-			return errCodeUsed
-		} else if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return models.Errorf(models.ECodeConflict, "应用状态刚刚已有变化，请刷新后再试。")
-		}
-		if err := event(tx, id, eventName, adminID, note); err != nil {
-			return err
-		}
-		// The index follows the app in and out of online.
-		if to == Online || Status(a.Status) == Online {
-			if err := search.Enqueue(tx, models.DocApp, id); err != nil {
-				return err
-			}
-		}
-		out, err = get(tx, id)
+		var err error
+		out, err = stepTx(tx, id, action, by, adminID, eventName, note, set)
 		return err
 	})
 	if err == nil && s.notify != nil {
 		s.notify()
 	}
 	return out, err
+}
+
+// stepTx is step within the caller's transaction.
+func stepTx(tx *gorm.DB, id uint64, action Action, by Role, adminID uint64, eventName, note string, set func(tx *gorm.DB, a *models.App) (map[string]any, error)) (*models.App, error) {
+	a, err := get(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	to, err := Next(Status(a.Status), action, by)
+	if err != nil {
+		return nil, err
+	}
+	cols := map[string]any{}
+	if set != nil {
+		if cols, err = set(tx, a); err != nil {
+			return nil, err
+		}
+	}
+	if action == Edit {
+		// A change is tested and reviewed again, and not reviewed by who
+		// made it.
+		cols["version"], cols["last_edited_by"] = gorm.Expr("version + 1"), adminID
+	}
+	if to == Offline {
+		// Back online only after a new function test and review (9.5).
+		cols["tested_version"] = 0
+	}
+	cols["status"], cols["online"], cols["updated_at"] = string(to), to == Online, time.Now().UTC()
+	res := tx.Model(&models.App{}).Where("id = ? AND status = ?", id, a.Status).Updates(cols)
+	if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
+		return nil, errCodeUsed
+	} else if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return nil, models.Errorf(models.ECodeConflict, "应用状态刚刚已有变化，请刷新后再试。")
+	}
+	if err := event(tx, id, eventName, adminID, note); err != nil {
+		return nil, err
+	}
+	// The index follows the app in and out of online.
+	if to == Online || Status(a.Status) == Online {
+		if err := search.Enqueue(tx, models.DocApp, id); err != nil {
+			return nil, err
+		}
+	}
+	return get(tx, id)
 }
 
 // BindInterfaces sets the source interfaces an app uses (replacing the
@@ -255,6 +263,10 @@ func (s *Service) BindInterfaces(ctx context.Context, adminID, id uint64, interf
 		for _, x := range xs {
 			if err := inRegion(x.AppID); err != nil {
 				return nil, models.Errorf(models.ECodeNotFound, "没有找到要绑定的接口。")
+			}
+			// Only reviewed addresses are called by tests of the app.
+			if iface.Status(x.Status) != iface.Approved {
+				return nil, models.Errorf(models.ECodeConflict, "接口“%s”还没有通过审核，不能绑定。", truncate(x.Name, 50))
 			}
 		}
 		if err := tx.Where("app_id = ?", id).Delete(&models.AppInterface{}).Error; err != nil {
@@ -315,8 +327,8 @@ func (s *Service) Review(ctx context.Context, reviewerID, id uint64, approve boo
 		}
 	}
 	return s.step(ctx, id, action, Reviewer, reviewerID, string(action), reason, func(tx *gorm.DB, a *models.App) (map[string]any, error) {
-		if reviewerID == a.OwnerID || reviewerID == a.SubmittedBy {
-			return nil, models.Errorf(models.ECodeForbidden, "不能审核自己创建或提交的应用，请由另一位管理员审核。")
+		if reviewerID == a.OwnerID || reviewerID == a.SubmittedBy || reviewerID == a.LastEditedBy {
+			return nil, models.Errorf(models.ECodeForbidden, "不能审核自己创建、修改或提交的应用，请由另一位管理员审核。")
 		}
 		cols := map[string]any{"reviewed_by": reviewerID, "review_note": reason}
 		if grade > 0 {
@@ -377,7 +389,7 @@ func (s *Service) OnBadInterfaces(ctx context.Context, ids []uint64) error {
 			return err
 		}
 		for _, id := range appIDs {
-			reason := fmt.Sprintf("绑定的接口“%s”连续%d次健康检查%s。", truncate(x.Name, 60), x.BadStreak, iface.Outcome(x.LastOutcome).Label())
+			reason := fmt.Sprintf("绑定的接口“%s”连续%d次健康检查异常，最近一次为%s。", truncate(x.Name, 60), x.BadStreak, iface.Outcome(x.LastOutcome).Label())
 			if _, err := s.AutoOffline(ctx, id, reason); err != nil && models.ErrorCode(err) != models.ECodeConflict {
 				return err
 			}
@@ -387,13 +399,7 @@ func (s *Service) OnBadInterfaces(ctx context.Context, ids []uint64) error {
 }
 
 func get(tx *gorm.DB, id uint64) (*models.App, error) {
-	var a models.App
-	if err := tx.Take(&a, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, errNotFound
-	} else if err != nil {
-		return nil, err
-	}
-	return &a, nil
+	return database.Take[models.App](tx, id, errNotFound)
 }
 
 // Get is one app, in any status.
@@ -403,16 +409,10 @@ func (s *Service) Get(ctx context.Context, id uint64) (*models.App, error) {
 
 // List is a page of apps for the console, newest first: of one status when
 // given, within a region-code prefix when given (nationwide apps only for
-// a nationwide administrator).
-func (s *Service) List(ctx context.Context, status Status, regionPrefix string, first int, afterID uint64) ([]*models.App, int64, error) {
-	q := s.db.WithContext(ctx).Model(&models.App{})
-	if status != "" {
-		q = q.Where("status = ?", string(status))
-	}
-	if regionPrefix != "" {
-		q = q.Where("region_code LIKE ?", regionPrefix+"%")
-	}
-	return database.NewestFirst[models.App](q, first, afterID)
+// a nationwide administrator), of one agency when agencyID is not 0.
+func (s *Service) List(ctx context.Context, status Status, regionPrefix string, agencyID uint64, first int, afterID uint64) ([]*models.App, int64, error) {
+	return database.ScopedPage[models.App](s.db.WithContext(ctx).Model(&models.App{}),
+		database.Scope{Status: string(status), RegionPrefix: regionPrefix, AgencyID: agencyID}, first, afterID)
 }
 
 // Events are an app's steps, newest first (at most 100).

@@ -3,6 +3,7 @@ package apps
 import (
 	"archive/zip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"govmobile/cases"
+	"govmobile/database"
 	"govmobile/models"
 )
 
@@ -22,8 +24,13 @@ const (
 	FileIcon     = "ICON"      // a PNG or JPEG icon
 )
 
-// MaxFilesPerApp bounds an app's files.
-const MaxFilesPerApp = 20
+// MaxFilesPerKind bounds an app's (or a filing's) files of each kind;
+// files are removed with removeAppFile.
+const MaxFilesPerKind = 10
+
+// maxZipEntries bounds a package's entries: the zip reader holds its whole
+// central directory in memory.
+const maxZipEntries = 100000
 
 // fileRules are what each kind of file may be.
 var fileRules = map[string]cases.Rule{
@@ -48,12 +55,26 @@ type FileOwner struct{ AppID, FilingID uint64 }
 // an app goes back to draft (admit, given by the caller, checks the owner
 // may take the file now).
 func StoreFile(ctx context.Context, db *gorm.DB, store *cases.Files, adminID uint64, owner FileOwner, kind, name string, content io.Reader,
-	admit func(tx *gorm.DB) error) (*models.AppFile, error) {
+	admit func(tx *gorm.DB) error, after func(tx *gorm.DB, f *models.AppFile) error) (*models.AppFile, error) {
 	rule, ok := fileRules[kind]
 	if !ok {
 		return nil, models.InvalidField("kind", "文件类型只能是 PACKAGE（安装包）、H5_BUNDLE（H5 资源包）或 ICON（图标）。")
 	}
-	if err := admit(db.WithContext(ctx)); err != nil {
+	admitAll := func(tx *gorm.DB) error {
+		if err := admit(tx); err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.Model(&models.AppFile{}).Where("app_id = ? AND filing_id = ? AND kind = ?", owner.AppID, owner.FilingID, kind).Count(&n).Error; err != nil {
+			return err
+		}
+		if n >= MaxFilesPerKind {
+			return models.Errorf(models.ECodeConflict, "同一类文件最多%d个，请先删除不用的文件。", MaxFilesPerKind)
+		}
+		return nil
+	}
+	// Checked before the content is read, and again with the row insert.
+	if err := admitAll(db.WithContext(ctx)); err != nil {
 		return nil, err
 	}
 	kept, err := store.KeepAs(content, rule)
@@ -67,18 +88,19 @@ func StoreFile(ctx context.Context, db *gorm.DB, store *cases.Files, adminID uin
 	}
 	row := &models.AppFile{AppID: owner.AppID, FilingID: owner.FilingID, Kind: kind, Name: cases.CleanName(name),
 		ContentType: kept.Type, Size: kept.Size, SM3: kept.SM3, UploadedBy: adminID, CreatedAt: time.Now().UTC()}
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := admit(tx); err != nil {
+	// The row, and what the upload changes (the app's version, the
+	// filing's package), are written together or not at all.
+	err = database.Transaction(ctx, db, func(tx *gorm.DB) error {
+		if err := admitAll(tx); err != nil {
 			return err
 		}
-		var n int64
-		if err := tx.Model(&models.AppFile{}).Where("app_id = ? AND filing_id = ?", owner.AppID, owner.FilingID).Count(&n).Error; err != nil {
+		if err := tx.Create(row).Error; err != nil {
 			return err
 		}
-		if n >= MaxFilesPerApp {
-			return models.Errorf(models.ECodeConflict, "最多上传%d个文件。", MaxFilesPerApp)
+		if after != nil {
+			return after(tx, row)
 		}
-		return tx.Create(row).Error
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -94,6 +116,9 @@ func checkArchive(store *cases.Files, kept *cases.Kept, kind string) error {
 		return err
 	}
 	defer f.Close()
+	if n, err := zipEntries(f, kept.Size); err != nil || n > maxZipEntries {
+		return models.InvalidField("file", fmt.Sprintf("文件不是完整的 zip 格式安装包或资源包，或其中的文件超过%d个。", maxZipEntries))
+	}
 	zr, err := zip.NewReader(f, kept.Size)
 	if err != nil {
 		return models.InvalidField("file", "文件不是完整的 zip 格式安装包或资源包。")
@@ -117,6 +142,28 @@ func checkArchive(store *cases.Files, kept *cases.Kept, kind string) error {
 	return models.InvalidField("file", "H5 资源包的根目录（或唯一的顶层目录）中须有 index.html。")
 }
 
+// zipEntries reads the number of entries from a zip's end-of-central-
+// directory record, before the directory itself is read. A ZIP64 archive
+// (0xFFFF entries) counts as too many.
+func zipEntries(r io.ReaderAt, size int64) (int, error) {
+	const eocdLen, maxComment = 22, 65535
+	tail := min(size, eocdLen+maxComment)
+	buf := make([]byte, tail)
+	if _, err := r.ReadAt(buf, size-tail); err != nil && err != io.EOF {
+		return 0, err
+	}
+	for i := len(buf) - eocdLen; i >= 0; i-- {
+		if buf[i] == 'P' && buf[i+1] == 'K' && buf[i+2] == 5 && buf[i+3] == 6 {
+			n := int(binary.LittleEndian.Uint16(buf[i+10:]))
+			if n == 0xFFFF {
+				return maxZipEntries + 1, nil
+			}
+			return n, nil
+		}
+	}
+	return 0, errors.New("no end of central directory")
+}
+
 // AddFile keeps a file of an app. A package or a bundle is a change that
 // is tested and reviewed again (the app goes back to draft); an icon is
 // display only and may be added at any time.
@@ -133,16 +180,49 @@ func (s *Service) AddFile(ctx context.Context, store *cases.Files, adminID, appI
 		}
 		return nil
 	}
-	f, err := StoreFile(ctx, s.db, store, adminID, FileOwner{AppID: appID}, kind, name, content, admit)
-	if err != nil || kind == FileIcon {
-		return f, err
+	after := func(tx *gorm.DB, f *models.AppFile) error {
+		if kind == FileIcon {
+			return event(tx, appID, "UPLOAD", adminID, fmt.Sprintf("上传图标 %s", f.Name))
+		}
+		_, err := stepTx(tx, appID, Edit, Owner, adminID, "UPLOAD", fmt.Sprintf("上传%s %s（SM3 %s）", kind, f.Name, f.SM3[:16]), nil)
+		return err
 	}
-	if _, err := s.edit(ctx, adminID, appID, "UPLOAD", fmt.Sprintf("上传%s %s（SM3 %s）", kind, f.Name, f.SM3[:16]), func(*gorm.DB, *models.App) (map[string]any, error) {
-		return map[string]any{}, nil
-	}); err != nil {
-		return nil, err
+	return StoreFile(ctx, s.db, store, adminID, FileOwner{AppID: appID}, kind, name, content, admit, after)
+}
+
+// RemoveFile deletes an app's file. Removing a package or a bundle changes
+// what is reviewed (the app goes back to draft); an icon in use in a hall
+// is not removed. The content stays in the store (other rows may share it).
+func (s *Service) RemoveFile(ctx context.Context, adminID, fileID uint64) (*models.App, error) {
+	f, err := s.File(ctx, fileID)
+	if err != nil || f.AppID == 0 {
+		return nil, models.Errorf(models.ECodeNotFound, "没有找到这个文件。")
 	}
-	return f, nil
+	var out *models.App
+	err = database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		if f.Kind == FileIcon {
+			var used int64
+			if err := tx.Model(&models.AppPublication{}).Where("icon_file_id = ?", f.ID).Count(&used).Error; err != nil {
+				return err
+			}
+			if used > 0 {
+				return models.Errorf(models.ECodeConflict, "这个图标正在分厅中使用，请先修改发布设置。")
+			}
+		} else if _, err := stepTx(tx, f.AppID, Edit, Owner, adminID, "REMOVE_FILE", "删除 "+f.Name, nil); err != nil {
+			return err
+		}
+		res := tx.Delete(&models.AppFile{}, f.ID)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return models.Errorf(models.ECodeNotFound, "没有找到这个文件。")
+		}
+		var err error
+		out, err = get(tx, f.AppID)
+		return err
+	})
+	return out, err
 }
 
 // Files are an app's files, newest first.
@@ -161,4 +241,9 @@ func File(ctx context.Context, db *gorm.DB, id uint64) (*models.AppFile, error) 
 		return nil, err
 	}
 	return &f, nil
+}
+
+// File is one app or filing file.
+func (s *Service) File(ctx context.Context, id uint64) (*models.AppFile, error) {
+	return File(ctx, s.db, id)
 }

@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"govmobile/database"
 	"govmobile/models"
 	"govmobile/validate"
 )
@@ -23,7 +24,7 @@ const (
 
 // HallOfRegion and HallOfAgency name a region's and a department's hall.
 func HallOfRegion(code string) string { return hallRegionPrefix + code }
-func HallOfAgency(id uint64) string  { return hallAgencyPrefix + strconv.FormatUint(id, 10) }
+func HallOfAgency(id uint64) string   { return hallAgencyPrefix + strconv.FormatUint(id, 10) }
 
 // Placement is how an app shows in one hall: its display name, icon,
 // category and place in the list (UI configuration).
@@ -95,6 +96,19 @@ func (s *Service) Publish(ctx context.Context, adminID, id uint64, places []Plac
 				}
 			}
 		}
+		// Halls the app leaves must be within the publisher's reach too: a
+		// province's reviewer does not take an app out of the national hall.
+		var old []string
+		if err := tx.Model(&models.AppPublication{}).Where("app_id = ?", a.ID).Pluck("hall", &old).Error; err != nil {
+			return err
+		}
+		for _, h := range old {
+			if !seen[h] {
+				if err := scope(h); err != nil {
+					return err
+				}
+			}
+		}
 		if err := tx.Where("app_id = ?", a.ID).Delete(&models.AppPublication{}).Error; err != nil {
 			return err
 		}
@@ -107,26 +121,33 @@ func (s *Service) Publish(ctx context.Context, adminID, id uint64, places []Plac
 		}
 		return nil
 	}
-	a, err := s.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if Status(a.Status) == Online {
-		// Settings of an online app change without a new review.
-		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	note := fmt.Sprintf("发布到%d个分厅", len(places))
+	var out *models.App
+	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		a, err := get(tx, id)
+		if err != nil {
+			return err
+		}
+		if Status(a.Status) == Online {
+			// Settings of an online app change without a new review.
 			if err := write(tx, a); err != nil {
 				return err
 			}
-			return event(tx, id, "CONFIGURE", adminID, fmt.Sprintf("发布到%d个分厅", len(places)))
-		})
-		if err != nil {
-			return nil, err
+			if err := event(tx, id, "CONFIGURE", adminID, note); err != nil {
+				return err
+			}
+			out, err = get(tx, id)
+			return err
 		}
-		return s.Get(ctx, id)
-	}
-	return s.step(ctx, id, Publish, Reviewer, adminID, string(Publish), fmt.Sprintf("发布到%d个分厅", len(places)), func(tx *gorm.DB, a *models.App) (map[string]any, error) {
-		return map[string]any{"offline_reason": "", "offline_auto": false}, write(tx, a)
+		out, err = stepTx(tx, id, Publish, Reviewer, adminID, string(Publish), note, func(tx *gorm.DB, a *models.App) (map[string]any, error) {
+			return map[string]any{"offline_reason": "", "offline_auto": false}, write(tx, a)
+		})
+		return err
 	})
+	if err == nil && s.notify != nil {
+		s.notify()
+	}
+	return out, err
 }
 
 // cleanHall checks a hall's name and gives it its one spelling.

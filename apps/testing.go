@@ -3,12 +3,16 @@ package apps
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"gorm.io/gorm"
 
+	"govmobile/database"
+	"govmobile/gm"
 	"govmobile/iface"
 	"govmobile/models"
 )
@@ -86,6 +90,8 @@ type PressureResult struct {
 	Concurrency        int
 	P50Ms, P95Ms       int
 	PerSecond          float64
+	// Requests counts the calls made: those not started within the test's
+	// 10 s budget are not made.
 	// Poor says the app failed the test: over 5 % of calls failed, or the
 	// 95th percentile was over three times the slow threshold.
 	Poor bool
@@ -93,11 +99,21 @@ type PressureResult struct {
 	TakenOffline bool
 }
 
-// Bounds on a pressure test, so that it cannot be turned on a provider.
+// Bounds on a pressure test, so that it cannot be turned on a provider:
+// its calls, their concurrency, and the time it may take.
 const (
 	MaxConcurrency      = 20
 	MaxPressureRequests = 500
+	pressureBudget      = 10 * time.Second
 )
+
+// hostOf is an address's host and port.
+func hostOf(address string) string {
+	if u, err := url.Parse(address); err == nil {
+		return strings.ToLower(u.Host)
+	}
+	return address
+}
 
 // PressureTest calls the interfaces bound to an app, round robin, with
 // the given concurrency and number of calls. An online app that does
@@ -124,8 +140,36 @@ func (s *Service) PressureTest(ctx context.Context, adminID, id uint64, concurre
 	for _, x := range xs {
 		slow = max(slow, cmpOr(x.SlowMs, iface.DefaultSlowMs))
 	}
+	// One pressure test at a time per provider host, across replicas, so
+	// that tests cannot be stacked into a flood.
+	holder := fmt.Sprintf("app-%d-%d", id, time.Now().UnixNano())
+	var leases []string
+	defer func() {
+		for _, l := range leases {
+			_ = database.ReleaseLease(context.WithoutCancel(ctx), s.db, l, holder)
+		}
+	}()
+	for _, x := range xs {
+		name := "pressure:" + gm.SM3Hex([]byte(hostOf(x.Address)))[:32]
+		if slices.Contains(leases, name) {
+			continue
+		}
+		ok, err := database.TryLease(ctx, s.db, name, holder, pressureBudget+testTimeout)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, models.Errorf(models.ECodeConflict, "这个接口提供方正在进行压力测试，请稍后再试。")
+		}
+		leases = append(leases, name)
+	}
+	// The test fits in a request: calls not started within the budget are
+	// not made (and not counted).
+	budget, cancel := context.WithTimeout(ctx, pressureBudget)
+	defer cancel()
 	lat := make([]int, requests)
 	ok := make([]bool, requests)
+	ran := make([]bool, requests)
 	next := make(chan int)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -134,21 +178,35 @@ func (s *Service) PressureTest(ctx context.Context, adminID, id uint64, concurre
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				c := s.ifaces.Probe(ctx, xs[i%len(xs)], testTimeout)
-				lat[i] = c.LatencyMs
+				c := s.ifaces.Probe(budget, xs[i%len(xs)], testTimeout)
+				lat[i], ran[i] = c.LatencyMs, true
 				ok[i] = c.Outcome == string(iface.OK) || c.Outcome == string(iface.Slow)
 			}
 		}()
 	}
+feed:
 	for i := range requests {
-		next <- i
+		select {
+		case next <- i:
+		case <-budget.Done():
+			break feed
+		}
 	}
 	close(next)
 	wg.Wait()
 	elapsed := time.Since(start)
-	res := &PressureResult{Requests: requests, Concurrency: concurrency, PerSecond: float64(requests) / elapsed.Seconds()}
+	made := 0
+	for i := range requests {
+		if ran[i] {
+			made++
+		}
+	}
+	res := &PressureResult{Requests: made, Concurrency: concurrency, PerSecond: float64(made) / elapsed.Seconds()}
 	var answered []int
 	for i := range requests {
+		if !ran[i] {
+			continue
+		}
 		if ok[i] {
 			answered = append(answered, lat[i])
 		} else {
@@ -159,7 +217,7 @@ func (s *Service) PressureTest(ctx context.Context, adminID, id uint64, concurre
 		slices.Sort(answered)
 		res.P50Ms, res.P95Ms = answered[(len(answered)-1)/2], answered[(len(answered)*95+99)/100-1]
 	}
-	res.Poor = res.Failures*20 > requests || res.P95Ms > 3*slow
+	res.Poor = res.Failures*20 > made || res.P95Ms > 3*slow
 	note := fmt.Sprintf("并发%d，共%d次，失败%d次，p95 %d毫秒，每秒%.1f次", concurrency, requests, res.Failures, res.P95Ms, res.PerSecond)
 	if err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return event(tx, id, "PRESSURE_TEST", adminID, note) }); err != nil {
 		return nil, err

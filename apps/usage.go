@@ -184,3 +184,11 @@ func (s *Service) MarkNoticeRead(ctx context.Context, adminID, id uint64) error 
 	}
 	return nil
 }
+
+// PruneUsers deletes the marks of users' opens of days before yesterday:
+// a day's distinct users are counted as the marks are written, so old
+// marks serve nothing.
+func (s *Service) PruneUsers(ctx context.Context) (int64, error) {
+	res := s.db.WithContext(ctx).Where("day < ?", Day(time.Now().Add(-48*time.Hour))).Delete(&models.AppUser{})
+	return res.RowsAffected, res.Error
+}

@@ -315,3 +315,36 @@ func Padded(ids []uint64) func(yield func([]uint64) bool) {
 		}
 	}
 }
+
+// Take reads one row by ID; a missing row is notFound.
+func Take[T any](tx *gorm.DB, id uint64, notFound error) (*T, error) {
+	var row T
+	if err := tx.Take(&row, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, notFound
+	} else if err != nil {
+		return nil, err
+	}
+	return &row, nil
+}
+
+// Scope narrows a console list: to one status, to a region-code prefix, to
+// one agency (each when given).
+type Scope struct {
+	Status       string
+	RegionPrefix string
+	AgencyID     uint64
+}
+
+// ScopedPage is NewestFirst over the rows of q within scope.
+func ScopedPage[T any](q *gorm.DB, scope Scope, first int, afterID uint64) ([]*T, int64, error) {
+	if scope.AgencyID != 0 {
+		q = q.Where("agency_id = ?", scope.AgencyID)
+	}
+	if scope.Status != "" {
+		q = q.Where("status = ?", scope.Status)
+	}
+	if scope.RegionPrefix != "" {
+		q = q.Where("region_code LIKE ?", scope.RegionPrefix+"%")
+	}
+	return NewestFirst[T](q, first, afterID)
+}

@@ -82,10 +82,16 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	{5, "interface authentication and health checks, scheduler leases; the app life cycle: bindings, files, hall placements, events, usage, feedback, admin notices", func(tx *gorm.DB) error {
-		return tx.AutoMigrate(&models.SourceInterface{}, &models.InterfaceCheck{}, &models.InterfaceAlert{}, &models.Lease{},
+	{5, "interface authentication and health checks, scheduler leases; the app life cycle: bindings, files, hall placements, events, usage, feedback, admin notices; terminal filings", func(tx *gorm.DB) error {
+		err := tx.AutoMigrate(&models.SourceInterface{}, &models.InterfaceCheck{}, &models.InterfaceAlert{}, &models.Lease{},
 			&models.App{}, &models.AppInterface{}, &models.AppFile{}, &models.AppPublication{}, &models.AppEvent{},
-			&models.AppUsage{}, &models.AppUser{}, &models.AppFeedback{}, &models.AdminNotice{})
+			&models.AppUsage{}, &models.AppUser{}, &models.AppFeedback{}, &models.AdminNotice{}, &models.Filing{})
+		if err != nil {
+			return err
+		}
+		// Apps of earlier releases are online (the column's default) unless
+		// they were hidden.
+		return tx.Model(&models.App{}).Where("online = ?", false).UpdateColumn("status", "OFFLINE").Error
 	}},
 }
 

@@ -13,6 +13,7 @@ import (
 	"govmobile/cases"
 	"govmobile/consult"
 	"govmobile/evaluation"
+	"govmobile/filing"
 	"govmobile/geo"
 	"govmobile/graph/model"
 	"govmobile/iface"
@@ -64,6 +65,7 @@ type ResolverRoot interface {
 	ConsultationStep() ConsultationStepResolver
 	Evaluation() EvaluationResolver
 	EvaluationStat() EvaluationStatResolver
+	Filing() FilingResolver
 	FormAttribute() FormAttributeResolver
 	Hall() HallResolver
 	HallApp() HallAppResolver
@@ -71,6 +73,7 @@ type ResolverRoot interface {
 	InterfaceCheck() InterfaceCheckResolver
 	InterfaceHealth() InterfaceHealthResolver
 	KnowledgeEntry() KnowledgeEntryResolver
+	ManagedApp() ManagedAppResolver
 	Matter() MatterResolver
 	Message() MessageResolver
 	Mutation() MutationResolver
@@ -177,41 +180,15 @@ type ComplexityRoot struct {
 	}
 
 	App struct {
-		Agency         func(childComplexity int) int
 		Aliases        func(childComplexity int) int
 		Category       func(childComplexity int) int
 		Code           func(childComplexity int) int
-		Events         func(childComplexity int) int
-		Feedback       func(childComplexity int, status *string) int
-		Files          func(childComplexity int) int
-		Grade          func(childComplexity int) int
 		ID             func(childComplexity int) int
-		Interfaces     func(childComplexity int) int
-		Kind           func(childComplexity int) int
 		Name           func(childComplexity int) int
-		OfflineAuto    func(childComplexity int) int
-		OfflineReason  func(childComplexity int) int
-		Placements     func(childComplexity int) int
 		Region         func(childComplexity int) int
-		ReviewNote     func(childComplexity int) int
 		ServiceObjects func(childComplexity int) int
-		Status         func(childComplexity int) int
 		Summary        func(childComplexity int) int
-		TestedVersion  func(childComplexity int) int
 		URL            func(childComplexity int) int
-		Usage          func(childComplexity int, from string, to string) int
-		Version        func(childComplexity int) int
-	}
-
-	AppConnection struct {
-		Edges      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
-	}
-
-	AppEdge struct {
-		Cursor func(childComplexity int) int
-		Node   func(childComplexity int) int
 	}
 
 	AppEvent struct {
@@ -530,6 +507,58 @@ type ComplexityRoot struct {
 		Name   func(childComplexity int) int
 	}
 
+	Filing struct {
+		Agency          func(childComplexity int) int
+		Authority       func(childComplexity int) int
+		AuthorityPhone  func(childComplexity int) int
+		Checklist       func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Kind            func(childComplexity int) int
+		MarketName      func(childComplexity int) int
+		Missing         func(childComplexity int) int
+		Name            func(childComplexity int) int
+		PackageFile     func(childComplexity int) int
+		PackageName     func(childComplexity int) int
+		Region          func(childComplexity int) int
+		ResponsibleDept func(childComplexity int) int
+		ReviewNote      func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Supervisor      func(childComplexity int) int
+		SupervisorPhone func(childComplexity int) int
+		TechContact     func(childComplexity int) int
+		TechPhone       func(childComplexity int) int
+		TechUnit        func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+		Version         func(childComplexity int) int
+	}
+
+	FilingCheckItem struct {
+		Key    func(childComplexity int) int
+		Label  func(childComplexity int) int
+		Passed func(childComplexity int) int
+	}
+
+	FilingConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	FilingEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	FilingMissingField struct {
+		Field func(childComplexity int) int
+		Label func(childComplexity int) int
+	}
+
+	FilingPayload struct {
+		Filing func(childComplexity int) int
+	}
+
 	FormAttribute struct {
 		Integer   func(childComplexity int) int
 		Key       func(childComplexity int) int
@@ -717,6 +746,37 @@ type ComplexityRoot struct {
 		Entry func(childComplexity int) int
 	}
 
+	ManagedApp struct {
+		Agency        func(childComplexity int) int
+		App           func(childComplexity int) int
+		Events        func(childComplexity int) int
+		Feedback      func(childComplexity int, status *string) int
+		Files         func(childComplexity int) int
+		Grade         func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Interfaces    func(childComplexity int) int
+		Kind          func(childComplexity int) int
+		OfflineAuto   func(childComplexity int) int
+		OfflineReason func(childComplexity int) int
+		Placements    func(childComplexity int) int
+		ReviewNote    func(childComplexity int) int
+		Status        func(childComplexity int) int
+		TestedVersion func(childComplexity int) int
+		Usage         func(childComplexity int, from string, to string) int
+		Version       func(childComplexity int) int
+	}
+
+	ManagedAppConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ManagedAppEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	MarkMessagesReadPayload struct {
 		Marked      func(childComplexity int) int
 		UnreadCount func(childComplexity int) int
@@ -790,6 +850,7 @@ type ComplexityRoot struct {
 		CloseConsultation         func(childComplexity int, input model.CloseConsultationInput) int
 		CreateAdmin               func(childComplexity int, input model.CreateAdminInput) int
 		CreateApp                 func(childComplexity int, input model.CreateAppInput) int
+		CreateFiling              func(childComplexity int, input model.FilingInput) int
 		CreateKnowledgeEntry      func(childComplexity int, input model.KnowledgeEntryInput) int
 		CreateRole                func(childComplexity int, input model.RoleInput) int
 		DeleteApplicationDraft    func(childComplexity int, input model.DeleteApplicationDraftInput) int
@@ -803,6 +864,7 @@ type ComplexityRoot struct {
 		Login                     func(childComplexity int, input model.LoginInput) int
 		Logout                    func(childComplexity int) int
 		MarkAdminNoticeRead       func(childComplexity int, id string) int
+		MarkFilingOnline          func(childComplexity int, input model.FilingActionInput) int
 		MarkMessagesRead          func(childComplexity int, input model.MarkMessagesReadInput) int
 		OpenApp                   func(childComplexity int, appID string) int
 		PressureTestApp           func(childComplexity int, input model.PressureTestAppInput) int
@@ -812,12 +874,14 @@ type ComplexityRoot struct {
 		Rectify                   func(childComplexity int, input model.RectifyInput) int
 		Register                  func(childComplexity int, input model.RegisterInput) int
 		RegisterInterface         func(childComplexity int, input model.RegisterInterfaceInput) int
+		RemoveAppFile             func(childComplexity int, input model.RemoveAppFileInput) int
 		RemoveSensitiveWord       func(childComplexity int, input model.RemoveSensitiveWordInput) int
 		ReplyConsultation         func(childComplexity int, input model.ReplyConsultationInput) int
 		RescheduleAppointment     func(childComplexity int, input model.RescheduleAppointmentInput) int
 		ResolveInterfaceAlert     func(childComplexity int, input model.ResolveAlertInput) int
 		ReviewApp                 func(childComplexity int, input model.ReviewAppInput) int
 		ReviewEvaluationAppeal    func(childComplexity int, input model.ReviewAppealInput) int
+		ReviewFiling              func(childComplexity int, input model.ReviewFilingInput) int
 		ReviewInterface           func(childComplexity int, input model.ReviewInterfaceInput) int
 		RotatePlatformKey         func(childComplexity int) int
 		SaveApplicationDraft      func(childComplexity int, input model.SaveApplicationDraftInput) int
@@ -829,6 +893,7 @@ type ComplexityRoot struct {
 		SubmitApp                 func(childComplexity int, input model.AppActionInput) int
 		SubmitApplication         func(childComplexity int, input model.SubmitApplicationInput) int
 		SubmitConsultation        func(childComplexity int, input model.SubmitConsultationInput) int
+		SubmitFiling              func(childComplexity int, input model.FilingActionInput) int
 		SubmitInterface           func(childComplexity int, input model.InterfaceInput) int
 		Subscribe                 func(childComplexity int, input model.SubscribeInput) int
 		SupplyCaseMaterials       func(childComplexity int, input model.SupplyCaseMaterialsInput) int
@@ -839,6 +904,7 @@ type ComplexityRoot struct {
 		Unsubscribe               func(childComplexity int, input model.UnsubscribeInput) int
 		UpdateAdmin               func(childComplexity int, input model.UpdateAdminInput) int
 		UpdateApp                 func(childComplexity int, input model.UpdateAppInput) int
+		UpdateFiling              func(childComplexity int, input model.UpdateFilingInput) int
 		UpdateInterface           func(childComplexity int, input model.UpdateInterfaceInput) int
 		UpdateKnowledgeEntry      func(childComplexity int, input model.UpdateKnowledgeEntryInput) int
 		UpdateRole                func(childComplexity int, input model.UpdateRoleInput) int
@@ -902,6 +968,8 @@ type ComplexityRoot struct {
 		ConsultationSuggestions func(childComplexity int, text string, matterID *string, agencyID *string) int
 		EvaluationAppeals       func(childComplexity int, first *int, after *string) int
 		EvaluationStats         func(childComplexity int, groupBy evaluation.GroupBy, regionCode *string, first *int) int
+		Filing                  func(childComplexity int, id string) int
+		Filings                 func(childComplexity int, status *filing.Status, first *int, after *string) int
 		HallApps                func(childComplexity int, hall string, first *int) int
 		HotSearches             func(childComplexity int, first *int) int
 		HotWordSettings         func(childComplexity int) int
@@ -1214,18 +1282,6 @@ type AppResolver interface {
 
 	ServiceObjects(ctx context.Context, obj *models.App) ([]models.ServiceObject, error)
 	Region(ctx context.Context, obj *models.App) (*models.Region, error)
-
-	Kind(ctx context.Context, obj *models.App) (apps.Kind, error)
-	Status(ctx context.Context, obj *models.App) (apps.Status, error)
-
-	Agency(ctx context.Context, obj *models.App) (*models.Agency, error)
-
-	Interfaces(ctx context.Context, obj *models.App) ([]*models.SourceInterface, error)
-	Files(ctx context.Context, obj *models.App) ([]*models.AppFile, error)
-	Placements(ctx context.Context, obj *models.App) ([]*models.AppPublication, error)
-	Events(ctx context.Context, obj *models.App) ([]*models.AppEvent, error)
-	Feedback(ctx context.Context, obj *models.App, status *string) ([]*models.AppFeedback, error)
-	Usage(ctx context.Context, obj *models.App, from string, to string) ([]*models.AppUsage, error)
 }
 type AppEventResolver interface {
 	AdminUsername(ctx context.Context, obj *models.AppEvent) (*string, error)
@@ -1340,6 +1396,23 @@ type EvaluationStatResolver interface {
 	Dissatisfied(ctx context.Context, obj *evaluation.Stat) (int, error)
 	VeryDissatisfied(ctx context.Context, obj *evaluation.Stat) (int, error)
 }
+type FilingResolver interface {
+	ID(ctx context.Context, obj *models.Filing) (string, error)
+	Kind(ctx context.Context, obj *models.Filing) (filing.Kind, error)
+	Region(ctx context.Context, obj *models.Filing) (*models.Region, error)
+	Agency(ctx context.Context, obj *models.Filing) (*models.Agency, error)
+
+	PackageFile(ctx context.Context, obj *models.Filing) (*models.AppFile, error)
+
+	AuthorityPhone(ctx context.Context, obj *models.Filing) (*string, error)
+
+	SupervisorPhone(ctx context.Context, obj *models.Filing) (*string, error)
+
+	TechPhone(ctx context.Context, obj *models.Filing) (*string, error)
+	Status(ctx context.Context, obj *models.Filing) (filing.Status, error)
+	Missing(ctx context.Context, obj *models.Filing) ([]*filing.MissingField, error)
+	Checklist(ctx context.Context, obj *models.Filing) ([]*model.FilingCheckItem, error)
+}
 type FormAttributeResolver interface {
 	Options(ctx context.Context, obj *models.FormAttribute) ([]string, error)
 }
@@ -1372,6 +1445,21 @@ type InterfaceHealthResolver interface {
 }
 type KnowledgeEntryResolver interface {
 	ID(ctx context.Context, obj *models.KnowledgeEntry) (string, error)
+}
+type ManagedAppResolver interface {
+	ID(ctx context.Context, obj *models.App) (string, error)
+	App(ctx context.Context, obj *models.App) (*models.App, error)
+	Kind(ctx context.Context, obj *models.App) (apps.Kind, error)
+	Status(ctx context.Context, obj *models.App) (apps.Status, error)
+
+	Agency(ctx context.Context, obj *models.App) (*models.Agency, error)
+
+	Interfaces(ctx context.Context, obj *models.App) ([]*models.SourceInterface, error)
+	Files(ctx context.Context, obj *models.App) ([]*models.AppFile, error)
+	Placements(ctx context.Context, obj *models.App) ([]*models.AppPublication, error)
+	Events(ctx context.Context, obj *models.App) ([]*models.AppEvent, error)
+	Feedback(ctx context.Context, obj *models.App, status *string) ([]*models.AppFeedback, error)
+	Usage(ctx context.Context, obj *models.App, from string, to string) ([]*models.AppUsage, error)
 }
 type MatterResolver interface {
 	ID(ctx context.Context, obj *models.Matter) (string, error)
@@ -1414,6 +1502,7 @@ type MutationResolver interface {
 	PublishApp(ctx context.Context, input model.PublishAppInput) (*model.AppPayload, error)
 	TakeAppOffline(ctx context.Context, input model.TakeAppOfflineInput) (*model.AppPayload, error)
 	PressureTestApp(ctx context.Context, input model.PressureTestAppInput) (*apps.PressureResult, error)
+	RemoveAppFile(ctx context.Context, input model.RemoveAppFileInput) (*model.AppPayload, error)
 	AddAppFeedback(ctx context.Context, input model.AddAppFeedbackInput) (*models.AppFeedback, error)
 	ArchiveAppFeedback(ctx context.Context, input model.ArchiveAppFeedbackInput) (*models.AppFeedback, error)
 	MarkAdminNoticeRead(ctx context.Context, id string) (bool, error)
@@ -1446,6 +1535,11 @@ type MutationResolver interface {
 	Rectify(ctx context.Context, input model.RectifyInput) (*model.RectificationPayload, error)
 	AppealEvaluation(ctx context.Context, input model.AppealEvaluationInput) (*model.RectificationPayload, error)
 	ReviewEvaluationAppeal(ctx context.Context, input model.ReviewAppealInput) (*model.RectificationPayload, error)
+	CreateFiling(ctx context.Context, input model.FilingInput) (*model.FilingPayload, error)
+	UpdateFiling(ctx context.Context, input model.UpdateFilingInput) (*model.FilingPayload, error)
+	SubmitFiling(ctx context.Context, input model.FilingActionInput) (*model.FilingPayload, error)
+	ReviewFiling(ctx context.Context, input model.ReviewFilingInput) (*model.FilingPayload, error)
+	MarkFilingOnline(ctx context.Context, input model.FilingActionInput) (*model.FilingPayload, error)
 	RegisterInterface(ctx context.Context, input model.RegisterInterfaceInput) (*model.SourceInterfacePayload, error)
 	UpdateInterface(ctx context.Context, input model.UpdateInterfaceInput) (*model.SourceInterfacePayload, error)
 	SubmitInterface(ctx context.Context, input model.InterfaceInput) (*model.SourceInterfacePayload, error)
@@ -1473,7 +1567,7 @@ type QueryResolver interface {
 	AdminPermissions(ctx context.Context) ([]*model.Permission, error)
 	Roles(ctx context.Context) ([]*models.Role, error)
 	AdminAccounts(ctx context.Context, first *int, after *string) (*model.AdminAccountConnection, error)
-	AdminApps(ctx context.Context, status *apps.Status, first *int, after *string) (*model.AppConnection, error)
+	AdminApps(ctx context.Context, status *apps.Status, first *int, after *string) (*model.ManagedAppConnection, error)
 	AdminApp(ctx context.Context, id string) (*models.App, error)
 	HallApps(ctx context.Context, hall string, first *int) ([]*models.AppPublication, error)
 	AdminNotices(ctx context.Context, unreadOnly *bool) ([]*models.AdminNotice, error)
@@ -1491,6 +1585,8 @@ type QueryResolver interface {
 	Rectifications(ctx context.Context, status *evaluation.Status, first *int, after *string) (*model.RectificationConnection, error)
 	EvaluationAppeals(ctx context.Context, first *int, after *string) (*model.RectificationConnection, error)
 	EvaluationStats(ctx context.Context, groupBy evaluation.GroupBy, regionCode *string, first *int) ([]*evaluation.Stat, error)
+	Filings(ctx context.Context, status *filing.Status, first *int, after *string) (*model.FilingConnection, error)
+	Filing(ctx context.Context, id string) (*models.Filing, error)
 	ServiceHalls(ctx context.Context, near *model.GeoPointInput, radiusKm *float64, regionCode *string, matterID *string, first *int, after *string) (*model.HallConnection, error)
 	Me(ctx context.Context) (*models.UserProfile, error)
 	SourceInterfaces(ctx context.Context, appID *string, status *iface.Status, first *int, after *string) (*model.SourceInterfaceConnection, error)
@@ -1871,12 +1967,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Answer.Sources(childComplexity), true
 
-	case "App.agency":
-		if e.ComplexityRoot.App.Agency == nil {
-			break
-		}
-
-		return e.ComplexityRoot.App.Agency(childComplexity), true
 	case "App.aliases":
 		if e.ComplexityRoot.App.Aliases == nil {
 			break
@@ -1895,168 +1985,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.App.Code(childComplexity), true
-	case "App.events":
-		if e.ComplexityRoot.App.Events == nil {
-			break
-		}
-
-		return e.ComplexityRoot.App.Events(childComplexity), true
-	case "App.feedback":
-		if e.ComplexityRoot.App.Feedback == nil {
-			break
-		}
-
-		args, err := ec.field_App_feedback_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.App.Feedback(childComplexity, args["status"].(*string)), true
-	case "App.files":
-		if e.ComplexityRoot.App.Files == nil {
-			break
-		}
-
-		return e.ComplexityRoot.App.Files(childComplexity), true
-	case "App.grade":
-		if e.ComplexityRoot.App.Grade == nil {
-			break
-		}
-
-		return e.ComplexityRoot.App.Grade(childComplexity), true
 	case "App.id":
 		if e.ComplexityRoot.App.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.App.ID(childComplexity), true
-	case "App.interfaces":
-		if e.ComplexityRoot.App.Interfaces == nil {
-			break
-		}
-
-		return e.ComplexityRoot.App.Interfaces(childComplexity), true
-	case "App.kind":
-		if e.ComplexityRoot.App.Kind == nil {
-			break
-		}
-
-		return e.ComplexityRoot.App.Kind(childComplexity), true
 	case "App.name":
 		if e.ComplexityRoot.App.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.App.Name(childComplexity), true
-	case "App.offlineAuto":
-		if e.ComplexityRoot.App.OfflineAuto == nil {
-			break
-		}
-
-		return e.ComplexityRoot.App.OfflineAuto(childComplexity), true
-	case "App.offlineReason":
-		if e.ComplexityRoot.App.OfflineReason == nil {
-			break
-		}
-
-		return e.ComplexityRoot.App.OfflineReason(childComplexity), true
-	case "App.placements":
-		if e.ComplexityRoot.App.Placements == nil {
-			break
-		}
-
-		return e.ComplexityRoot.App.Placements(childComplexity), true
 	case "App.region":
 		if e.ComplexityRoot.App.Region == nil {
 			break
 		}
 
 		return e.ComplexityRoot.App.Region(childComplexity), true
-	case "App.reviewNote":
-		if e.ComplexityRoot.App.ReviewNote == nil {
-			break
-		}
-
-		return e.ComplexityRoot.App.ReviewNote(childComplexity), true
 	case "App.serviceObjects":
 		if e.ComplexityRoot.App.ServiceObjects == nil {
 			break
 		}
 
 		return e.ComplexityRoot.App.ServiceObjects(childComplexity), true
-	case "App.status":
-		if e.ComplexityRoot.App.Status == nil {
-			break
-		}
-
-		return e.ComplexityRoot.App.Status(childComplexity), true
 	case "App.summary":
 		if e.ComplexityRoot.App.Summary == nil {
 			break
 		}
 
 		return e.ComplexityRoot.App.Summary(childComplexity), true
-	case "App.testedVersion":
-		if e.ComplexityRoot.App.TestedVersion == nil {
-			break
-		}
-
-		return e.ComplexityRoot.App.TestedVersion(childComplexity), true
 	case "App.url":
 		if e.ComplexityRoot.App.URL == nil {
 			break
 		}
 
 		return e.ComplexityRoot.App.URL(childComplexity), true
-	case "App.usage":
-		if e.ComplexityRoot.App.Usage == nil {
-			break
-		}
-
-		args, err := ec.field_App_usage_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.App.Usage(childComplexity, args["from"].(string), args["to"].(string)), true
-	case "App.version":
-		if e.ComplexityRoot.App.Version == nil {
-			break
-		}
-
-		return e.ComplexityRoot.App.Version(childComplexity), true
-
-	case "AppConnection.edges":
-		if e.ComplexityRoot.AppConnection.Edges == nil {
-			break
-		}
-
-		return e.ComplexityRoot.AppConnection.Edges(childComplexity), true
-	case "AppConnection.pageInfo":
-		if e.ComplexityRoot.AppConnection.PageInfo == nil {
-			break
-		}
-
-		return e.ComplexityRoot.AppConnection.PageInfo(childComplexity), true
-	case "AppConnection.totalCount":
-		if e.ComplexityRoot.AppConnection.TotalCount == nil {
-			break
-		}
-
-		return e.ComplexityRoot.AppConnection.TotalCount(childComplexity), true
-
-	case "AppEdge.cursor":
-		if e.ComplexityRoot.AppEdge.Cursor == nil {
-			break
-		}
-
-		return e.ComplexityRoot.AppEdge.Cursor(childComplexity), true
-	case "AppEdge.node":
-		if e.ComplexityRoot.AppEdge.Node == nil {
-			break
-		}
-
-		return e.ComplexityRoot.AppEdge.Node(childComplexity), true
 
 	case "AppEvent.action":
 		if e.ComplexityRoot.AppEvent.Action == nil {
@@ -3223,6 +3187,216 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Fee.Name(childComplexity), true
 
+	case "Filing.agency":
+		if e.ComplexityRoot.Filing.Agency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.Agency(childComplexity), true
+	case "Filing.authority":
+		if e.ComplexityRoot.Filing.Authority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.Authority(childComplexity), true
+	case "Filing.authorityPhone":
+		if e.ComplexityRoot.Filing.AuthorityPhone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.AuthorityPhone(childComplexity), true
+	case "Filing.checklist":
+		if e.ComplexityRoot.Filing.Checklist == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.Checklist(childComplexity), true
+	case "Filing.createdAt":
+		if e.ComplexityRoot.Filing.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.CreatedAt(childComplexity), true
+	case "Filing.id":
+		if e.ComplexityRoot.Filing.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.ID(childComplexity), true
+	case "Filing.kind":
+		if e.ComplexityRoot.Filing.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.Kind(childComplexity), true
+	case "Filing.marketName":
+		if e.ComplexityRoot.Filing.MarketName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.MarketName(childComplexity), true
+	case "Filing.missing":
+		if e.ComplexityRoot.Filing.Missing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.Missing(childComplexity), true
+	case "Filing.name":
+		if e.ComplexityRoot.Filing.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.Name(childComplexity), true
+	case "Filing.packageFile":
+		if e.ComplexityRoot.Filing.PackageFile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.PackageFile(childComplexity), true
+	case "Filing.packageName":
+		if e.ComplexityRoot.Filing.PackageName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.PackageName(childComplexity), true
+	case "Filing.region":
+		if e.ComplexityRoot.Filing.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.Region(childComplexity), true
+	case "Filing.responsibleDept":
+		if e.ComplexityRoot.Filing.ResponsibleDept == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.ResponsibleDept(childComplexity), true
+	case "Filing.reviewNote":
+		if e.ComplexityRoot.Filing.ReviewNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.ReviewNote(childComplexity), true
+	case "Filing.status":
+		if e.ComplexityRoot.Filing.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.Status(childComplexity), true
+	case "Filing.supervisor":
+		if e.ComplexityRoot.Filing.Supervisor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.Supervisor(childComplexity), true
+	case "Filing.supervisorPhone":
+		if e.ComplexityRoot.Filing.SupervisorPhone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.SupervisorPhone(childComplexity), true
+	case "Filing.techContact":
+		if e.ComplexityRoot.Filing.TechContact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.TechContact(childComplexity), true
+	case "Filing.techPhone":
+		if e.ComplexityRoot.Filing.TechPhone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.TechPhone(childComplexity), true
+	case "Filing.techUnit":
+		if e.ComplexityRoot.Filing.TechUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.TechUnit(childComplexity), true
+	case "Filing.updatedAt":
+		if e.ComplexityRoot.Filing.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.UpdatedAt(childComplexity), true
+	case "Filing.version":
+		if e.ComplexityRoot.Filing.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Filing.Version(childComplexity), true
+
+	case "FilingCheckItem.key":
+		if e.ComplexityRoot.FilingCheckItem.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilingCheckItem.Key(childComplexity), true
+	case "FilingCheckItem.label":
+		if e.ComplexityRoot.FilingCheckItem.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilingCheckItem.Label(childComplexity), true
+	case "FilingCheckItem.passed":
+		if e.ComplexityRoot.FilingCheckItem.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilingCheckItem.Passed(childComplexity), true
+
+	case "FilingConnection.edges":
+		if e.ComplexityRoot.FilingConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilingConnection.Edges(childComplexity), true
+	case "FilingConnection.pageInfo":
+		if e.ComplexityRoot.FilingConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilingConnection.PageInfo(childComplexity), true
+	case "FilingConnection.totalCount":
+		if e.ComplexityRoot.FilingConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilingConnection.TotalCount(childComplexity), true
+
+	case "FilingEdge.cursor":
+		if e.ComplexityRoot.FilingEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilingEdge.Cursor(childComplexity), true
+	case "FilingEdge.node":
+		if e.ComplexityRoot.FilingEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilingEdge.Node(childComplexity), true
+
+	case "FilingMissingField.field":
+		if e.ComplexityRoot.FilingMissingField.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilingMissingField.Field(childComplexity), true
+	case "FilingMissingField.label":
+		if e.ComplexityRoot.FilingMissingField.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilingMissingField.Label(childComplexity), true
+
+	case "FilingPayload.filing":
+		if e.ComplexityRoot.FilingPayload.Filing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilingPayload.Filing(childComplexity), true
+
 	case "FormAttribute.integer":
 		if e.ComplexityRoot.FormAttribute.Integer == nil {
 			break
@@ -3964,6 +4138,151 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.KnowledgeEntryPayload.Entry(childComplexity), true
 
+	case "ManagedApp.agency":
+		if e.ComplexityRoot.ManagedApp.Agency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.Agency(childComplexity), true
+	case "ManagedApp.app":
+		if e.ComplexityRoot.ManagedApp.App == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.App(childComplexity), true
+	case "ManagedApp.events":
+		if e.ComplexityRoot.ManagedApp.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.Events(childComplexity), true
+	case "ManagedApp.feedback":
+		if e.ComplexityRoot.ManagedApp.Feedback == nil {
+			break
+		}
+
+		args, err := ec.field_ManagedApp_feedback_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ManagedApp.Feedback(childComplexity, args["status"].(*string)), true
+	case "ManagedApp.files":
+		if e.ComplexityRoot.ManagedApp.Files == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.Files(childComplexity), true
+	case "ManagedApp.grade":
+		if e.ComplexityRoot.ManagedApp.Grade == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.Grade(childComplexity), true
+	case "ManagedApp.id":
+		if e.ComplexityRoot.ManagedApp.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.ID(childComplexity), true
+	case "ManagedApp.interfaces":
+		if e.ComplexityRoot.ManagedApp.Interfaces == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.Interfaces(childComplexity), true
+	case "ManagedApp.kind":
+		if e.ComplexityRoot.ManagedApp.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.Kind(childComplexity), true
+	case "ManagedApp.offlineAuto":
+		if e.ComplexityRoot.ManagedApp.OfflineAuto == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.OfflineAuto(childComplexity), true
+	case "ManagedApp.offlineReason":
+		if e.ComplexityRoot.ManagedApp.OfflineReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.OfflineReason(childComplexity), true
+	case "ManagedApp.placements":
+		if e.ComplexityRoot.ManagedApp.Placements == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.Placements(childComplexity), true
+	case "ManagedApp.reviewNote":
+		if e.ComplexityRoot.ManagedApp.ReviewNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.ReviewNote(childComplexity), true
+	case "ManagedApp.status":
+		if e.ComplexityRoot.ManagedApp.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.Status(childComplexity), true
+	case "ManagedApp.testedVersion":
+		if e.ComplexityRoot.ManagedApp.TestedVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.TestedVersion(childComplexity), true
+	case "ManagedApp.usage":
+		if e.ComplexityRoot.ManagedApp.Usage == nil {
+			break
+		}
+
+		args, err := ec.field_ManagedApp_usage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ManagedApp.Usage(childComplexity, args["from"].(string), args["to"].(string)), true
+	case "ManagedApp.version":
+		if e.ComplexityRoot.ManagedApp.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.Version(childComplexity), true
+
+	case "ManagedAppConnection.edges":
+		if e.ComplexityRoot.ManagedAppConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedAppConnection.Edges(childComplexity), true
+	case "ManagedAppConnection.pageInfo":
+		if e.ComplexityRoot.ManagedAppConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedAppConnection.PageInfo(childComplexity), true
+	case "ManagedAppConnection.totalCount":
+		if e.ComplexityRoot.ManagedAppConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedAppConnection.TotalCount(childComplexity), true
+
+	case "ManagedAppEdge.cursor":
+		if e.ComplexityRoot.ManagedAppEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedAppEdge.Cursor(childComplexity), true
+	case "ManagedAppEdge.node":
+		if e.ComplexityRoot.ManagedAppEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedAppEdge.Node(childComplexity), true
+
 	case "MarkMessagesReadPayload.marked":
 		if e.ComplexityRoot.MarkMessagesReadPayload.Marked == nil {
 			break
@@ -4342,6 +4661,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateApp(childComplexity, args["input"].(model.CreateAppInput)), true
+	case "Mutation.createFiling":
+		if e.ComplexityRoot.Mutation.CreateFiling == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createFiling_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateFiling(childComplexity, args["input"].(model.FilingInput)), true
 	case "Mutation.createKnowledgeEntry":
 		if e.ComplexityRoot.Mutation.CreateKnowledgeEntry == nil {
 			break
@@ -4480,6 +4810,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkAdminNoticeRead(childComplexity, args["id"].(string)), true
+	case "Mutation.markFilingOnline":
+		if e.ComplexityRoot.Mutation.MarkFilingOnline == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markFilingOnline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkFilingOnline(childComplexity, args["input"].(model.FilingActionInput)), true
 	case "Mutation.markMessagesRead":
 		if e.ComplexityRoot.Mutation.MarkMessagesRead == nil {
 			break
@@ -4574,6 +4915,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RegisterInterface(childComplexity, args["input"].(model.RegisterInterfaceInput)), true
+	case "Mutation.removeAppFile":
+		if e.ComplexityRoot.Mutation.RemoveAppFile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeAppFile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveAppFile(childComplexity, args["input"].(model.RemoveAppFileInput)), true
 	case "Mutation.removeSensitiveWord":
 		if e.ComplexityRoot.Mutation.RemoveSensitiveWord == nil {
 			break
@@ -4640,6 +4992,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReviewEvaluationAppeal(childComplexity, args["input"].(model.ReviewAppealInput)), true
+	case "Mutation.reviewFiling":
+		if e.ComplexityRoot.Mutation.ReviewFiling == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewFiling_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewFiling(childComplexity, args["input"].(model.ReviewFilingInput)), true
 	case "Mutation.reviewInterface":
 		if e.ComplexityRoot.Mutation.ReviewInterface == nil {
 			break
@@ -4756,6 +5119,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SubmitConsultation(childComplexity, args["input"].(model.SubmitConsultationInput)), true
+	case "Mutation.submitFiling":
+		if e.ComplexityRoot.Mutation.SubmitFiling == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitFiling_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitFiling(childComplexity, args["input"].(model.FilingActionInput)), true
 	case "Mutation.submitInterface":
 		if e.ComplexityRoot.Mutation.SubmitInterface == nil {
 			break
@@ -4866,6 +5240,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateApp(childComplexity, args["input"].(model.UpdateAppInput)), true
+	case "Mutation.updateFiling":
+		if e.ComplexityRoot.Mutation.UpdateFiling == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateFiling_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateFiling(childComplexity, args["input"].(model.UpdateFilingInput)), true
 	case "Mutation.updateInterface":
 		if e.ComplexityRoot.Mutation.UpdateInterface == nil {
 			break
@@ -5188,6 +5573,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.EvaluationStats(childComplexity, args["groupBy"].(evaluation.GroupBy), args["regionCode"].(*string), args["first"].(*int)), true
+	case "Query.filing":
+		if e.ComplexityRoot.Query.Filing == nil {
+			break
+		}
+
+		args, err := ec.field_Query_filing_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Filing(childComplexity, args["id"].(string)), true
+	case "Query.filings":
+		if e.ComplexityRoot.Query.Filings == nil {
+			break
+		}
+
+		args, err := ec.field_Query_filings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Filings(childComplexity, args["status"].(*filing.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Query.hallApps":
 		if e.ComplexityRoot.Query.HallApps == nil {
 			break
@@ -6404,6 +6811,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("EvaluateAppInput", ec.unmarshalInputEvaluateAppInput),
 			graphql.NewInputUnmarshaler("EvaluateCaseInput", ec.unmarshalInputEvaluateCaseInput),
 			graphql.NewInputUnmarshaler("EvaluateInput", ec.unmarshalInputEvaluateInput),
+			graphql.NewInputUnmarshaler("FilingActionInput", ec.unmarshalInputFilingActionInput),
+			graphql.NewInputUnmarshaler("FilingCheckInput", ec.unmarshalInputFilingCheckInput),
+			graphql.NewInputUnmarshaler("FilingInput", ec.unmarshalInputFilingInput),
 			graphql.NewInputUnmarshaler("FormValueInput", ec.unmarshalInputFormValueInput),
 			graphql.NewInputUnmarshaler("GeoPointInput", ec.unmarshalInputGeoPointInput),
 			graphql.NewInputUnmarshaler("HandleCaseInput", ec.unmarshalInputHandleCaseInput),
@@ -6421,12 +6831,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RectifyInput", ec.unmarshalInputRectifyInput),
 			graphql.NewInputUnmarshaler("RegisterInput", ec.unmarshalInputRegisterInput),
 			graphql.NewInputUnmarshaler("RegisterInterfaceInput", ec.unmarshalInputRegisterInterfaceInput),
+			graphql.NewInputUnmarshaler("RemoveAppFileInput", ec.unmarshalInputRemoveAppFileInput),
 			graphql.NewInputUnmarshaler("RemoveSensitiveWordInput", ec.unmarshalInputRemoveSensitiveWordInput),
 			graphql.NewInputUnmarshaler("ReplyConsultationInput", ec.unmarshalInputReplyConsultationInput),
 			graphql.NewInputUnmarshaler("RescheduleAppointmentInput", ec.unmarshalInputRescheduleAppointmentInput),
 			graphql.NewInputUnmarshaler("ResolveAlertInput", ec.unmarshalInputResolveAlertInput),
 			graphql.NewInputUnmarshaler("ReviewAppInput", ec.unmarshalInputReviewAppInput),
 			graphql.NewInputUnmarshaler("ReviewAppealInput", ec.unmarshalInputReviewAppealInput),
+			graphql.NewInputUnmarshaler("ReviewFilingInput", ec.unmarshalInputReviewFilingInput),
 			graphql.NewInputUnmarshaler("ReviewInterfaceInput", ec.unmarshalInputReviewInterfaceInput),
 			graphql.NewInputUnmarshaler("RoleInput", ec.unmarshalInputRoleInput),
 			graphql.NewInputUnmarshaler("SaveApplicationDraftInput", ec.unmarshalInputSaveApplicationDraftInput),
@@ -6445,6 +6857,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UnsubscribeInput", ec.unmarshalInputUnsubscribeInput),
 			graphql.NewInputUnmarshaler("UpdateAdminInput", ec.unmarshalInputUpdateAdminInput),
 			graphql.NewInputUnmarshaler("UpdateAppInput", ec.unmarshalInputUpdateAppInput),
+			graphql.NewInputUnmarshaler("UpdateFilingInput", ec.unmarshalInputUpdateFilingInput),
 			graphql.NewInputUnmarshaler("UpdateInterfaceInput", ec.unmarshalInputUpdateInterfaceInput),
 			graphql.NewInputUnmarshaler("UpdateKnowledgeEntryInput", ec.unmarshalInputUpdateKnowledgeEntryInput),
 			graphql.NewInputUnmarshaler("UpdateRoleInput", ec.unmarshalInputUpdateRoleInput),
@@ -6541,7 +6954,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
+//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/filings.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -6562,6 +6975,7 @@ var sources = []*ast.Source{
 	{Name: "schema/consultations.graphqls", Input: sourceData("schema/consultations.graphqls"), BuiltIn: false},
 	{Name: "schema/customerservice.graphqls", Input: sourceData("schema/customerservice.graphqls"), BuiltIn: false},
 	{Name: "schema/evaluations.graphqls", Input: sourceData("schema/evaluations.graphqls"), BuiltIn: false},
+	{Name: "schema/filings.graphqls", Input: sourceData("schema/filings.graphqls"), BuiltIn: false},
 	{Name: "schema/halls.graphqls", Input: sourceData("schema/halls.graphqls"), BuiltIn: false},
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
 	{Name: "schema/interfaces.graphqls", Input: sourceData("schema/interfaces.graphqls"), BuiltIn: false},
@@ -6765,60 +7179,8 @@ func (ec *executionContext) childFields_App(ctx context.Context, field graphql.C
 		return ec.fieldContext_App_region(ctx, field)
 	case "url":
 		return ec.fieldContext_App_url(ctx, field)
-	case "kind":
-		return ec.fieldContext_App_kind(ctx, field)
-	case "status":
-		return ec.fieldContext_App_status(ctx, field)
-	case "grade":
-		return ec.fieldContext_App_grade(ctx, field)
-	case "agency":
-		return ec.fieldContext_App_agency(ctx, field)
-	case "version":
-		return ec.fieldContext_App_version(ctx, field)
-	case "testedVersion":
-		return ec.fieldContext_App_testedVersion(ctx, field)
-	case "reviewNote":
-		return ec.fieldContext_App_reviewNote(ctx, field)
-	case "offlineReason":
-		return ec.fieldContext_App_offlineReason(ctx, field)
-	case "offlineAuto":
-		return ec.fieldContext_App_offlineAuto(ctx, field)
-	case "interfaces":
-		return ec.fieldContext_App_interfaces(ctx, field)
-	case "files":
-		return ec.fieldContext_App_files(ctx, field)
-	case "placements":
-		return ec.fieldContext_App_placements(ctx, field)
-	case "events":
-		return ec.fieldContext_App_events(ctx, field)
-	case "feedback":
-		return ec.fieldContext_App_feedback(ctx, field)
-	case "usage":
-		return ec.fieldContext_App_usage(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type App", field.Name)
-}
-
-func (ec *executionContext) childFields_AppConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "edges":
-		return ec.fieldContext_AppConnection_edges(ctx, field)
-	case "pageInfo":
-		return ec.fieldContext_AppConnection_pageInfo(ctx, field)
-	case "totalCount":
-		return ec.fieldContext_AppConnection_totalCount(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type AppConnection", field.Name)
-}
-
-func (ec *executionContext) childFields_AppEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-	switch field.Name {
-	case "cursor":
-		return ec.fieldContext_AppEdge_cursor(ctx, field)
-	case "node":
-		return ec.fieldContext_AppEdge_node(ctx, field)
-	}
-	return nil, fmt.Errorf("no field named %q was found under type AppEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_AppEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7453,6 +7815,110 @@ func (ec *executionContext) childFields_Fee(ctx context.Context, field graphql.C
 	return nil, fmt.Errorf("no field named %q was found under type Fee", field.Name)
 }
 
+func (ec *executionContext) childFields_Filing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Filing_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Filing_kind(ctx, field)
+	case "region":
+		return ec.fieldContext_Filing_region(ctx, field)
+	case "agency":
+		return ec.fieldContext_Filing_agency(ctx, field)
+	case "name":
+		return ec.fieldContext_Filing_name(ctx, field)
+	case "marketName":
+		return ec.fieldContext_Filing_marketName(ctx, field)
+	case "packageName":
+		return ec.fieldContext_Filing_packageName(ctx, field)
+	case "version":
+		return ec.fieldContext_Filing_version(ctx, field)
+	case "packageFile":
+		return ec.fieldContext_Filing_packageFile(ctx, field)
+	case "responsibleDept":
+		return ec.fieldContext_Filing_responsibleDept(ctx, field)
+	case "authority":
+		return ec.fieldContext_Filing_authority(ctx, field)
+	case "authorityPhone":
+		return ec.fieldContext_Filing_authorityPhone(ctx, field)
+	case "supervisor":
+		return ec.fieldContext_Filing_supervisor(ctx, field)
+	case "supervisorPhone":
+		return ec.fieldContext_Filing_supervisorPhone(ctx, field)
+	case "techUnit":
+		return ec.fieldContext_Filing_techUnit(ctx, field)
+	case "techContact":
+		return ec.fieldContext_Filing_techContact(ctx, field)
+	case "techPhone":
+		return ec.fieldContext_Filing_techPhone(ctx, field)
+	case "status":
+		return ec.fieldContext_Filing_status(ctx, field)
+	case "missing":
+		return ec.fieldContext_Filing_missing(ctx, field)
+	case "checklist":
+		return ec.fieldContext_Filing_checklist(ctx, field)
+	case "reviewNote":
+		return ec.fieldContext_Filing_reviewNote(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Filing_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Filing_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Filing", field.Name)
+}
+
+func (ec *executionContext) childFields_FilingCheckItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_FilingCheckItem_key(ctx, field)
+	case "label":
+		return ec.fieldContext_FilingCheckItem_label(ctx, field)
+	case "passed":
+		return ec.fieldContext_FilingCheckItem_passed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FilingCheckItem", field.Name)
+}
+
+func (ec *executionContext) childFields_FilingConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_FilingConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_FilingConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_FilingConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FilingConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_FilingEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_FilingEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_FilingEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FilingEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_FilingMissingField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_FilingMissingField_field(ctx, field)
+	case "label":
+		return ec.fieldContext_FilingMissingField_label(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FilingMissingField", field.Name)
+}
+
+func (ec *executionContext) childFields_FilingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "filing":
+		return ec.fieldContext_FilingPayload_filing(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FilingPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_FormAttribute(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "key":
@@ -7825,6 +8291,68 @@ func (ec *executionContext) childFields_KnowledgeEntryPayload(ctx context.Contex
 		return ec.fieldContext_KnowledgeEntryPayload_entry(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type KnowledgeEntryPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ManagedApp(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ManagedApp_id(ctx, field)
+	case "app":
+		return ec.fieldContext_ManagedApp_app(ctx, field)
+	case "kind":
+		return ec.fieldContext_ManagedApp_kind(ctx, field)
+	case "status":
+		return ec.fieldContext_ManagedApp_status(ctx, field)
+	case "grade":
+		return ec.fieldContext_ManagedApp_grade(ctx, field)
+	case "agency":
+		return ec.fieldContext_ManagedApp_agency(ctx, field)
+	case "version":
+		return ec.fieldContext_ManagedApp_version(ctx, field)
+	case "testedVersion":
+		return ec.fieldContext_ManagedApp_testedVersion(ctx, field)
+	case "reviewNote":
+		return ec.fieldContext_ManagedApp_reviewNote(ctx, field)
+	case "offlineReason":
+		return ec.fieldContext_ManagedApp_offlineReason(ctx, field)
+	case "offlineAuto":
+		return ec.fieldContext_ManagedApp_offlineAuto(ctx, field)
+	case "interfaces":
+		return ec.fieldContext_ManagedApp_interfaces(ctx, field)
+	case "files":
+		return ec.fieldContext_ManagedApp_files(ctx, field)
+	case "placements":
+		return ec.fieldContext_ManagedApp_placements(ctx, field)
+	case "events":
+		return ec.fieldContext_ManagedApp_events(ctx, field)
+	case "feedback":
+		return ec.fieldContext_ManagedApp_feedback(ctx, field)
+	case "usage":
+		return ec.fieldContext_ManagedApp_usage(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ManagedApp", field.Name)
+}
+
+func (ec *executionContext) childFields_ManagedAppConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ManagedAppConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ManagedAppConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ManagedAppConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ManagedAppConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ManagedAppEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ManagedAppEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ManagedAppEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ManagedAppEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_MarkMessagesReadPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8651,42 +9179,6 @@ func (ec *executionContext) dir_mask_args(ctx context.Context, rawArgs map[strin
 	return args, nil
 }
 
-func (ec *executionContext) field_App_feedback_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
-		func(ctx context.Context, v any) (*string, error) {
-			return ec.unmarshalOString2ᚖstring(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["status"] = arg0
-	return args, nil
-}
-
-func (ec *executionContext) field_App_usage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
-	var err error
-	args := map[string]any{}
-	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNString2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["from"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNString2string(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["to"] = arg1
-	return args, nil
-}
-
 func (ec *executionContext) field_Hall_location_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -8712,6 +9204,42 @@ func (ec *executionContext) field_Hall_matters_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_ManagedApp_feedback_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_ManagedApp_usage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
 	return args, nil
 }
 
@@ -8897,6 +9425,20 @@ func (ec *executionContext) field_Mutation_createApp_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createFiling_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FilingInput, error) {
+			return ec.unmarshalNFilingInput2govmobileᚋgraphᚋmodelᚐFilingInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createKnowledgeEntry_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9065,6 +9607,20 @@ func (ec *executionContext) field_Mutation_markAdminNoticeRead_args(ctx context.
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_markFilingOnline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FilingActionInput, error) {
+			return ec.unmarshalNFilingActionInput2govmobileᚋgraphᚋmodelᚐFilingActionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_markMessagesRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9177,6 +9733,20 @@ func (ec *executionContext) field_Mutation_register_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_removeAppFile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RemoveAppFileInput, error) {
+			return ec.unmarshalNRemoveAppFileInput2govmobileᚋgraphᚋmodelᚐRemoveAppFileInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_removeSensitiveWord_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9253,6 +9823,20 @@ func (ec *executionContext) field_Mutation_reviewEvaluationAppeal_args(ctx conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ReviewAppealInput, error) {
 			return ec.unmarshalNReviewAppealInput2govmobileᚋgraphᚋmodelᚐReviewAppealInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewFiling_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewFilingInput, error) {
+			return ec.unmarshalNReviewFilingInput2govmobileᚋgraphᚋmodelᚐReviewFilingInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9401,6 +9985,20 @@ func (ec *executionContext) field_Mutation_submitConsultation_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_submitFiling_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.FilingActionInput, error) {
+			return ec.unmarshalNFilingActionInput2govmobileᚋgraphᚋmodelᚐFilingActionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_submitInterface_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9533,6 +10131,20 @@ func (ec *executionContext) field_Mutation_updateApp_args(ctx context.Context, r
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateAppInput, error) {
 			return ec.unmarshalNUpdateAppInput2govmobileᚋgraphᚋmodelᚐUpdateAppInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateFiling_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateFilingInput, error) {
+			return ec.unmarshalNUpdateFilingInput2govmobileᚋgraphᚋmodelᚐUpdateFilingInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9920,6 +10532,50 @@ func (ec *executionContext) field_Query_evaluationStats_args(ctx context.Context
 		return nil, err
 	}
 	args["first"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_filing_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_filings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*filing.Status, error) {
+			return ec.unmarshalOFilingStatus2ᚖgovmobileᚋfilingᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -12010,775 +12666,6 @@ func (ec *executionContext) fieldContext_App_url(_ context.Context, field graphq
 	return graphql.NewScalarFieldContext("App", field, false, false, "String")
 }
 
-func (ec *executionContext) _App_kind(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_kind(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.App().Kind(ctx, obj)
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal apps.Kind
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v apps.Kind) graphql.Marshaler {
-			return ec.marshalNAppKind2govmobileᚋappsᚐKind(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("App", field, true, true, "AppKind")
-}
-
-func (ec *executionContext) _App_status(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_status(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.App().Status(ctx, obj)
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal apps.Status
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v apps.Status) graphql.Marshaler {
-			return ec.marshalNAppStatus2govmobileᚋappsᚐStatus(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("App", field, true, true, "AppStatus")
-}
-
-func (ec *executionContext) _App_grade(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_grade(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Grade, nil
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal int
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("App", field, false, false, "Int")
-}
-
-func (ec *executionContext) _App_agency(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_agency(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.App().Agency(ctx, obj)
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal *models.Agency
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v *models.Agency) graphql.Marshaler {
-			return ec.marshalOAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx, selections, v)
-		},
-		true,
-		false,
-	)
-}
-func (ec *executionContext) fieldContext_App_agency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "App",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Agency(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _App_version(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_version(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Version, nil
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal int
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("App", field, false, false, "Int")
-}
-
-func (ec *executionContext) _App_testedVersion(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_testedVersion(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TestedVersion, nil
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal int
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_testedVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("App", field, false, false, "Int")
-}
-
-func (ec *executionContext) _App_reviewNote(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_reviewNote(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ReviewNote, nil
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal string
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_reviewNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("App", field, false, false, "String")
-}
-
-func (ec *executionContext) _App_offlineReason(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_offlineReason(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OfflineReason, nil
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal string
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_offlineReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("App", field, false, false, "String")
-}
-
-func (ec *executionContext) _App_offlineAuto(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_offlineAuto(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.OfflineAuto, nil
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal bool
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
-			return ec.marshalNBoolean2bool(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_offlineAuto(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("App", field, false, false, "Boolean")
-}
-
-func (ec *executionContext) _App_interfaces(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_interfaces(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.App().Interfaces(ctx, obj)
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal []*models.SourceInterface
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*models.SourceInterface) graphql.Marshaler {
-			return ec.marshalNSourceInterface2ᚕᚖgovmobileᚋmodelsᚐSourceInterfaceᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_interfaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "App",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SourceInterface(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _App_files(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_files(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.App().Files(ctx, obj)
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal []*models.AppFile
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppFile) graphql.Marshaler {
-			return ec.marshalNAppFile2ᚕᚖgovmobileᚋmodelsᚐAppFileᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "App",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AppFile(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _App_placements(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_placements(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.App().Placements(ctx, obj)
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal []*models.AppPublication
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppPublication) graphql.Marshaler {
-			return ec.marshalNAppPlacement2ᚕᚖgovmobileᚋmodelsᚐAppPublicationᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_placements(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "App",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AppPlacement(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _App_events(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_events(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.App().Events(ctx, obj)
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal []*models.AppEvent
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppEvent) graphql.Marshaler {
-			return ec.marshalNAppEvent2ᚕᚖgovmobileᚋmodelsᚐAppEventᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "App",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AppEvent(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _App_feedback(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_feedback(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.App().Feedback(ctx, obj, fc.Args["status"].(*string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal []*models.AppFeedback
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppFeedback) graphql.Marshaler {
-			return ec.marshalNAppFeedback2ᚕᚖgovmobileᚋmodelsᚐAppFeedbackᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_feedback(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "App",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AppFeedback(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_App_feedback_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _App_usage(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_App_usage(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.App().Usage(ctx, obj, fc.Args["from"].(string), fc.Args["to"].(string))
-		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Admin == nil {
-					var zeroVal []*models.AppUsage
-					return zeroVal, errors.New("directive admin is not implemented")
-				}
-				return ec.Directives.Admin(ctx, obj, directive0, nil)
-			}
-
-			next = directive1
-			return next
-		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppUsage) graphql.Marshaler {
-			return ec.marshalNAppUsageDay2ᚕᚖgovmobileᚋmodelsᚐAppUsageᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_App_usage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "App",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AppUsageDay(ctx, field)
-		},
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
-	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_App_usage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
-		ec.Error(ctx, err)
-		return fc, err
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _AppConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AppConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AppConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.AppEdge) graphql.Marshaler {
-			return ec.marshalNAppEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐAppEdgeᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_AppConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "AppConnection",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AppEdge(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _AppConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AppConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AppConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
-			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_AppConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "AppConnection",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _AppConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AppConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AppConnection_totalCount(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_AppConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AppConnection", field, false, false, "Int")
-}
-
-func (ec *executionContext) _AppEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AppEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AppEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_AppEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AppEdge", field, false, false, "String")
-}
-
-func (ec *executionContext) _AppEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AppEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AppEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
-			return ec.marshalNApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_AppEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "AppEdge",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_App(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
 func (ec *executionContext) _AppEvent_action(ctx context.Context, field graphql.CollectedField, obj *models.AppEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13385,7 +13272,7 @@ func (ec *executionContext) _AppPayload_app(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
-			return ec.marshalNApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
+			return ec.marshalNManagedApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
 		},
 		true,
 		true,
@@ -13398,7 +13285,7 @@ func (ec *executionContext) fieldContext_AppPayload_app(_ context.Context, field
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_App(ctx, field)
+			return ec.childFields_ManagedApp(ctx, field)
 		},
 	}
 	return fc, nil
@@ -17449,6 +17336,923 @@ func (ec *executionContext) fieldContext_Fee_basis(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Fee", field, false, false, "String")
 }
 
+func (ec *executionContext) _Filing_id(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Filing().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Filing_kind(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Filing().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v filing.Kind) graphql.Marshaler {
+			return ec.marshalNFilingKind2govmobileᚋfilingᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, true, true, "FilingKind")
+}
+
+func (ec *executionContext) _Filing_region(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Filing().Region(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgovmobileᚋmodelsᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Filing",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Filing_agency(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_agency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Filing().Agency(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Agency) graphql.Marshaler {
+			return ec.marshalOAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_agency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Filing",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agency(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Filing_name(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, false, false, "String")
+}
+
+func (ec *executionContext) _Filing_marketName(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_marketName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MarketName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_marketName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, false, false, "String")
+}
+
+func (ec *executionContext) _Filing_packageName(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_packageName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PackageName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_packageName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, false, false, "String")
+}
+
+func (ec *executionContext) _Filing_version(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, false, false, "String")
+}
+
+func (ec *executionContext) _Filing_packageFile(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_packageFile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Filing().PackageFile(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.AppFile) graphql.Marshaler {
+			return ec.marshalOAppFile2ᚖgovmobileᚋmodelsᚐAppFile(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_packageFile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Filing",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Filing_responsibleDept(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_responsibleDept(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResponsibleDept, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_responsibleDept(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, false, false, "String")
+}
+
+func (ec *executionContext) _Filing_authority(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_authority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Authority, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_authority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, false, false, "String")
+}
+
+func (ec *executionContext) _Filing_authorityPhone(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_authorityPhone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Filing().AuthorityPhone(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				kind, err := ec.unmarshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskKind(ctx, "PHONE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Mask == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive mask is not implemented")
+				}
+				return ec.Directives.Mask(ctx, obj, directive0, kind)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_authorityPhone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, true, true, "String")
+}
+
+func (ec *executionContext) _Filing_supervisor(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_supervisor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Supervisor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_supervisor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, false, false, "String")
+}
+
+func (ec *executionContext) _Filing_supervisorPhone(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_supervisorPhone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Filing().SupervisorPhone(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				kind, err := ec.unmarshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskKind(ctx, "PHONE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Mask == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive mask is not implemented")
+				}
+				return ec.Directives.Mask(ctx, obj, directive0, kind)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_supervisorPhone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, true, true, "String")
+}
+
+func (ec *executionContext) _Filing_techUnit(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_techUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TechUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_techUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, false, false, "String")
+}
+
+func (ec *executionContext) _Filing_techContact(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_techContact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TechContact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_techContact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, false, false, "String")
+}
+
+func (ec *executionContext) _Filing_techPhone(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_techPhone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Filing().TechPhone(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				kind, err := ec.unmarshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskKind(ctx, "PHONE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Mask == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive mask is not implemented")
+				}
+				return ec.Directives.Mask(ctx, obj, directive0, kind)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_techPhone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, true, true, "String")
+}
+
+func (ec *executionContext) _Filing_status(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Filing().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v filing.Status) graphql.Marshaler {
+			return ec.marshalNFilingStatus2govmobileᚋfilingᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, true, true, "FilingStatus")
+}
+
+func (ec *executionContext) _Filing_missing(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_missing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Filing().Missing(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*filing.MissingField) graphql.Marshaler {
+			return ec.marshalNFilingMissingField2ᚕᚖgovmobileᚋfilingᚐMissingFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_missing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Filing",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FilingMissingField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Filing_checklist(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_checklist(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Filing().Checklist(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FilingCheckItem) graphql.Marshaler {
+			return ec.marshalNFilingCheckItem2ᚕᚖgovmobileᚋgraphᚋmodelᚐFilingCheckItemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_checklist(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Filing",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FilingCheckItem(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Filing_reviewNote(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_reviewNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_reviewNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, false, false, "String")
+}
+
+func (ec *executionContext) _Filing_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Filing_updatedAt(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Filing_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Filing_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Filing", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FilingCheckItem_key(ctx context.Context, field graphql.CollectedField, obj *model.FilingCheckItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilingCheckItem_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FilingCheckItem_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FilingCheckItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _FilingCheckItem_label(ctx context.Context, field graphql.CollectedField, obj *model.FilingCheckItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilingCheckItem_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FilingCheckItem_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FilingCheckItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _FilingCheckItem_passed(ctx context.Context, field graphql.CollectedField, obj *model.FilingCheckItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilingCheckItem_passed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FilingCheckItem_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FilingCheckItem", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _FilingConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.FilingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilingConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FilingEdge) graphql.Marshaler {
+			return ec.marshalNFilingEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐFilingEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FilingConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FilingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FilingEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FilingConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.FilingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilingConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FilingConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FilingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FilingConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.FilingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilingConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FilingConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FilingConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FilingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.FilingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilingEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FilingEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FilingEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _FilingEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.FilingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilingEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Filing) graphql.Marshaler {
+			return ec.marshalNFiling2ᚖgovmobileᚋmodelsᚐFiling(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FilingEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FilingEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Filing(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FilingMissingField_field(ctx context.Context, field graphql.CollectedField, obj *filing.MissingField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilingMissingField_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FilingMissingField_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FilingMissingField", field, false, false, "String")
+}
+
+func (ec *executionContext) _FilingMissingField_label(ctx context.Context, field graphql.CollectedField, obj *filing.MissingField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilingMissingField_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FilingMissingField_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FilingMissingField", field, false, false, "String")
+}
+
+func (ec *executionContext) _FilingPayload_filing(ctx context.Context, field graphql.CollectedField, obj *model.FilingPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilingPayload_filing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Filing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Filing) graphql.Marshaler {
+			return ec.marshalNFiling2ᚖgovmobileᚋmodelsᚐFiling(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FilingPayload_filing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FilingPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Filing(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _FormAttribute_key(ctx context.Context, field graphql.CollectedField, obj *models.FormAttribute) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -20349,6 +21153,635 @@ func (ec *executionContext) fieldContext_KnowledgeEntryPayload_entry(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _ManagedApp_id(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedApp().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedApp", field, true, true, "ID")
+}
+
+func (ec *executionContext) _ManagedApp_app(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_app(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedApp().App(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
+			return ec.marshalNApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_app(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedApp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_App(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ManagedApp_kind(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedApp().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apps.Kind) graphql.Marshaler {
+			return ec.marshalNAppKind2govmobileᚋappsᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedApp", field, true, true, "AppKind")
+}
+
+func (ec *executionContext) _ManagedApp_status(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedApp().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apps.Status) graphql.Marshaler {
+			return ec.marshalNAppStatus2govmobileᚋappsᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedApp", field, true, true, "AppStatus")
+}
+
+func (ec *executionContext) _ManagedApp_grade(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_grade(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grade, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedApp", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ManagedApp_agency(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_agency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedApp().Agency(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Agency) graphql.Marshaler {
+			return ec.marshalOAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_agency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedApp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agency(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ManagedApp_version(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedApp", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ManagedApp_testedVersion(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_testedVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TestedVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_testedVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedApp", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ManagedApp_reviewNote(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_reviewNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReviewNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_reviewNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedApp", field, false, false, "String")
+}
+
+func (ec *executionContext) _ManagedApp_offlineReason(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_offlineReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OfflineReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_offlineReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedApp", field, false, false, "String")
+}
+
+func (ec *executionContext) _ManagedApp_offlineAuto(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_offlineAuto(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OfflineAuto, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_offlineAuto(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedApp", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ManagedApp_interfaces(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_interfaces(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedApp().Interfaces(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.SourceInterface) graphql.Marshaler {
+			return ec.marshalNSourceInterface2ᚕᚖgovmobileᚋmodelsᚐSourceInterfaceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_interfaces(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedApp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SourceInterface(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ManagedApp_files(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedApp().Files(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppFile) graphql.Marshaler {
+			return ec.marshalNAppFile2ᚕᚖgovmobileᚋmodelsᚐAppFileᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_files(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedApp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ManagedApp_placements(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_placements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedApp().Placements(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppPublication) graphql.Marshaler {
+			return ec.marshalNAppPlacement2ᚕᚖgovmobileᚋmodelsᚐAppPublicationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_placements(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedApp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppPlacement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ManagedApp_events(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedApp().Events(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppEvent) graphql.Marshaler {
+			return ec.marshalNAppEvent2ᚕᚖgovmobileᚋmodelsᚐAppEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedApp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ManagedApp_feedback(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_feedback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ManagedApp().Feedback(ctx, obj, fc.Args["status"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppFeedback) graphql.Marshaler {
+			return ec.marshalNAppFeedback2ᚕᚖgovmobileᚋmodelsᚐAppFeedbackᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_feedback(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedApp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppFeedback(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ManagedApp_feedback_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ManagedApp_usage(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ManagedApp().Usage(ctx, obj, fc.Args["from"].(string), fc.Args["to"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppUsage) graphql.Marshaler {
+			return ec.marshalNAppUsageDay2ᚕᚖgovmobileᚋmodelsᚐAppUsageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_usage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedApp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppUsageDay(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ManagedApp_usage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ManagedAppConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ManagedAppConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedAppConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ManagedAppEdge) graphql.Marshaler {
+			return ec.marshalNManagedAppEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐManagedAppEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedAppConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedAppConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ManagedAppEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ManagedAppConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ManagedAppConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedAppConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedAppConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedAppConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ManagedAppConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ManagedAppConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedAppConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedAppConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedAppConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ManagedAppEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ManagedAppEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedAppEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedAppEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedAppEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ManagedAppEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ManagedAppEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedAppEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
+			return ec.marshalNManagedApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedAppEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedAppEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ManagedApp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MarkMessagesReadPayload_marked(ctx context.Context, field graphql.CollectedField, obj *model.MarkMessagesReadPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22528,6 +23961,68 @@ func (ec *executionContext) fieldContext_Mutation_pressureTestApp(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_removeAppFile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeAppFile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveAppFile(ctx, fc.Args["input"].(model.RemoveAppFileInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.manage")
+				if err != nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AppPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppPayload) graphql.Marshaler {
+			return ec.marshalNAppPayload2ᚖgovmobileᚋgraphᚋmodelᚐAppPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeAppFile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeAppFile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_addAppFeedback(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -24177,6 +25672,316 @@ func (ec *executionContext) fieldContext_Mutation_reviewEvaluationAppeal(ctx con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_reviewEvaluationAppeal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createFiling(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createFiling(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateFiling(ctx, fc.Args["input"].(model.FilingInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "filings.manage")
+				if err != nil {
+					var zeroVal *model.FilingPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.FilingPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FilingPayload) graphql.Marshaler {
+			return ec.marshalNFilingPayload2ᚖgovmobileᚋgraphᚋmodelᚐFilingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createFiling(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FilingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createFiling_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateFiling(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateFiling(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateFiling(ctx, fc.Args["input"].(model.UpdateFilingInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "filings.manage")
+				if err != nil {
+					var zeroVal *model.FilingPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.FilingPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FilingPayload) graphql.Marshaler {
+			return ec.marshalNFilingPayload2ᚖgovmobileᚋgraphᚋmodelᚐFilingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateFiling(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FilingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateFiling_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitFiling(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitFiling(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitFiling(ctx, fc.Args["input"].(model.FilingActionInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "filings.manage")
+				if err != nil {
+					var zeroVal *model.FilingPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.FilingPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FilingPayload) graphql.Marshaler {
+			return ec.marshalNFilingPayload2ᚖgovmobileᚋgraphᚋmodelᚐFilingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitFiling(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FilingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitFiling_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewFiling(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewFiling(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewFiling(ctx, fc.Args["input"].(model.ReviewFilingInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "filings.review")
+				if err != nil {
+					var zeroVal *model.FilingPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.FilingPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FilingPayload) graphql.Marshaler {
+			return ec.marshalNFilingPayload2ᚖgovmobileᚋgraphᚋmodelᚐFilingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewFiling(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FilingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewFiling_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markFilingOnline(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markFilingOnline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkFilingOnline(ctx, fc.Args["input"].(model.FilingActionInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "filings.manage")
+				if err != nil {
+					var zeroVal *model.FilingPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.FilingPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FilingPayload) graphql.Marshaler {
+			return ec.marshalNFilingPayload2ᚖgovmobileᚋgraphᚋmodelᚐFilingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markFilingOnline(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FilingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markFilingOnline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -25907,7 +27712,7 @@ func (ec *executionContext) _Query_adminApps(ctx context.Context, field graphql.
 
 			directive1 := func(ctx context.Context) (any, error) {
 				if ec.Directives.Admin == nil {
-					var zeroVal *model.AppConnection
+					var zeroVal *model.ManagedAppConnection
 					return zeroVal, errors.New("directive admin is not implemented")
 				}
 				return ec.Directives.Admin(ctx, nil, directive0, nil)
@@ -25916,8 +27721,8 @@ func (ec *executionContext) _Query_adminApps(ctx context.Context, field graphql.
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.AppConnection) graphql.Marshaler {
-			return ec.marshalNAppConnection2ᚖgovmobileᚋgraphᚋmodelᚐAppConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ManagedAppConnection) graphql.Marshaler {
+			return ec.marshalNManagedAppConnection2ᚖgovmobileᚋgraphᚋmodelᚐManagedAppConnection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -25930,7 +27735,7 @@ func (ec *executionContext) fieldContext_Query_adminApps(ctx context.Context, fi
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AppConnection(ctx, field)
+			return ec.childFields_ManagedAppConnection(ctx, field)
 		},
 	}
 	defer func() {
@@ -25974,7 +27779,7 @@ func (ec *executionContext) _Query_adminApp(ctx context.Context, field graphql.C
 			return next
 		},
 		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
-			return ec.marshalNApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
+			return ec.marshalNManagedApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
 		},
 		true,
 		true,
@@ -25987,7 +27792,7 @@ func (ec *executionContext) fieldContext_Query_adminApp(ctx context.Context, fie
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_App(ctx, field)
+			return ec.childFields_ManagedApp(ctx, field)
 		},
 	}
 	defer func() {
@@ -26811,6 +28616,120 @@ func (ec *executionContext) fieldContext_Query_evaluationStats(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_evaluationStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_filings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_filings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Filings(ctx, fc.Args["status"].(*filing.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.FilingConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FilingConnection) graphql.Marshaler {
+			return ec.marshalNFilingConnection2ᚖgovmobileᚋgraphᚋmodelᚐFilingConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_filings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FilingConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_filings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_filing(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_filing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Filing(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.Filing
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Filing) graphql.Marshaler {
+			return ec.marshalNFiling2ᚖgovmobileᚋmodelsᚐFiling(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_filing(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Filing(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_filing_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -33662,6 +35581,237 @@ func UnmarshalEvaluateInput(ctx context.Context, raw any) (model.EvaluateInput, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputFilingActionInput(ctx context.Context, obj any) (model.FilingActionInput, error) {
+	var it model.FilingActionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"filingId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "filingId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filingId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FilingID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFilingActionInput unmarshals raw into the FilingActionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFilingActionInput(ctx context.Context, raw any) (model.FilingActionInput, error) {
+	var out model.FilingActionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FilingActionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputFilingCheckInput(ctx context.Context, obj any) (model.FilingCheckInput, error) {
+	var it model.FilingCheckInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "passed"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "passed":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("passed"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Passed = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFilingCheckInput unmarshals raw into the FilingCheckInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFilingCheckInput(ctx context.Context, raw any) (model.FilingCheckInput, error) {
+	var out model.FilingCheckInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FilingCheckInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputFilingInput(ctx context.Context, obj any) (model.FilingInput, error) {
+	var it model.FilingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "regionCode", "agencyId", "name", "marketName", "packageName", "version", "responsibleDept", "authority", "authorityPhone", "supervisor", "supervisorPhone", "techUnit", "techContact", "techPhone"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNFilingKind2govmobileᚋfilingᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
+		case "agencyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agencyId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgencyID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "marketName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("marketName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MarketName = data
+		case "packageName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("packageName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PackageName = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "responsibleDept":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("responsibleDept"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ResponsibleDept = data
+		case "authority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authority"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Authority = data
+		case "authorityPhone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authorityPhone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthorityPhone = data
+		case "supervisor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supervisor"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Supervisor = data
+		case "supervisorPhone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supervisorPhone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupervisorPhone = data
+		case "techUnit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("techUnit"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TechUnit = data
+		case "techContact":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("techContact"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TechContact = data
+		case "techPhone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("techPhone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TechPhone = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFilingInput unmarshals raw into the FilingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFilingInput(ctx context.Context, raw any) (model.FilingInput, error) {
+	var out model.FilingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FilingInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputFormValueInput(ctx context.Context, obj any) (model.FormValueInput, error) {
 	var it model.FormValueInput
 	if obj == nil {
@@ -34650,6 +36800,48 @@ func UnmarshalRegisterInterfaceInput(ctx context.Context, raw any) (model.Regist
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRemoveAppFileInput(ctx context.Context, obj any) (model.RemoveAppFileInput, error) {
+	var it model.RemoveAppFileInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"fileId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "fileId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fileId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FileID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRemoveAppFileInput unmarshals raw into the RemoveAppFileInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRemoveAppFileInput(ctx context.Context, raw any) (model.RemoveAppFileInput, error) {
+	var out model.RemoveAppFileInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RemoveAppFileInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRemoveSensitiveWordInput(ctx context.Context, obj any) (model.RemoveSensitiveWordInput, error) {
 	var it model.RemoveSensitiveWordInput
 	if obj == nil {
@@ -34962,6 +37154,69 @@ func (ec *executionContext) unmarshalInputReviewAppealInput(ctx context.Context,
 func UnmarshalReviewAppealInput(ctx context.Context, raw any) (model.ReviewAppealInput, error) {
 	var out model.ReviewAppealInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReviewAppealInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReviewFilingInput(ctx context.Context, obj any) (model.ReviewFilingInput, error) {
+	var it model.ReviewFilingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"filingId", "approve", "checks", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "filingId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filingId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FilingID = data
+		case "approve":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("approve"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Approve = data
+		case "checks":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("checks"))
+			data, err := ec.unmarshalNFilingCheckInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐFilingCheckInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Checks = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReviewFilingInput unmarshals raw into the ReviewFilingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReviewFilingInput(ctx context.Context, raw any) (model.ReviewFilingInput, error) {
+	var out model.ReviewFilingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReviewFilingInput", raw, &out)
 	return out, err
 }
 
@@ -35967,6 +38222,55 @@ func (ec *executionContext) unmarshalInputUpdateAppInput(ctx context.Context, ob
 func UnmarshalUpdateAppInput(ctx context.Context, raw any) (model.UpdateAppInput, error) {
 	var out model.UpdateAppInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAppInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateFilingInput(ctx context.Context, obj any) (model.UpdateFilingInput, error) {
+	var it model.UpdateFilingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"filingId", "filing"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "filingId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filingId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FilingID = data
+		case "filing":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("filing"))
+			data, err := ec.unmarshalNFilingInput2ᚖgovmobileᚋgraphᚋmodelᚐFilingInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Filing = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateFilingInput unmarshals raw into the UpdateFilingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateFilingInput(ctx context.Context, raw any) (model.UpdateFilingInput, error) {
+	var out model.UpdateFilingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateFilingInput", raw, &out)
 	return out, err
 }
 
@@ -37004,171 +39308,6 @@ func (ec *executionContext) _App(ctx context.Context, sel ast.SelectionSet, obj 
 			out.Values[i] = ec._App_url(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "kind":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._App_kind(ctx, field, obj)
-				})
-		case "status":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._App_status(ctx, field, obj)
-				})
-		case "grade":
-			out.Values[i] = ec._App_grade(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "agency":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._App_agency(ctx, field, obj)
-				})
-		case "version":
-			out.Values[i] = ec._App_version(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "testedVersion":
-			out.Values[i] = ec._App_testedVersion(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "reviewNote":
-			out.Values[i] = ec._App_reviewNote(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "offlineReason":
-			out.Values[i] = ec._App_offlineReason(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "offlineAuto":
-			out.Values[i] = ec._App_offlineAuto(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "interfaces":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._App_interfaces(ctx, field, obj)
-				})
-		case "files":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._App_files(ctx, field, obj)
-				})
-		case "placements":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._App_placements(ctx, field, obj)
-				})
-		case "events":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._App_events(ctx, field, obj)
-				})
-		case "feedback":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._App_feedback(ctx, field, obj)
-				})
-		case "usage":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._App_usage(ctx, field, obj)
-				})
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var appConnectionImplementors = []string{"AppConnection"}
-
-func (ec *executionContext) _AppConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AppConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, appConnectionImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("AppConnection")
-		case "edges":
-			out.Values[i] = ec._AppConnection_edges(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "pageInfo":
-			out.Values[i] = ec._AppConnection_pageInfo(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "totalCount":
-			out.Values[i] = ec._AppConnection_totalCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var appEdgeImplementors = []string{"AppEdge"}
-
-func (ec *executionContext) _AppEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AppEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, appEdgeImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("AppEdge")
-		case "cursor":
-			out.Values[i] = ec._AppEdge_cursor(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "node":
-			out.Values[i] = ec._AppEdge_node(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -39389,6 +41528,355 @@ func (ec *executionContext) _Fee(ctx context.Context, sel ast.SelectionSet, obj 
 	return out
 }
 
+var filingImplementors = []string{"Filing"}
+
+func (ec *executionContext) _Filing(ctx context.Context, sel ast.SelectionSet, obj *models.Filing) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, filingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Filing")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Filing_id(ctx, field, obj)
+				})
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Filing_kind(ctx, field, obj)
+				})
+		case "region":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Filing_region(ctx, field, obj)
+				})
+		case "agency":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Filing_agency(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._Filing_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "marketName":
+			out.Values[i] = ec._Filing_marketName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "packageName":
+			out.Values[i] = ec._Filing_packageName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._Filing_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "packageFile":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Filing_packageFile(ctx, field, obj)
+				})
+		case "responsibleDept":
+			out.Values[i] = ec._Filing_responsibleDept(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "authority":
+			out.Values[i] = ec._Filing_authority(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "authorityPhone":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Filing_authorityPhone(ctx, field, obj)
+				})
+		case "supervisor":
+			out.Values[i] = ec._Filing_supervisor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "supervisorPhone":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Filing_supervisorPhone(ctx, field, obj)
+				})
+		case "techUnit":
+			out.Values[i] = ec._Filing_techUnit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "techContact":
+			out.Values[i] = ec._Filing_techContact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "techPhone":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Filing_techPhone(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Filing_status(ctx, field, obj)
+				})
+		case "missing":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Filing_missing(ctx, field, obj)
+				})
+		case "checklist":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Filing_checklist(ctx, field, obj)
+				})
+		case "reviewNote":
+			out.Values[i] = ec._Filing_reviewNote(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Filing_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Filing_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var filingCheckItemImplementors = []string{"FilingCheckItem"}
+
+func (ec *executionContext) _FilingCheckItem(ctx context.Context, sel ast.SelectionSet, obj *model.FilingCheckItem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, filingCheckItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FilingCheckItem")
+		case "key":
+			out.Values[i] = ec._FilingCheckItem_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._FilingCheckItem_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "passed":
+			out.Values[i] = ec._FilingCheckItem_passed(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var filingConnectionImplementors = []string{"FilingConnection"}
+
+func (ec *executionContext) _FilingConnection(ctx context.Context, sel ast.SelectionSet, obj *model.FilingConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, filingConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FilingConnection")
+		case "edges":
+			out.Values[i] = ec._FilingConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._FilingConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._FilingConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var filingEdgeImplementors = []string{"FilingEdge"}
+
+func (ec *executionContext) _FilingEdge(ctx context.Context, sel ast.SelectionSet, obj *model.FilingEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, filingEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FilingEdge")
+		case "cursor":
+			out.Values[i] = ec._FilingEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._FilingEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var filingMissingFieldImplementors = []string{"FilingMissingField"}
+
+func (ec *executionContext) _FilingMissingField(ctx context.Context, sel ast.SelectionSet, obj *filing.MissingField) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, filingMissingFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FilingMissingField")
+		case "field":
+			out.Values[i] = ec._FilingMissingField_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._FilingMissingField_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var filingPayloadImplementors = []string{"FilingPayload"}
+
+func (ec *executionContext) _FilingPayload(ctx context.Context, sel ast.SelectionSet, obj *model.FilingPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, filingPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FilingPayload")
+		case "filing":
+			out.Values[i] = ec._FilingPayload_filing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var formAttributeImplementors = []string{"FormAttribute"}
 
 func (ec *executionContext) _FormAttribute(ctx context.Context, sel ast.SelectionSet, obj *models.FormAttribute) graphql.Marshaler {
@@ -40639,6 +43127,211 @@ func (ec *executionContext) _KnowledgeEntryPayload(ctx context.Context, sel ast.
 	return out
 }
 
+var managedAppImplementors = []string{"ManagedApp"}
+
+func (ec *executionContext) _ManagedApp(ctx context.Context, sel ast.SelectionSet, obj *models.App) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, managedAppImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ManagedApp")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedApp_id(ctx, field, obj)
+				})
+		case "app":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedApp_app(ctx, field, obj)
+				})
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedApp_kind(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedApp_status(ctx, field, obj)
+				})
+		case "grade":
+			out.Values[i] = ec._ManagedApp_grade(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "agency":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedApp_agency(ctx, field, obj)
+				})
+		case "version":
+			out.Values[i] = ec._ManagedApp_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "testedVersion":
+			out.Values[i] = ec._ManagedApp_testedVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviewNote":
+			out.Values[i] = ec._ManagedApp_reviewNote(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "offlineReason":
+			out.Values[i] = ec._ManagedApp_offlineReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "offlineAuto":
+			out.Values[i] = ec._ManagedApp_offlineAuto(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "interfaces":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedApp_interfaces(ctx, field, obj)
+				})
+		case "files":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedApp_files(ctx, field, obj)
+				})
+		case "placements":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedApp_placements(ctx, field, obj)
+				})
+		case "events":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedApp_events(ctx, field, obj)
+				})
+		case "feedback":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedApp_feedback(ctx, field, obj)
+				})
+		case "usage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedApp_usage(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var managedAppConnectionImplementors = []string{"ManagedAppConnection"}
+
+func (ec *executionContext) _ManagedAppConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ManagedAppConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, managedAppConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ManagedAppConnection")
+		case "edges":
+			out.Values[i] = ec._ManagedAppConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ManagedAppConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ManagedAppConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var managedAppEdgeImplementors = []string{"ManagedAppEdge"}
+
+func (ec *executionContext) _ManagedAppEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ManagedAppEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, managedAppEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ManagedAppEdge")
+		case "cursor":
+			out.Values[i] = ec._ManagedAppEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ManagedAppEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var markMessagesReadPayloadImplementors = []string{"MarkMessagesReadPayload"}
 
 func (ec *executionContext) _MarkMessagesReadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MarkMessagesReadPayload) graphql.Marshaler {
@@ -41202,6 +43895,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "removeAppFile":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeAppFile(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "addAppFeedback":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_addAppFeedback(ctx, field)
@@ -41422,6 +44122,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "reviewEvaluationAppeal":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_reviewEvaluationAppeal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createFiling":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createFiling(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateFiling":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateFiling(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "submitFiling":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitFiling(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewFiling":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewFiling(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markFilingOnline":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markFilingOnline(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -42016,6 +44751,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_evaluationStats(ctx, field)
+				})
+		case "filings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_filings(ctx, field)
+				})
+		case "filing":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_filing(ctx, field)
 				})
 		case "serviceHalls":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -44480,38 +47227,6 @@ func (ec *executionContext) unmarshalNAppActionInput2govmobileᚋgraphᚋmodel�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNAppConnection2ᚖgovmobileᚋgraphᚋmodelᚐAppConnection(ctx context.Context, sel ast.SelectionSet, v *model.AppConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "AppConnection!")
-		return graphql.Null
-	}
-	return ec._AppConnection(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNAppEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐAppEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AppEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNAppEdge2ᚖgovmobileᚋgraphᚋmodelᚐAppEdge(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
-func (ec *executionContext) marshalNAppEdge2ᚖgovmobileᚋgraphᚋmodelᚐAppEdge(ctx context.Context, sel ast.SelectionSet, v *model.AppEdge) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "AppEdge!")
-		return graphql.Null
-	}
-	return ec._AppEdge(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNAppEvent2ᚕᚖgovmobileᚋmodelsᚐAppEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.AppEvent) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -45467,6 +48182,166 @@ func (ec *executionContext) marshalNFee2ᚕgovmobileᚋmodelsᚐFeeᚄ(ctx conte
 	return ret
 }
 
+func (ec *executionContext) marshalNFiling2ᚖgovmobileᚋmodelsᚐFiling(ctx context.Context, sel ast.SelectionSet, v *models.Filing) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Filing!")
+		return graphql.Null
+	}
+	return ec._Filing(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFilingActionInput2govmobileᚋgraphᚋmodelᚐFilingActionInput(ctx context.Context, v any) (model.FilingActionInput, error) {
+	res, err := ec.unmarshalInputFilingActionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFilingCheckInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐFilingCheckInputᚄ(ctx context.Context, v any) ([]*model.FilingCheckInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.FilingCheckInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFilingCheckInput2ᚖgovmobileᚋgraphᚋmodelᚐFilingCheckInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNFilingCheckInput2ᚖgovmobileᚋgraphᚋmodelᚐFilingCheckInput(ctx context.Context, v any) (*model.FilingCheckInput, error) {
+	res, err := ec.unmarshalInputFilingCheckInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFilingCheckItem2ᚕᚖgovmobileᚋgraphᚋmodelᚐFilingCheckItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FilingCheckItem) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFilingCheckItem2ᚖgovmobileᚋgraphᚋmodelᚐFilingCheckItem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFilingCheckItem2ᚖgovmobileᚋgraphᚋmodelᚐFilingCheckItem(ctx context.Context, sel ast.SelectionSet, v *model.FilingCheckItem) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FilingCheckItem!")
+		return graphql.Null
+	}
+	return ec._FilingCheckItem(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFilingConnection2ᚖgovmobileᚋgraphᚋmodelᚐFilingConnection(ctx context.Context, sel ast.SelectionSet, v *model.FilingConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FilingConnection!")
+		return graphql.Null
+	}
+	return ec._FilingConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFilingEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐFilingEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FilingEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFilingEdge2ᚖgovmobileᚋgraphᚋmodelᚐFilingEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFilingEdge2ᚖgovmobileᚋgraphᚋmodelᚐFilingEdge(ctx context.Context, sel ast.SelectionSet, v *model.FilingEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FilingEdge!")
+		return graphql.Null
+	}
+	return ec._FilingEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFilingInput2govmobileᚋgraphᚋmodelᚐFilingInput(ctx context.Context, v any) (model.FilingInput, error) {
+	res, err := ec.unmarshalInputFilingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFilingInput2ᚖgovmobileᚋgraphᚋmodelᚐFilingInput(ctx context.Context, v any) (*model.FilingInput, error) {
+	res, err := ec.unmarshalInputFilingInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFilingKind2govmobileᚋfilingᚐKind(ctx context.Context, v any) (filing.Kind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := filing.Kind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFilingKind2govmobileᚋfilingᚐKind(ctx context.Context, sel ast.SelectionSet, v filing.Kind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "FilingKind!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNFilingMissingField2ᚕᚖgovmobileᚋfilingᚐMissingFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*filing.MissingField) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFilingMissingField2ᚖgovmobileᚋfilingᚐMissingField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFilingMissingField2ᚖgovmobileᚋfilingᚐMissingField(ctx context.Context, sel ast.SelectionSet, v *filing.MissingField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FilingMissingField!")
+		return graphql.Null
+	}
+	return ec._FilingMissingField(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNFilingPayload2ᚖgovmobileᚋgraphᚋmodelᚐFilingPayload(ctx context.Context, sel ast.SelectionSet, v *model.FilingPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FilingPayload!")
+		return graphql.Null
+	}
+	return ec._FilingPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFilingStatus2govmobileᚋfilingᚐStatus(ctx context.Context, v any) (filing.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := filing.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFilingStatus2govmobileᚋfilingᚐStatus(ctx context.Context, sel ast.SelectionSet, v filing.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "FilingStatus!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -46051,6 +48926,46 @@ func (ec *executionContext) unmarshalNLoginInput2govmobileᚋgraphᚋmodelᚐLog
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNManagedApp2ᚖgovmobileᚋmodelsᚐApp(ctx context.Context, sel ast.SelectionSet, v *models.App) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ManagedApp!")
+		return graphql.Null
+	}
+	return ec._ManagedApp(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNManagedAppConnection2ᚖgovmobileᚋgraphᚋmodelᚐManagedAppConnection(ctx context.Context, sel ast.SelectionSet, v *model.ManagedAppConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ManagedAppConnection!")
+		return graphql.Null
+	}
+	return ec._ManagedAppConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNManagedAppEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐManagedAppEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ManagedAppEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNManagedAppEdge2ᚖgovmobileᚋgraphᚋmodelᚐManagedAppEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNManagedAppEdge2ᚖgovmobileᚋgraphᚋmodelᚐManagedAppEdge(ctx context.Context, sel ast.SelectionSet, v *model.ManagedAppEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ManagedAppEdge!")
+		return graphql.Null
+	}
+	return ec._ManagedAppEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNMarkMessagesReadInput2govmobileᚋgraphᚋmodelᚐMarkMessagesReadInput(ctx context.Context, v any) (model.MarkMessagesReadInput, error) {
 	res, err := ec.unmarshalInputMarkMessagesReadInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -46487,6 +49402,11 @@ func (ec *executionContext) unmarshalNRegisterInterfaceInput2govmobileᚋgraph�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRemoveAppFileInput2govmobileᚋgraphᚋmodelᚐRemoveAppFileInput(ctx context.Context, v any) (model.RemoveAppFileInput, error) {
+	res, err := ec.unmarshalInputRemoveAppFileInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRemoveSensitiveWordInput2govmobileᚋgraphᚋmodelᚐRemoveSensitiveWordInput(ctx context.Context, v any) (model.RemoveSensitiveWordInput, error) {
 	res, err := ec.unmarshalInputRemoveSensitiveWordInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -46522,6 +49442,11 @@ func (ec *executionContext) unmarshalNReviewAppInput2govmobileᚋgraphᚋmodel�
 
 func (ec *executionContext) unmarshalNReviewAppealInput2govmobileᚋgraphᚋmodelᚐReviewAppealInput(ctx context.Context, v any) (model.ReviewAppealInput, error) {
 	res, err := ec.unmarshalInputReviewAppealInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReviewFilingInput2govmobileᚋgraphᚋmodelᚐReviewFilingInput(ctx context.Context, v any) (model.ReviewFilingInput, error) {
+	res, err := ec.unmarshalInputReviewFilingInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -47152,6 +50077,11 @@ func (ec *executionContext) unmarshalNUpdateAppInput2govmobileᚋgraphᚋmodel�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNUpdateFilingInput2govmobileᚋgraphᚋmodelᚐUpdateFilingInput(ctx context.Context, v any) (model.UpdateFilingInput, error) {
+	res, err := ec.unmarshalInputUpdateFilingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateInterfaceInput2govmobileᚋgraphᚋmodelᚐUpdateInterfaceInput(ctx context.Context, v any) (model.UpdateInterfaceInput, error) {
 	res, err := ec.unmarshalInputUpdateInterfaceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -47397,6 +50327,13 @@ func (ec *executionContext) marshalOApp2ᚖgovmobileᚋmodelsᚐApp(ctx context.
 	return ec._App(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOAppFile2ᚖgovmobileᚋmodelsᚐAppFile(ctx context.Context, sel ast.SelectionSet, v *models.AppFile) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AppFile(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOAppKind2ᚖgovmobileᚋappsᚐKind(ctx context.Context, v any) (*apps.Kind, error) {
 	if v == nil {
 		return nil, nil
@@ -47554,6 +50491,25 @@ func (ec *executionContext) unmarshalOEvaluationLevel2ᚖgovmobileᚋevaluation�
 }
 
 func (ec *executionContext) marshalOEvaluationLevel2ᚖgovmobileᚋevaluationᚐLevel(ctx context.Context, sel ast.SelectionSet, v *evaluation.Level) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOFilingStatus2ᚖgovmobileᚋfilingᚐStatus(ctx context.Context, v any) (*filing.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := filing.Status(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFilingStatus2ᚖgovmobileᚋfilingᚐStatus(ctx context.Context, sel ast.SelectionSet, v *filing.Status) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -14,22 +14,41 @@ import (
 
 	"govmobile/apps"
 	"govmobile/cases"
+	"govmobile/filing"
 	"govmobile/models"
 	"govmobile/permission"
 	"govmobile/resolvers"
 	"govmobile/viewer"
 )
 
-// AppFiles serves the files of service applications (8.2.2 b):
+// AppFilesDeps are what the app file endpoint needs.
+type AppFilesDeps struct {
+	DB      *gorm.DB
+	Apps    *apps.Service
+	Filings *filing.Service
+	Store   *cases.Files
+	// AppInRegion and FilingInScope say whether an administrator may act
+	// on an app or a filing.
+	AppInRegion   func(context.Context, *models.Admin, uint64) error
+	FilingInScope func(context.Context, *models.Admin, uint64) error
+	Log           *slog.Logger
+}
+
+// AppFiles serves the files of service applications (8.2.2 b) and the
+// installation packages of filings (10.1):
 //
-//	POST /app-files       multipart/form-data: appId (global ID), kind
-//	                      (PACKAGE, H5_BUNDLE or ICON), file → the file as JSON
+//	POST /app-files       multipart/form-data: appId or filingId (global
+//	                      ID), kind (PACKAGE, H5_BUNDLE or ICON; a filing
+//	                      takes PACKAGE), file → the file as JSON
 //	GET  /app-files/{id}  the file
 //
-// Uploads need apps.manage, downloads apps.manage or apps.review, both for
-// an app in the administrator's region; an online app's icons are public.
-// Anyone else gets NOT_FOUND, as for a file that does not exist.
-func AppFiles(db *gorm.DB, svc *apps.Service, store *cases.Files, inRegion func(context.Context, *models.Admin, uint64) error, log *slog.Logger) http.Handler {
+// Uploads need apps.manage (filings.manage), downloads apps.manage or
+// apps.review (filings.manage or filings.review), for an app in the
+// administrator's region (a filing in their scope); an online app's icons
+// are public. Anyone else gets NOT_FOUND, as for a file that does not
+// exist.
+func AppFiles(d AppFilesDeps) http.Handler {
+	db, svc, store, inRegion, log := d.DB, d.Apps, d.Store, d.AppInRegion, d.Log
 	mux := http.NewServeMux()
 	notFound := models.Errorf(models.ECodeNotFound, "没有找到这个文件。")
 	mux.HandleFunc("POST /app-files", func(w http.ResponseWriter, r *http.Request) {
@@ -40,12 +59,16 @@ func AppFiles(db *gorm.DB, svc *apps.Service, store *cases.Files, inRegion func(
 			writeAppError(w, log, err)
 			return
 		}
-		if ok, err := v.Allowed(ctx, permission.ManageApps); err != nil || !ok {
-			if err == nil {
+		require := func(p string) bool {
+			ok, err := v.Allowed(ctx, p)
+			if err == nil && !ok {
 				err = models.Errorf(models.ECodeForbidden, "您没有这项操作的权限，请联系管理员分配角色。")
 			}
-			writeAppError(w, log, err)
-			return
+			if err != nil {
+				writeAppError(w, log, err)
+				return false
+			}
+			return true
 		}
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
 			writeError(w, http.StatusUnsupportedMediaType, models.ECodeBadUserInput, "上传文件请使用 multipart/form-data。")
@@ -57,7 +80,7 @@ func AppFiles(db *gorm.DB, svc *apps.Service, store *cases.Files, inRegion func(
 			writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "上传请求格式不正确。")
 			return
 		}
-		var appID uint64
+		var appID, filingID uint64
 		var kind string
 		for {
 			part, err := mr.NextPart()
@@ -75,19 +98,43 @@ func AppFiles(db *gorm.DB, svc *apps.Service, store *cases.Files, inRegion func(
 					writeAppError(w, log, err)
 					return
 				}
+				if !require(permission.ManageApps) {
+					return
+				}
 				if err := inRegion(ctx, a, appID); err != nil {
 					writeAppError(w, log, models.Errorf(models.ECodeNotFound, "没有找到这个服务应用。"))
+					return
+				}
+			case "filingId":
+				v, _ := io.ReadAll(io.LimitReader(part, 200))
+				if filingID, err = resolvers.ParseGlobalID("filingId", string(v), "Filing"); err != nil {
+					writeAppError(w, log, err)
+					return
+				}
+				if !require(permission.ManageFilings) {
+					return
+				}
+				if err := d.FilingInScope(ctx, a, filingID); err != nil {
+					writeAppError(w, log, err)
 					return
 				}
 			case "kind":
 				v, _ := io.ReadAll(io.LimitReader(part, 40))
 				kind = string(v)
 			case "file":
-				if appID == 0 || kind == "" {
-					writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "请先在表单中给出 appId 和 kind，再附上文件。")
+				var f *models.AppFile
+				var err error
+				switch {
+				case appID != 0 && filingID == 0 && kind != "":
+					f, err = svc.AddFile(ctx, store, a.ID, appID, kind, part.FileName(), part)
+				case filingID != 0 && appID == 0 && kind == apps.FilePackage:
+					f, err = apps.StoreFile(ctx, db, store, a.ID, apps.FileOwner{FilingID: filingID}, kind, part.FileName(), part,
+						func(tx *gorm.DB) error { return d.Filings.AdmitsPackage(tx, filingID) },
+						func(tx *gorm.DB, f *models.AppFile) error { return d.Filings.AttachPackage(tx, filingID, f.ID) })
+				default:
+					writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "请先在表单中给出 appId 和 kind（或 filingId 和 kind=PACKAGE），再附上文件。")
 					return
 				}
-				f, err := svc.AddFile(ctx, store, a.ID, appID, kind, part.FileName(), part)
 				if err != nil {
 					writeAppError(w, log, err)
 					return
@@ -118,7 +165,7 @@ func AppFiles(db *gorm.DB, svc *apps.Service, store *cases.Files, inRegion func(
 				public = true
 			}
 		}
-		if !public && !mayRead(r, f, inRegion) {
+		if !public && !mayRead(r, f, inRegion, d.FilingInScope) {
 			writeAppError(w, log, notFound)
 			return
 		}
@@ -149,7 +196,7 @@ func AppFiles(db *gorm.DB, svc *apps.Service, store *cases.Files, inRegion func(
 // mayRead says whether the caller, an administrator who connects or
 // reviews apps (or, for a filing's package, files or reviews filings), may
 // download a file of an app in their region.
-func mayRead(r *http.Request, f *models.AppFile, inRegion func(context.Context, *models.Admin, uint64) error) bool {
+func mayRead(r *http.Request, f *models.AppFile, inRegion, filingInScope func(context.Context, *models.Admin, uint64) error) bool {
 	ctx := r.Context()
 	v := viewer.From(ctx)
 	a, err := v.RequireAdmin(ctx)
@@ -169,8 +216,8 @@ func mayRead(r *http.Request, f *models.AppFile, inRegion func(context.Context, 
 	if !allowed {
 		return false
 	}
-	if f.AppID != 0 {
-		return inRegion(ctx, a, f.AppID) == nil
+	if f.FilingID != 0 {
+		return filingInScope(ctx, a, f.FilingID) == nil
 	}
-	return true
+	return inRegion(ctx, a, f.AppID) == nil
 }

@@ -186,6 +186,7 @@ func (s *Service) CheckDue(ctx context.Context, now time.Time, cfg HealthConfig)
 		return 0, err
 	}
 	checks := make([]models.InterfaceCheck, len(list))
+	done := make([]bool, len(list))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, cfg.Workers)
 	for i, x := range list {
@@ -193,14 +194,38 @@ func (s *Service) CheckDue(ctx context.Context, now time.Time, cfg HealthConfig)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			if ctx.Err() != nil {
+				return // the run was cut short: left for the next run
+			}
 			checks[i] = s.check(ctx, x, cfg.Timeout)
+			done[i] = ctx.Err() == nil
 		}()
 	}
 	wg.Wait()
-	if ctx.Err() != nil {
+	// What finished is recorded even when the run was cut short (its cap,
+	// or a lost lease: then the claims decide); the rest is due again.
+	var fin []*models.SourceInterface
+	var finChecks []models.InterfaceCheck
+	var left []uint64
+	for i, x := range list {
+		if done[i] {
+			fin, finChecks = append(fin, x), append(finChecks, checks[i])
+		} else {
+			left = append(left, x.ID)
+		}
+	}
+	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for chunk := range database.Padded(left) {
+		if err := s.db.WithContext(rec).Model(&models.SourceInterface{}).Where("check_claim = ? AND id IN ?", claim, chunk).
+			UpdateColumns(map[string]any{"next_check_at": now, "check_claim": ""}).Error; err != nil {
+			return 0, err
+		}
+	}
+	if len(fin) == 0 {
 		return 0, ctx.Err()
 	}
-	return len(list), s.record(ctx, claim, list, checks, cfg)
+	return len(fin), s.record(rec, claim, fin, finChecks, cfg)
 }
 
 // Prune deletes checks older than before, a thousand at a time, so that no

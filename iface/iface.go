@@ -318,7 +318,7 @@ func move(tx *gorm.DB, x *models.SourceInterface, action Action, by Role, cols m
 		return models.Errorf(models.ECodeConflict, "接口状态刚刚已有变化，请刷新后再试。")
 	}
 	if leaving {
-		return closeAlerts(tx, x.ID)
+		return leftApproval(tx, x.ID)
 	}
 	return nil
 }
@@ -330,10 +330,16 @@ func stopChecks(cols map[string]any) {
 	cols["next_check_at"], cols["bad_streak"], cols["last_outcome"] = nil, 0, ""
 }
 
-// closeAlerts resolves the alerts of an interface that left approval.
-func closeAlerts(tx *gorm.DB, id uint64) error {
-	return tx.Model(&models.InterfaceAlert{}).Where("interface_id = ? AND status <> ?", id, alertResolved).
-		Updates(map[string]any{"status": alertResolved, "resolved_at": time.Now().UTC(), "note": "接口已修改或退回审核，预警自动关闭。"}).Error
+// leftApproval resolves the alerts of an interface that left approval, and
+// voids the function tests of the apps bound to it: they are tested again
+// once it is approved again.
+func leftApproval(tx *gorm.DB, id uint64) error {
+	if err := tx.Model(&models.InterfaceAlert{}).Where("interface_id = ? AND status <> ?", id, alertResolved).
+		Updates(map[string]any{"status": alertResolved, "resolved_at": time.Now().UTC(), "note": "接口已修改或退回审核，预警自动关闭。"}).Error; err != nil {
+		return err
+	}
+	return tx.Model(&models.App{}).Where("id IN (?)", tx.Model(&models.AppInterface{}).Select("app_id").Where("interface_id = ?", id)).
+		UpdateColumn("tested_version", 0).Error
 }
 
 // origin is an address's scheme, host and port.

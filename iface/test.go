@@ -117,7 +117,7 @@ func (s *Service) Test(ctx context.Context, id uint64, params map[string]string)
 			if Status(x.Status) == Approved {
 				cols["status"], cols["review_note"] = string(Pending), "连通性测试发现敏感词，需重新审核。"
 				stopChecks(cols)
-				if err := closeAlerts(tx, x.ID); err != nil {
+				if err := leftApproval(tx, x.ID); err != nil {
 					return err
 				}
 			}

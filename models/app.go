@@ -42,6 +42,7 @@ type App struct {
 	TestedVersion int        `gorm:"not null;default:0"`
 	TestedAt      *time.Time `gorm:""`
 	SubmittedBy   uint64     `gorm:"not null;default:0"`
+	LastEditedBy  uint64     `gorm:"not null;default:0"`
 	ReviewedBy    uint64     `gorm:"not null;default:0"`
 	ReviewNote    string     `gorm:"size:500;not null;default:''"`
 	// OfflineReason says why the app was taken offline; OfflineAuto that
@@ -140,4 +141,41 @@ type AdminNotice struct {
 	AppID     uint64    `gorm:"not null;default:0"`
 	Read      bool      `gorm:"column:is_read;not null;default:false"`
 	CreatedAt time.Time `gorm:"not null"`
+}
+
+// Filing is a provincial or departmental mobile terminal's filing with the
+// national platform (clause 10): its naming, its responsible unit and its
+// installation package, reviewed before the terminal may go online.
+// Contact phones are sealed (personal data).
+type Filing struct {
+	ID uint64 `gorm:"primaryKey"`
+	// Kind is PROVINCIAL (RegionCode is the province) or DEPARTMENTAL
+	// (AgencyID is the department).
+	Kind       string `gorm:"size:16;not null"`
+	RegionCode string `gorm:"size:6;not null;index"`
+	AgencyID   uint64 `gorm:"not null;default:0"`
+	// Naming (命名信息).
+	Name        string `gorm:"size:100;not null"`
+	MarketName  string `gorm:"size:100;not null"`
+	PackageName string `gorm:"size:200;not null"`
+	Version     string `gorm:"size:40;not null"`
+	// The responsible unit (10.2).
+	ResponsibleDept string `gorm:"size:200;not null"`
+	Authority       string `gorm:"size:200;not null"`
+	AuthorityPhone  string `gorm:"type:text"`
+	Supervisor      string `gorm:"size:100;not null"`
+	SupervisorPhone string `gorm:"type:text"`
+	TechUnit        string `gorm:"size:200;not null"`
+	TechContact     string `gorm:"size:100;not null"`
+	TechPhone       string `gorm:"type:text"`
+	PackageFileID   uint64 `gorm:"not null;default:0"`
+	Status          string `gorm:"size:16;not null;index"`
+	// Checklist holds the reviewer's verdict on each item of 10.3.
+	Checklist   map[string]bool `gorm:"serializer:json;type:text"`
+	ReviewNote  string          `gorm:"size:500;not null"`
+	FiledBy     uint64          `gorm:"not null"`
+	SubmittedBy uint64          `gorm:"not null;default:0"`
+	ReviewedBy  uint64          `gorm:"not null;default:0"`
+	CreatedAt   time.Time       `gorm:"not null"`
+	UpdatedAt   time.Time       `gorm:"not null"`
 }

@@ -7,6 +7,7 @@ import (
 	"govmobile/apps"
 	"govmobile/graph/model"
 	"govmobile/models"
+	"govmobile/permission"
 	"govmobile/viewer"
 )
 
@@ -33,7 +34,7 @@ func (r *Resolver) appCall(ctx context.Context, gid string) (*models.Admin, uint
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := r.appInRegion(ctx, a, id); err != nil {
+	if err := r.AppInRegion(ctx, a, id); err != nil {
 		if models.ErrorCode(err) == models.ECodeForbidden {
 			return nil, 0, errAppNotFound
 		}
@@ -42,11 +43,21 @@ func (r *Resolver) appCall(ctx context.Context, gid string) (*models.Admin, uint
 	return a, id, nil
 }
 
-// appVisible says whether the calling administrator may see an app's
-// console fields: it lies in their region.
-func (r *Resolver) appVisible(ctx context.Context, app *models.App) bool {
-	a, err := viewer.From(ctx).RequireAdmin(ctx)
-	return err == nil && withinRegion(a.RegionCode, app.RegionCode)
+// appsReader is the calling administrator if they connect or review apps.
+func (r *Resolver) appsReader(ctx context.Context) (*models.Admin, error) {
+	v := viewer.From(ctx)
+	a, err := v.RequireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []string{permission.ManageApps, permission.ReviewApps} {
+		if ok, err := v.Allowed(ctx, p); err != nil {
+			return nil, err
+		} else if ok {
+			return a, nil
+		}
+	}
+	return nil, models.Errorf(models.ECodeForbidden, "您没有这项操作的权限，请联系管理员分配角色。")
 }
 
 // appInput is an app as the service takes it, its region and agency
@@ -97,6 +108,9 @@ func (r *Resolver) hallScope(ctx context.Context, a *models.Admin) apps.HallScop
 			}
 		case "AGENCY":
 			id, _ := strconv.ParseUint(key, 10, 64)
+			if a.AgencyID != 0 && id != a.AgencyID {
+				return models.Errorf(models.ECodeForbidden, "只能发布到本部门的分厅。")
+			}
 			ag, err := r.Catalogue.Agency(ctx, id)
 			if err != nil {
 				return err
@@ -128,8 +142,21 @@ func appPayload(a *models.App, err error) (*model.AppPayload, error) {
 	return &model.AppPayload{App: a}, nil
 }
 
-// AppInRegion checks an app lies within an administrator's region (the
-// app file endpoint uses it).
+// AppInRegion checks an app lies within an administrator's reach: their
+// region, and their department for a department's administrator (the app
+// file endpoint uses it too).
 func (r *Resolver) AppInRegion(ctx context.Context, a *models.Admin, appID uint64) error {
-	return r.appInRegion(ctx, a, appID)
+	if err := r.appInRegion(ctx, a, appID); err != nil {
+		return err
+	}
+	if a.AgencyID != 0 {
+		app, err := r.Catalogue.AppAnyState(ctx, appID)
+		if err != nil {
+			return err
+		}
+		if app.AgencyID != a.AgencyID {
+			return models.Errorf(models.ECodeForbidden, "这个服务应用不属于您所在的部门。")
+		}
+	}
+	return nil
 }

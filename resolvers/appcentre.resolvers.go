@@ -28,72 +28,6 @@ func (r *adminNoticeResolver) App(ctx context.Context, obj *models.AdminNotice) 
 	return r.Catalogue.AppAnyState(ctx, obj.AppID)
 }
 
-// Kind is the resolver for the kind field.
-func (r *appResolver) Kind(ctx context.Context, obj *models.App) (apps.Kind, error) {
-	return apps.Kind(obj.Kind), nil
-}
-
-// Status is the resolver for the status field.
-func (r *appResolver) Status(ctx context.Context, obj *models.App) (apps.Status, error) {
-	return apps.Status(obj.Status), nil
-}
-
-// Agency is the resolver for the agency field.
-func (r *appResolver) Agency(ctx context.Context, obj *models.App) (*models.Agency, error) {
-	if obj.AgencyID == 0 {
-		return nil, nil
-	}
-	return r.Catalogue.Agency(ctx, obj.AgencyID)
-}
-
-// Interfaces is the resolver for the interfaces field.
-func (r *appResolver) Interfaces(ctx context.Context, obj *models.App) ([]*models.SourceInterface, error) {
-	if !r.appVisible(ctx, obj) {
-		return []*models.SourceInterface{}, nil
-	}
-	return r.Apps.Interfaces(ctx, obj.ID)
-}
-
-// Files is the resolver for the files field.
-func (r *appResolver) Files(ctx context.Context, obj *models.App) ([]*models.AppFile, error) {
-	if !r.appVisible(ctx, obj) {
-		return []*models.AppFile{}, nil
-	}
-	return r.Apps.Files(ctx, obj.ID)
-}
-
-// Placements is the resolver for the placements field.
-func (r *appResolver) Placements(ctx context.Context, obj *models.App) ([]*models.AppPublication, error) {
-	if !r.appVisible(ctx, obj) {
-		return []*models.AppPublication{}, nil
-	}
-	return r.Apps.Placements(ctx, obj.ID)
-}
-
-// Events is the resolver for the events field.
-func (r *appResolver) Events(ctx context.Context, obj *models.App) ([]*models.AppEvent, error) {
-	if !r.appVisible(ctx, obj) {
-		return []*models.AppEvent{}, nil
-	}
-	return r.Apps.Events(ctx, obj.ID)
-}
-
-// Feedback is the resolver for the feedback field.
-func (r *appResolver) Feedback(ctx context.Context, obj *models.App, status *string) ([]*models.AppFeedback, error) {
-	if !r.appVisible(ctx, obj) {
-		return []*models.AppFeedback{}, nil
-	}
-	return r.Apps.FeedbackOf(ctx, obj.ID, deref(status))
-}
-
-// Usage is the resolver for the usage field.
-func (r *appResolver) Usage(ctx context.Context, obj *models.App, from string, to string) ([]*models.AppUsage, error) {
-	if !r.appVisible(ctx, obj) {
-		return []*models.AppUsage{}, nil
-	}
-	return r.Apps.Usage(ctx, obj.ID, from, to)
-}
-
 // AdminUsername is the resolver for the adminUsername field.
 func (r *appEventResolver) AdminUsername(ctx context.Context, obj *models.AppEvent) (*string, error) {
 	if obj.AdminID == 0 {
@@ -181,6 +115,64 @@ func (r *hallAppResolver) App(ctx context.Context, obj *models.AppPublication) (
 // IconURL is the resolver for the iconUrl field.
 func (r *hallAppResolver) IconURL(ctx context.Context, obj *models.AppPublication) (*string, error) {
 	return iconURL(obj.IconFileID), nil
+}
+
+// ID is the resolver for the id field.
+func (r *managedAppResolver) ID(ctx context.Context, obj *models.App) (string, error) {
+	return globalIDNum(kindApp, obj.ID), nil
+}
+
+// App is the resolver for the app field.
+func (r *managedAppResolver) App(ctx context.Context, obj *models.App) (*models.App, error) {
+	return obj, nil
+}
+
+// Kind is the resolver for the kind field.
+func (r *managedAppResolver) Kind(ctx context.Context, obj *models.App) (apps.Kind, error) {
+	return apps.Kind(obj.Kind), nil
+}
+
+// Status is the resolver for the status field.
+func (r *managedAppResolver) Status(ctx context.Context, obj *models.App) (apps.Status, error) {
+	return apps.Status(obj.Status), nil
+}
+
+// Agency is the resolver for the agency field.
+func (r *managedAppResolver) Agency(ctx context.Context, obj *models.App) (*models.Agency, error) {
+	if obj.AgencyID == 0 {
+		return nil, nil
+	}
+	return r.Catalogue.Agency(ctx, obj.AgencyID)
+}
+
+// Interfaces is the resolver for the interfaces field.
+func (r *managedAppResolver) Interfaces(ctx context.Context, obj *models.App) ([]*models.SourceInterface, error) {
+	return r.Apps.Interfaces(ctx, obj.ID)
+}
+
+// Files is the resolver for the files field.
+func (r *managedAppResolver) Files(ctx context.Context, obj *models.App) ([]*models.AppFile, error) {
+	return r.Apps.Files(ctx, obj.ID)
+}
+
+// Placements is the resolver for the placements field.
+func (r *managedAppResolver) Placements(ctx context.Context, obj *models.App) ([]*models.AppPublication, error) {
+	return r.Apps.Placements(ctx, obj.ID)
+}
+
+// Events is the resolver for the events field.
+func (r *managedAppResolver) Events(ctx context.Context, obj *models.App) ([]*models.AppEvent, error) {
+	return r.Apps.Events(ctx, obj.ID)
+}
+
+// Feedback is the resolver for the feedback field.
+func (r *managedAppResolver) Feedback(ctx context.Context, obj *models.App, status *string) ([]*models.AppFeedback, error) {
+	return r.Apps.FeedbackOf(ctx, obj.ID, deref(status))
+}
+
+// Usage is the resolver for the usage field.
+func (r *managedAppResolver) Usage(ctx context.Context, obj *models.App, from string, to string) ([]*models.AppUsage, error) {
+	return r.Apps.Usage(ctx, obj.ID, from, to)
 }
 
 // CreateApp is the resolver for the createApp field.
@@ -296,6 +288,29 @@ func (r *mutationResolver) PressureTestApp(ctx context.Context, input model.Pres
 	return r.Apps.PressureTest(ctx, a.ID, id, input.Concurrency, input.Requests)
 }
 
+// RemoveAppFile is the resolver for the removeAppFile field.
+func (r *mutationResolver) RemoveAppFile(ctx context.Context, input model.RemoveAppFileInput) (*model.AppPayload, error) {
+	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := parseNumericID("fileId", input.FileID, kindAppFile)
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.Apps.File(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if f.AppID == 0 {
+		return nil, models.Errorf(models.ECodeNotFound, "没有找到这个文件。")
+	}
+	if _, _, err := r.appCall(ctx, GlobalID(kindApp, f.AppID)); err != nil {
+		return nil, models.Errorf(models.ECodeNotFound, "没有找到这个文件。")
+	}
+	return appPayload(r.Apps.RemoveFile(ctx, a.ID, id))
+}
+
 // AddAppFeedback is the resolver for the addAppFeedback field.
 func (r *mutationResolver) AddAppFeedback(ctx context.Context, input model.AddAppFeedbackInput) (*models.AppFeedback, error) {
 	a, id, err := r.appCall(ctx, input.AppID)
@@ -356,8 +371,8 @@ func (r *mutationResolver) OpenApp(ctx context.Context, appID string) (*model.Op
 }
 
 // AdminApps is the resolver for the adminApps field.
-func (r *queryResolver) AdminApps(ctx context.Context, status *apps.Status, first *int, after *string) (*model.AppConnection, error) {
-	a, err := viewer.From(ctx).RequireAdmin(ctx)
+func (r *queryResolver) AdminApps(ctx context.Context, status *apps.Status, first *int, after *string) (*model.ManagedAppConnection, error) {
+	a, err := r.appsReader(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -370,17 +385,22 @@ func (r *queryResolver) AdminApps(ctx context.Context, status *apps.Status, firs
 		st = *status
 	}
 	p, err := readIDPage(first, after, "adminApps", func(n int, afterID uint64) ([]*models.App, int64, error) {
-		return r.Apps.List(ctx, st, prefix, n, afterID)
+		return r.Apps.List(ctx, st, prefix, a.AgencyID, n, afterID)
 	}, func(x *models.App) uint64 { return x.ID },
-		func(cur string, x *models.App) *model.AppEdge { return &model.AppEdge{Cursor: cur, Node: x} })
+		func(cur string, x *models.App) *model.ManagedAppEdge {
+			return &model.ManagedAppEdge{Cursor: cur, Node: x}
+		})
 	if err != nil {
 		return nil, err
 	}
-	return &model.AppConnection{TotalCount: p.Total, Edges: p.Edges, PageInfo: p.Info}, nil
+	return &model.ManagedAppConnection{TotalCount: p.Total, Edges: p.Edges, PageInfo: p.Info}, nil
 }
 
 // AdminApp is the resolver for the adminApp field.
 func (r *queryResolver) AdminApp(ctx context.Context, id string) (*models.App, error) {
+	if _, err := r.appsReader(ctx); err != nil {
+		return nil, err
+	}
 	_, appID, err := r.appCall(ctx, id)
 	if err != nil {
 		return nil, err
@@ -435,6 +455,9 @@ func (r *Resolver) AppUsageDay() graph.AppUsageDayResolver { return &appUsageDay
 // HallApp returns graph.HallAppResolver implementation.
 func (r *Resolver) HallApp() graph.HallAppResolver { return &hallAppResolver{r} }
 
+// ManagedApp returns graph.ManagedAppResolver implementation.
+func (r *Resolver) ManagedApp() graph.ManagedAppResolver { return &managedAppResolver{r} }
+
 type (
 	adminNoticeResolver        struct{ *Resolver }
 	appEventResolver           struct{ *Resolver }
@@ -444,4 +467,5 @@ type (
 	appPlacementResolver       struct{ *Resolver }
 	appUsageDayResolver        struct{ *Resolver }
 	hallAppResolver            struct{ *Resolver }
+	managedAppResolver         struct{ *Resolver }
 )

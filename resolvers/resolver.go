@@ -12,6 +12,7 @@ import (
 	"govmobile/catalogue"
 	"govmobile/consult"
 	"govmobile/evaluation"
+	"govmobile/filing"
 	"govmobile/identity"
 	"govmobile/iface"
 	"govmobile/messages"
@@ -52,4 +53,6 @@ type Resolver struct {
 	Interfaces *iface.Service
 	// Apps keeps service applications through their life cycle.
 	Apps *apps.Service
+	// Filings keeps mobile terminals' filings.
+	Filings *filing.Service
 }

@@ -207,3 +207,15 @@ func Text(field, label, s string, max int, allowed string) (string, error) {
 	}
 	return s, nil
 }
+
+var landlineRe = regexp.MustCompile(`^(0[1-9][0-9]{1,2}-?[0-9]{7,8}(-[0-9]{1,6})?|[48]00-?[0-9]{3}-?[0-9]{4})$`)
+
+// Phone checks a contact telephone: a mainland mobile number, a landline
+// with its area code (010-12345678, 0755-1234567, an extension after a
+// hyphen), or a 400/800 service number.
+func Phone(field, label, s string) error {
+	if mobileRe.MatchString(s) || landlineRe.MatchString(s) {
+		return nil
+	}
+	return models.InvalidField(field, label+"格式不正确，应为手机号码或带区号的固定电话（如 010-12345678）。")
+}

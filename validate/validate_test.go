@@ -160,3 +160,16 @@ func TestName(t *testing.T) {
 		})
 	}
 }
+
+func TestPhone(t *testing.T) {
+	for _, ok := range []string{"13912345678", "010-12345678", "01012345678", "0755-1234567", "020-87654321-123", "400-123-4567", "8001234567"} {
+		if err := Phone("phone", "联系电话", ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "12345", "010-1234", "1391234567", "+8613912345678", "010-12345678-1234567", "０１０-12345678"} {
+		if err := Phone("phone", "联系电话", bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

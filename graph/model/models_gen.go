@@ -9,6 +9,7 @@ import (
 	"govmobile/cases"
 	"govmobile/consult"
 	"govmobile/evaluation"
+	"govmobile/filing"
 	"govmobile/geo"
 	"govmobile/iface"
 	"govmobile/models"
@@ -131,24 +132,6 @@ type Answer struct {
 type AppActionInput struct {
 	// 应用编号。
 	AppID string `json:"appId"`
-}
-
-// 应用列表（从新到旧）。
-type AppConnection struct {
-	// 本页。
-	Edges []*AppEdge `json:"edges"`
-	// 分页信息。
-	PageInfo *PageInfo `json:"pageInfo"`
-	// 总数。
-	TotalCount int `json:"totalCount"`
-}
-
-// 应用列表中的一条。
-type AppEdge struct {
-	// 游标。
-	Cursor string `json:"cursor"`
-	// 应用。
-	Node *models.App `json:"node"`
 }
 
 // 应用的基本信息。
@@ -499,6 +482,88 @@ type EvaluationEdge struct {
 	Node *models.Evaluation `json:"node"`
 }
 
+// 备案操作。
+type FilingActionInput struct {
+	// 备案编号。
+	FilingID string `json:"filingId"`
+}
+
+// 一个审核项的结论。
+type FilingCheckInput struct {
+	// 审核项：network、upgrade、messages、screens、loginMessage、inputErrors、privacyTransfer、privacyPolicy。
+	Key string `json:"key"`
+	// 是否符合。
+	Passed bool `json:"passed"`
+}
+
+// 一个审核项（10.3 b 至 i）及审核结论。
+type FilingCheckItem struct {
+	// 审核项。
+	Key string `json:"key"`
+	// 说明。
+	Label string `json:"label"`
+	// 是否符合；还没有审核时为 null。
+	Passed *bool `json:"passed,omitempty"`
+}
+
+// 备案列表（从新到旧）。
+type FilingConnection struct {
+	// 本页。
+	Edges []*FilingEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 备案列表中的一条。
+type FilingEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 备案。
+	Node *models.Filing `json:"node"`
+}
+
+// 备案信息；草稿可以不填全，提交审核时须全部填写。
+type FilingInput struct {
+	// 类型。
+	Kind filing.Kind `json:"kind"`
+	// 省级行政区划代码（省级移动端），须在您管辖的区划内。
+	RegionCode *string `json:"regionCode,omitempty"`
+	// 部门（部门移动端）。
+	AgencyID *string `json:"agencyId,omitempty"`
+	// 移动端名称，至多100字。
+	Name *string `json:"name,omitempty"`
+	// 应用市场显示名称，至多100字。
+	MarketName *string `json:"marketName,omitempty"`
+	// 安装包包名，如 cn.gov.example.app。
+	PackageName *string `json:"packageName,omitempty"`
+	// 版本号，如 3.2.1。
+	Version *string `json:"version,omitempty"`
+	// 负责部门。
+	ResponsibleDept *string `json:"responsibleDept,omitempty"`
+	// 主管部门。
+	Authority *string `json:"authority,omitempty"`
+	// 主管部门联系电话：手机号码或带区号的固定电话。
+	AuthorityPhone *string `json:"authorityPhone,omitempty"`
+	// 主管联系人。
+	Supervisor *string `json:"supervisor,omitempty"`
+	// 主管联系电话。
+	SupervisorPhone *string `json:"supervisorPhone,omitempty"`
+	// 技术联系单位。
+	TechUnit *string `json:"techUnit,omitempty"`
+	// 技术联系人。
+	TechContact *string `json:"techContact,omitempty"`
+	// 技术联系电话。
+	TechPhone *string `json:"techPhone,omitempty"`
+}
+
+// 备案操作的结果。
+type FilingPayload struct {
+	// 备案。
+	Filing *models.Filing `json:"filing"`
+}
+
 // 申请表中一个字段的值。
 type FormValue struct {
 	// 字段键。
@@ -693,6 +758,24 @@ type LoginInput struct {
 	Username string `json:"username"`
 	// 密码。
 	Password string `json:"password"`
+}
+
+// 应用列表（从新到旧）。
+type ManagedAppConnection struct {
+	// 本页。
+	Edges []*ManagedAppEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 应用列表中的一条。
+type ManagedAppEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 应用。
+	Node *models.App `json:"node"`
 }
 
 // 把消息标为已读。
@@ -919,6 +1002,12 @@ type RegisterInterfaceInput struct {
 	Interface *SourceInterfaceInput `json:"interface"`
 }
 
+// 删除应用的文件。
+type RemoveAppFileInput struct {
+	// 文件编号。
+	FileID string `json:"fileId"`
+}
+
 // 删除敏感词。
 type RemoveSensitiveWordInput struct {
 	// 词。
@@ -977,6 +1066,18 @@ type ReviewAppealInput struct {
 	Uphold bool `json:"uphold"`
 	// 复核意见，至多500字。
 	Note string `json:"note"`
+}
+
+// 审核备案。
+type ReviewFilingInput struct {
+	// 备案编号。
+	FilingID string `json:"filingId"`
+	// 是否通过；通过须每个审核项都符合。
+	Approve bool `json:"approve"`
+	// 逐项结论。
+	Checks []*FilingCheckInput `json:"checks"`
+	// 审核意见，至多500字；驳回时必填。
+	Reason *string `json:"reason,omitempty"`
 }
 
 // 审核接口。
@@ -1358,6 +1459,14 @@ type UpdateAppInput struct {
 	AppID string `json:"appId"`
 	// 基本信息。
 	App *AppInput `json:"app"`
+}
+
+// 修改备案（审核通过或已上线的备案修改后回到待提交，须重新审核）。
+type UpdateFilingInput struct {
+	// 备案编号。
+	FilingID string `json:"filingId"`
+	// 备案信息。
+	Filing *FilingInput `json:"filing"`
 }
 
 // 修改接口（审核通过或未通过的接口修改后回到待提交，需要重新审核）。
