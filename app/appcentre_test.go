@@ -369,6 +369,28 @@ func TestAppLifeCycle(t *testing.T) {
 		}
 		expectCode(t, b.gql(t, owner, archive, map[string]any{"id": fb.AddAppFeedback.ID}), models.ECodeConflict)
 
+		// The audit log keeps each change's before and after.
+		var logs struct {
+			AuditLogs struct {
+				Edges []struct{ Node struct{ Before, After *string } }
+			}
+		}
+		b.gql(t, reviewer, `{ auditLogs(operation: "takeAppOffline", first: 1) { edges { node { before after } } } }`, nil).decode(t, &logs)
+		if e := logs.AuditLogs.Edges; len(e) != 1 || e[0].Node.Before == nil || e[0].Node.After == nil ||
+			!strings.Contains(*e[0].Node.Before, `"Status":"ONLINE"`) || !strings.Contains(*e[0].Node.After, `"Status":"OFFLINE"`) {
+			t.Fatalf("before/after: %+v", logs)
+		}
+		b.gql(t, reviewer, `{ auditLogs(operation: "createApp", first: 100) { edges { node { before after } } } }`, nil).decode(t, &logs)
+		created := false
+		for _, e := range logs.AuditLogs.Edges {
+			if e.Node.Before == nil && e.Node.After != nil && strings.Contains(*e.Node.After, `"Code":"`+code+`"`) {
+				created = true
+			}
+		}
+		if !created {
+			t.Fatalf("no creation with its after: %+v", logs)
+		}
+
 		// The record of every step.
 		var ev struct {
 			AdminApp struct {
@@ -470,8 +492,21 @@ func TestAppScopes(t *testing.T) {
 		_, r = op(dept2, "updateApp", "UpdateAppInput", map[string]any{"appId": d.ID, "app": map[string]any{"code": "dept-" + b.name, "name": "改名",
 			"category": "综合", "url": "https://dept.example.gov.cn/"}})
 		expectCode(t, r, models.ECodeNotFound)
-		if r := b.gql(t, dept2, `{ adminApps(first: 100) { edges { node { id } } } }`, nil); strings.Contains(string(r.Raw), d.ID) {
+		if r := b.gql(t, dept2, `{ adminApps(first: 100) { edges { node { id } } } }`, nil); len(r.Errors) > 0 || strings.Contains(string(r.Raw), d.ID) {
 			t.Fatalf("another department's app listed: %s", r.Raw)
+		}
+		// A department publishes to its own hall only.
+		b.gql(t, dept1, `mutation($id: ID!) { testApp(input: {appId: $id}) { passed } }`, map[string]any{"id": d.ID}).decode(t, &struct{}{})
+		op(dept1, "submitApp", "AppActionInput", map[string]any{"appId": d.ID})
+		if d, r = op(national, "reviewApp", "ReviewAppInput", map[string]any{"appId": d.ID, "approve": true}); d.Status != "APPROVED" {
+			t.Fatalf("review: %s", r.Raw)
+		}
+		for _, h := range []string{"NATIONAL", "REGION:440000", "AGENCY:2"} {
+			_, r = op(dept1, "publishApp", "PublishAppInput", map[string]any{"appId": d.ID, "halls": []map[string]any{{"hall": h}}})
+			expectCode(t, r, models.ECodeForbidden)
+		}
+		if d, r = op(dept1, "publishApp", "PublishAppInput", map[string]any{"appId": d.ID, "halls": []map[string]any{{"hall": "AGENCY:1"}}}); d.Status != "ONLINE" {
+			t.Fatalf("own hall: %s", r.Raw)
 		}
 	})
 }

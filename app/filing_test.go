@@ -87,6 +87,15 @@ func TestFilings(t *testing.T) {
 		if len(f.Missing) != 1 || f.Missing[0].Field != "packageFile" {
 			t.Fatalf("only the package missing: %s", r.Raw)
 		}
+		// Phones left out of an update are kept (clients see them masked).
+		delete(full, "techPhone")
+		if f, r = op(gd, "updateFiling", "UpdateFilingInput", map[string]any{"filingId": f.ID, "filing": full}); f.TechPhone != "1391*****" || len(f.Missing) != 1 {
+			t.Fatalf("an update dropped a phone: %s", r.Raw)
+		}
+		// The audit log keeps no clear phone.
+		if logs := b.gql(t, national, `{ auditLogs(operation: "updateFiling", first: 5) { edges { node { arguments before after } } } }`, nil); strings.Contains(string(logs.Raw), "13800138000") || strings.Contains(string(logs.Raw), "020-83133333") {
+			t.Fatalf("a clear phone in the audit log: %.1500s", logs.Raw)
+		}
 		if res := b.postFile(t, sh, "/app-files", [][2]string{{"filingId", f.ID}, {"kind", "PACKAGE"}}, "yss.apk", zipOf(t, "AndroidManifest.xml")); res.Status != 404 {
 			t.Fatalf("another province's upload: %+v", res)
 		}
@@ -140,6 +149,15 @@ func TestFilings(t *testing.T) {
 		if f, r = op(gd, "updateFiling", "UpdateFilingInput", map[string]any{"filingId": f.ID, "filing": full}); f.Status != "DRAFT" {
 			t.Fatalf("new version: %s", r.Raw)
 		}
+		// A nationwide administrator who edited a filing does not review it.
+		editor := b.adminTicketOf(t, 0, true)
+		full["version"] = "3.3.1"
+		op(editor, "updateFiling", "UpdateFilingInput", map[string]any{"filingId": f.ID, "filing": full})
+		if f, r = op(gd, "submitFiling", "FilingActionInput", map[string]any{"filingId": f.ID}); f.Status != "PENDING" {
+			t.Fatalf("resubmit: %s", r.Raw)
+		}
+		_, r = op(editor, "reviewFiling", "ReviewFilingInput", map[string]any{"filingId": f.ID, "approve": true, "checks": checks(true)})
+		expectCode(t, r, models.ECodeForbidden)
 		// Nobody reviews their own filing.
 		dept := map[string]any{"kind": "DEPARTMENTAL", "agencyId": gid("Agency", 1), "name": "国家医保服务平台", "marketName": "国家医保服务平台",
 			"packageName": "cn.gov.nhsa", "version": "1.0", "responsibleDept": "国家医保局", "authority": "国家医保局", "authorityPhone": "010-89061111",
@@ -153,5 +171,13 @@ func TestFilings(t *testing.T) {
 		_, r = op(national, "reviewFiling", "ReviewFilingInput", map[string]any{"filingId": d.ID, "approve": true, "checks": checks(true)})
 		expectCode(t, r, models.ECodeForbidden)
 		expectCode(t, b.gql(t, gd, `query($id: ID!) { filing(id: $id) { id } }`, map[string]any{"id": d.ID}), models.ECodeNotFound)
+		// A department's filing has no region, whatever was sent, and is not
+		// listed to a province.
+		dept["regionCode"], dept["name"] = "440000", "部门二"
+		d2, _ := op(national, "createFiling", "FilingInput", dept)
+		r = b.gql(t, gd, `{ filings(first: 100) { edges { node { id } } } }`, nil)
+		if len(r.Errors) > 0 || strings.Contains(string(r.Raw), d2.ID) || strings.Contains(string(r.Raw), d.ID) || !strings.Contains(string(r.Raw), f.ID) {
+			t.Fatalf("a province's list: %s", r.Raw)
+		}
 	})
 }

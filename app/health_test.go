@@ -190,6 +190,11 @@ func TestInterfaceAuthentication(t *testing.T) {
 		if strings.Contains(string(logs.Raw), secret) {
 			t.Fatalf("the provider's key in the audit log: %s", logs.Raw)
 		}
+		// Nor its sealed form, in the snapshots of the interface.
+		logs = b.gql(t, registrant, `{ auditLogs(operation: "updateInterface", first: 20) { edges { node { before after } } } }`, nil)
+		if strings.Contains(string(logs.Raw), secret) || !strings.Contains(string(logs.Raw), `\"AuthKey\":\"***\"`) {
+			t.Fatalf("snapshots of an interface: %.2000s", logs.Raw)
+		}
 	})
 }
 

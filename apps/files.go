@@ -2,6 +2,7 @@ package apps
 
 import (
 	"archive/zip"
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -142,9 +143,11 @@ func checkArchive(store *cases.Files, kept *cases.Kept, kind string) error {
 	return models.InvalidField("file", "H5 资源包的根目录（或唯一的顶层目录）中须有 index.html。")
 }
 
-// zipEntries reads the number of entries from a zip's end-of-central-
-// directory record, before the directory itself is read. A ZIP64 archive
-// (0xFFFF entries) counts as too many.
+// zipEntries counts a zip's entries by walking its central directory
+// header by header, before the zip reader holds the directory in memory:
+// at most maxZipEntries+1 are read. The walk must end exactly at the end
+// record and agree with its count; ZIP64 archives (whose sentinels send
+// readers elsewhere) are refused.
 func zipEntries(r io.ReaderAt, size int64) (int, error) {
 	const eocdLen, maxComment = 22, 65535
 	tail := min(size, eocdLen+maxComment)
@@ -152,16 +155,50 @@ func zipEntries(r io.ReaderAt, size int64) (int, error) {
 	if _, err := r.ReadAt(buf, size-tail); err != nil && err != io.EOF {
 		return 0, err
 	}
+	eocd := -1
 	for i := len(buf) - eocdLen; i >= 0; i-- {
-		if buf[i] == 'P' && buf[i+1] == 'K' && buf[i+2] == 5 && buf[i+3] == 6 {
-			n := int(binary.LittleEndian.Uint16(buf[i+10:]))
-			if n == 0xFFFF {
-				return maxZipEntries + 1, nil
-			}
+		if binary.LittleEndian.Uint32(buf[i:]) == 0x06054b50 {
+			eocd = i
+			break
+		}
+	}
+	if eocd < 0 {
+		return 0, errors.New("no end of central directory")
+	}
+	rec := buf[eocd:]
+	count := int(binary.LittleEndian.Uint16(rec[10:]))
+	dirSize := int64(binary.LittleEndian.Uint32(rec[12:]))
+	dirOffset := int64(binary.LittleEndian.Uint32(rec[16:]))
+	if count == 0xFFFF || dirSize == 0xFFFFFFFF || dirOffset == 0xFFFFFFFF {
+		return 0, errors.New("zip64")
+	}
+	eocdAt := size - tail + int64(eocd)
+	if dirOffset+dirSize != eocdAt {
+		return 0, errors.New("central directory not where the end record says")
+	}
+	br := bufio.NewReaderSize(io.NewSectionReader(r, dirOffset, dirSize), 64<<10)
+	var head [46]byte
+	n, read := 0, int64(0)
+	for read < dirSize {
+		if _, err := io.ReadFull(br, head[:]); err != nil {
+			return 0, err
+		}
+		if binary.LittleEndian.Uint32(head[:]) != 0x02014b50 {
+			return 0, errors.New("bad central directory header")
+		}
+		skip := int64(binary.LittleEndian.Uint16(head[28:])) + int64(binary.LittleEndian.Uint16(head[30:])) + int64(binary.LittleEndian.Uint16(head[32:]))
+		if _, err := br.Discard(int(skip)); err != nil {
+			return 0, err
+		}
+		read += 46 + skip
+		if n++; n > maxZipEntries {
 			return n, nil
 		}
 	}
-	return 0, errors.New("no end of central directory")
+	if read != dirSize || n != count {
+		return 0, errors.New("central directory does not match its end record")
+	}
+	return n, nil
 }
 
 // AddFile keeps a file of an app. A package or a bundle is a change that

@@ -37,31 +37,53 @@ type Entry struct {
 	Arguments map[string]any
 	Outcome   string // OK, or the error code
 	IP        string
+	// Before and After are the object the mutation changed, as it was and
+	// as it became (nil: none).
+	Before, After any
 }
 
 // Record writes an entry.
 func (s *Service) Record(ctx context.Context, e Entry) error {
-	// Through JSON first: arguments arrive as the schema's input structs,
-	// whose fields become keys that Redact can see.
-	var generic any
-	if raw, err := json.Marshal(e.Arguments); err == nil {
-		_ = json.Unmarshal(raw, &generic)
-	}
-	args, _ := json.Marshal(Redact(generic))
-	text := string(args)
-	if len(text) > MaxArguments {
-		// Still JSON: a marker and the start of the arguments as text.
-		cut, _ := json.Marshal(map[string]any{"truncated": true, "preview": truncate(text, MaxArguments-100)})
-		text = string(cut)
-	}
 	// The record outlives a client that went away: it must be written.
 	ctx = context.WithoutCancel(ctx)
 	return s.db.WithContext(ctx).Create(&models.AuditLog{AdminID: e.Admin.ID, Username: e.Admin.Username, Operation: e.Operation,
-		Arguments: text, Outcome: e.Outcome, IP: e.IP, At: time.Now().UTC()}).Error
+		Arguments: redactedJSON(e.Arguments), Outcome: e.Outcome, IP: e.IP, At: time.Now().UTC(),
+		Before: snapshotJSON(e.Before), After: snapshotJSON(e.After)}).Error
+}
+
+// redactedJSON is v as JSON with its secrets redacted, cut to MaxArguments.
+func redactedJSON(v any) string {
+	// Through JSON first: arguments arrive as the schema's input structs,
+	// and snapshots as models, whose fields become keys Redact can see.
+	var generic any
+	if raw, err := json.Marshal(v); err == nil {
+		_ = json.Unmarshal(raw, &generic)
+	}
+	out, _ := json.Marshal(Redact(generic))
+	text := string(out)
+	if len(text) > MaxArguments {
+		// Still JSON: a marker and the start of the text.
+		cut, _ := json.Marshal(map[string]any{"truncated": true, "preview": truncate(text, MaxArguments-100)})
+		text = string(cut)
+	}
+	return text
+}
+
+// snapshotJSON is a snapshot as redacted JSON, "" for none.
+func snapshotJSON(v any) string {
+	if v == nil {
+		return ""
+	}
+	if s := redactedJSON(v); s != "null" {
+		return s
+	}
+	return ""
 }
 
 // secretKeys are argument names whose values are never recorded.
-var secretKeys = []string{"password", "secret", "privatekey", "private_key", "token", "ticket", "auth_code", "apikey", "api_key", "datakey", "authkey"}
+var secretKeys = []string{"password", "secret", "privatekey", "private_key", "token", "ticket", "auth_code", "apikey", "api_key", "datakey", "authkey",
+	// Personal data: contact phones, mobiles, identity numbers.
+	"phone", "mobile", "idnumber", "id_number"}
 
 func isSecret(name string) bool {
 	n := strings.ToLower(name)

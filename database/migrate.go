@@ -82,10 +82,10 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	{5, "interface authentication and health checks, scheduler leases; the app life cycle: bindings, files, hall placements, events, usage, feedback, admin notices; terminal filings", func(tx *gorm.DB) error {
+	{5, "interface authentication and health checks, scheduler leases; the app life cycle: bindings, files, hall placements, events, usage, feedback, admin notices; terminal filings; audit before/after", func(tx *gorm.DB) error {
 		err := tx.AutoMigrate(&models.SourceInterface{}, &models.InterfaceCheck{}, &models.InterfaceAlert{}, &models.Lease{},
 			&models.App{}, &models.AppInterface{}, &models.AppFile{}, &models.AppPublication{}, &models.AppEvent{},
-			&models.AppUsage{}, &models.AppUser{}, &models.AppFeedback{}, &models.AdminNotice{}, &models.Filing{})
+			&models.AppUsage{}, &models.AppUser{}, &models.AppFeedback{}, &models.AdminNotice{}, &models.Filing{}, &models.AuditLog{})
 		if err != nil {
 			return err
 		}

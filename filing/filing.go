@@ -40,8 +40,10 @@ type Input struct {
 	RegionCode string
 	AgencyID   uint64
 	Name, MarketName, PackageName, Version,
-	ResponsibleDept, Authority, AuthorityPhone, Supervisor, SupervisorPhone,
-	TechUnit, TechContact, TechPhone string
+	ResponsibleDept, Authority, Supervisor, TechUnit, TechContact string
+	// The phones: nil keeps the stored one (a client sees them masked and
+	// cannot send them back), "" removes it.
+	AuthorityPhone, SupervisorPhone, TechPhone *string
 }
 
 // A field of a filing, with its Chinese name, for the completeness check.
@@ -117,8 +119,24 @@ func (s *Service) clean(in *Input) error {
 		{&in.ResponsibleDept, "responsibleDept", "负责部门", 200}, {&in.Authority, "authority", "主管部门", 200},
 		{&in.Supervisor, "supervisor", "主管联系人", 100}, {&in.TechUnit, "techUnit", "技术联系单位", 200},
 		{&in.TechContact, "techContact", "技术联系人", 100},
-		{&in.AuthorityPhone, "authorityPhone", "主管部门联系电话", 30}, {&in.SupervisorPhone, "supervisorPhone", "主管联系电话", 30},
-		{&in.TechPhone, "techPhone", "技术联系电话", 30},
+	}
+	for _, p := range []struct {
+		p     *string
+		name  string
+		label string
+	}{{in.AuthorityPhone, "authorityPhone", "主管部门联系电话"}, {in.SupervisorPhone, "supervisorPhone", "主管联系电话"}, {in.TechPhone, "techPhone", "技术联系电话"}} {
+		if p.p == nil {
+			continue
+		}
+		v, err := validate.Text(p.name, p.label, *p.p, 30, "")
+		if err != nil {
+			return err
+		}
+		if *p.p = v; v != "" {
+			if err := validate.Phone(p.name, p.label, v); err != nil {
+				return err
+			}
+		}
 	}
 	for _, t := range texts {
 		v, err := validate.Text(t.name, t.label, *t.p, t.max, "")
@@ -133,14 +151,6 @@ func (s *Service) clean(in *Input) error {
 	if in.Version != "" && !versionRe.MatchString(in.Version) {
 		return models.InvalidField("version", "版本号格式不正确，应如 3.2.1。")
 	}
-	for _, p := range []struct{ v, name, label string }{{in.AuthorityPhone, "authorityPhone", "主管部门联系电话"},
-		{in.SupervisorPhone, "supervisorPhone", "主管联系电话"}, {in.TechPhone, "techPhone", "技术联系电话"}} {
-		if p.v != "" {
-			if err := validate.Phone(p.name, p.label, p.v); err != nil {
-				return err
-			}
-		}
-	}
 	switch in.Kind {
 	case Provincial:
 		if len(in.RegionCode) != 6 || !strings.HasSuffix(in.RegionCode, "0000") {
@@ -151,6 +161,7 @@ func (s *Service) clean(in *Input) error {
 		if in.AgencyID == 0 {
 			return models.InvalidField("agencyId", "部门移动端的备案须给出部门。")
 		}
+		in.RegionCode = "" // a department's terminal is national
 	default:
 		return models.InvalidField("kind", "备案类型只能是省级（PROVINCIAL）或部门（DEPARTMENTAL）移动端。")
 	}
@@ -166,20 +177,30 @@ func (s *Service) Phone(sealed string) (string, error) {
 	return s.keys.OpenString(sealed, phoneContext)
 }
 
-// columns are an input's columns, phones sealed.
+// columns are an input's columns, phones given sealed.
 func (s *Service) columns(in Input) (map[string]any, error) {
 	cols := map[string]any{"kind": string(in.Kind), "region_code": in.RegionCode, "agency_id": in.AgencyID,
 		"name": in.Name, "market_name": in.MarketName, "package_name": in.PackageName, "version": in.Version,
 		"responsible_dept": in.ResponsibleDept, "authority": in.Authority, "supervisor": in.Supervisor,
 		"tech_unit": in.TechUnit, "tech_contact": in.TechContact}
-	for col, v := range map[string]string{"authority_phone": in.AuthorityPhone, "supervisor_phone": in.SupervisorPhone, "tech_phone": in.TechPhone} {
-		sealed, err := s.seal(v)
+	for col, v := range map[string]*string{"authority_phone": in.AuthorityPhone, "supervisor_phone": in.SupervisorPhone, "tech_phone": in.TechPhone} {
+		if v == nil {
+			continue
+		}
+		sealed, err := s.seal(*v)
 		if err != nil {
 			return nil, err
 		}
 		cols[col] = sealed
 	}
 	return cols, nil
+}
+
+func orEmpty(cols map[string]any, col string) string {
+	if v, ok := cols[col].(string); ok {
+		return v
+	}
+	return ""
 }
 
 var errNotFound = models.Errorf(models.ECodeNotFound, "没有找到这份备案。")
@@ -196,9 +217,9 @@ func (s *Service) Create(ctx context.Context, adminID uint64, in Input) (*models
 	now := time.Now().UTC()
 	f := &models.Filing{Kind: string(in.Kind), RegionCode: in.RegionCode, AgencyID: in.AgencyID, Name: in.Name, MarketName: in.MarketName,
 		PackageName: in.PackageName, Version: in.Version, ResponsibleDept: in.ResponsibleDept, Authority: in.Authority,
-		AuthorityPhone: cols["authority_phone"].(string), Supervisor: in.Supervisor, SupervisorPhone: cols["supervisor_phone"].(string),
-		TechUnit: in.TechUnit, TechContact: in.TechContact, TechPhone: cols["tech_phone"].(string),
-		Status: string(Draft), Checklist: map[string]bool{}, FiledBy: adminID, CreatedAt: now, UpdatedAt: now}
+		AuthorityPhone: orEmpty(cols, "authority_phone"), Supervisor: in.Supervisor, SupervisorPhone: orEmpty(cols, "supervisor_phone"),
+		TechUnit: in.TechUnit, TechContact: in.TechContact, TechPhone: orEmpty(cols, "tech_phone"),
+		Status: string(Draft), Checklist: map[string]bool{}, FiledBy: adminID, LastEditedBy: adminID, CreatedAt: now, UpdatedAt: now}
 	if err := s.db.WithContext(ctx).Create(f).Error; err != nil {
 		return nil, err
 	}
@@ -215,16 +236,28 @@ func (s *Service) Update(ctx context.Context, adminID, id uint64, in Input) (*mo
 	if err != nil {
 		return nil, err
 	}
-	return s.step(ctx, id, Edit, Filer, func(*gorm.DB, *models.Filing) (map[string]any, error) { return cols, nil })
+	return s.step(ctx, id, Edit, Filer, func(*gorm.DB, *models.Filing) (map[string]any, error) { return edited(cols, adminID), nil })
+}
+
+// edited adds to a change's columns what every change does: the editor is
+// recorded (they do not review it), the last review's verdicts cleared.
+func edited(cols map[string]any, adminID uint64) map[string]any {
+	cols["last_edited_by"], cols["checklist"], cols["reviewed_by"] = adminID, "{}", 0
+	return cols
 }
 
 // AttachPackage makes an uploaded package the filing's (a change: a
 // reviewed filing goes back to draft), in the upload's transaction.
-func (s *Service) AttachPackage(tx *gorm.DB, id, fileID uint64) error {
+// The package it replaces is removed (its content stays in the store,
+// which may share it).
+func (s *Service) AttachPackage(tx *gorm.DB, adminID, id, fileID uint64) error {
 	_, err := stepTx(tx, id, Edit, Filer, func(*gorm.DB, *models.Filing) (map[string]any, error) {
-		return map[string]any{"package_file_id": fileID}, nil
+		return edited(map[string]any{"package_file_id": fileID}, adminID), nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return tx.Where("filing_id = ? AND id <> ?", id, fileID).Delete(&models.AppFile{}).Error
 }
 
 // AdmitsPackage checks a filing takes a new package now.
@@ -288,8 +321,8 @@ func (s *Service) Review(ctx context.Context, reviewerID, id uint64, approve boo
 		}
 	}
 	return s.step(ctx, id, action, Reviewer, func(_ *gorm.DB, f *models.Filing) (map[string]any, error) {
-		if reviewerID == f.FiledBy || reviewerID == f.SubmittedBy {
-			return nil, models.Errorf(models.ECodeForbidden, "不能审核自己填报或提交的备案，请由另一位管理员审核。")
+		if reviewerID == f.FiledBy || reviewerID == f.SubmittedBy || reviewerID == f.LastEditedBy {
+			return nil, models.Errorf(models.ECodeForbidden, "不能审核自己填报、修改或提交的备案，请由另一位管理员审核。")
 		}
 		return map[string]any{"review_note": reason, "reviewed_by": reviewerID, "checklist": jsonChecks(checks)}, nil
 	})
@@ -349,8 +382,11 @@ func (s *Service) Get(ctx context.Context, id uint64) (*models.Filing, error) {
 // provinces within a region-code prefix when given, of one department when
 // agencyID is not 0.
 func (s *Service) List(ctx context.Context, status Status, regionPrefix string, agencyID uint64, first int, afterID uint64) ([]*models.Filing, int64, error) {
-	return database.ScopedPage[models.Filing](s.db.WithContext(ctx).Model(&models.Filing{}),
-		database.Scope{Status: string(status), RegionPrefix: regionPrefix, AgencyID: agencyID}, first, afterID)
+	q := s.db.WithContext(ctx).Model(&models.Filing{})
+	if regionPrefix != "" {
+		q = q.Where("kind = ?", string(Provincial)) // a region's administrator sees its province's filing only
+	}
+	return database.ScopedPage[models.Filing](q, database.Scope{Status: string(status), RegionPrefix: regionPrefix, AgencyID: agencyID}, first, afterID)
 }
 
 func jsonChecks(m map[string]bool) string {

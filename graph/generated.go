@@ -306,8 +306,10 @@ type ComplexityRoot struct {
 	}
 
 	AuditLogEntry struct {
+		After     func(childComplexity int) int
 		Arguments func(childComplexity int) int
 		At        func(childComplexity int) int
+		Before    func(childComplexity int) int
 		ID        func(childComplexity int) int
 		IP        func(childComplexity int) int
 		Operation func(childComplexity int) int
@@ -1323,6 +1325,9 @@ type AppointmentSlotResolver interface {
 }
 type AuditLogEntryResolver interface {
 	ID(ctx context.Context, obj *models.AuditLog) (string, error)
+
+	Before(ctx context.Context, obj *models.AuditLog) (*string, error)
+	After(ctx context.Context, obj *models.AuditLog) (*string, error)
 }
 type CaseResolver interface {
 	ID(ctx context.Context, obj *models.Case) (string, error)
@@ -2451,6 +2456,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditLogEdge.Node(childComplexity), true
 
+	case "AuditLogEntry.after":
+		if e.ComplexityRoot.AuditLogEntry.After == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntry.After(childComplexity), true
 	case "AuditLogEntry.arguments":
 		if e.ComplexityRoot.AuditLogEntry.Arguments == nil {
 			break
@@ -2463,6 +2474,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditLogEntry.At(childComplexity), true
+	case "AuditLogEntry.before":
+		if e.ComplexityRoot.AuditLogEntry.Before == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AuditLogEntry.Before(childComplexity), true
 	case "AuditLogEntry.id":
 		if e.ComplexityRoot.AuditLogEntry.ID == nil {
 			break
@@ -7425,6 +7442,10 @@ func (ec *executionContext) childFields_AuditLogEntry(ctx context.Context, field
 		return ec.fieldContext_AuditLogEntry_outcome(ctx, field)
 	case "ip":
 		return ec.fieldContext_AuditLogEntry_ip(ctx, field)
+	case "before":
+		return ec.fieldContext_AuditLogEntry_before(ctx, field)
+	case "after":
+		return ec.fieldContext_AuditLogEntry_after(ctx, field)
 	case "at":
 		return ec.fieldContext_AuditLogEntry_at(ctx, field)
 	}
@@ -14497,6 +14518,52 @@ func (ec *executionContext) _AuditLogEntry_ip(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_AuditLogEntry_ip(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _AuditLogEntry_before(ctx context.Context, field graphql.CollectedField, obj *models.AuditLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntry_before(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditLogEntry().Before(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntry_before(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogEntry", field, true, true, "String")
+}
+
+func (ec *executionContext) _AuditLogEntry_after(ctx context.Context, field graphql.CollectedField, obj *models.AuditLog) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AuditLogEntry_after(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AuditLogEntry().After(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AuditLogEntry_after(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AuditLogEntry", field, true, true, "String")
 }
 
 func (ec *executionContext) _AuditLogEntry_at(ctx context.Context, field graphql.CollectedField, obj *models.AuditLog) (ret graphql.Marshaler) {
@@ -40152,6 +40219,18 @@ func (ec *executionContext) _AuditLogEntry(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "before":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditLogEntry_before(ctx, field, obj)
+				})
+		case "after":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AuditLogEntry_after(ctx, field, obj)
+				})
 		case "at":
 			out.Values[i] = ec._AuditLogEntry_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -130,7 +130,7 @@ func AppFiles(d AppFilesDeps) http.Handler {
 				case filingID != 0 && appID == 0 && kind == apps.FilePackage:
 					f, err = apps.StoreFile(ctx, db, store, a.ID, apps.FileOwner{FilingID: filingID}, kind, part.FileName(), part,
 						func(tx *gorm.DB) error { return d.Filings.AdmitsPackage(tx, filingID) },
-						func(tx *gorm.DB, f *models.AppFile) error { return d.Filings.AttachPackage(tx, filingID, f.ID) })
+						func(tx *gorm.DB, f *models.AppFile) error { return d.Filings.AttachPackage(tx, a.ID, filingID, f.ID) })
 				default:
 					writeError(w, http.StatusBadRequest, models.ECodeBadUserInput, "请先在表单中给出 appId 和 kind（或 filingId 和 kind=PACKAGE），再附上文件。")
 					return

@@ -45,7 +45,7 @@ const (
 func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.Server {
 	cfg := graph.Config{Resolvers: root}
 	cfg.Directives.Mask = maskDirective
-	cfg.Directives.Admin = adminDirective(root.Audit, log)
+	cfg.Directives.Admin = adminDirective(root.Audit, root.Snapshot, log)
 	// A search with facets runs three index queries; like a page of
 	// matters it is priced so that one request holds only a few.
 	cfg.Complexity.Query.Search = func(child int, _ string, _ *search.Scope, _ *search.Order, _ *string, first *int, _ *string) int {
@@ -146,7 +146,7 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 // logged-in administrator of the management centre holding the permission
 // (8.2.4), and every mutation it guards is written to the audit log with its
 // outcome, whatever that is.
-func adminDirective(log *audit.Service, logger *slog.Logger) func(ctx context.Context, _ any, next graphql.Resolver, permission *string) (any, error) {
+func adminDirective(log *audit.Service, snapshot func(context.Context, map[string]any) any, logger *slog.Logger) func(ctx context.Context, _ any, next graphql.Resolver, permission *string) (any, error) {
 	return func(ctx context.Context, _ any, next graphql.Resolver, permission *string) (any, error) {
 		v := viewer.From(ctx)
 		a, err := v.RequireAdmin(ctx)
@@ -156,11 +156,13 @@ func adminDirective(log *audit.Service, logger *slog.Logger) func(ctx context.Co
 		fc := graphql.GetFieldContext(ctx)
 		audited := log != nil && fc != nil && fc.Object == "Mutation"
 		outcome := "INTERNAL" // what a panic in the resolver leaves
+		var before, after any
 		if audited {
 			// Written whatever happens after this point: a denial, an
 			// error, a panic, or success.
 			defer func() {
-				if aerr := log.Record(ctx, audit.Entry{Admin: a, Operation: fc.Field.Name, Arguments: fc.Args, Outcome: outcome, IP: v.IP}); aerr != nil {
+				if aerr := log.Record(ctx, audit.Entry{Admin: a, Operation: fc.Field.Name, Arguments: fc.Args, Outcome: outcome, IP: v.IP,
+					Before: before, After: after}); aerr != nil {
 					// The mutation has committed; the failure to record it is
 					// an operator's alarm, not the caller's error.
 					logger.ErrorContext(ctx, "audit log write failed", "operation", fc.Field.Name, "admin", a.ID, "err", aerr)
@@ -178,10 +180,17 @@ func adminDirective(log *audit.Service, logger *slog.Logger) func(ctx context.Co
 				return nil, models.Errorf(models.ECodeForbidden, "您没有这项操作的权限，请联系管理员分配角色。")
 			}
 		}
+		if audited && snapshot != nil {
+			before = snapshot(ctx, fc.Args)
+		}
 		res, err := next(ctx)
 		outcome = "OK"
 		if err != nil {
 			outcome = models.ErrorCode(err)
+		} else if audited && snapshot != nil {
+			if after = snapshot(ctx, fc.Args); after == nil {
+				after = res // a new object: what the mutation returned
+			}
 		}
 		return res, err
 	}

@@ -297,3 +297,13 @@ func truncateRunes(s string, n int) string {
 	}
 	return s
 }
+
+// RoleByID is a role, or nil.
+func (s *Service) RoleByID(ctx context.Context, id uint64) (*models.Role, error) {
+	var r models.Role
+	err := s.db.WithContext(ctx).Take(&r, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	return &r, err
+}

@@ -173,8 +173,9 @@ type Filing struct {
 	// Checklist holds the reviewer's verdict on each item of 10.3.
 	Checklist   map[string]bool `gorm:"serializer:json;type:text"`
 	ReviewNote  string          `gorm:"size:500;not null"`
-	FiledBy     uint64          `gorm:"not null"`
-	SubmittedBy uint64          `gorm:"not null;default:0"`
+	FiledBy      uint64          `gorm:"not null"`
+	LastEditedBy uint64          `gorm:"not null;default:0"`
+	SubmittedBy  uint64          `gorm:"not null;default:0"`
 	ReviewedBy  uint64          `gorm:"not null;default:0"`
 	CreatedAt   time.Time       `gorm:"not null"`
 	UpdatedAt   time.Time       `gorm:"not null"`

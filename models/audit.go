@@ -13,5 +13,9 @@ type AuditLog struct {
 	Arguments string    `gorm:"type:text;not null"`
 	Outcome   string    `gorm:"size:32;not null"`
 	IP        string    `gorm:"size:64;not null"`
+	// Before and After are the changed object as JSON (secrets redacted),
+	// "" when the mutation names none or it did not exist.
+	Before string `gorm:"type:text"`
+	After  string `gorm:"type:text"`
 	At        time.Time `gorm:"not null;index"`
 }

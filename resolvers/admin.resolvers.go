@@ -48,6 +48,22 @@ func (r *auditLogEntryResolver) ID(ctx context.Context, obj *models.AuditLog) (s
 	return globalIDNum(kindAudit, obj.ID), nil
 }
 
+// Before is the resolver for the before field.
+func (r *auditLogEntryResolver) Before(ctx context.Context, obj *models.AuditLog) (*string, error) {
+	if obj.Before == "" {
+		return nil, nil
+	}
+	return &obj.Before, nil
+}
+
+// After is the resolver for the after field.
+func (r *auditLogEntryResolver) After(ctx context.Context, obj *models.AuditLog) (*string, error) {
+	if obj.After == "" {
+		return nil, nil
+	}
+	return &obj.After, nil
+}
+
 // AdminLogin is the resolver for the adminLogin field.
 func (r *mutationResolver) AdminLogin(ctx context.Context, input model.AdminLoginInput) (*model.AdminLoginPayload, error) {
 	s, err := r.Identity.AdminLogin(ctx, input.Username, input.Password)

@@ -97,6 +97,9 @@ func (r *Resolver) appInput(ctx context.Context, a *models.Admin, in *model.AppI
 func (r *Resolver) hallScope(ctx context.Context, a *models.Admin) apps.HallScope {
 	return func(h string) error {
 		kind, key := apps.ParseHall(h)
+		if a.AgencyID != 0 && h != apps.HallOfAgency(a.AgencyID) {
+			return models.Errorf(models.ECodeForbidden, "部门管理员只能发布到本部门的分厅。")
+		}
 		switch kind {
 		case apps.HallNational:
 			if a.RegionCode != "" {

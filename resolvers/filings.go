@@ -60,8 +60,8 @@ func (r *Resolver) filingCall(ctx context.Context, gid string) (*models.Admin, u
 func (r *Resolver) filingInput(ctx context.Context, a *models.Admin, in *model.FilingInput) (filing.Input, error) {
 	out := filing.Input{Kind: in.Kind, RegionCode: deref(in.RegionCode), Name: deref(in.Name), MarketName: deref(in.MarketName),
 		PackageName: deref(in.PackageName), Version: deref(in.Version), ResponsibleDept: deref(in.ResponsibleDept),
-		Authority: deref(in.Authority), AuthorityPhone: deref(in.AuthorityPhone), Supervisor: deref(in.Supervisor),
-		SupervisorPhone: deref(in.SupervisorPhone), TechUnit: deref(in.TechUnit), TechContact: deref(in.TechContact), TechPhone: deref(in.TechPhone)}
+		Authority: deref(in.Authority), AuthorityPhone: in.AuthorityPhone, Supervisor: deref(in.Supervisor),
+		SupervisorPhone: in.SupervisorPhone, TechUnit: deref(in.TechUnit), TechContact: deref(in.TechContact), TechPhone: in.TechPhone}
 	agencyID, err := optionalID("agencyId", in.AgencyID, kindAgency)
 	if err != nil {
 		return out, err

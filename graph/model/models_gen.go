@@ -544,7 +544,7 @@ type FilingInput struct {
 	ResponsibleDept *string `json:"responsibleDept,omitempty"`
 	// 主管部门。
 	Authority *string `json:"authority,omitempty"`
-	// 主管部门联系电话：手机号码或带区号的固定电话。
+	// 主管部门联系电话：手机号码或带区号的固定电话。三个联系电话修改时不填则保留原值（查询只返回脱敏值），填空字符串则删除。
 	AuthorityPhone *string `json:"authorityPhone,omitempty"`
 	// 主管联系人。
 	Supervisor *string `json:"supervisor,omitempty"`
