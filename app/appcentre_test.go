@@ -160,7 +160,9 @@ func TestAppLifeCycle(t *testing.T) {
 		expectCode(t, b.gql(t, staff, `{ adminApps { totalCount } }`, nil), models.ECodeForbidden)
 
 		// Only approved interfaces are bound; submit needs a function test.
-		var draftIface struct{ RegisterInterface struct{ Interface struct{ ID string } } }
+		var draftIface struct {
+			RegisterInterface struct{ Interface struct{ ID string } }
+		}
 		b.gql(t, owner, `mutation($in: RegisterInterfaceInput!) { registerInterface(input: $in) { interface { id } } }`,
 			map[string]any{"in": map[string]any{"appId": app.ID, "interface": map[string]any{"name": "草稿接口" + b.name, "address": src.URL + "/d", "format": "JSON", "method": "GET"}}}).decode(t, &draftIface)
 		_, r = op(owner, "bindAppInterfaces", "BindAppInterfacesInput", map[string]any{"appId": app.ID, "interfaceIds": []string{draftIface.RegisterInterface.Interface.ID}})
@@ -372,7 +374,9 @@ func TestAppLifeCycle(t *testing.T) {
 		// The audit log keeps each change's before and after.
 		var logs struct {
 			AuditLogs struct {
-				Edges []struct{ Node struct{ Before, After *string } }
+				Edges []struct {
+					Node struct{ Before, After *string }
+				}
 			}
 		}
 		b.gql(t, reviewer, `{ auditLogs(operation: "takeAppOffline", first: 1) { edges { node { before after } } } }`, nil).decode(t, &logs)

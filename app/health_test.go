@@ -34,7 +34,9 @@ func approvedInterface(t *testing.T, b *backend, registrant, reviewer string, in
 			in[k] = v
 		}
 	}
-	var out struct{ RegisterInterface struct{ Interface struct{ ID string } } }
+	var out struct {
+		RegisterInterface struct{ Interface struct{ ID string } }
+	}
 	b.gql(t, registrant, `mutation($in: RegisterInterfaceInput!) { registerInterface(input: $in) { interface { id } } }`,
 		map[string]any{"in": map[string]any{"appId": gid("App", app.ID), "interface": in}}).decode(t, &out)
 	id := out.RegisterInterface.Interface.ID
@@ -50,7 +52,9 @@ func approvedInterface(t *testing.T, b *backend, registrant, reviewer string, in
 // platform's whitelist.
 func TestInterfaceAuthentication(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
-		var keys struct{ PlatformPublicKeys []struct{ KeyID, PublicKeyHex string } }
+		var keys struct {
+			PlatformPublicKeys []struct{ KeyID, PublicKeyHex string }
+		}
 		b.gql(t, "", `{ platformPublicKeys { keyId publicKeyHex } }`, nil).decode(t, &keys)
 		pub := map[string]string{}
 		for _, k := range keys.PlatformPublicKeys {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"strings"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
@@ -71,4 +72,37 @@ func SM2PublicKeyPEM(pub *ecdsa.PublicKey) (string, error) {
 		return "", err
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
+}
+
+// ParseSM2PublicKey reads a public key as hex (04‖X‖Y) or as a PKIX PEM
+// block, the two forms SPEC §6 allows.
+func ParseSM2PublicKey(s string) (*ecdsa.PublicKey, error) {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "-----BEGIN") {
+		return ParseSM2PublicKeyHex(s)
+	}
+	block, _ := pem.Decode([]byte(s))
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return nil, fmt.Errorf("sm2 public key: want a PUBLIC KEY PEM block")
+	}
+	k, err := smx509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("sm2 public key: %w", err)
+	}
+	pub, ok := k.(*ecdsa.PublicKey)
+	if !ok || pub.Curve != sm2.P256() {
+		return nil, fmt.Errorf("sm2 public key: not an SM2 key")
+	}
+	return pub, nil
+}
+
+// SM2Encrypt encrypts msg to pub as SPEC §6 fixes it: C1C3C2 with C1 the
+// uncompressed point (04‖X‖Y).
+func SM2Encrypt(pub *ecdsa.PublicKey, msg []byte) ([]byte, error) {
+	return sm2.Encrypt(rand.Reader, pub, msg, sm2.NewPlainEncrypterOpts(sm2.MarshalUncompressed, sm2.C1C3C2))
+}
+
+// SM2Decrypt reverses SM2Encrypt.
+func SM2Decrypt(priv *sm2.PrivateKey, ciphertext []byte) ([]byte, error) {
+	return sm2.Decrypt(priv, ciphertext)
 }

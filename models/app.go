@@ -120,13 +120,13 @@ type AppUser struct {
 // AppFeedback is optimisation feedback on an app (8.2.3 d), archived when
 // dealt with.
 type AppFeedback struct {
-	ID         uint64    `gorm:"primaryKey"`
-	AppID      uint64    `gorm:"not null;index"`
-	AdminID    uint64    `gorm:"not null"`
-	Content    string    `gorm:"size:2000;not null"`
-	Status     string    `gorm:"size:16;not null"`
-	Resolution string    `gorm:"size:500;not null;default:''"`
-	ArchivedBy uint64    `gorm:"not null;default:0"`
+	ID         uint64 `gorm:"primaryKey"`
+	AppID      uint64 `gorm:"not null;index"`
+	AdminID    uint64 `gorm:"not null"`
+	Content    string `gorm:"size:2000;not null"`
+	Status     string `gorm:"size:16;not null"`
+	Resolution string `gorm:"size:500;not null;default:''"`
+	ArchivedBy uint64 `gorm:"not null;default:0"`
 	ArchivedAt *time.Time
 	CreatedAt  time.Time `gorm:"not null"`
 }
@@ -171,12 +171,56 @@ type Filing struct {
 	PackageFileID   uint64 `gorm:"not null;default:0"`
 	Status          string `gorm:"size:16;not null;index"`
 	// Checklist holds the reviewer's verdict on each item of 10.3.
-	Checklist   map[string]bool `gorm:"serializer:json;type:text"`
-	ReviewNote  string          `gorm:"size:500;not null"`
+	Checklist    map[string]bool `gorm:"serializer:json;type:text"`
+	ReviewNote   string          `gorm:"size:500;not null"`
 	FiledBy      uint64          `gorm:"not null"`
 	LastEditedBy uint64          `gorm:"not null;default:0"`
 	SubmittedBy  uint64          `gorm:"not null;default:0"`
-	ReviewedBy  uint64          `gorm:"not null;default:0"`
-	CreatedAt   time.Time       `gorm:"not null"`
-	UpdatedAt   time.Time       `gorm:"not null"`
+	ReviewedBy   uint64          `gorm:"not null;default:0"`
+	CreatedAt    time.Time       `gorm:"not null"`
+	UpdatedAt    time.Time       `gorm:"not null"`
+}
+
+// AppCredential is what a third-party app (9.2) authenticates with and
+// receives user information under: its SM2 public key (its server signs
+// exchanges with the private half), the user fields it asks for, and its
+// SM4 data key, sealed by the master key, rotated by version.
+type AppCredential struct {
+	AppID          uint64    `gorm:"primaryKey;autoIncrement:false"`
+	PublicKeyHex   string    `gorm:"size:130;not null"`
+	Fields         []string  `gorm:"serializer:json;type:text"`
+	DataKey        string    `gorm:"type:text"`
+	DataKeyVersion int       `gorm:"not null;default:0"`
+	UpdatedAt      time.Time `gorm:"not null"`
+}
+
+// AppConsent is a user's authorization of an app to receive the listed
+// fields; revoked when RevokedAt is set, granted again by a new consent.
+type AppConsent struct {
+	ID        uint64   `gorm:"primaryKey"`
+	UserID    uint64   `gorm:"not null;uniqueIndex:idx_app_consents_user_app,priority:1"`
+	AppID     uint64   `gorm:"not null;uniqueIndex:idx_app_consents_user_app,priority:2"`
+	Fields    []string `gorm:"serializer:json;type:text"`
+	GrantedAt time.Time
+	RevokedAt *time.Time
+}
+
+// AppTicket is a one-time ticket (9.2.3) an app's server exchanges for the
+// user's information: bound to the app and the user, valid 5 minutes, only
+// its SM3 hash kept.
+type AppTicket struct {
+	ID        uint64    `gorm:"primaryKey"`
+	Hash      string    `gorm:"size:64;not null;uniqueIndex"`
+	AppID     uint64    `gorm:"not null"`
+	UserID    uint64    `gorm:"not null"`
+	ExpiresAt time.Time `gorm:"not null;index"`
+	UsedAt    *time.Time
+}
+
+// ExchangeNonce is a nonce an app has used in a signed request, kept for
+// the signature window so it cannot be replayed.
+type ExchangeNonce struct {
+	AppID uint64    `gorm:"primaryKey;autoIncrement:false"`
+	Nonce string    `gorm:"primaryKey;size:128"`
+	At    time.Time `gorm:"not null;index"`
 }
