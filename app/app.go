@@ -30,6 +30,7 @@ import (
 	"govmobile/httpapi"
 	"govmobile/identity"
 	"govmobile/iface"
+	"govmobile/lightapp"
 	"govmobile/loaders"
 	"govmobile/messages"
 	"govmobile/outbound"
@@ -150,7 +151,9 @@ type App struct {
 	Apps *apps.Service
 	// Filings keeps mobile terminals' filings (clause 10).
 	Filings *filing.Service
-	Handler http.Handler
+	// LightApps lets third-party apps log users in (9.2).
+	LightApps *lightapp.Service
+	Handler   http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
 	done chan struct{}
@@ -290,6 +293,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 			}
 		}, a.Config.Dev || a.Config.OutboundHTTP)
 	a.Filings = filing.New(a.DB, keys)
+	a.LightApps = lightapp.New(a.DB, keys, a.Identity, a.PlatformKeys)
 	a.Attachments = consult.NewAttachments(a.DB, a.Files)
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
@@ -322,7 +326,7 @@ func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
-		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings}
+		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
@@ -358,6 +362,7 @@ func (a *App) routes() http.Handler {
 	appFiles := httpapi.Observe(log, "app-files", viewer.Middleware(a.Identity, httpapi.AppFiles(httpapi.AppFilesDeps{DB: a.DB, Apps: a.Apps,
 		Filings: a.Filings, Store: a.Files, AppInRegion: root.AppInRegion, FilingInScope: root.FilingInScope, Log: log})))
 	mux.Handle("/app-files", appFiles)
+	mux.Handle(lightapp.ExchangePath, httpapi.Observe(log, "user-info", a.LightApps.Handler(log)))
 	mux.Handle("/app-files/", appFiles)
 	if cfg.Dev {
 		mux.Handle("/graphiql", httpapi.Observe(log, "graphiql", web.GraphiQL("/graphql")))
@@ -443,6 +448,11 @@ func (a *App) housekeeping(ctx context.Context) {
 			a.Config.Logger.Error("housekeeping failed", "err", err)
 		} else if n > 0 {
 			a.Config.Logger.Info("housekeeping removed search log rows older than a year", "rows", n)
+		}
+		if n, err := a.LightApps.Prune(ctx); err != nil && ctx.Err() == nil {
+			a.Config.Logger.Error("housekeeping failed", "err", err)
+		} else if n > 0 {
+			a.Config.Logger.Info("housekeeping removed used app tickets and nonces", "rows", n)
 		}
 		if n, err := a.Apps.PruneUsers(ctx); err != nil && ctx.Err() == nil {
 			a.Config.Logger.Error("housekeeping failed", "err", err)

@@ -384,15 +384,22 @@ func TestAppLifeCycle(t *testing.T) {
 			!strings.Contains(*e[0].Node.Before, `"Status":"ONLINE"`) || !strings.Contains(*e[0].Node.After, `"Status":"OFFLINE"`) {
 			t.Fatalf("before/after: %+v", logs)
 		}
-		b.gql(t, reviewer, `{ auditLogs(operation: "createApp", first: 100) { edges { node { before after } } } }`, nil).decode(t, &logs)
-		created := false
+		b.gql(t, reviewer, `{ auditLogs(operation: "bindAppInterfaces", first: 100) { edges { node { before after } } } }`, nil).decode(t, &logs)
+		bound := false
 		for _, e := range logs.AuditLogs.Edges {
-			if e.Node.Before == nil && e.Node.After != nil && strings.Contains(*e.Node.After, `"Code":"`+code+`"`) {
-				created = true
+			if e.Node.Before != nil && e.Node.After != nil && strings.Contains(*e.Node.Before, `"InterfaceIDs":null`) && strings.Contains(*e.Node.After, `"InterfaceIDs":[`) {
+				bound = true
 			}
 		}
-		if !created {
-			t.Fatalf("no creation with its after: %+v", logs)
+		if !bound {
+			t.Fatalf("a binding's before and after: %+v", logs)
+		}
+		// A mutation naming no managed object keeps no snapshot.
+		b.gql(t, reviewer, `{ auditLogs(operation: "createApp", first: 100) { edges { node { before after } } } }`, nil).decode(t, &logs)
+		for _, e := range logs.AuditLogs.Edges {
+			if e.Node.Before != nil || e.Node.After != nil {
+				t.Fatalf("a creation with a snapshot: %+v", logs)
+			}
 		}
 
 		// The record of every step.
@@ -474,8 +481,17 @@ func TestAppScopes(t *testing.T) {
 		if app, r = op(national, "publishApp", "PublishAppInput", halls("REGION:440000", "NATIONAL")); app.Status != "ONLINE" {
 			t.Fatalf("national hall added: %s", r.Raw)
 		}
-		_, r = op(gdReviewer, "publishApp", "PublishAppInput", halls("REGION:440000"))
-		expectCode(t, r, models.ECodeForbidden)
+		// The province replaces its own placements; the national one stays.
+		if app, r = op(gdReviewer, "publishApp", "PublishAppInput", halls("REGION:440000")); app.Status != "ONLINE" {
+			t.Fatalf("republish in the province: %s", r.Raw)
+		}
+		var placed struct {
+			AdminApp struct{ Placements []struct{ Hall string } }
+		}
+		b.gql(t, national, `query($id: ID!) { adminApp(id: $id) { placements { hall } } }`, map[string]any{"id": app.ID}).decode(t, &placed)
+		if got := fmt.Sprint(placed.AdminApp.Placements); got != "[{NATIONAL} {REGION:440000}]" {
+			t.Fatalf("placements after the province republished: %s", got)
+		}
 
 		// Departments.
 		dept1 := b.scopedAdmin(t, "", 1, permission.ManageApps, permission.ReviewApps)

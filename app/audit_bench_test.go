@@ -59,8 +59,8 @@ func BenchmarkAuditRecordWithSnapshots(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		before := r.Snapshot(ctx, args)
-		after := r.Snapshot(ctx, args)
+		before := r.Snapshot(ctx, "takeAppOffline", args)
+		after := r.Snapshot(ctx, "takeAppOffline", args)
 		if before == nil || after == nil {
 			b.Fatal("no snapshot")
 		}

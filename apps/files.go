@@ -169,8 +169,13 @@ func zipEntries(r io.ReaderAt, size int64) (int, error) {
 	count := int(binary.LittleEndian.Uint16(rec[10:]))
 	dirSize := int64(binary.LittleEndian.Uint32(rec[12:]))
 	dirOffset := int64(binary.LittleEndian.Uint32(rec[16:]))
-	if count == 0xFFFF || dirSize == 0xFFFFFFFF || dirOffset == 0xFFFFFFFF {
+	// Go's reader turns to ZIP64 records on any of these sentinels, or
+	// finds a ZIP64 locator just before the end record: refused alike.
+	if count == 0xFFFF || dirSize == 0xFFFF || dirSize == 0xFFFFFFFF || dirOffset == 0xFFFFFFFF {
 		return 0, errors.New("zip64")
+	}
+	if eocd >= 20 && binary.LittleEndian.Uint32(buf[eocd-20:]) == 0x07064b50 {
+		return 0, errors.New("zip64 locator")
 	}
 	eocdAt := size - tail + int64(eocd)
 	if dirOffset+dirSize != eocdAt {

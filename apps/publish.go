@@ -96,21 +96,19 @@ func (s *Service) Publish(ctx context.Context, adminID, id uint64, places []Plac
 				}
 			}
 		}
-		// Halls the app leaves must be within the publisher's reach too: a
-		// province's reviewer does not take an app out of the national hall.
+		// A publisher replaces the placements within their reach; those
+		// beyond it stay as they are (a province's reviewer does not take
+		// an app out of the national hall).
 		var old []string
 		if err := tx.Model(&models.AppPublication{}).Where("app_id = ?", a.ID).Pluck("hall", &old).Error; err != nil {
 			return err
 		}
 		for _, h := range old {
-			if !seen[h] {
-				if err := scope(h); err != nil {
+			if seen[h] || scope(h) == nil {
+				if err := tx.Where("app_id = ? AND hall = ?", a.ID, h).Delete(&models.AppPublication{}).Error; err != nil {
 					return err
 				}
 			}
-		}
-		if err := tx.Where("app_id = ?", a.ID).Delete(&models.AppPublication{}).Error; err != nil {
-			return err
 		}
 		now := time.Now().UTC()
 		for _, p := range places {

@@ -82,10 +82,11 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	{5, "interface authentication and health checks, scheduler leases; the app life cycle: bindings, files, hall placements, events, usage, feedback, admin notices; terminal filings; audit before/after", func(tx *gorm.DB) error {
+	{5, "interface auth and health checks, leases; app life cycle (bindings, files, placements, events, usage, feedback, notices); filings; audit before/after; app credentials, consents, tickets", func(tx *gorm.DB) error {
 		err := tx.AutoMigrate(&models.SourceInterface{}, &models.InterfaceCheck{}, &models.InterfaceAlert{}, &models.Lease{},
 			&models.App{}, &models.AppInterface{}, &models.AppFile{}, &models.AppPublication{}, &models.AppEvent{},
-			&models.AppUsage{}, &models.AppUser{}, &models.AppFeedback{}, &models.AdminNotice{}, &models.Filing{}, &models.AuditLog{})
+			&models.AppUsage{}, &models.AppUser{}, &models.AppFeedback{}, &models.AdminNotice{}, &models.Filing{}, &models.AuditLog{},
+			&models.AppCredential{}, &models.AppConsent{}, &models.AppTicket{}, &models.ExchangeNonce{})
 		if err != nil {
 			return err
 		}

@@ -383,7 +383,7 @@ func (s *Service) Get(ctx context.Context, id uint64) (*models.Filing, error) {
 // agencyID is not 0.
 func (s *Service) List(ctx context.Context, status Status, regionPrefix string, agencyID uint64, first int, afterID uint64) ([]*models.Filing, int64, error) {
 	q := s.db.WithContext(ctx).Model(&models.Filing{})
-	if regionPrefix != "" {
+	if regionPrefix != "" && agencyID == 0 {
 		q = q.Where("kind = ?", string(Provincial)) // a region's administrator sees its province's filing only
 	}
 	return database.ScopedPage[models.Filing](q, database.Scope{Status: string(status), RegionPrefix: regionPrefix, AgencyID: agencyID}, first, afterID)

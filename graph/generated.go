@@ -17,6 +17,7 @@ import (
 	"govmobile/geo"
 	"govmobile/graph/model"
 	"govmobile/iface"
+	"govmobile/lightapp"
 	"govmobile/models"
 	"govmobile/platformkey"
 	"govmobile/search"
@@ -47,6 +48,8 @@ type ResolverRoot interface {
 	Agency() AgencyResolver
 	AgentChat() AgentChatResolver
 	App() AppResolver
+	AppAuthorization() AppAuthorizationResolver
+	AppCredentials() AppCredentialsResolver
 	AppEvent() AppEventResolver
 	AppFeedback() AppFeedbackResolver
 	AppFile() AppFileResolver
@@ -191,6 +194,29 @@ type ComplexityRoot struct {
 		URL            func(childComplexity int) int
 	}
 
+	AppAuthorization struct {
+		App       func(childComplexity int) int
+		Fields    func(childComplexity int) int
+		GrantedAt func(childComplexity int) int
+	}
+
+	AppAuthorizationRequest struct {
+		App        func(childComplexity int) int
+		Authorized func(childComplexity int) int
+		Fields     func(childComplexity int) int
+	}
+
+	AppCredentials struct {
+		DataKeyVersion func(childComplexity int) int
+		Fields         func(childComplexity int) int
+		PublicKeyHex   func(childComplexity int) int
+	}
+
+	AppDataKey struct {
+		EncryptedKey func(childComplexity int) int
+		Version      func(childComplexity int) int
+	}
+
 	AppEvent struct {
 		Action        func(childComplexity int) int
 		AdminUsername func(childComplexity int) int
@@ -253,6 +279,11 @@ type ComplexityRoot struct {
 		Poor         func(childComplexity int) int
 		Requests     func(childComplexity int) int
 		TakenOffline func(childComplexity int) int
+	}
+
+	AppTicket struct {
+		ExpiresAt func(childComplexity int) int
+		Ticket    func(childComplexity int) int
 	}
 
 	AppUsageDay struct {
@@ -751,6 +782,7 @@ type ComplexityRoot struct {
 	ManagedApp struct {
 		Agency        func(childComplexity int) int
 		App           func(childComplexity int) int
+		Credentials   func(childComplexity int) int
 		Events        func(childComplexity int) int
 		Feedback      func(childComplexity int, status *string) int
 		Files         func(childComplexity int) int
@@ -843,9 +875,11 @@ type ComplexityRoot struct {
 		AddAppFeedback            func(childComplexity int, input model.AddAppFeedbackInput) int
 		AddSensitiveWords         func(childComplexity int, input model.AddSensitiveWordsInput) int
 		AdminLogin                func(childComplexity int, input model.AdminLoginInput) int
+		AppTicket                 func(childComplexity int, appID string) int
 		AppealEvaluation          func(childComplexity int, input model.AppealEvaluationInput) int
 		ArchiveAppFeedback        func(childComplexity int, input model.ArchiveAppFeedbackInput) int
 		AssignConsultation        func(childComplexity int, input model.AssignConsultationInput) int
+		AuthorizeApp              func(childComplexity int, appID string) int
 		BindAppInterfaces         func(childComplexity int, input model.BindAppInterfacesInput) int
 		BookAppointment           func(childComplexity int, input model.BookAppointmentInput) int
 		CancelAppointment         func(childComplexity int, input model.CancelAppointmentInput) int
@@ -863,6 +897,7 @@ type ComplexityRoot struct {
 		EvaluateApp               func(childComplexity int, input model.EvaluateAppInput) int
 		EvaluateCase              func(childComplexity int, input model.EvaluateCaseInput) int
 		HandleCase                func(childComplexity int, input model.HandleCaseInput) int
+		IssueAppDataKey           func(childComplexity int, input model.AppActionInput) int
 		Login                     func(childComplexity int, input model.LoginInput) int
 		Logout                    func(childComplexity int) int
 		MarkAdminNoticeRead       func(childComplexity int, id string) int
@@ -885,10 +920,12 @@ type ComplexityRoot struct {
 		ReviewEvaluationAppeal    func(childComplexity int, input model.ReviewAppealInput) int
 		ReviewFiling              func(childComplexity int, input model.ReviewFilingInput) int
 		ReviewInterface           func(childComplexity int, input model.ReviewInterfaceInput) int
+		RevokeAppAuthorization    func(childComplexity int, appID string) int
 		RotatePlatformKey         func(childComplexity int) int
 		SaveApplicationDraft      func(childComplexity int, input model.SaveApplicationDraftInput) int
 		SaveConsultationDraft     func(childComplexity int, input model.SaveConsultationDraftInput) int
 		SendChatMessage           func(childComplexity int, input model.SendChatMessageInput) int
+		SetAppCredentials         func(childComplexity int, input model.SetAppCredentialsInput) int
 		SetHotWord                func(childComplexity int, input model.SetHotWordInput) int
 		SetSearchSynonym          func(childComplexity int, input model.SetSearchSynonymInput) int
 		StartAgentChat            func(childComplexity int, input model.StartAgentChatInput) int
@@ -964,6 +1001,7 @@ type ComplexityRoot struct {
 		AgencyCases             func(childComplexity int, status *cases.Status, first *int, after *string) int
 		AgencyConsultations     func(childComplexity int, status *consult.Status, keyword *string, first *int, after *string) int
 		AgentChatQueue          func(childComplexity int) int
+		AppAuthorizationRequest func(childComplexity int, appID string) int
 		AppointmentSlots        func(childComplexity int, matterID string, hallID string, date string) int
 		Ask                     func(childComplexity int, question string) int
 		AuditLogs               func(childComplexity int, username *string, operation *string, first *int, after *string) int
@@ -980,6 +1018,7 @@ type ComplexityRoot struct {
 		Matters                 func(childComplexity int, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) int
 		Me                      func(childComplexity int) int
 		MyAgentChats            func(childComplexity int, first *int, after *string) int
+		MyAppAuthorizations     func(childComplexity int) int
 		MyAppointments          func(childComplexity int, first *int, after *string) int
 		MyCases                 func(childComplexity int, status *cases.Status, first *int, after *string) int
 		MyConsultations         func(childComplexity int, status *consult.Status, first *int, after *string) int
@@ -1004,6 +1043,7 @@ type ComplexityRoot struct {
 		SourceInterfaces        func(childComplexity int, appID *string, status *iface.Status, first *int, after *string) int
 		Themes                  func(childComplexity int, serviceObject *models.ServiceObject) int
 		UnreadMessageCount      func(childComplexity int) int
+		UserInfoFields          func(childComplexity int) int
 		VerifyServiceCode       func(childComplexity int, payload string) int
 	}
 
@@ -1247,6 +1287,11 @@ type ComplexityRoot struct {
 		Username         func(childComplexity int) int
 	}
 
+	UserInfoField struct {
+		Key   func(childComplexity int) int
+		Label func(childComplexity int) int
+	}
+
 	WithdrawCasePayload struct {
 		Case func(childComplexity int) int
 	}
@@ -1284,6 +1329,13 @@ type AppResolver interface {
 
 	ServiceObjects(ctx context.Context, obj *models.App) ([]models.ServiceObject, error)
 	Region(ctx context.Context, obj *models.App) (*models.Region, error)
+}
+type AppAuthorizationResolver interface {
+	App(ctx context.Context, obj *models.AppConsent) (*models.App, error)
+	Fields(ctx context.Context, obj *models.AppConsent) ([]*lightapp.Field, error)
+}
+type AppCredentialsResolver interface {
+	Fields(ctx context.Context, obj *models.AppCredential) ([]*lightapp.Field, error)
 }
 type AppEventResolver interface {
 	AdminUsername(ctx context.Context, obj *models.AppEvent) (*string, error)
@@ -1465,6 +1517,7 @@ type ManagedAppResolver interface {
 	Events(ctx context.Context, obj *models.App) ([]*models.AppEvent, error)
 	Feedback(ctx context.Context, obj *models.App, status *string) ([]*models.AppFeedback, error)
 	Usage(ctx context.Context, obj *models.App, from string, to string) ([]*models.AppUsage, error)
+	Credentials(ctx context.Context, obj *models.App) (*models.AppCredential, error)
 }
 type MatterResolver interface {
 	ID(ctx context.Context, obj *models.Matter) (string, error)
@@ -1554,6 +1607,11 @@ type MutationResolver interface {
 	ResolveInterfaceAlert(ctx context.Context, input model.ResolveAlertInput) (*models.InterfaceAlert, error)
 	AddSensitiveWords(ctx context.Context, input model.AddSensitiveWordsInput) (*model.AddSensitiveWordsPayload, error)
 	RemoveSensitiveWord(ctx context.Context, input model.RemoveSensitiveWordInput) (bool, error)
+	SetAppCredentials(ctx context.Context, input model.SetAppCredentialsInput) (*models.AppCredential, error)
+	IssueAppDataKey(ctx context.Context, input model.AppActionInput) (*model.AppDataKey, error)
+	AuthorizeApp(ctx context.Context, appID string) (*models.AppConsent, error)
+	RevokeAppAuthorization(ctx context.Context, appID string) (bool, error)
+	AppTicket(ctx context.Context, appID string) (*model.AppTicket, error)
 	Subscribe(ctx context.Context, input model.SubscribeInput) (*model.SubscribePayload, error)
 	Unsubscribe(ctx context.Context, input model.UnsubscribeInput) (*model.UnsubscribePayload, error)
 	MarkMessagesRead(ctx context.Context, input model.MarkMessagesReadInput) (*model.MarkMessagesReadPayload, error)
@@ -1597,6 +1655,9 @@ type QueryResolver interface {
 	SourceInterfaces(ctx context.Context, appID *string, status *iface.Status, first *int, after *string) (*model.SourceInterfaceConnection, error)
 	InterfaceAlerts(ctx context.Context, status *iface.AlertStatus, interfaceID *string, first *int, after *string) (*model.InterfaceAlertConnection, error)
 	SensitiveWords(ctx context.Context) ([]string, error)
+	UserInfoFields(ctx context.Context) ([]*lightapp.Field, error)
+	AppAuthorizationRequest(ctx context.Context, appID string) (*model.AppAuthorizationRequest, error)
+	MyAppAuthorizations(ctx context.Context) ([]*models.AppConsent, error)
 	Matters(ctx context.Context, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) (*model.MatterConnection, error)
 	Matter(ctx context.Context, id *string, code *string) (*models.Matter, error)
 	Navigation(ctx context.Context, dimension model.NavigationDimension, regionCode *string) ([]*model.NavigationEntry, error)
@@ -2027,6 +2088,76 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.App.URL(childComplexity), true
 
+	case "AppAuthorization.app":
+		if e.ComplexityRoot.AppAuthorization.App == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppAuthorization.App(childComplexity), true
+	case "AppAuthorization.fields":
+		if e.ComplexityRoot.AppAuthorization.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppAuthorization.Fields(childComplexity), true
+	case "AppAuthorization.grantedAt":
+		if e.ComplexityRoot.AppAuthorization.GrantedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppAuthorization.GrantedAt(childComplexity), true
+
+	case "AppAuthorizationRequest.app":
+		if e.ComplexityRoot.AppAuthorizationRequest.App == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppAuthorizationRequest.App(childComplexity), true
+	case "AppAuthorizationRequest.authorized":
+		if e.ComplexityRoot.AppAuthorizationRequest.Authorized == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppAuthorizationRequest.Authorized(childComplexity), true
+	case "AppAuthorizationRequest.fields":
+		if e.ComplexityRoot.AppAuthorizationRequest.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppAuthorizationRequest.Fields(childComplexity), true
+
+	case "AppCredentials.dataKeyVersion":
+		if e.ComplexityRoot.AppCredentials.DataKeyVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppCredentials.DataKeyVersion(childComplexity), true
+	case "AppCredentials.fields":
+		if e.ComplexityRoot.AppCredentials.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppCredentials.Fields(childComplexity), true
+	case "AppCredentials.publicKeyHex":
+		if e.ComplexityRoot.AppCredentials.PublicKeyHex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppCredentials.PublicKeyHex(childComplexity), true
+
+	case "AppDataKey.encryptedKey":
+		if e.ComplexityRoot.AppDataKey.EncryptedKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppDataKey.EncryptedKey(childComplexity), true
+	case "AppDataKey.version":
+		if e.ComplexityRoot.AppDataKey.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppDataKey.Version(childComplexity), true
+
 	case "AppEvent.action":
 		if e.ComplexityRoot.AppEvent.Action == nil {
 			break
@@ -2274,6 +2405,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AppPressureTest.TakenOffline(childComplexity), true
+
+	case "AppTicket.expiresAt":
+		if e.ComplexityRoot.AppTicket.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppTicket.ExpiresAt(childComplexity), true
+	case "AppTicket.ticket":
+		if e.ComplexityRoot.AppTicket.Ticket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppTicket.Ticket(childComplexity), true
 
 	case "AppUsageDay.calls":
 		if e.ComplexityRoot.AppUsageDay.Calls == nil {
@@ -4167,6 +4311,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ManagedApp.App(childComplexity), true
+	case "ManagedApp.credentials":
+		if e.ComplexityRoot.ManagedApp.Credentials == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedApp.Credentials(childComplexity), true
 	case "ManagedApp.events":
 		if e.ComplexityRoot.ManagedApp.Events == nil {
 			break
@@ -4579,6 +4729,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AdminLogin(childComplexity, args["input"].(model.AdminLoginInput)), true
+	case "Mutation.appTicket":
+		if e.ComplexityRoot.Mutation.AppTicket == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_appTicket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AppTicket(childComplexity, args["appId"].(string)), true
 	case "Mutation.appealEvaluation":
 		if e.ComplexityRoot.Mutation.AppealEvaluation == nil {
 			break
@@ -4612,6 +4773,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AssignConsultation(childComplexity, args["input"].(model.AssignConsultationInput)), true
+	case "Mutation.authorizeApp":
+		if e.ComplexityRoot.Mutation.AuthorizeApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_authorizeApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AuthorizeApp(childComplexity, args["appId"].(string)), true
 	case "Mutation.bindAppInterfaces":
 		if e.ComplexityRoot.Mutation.BindAppInterfaces == nil {
 			break
@@ -4799,6 +4971,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.HandleCase(childComplexity, args["input"].(model.HandleCaseInput)), true
+	case "Mutation.issueAppDataKey":
+		if e.ComplexityRoot.Mutation.IssueAppDataKey == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueAppDataKey_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueAppDataKey(childComplexity, args["input"].(model.AppActionInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -5031,6 +5214,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReviewInterface(childComplexity, args["input"].(model.ReviewInterfaceInput)), true
+	case "Mutation.revokeAppAuthorization":
+		if e.ComplexityRoot.Mutation.RevokeAppAuthorization == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeAppAuthorization_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeAppAuthorization(childComplexity, args["appId"].(string)), true
 	case "Mutation.rotatePlatformKey":
 		if e.ComplexityRoot.Mutation.RotatePlatformKey == nil {
 			break
@@ -5070,6 +5264,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SendChatMessage(childComplexity, args["input"].(model.SendChatMessageInput)), true
+	case "Mutation.setAppCredentials":
+		if e.ComplexityRoot.Mutation.SetAppCredentials == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAppCredentials_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAppCredentials(childComplexity, args["input"].(model.SetAppCredentialsInput)), true
 	case "Mutation.setHotWord":
 		if e.ComplexityRoot.Mutation.SetHotWord == nil {
 			break
@@ -5524,6 +5729,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AgentChatQueue(childComplexity), true
+	case "Query.appAuthorizationRequest":
+		if e.ComplexityRoot.Query.AppAuthorizationRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Query_appAuthorizationRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AppAuthorizationRequest(childComplexity, args["appId"].(string)), true
 	case "Query.appointmentSlots":
 		if e.ComplexityRoot.Query.AppointmentSlots == nil {
 			break
@@ -5691,6 +5907,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyAgentChats(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.myAppAuthorizations":
+		if e.ComplexityRoot.Query.MyAppAuthorizations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyAppAuthorizations(childComplexity), true
 	case "Query.myAppointments":
 		if e.ComplexityRoot.Query.MyAppointments == nil {
 			break
@@ -5920,6 +6142,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.UnreadMessageCount(childComplexity), true
+	case "Query.userInfoFields":
+		if e.ComplexityRoot.Query.UserInfoFields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.UserInfoFields(childComplexity), true
 	case "Query.verifyServiceCode":
 		if e.ComplexityRoot.Query.VerifyServiceCode == nil {
 			break
@@ -6787,6 +7015,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.User.Username(childComplexity), true
 
+	case "UserInfoField.key":
+		if e.ComplexityRoot.UserInfoField.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserInfoField.Key(childComplexity), true
+	case "UserInfoField.label":
+		if e.ComplexityRoot.UserInfoField.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserInfoField.Label(childComplexity), true
+
 	case "WithdrawCasePayload.case":
 		if e.ComplexityRoot.WithdrawCasePayload.Case == nil {
 			break
@@ -6861,6 +7102,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SaveApplicationDraftInput", ec.unmarshalInputSaveApplicationDraftInput),
 			graphql.NewInputUnmarshaler("SaveConsultationDraftInput", ec.unmarshalInputSaveConsultationDraftInput),
 			graphql.NewInputUnmarshaler("SendChatMessageInput", ec.unmarshalInputSendChatMessageInput),
+			graphql.NewInputUnmarshaler("SetAppCredentialsInput", ec.unmarshalInputSetAppCredentialsInput),
 			graphql.NewInputUnmarshaler("SetHotWordInput", ec.unmarshalInputSetHotWordInput),
 			graphql.NewInputUnmarshaler("SetSearchSynonymInput", ec.unmarshalInputSetSearchSynonymInput),
 			graphql.NewInputUnmarshaler("SourceInterfaceInput", ec.unmarshalInputSourceInterfaceInput),
@@ -6971,7 +7213,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/filings.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
+//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/filings.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/lightapps.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -6996,6 +7238,7 @@ var sources = []*ast.Source{
 	{Name: "schema/halls.graphqls", Input: sourceData("schema/halls.graphqls"), BuiltIn: false},
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
 	{Name: "schema/interfaces.graphqls", Input: sourceData("schema/interfaces.graphqls"), BuiltIn: false},
+	{Name: "schema/lightapps.graphqls", Input: sourceData("schema/lightapps.graphqls"), BuiltIn: false},
 	{Name: "schema/matters.graphqls", Input: sourceData("schema/matters.graphqls"), BuiltIn: false},
 	{Name: "schema/messages.graphqls", Input: sourceData("schema/messages.graphqls"), BuiltIn: false},
 	{Name: "schema/regions.graphqls", Input: sourceData("schema/regions.graphqls"), BuiltIn: false},
@@ -7200,6 +7443,52 @@ func (ec *executionContext) childFields_App(ctx context.Context, field graphql.C
 	return nil, fmt.Errorf("no field named %q was found under type App", field.Name)
 }
 
+func (ec *executionContext) childFields_AppAuthorization(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "app":
+		return ec.fieldContext_AppAuthorization_app(ctx, field)
+	case "fields":
+		return ec.fieldContext_AppAuthorization_fields(ctx, field)
+	case "grantedAt":
+		return ec.fieldContext_AppAuthorization_grantedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppAuthorization", field.Name)
+}
+
+func (ec *executionContext) childFields_AppAuthorizationRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "app":
+		return ec.fieldContext_AppAuthorizationRequest_app(ctx, field)
+	case "fields":
+		return ec.fieldContext_AppAuthorizationRequest_fields(ctx, field)
+	case "authorized":
+		return ec.fieldContext_AppAuthorizationRequest_authorized(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppAuthorizationRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_AppCredentials(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "publicKeyHex":
+		return ec.fieldContext_AppCredentials_publicKeyHex(ctx, field)
+	case "fields":
+		return ec.fieldContext_AppCredentials_fields(ctx, field)
+	case "dataKeyVersion":
+		return ec.fieldContext_AppCredentials_dataKeyVersion(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppCredentials", field.Name)
+}
+
+func (ec *executionContext) childFields_AppDataKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "version":
+		return ec.fieldContext_AppDataKey_version(ctx, field)
+	case "encryptedKey":
+		return ec.fieldContext_AppDataKey_encryptedKey(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppDataKey", field.Name)
+}
+
 func (ec *executionContext) childFields_AppEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "action":
@@ -7326,6 +7615,16 @@ func (ec *executionContext) childFields_AppPressureTest(ctx context.Context, fie
 		return ec.fieldContext_AppPressureTest_takenOffline(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AppPressureTest", field.Name)
+}
+
+func (ec *executionContext) childFields_AppTicket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ticket":
+		return ec.fieldContext_AppTicket_ticket(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_AppTicket_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppTicket", field.Name)
 }
 
 func (ec *executionContext) childFields_AppUsageDay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8350,6 +8649,8 @@ func (ec *executionContext) childFields_ManagedApp(ctx context.Context, field gr
 		return ec.fieldContext_ManagedApp_feedback(ctx, field)
 	case "usage":
 		return ec.fieldContext_ManagedApp_usage(ctx, field)
+	case "credentials":
+		return ec.fieldContext_ManagedApp_credentials(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ManagedApp", field.Name)
 }
@@ -9048,6 +9349,16 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }
 
+func (ec *executionContext) childFields_UserInfoField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_UserInfoField_key(ctx, field)
+	case "label":
+		return ec.fieldContext_UserInfoField_label(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UserInfoField", field.Name)
+}
+
 func (ec *executionContext) childFields_WithdrawCasePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "case":
@@ -9320,6 +9631,20 @@ func (ec *executionContext) field_Mutation_adminLogin_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_appTicket_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "appId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["appId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_appealEvaluation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9359,6 +9684,20 @@ func (ec *executionContext) field_Mutation_assignConsultation_args(ctx context.C
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_authorizeApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "appId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["appId"] = arg0
 	return args, nil
 }
 
@@ -9592,6 +9931,20 @@ func (ec *executionContext) field_Mutation_handleCase_args(ctx context.Context, 
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.HandleCaseInput, error) {
 			return ec.unmarshalNHandleCaseInput2govmobileᚋgraphᚋmodelᚐHandleCaseInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_issueAppDataKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AppActionInput, error) {
+			return ec.unmarshalNAppActionInput2govmobileᚋgraphᚋmodelᚐAppActionInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9880,6 +10233,20 @@ func (ec *executionContext) field_Mutation_reviewInterface_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_revokeAppAuthorization_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "appId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["appId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_saveApplicationDraft_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9914,6 +10281,20 @@ func (ec *executionContext) field_Mutation_sendChatMessage_args(ctx context.Cont
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SendChatMessageInput, error) {
 			return ec.unmarshalNSendChatMessageInput2govmobileᚋgraphᚋmodelᚐSendChatMessageInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setAppCredentials_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetAppCredentialsInput, error) {
+			return ec.unmarshalNSetAppCredentialsInput2govmobileᚋgraphᚋmodelᚐSetAppCredentialsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10389,6 +10770,20 @@ func (ec *executionContext) field_Query_agencyConsultations_args(ctx context.Con
 		return nil, err
 	}
 	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_appAuthorizationRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "appId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["appId"] = arg0
 	return args, nil
 }
 
@@ -12687,6 +13082,304 @@ func (ec *executionContext) fieldContext_App_url(_ context.Context, field graphq
 	return graphql.NewScalarFieldContext("App", field, false, false, "String")
 }
 
+func (ec *executionContext) _AppAuthorization_app(ctx context.Context, field graphql.CollectedField, obj *models.AppConsent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppAuthorization_app(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppAuthorization().App(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
+			return ec.marshalNApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppAuthorization_app(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppAuthorization",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_App(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppAuthorization_fields(ctx context.Context, field graphql.CollectedField, obj *models.AppConsent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppAuthorization_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppAuthorization().Fields(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lightapp.Field) graphql.Marshaler {
+			return ec.marshalNUserInfoField2ᚕᚖgovmobileᚋlightappᚐFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppAuthorization_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppAuthorization",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserInfoField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppAuthorization_grantedAt(ctx context.Context, field graphql.CollectedField, obj *models.AppConsent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppAuthorization_grantedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GrantedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppAuthorization_grantedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppAuthorization", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AppAuthorizationRequest_app(ctx context.Context, field graphql.CollectedField, obj *model.AppAuthorizationRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppAuthorizationRequest_app(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.App, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.App) graphql.Marshaler {
+			return ec.marshalNApp2ᚖgovmobileᚋmodelsᚐApp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppAuthorizationRequest_app(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppAuthorizationRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_App(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppAuthorizationRequest_fields(ctx context.Context, field graphql.CollectedField, obj *model.AppAuthorizationRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppAuthorizationRequest_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lightapp.Field) graphql.Marshaler {
+			return ec.marshalNUserInfoField2ᚕᚖgovmobileᚋlightappᚐFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppAuthorizationRequest_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppAuthorizationRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserInfoField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppAuthorizationRequest_authorized(ctx context.Context, field graphql.CollectedField, obj *model.AppAuthorizationRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppAuthorizationRequest_authorized(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Authorized, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppAuthorizationRequest_authorized(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppAuthorizationRequest", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AppCredentials_publicKeyHex(ctx context.Context, field graphql.CollectedField, obj *models.AppCredential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppCredentials_publicKeyHex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublicKeyHex, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppCredentials_publicKeyHex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppCredentials", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppCredentials_fields(ctx context.Context, field graphql.CollectedField, obj *models.AppCredential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppCredentials_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AppCredentials().Fields(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lightapp.Field) graphql.Marshaler {
+			return ec.marshalNUserInfoField2ᚕᚖgovmobileᚋlightappᚐFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppCredentials_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppCredentials",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserInfoField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppCredentials_dataKeyVersion(ctx context.Context, field graphql.CollectedField, obj *models.AppCredential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppCredentials_dataKeyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DataKeyVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppCredentials_dataKeyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppCredentials", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AppDataKey_version(ctx context.Context, field graphql.CollectedField, obj *model.AppDataKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppDataKey_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppDataKey_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppDataKey", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AppDataKey_encryptedKey(ctx context.Context, field graphql.CollectedField, obj *model.AppDataKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppDataKey_encryptedKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EncryptedKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppDataKey_encryptedKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppDataKey", field, false, false, "String")
+}
+
 func (ec *executionContext) _AppEvent_action(ctx context.Context, field graphql.CollectedField, obj *models.AppEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13632,6 +14325,52 @@ func (ec *executionContext) _AppPressureTest_takenOffline(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_AppPressureTest_takenOffline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AppPressureTest", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AppTicket_ticket(ctx context.Context, field graphql.CollectedField, obj *model.AppTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppTicket_ticket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ticket, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppTicket_ticket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppTicket", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppTicket_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.AppTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppTicket_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppTicket_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppTicket", field, false, false, "Time")
 }
 
 func (ec *executionContext) _AppUsageDay_day(ctx context.Context, field graphql.CollectedField, obj *models.AppUsage) (ret graphql.Marshaler) {
@@ -21707,6 +22446,38 @@ func (ec *executionContext) fieldContext_ManagedApp_usage(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _ManagedApp_credentials(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedApp_credentials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedApp().Credentials(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.AppCredential) graphql.Marshaler {
+			return ec.marshalOAppCredentials2ᚖgovmobileᚋmodelsᚐAppCredential(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedApp_credentials(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedApp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppCredentials(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ManagedAppConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ManagedAppConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -26613,6 +27384,262 @@ func (ec *executionContext) fieldContext_Mutation_removeSensitiveWord(ctx contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setAppCredentials(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setAppCredentials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetAppCredentials(ctx, fc.Args["input"].(model.SetAppCredentialsInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.manage")
+				if err != nil {
+					var zeroVal *models.AppCredential
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.AppCredential
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.AppCredential) graphql.Marshaler {
+			return ec.marshalNAppCredentials2ᚖgovmobileᚋmodelsᚐAppCredential(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setAppCredentials(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppCredentials(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setAppCredentials_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_issueAppDataKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_issueAppDataKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IssueAppDataKey(ctx, fc.Args["input"].(model.AppActionInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "apps.manage")
+				if err != nil {
+					var zeroVal *model.AppDataKey
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.AppDataKey
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppDataKey) graphql.Marshaler {
+			return ec.marshalNAppDataKey2ᚖgovmobileᚋgraphᚋmodelᚐAppDataKey(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_issueAppDataKey(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppDataKey(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_issueAppDataKey_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_authorizeApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_authorizeApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AuthorizeApp(ctx, fc.Args["appId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.AppConsent) graphql.Marshaler {
+			return ec.marshalNAppAuthorization2ᚖgovmobileᚋmodelsᚐAppConsent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_authorizeApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppAuthorization(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_authorizeApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeAppAuthorization(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeAppAuthorization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeAppAuthorization(ctx, fc.Args["appId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeAppAuthorization(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeAppAuthorization_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_appTicket(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_appTicket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AppTicket(ctx, fc.Args["appId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppTicket) graphql.Marshaler {
+			return ec.marshalNAppTicket2ᚖgovmobileᚋgraphᚋmodelᚐAppTicket(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_appTicket(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppTicket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_appTicket_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_subscribe(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -29037,6 +30064,114 @@ func (ec *executionContext) _Query_sensitiveWords(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Query_sensitiveWords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Query", field, true, true, "String")
+}
+
+func (ec *executionContext) _Query_userInfoFields(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_userInfoFields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().UserInfoFields(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*lightapp.Field) graphql.Marshaler {
+			return ec.marshalNUserInfoField2ᚕᚖgovmobileᚋlightappᚐFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_userInfoFields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserInfoField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_appAuthorizationRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_appAuthorizationRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AppAuthorizationRequest(ctx, fc.Args["appId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppAuthorizationRequest) graphql.Marshaler {
+			return ec.marshalNAppAuthorizationRequest2ᚖgovmobileᚋgraphᚋmodelᚐAppAuthorizationRequest(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_appAuthorizationRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppAuthorizationRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_appAuthorizationRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myAppAuthorizations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myAppAuthorizations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyAppAuthorizations(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.AppConsent) graphql.Marshaler {
+			return ec.marshalNAppAuthorization2ᚕᚖgovmobileᚋmodelsᚐAppConsentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myAppAuthorizations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppAuthorization(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_matters(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -33253,6 +34388,52 @@ func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "Time")
+}
+
+func (ec *executionContext) _UserInfoField_key(ctx context.Context, field graphql.CollectedField, obj *lightapp.Field) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserInfoField_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserInfoField_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserInfoField", field, false, false, "String")
+}
+
+func (ec *executionContext) _UserInfoField_label(ctx context.Context, field graphql.CollectedField, obj *lightapp.Field) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserInfoField_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserInfoField_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserInfoField", field, false, false, "String")
 }
 
 func (ec *executionContext) _WithdrawCasePayload_case(ctx context.Context, field graphql.CollectedField, obj *model.WithdrawCasePayload) (ret graphql.Marshaler) {
@@ -37546,6 +38727,62 @@ func UnmarshalSendChatMessageInput(ctx context.Context, raw any) (model.SendChat
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSetAppCredentialsInput(ctx context.Context, obj any) (model.SetAppCredentialsInput, error) {
+	var it model.SetAppCredentialsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"appId", "publicKey", "fields"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
+		case "publicKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publicKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PublicKey = data
+		case "fields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fields"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fields = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetAppCredentialsInput unmarshals raw into the SetAppCredentialsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetAppCredentialsInput(ctx context.Context, raw any) (model.SetAppCredentialsInput, error) {
+	var out model.SetAppCredentialsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetAppCredentialsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetHotWordInput(ctx context.Context, obj any) (model.SetHotWordInput, error) {
 	var it model.SetHotWordInput
 	if obj == nil {
@@ -39393,6 +40630,176 @@ func (ec *executionContext) _App(ctx context.Context, sel ast.SelectionSet, obj 
 	return out
 }
 
+var appAuthorizationImplementors = []string{"AppAuthorization"}
+
+func (ec *executionContext) _AppAuthorization(ctx context.Context, sel ast.SelectionSet, obj *models.AppConsent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appAuthorizationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppAuthorization")
+		case "app":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppAuthorization_app(ctx, field, obj)
+				})
+		case "fields":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppAuthorization_fields(ctx, field, obj)
+				})
+		case "grantedAt":
+			out.Values[i] = ec._AppAuthorization_grantedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appAuthorizationRequestImplementors = []string{"AppAuthorizationRequest"}
+
+func (ec *executionContext) _AppAuthorizationRequest(ctx context.Context, sel ast.SelectionSet, obj *model.AppAuthorizationRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appAuthorizationRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppAuthorizationRequest")
+		case "app":
+			out.Values[i] = ec._AppAuthorizationRequest_app(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._AppAuthorizationRequest_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "authorized":
+			out.Values[i] = ec._AppAuthorizationRequest_authorized(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appCredentialsImplementors = []string{"AppCredentials"}
+
+func (ec *executionContext) _AppCredentials(ctx context.Context, sel ast.SelectionSet, obj *models.AppCredential) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appCredentialsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppCredentials")
+		case "publicKeyHex":
+			out.Values[i] = ec._AppCredentials_publicKeyHex(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fields":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AppCredentials_fields(ctx, field, obj)
+				})
+		case "dataKeyVersion":
+			out.Values[i] = ec._AppCredentials_dataKeyVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appDataKeyImplementors = []string{"AppDataKey"}
+
+func (ec *executionContext) _AppDataKey(ctx context.Context, sel ast.SelectionSet, obj *model.AppDataKey) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appDataKeyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppDataKey")
+		case "version":
+			out.Values[i] = ec._AppDataKey_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "encryptedKey":
+			out.Values[i] = ec._AppDataKey_encryptedKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var appEventImplementors = []string{"AppEvent"}
 
 func (ec *executionContext) _AppEvent(ctx context.Context, sel ast.SelectionSet, obj *models.AppEvent) graphql.Marshaler {
@@ -39806,6 +41213,44 @@ func (ec *executionContext) _AppPressureTest(ctx context.Context, sel ast.Select
 			}
 		case "takenOffline":
 			out.Values[i] = ec._AppPressureTest_takenOffline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var appTicketImplementors = []string{"AppTicket"}
+
+func (ec *executionContext) _AppTicket(ctx context.Context, sel ast.SelectionSet, obj *model.AppTicket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appTicketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppTicket")
+		case "ticket":
+			out.Values[i] = ec._AppTicket_ticket(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._AppTicket_expiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -43313,6 +44758,12 @@ func (ec *executionContext) _ManagedApp(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ManagedApp_usage(ctx, field, obj)
 				})
+		case "credentials":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedApp_credentials(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -44303,6 +45754,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setAppCredentials":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setAppCredentials(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issueAppDataKey":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_issueAppDataKey(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "authorizeApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_authorizeApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeAppAuthorization":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeAppAuthorization(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "appTicket":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_appTicket(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "subscribe":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_subscribe(ctx, field)
@@ -44872,6 +46358,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_sensitiveWords(ctx, field)
+				})
+		case "userInfoFields":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_userInfoFields(ctx, field)
+				})
+		case "appAuthorizationRequest":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_appAuthorizationRequest(ctx, field)
+				})
+		case "myAppAuthorizations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myAppAuthorizations(ctx, field)
 				})
 		case "matters":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -46660,6 +48164,44 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
+var userInfoFieldImplementors = []string{"UserInfoField"}
+
+func (ec *executionContext) _UserInfoField(ctx context.Context, sel ast.SelectionSet, obj *lightapp.Field) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, userInfoFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UserInfoField")
+		case "key":
+			out.Values[i] = ec._UserInfoField_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._UserInfoField_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var withdrawCasePayloadImplementors = []string{"WithdrawCasePayload"}
 
 func (ec *executionContext) _WithdrawCasePayload(ctx context.Context, sel ast.SelectionSet, obj *model.WithdrawCasePayload) graphql.Marshaler {
@@ -47306,6 +48848,54 @@ func (ec *executionContext) unmarshalNAppActionInput2govmobileᚋgraphᚋmodel�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNAppAuthorization2ᚕᚖgovmobileᚋmodelsᚐAppConsentᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.AppConsent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAppAuthorization2ᚖgovmobileᚋmodelsᚐAppConsent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAppAuthorization2ᚖgovmobileᚋmodelsᚐAppConsent(ctx context.Context, sel ast.SelectionSet, v *models.AppConsent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppAuthorization!")
+		return graphql.Null
+	}
+	return ec._AppAuthorization(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAppAuthorizationRequest2ᚖgovmobileᚋgraphᚋmodelᚐAppAuthorizationRequest(ctx context.Context, sel ast.SelectionSet, v *model.AppAuthorizationRequest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppAuthorizationRequest!")
+		return graphql.Null
+	}
+	return ec._AppAuthorizationRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAppCredentials2ᚖgovmobileᚋmodelsᚐAppCredential(ctx context.Context, sel ast.SelectionSet, v *models.AppCredential) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppCredentials!")
+		return graphql.Null
+	}
+	return ec._AppCredentials(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAppDataKey2ᚖgovmobileᚋgraphᚋmodelᚐAppDataKey(ctx context.Context, sel ast.SelectionSet, v *model.AppDataKey) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppDataKey!")
+		return graphql.Null
+	}
+	return ec._AppDataKey(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAppEvent2ᚕᚖgovmobileᚋmodelsᚐAppEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.AppEvent) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -47498,6 +49088,14 @@ func (ec *executionContext) marshalNAppStatus2govmobileᚋappsᚐStatus(ctx cont
 		graphql.AddInvalidNullFromMarshaler(ctx, "AppStatus!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNAppTicket2ᚖgovmobileᚋgraphᚋmodelᚐAppTicket(ctx context.Context, sel ast.SelectionSet, v *model.AppTicket) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppTicket!")
+		return graphql.Null
+	}
+	return ec._AppTicket(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAppUsageDay2ᚕᚖgovmobileᚋmodelsᚐAppUsageᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.AppUsage) graphql.Marshaler {
@@ -49883,6 +51481,11 @@ func (ec *executionContext) marshalNServiceSubscription2ᚖgovmobileᚋmodelsᚐ
 	return ec._ServiceSubscription(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSetAppCredentialsInput2govmobileᚋgraphᚋmodelᚐSetAppCredentialsInput(ctx context.Context, v any) (model.SetAppCredentialsInput, error) {
+	res, err := ec.unmarshalInputSetAppCredentialsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNSetHotWordInput2govmobileᚋgraphᚋmodelᚐSetHotWordInput(ctx context.Context, v any) (model.SetHotWordInput, error) {
 	res, err := ec.unmarshalInputSetHotWordInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -50184,6 +51787,30 @@ func (ec *executionContext) marshalNUser2ᚖgovmobileᚋmodelsᚐUserProfile(ctx
 	return ec._User(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNUserInfoField2ᚕᚖgovmobileᚋlightappᚐFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*lightapp.Field) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUserInfoField2ᚖgovmobileᚋlightappᚐField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUserInfoField2ᚖgovmobileᚋlightappᚐField(ctx context.Context, sel ast.SelectionSet, v *lightapp.Field) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UserInfoField!")
+		return graphql.Null
+	}
+	return ec._UserInfoField(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNUserType2govmobileᚋmodelsᚐUserType(ctx context.Context, v any) (models.UserType, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := models.UserType(tmp)
@@ -50404,6 +52031,13 @@ func (ec *executionContext) marshalOApp2ᚖgovmobileᚋmodelsᚐApp(ctx context.
 		return graphql.Null
 	}
 	return ec._App(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAppCredentials2ᚖgovmobileᚋmodelsᚐAppCredential(ctx context.Context, sel ast.SelectionSet, v *models.AppCredential) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AppCredentials(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOAppFile2ᚖgovmobileᚋmodelsᚐAppFile(ctx context.Context, sel ast.SelectionSet, v *models.AppFile) graphql.Marshaler {

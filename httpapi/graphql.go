@@ -146,7 +146,7 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 // logged-in administrator of the management centre holding the permission
 // (8.2.4), and every mutation it guards is written to the audit log with its
 // outcome, whatever that is.
-func adminDirective(log *audit.Service, snapshot func(context.Context, map[string]any) any, logger *slog.Logger) func(ctx context.Context, _ any, next graphql.Resolver, permission *string) (any, error) {
+func adminDirective(log *audit.Service, snapshot func(context.Context, string, map[string]any) any, logger *slog.Logger) func(ctx context.Context, _ any, next graphql.Resolver, permission *string) (any, error) {
 	return func(ctx context.Context, _ any, next graphql.Resolver, permission *string) (any, error) {
 		v := viewer.From(ctx)
 		a, err := v.RequireAdmin(ctx)
@@ -181,16 +181,14 @@ func adminDirective(log *audit.Service, snapshot func(context.Context, map[strin
 			}
 		}
 		if audited && snapshot != nil {
-			before = snapshot(ctx, fc.Args)
+			before = snapshot(ctx, fc.Field.Name, fc.Args)
 		}
 		res, err := next(ctx)
 		outcome = "OK"
 		if err != nil {
 			outcome = models.ErrorCode(err)
 		} else if audited && snapshot != nil {
-			if after = snapshot(ctx, fc.Args); after == nil {
-				after = res // a new object: what the mutation returned
-			}
+			after = snapshot(ctx, fc.Field.Name, fc.Args)
 		}
 		return res, err
 	}

@@ -15,6 +15,7 @@ import (
 	"govmobile/filing"
 	"govmobile/identity"
 	"govmobile/iface"
+	"govmobile/lightapp"
 	"govmobile/messages"
 	"govmobile/platformkey"
 	"govmobile/search"
@@ -55,4 +56,6 @@ type Resolver struct {
 	Apps *apps.Service
 	// Filings keeps mobile terminals' filings.
 	Filings *filing.Service
+	// LightApps keeps third-party apps' credentials, consents and tickets.
+	LightApps *lightapp.Service
 }

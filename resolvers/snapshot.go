@@ -3,25 +3,75 @@ package resolvers
 import (
 	"context"
 	"encoding/json"
-	"strings"
+
+	"govmobile/models"
 )
 
-// Snapshot is the state of the object a mutation's arguments name (the
-// first argument ending in "Id" that holds a global ID of a kind the
-// management centre changes), for the audit log's before and after; nil
-// when there is none. Secrets in it are redacted by the audit log.
-func (r *Resolver) Snapshot(ctx context.Context, args map[string]any) any {
-	kind, id := subjectOf(args)
-	if id == 0 {
+// auditSubjects names, for each audited mutation that changes one existing
+// object, the input field holding that object's ID. Other mutations keep
+// no before and after: their arguments say what they did, and objects of
+// other kinds (cases, consultations, chats) hold citizens' words that the
+// audit log must not copy.
+var auditSubjects = map[string]string{
+	"updateApp": "appId", "bindAppInterfaces": "appId", "testApp": "appId", "submitApp": "appId", "reviewApp": "appId",
+	"publishApp": "appId", "takeAppOffline": "appId", "pressureTestApp": "appId", "setAppCredentials": "appId", "issueAppDataKey": "appId",
+	"updateInterface": "interfaceId", "submitInterface": "interfaceId", "reviewInterface": "interfaceId", "testInterface": "interfaceId",
+	"acknowledgeInterfaceAlert": "alertId", "resolveInterfaceAlert": "alertId",
+	"updateFiling": "filingId", "submitFiling": "filingId", "reviewFiling": "filingId", "markFilingOnline": "filingId",
+	"archiveAppFeedback": "feedbackId", "updateAdmin": "adminId", "updateRole": "roleId",
+}
+
+// appSnapshot is an app with what mutations change beside its row.
+type appSnapshot struct {
+	App          *models.App
+	InterfaceIDs []uint64
+	Placements   []*models.AppPublication
+}
+
+// adminSnapshot is an administrator with their roles.
+type adminSnapshot struct {
+	Admin   *models.Admin
+	RoleIDs []uint64
+}
+
+// Snapshot is the state of the object an audited mutation changes (see
+// auditSubjects), for the audit log's before and after; nil when it
+// names none. Secrets in it are redacted by the audit log.
+func (r *Resolver) Snapshot(ctx context.Context, operation string, args map[string]any) any {
+	field, ok := auditSubjects[operation]
+	if !ok {
 		return nil
 	}
-	var (
-		v   any
-		err error
-	)
+	// Arguments arrive as the schema's input structs: read through JSON.
+	var generic struct {
+		Input map[string]any `json:"input"`
+	}
+	raw, _ := json.Marshal(args)
+	_ = json.Unmarshal(raw, &generic)
+	gid, _ := generic.Input[field].(string)
+	kind, key, err := parseGlobalID(field, gid)
+	if err != nil {
+		return nil
+	}
+	id, ok := parseKey(key)
+	if !ok {
+		return nil
+	}
+	var v any
 	switch kind {
 	case kindApp:
-		v, err = r.Apps.Get(ctx, id)
+		a, err := r.Apps.Get(ctx, id)
+		if err != nil {
+			return nil
+		}
+		s := appSnapshot{App: a}
+		if xs, err := r.Apps.Interfaces(ctx, id); err == nil {
+			for _, x := range xs {
+				s.InterfaceIDs = append(s.InterfaceIDs, x.ID)
+			}
+		}
+		s.Placements, _ = r.Apps.Placements(ctx, id)
+		v = s
 	case kindInterface:
 		v, err = r.Interfaces.Get(ctx, id)
 	case kindAlert:
@@ -31,49 +81,28 @@ func (r *Resolver) Snapshot(ctx context.Context, args map[string]any) any {
 	case kindAppFeedback:
 		v, err = r.Apps.Feedback(ctx, id)
 	case kindAdmin:
-		v, err = r.Identity.AdminByID(ctx, id)
+		a, err := r.Identity.AdminByID(ctx, id)
+		if err != nil || a == nil {
+			return nil
+		}
+		s := adminSnapshot{Admin: a}
+		if roles, err := r.Identity.RolesOf(ctx, []uint64{id}); err == nil && len(roles) == 1 {
+			for _, role := range roles[0] {
+				s.RoleIDs = append(s.RoleIDs, role.ID)
+			}
+		}
+		v = s
 	case kindRole:
-		v, err = r.Identity.RoleByID(ctx, id)
+		role, err := r.Identity.RoleByID(ctx, id)
+		if err != nil || role == nil {
+			return nil
+		}
+		v = role
 	default:
 		return nil
 	}
 	if err != nil {
-		return nil // gone (deleted), or not found: nothing to show
+		return nil
 	}
 	return v
-}
-
-// subjectOf finds the object a mutation's arguments name.
-func subjectOf(args map[string]any) (string, uint64) {
-	raw, err := json.Marshal(args)
-	if err != nil {
-		return "", 0
-	}
-	var generic any
-	if json.Unmarshal(raw, &generic) != nil {
-		return "", 0
-	}
-	var walk func(v any, depth int) (string, uint64)
-	walk = func(v any, depth int) (string, uint64) {
-		m, ok := v.(map[string]any)
-		if !ok || depth > 2 {
-			return "", 0
-		}
-		for k, x := range m {
-			if s, ok := x.(string); ok && (k == "id" || strings.HasSuffix(k, "Id")) {
-				if kind, key, err := parseGlobalID(k, s); err == nil {
-					if n, ok := parseKey(key); ok {
-						return kind, n
-					}
-				}
-			}
-		}
-		for _, x := range m {
-			if kind, id := walk(x, depth+1); id != 0 {
-				return kind, id
-			}
-		}
-		return "", 0
-	}
-	return walk(generic, 0)
 }

@@ -12,6 +12,7 @@ import (
 	"govmobile/filing"
 	"govmobile/geo"
 	"govmobile/iface"
+	"govmobile/lightapp"
 	"govmobile/models"
 	"govmobile/search"
 	"govmobile/servicecode"
@@ -134,6 +135,24 @@ type AppActionInput struct {
 	AppID string `json:"appId"`
 }
 
+// 一个应用向用户申请的授权（授权提示用）。
+type AppAuthorizationRequest struct {
+	// 应用。
+	App *models.App `json:"app"`
+	// 应用申请的用户信息。
+	Fields []*lightapp.Field `json:"fields"`
+	// 用户是否已经授权（且覆盖申请的全部信息）。
+	Authorized bool `json:"authorized"`
+}
+
+// 领取的数据密钥。
+type AppDataKey struct {
+	// 版本：换取用户信息的返回中 keyVersion 为这个版本时用它解密。
+	Version int `json:"version"`
+	// SM4 数据密钥，用应用公钥 SM2 加密（C1C3C2，C1 为 04 开头的非压缩点），十六进制。只给出这一次。
+	EncryptedKey string `json:"encryptedKey"`
+}
+
 // 应用的基本信息。
 type AppInput struct {
 	// 应用代码：3到64个小写字母、数字或连字符，全平台唯一。
@@ -176,6 +195,14 @@ type AppPlacementInput struct {
 	Category *string `json:"category,omitempty"`
 	// 排序号（0到100000），小的在前，默认0。
 	SortOrder *int `json:"sortOrder,omitempty"`
+}
+
+// 一次性票据。
+type AppTicket struct {
+	// 票据：只能由应用的服务器换取一次用户信息。
+	Ticket string `json:"ticket"`
+	// 失效时间（5分钟后）。
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // 对恶意差评提出申诉。
@@ -1260,6 +1287,16 @@ type ServiceCodeVerification struct {
 	IssuedAt *time.Time `json:"issuedAt,omitempty"`
 	// 过期时间。
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// 登记应用的接入凭证。
+type SetAppCredentialsInput struct {
+	// 应用编号。
+	AppID string `json:"appId"`
+	// 应用的 SM2 公钥：130位十六进制（04开头）或 PEM。
+	PublicKey string `json:"publicKey"`
+	// 申请的用户信息字段，至少一项。修改后用户须重新授权。
+	Fields []string `json:"fields"`
 }
 
 // 置顶、隐藏或恢复热词的输入。
