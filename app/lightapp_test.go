@@ -24,7 +24,7 @@ import (
 // onlineIdentityApp creates an identity-required app, puts it online with
 // no bound interfaces, registers its key and fields, and issues its data
 // key; it returns the app's ID, code, key and data key (version 1).
-func onlineIdentityApp(t *testing.T, b *backend, owner, reviewer, code string, fields ...string) (string, *sm2.PrivateKey, []byte) {
+func onlineIdentityApp(t testing.TB, b *backend, owner, reviewer, code string, fields ...string) (string, *sm2.PrivateKey, []byte) {
 	t.Helper()
 	var created struct {
 		CreateApp struct{ App struct{ ID string } }
@@ -61,7 +61,7 @@ func onlineIdentityApp(t *testing.T, b *backend, owner, reviewer, code string, f
 	return id, key, data
 }
 
-func platformKeys(t *testing.T, b *backend) map[string]*ecdsa.PublicKey {
+func platformKeys(t testing.TB, b *backend) map[string]*ecdsa.PublicKey {
 	var keys struct {
 		PlatformPublicKeys []struct{ KeyID, PublicKeyHex string }
 	}

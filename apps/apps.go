@@ -289,6 +289,13 @@ func (s *Service) Interfaces(ctx context.Context, id uint64) ([]*models.SourceIn
 	return xs, err
 }
 
+// InterfaceIDs are the IDs of the interfaces bound to an app.
+func (s *Service) InterfaceIDs(ctx context.Context, id uint64) ([]uint64, error) {
+	var ids []uint64
+	err := s.db.WithContext(ctx).Model(&models.AppInterface{}).Where("app_id = ?", id).Order("interface_id").Pluck("interface_id", &ids).Error
+	return ids, err
+}
+
 // Submit sends an app for review: it must have passed a function test
 // since its last change, and every bound interface must be approved.
 func (s *Service) Submit(ctx context.Context, adminID, id uint64) (*models.App, error) {

@@ -65,11 +65,7 @@ func (r *Resolver) Snapshot(ctx context.Context, operation string, args map[stri
 			return nil
 		}
 		s := appSnapshot{App: a}
-		if xs, err := r.Apps.Interfaces(ctx, id); err == nil {
-			for _, x := range xs {
-				s.InterfaceIDs = append(s.InterfaceIDs, x.ID)
-			}
-		}
+		s.InterfaceIDs, _ = r.Apps.InterfaceIDs(ctx, id)
 		s.Placements, _ = r.Apps.Placements(ctx, id)
 		v = s
 	case kindInterface:
