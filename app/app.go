@@ -24,6 +24,7 @@ import (
 	"govmobile/catalogue"
 	"govmobile/consult"
 	"govmobile/database"
+	"govmobile/demoapp"
 	"govmobile/evaluation"
 	"govmobile/filing"
 	"govmobile/gm"
@@ -153,7 +154,9 @@ type App struct {
 	Filings *filing.Service
 	// LightApps lets third-party apps log users in (9.2).
 	LightApps *lightapp.Service
-	Handler   http.Handler
+	// Demo is the demo light app, in dev mode only.
+	Demo    *demoapp.App
+	Handler http.Handler
 	// stop ends the background work started by New (the index applier).
 	stop context.CancelFunc
 	done chan struct{}
@@ -294,6 +297,12 @@ func (a *App) prepareLocked(ctx context.Context) error {
 		}, a.Config.Dev || a.Config.OutboundHTTP)
 	a.Filings = filing.New(a.DB, keys)
 	a.LightApps = lightapp.New(a.DB, keys, a.Identity, a.PlatformKeys)
+	if a.Config.Dev && !a.Config.SkipDemo {
+		if a.Demo, err = demoapp.Setup(ctx, a.DB, a.LightApps, a.PlatformKeys, a.Config.DataDir,
+			func(id uint64) string { return resolvers.GlobalID("App", id) }, a.Config.Logger); err != nil {
+			return err
+		}
+	}
 	a.Attachments = consult.NewAttachments(a.DB, a.Files)
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
@@ -363,6 +372,10 @@ func (a *App) routes() http.Handler {
 		Filings: a.Filings, Store: a.Files, AppInRegion: root.AppInRegion, FilingInScope: root.FilingInScope, Log: log})))
 	mux.Handle("/app-files", appFiles)
 	mux.Handle(lightapp.ExchangePath, httpapi.Observe(log, "user-info", a.LightApps.Handler(log)))
+	mux.Handle("GET /jssdk/index.js", web.JSSDK())
+	if a.Demo != nil {
+		mux.Handle("/demo/lightapp/", a.Demo.Handler())
+	}
 	mux.Handle("/app-files/", appFiles)
 	if cfg.Dev {
 		mux.Handle("/graphiql", httpapi.Observe(log, "graphiql", web.GraphiQL("/graphql")))

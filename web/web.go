@@ -18,7 +18,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 )
 
-//go:embed static/graphiql/*.js static/graphiql/*.css
+//go:embed static/graphiql/*.js static/graphiql/*.css static/jssdk/index.js
 var static embed.FS
 
 // assetPrefix is where the GraphiQL assets are served.
@@ -51,6 +51,27 @@ func GraphiQL(endpoint string) http.Handler {
 		files.ServeHTTP(w, r)
 	}))
 	return mux
+}
+
+// JSSDK serves /jssdk/index.js (9.2.2, example 1): lightAppJssdk for
+// light apps' pages.
+func JSSDK() http.Handler {
+	b, err := static.ReadFile("static/jssdk/index.js")
+	if err != nil {
+		panic("web: missing embedded JSSDK")
+	}
+	sum := sha256.Sum256(b)
+	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header().Set("ETag", etag)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		_, _ = w.Write(b)
+	})
 }
 
 // GraphiQLDisabled answers /graphiql in production mode.
