@@ -387,7 +387,7 @@ func TestAppLifeCycle(t *testing.T) {
 		b.gql(t, reviewer, `{ auditLogs(operation: "bindAppInterfaces", first: 100) { edges { node { before after } } } }`, nil).decode(t, &logs)
 		bound := false
 		for _, e := range logs.AuditLogs.Edges {
-			if e.Node.Before != nil && e.Node.After != nil && strings.Contains(*e.Node.Before, `"InterfaceIDs":null`) && strings.Contains(*e.Node.After, `"InterfaceIDs":[`) {
+			if e.Node.Before != nil && e.Node.After != nil && (strings.Contains(*e.Node.Before, `"InterfaceIDs":null`) || strings.Contains(*e.Node.Before, `"InterfaceIDs":[]`)) && strings.Contains(*e.Node.After, `"InterfaceIDs":[`) && !strings.Contains(*e.Node.After, `"InterfaceIDs":[]`) {
 				bound = true
 			}
 		}
