@@ -46,7 +46,10 @@ func TestLightAppInBrowser(t *testing.T) {
 	type shown struct{ Kind, Text string }
 	var out struct {
 		LoggedOut, Login, User, Again, Revoked, Logout, AfterLogout shown
-		ConsentPrompt, Error                                        string
+		ConsentPrompt, PromptAgain, Error                           string
+		Revoke                                                      struct {
+			Data struct{ RevokeAppAuthorization bool }
+		}
 	}
 	if err := json.Unmarshal(raw, &out); err != nil || out.Error != "" {
 		t.Fatalf("browser: %v %s", err, raw)
@@ -66,6 +69,9 @@ func TestLightAppInBrowser(t *testing.T) {
 		t.Errorf("consent prompt: %q", out.ConsentPrompt)
 	}
 	check("already logged in", out.Again, "login", "当前全国一体化政务服务平台移动端已登录")
+	if !out.Revoke.Data.RevokeAppAuthorization || out.PromptAgain != out.ConsentPrompt {
+		t.Errorf("revocation %+v; asked again: %q", out.Revoke, out.PromptAgain)
+	}
 	check("revoked", out.Revoked, "fail", "未授权")
 	check("logout", out.Logout, "logout", "已退出登录")
 	check("after logout", out.AfterLogout, "fail", "未登录")

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -138,21 +139,53 @@ func TestLightAppLogin(t *testing.T) {
 		ticket, _ = b.appTicket(t, user, appID)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
-		wins := 0
+		codes := map[string]int{}
 		for range 10 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := client.Exchange(ctx, ticket); err == nil {
-					mu.Lock()
-					wins++
-					mu.Unlock()
-				}
+				_, err := client.Exchange(ctx, ticket)
+				mu.Lock()
+				codes[refusal(err)]++
+				mu.Unlock()
 			}()
 		}
 		wg.Wait()
-		if wins != 1 {
-			t.Fatalf("one ticket honoured %d times", wins)
+		if codes["nil"] != 1 || codes[lightapp.CodeTicketUsed] != 9 {
+			t.Fatalf("one ticket at once ten times: %v", codes)
+		}
+
+		// A recorded answer does not pass for another request's: it signs
+		// its own request's nonce.
+		ticket, _ = b.appTicket(t, user, appID)
+		var recorded http.Header
+		var recordedBody []byte
+		recorder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if recorded == nil {
+				req, _ := http.NewRequest(r.Method, b.srv.URL+r.URL.RequestURI(), r.Body)
+				req.Header = r.Header.Clone()
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				recordedBody, _ = io.ReadAll(res.Body)
+				res.Body.Close()
+				recorded = res.Header.Clone()
+			}
+			for k, v := range recorded {
+				w.Header()[k] = v
+			}
+			w.Write(recordedBody)
+		}))
+		defer recorder.Close()
+		replaying := *client
+		replaying.BaseURL = recorder.URL
+		if info, err := replaying.Exchange(ctx, ticket); err != nil || info["name"] != p["realName"] {
+			t.Fatalf("through the recorder: %v %v", info, err)
+		}
+		if _, err := replaying.Exchange(ctx, "any-other-ticket-0000"); !errors.Is(err, sdk.ErrResponseSignature) {
+			t.Fatalf("a replayed answer was taken: %v", err)
 		}
 
 		// Expired, forged and foreign tickets.
@@ -243,8 +276,9 @@ func TestLightAppLogin(t *testing.T) {
 		// A revoked authorization: tickets already given are refused, and
 		// no new one is given.
 		ticket, _ = b.appTicket(t, user, appID)
+		stale, _ := b.appTicket(t, user, appID)
 		b.gql(t, user, `mutation($id: ID!) { revokeAppAuthorization(appId: $id) }`, map[string]any{"id": appID}).decode(t, &struct{}{})
-		if _, err := client.Exchange(ctx, ticket); refusal(err) != lightapp.CodeRevoked {
+		if _, err := client.Exchange(ctx, ticket); refusal(err) != lightapp.CodeTicketUsed && refusal(err) != lightapp.CodeRevoked {
 			t.Fatalf("revoked: %v", err)
 		}
 		_, r = b.appTicket(t, user, appID)
@@ -254,8 +288,51 @@ func TestLightAppLogin(t *testing.T) {
 			t.Fatalf("my authorizations: %s", r.Raw)
 		}
 
+		// Authorizing again does not bring back a ticket of the revoked
+		// consent; consent is to the fields the user was shown.
+		expectCode(t, b.gql(t, user, `mutation($id: ID!) { authorizeApp(appId: $id, fields: ["name"]) { grantedAt } }`, map[string]any{"id": appID}), models.ECodeConflict)
+		b.gql(t, user, `mutation($id: ID!) { authorizeApp(appId: $id, fields: ["name", "idNumber"]) { grantedAt } }`, map[string]any{"id": appID}).decode(t, &struct{}{})
+		if _, err := client.Exchange(ctx, stale); refusal(err) != lightapp.CodeTicketUsed {
+			t.Fatalf("a ticket of a revoked consent after authorizing again: %v", err)
+		}
+		// A wider set of fields needs the user's consent again.
+		newKey, _ := gm.GenerateSM2Key()
+		ticket, _ = b.appTicket(t, user, appID)
+		b.gql(t, owner, `mutation($in: SetAppCredentialsInput!) { setAppCredentials(input: $in) { dataKeyVersion } }`,
+			map[string]any{"in": map[string]any{"appId": appID, "publicKey": gm.SM2PublicKeyHex(&key.PublicKey), "fields": []string{"name", "idNumber", "phone"}}}).decode(t, &struct{}{})
+		if _, err := client.Exchange(ctx, ticket); refusal(err) != lightapp.CodeConsentChanged {
+			t.Fatalf("widened fields: %v", err)
+		}
+		// A new public key retires the data key given to the old one.
+		b.gql(t, owner, `mutation($in: SetAppCredentialsInput!) { setAppCredentials(input: $in) { dataKeyVersion } }`,
+			map[string]any{"in": map[string]any{"appId": appID, "publicKey": gm.SM2PublicKeyHex(&newKey.PublicKey), "fields": []string{"name", "idNumber"}}}).decode(t, &struct{}{})
+		ticket, _ = b.appTicket(t, user, appID)
+		if _, err := client.Exchange(ctx, ticket); refusal(err) != lightapp.CodeUnknownApp && refusal(err) != lightapp.CodeSignature {
+			t.Fatalf("the old key after a new one: %v", err)
+		}
+		client.PrivateKey = newKey
+		if _, err := client.Exchange(ctx, ticket); refusal(err) != lightapp.CodeNoDataKey {
+			t.Fatalf("no data key for the new key: %v", err)
+		}
+
 		// An app taken offline exchanges nothing.
 		b.gql(t, user, `mutation($id: ID!) { authorizeApp(appId: $id) { grantedAt } }`, map[string]any{"id": appID}).decode(t, &struct{}{})
+		var dk struct {
+			IssueAppDataKey struct {
+				Version      int
+				EncryptedKey string
+			}
+		}
+		b.gql(t, owner, `mutation($id: ID!) { issueAppDataKey(input: {appId: $id}) { version encryptedKey } }`, map[string]any{"id": appID}).decode(t, &dk)
+		newData, err := sdk.DecryptDataKey(newKey, dk.IssueAppDataKey.EncryptedKey)
+		if err != nil || dk.IssueAppDataKey.Version != 2 {
+			t.Fatalf("a new data key: %v %+v", err, dk)
+		}
+		client.DataKeys[2] = newData
+		ticket, _ = b.appTicket(t, user, appID)
+		if info, err := client.Exchange(ctx, ticket); err != nil || info["name"] != p["realName"] {
+			t.Fatalf("with the new keys: %v %v", info, err)
+		}
 		ticket, _ = b.appTicket(t, user, appID)
 		b.gql(t, reviewer, `mutation($id: ID!) { takeAppOffline(input: {appId: $id, reason: "整改"}) { app { status } } }`, map[string]any{"id": appID}).decode(t, &struct{}{})
 		if _, err := client.Exchange(ctx, ticket); refusal(err) != lightapp.CodeAppOffline {

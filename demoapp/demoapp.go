@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -144,7 +145,13 @@ func (d *App) exchange(r *http.Request, ticket string) (map[string]string, error
 	for _, k := range keys {
 		pubs[k.ID] = k.Public
 	}
+	// The platform is this very server: its listening address, not the
+	// request's Host header (which the client chose).
+	addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return nil, errors.New("demo app: no local address")
+	}
 	c := *d.client
-	c.BaseURL, c.PlatformKeys = "http://"+r.Host, pubs
+	c.BaseURL, c.PlatformKeys = "http://"+addr.String(), pubs
 	return c.Exchange(r.Context(), ticket)
 }

@@ -56,6 +56,7 @@ try {
   });
   consent = 'dismiss';
   out.revoked = await step('#ticket');
+  out.promptAgain = dialogs[1] || '';
   out.logout = await step('#logout');
   out.afterLogout = await step('#ticket');
 } catch (e) {

@@ -879,7 +879,7 @@ type ComplexityRoot struct {
 		AppealEvaluation          func(childComplexity int, input model.AppealEvaluationInput) int
 		ArchiveAppFeedback        func(childComplexity int, input model.ArchiveAppFeedbackInput) int
 		AssignConsultation        func(childComplexity int, input model.AssignConsultationInput) int
-		AuthorizeApp              func(childComplexity int, appID string) int
+		AuthorizeApp              func(childComplexity int, appID string, fields []string) int
 		BindAppInterfaces         func(childComplexity int, input model.BindAppInterfacesInput) int
 		BookAppointment           func(childComplexity int, input model.BookAppointmentInput) int
 		CancelAppointment         func(childComplexity int, input model.CancelAppointmentInput) int
@@ -1609,7 +1609,7 @@ type MutationResolver interface {
 	RemoveSensitiveWord(ctx context.Context, input model.RemoveSensitiveWordInput) (bool, error)
 	SetAppCredentials(ctx context.Context, input model.SetAppCredentialsInput) (*models.AppCredential, error)
 	IssueAppDataKey(ctx context.Context, input model.AppActionInput) (*model.AppDataKey, error)
-	AuthorizeApp(ctx context.Context, appID string) (*models.AppConsent, error)
+	AuthorizeApp(ctx context.Context, appID string, fields []string) (*models.AppConsent, error)
 	RevokeAppAuthorization(ctx context.Context, appID string) (bool, error)
 	AppTicket(ctx context.Context, appID string) (*model.AppTicket, error)
 	Subscribe(ctx context.Context, input model.SubscribeInput) (*model.SubscribePayload, error)
@@ -4783,7 +4783,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AuthorizeApp(childComplexity, args["appId"].(string)), true
+		return e.ComplexityRoot.Mutation.AuthorizeApp(childComplexity, args["appId"].(string), args["fields"].([]string)), true
 	case "Mutation.bindAppInterfaces":
 		if e.ComplexityRoot.Mutation.BindAppInterfaces == nil {
 			break
@@ -9698,6 +9698,14 @@ func (ec *executionContext) field_Mutation_authorizeApp_args(ctx context.Context
 		return nil, err
 	}
 	args["appId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "fields",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["fields"] = arg1
 	return args, nil
 }
 
@@ -27518,7 +27526,7 @@ func (ec *executionContext) _Mutation_authorizeApp(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AuthorizeApp(ctx, fc.Args["appId"].(string))
+			return ec.Resolvers.Mutation().AuthorizeApp(ctx, fc.Args["appId"].(string), fc.Args["fields"].([]string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *models.AppConsent) graphql.Marshaler {

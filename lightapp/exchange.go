@@ -28,20 +28,21 @@ const nonceWindow = signedreq.MaxSkew
 
 // The exchange's error codes, each its own refusal.
 const (
-	CodeBadRequest    = "BAD_REQUEST"
-	CodeUnknownApp    = "APP_UNKNOWN"
-	CodeAppOffline    = "APP_OFFLINE"
-	CodeSignature     = "SIGNATURE_INVALID"
-	CodeTimestamp     = "TIMESTAMP_INVALID"
-	CodeNonce         = "NONCE_INVALID"
-	CodeNonceReused   = "NONCE_REUSED"
-	CodeTicketInvalid = "TICKET_INVALID"
-	CodeTicketExpired = "TICKET_EXPIRED"
-	CodeTicketUsed    = "TICKET_USED"
-	CodeTicketForeign = "TICKET_FOREIGN"
-	CodeRevoked       = "AUTHORIZATION_REVOKED"
-	CodeNoDataKey     = "DATA_KEY_MISSING"
-	CodeInternal      = "INTERNAL"
+	CodeBadRequest     = "BAD_REQUEST"
+	CodeUnknownApp     = "APP_UNKNOWN"
+	CodeAppOffline     = "APP_OFFLINE"
+	CodeSignature      = "SIGNATURE_INVALID"
+	CodeTimestamp      = "TIMESTAMP_INVALID"
+	CodeNonce          = "NONCE_INVALID"
+	CodeNonceReused    = "NONCE_REUSED"
+	CodeTicketInvalid  = "TICKET_INVALID"
+	CodeTicketExpired  = "TICKET_EXPIRED"
+	CodeTicketUsed     = "TICKET_USED"
+	CodeTicketForeign  = "TICKET_FOREIGN"
+	CodeRevoked        = "AUTHORIZATION_REVOKED"
+	CodeConsentChanged = "AUTHORIZATION_OUTDATED"
+	CodeNoDataKey      = "DATA_KEY_MISSING"
+	CodeInternal       = "INTERNAL"
 )
 
 // exchangeError is a refusal: an HTTP status, a code and a Chinese message.
@@ -69,8 +70,9 @@ type Response struct {
 // Handler answers POST /open/v1/user-info: a JSON body {"ticket": "…"},
 // signed by the app (SPEC §6 signed request, X-App-Id the app's code). The
 // answer, success or refusal, is signed by the platform key in the same
-// format with METHOD "RESPONSE", so the app can check it came from the
-// platform.
+// format with METHOD "RESPONSE" and NONCE the request's X-Nonce (echoed in
+// the answer's X-Nonce), so the app can check it came from the platform in
+// answer to this request.
 func (s *Service) Handler(log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var resp Response
@@ -89,7 +91,13 @@ func (s *Service) Handler(log *slog.Logger) http.Handler {
 		}
 		body, _ := json.Marshal(resp)
 		if k, err := s.platform.Current(r.Context()); err == nil {
-			ts, nonce := time.Now().UnixMilli(), signedreq.Nonce()
+			// The answer is bound to its request: it carries and signs the
+			// request's nonce, so a recorded answer does not pass for
+			// another request's (the SDK checks it is its own nonce).
+			ts, nonce := time.Now().UnixMilli(), r.Header.Get(signedreq.HeaderNonce)
+			if len(nonce) > 128 {
+				nonce = nonce[:128]
+			}
 			if sig, err := k.Sign(signedreq.StringToSign("RESPONSE", ExchangePath, ts, nonce, body)); err == nil {
 				w.Header().Set(signedreq.HeaderKeyID, k.ID)
 				w.Header().Set(signedreq.HeaderTimestamp, strconv.FormatInt(ts, 10))
@@ -118,9 +126,16 @@ func (s *Service) exchange(r *http.Request) (string, int, error) {
 	if code == "" || len(code) > 64 {
 		return "", 0, refuse(http.StatusUnauthorized, CodeUnknownApp, "缺少 X-App-Id 或应用代码不正确。")
 	}
+	if r.Header.Get(signedreq.HeaderTimestamp) == "" {
+		return "", 0, refuse(http.StatusUnauthorized, CodeTimestamp, "请求时间戳缺失或与平台时间相差超过300秒。")
+	}
+	if r.Header.Get(signedreq.HeaderNonce) == "" {
+		return "", 0, refuse(http.StatusUnauthorized, CodeNonce, "随机串（X-Nonce）应为16到128个字符。")
+	}
+	unknown := refuse(http.StatusUnauthorized, CodeUnknownApp, "没有这个应用，或它还没有登记公钥。")
 	var app models.App
 	if err := s.db.WithContext(ctx).Where("code = ?", code).Take(&app).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-		return "", 0, refuse(http.StatusUnauthorized, CodeUnknownApp, "没有这个应用。")
+		return "", 0, unknown
 	} else if err != nil {
 		return "", 0, err
 	}
@@ -129,7 +144,7 @@ func (s *Service) exchange(r *http.Request) (string, int, error) {
 		return "", 0, err
 	}
 	if cred == nil {
-		return "", 0, refuse(http.StatusUnauthorized, CodeUnknownApp, "这个应用还没有登记公钥。")
+		return "", 0, unknown
 	}
 	pub, err := gm.ParseSM2PublicKeyHex(cred.PublicKeyHex)
 	if err != nil {
@@ -152,11 +167,12 @@ func (s *Service) exchange(r *http.Request) (string, int, error) {
 	if json.Unmarshal(body, &in) != nil || in.Ticket == "" || len(in.Ticket) > 128 {
 		return "", 0, refuse(http.StatusBadRequest, CodeBadRequest, `请求体应为 {"ticket": "…"}。`)
 	}
-	if cred.DataKeyVersion == 0 {
+	if cred.DataKey == "" {
 		return "", 0, refuse(http.StatusConflict, CodeNoDataKey, "应用还没有领取数据密钥。")
 	}
 	now := s.now()
 	var ticket models.AppTicket
+	var consent models.AppConsent
 	// The nonce and the ticket are spent together, or neither is.
 	err = database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		if err := tx.Create(&models.ExchangeNonce{AppID: app.ID, Nonce: r.Header.Get(signedreq.HeaderNonce), At: now}).Error; errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -177,6 +193,16 @@ func (s *Service) exchange(r *http.Request) (string, int, error) {
 		case !now.Before(ticket.ExpiresAt):
 			return refuse(http.StatusBadRequest, CodeTicketExpired, "票据已过期（有效期5分钟），请重新获取。")
 		}
+		// The consent is checked before the ticket is spent.
+		if err := tx.Where("user_id = ? AND app_id = ?", ticket.UserID, app.ID).Take(&consent).Error; err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		switch {
+		case consent.ID == 0 || consent.RevokedAt != nil:
+			return refuse(http.StatusForbidden, CodeRevoked, "用户已撤销对这个应用的授权。")
+		case !consentCovers(&consent, cred.Fields):
+			return refuse(http.StatusForbidden, CodeConsentChanged, "应用申请的用户信息已变化，须用户重新授权。")
+		}
 		res := tx.Model(&models.AppTicket{}).Where("id = ? AND used_at IS NULL", ticket.ID).Update("used_at", now)
 		if res.Error != nil {
 			return res.Error
@@ -192,13 +218,6 @@ func (s *Service) exchange(r *http.Request) (string, int, error) {
 			_ = s.db.WithContext(context.WithoutCancel(ctx)).Create(&models.ExchangeNonce{AppID: app.ID, Nonce: r.Header.Get(signedreq.HeaderNonce), At: now}).Error
 		}
 		return "", 0, err
-	}
-	var consent models.AppConsent
-	if err := s.db.WithContext(ctx).Where("user_id = ? AND app_id = ?", ticket.UserID, app.ID).Take(&consent).Error; err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
-		return "", 0, err
-	}
-	if !consentCovers(&consent, cred.Fields) {
-		return "", 0, refuse(http.StatusForbidden, CodeRevoked, "用户已撤销对这个应用的授权。")
 	}
 	info, err := s.userInfo(ctx, ticket.UserID, app.ID, cred.Fields)
 	if err != nil {

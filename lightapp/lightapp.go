@@ -101,9 +101,15 @@ func (s *Service) SetCredentials(ctx context.Context, appID uint64, publicKey st
 		case err != nil:
 			return err
 		}
+		cols := map[string]any{"public_key_hex": c.PublicKeyHex, "fields": jsonList(clean), "updated_at": c.UpdatedAt}
 		c.DataKey, c.DataKeyVersion = old.DataKey, old.DataKeyVersion
-		return tx.Model(&models.AppCredential{}).Where("app_id = ?", appID).
-			Updates(map[string]any{"public_key_hex": c.PublicKeyHex, "fields": jsonList(clean), "updated_at": c.UpdatedAt}).Error
+		if old.PublicKeyHex != c.PublicKeyHex {
+			// The data key was delivered to the replaced key (perhaps
+			// compromised): no envelope is sealed under it again; the app
+			// takes a new one (the version keeps counting up).
+			cols["data_key"], c.DataKey = "", ""
+		}
+		return tx.Model(&models.AppCredential{}).Where("app_id = ?", appID).Updates(cols).Error
 	})
 	if err != nil {
 		return nil, err
@@ -146,7 +152,7 @@ func (s *Service) IssueDataKey(ctx context.Context, appID uint64) (version int, 
 	if err != nil {
 		return 0, "", err
 	}
-	res := s.db.WithContext(ctx).Model(&models.AppCredential{}).Where("app_id = ? AND data_key_version = ?", appID, c.DataKeyVersion).
+	res := s.db.WithContext(ctx).Model(&models.AppCredential{}).Where("app_id = ? AND data_key_version = ? AND public_key_hex = ?", appID, c.DataKeyVersion, c.PublicKeyHex).
 		Updates(map[string]any{"data_key": sealed, "data_key_version": c.DataKeyVersion + 1, "updated_at": s.now()})
 	if res.Error != nil {
 		return 0, "", res.Error
@@ -184,10 +190,19 @@ func (s *Service) identityApp(ctx context.Context, appID uint64) (*models.App, *
 }
 
 // Authorize records a user's consent to give an app the fields it asks for.
-func (s *Service) Authorize(ctx context.Context, userID, appID uint64) (*models.AppConsent, error) {
+// shown, when not nil, are the fields the user was shown: if the app asks
+// for others now, nothing is recorded (the user must see them first).
+func (s *Service) Authorize(ctx context.Context, userID, appID uint64, shown []string) (*models.AppConsent, error) {
 	_, c, err := s.identityApp(ctx, appID)
 	if err != nil {
 		return nil, err
+	}
+	if shown != nil {
+		seen := slices.Clone(shown)
+		slices.Sort(seen)
+		if !slices.Equal(slices.Compact(seen), c.Fields) {
+			return nil, models.Errorf(models.ECodeConflict, "应用申请的信息刚刚有变化，请重新查看后再授权。")
+		}
 	}
 	now := s.now()
 	var out models.AppConsent
@@ -213,15 +228,19 @@ func (s *Service) Authorize(ctx context.Context, userID, appID uint64) (*models.
 // Revoke ends a user's consent to an app; its tickets not yet exchanged
 // are no longer honoured.
 func (s *Service) Revoke(ctx context.Context, userID, appID uint64) error {
-	res := s.db.WithContext(ctx).Model(&models.AppConsent{}).Where("user_id = ? AND app_id = ? AND revoked_at IS NULL", userID, appID).
-		Update("revoked_at", s.now())
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return models.Errorf(models.ECodeNotFound, "您没有授权过这个应用。")
-	}
-	return nil
+	now := s.now()
+	return database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		res := tx.Model(&models.AppConsent{}).Where("user_id = ? AND app_id = ? AND revoked_at IS NULL", userID, appID).Update("revoked_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return models.Errorf(models.ECodeNotFound, "您没有授权过这个应用。")
+		}
+		// Tickets given under the revoked consent die with it, even if the
+		// user authorizes the app again.
+		return tx.Model(&models.AppTicket{}).Where("user_id = ? AND app_id = ? AND used_at IS NULL", userID, appID).Update("used_at", now).Error
+	})
 }
 
 // Consents are a user's authorizations in force, newest first.
@@ -296,7 +315,8 @@ func (s *Service) Prune(ctx context.Context) (int64, error) {
 	if res.Error != nil {
 		return 0, res.Error
 	}
-	res2 := db.Where("at < ?", s.now().Add(-2*nonceWindow)).Delete(&models.ExchangeNonce{})
+	// Kept three windows: slack for replicas' clocks.
+	res2 := db.Where("at < ?", s.now().Add(-3*nonceWindow)).Delete(&models.ExchangeNonce{})
 	return res.RowsAffected + res2.RowsAffected, res2.Error
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"govmobile/apps"
 	"govmobile/graph/model"
+	"govmobile/lightapp"
 	"govmobile/models"
 	"govmobile/permission"
 	"govmobile/viewer"
@@ -162,4 +163,13 @@ func (r *Resolver) AppInRegion(ctx context.Context, a *models.Admin, appID uint6
 		}
 	}
 	return nil
+}
+
+// fieldList is user-information field keys with their Chinese names.
+func fieldList(keys []string) []*lightapp.Field {
+	out := make([]*lightapp.Field, len(keys))
+	for i, k := range keys {
+		out[i] = &lightapp.Field{Key: k, Label: lightapp.FieldLabel(k)}
+	}
+	return out
 }

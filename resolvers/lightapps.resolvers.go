@@ -57,7 +57,7 @@ func (r *mutationResolver) IssueAppDataKey(ctx context.Context, input model.AppA
 }
 
 // AuthorizeApp is the resolver for the authorizeApp field.
-func (r *mutationResolver) AuthorizeApp(ctx context.Context, appID string) (*models.AppConsent, error) {
+func (r *mutationResolver) AuthorizeApp(ctx context.Context, appID string, fields []string) (*models.AppConsent, error) {
 	u, err := viewer.From(ctx).RequireUser(ctx)
 	if err != nil {
 		return nil, err
@@ -66,7 +66,7 @@ func (r *mutationResolver) AuthorizeApp(ctx context.Context, appID string) (*mod
 	if err != nil {
 		return nil, err
 	}
-	return r.LightApps.Authorize(ctx, u.ID, id)
+	return r.LightApps.Authorize(ctx, u.ID, id, fields)
 }
 
 // RevokeAppAuthorization is the resolver for the revokeAppAuthorization field.
@@ -146,12 +146,3 @@ type (
 	appAuthorizationResolver struct{ *Resolver }
 	appCredentialsResolver   struct{ *Resolver }
 )
-
-// fieldList is field keys with their Chinese names.
-func fieldList(keys []string) []*lightapp.Field {
-	out := make([]*lightapp.Field, len(keys))
-	for i, k := range keys {
-		out[i] = &lightapp.Field{Key: k, Label: lightapp.FieldLabel(k)}
-	}
-	return out
-}

@@ -25,7 +25,7 @@ func TestInteropWithSmCrypto(t *testing.T) {
 	}
 	priv, _ := gm.GenerateSM2Key()
 	dataKey := gm.GenerateKey(16)
-	message := `POST\n/open/v1/user-info\n1764230000000\n0123456789abcdef\n` + gm.SM3Hex([]byte(`{"ticket":"t"}`))
+	message := string(sdk.StringToSign("POST", sdk.ExchangePath, 1764230000000, "0123456789abcdef", []byte(`{"ticket":"t"}`)))
 	sig, _ := gm.SM2Sign(priv, []byte(message))
 	ct, _ := gm.SM2Encrypt(&priv.PublicKey, dataKey)
 	env, _ := gm.SealGCM(dataKey, []byte(`{"name":"张三","openId":"x"}`), nil)

@@ -154,7 +154,9 @@ func Sign(req *http.Request, body []byte, appID string, priv *sm2.PrivateKey, no
 var ErrResponseSignature = errors.New("sdk: the answer's platform signature is missing, stale or wrong")
 
 // VerifyResponse checks an answer of the platform was signed by one of its
-// keys (keyed by their IDs, as platformPublicKeys lists them).
+// keys (keyed by their IDs, as platformPublicKeys lists them). The caller
+// also checks the answer's X-Nonce is its request's: the platform signs the
+// request's nonce, binding the answer to the request.
 func VerifyResponse(h http.Header, path string, body []byte, keys map[string]*ecdsa.PublicKey, now time.Time) error {
 	pub := keys[h.Get("X-Key-Id")]
 	ts, err := strconv.ParseInt(h.Get("X-Timestamp"), 10, 64)
@@ -249,6 +251,11 @@ func (c *Client) Exchange(ctx context.Context, ticket string) (map[string]string
 	raw, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if err != nil {
 		return nil, err
+	}
+	// The answer must be the platform's, and to this request: it signs
+	// the request's own nonce.
+	if res.Header.Get("X-Nonce") != req.Header.Get("X-Nonce") {
+		return nil, ErrResponseSignature
 	}
 	if err := VerifyResponse(res.Header, ExchangePath, raw, c.PlatformKeys, time.Now()); err != nil {
 		return nil, err

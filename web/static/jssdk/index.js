@@ -4,14 +4,16 @@
  *   <script src="https://<平台域名>/jssdk/index.js" data-app-id="<应用全局编号>"></script>
  *
  *   lightAppJssdk.user.getTicket({success, fail})  一次性票据：success({ticket, result: "true", message})
- *   lightAppJssdk.user.loginapp({success, fail})   登录：success({Ticket, Result: "true", Message})；
+ *   lightAppJssdk.user.loginapp({success, fail})   登录：success({Ticket, Result: "true", Message})，Ticket 为本应用的
+ *                                                  一次性票据（用户尚未授权本应用时为空）；
  *                                                  已登录时只返回“当前全国一体化政务服务平台移动端已登录”
  *   lightAppJssdk.user.logout({success, fail})     注销
  *
  * 失败时 fail({result: "false", message})（loginapp 为 {Result: "false", Message}）。
  *
  * 在移动端 APP 内，由客户端注入的 window.GovMobileBridge（同名的三个方法）完成；
- * 在浏览器中（开发、演示），SDK 与平台同源，用户票据保存在 localStorage。
+ * 在浏览器中（开发、演示）只在平台自己的域名下工作，登录状态保存在 localStorage；
+ * 其他域名的页面须在移动端中打开（由客户端注入 GovMobileBridge）。
  */
 (function (global) {
   'use strict';
@@ -70,7 +72,14 @@
     return Promise.resolve(global.confirm(text));
   }
 
+  // The browser path works only on the platform's own origin: elsewhere a
+  // page could read the password form and the session. Pages of other
+  // origins run inside the terminal, which injects GovMobileBridge.
+  var sameOrigin = global.location.origin === base;
+  var OUTSIDE = '请在全国一体化政务服务平台移动端中打开本应用。';
+
   function getTicket() {
+    if (!sameOrigin) { return Promise.reject(new Failure(OUTSIDE)); }
     var t = userTicket();
     if (!t) { return Promise.reject(new Failure(NOT_LOGGED_IN)); }
     if (!appId) { return Promise.reject(new Failure('页面引入 JSSDK 时没有给出 data-app-id。')); }
@@ -80,7 +89,9 @@
         if (req.authorized) { return true; }
         return askConsent(req).then(function (yes) {
           if (!yes) { throw new Failure('用户未授权该应用获取个人信息。'); }
-          return gql('mutation($id: ID!) { authorizeApp(appId: $id) { grantedAt } }', { id: appId }, t);
+          // Only the fields the user saw are consented to.
+          var fields = req.fields.map(function (f) { return f.key; });
+          return gql('mutation($id: ID!, $f: [String!]) { authorizeApp(appId: $id, fields: $f) { grantedAt } }', { id: appId, f: fields }, t);
         });
       })
       .then(function () {
@@ -120,19 +131,31 @@
   }
 
   function loginapp() {
+    if (!sameOrigin) { return Promise.reject(new Failure(OUTSIDE)); }
     var t = userTicket();
-    var check = t ? gql('{ me { id } }', {}, t).then(function (d) { return !!d.me; }, function () { return false; }) : Promise.resolve(false);
+    var check = t ? gql('{ me { id } }', {}, t).then(function (d) { return !!d.me; }, function (e) {
+      if (e && e.code === 'UNAUTHENTICATED') { return false; }
+      throw e; // the network, not the session: keep the session
+    }) : Promise.resolve(false);
     return check.then(function (logged) {
       if (logged) { return LOGGED_IN; }
       setUserTicket(null);
-      return loginForm().then(function (ticket) {
-        setUserTicket(ticket);
-        return { Ticket: ticket, Result: 'true', Message: '' };
+      return loginForm().then(function (session) {
+        setUserTicket(session);
+        // The page gets the app's one-time ticket, never the session:
+        // empty until the user has authorized the app.
+        if (!appId) { return { Ticket: '', Result: 'true', Message: '登录成功' }; }
+        return gql('mutation($id: ID!) { appTicket(appId: $id) { ticket } }', { id: appId }, session).then(function (d) {
+          return { Ticket: d.appTicket.ticket, Result: 'true', Message: '登录成功' };
+        }, function () {
+          return { Ticket: '', Result: 'true', Message: '登录成功' };
+        });
       });
     });
   }
 
   function logout() {
+    if (!sameOrigin) { return Promise.reject(new Failure(OUTSIDE)); }
     var t = userTicket();
     if (!t) { return Promise.resolve({ result: 'true', message: '已退出登录。' }); }
     return gql('mutation { logout }', {}, t).then(function () {
