@@ -34,9 +34,11 @@ import (
 	"govmobile/lightapp"
 	"govmobile/loaders"
 	"govmobile/messages"
+	"govmobile/models"
 	"govmobile/outbound"
 	"govmobile/platformkey"
 	"govmobile/resolvers"
+	"govmobile/seal"
 	"govmobile/search"
 	"govmobile/servicecode"
 	"govmobile/viewer"
@@ -154,6 +156,8 @@ type App struct {
 	Filings *filing.Service
 	// LightApps lets third-party apps log users in (9.2).
 	LightApps *lightapp.Service
+	// Seals keeps agencies' electronic seals (8.3.2 b).
+	Seals *seal.Service
 	// Demo is the demo light app, in dev mode only.
 	Demo    *demoapp.App
 	Handler http.Handler
@@ -297,6 +301,13 @@ func (a *App) prepareLocked(ctx context.Context) error {
 		}, a.Config.Dev || a.Config.OutboundHTTP)
 	a.Filings = filing.New(a.DB, keys)
 	a.LightApps = lightapp.New(a.DB, keys, a.Identity, a.PlatformKeys)
+	a.Seals = seal.New(a.DB, keys)
+	// Result documents are sealed with their agency's seal on upload.
+	a.Files.OnResult = func(ctx context.Context, agencyID uint64, f *models.CaseFile) {
+		if _, err := a.Seals.SealAgencyFile(ctx, agencyID, f.SM3, f.ID); err != nil {
+			a.Config.Logger.ErrorContext(ctx, "sealing a case result failed", "file", f.ID, "err", err)
+		}
+	}
 	if a.Config.Dev && !a.Config.SkipDemo {
 		if a.Demo, err = demoapp.Setup(ctx, a.DB, a.LightApps, a.PlatformKeys, a.Config.DataDir,
 			func(id uint64) string { return resolvers.GlobalID("App", id) }, a.Config.Logger); err != nil {
@@ -335,7 +346,7 @@ func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
-		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps}
+		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)

@@ -135,9 +135,20 @@ func TestCaseLifecycle(t *testing.T) {
 		if _, err := b.app.Files.Store(ctx, cases.Viewer{AgencyID: m.AgencyID + 1_000_000, StaffID: 2}, c.ID, "结果.pdf", bytes.NewReader(pdfBytes)); models.ErrorCode(err) != models.ECodeNotFound {
 			t.Fatalf("another agency uploads a result: %v", err)
 		}
+		// The agency has an electronic seal: its result documents are
+		// sealed as they are stored (8.3.2 b).
+		ag, _ := b.app.Catalogue.Agency(ctx, m.AgencyID)
+		if _, err := b.app.Seals.Create(ctx, 1, ag, ag.Name+"行政审批专用章"); err != nil {
+			t.Fatal(err)
+		}
 		res, err := b.app.Files.Store(ctx, staff, c.ID, "准予登记决定书.pdf", bytes.NewReader(pdfBytes))
 		if err != nil || res.Kind != models.CaseFileResult || res.UserID != user || res.StaffID != 1 {
 			t.Fatalf("result document: %+v %v", res, err)
+		}
+		if rec, err := b.app.Seals.RecordOfFile(ctx, res.ID); err != nil || rec == nil {
+			t.Fatalf("the result was not sealed: %v", err)
+		} else if v, err := b.app.Seals.Verify(ctx, rec.ID, res.SM3); err != nil || !v.Genuine || v.DocumentChanged || v.Cert.AgencyID != m.AgencyID {
+			t.Fatalf("the result's seal: %+v %v", v, err)
 		}
 		if _, err := svc.Handle(ctx, m.AgencyID, 1, c.ID, cases.Complete, "已办结"); err != nil {
 			t.Fatal(err)

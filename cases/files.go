@@ -32,6 +32,10 @@ var allowedTypes = []string{"application/pdf", "image/jpeg", "image/png"}
 
 // Files stores and serves the files of cases under dir.
 type Files struct {
+	// OnResult, when set, is told of each result document stored (the
+	// app seals it with the agency's seal).
+	OnResult func(ctx context.Context, agencyID uint64, f *models.CaseFile)
+
 	db  *gorm.DB
 	dir string
 }
@@ -122,6 +126,9 @@ func (f *Files) Store(ctx context.Context, who Viewer, caseID uint64, name strin
 	})
 	if err != nil {
 		return nil, err // the content stays: it may be another row's too
+	}
+	if rule.kind == models.CaseFileResult && f.OnResult != nil {
+		f.OnResult(ctx, c.AgencyID, row)
 	}
 	return row, nil
 }

@@ -424,3 +424,15 @@ func (s *Service) countMatters(ctx context.Context, f MatterFilter, countQ *gorm
 		return n, nil
 	})
 }
+
+// AgencyIDsInRegion are the IDs of the agencies within a region (its code
+// prefix: a province's, a city's or a county's).
+func (s *Service) AgencyIDsInRegion(ctx context.Context, regionCode string) ([]uint64, error) {
+	r := s.regions.Get(regionCode)
+	if r == nil {
+		return []uint64{}, nil
+	}
+	ids := []uint64{}
+	err := s.db.WithContext(ctx).Model(&models.Agency{}).Where("region_code LIKE ?", RegionPrefix(r)+"%").Pluck("id", &ids).Error
+	return ids, err
+}

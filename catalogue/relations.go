@@ -2,6 +2,7 @@ package catalogue
 
 import (
 	"context"
+
 	"gorm.io/gorm"
 
 	"govmobile/models"

@@ -20,6 +20,7 @@ import (
 	"govmobile/lightapp"
 	"govmobile/models"
 	"govmobile/platformkey"
+	"govmobile/seal"
 	"govmobile/search"
 	"govmobile/servicecode"
 	"math"
@@ -85,6 +86,10 @@ type ResolverRoot interface {
 	Rectification() RectificationResolver
 	Region() RegionResolver
 	Role() RoleResolver
+	Seal() SealResolver
+	SealGrant() SealGrantResolver
+	SealRecord() SealRecordResolver
+	SealVerification() SealVerificationResolver
 	ServiceSubscription() ServiceSubscriptionResolver
 	SourceInterface() SourceInterfaceResolver
 	Subscription() SubscriptionResolver
@@ -396,6 +401,7 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		Name        func(childComplexity int) int
 		SM3         func(childComplexity int) int
+		Seal        func(childComplexity int) int
 		Size        func(childComplexity int) int
 	}
 
@@ -889,6 +895,7 @@ type ComplexityRoot struct {
 		CreateFiling              func(childComplexity int, input model.FilingInput) int
 		CreateKnowledgeEntry      func(childComplexity int, input model.KnowledgeEntryInput) int
 		CreateRole                func(childComplexity int, input model.RoleInput) int
+		CreateSeal                func(childComplexity int, input model.CreateSealInput) int
 		DeleteApplicationDraft    func(childComplexity int, input model.DeleteApplicationDraftInput) int
 		DeleteConsultationDraft   func(childComplexity int, input model.DeleteConsultationDraftInput) int
 		DeleteKnowledgeEntry      func(childComplexity int, input model.DeleteKnowledgeEntryInput) int
@@ -896,6 +903,7 @@ type ComplexityRoot struct {
 		EndAgentChat              func(childComplexity int, input model.AgentChatInput) int
 		EvaluateApp               func(childComplexity int, input model.EvaluateAppInput) int
 		EvaluateCase              func(childComplexity int, input model.EvaluateCaseInput) int
+		GrantSeal                 func(childComplexity int, input model.GrantSealInput) int
 		HandleCase                func(childComplexity int, input model.HandleCaseInput) int
 		IssueAppDataKey           func(childComplexity int, input model.AppActionInput) int
 		Login                     func(childComplexity int, input model.LoginInput) int
@@ -921,9 +929,12 @@ type ComplexityRoot struct {
 		ReviewFiling              func(childComplexity int, input model.ReviewFilingInput) int
 		ReviewInterface           func(childComplexity int, input model.ReviewInterfaceInput) int
 		RevokeAppAuthorization    func(childComplexity int, appID string) int
+		RevokeSeal                func(childComplexity int, input model.SealActionInput) int
+		RevokeSealGrant           func(childComplexity int, grantID string) int
 		RotatePlatformKey         func(childComplexity int) int
 		SaveApplicationDraft      func(childComplexity int, input model.SaveApplicationDraftInput) int
 		SaveConsultationDraft     func(childComplexity int, input model.SaveConsultationDraftInput) int
+		SealDocument              func(childComplexity int, input model.SealDocumentInput) int
 		SendChatMessage           func(childComplexity int, input model.SendChatMessageInput) int
 		SetAppCredentials         func(childComplexity int, input model.SetAppCredentialsInput) int
 		SetHotWord                func(childComplexity int, input model.SetHotWordInput) int
@@ -1033,6 +1044,7 @@ type ComplexityRoot struct {
 		Region                  func(childComplexity int, code string) int
 		Regions                 func(childComplexity int, parentCode *string) int
 		Roles                   func(childComplexity int) int
+		Seals                   func(childComplexity int) int
 		Search                  func(childComplexity int, query string, scope *search.Scope, orderBy *search.Order, regionCode *string, first *int, after *string) int
 		SearchIndexStatus       func(childComplexity int) int
 		SearchStatistics        func(childComplexity int, days *int) int
@@ -1044,6 +1056,7 @@ type ComplexityRoot struct {
 		Themes                  func(childComplexity int, serviceObject *models.ServiceObject) int
 		UnreadMessageCount      func(childComplexity int) int
 		UserInfoFields          func(childComplexity int) int
+		VerifySeal              func(childComplexity int, recordID string, sm3 string) int
 		VerifyServiceCode       func(childComplexity int, payload string) int
 	}
 
@@ -1106,6 +1119,44 @@ type ComplexityRoot struct {
 
 	SaveApplicationDraftPayload struct {
 		Case func(childComplexity int) int
+	}
+
+	Seal struct {
+		Agency    func(childComplexity int) int
+		CertData  func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		Grants    func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		PublicKey func(childComplexity int) int
+		RevokedAt func(childComplexity int) int
+	}
+
+	SealGrant struct {
+		GranteeID   func(childComplexity int) int
+		GranteeKind func(childComplexity int) int
+		ID          func(childComplexity int) int
+		RevokedAt   func(childComplexity int) int
+		ValidUntil  func(childComplexity int) int
+	}
+
+	SealRecord struct {
+		AgencyName  func(childComplexity int) int
+		DocumentSM3 func(childComplexity int) int
+		ID          func(childComplexity int) int
+		SealName    func(childComplexity int) int
+		Signature   func(childComplexity int) int
+		SignedAt    func(childComplexity int) int
+	}
+
+	SealVerification struct {
+		AgencyName      func(childComplexity int) int
+		DocumentChanged func(childComplexity int) int
+		Genuine         func(childComplexity int) int
+		SealName        func(childComplexity int) int
+		SealRevoked     func(childComplexity int) int
+		SignedAt        func(childComplexity int) int
+		Valid           func(childComplexity int) int
 	}
 
 	SearchConnection struct {
@@ -1401,6 +1452,7 @@ type CaseMaterialResolver interface {
 	Size(ctx context.Context, obj *models.CaseFile) (int, error)
 
 	DownloadURL(ctx context.Context, obj *models.CaseFile) (string, error)
+	Seal(ctx context.Context, obj *models.CaseFile) (*models.SealRecord, error)
 }
 type CaseStepResolver interface {
 	FromStatus(ctx context.Context, obj *models.CaseEvent) (cases.Status, error)
@@ -1615,6 +1667,11 @@ type MutationResolver interface {
 	Subscribe(ctx context.Context, input model.SubscribeInput) (*model.SubscribePayload, error)
 	Unsubscribe(ctx context.Context, input model.UnsubscribeInput) (*model.UnsubscribePayload, error)
 	MarkMessagesRead(ctx context.Context, input model.MarkMessagesReadInput) (*model.MarkMessagesReadPayload, error)
+	CreateSeal(ctx context.Context, input model.CreateSealInput) (*models.Seal, error)
+	RevokeSeal(ctx context.Context, input model.SealActionInput) (*models.Seal, error)
+	GrantSeal(ctx context.Context, input model.GrantSealInput) (*models.SealGrant, error)
+	RevokeSealGrant(ctx context.Context, grantID string) (*models.SealGrant, error)
+	SealDocument(ctx context.Context, input model.SealDocumentInput) (*models.SealRecord, error)
 	RotatePlatformKey(ctx context.Context) (*platformkey.Key, error)
 }
 type PlatformPublicKeyResolver interface {
@@ -1667,6 +1724,8 @@ type QueryResolver interface {
 	MySubscriptions(ctx context.Context) ([]*models.Subscription, error)
 	Regions(ctx context.Context, parentCode *string) ([]*models.Region, error)
 	Region(ctx context.Context, code string) (*models.Region, error)
+	Seals(ctx context.Context) ([]*models.Seal, error)
+	VerifySeal(ctx context.Context, recordID string, sm3 string) (*seal.Verification, error)
 	Search(ctx context.Context, query string, scope *search.Scope, orderBy *search.Order, regionCode *string, first *int, after *string) (*model.SearchConnection, error)
 	SearchSuggestions(ctx context.Context, prefix string, first *int) ([]string, error)
 	HotSearches(ctx context.Context, first *int) ([]*model.HotSearch, error)
@@ -1692,6 +1751,29 @@ type RoleResolver interface {
 	ID(ctx context.Context, obj *models.Role) (string, error)
 
 	Permissions(ctx context.Context, obj *models.Role) ([]string, error)
+}
+type SealResolver interface {
+	ID(ctx context.Context, obj *models.Seal) (string, error)
+
+	Agency(ctx context.Context, obj *models.Seal) (*models.Agency, error)
+
+	Grants(ctx context.Context, obj *models.Seal) ([]*models.SealGrant, error)
+}
+type SealGrantResolver interface {
+	ID(ctx context.Context, obj *models.SealGrant) (string, error)
+
+	GranteeID(ctx context.Context, obj *models.SealGrant) (string, error)
+}
+type SealRecordResolver interface {
+	ID(ctx context.Context, obj *models.SealRecord) (string, error)
+	SealName(ctx context.Context, obj *models.SealRecord) (string, error)
+	AgencyName(ctx context.Context, obj *models.SealRecord) (string, error)
+}
+type SealVerificationResolver interface {
+	Valid(ctx context.Context, obj *seal.Verification) (bool, error)
+	SealName(ctx context.Context, obj *seal.Verification) (string, error)
+	AgencyName(ctx context.Context, obj *seal.Verification) (string, error)
+	SignedAt(ctx context.Context, obj *seal.Verification) (*time.Time, error)
 }
 type ServiceSubscriptionResolver interface {
 	ID(ctx context.Context, obj *models.Subscription) (string, error)
@@ -2835,6 +2917,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CaseMaterial.SM3(childComplexity), true
+	case "CaseMaterial.seal":
+		if e.ComplexityRoot.CaseMaterial.Seal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CaseMaterial.Seal(childComplexity), true
 	case "CaseMaterial.size":
 		if e.ComplexityRoot.CaseMaterial.Size == nil {
 			break
@@ -4883,6 +4971,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateRole(childComplexity, args["input"].(model.RoleInput)), true
+	case "Mutation.createSeal":
+		if e.ComplexityRoot.Mutation.CreateSeal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSeal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSeal(childComplexity, args["input"].(model.CreateSealInput)), true
 	case "Mutation.deleteApplicationDraft":
 		if e.ComplexityRoot.Mutation.DeleteApplicationDraft == nil {
 			break
@@ -4960,6 +5059,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.EvaluateCase(childComplexity, args["input"].(model.EvaluateCaseInput)), true
+	case "Mutation.grantSeal":
+		if e.ComplexityRoot.Mutation.GrantSeal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_grantSeal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GrantSeal(childComplexity, args["input"].(model.GrantSealInput)), true
 	case "Mutation.handleCase":
 		if e.ComplexityRoot.Mutation.HandleCase == nil {
 			break
@@ -5225,6 +5335,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAppAuthorization(childComplexity, args["appId"].(string)), true
+	case "Mutation.revokeSeal":
+		if e.ComplexityRoot.Mutation.RevokeSeal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeSeal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeSeal(childComplexity, args["input"].(model.SealActionInput)), true
+	case "Mutation.revokeSealGrant":
+		if e.ComplexityRoot.Mutation.RevokeSealGrant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeSealGrant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeSealGrant(childComplexity, args["grantId"].(string)), true
 	case "Mutation.rotatePlatformKey":
 		if e.ComplexityRoot.Mutation.RotatePlatformKey == nil {
 			break
@@ -5253,6 +5385,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SaveConsultationDraft(childComplexity, args["input"].(model.SaveConsultationDraftInput)), true
+	case "Mutation.sealDocument":
+		if e.ComplexityRoot.Mutation.SealDocument == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sealDocument_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SealDocument(childComplexity, args["input"].(model.SealDocumentInput)), true
 	case "Mutation.sendChatMessage":
 		if e.ComplexityRoot.Mutation.SendChatMessage == nil {
 			break
@@ -6052,6 +6195,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Roles(childComplexity), true
+	case "Query.seals":
+		if e.ComplexityRoot.Query.Seals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Seals(childComplexity), true
 	case "Query.search":
 		if e.ComplexityRoot.Query.Search == nil {
 			break
@@ -6148,6 +6297,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.UserInfoFields(childComplexity), true
+	case "Query.verifySeal":
+		if e.ComplexityRoot.Query.VerifySeal == nil {
+			break
+		}
+
+		args, err := ec.field_Query_verifySeal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VerifySeal(childComplexity, args["recordId"].(string), args["sm3"].(string)), true
 	case "Query.verifyServiceCode":
 		if e.ComplexityRoot.Query.VerifyServiceCode == nil {
 			break
@@ -6355,6 +6515,166 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SaveApplicationDraftPayload.Case(childComplexity), true
+
+	case "Seal.agency":
+		if e.ComplexityRoot.Seal.Agency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.Agency(childComplexity), true
+	case "Seal.certData":
+		if e.ComplexityRoot.Seal.CertData == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.CertData(childComplexity), true
+	case "Seal.createdAt":
+		if e.ComplexityRoot.Seal.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.CreatedAt(childComplexity), true
+	case "Seal.grants":
+		if e.ComplexityRoot.Seal.Grants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.Grants(childComplexity), true
+	case "Seal.id":
+		if e.ComplexityRoot.Seal.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.ID(childComplexity), true
+	case "Seal.name":
+		if e.ComplexityRoot.Seal.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.Name(childComplexity), true
+	case "Seal.publicKeyHex":
+		if e.ComplexityRoot.Seal.PublicKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.PublicKey(childComplexity), true
+	case "Seal.revokedAt":
+		if e.ComplexityRoot.Seal.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.RevokedAt(childComplexity), true
+
+	case "SealGrant.granteeId":
+		if e.ComplexityRoot.SealGrant.GranteeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealGrant.GranteeID(childComplexity), true
+	case "SealGrant.granteeKind":
+		if e.ComplexityRoot.SealGrant.GranteeKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealGrant.GranteeKind(childComplexity), true
+	case "SealGrant.id":
+		if e.ComplexityRoot.SealGrant.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealGrant.ID(childComplexity), true
+	case "SealGrant.revokedAt":
+		if e.ComplexityRoot.SealGrant.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealGrant.RevokedAt(childComplexity), true
+	case "SealGrant.validUntil":
+		if e.ComplexityRoot.SealGrant.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealGrant.ValidUntil(childComplexity), true
+
+	case "SealRecord.agencyName":
+		if e.ComplexityRoot.SealRecord.AgencyName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealRecord.AgencyName(childComplexity), true
+	case "SealRecord.sm3":
+		if e.ComplexityRoot.SealRecord.DocumentSM3 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealRecord.DocumentSM3(childComplexity), true
+	case "SealRecord.id":
+		if e.ComplexityRoot.SealRecord.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealRecord.ID(childComplexity), true
+	case "SealRecord.sealName":
+		if e.ComplexityRoot.SealRecord.SealName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealRecord.SealName(childComplexity), true
+	case "SealRecord.signature":
+		if e.ComplexityRoot.SealRecord.Signature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealRecord.Signature(childComplexity), true
+	case "SealRecord.signedAt":
+		if e.ComplexityRoot.SealRecord.SignedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealRecord.SignedAt(childComplexity), true
+
+	case "SealVerification.agencyName":
+		if e.ComplexityRoot.SealVerification.AgencyName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealVerification.AgencyName(childComplexity), true
+	case "SealVerification.documentChanged":
+		if e.ComplexityRoot.SealVerification.DocumentChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealVerification.DocumentChanged(childComplexity), true
+	case "SealVerification.genuine":
+		if e.ComplexityRoot.SealVerification.Genuine == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealVerification.Genuine(childComplexity), true
+	case "SealVerification.sealName":
+		if e.ComplexityRoot.SealVerification.SealName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealVerification.SealName(childComplexity), true
+	case "SealVerification.sealRevoked":
+		if e.ComplexityRoot.SealVerification.SealRevoked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealVerification.SealRevoked(childComplexity), true
+	case "SealVerification.signedAt":
+		if e.ComplexityRoot.SealVerification.SignedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealVerification.SignedAt(childComplexity), true
+	case "SealVerification.valid":
+		if e.ComplexityRoot.SealVerification.Valid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SealVerification.Valid(childComplexity), true
 
 	case "SearchConnection.edges":
 		if e.ComplexityRoot.SearchConnection.Edges == nil {
@@ -7062,6 +7382,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ConsultationInput", ec.unmarshalInputConsultationInput),
 			graphql.NewInputUnmarshaler("CreateAdminInput", ec.unmarshalInputCreateAdminInput),
 			graphql.NewInputUnmarshaler("CreateAppInput", ec.unmarshalInputCreateAppInput),
+			graphql.NewInputUnmarshaler("CreateSealInput", ec.unmarshalInputCreateSealInput),
 			graphql.NewInputUnmarshaler("DeleteApplicationDraftInput", ec.unmarshalInputDeleteApplicationDraftInput),
 			graphql.NewInputUnmarshaler("DeleteConsultationDraftInput", ec.unmarshalInputDeleteConsultationDraftInput),
 			graphql.NewInputUnmarshaler("DeleteKnowledgeEntryInput", ec.unmarshalInputDeleteKnowledgeEntryInput),
@@ -7074,6 +7395,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("FilingInput", ec.unmarshalInputFilingInput),
 			graphql.NewInputUnmarshaler("FormValueInput", ec.unmarshalInputFormValueInput),
 			graphql.NewInputUnmarshaler("GeoPointInput", ec.unmarshalInputGeoPointInput),
+			graphql.NewInputUnmarshaler("GrantSealInput", ec.unmarshalInputGrantSealInput),
 			graphql.NewInputUnmarshaler("HandleCaseInput", ec.unmarshalInputHandleCaseInput),
 			graphql.NewInputUnmarshaler("InterfaceInput", ec.unmarshalInputInterfaceInput),
 			graphql.NewInputUnmarshaler("InterfaceParamInput", ec.unmarshalInputInterfaceParamInput),
@@ -7101,6 +7423,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RoleInput", ec.unmarshalInputRoleInput),
 			graphql.NewInputUnmarshaler("SaveApplicationDraftInput", ec.unmarshalInputSaveApplicationDraftInput),
 			graphql.NewInputUnmarshaler("SaveConsultationDraftInput", ec.unmarshalInputSaveConsultationDraftInput),
+			graphql.NewInputUnmarshaler("SealActionInput", ec.unmarshalInputSealActionInput),
+			graphql.NewInputUnmarshaler("SealDocumentInput", ec.unmarshalInputSealDocumentInput),
 			graphql.NewInputUnmarshaler("SendChatMessageInput", ec.unmarshalInputSendChatMessageInput),
 			graphql.NewInputUnmarshaler("SetAppCredentialsInput", ec.unmarshalInputSetAppCredentialsInput),
 			graphql.NewInputUnmarshaler("SetHotWordInput", ec.unmarshalInputSetHotWordInput),
@@ -7213,7 +7537,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/filings.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/lightapps.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
+//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/filings.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/lightapps.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/seals.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -7242,6 +7566,7 @@ var sources = []*ast.Source{
 	{Name: "schema/matters.graphqls", Input: sourceData("schema/matters.graphqls"), BuiltIn: false},
 	{Name: "schema/messages.graphqls", Input: sourceData("schema/messages.graphqls"), BuiltIn: false},
 	{Name: "schema/regions.graphqls", Input: sourceData("schema/regions.graphqls"), BuiltIn: false},
+	{Name: "schema/seals.graphqls", Input: sourceData("schema/seals.graphqls"), BuiltIn: false},
 	{Name: "schema/search.graphqls", Input: sourceData("schema/search.graphqls"), BuiltIn: false},
 	{Name: "schema/servicecodes.graphqls", Input: sourceData("schema/servicecodes.graphqls"), BuiltIn: false},
 }
@@ -7849,6 +8174,8 @@ func (ec *executionContext) childFields_CaseMaterial(ctx context.Context, field 
 		return ec.fieldContext_CaseMaterial_sm3(ctx, field)
 	case "downloadUrl":
 		return ec.fieldContext_CaseMaterial_downloadUrl(ctx, field)
+	case "seal":
+		return ec.fieldContext_CaseMaterial_seal(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CaseMaterial", field.Name)
 }
@@ -9001,6 +9328,82 @@ func (ec *executionContext) childFields_SaveApplicationDraftPayload(ctx context.
 	return nil, fmt.Errorf("no field named %q was found under type SaveApplicationDraftPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Seal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Seal_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Seal_name(ctx, field)
+	case "agency":
+		return ec.fieldContext_Seal_agency(ctx, field)
+	case "publicKeyHex":
+		return ec.fieldContext_Seal_publicKeyHex(ctx, field)
+	case "certData":
+		return ec.fieldContext_Seal_certData(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Seal_createdAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_Seal_revokedAt(ctx, field)
+	case "grants":
+		return ec.fieldContext_Seal_grants(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Seal", field.Name)
+}
+
+func (ec *executionContext) childFields_SealGrant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SealGrant_id(ctx, field)
+	case "granteeKind":
+		return ec.fieldContext_SealGrant_granteeKind(ctx, field)
+	case "granteeId":
+		return ec.fieldContext_SealGrant_granteeId(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_SealGrant_validUntil(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_SealGrant_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SealGrant", field.Name)
+}
+
+func (ec *executionContext) childFields_SealRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SealRecord_id(ctx, field)
+	case "sealName":
+		return ec.fieldContext_SealRecord_sealName(ctx, field)
+	case "agencyName":
+		return ec.fieldContext_SealRecord_agencyName(ctx, field)
+	case "sm3":
+		return ec.fieldContext_SealRecord_sm3(ctx, field)
+	case "signedAt":
+		return ec.fieldContext_SealRecord_signedAt(ctx, field)
+	case "signature":
+		return ec.fieldContext_SealRecord_signature(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SealRecord", field.Name)
+}
+
+func (ec *executionContext) childFields_SealVerification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "genuine":
+		return ec.fieldContext_SealVerification_genuine(ctx, field)
+	case "documentChanged":
+		return ec.fieldContext_SealVerification_documentChanged(ctx, field)
+	case "valid":
+		return ec.fieldContext_SealVerification_valid(ctx, field)
+	case "sealName":
+		return ec.fieldContext_SealVerification_sealName(ctx, field)
+	case "agencyName":
+		return ec.fieldContext_SealVerification_agencyName(ctx, field)
+	case "signedAt":
+		return ec.fieldContext_SealVerification_signedAt(ctx, field)
+	case "sealRevoked":
+		return ec.fieldContext_SealVerification_sealRevoked(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SealVerification", field.Name)
+}
+
 func (ec *executionContext) childFields_SearchConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "edges":
@@ -9835,6 +10238,20 @@ func (ec *executionContext) field_Mutation_createRole_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createSeal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateSealInput, error) {
+			return ec.unmarshalNCreateSealInput2govmobileᚋgraphᚋmodelᚐCreateSealInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_deleteApplicationDraft_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -9925,6 +10342,20 @@ func (ec *executionContext) field_Mutation_evaluateCase_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.EvaluateCaseInput, error) {
 			return ec.unmarshalNEvaluateCaseInput2govmobileᚋgraphᚋmodelᚐEvaluateCaseInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_grantSeal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.GrantSealInput, error) {
+			return ec.unmarshalNGrantSealInput2govmobileᚋgraphᚋmodelᚐGrantSealInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10255,6 +10686,34 @@ func (ec *executionContext) field_Mutation_revokeAppAuthorization_args(ctx conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_revokeSealGrant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "grantId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["grantId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeSeal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SealActionInput, error) {
+			return ec.unmarshalNSealActionInput2govmobileᚋgraphᚋmodelᚐSealActionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_saveApplicationDraft_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10275,6 +10734,20 @@ func (ec *executionContext) field_Mutation_saveConsultationDraft_args(ctx contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SaveConsultationDraftInput, error) {
 			return ec.unmarshalNSaveConsultationDraftInput2govmobileᚋgraphᚋmodelᚐSaveConsultationDraftInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_sealDocument_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SealDocumentInput, error) {
+			return ec.unmarshalNSealDocumentInput2govmobileᚋgraphᚋmodelᚐSealDocumentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11594,6 +12067,28 @@ func (ec *executionContext) field_Query_themes_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["serviceObject"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_verifySeal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "recordId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["recordId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "sm3",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sm3"] = arg1
 	return args, nil
 }
 
@@ -16150,6 +16645,38 @@ func (ec *executionContext) _CaseMaterial_downloadUrl(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_CaseMaterial_downloadUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CaseMaterial", field, true, true, "String")
+}
+
+func (ec *executionContext) _CaseMaterial_seal(ctx context.Context, field graphql.CollectedField, obj *models.CaseFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CaseMaterial_seal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CaseMaterial().Seal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SealRecord) graphql.Marshaler {
+			return ec.marshalOSealRecord2ᚖgovmobileᚋmodelsᚐSealRecord(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CaseMaterial_seal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CaseMaterial",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SealRecord(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CaseStep_action(ctx context.Context, field graphql.CollectedField, obj *models.CaseEvent) (ret graphql.Marshaler) {
@@ -27780,6 +28307,311 @@ func (ec *executionContext) fieldContext_Mutation_markMessagesRead(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createSeal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSeal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSeal(ctx, fc.Args["input"].(model.CreateSealInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "seals.manage")
+				if err != nil {
+					var zeroVal *models.Seal
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.Seal
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Seal) graphql.Marshaler {
+			return ec.marshalNSeal2ᚖgovmobileᚋmodelsᚐSeal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSeal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Seal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSeal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeSeal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeSeal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeSeal(ctx, fc.Args["input"].(model.SealActionInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "seals.manage")
+				if err != nil {
+					var zeroVal *models.Seal
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.Seal
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Seal) graphql.Marshaler {
+			return ec.marshalNSeal2ᚖgovmobileᚋmodelsᚐSeal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeSeal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Seal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeSeal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_grantSeal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_grantSeal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GrantSeal(ctx, fc.Args["input"].(model.GrantSealInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "seals.manage")
+				if err != nil {
+					var zeroVal *models.SealGrant
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.SealGrant
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SealGrant) graphql.Marshaler {
+			return ec.marshalNSealGrant2ᚖgovmobileᚋmodelsᚐSealGrant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_grantSeal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SealGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_grantSeal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeSealGrant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeSealGrant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeSealGrant(ctx, fc.Args["grantId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "seals.manage")
+				if err != nil {
+					var zeroVal *models.SealGrant
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.SealGrant
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SealGrant) graphql.Marshaler {
+			return ec.marshalNSealGrant2ᚖgovmobileᚋmodelsᚐSealGrant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeSealGrant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SealGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeSealGrant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_sealDocument(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sealDocument(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SealDocument(ctx, fc.Args["input"].(model.SealDocumentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.SealRecord
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, nil)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SealRecord) graphql.Marshaler {
+			return ec.marshalNSealRecord2ᚖgovmobileᚋmodelsᚐSealRecord(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sealDocument(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SealRecord(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sealDocument_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_rotatePlatformKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -30545,6 +31377,100 @@ func (ec *executionContext) fieldContext_Query_region(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_seals(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_seals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Seals(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "seals.manage")
+				if err != nil {
+					var zeroVal []*models.Seal
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal []*models.Seal
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.Seal) graphql.Marshaler {
+			return ec.marshalNSeal2ᚕᚖgovmobileᚋmodelsᚐSealᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_seals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Seal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_verifySeal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_verifySeal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VerifySeal(ctx, fc.Args["recordId"].(string), fc.Args["sm3"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *seal.Verification) graphql.Marshaler {
+			return ec.marshalNSealVerification2ᚖgovmobileᚋsealᚐVerification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_verifySeal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SealVerification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_verifySeal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_search(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -31665,6 +32591,622 @@ func (ec *executionContext) fieldContext_SaveApplicationDraftPayload_case(_ cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Seal_id(ctx context.Context, field graphql.CollectedField, obj *models.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Seal().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seal", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Seal_name(ctx context.Context, field graphql.CollectedField, obj *models.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seal", field, false, false, "String")
+}
+
+func (ec *executionContext) _Seal_agency(ctx context.Context, field graphql.CollectedField, obj *models.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_agency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Seal().Agency(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Agency) graphql.Marshaler {
+			return ec.marshalOAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_agency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Seal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agency(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Seal_publicKeyHex(ctx context.Context, field graphql.CollectedField, obj *models.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_publicKeyHex(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublicKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_publicKeyHex(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seal", field, false, false, "String")
+}
+
+func (ec *executionContext) _Seal_certData(ctx context.Context, field graphql.CollectedField, obj *models.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_certData(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CertData, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_certData(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seal", field, false, false, "String")
+}
+
+func (ec *executionContext) _Seal_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seal", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Seal_revokedAt(ctx context.Context, field graphql.CollectedField, obj *models.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seal", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Seal_grants(ctx context.Context, field graphql.CollectedField, obj *models.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_grants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Seal().Grants(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.SealGrant) graphql.Marshaler {
+			return ec.marshalNSealGrant2ᚕᚖgovmobileᚋmodelsᚐSealGrantᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_grants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Seal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SealGrant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SealGrant_id(ctx context.Context, field graphql.CollectedField, obj *models.SealGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealGrant_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SealGrant().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealGrant_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealGrant", field, true, true, "ID")
+}
+
+func (ec *executionContext) _SealGrant_granteeKind(ctx context.Context, field graphql.CollectedField, obj *models.SealGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealGrant_granteeKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GranteeKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealGrant_granteeKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealGrant", field, false, false, "String")
+}
+
+func (ec *executionContext) _SealGrant_granteeId(ctx context.Context, field graphql.CollectedField, obj *models.SealGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealGrant_granteeId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SealGrant().GranteeID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealGrant_granteeId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealGrant", field, true, true, "ID")
+}
+
+func (ec *executionContext) _SealGrant_validUntil(ctx context.Context, field graphql.CollectedField, obj *models.SealGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealGrant_validUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealGrant_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SealGrant_revokedAt(ctx context.Context, field graphql.CollectedField, obj *models.SealGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealGrant_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SealGrant_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SealRecord_id(ctx context.Context, field graphql.CollectedField, obj *models.SealRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealRecord_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SealRecord().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealRecord_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealRecord", field, true, true, "ID")
+}
+
+func (ec *executionContext) _SealRecord_sealName(ctx context.Context, field graphql.CollectedField, obj *models.SealRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealRecord_sealName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SealRecord().SealName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealRecord_sealName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealRecord", field, true, true, "String")
+}
+
+func (ec *executionContext) _SealRecord_agencyName(ctx context.Context, field graphql.CollectedField, obj *models.SealRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealRecord_agencyName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SealRecord().AgencyName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealRecord_agencyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealRecord", field, true, true, "String")
+}
+
+func (ec *executionContext) _SealRecord_sm3(ctx context.Context, field graphql.CollectedField, obj *models.SealRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealRecord_sm3(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentSM3, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealRecord_sm3(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _SealRecord_signedAt(ctx context.Context, field graphql.CollectedField, obj *models.SealRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealRecord_signedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealRecord_signedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealRecord", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SealRecord_signature(ctx context.Context, field graphql.CollectedField, obj *models.SealRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealRecord_signature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealRecord_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _SealVerification_genuine(ctx context.Context, field graphql.CollectedField, obj *seal.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealVerification_genuine(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Genuine, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealVerification_genuine(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealVerification", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SealVerification_documentChanged(ctx context.Context, field graphql.CollectedField, obj *seal.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealVerification_documentChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DocumentChanged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealVerification_documentChanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealVerification", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SealVerification_valid(ctx context.Context, field graphql.CollectedField, obj *seal.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealVerification_valid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SealVerification().Valid(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealVerification_valid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealVerification", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _SealVerification_sealName(ctx context.Context, field graphql.CollectedField, obj *seal.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealVerification_sealName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SealVerification().SealName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealVerification_sealName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealVerification", field, true, true, "String")
+}
+
+func (ec *executionContext) _SealVerification_agencyName(ctx context.Context, field graphql.CollectedField, obj *seal.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealVerification_agencyName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SealVerification().AgencyName(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealVerification_agencyName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealVerification", field, true, true, "String")
+}
+
+func (ec *executionContext) _SealVerification_signedAt(ctx context.Context, field graphql.CollectedField, obj *seal.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealVerification_signedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SealVerification().SignedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalNTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealVerification_signedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealVerification", field, true, true, "Time")
+}
+
+func (ec *executionContext) _SealVerification_sealRevoked(ctx context.Context, field graphql.CollectedField, obj *seal.Verification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SealVerification_sealRevoked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SealRevoked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SealVerification_sealRevoked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SealVerification", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _SearchConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SearchConnection) (ret graphql.Marshaler) {
@@ -36508,6 +38050,55 @@ func UnmarshalCreateAppInput(ctx context.Context, raw any) (model.CreateAppInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateSealInput(ctx context.Context, obj any) (model.CreateSealInput, error) {
+	var it model.CreateSealInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"agencyId", "name"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "agencyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("agencyId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AgencyID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateSealInput unmarshals raw into the CreateSealInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateSealInput(ctx context.Context, raw any) (model.CreateSealInput, error) {
+	var out model.CreateSealInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateSealInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeleteApplicationDraftInput(ctx context.Context, obj any) (model.DeleteApplicationDraftInput, error) {
 	var it model.DeleteApplicationDraftInput
 	if obj == nil {
@@ -37174,6 +38765,69 @@ func (ec *executionContext) unmarshalInputGeoPointInput(ctx context.Context, obj
 func UnmarshalGeoPointInput(ctx context.Context, raw any) (model.GeoPointInput, error) {
 	var out model.GeoPointInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "GeoPointInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputGrantSealInput(ctx context.Context, obj any) (model.GrantSealInput, error) {
+	var it model.GrantSealInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sealId", "adminId", "appId", "validUntil"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sealId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sealId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SealID = data
+		case "adminId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adminId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AdminID = data
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
+		case "validUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntil = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalGrantSealInput unmarshals raw into the GrantSealInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalGrantSealInput(ctx context.Context, raw any) (model.GrantSealInput, error) {
+	var out model.GrantSealInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "GrantSealInput", raw, &out)
 	return out, err
 }
 
@@ -38683,6 +40337,97 @@ func (ec *executionContext) unmarshalInputSaveConsultationDraftInput(ctx context
 func UnmarshalSaveConsultationDraftInput(ctx context.Context, raw any) (model.SaveConsultationDraftInput, error) {
 	var out model.SaveConsultationDraftInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SaveConsultationDraftInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSealActionInput(ctx context.Context, obj any) (model.SealActionInput, error) {
+	var it model.SealActionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sealId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sealId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sealId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SealID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSealActionInput unmarshals raw into the SealActionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSealActionInput(ctx context.Context, raw any) (model.SealActionInput, error) {
+	var out model.SealActionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SealActionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSealDocumentInput(ctx context.Context, obj any) (model.SealDocumentInput, error) {
+	var it model.SealDocumentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sealId", "sm3"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sealId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sealId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SealID = data
+		case "sm3":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sm3"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sm3 = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSealDocumentInput unmarshals raw into the SealDocumentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSealDocumentInput(ctx context.Context, raw any) (model.SealDocumentInput, error) {
+	var out model.SealDocumentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SealDocumentInput", raw, &out)
 	return out, err
 }
 
@@ -42047,6 +43792,12 @@ func (ec *executionContext) _CaseMaterial(ctx context.Context, sel ast.Selection
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._CaseMaterial_downloadUrl(ctx, field, obj)
+				})
+		case "seal":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CaseMaterial_seal(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -45818,6 +47569,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createSeal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSeal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeSeal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeSeal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grantSeal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_grantSeal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeSealGrant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeSealGrant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sealDocument":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sealDocument(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "rotatePlatformKey":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_rotatePlatformKey(ctx, field)
@@ -46439,6 +48225,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_region(ctx, field)
 				})
+		case "seals":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_seals(ctx, field)
+				})
+		case "verifySeal":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_verifySeal(ctx, field)
+				})
 		case "search":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -46932,6 +48730,260 @@ func (ec *executionContext) _SaveApplicationDraftPayload(ctx context.Context, se
 			out.Values[i] = ec._SaveApplicationDraftPayload_case(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sealImplementors = []string{"Seal"}
+
+func (ec *executionContext) _Seal(ctx context.Context, sel ast.SelectionSet, obj *models.Seal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sealImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Seal")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Seal_id(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._Seal_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "agency":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Seal_agency(ctx, field, obj)
+				})
+		case "publicKeyHex":
+			out.Values[i] = ec._Seal_publicKeyHex(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "certData":
+			out.Values[i] = ec._Seal_certData(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Seal_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revokedAt":
+			out.Values[i] = ec._Seal_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grants":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Seal_grants(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sealGrantImplementors = []string{"SealGrant"}
+
+func (ec *executionContext) _SealGrant(ctx context.Context, sel ast.SelectionSet, obj *models.SealGrant) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sealGrantImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SealGrant")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SealGrant_id(ctx, field, obj)
+				})
+		case "granteeKind":
+			out.Values[i] = ec._SealGrant_granteeKind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "granteeId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SealGrant_granteeId(ctx, field, obj)
+				})
+		case "validUntil":
+			out.Values[i] = ec._SealGrant_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revokedAt":
+			out.Values[i] = ec._SealGrant_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sealRecordImplementors = []string{"SealRecord"}
+
+func (ec *executionContext) _SealRecord(ctx context.Context, sel ast.SelectionSet, obj *models.SealRecord) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sealRecordImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SealRecord")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SealRecord_id(ctx, field, obj)
+				})
+		case "sealName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SealRecord_sealName(ctx, field, obj)
+				})
+		case "agencyName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SealRecord_agencyName(ctx, field, obj)
+				})
+		case "sm3":
+			out.Values[i] = ec._SealRecord_sm3(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signedAt":
+			out.Values[i] = ec._SealRecord_signedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signature":
+			out.Values[i] = ec._SealRecord_signature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sealVerificationImplementors = []string{"SealVerification"}
+
+func (ec *executionContext) _SealVerification(ctx context.Context, sel ast.SelectionSet, obj *seal.Verification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sealVerificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SealVerification")
+		case "genuine":
+			out.Values[i] = ec._SealVerification_genuine(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "documentChanged":
+			out.Values[i] = ec._SealVerification_documentChanged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "valid":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SealVerification_valid(ctx, field, obj)
+				})
+		case "sealName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SealVerification_sealName(ctx, field, obj)
+				})
+		case "agencyName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SealVerification_agencyName(ctx, field, obj)
+				})
+		case "signedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SealVerification_signedAt(ctx, field, obj)
+				})
+		case "sealRevoked":
+			out.Values[i] = ec._SealVerification_sealRevoked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -49644,6 +51696,11 @@ func (ec *executionContext) unmarshalNCreateAppInput2govmobileᚋgraphᚋmodel�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateSealInput2govmobileᚋgraphᚋmodelᚐCreateSealInput(ctx context.Context, v any) (model.CreateSealInput, error) {
+	res, err := ec.unmarshalInputCreateSealInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNDailySearchCount2ᚕᚖgovmobileᚋgraphᚋmodelᚐDailySearchCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DailySearchCount) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -50129,6 +52186,11 @@ func (ec *executionContext) marshalNGeoPoint2ᚖgovmobileᚋgraphᚋmodelᚐGeoP
 		return graphql.Null
 	}
 	return ec._GeoPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGrantSealInput2govmobileᚋgraphᚋmodelᚐGrantSealInput(ctx context.Context, v any) (model.GrantSealInput, error) {
+	res, err := ec.unmarshalInputGrantSealInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNGuide2ᚖgovmobileᚋmodelsᚐGuide(ctx context.Context, sel ast.SelectionSet, v *models.Guide) graphql.Marshaler {
@@ -51200,6 +53262,80 @@ func (ec *executionContext) unmarshalNSaveConsultationDraftInput2govmobileᚋgra
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNSeal2ᚕᚖgovmobileᚋmodelsᚐSealᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Seal) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSeal2ᚖgovmobileᚋmodelsᚐSeal(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSeal2ᚖgovmobileᚋmodelsᚐSeal(ctx context.Context, sel ast.SelectionSet, v *models.Seal) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Seal!")
+		return graphql.Null
+	}
+	return ec._Seal(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSealActionInput2govmobileᚋgraphᚋmodelᚐSealActionInput(ctx context.Context, v any) (model.SealActionInput, error) {
+	res, err := ec.unmarshalInputSealActionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSealDocumentInput2govmobileᚋgraphᚋmodelᚐSealDocumentInput(ctx context.Context, v any) (model.SealDocumentInput, error) {
+	res, err := ec.unmarshalInputSealDocumentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSealGrant2ᚕᚖgovmobileᚋmodelsᚐSealGrantᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.SealGrant) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSealGrant2ᚖgovmobileᚋmodelsᚐSealGrant(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSealGrant2ᚖgovmobileᚋmodelsᚐSealGrant(ctx context.Context, sel ast.SelectionSet, v *models.SealGrant) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SealGrant!")
+		return graphql.Null
+	}
+	return ec._SealGrant(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSealRecord2ᚖgovmobileᚋmodelsᚐSealRecord(ctx context.Context, sel ast.SelectionSet, v *models.SealRecord) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SealRecord!")
+		return graphql.Null
+	}
+	return ec._SealRecord(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSealVerification2ᚖgovmobileᚋsealᚐVerification(ctx context.Context, sel ast.SelectionSet, v *seal.Verification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SealVerification!")
+		return graphql.Null
+	}
+	return ec._SealVerification(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSearchConnection2ᚖgovmobileᚋgraphᚋmodelᚐSearchConnection(ctx context.Context, sel ast.SelectionSet, v *model.SearchConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SearchConnection!")
@@ -51738,6 +53874,24 @@ func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v an
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalTime(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	res, err := graphql.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Time!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalTime(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
@@ -52543,6 +54697,13 @@ func (ec *executionContext) marshalORegion2ᚖgovmobileᚋmodelsᚐRegion(ctx co
 		return graphql.Null
 	}
 	return ec._Region(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSealRecord2ᚖgovmobileᚋmodelsᚐSealRecord(ctx context.Context, sel ast.SelectionSet, v *models.SealRecord) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SealRecord(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOSearchOrder2ᚖgovmobileᚋsearchᚐOrder(ctx context.Context, v any) (*search.Order, error) {

@@ -18,6 +18,7 @@ import (
 	"govmobile/lightapp"
 	"govmobile/messages"
 	"govmobile/platformkey"
+	"govmobile/seal"
 	"govmobile/search"
 	"govmobile/servicecode"
 )
@@ -58,4 +59,6 @@ type Resolver struct {
 	Filings *filing.Service
 	// LightApps keeps third-party apps' credentials, consents and tickets.
 	LightApps *lightapp.Service
+	// Seals keeps agencies' electronic seals.
+	Seals *seal.Service
 }

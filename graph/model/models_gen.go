@@ -401,6 +401,14 @@ type CreateAppInput struct {
 	App *AppInput `json:"app"`
 }
 
+// 新建印章。
+type CreateSealInput struct {
+	// 所属部门。
+	AgencyID string `json:"agencyId"`
+	// 印章名称，如“××局行政审批专用章”，至多100字。
+	Name string `json:"name"`
+}
+
 // 某一天的搜索次数。
 type DailySearchCount struct {
 	// 日期（UTC），YYYY-MM-DD。
@@ -625,6 +633,18 @@ type GeoPointInput struct {
 	Lng float64 `json:"lng"`
 	// 坐标系，默认 WGS-84。
 	CoordSystem *geo.System `json:"coordSystem,omitempty"`
+}
+
+// 授权用印。
+type GrantSealInput struct {
+	// 印章编号。
+	SealID string `json:"sealId"`
+	// 被授权的管理员（与 appId 二选一）。
+	AdminID *string `json:"adminId,omitempty"`
+	// 被授权的应用（与 adminId 二选一）。
+	AppID *string `json:"appId,omitempty"`
+	// 有效期至（现在之后、三年之内）。
+	ValidUntil time.Time `json:"validUntil"`
 }
 
 // 服务大厅列表。
@@ -1153,6 +1173,20 @@ type SaveConsultationDraftInput struct {
 	ConsultationID *string `json:"consultationId,omitempty"`
 	// 内容。
 	Consultation *ConsultationInput `json:"consultation"`
+}
+
+// 印章操作。
+type SealActionInput struct {
+	// 印章编号。
+	SealID string `json:"sealId"`
+}
+
+// 用印。
+type SealDocumentInput struct {
+	// 印章编号。
+	SealID string `json:"sealId"`
+	// 文件内容的 SM3 摘要（64位小写十六进制）。
+	Sm3 string `json:"sm3"`
 }
 
 // 搜索结果（Relay 连接）。
