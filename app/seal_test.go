@@ -22,7 +22,9 @@ func TestSeals(t *testing.T) {
 			t.Fatal(err)
 		}
 		shanghai := b.regionalAdmin(t, "310000", permission.ManageSeals)
-		var created struct{ CreateSeal struct{ ID, PublicKeyHex, CertData string } }
+		var created struct {
+			CreateSeal struct{ ID, PublicKeyHex, CertData string }
+		}
 		b.gql(t, national, `mutation($a: ID!) { createSeal(input: {agencyId: $a, name: "行政审批专用章"}) { id publicKeyHex certData } }`,
 			map[string]any{"a": gid("Agency", ag.ID)}).decode(t, &created)
 		sealID := created.CreateSeal.ID
