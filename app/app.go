@@ -31,6 +31,7 @@ import (
 	"govmobile/httpapi"
 	"govmobile/identity"
 	"govmobile/iface"
+	"govmobile/license"
 	"govmobile/lightapp"
 	"govmobile/loaders"
 	"govmobile/messages"
@@ -158,6 +159,8 @@ type App struct {
 	LightApps *lightapp.Service
 	// Seals keeps agencies' electronic seals (8.3.2 b).
 	Seals *seal.Service
+	// Licenses keeps electronic licences (8.3.2 c).
+	Licenses *license.Service
 	// Demo is the demo light app, in dev mode only.
 	Demo    *demoapp.App
 	Handler http.Handler
@@ -302,11 +305,11 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	a.Filings = filing.New(a.DB, keys)
 	a.LightApps = lightapp.New(a.DB, keys, a.Identity, a.PlatformKeys)
 	a.Seals = seal.New(a.DB, keys)
+	a.Licenses = license.New(a.DB, keys, a.Identity, a.Seals, a.PlatformKeys)
 	// Result documents are sealed with their agency's seal on upload.
-	a.Files.OnResult = func(ctx context.Context, agencyID uint64, f *models.CaseFile) {
-		if _, err := a.Seals.SealAgencyFile(ctx, agencyID, f.SM3, f.ID); err != nil {
-			a.Config.Logger.ErrorContext(ctx, "sealing a case result failed", "file", f.ID, "err", err)
-		}
+	a.Files.OnResult = func(tx *gorm.DB, agencyID uint64, f *models.CaseFile) error {
+		_, err := a.Seals.SealAgencyDocument(tx, agencyID, f.SM3, f.ID)
+		return err
 	}
 	if a.Config.Dev && !a.Config.SkipDemo {
 		if a.Demo, err = demoapp.Setup(ctx, a.DB, a.LightApps, a.PlatformKeys, a.Config.DataDir,
@@ -346,7 +349,7 @@ func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
-		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals}
+		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals, Licenses: a.Licenses}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
@@ -384,6 +387,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle("/app-files", appFiles)
 	mux.Handle(lightapp.ExchangePath, httpapi.Observe(log, "user-info", a.LightApps.Handler(log)))
 	mux.Handle("GET /jssdk/index.js", web.JSSDK())
+	mux.Handle("GET /licenses/{id}/file", httpapi.Observe(log, "license-file", viewer.Middleware(a.Identity, httpapi.LicenseFile(a.Licenses, log))))
 	if a.Demo != nil {
 		mux.Handle("/demo/lightapp/", a.Demo.Handler())
 	}

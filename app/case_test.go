@@ -138,7 +138,7 @@ func TestCaseLifecycle(t *testing.T) {
 		// The agency has an electronic seal: its result documents are
 		// sealed as they are stored (8.3.2 b).
 		ag, _ := b.app.Catalogue.Agency(ctx, m.AgencyID)
-		if _, err := b.app.Seals.Create(ctx, 1, ag, ag.Name+"行政审批专用章"); err != nil {
+		if _, err := b.app.Seals.Create(ctx, 1, ag, ag.Name+"行政审批专用章", true); err != nil {
 			t.Fatal(err)
 		}
 		res, err := b.app.Files.Store(ctx, staff, c.ID, "准予登记决定书.pdf", bytes.NewReader(pdfBytes))

@@ -25,7 +25,7 @@ func TestSeals(t *testing.T) {
 		var created struct {
 			CreateSeal struct{ ID, PublicKeyHex, CertData string }
 		}
-		b.gql(t, national, `mutation($a: ID!) { createSeal(input: {agencyId: $a, name: "行政审批专用章"}) { id publicKeyHex certData } }`,
+		b.gql(t, national, `mutation($a: ID!) { createSeal(input: {agencyId: $a, name: "行政审批专用章", forDocuments: true}) { id publicKeyHex certData } }`,
 			map[string]any{"a": gid("Agency", ag.ID)}).decode(t, &created)
 		sealID := created.CreateSeal.ID
 		if len(created.CreateSeal.PublicKeyHex) != 130 || !strings.Contains(created.CreateSeal.CertData, ag.Name) {
@@ -38,7 +38,7 @@ func TestSeals(t *testing.T) {
 		}
 		// No private key anywhere.
 		var row models.Seal
-		b.app.DB.Take(&row, "agency_id = ?", ag.ID)
+		b.app.DB.Where("agency_id = ? AND name = ?", ag.ID, "行政审批专用章").Order("id DESC").Take(&row)
 		if r := b.gql(t, national, `{ seals { id name publicKeyHex certData grants { id } } }`, nil); strings.Contains(string(r.Raw), row.PrivateKey) {
 			t.Fatalf("a private key returned: %s", r.Raw)
 		}
@@ -52,6 +52,10 @@ func TestSeals(t *testing.T) {
 		userID := gid("AdminAccount", newest.ID)
 		grant := `mutation($s: ID!, $a: ID!, $u: Time!) { grantSeal(input: {sealId: $s, adminId: $a, validUntil: $u}) { id validUntil } }`
 		expectCode(t, b.gql(t, national, grant, map[string]any{"s": sealID, "a": userID, "u": time.Now().Add(-time.Hour)}), models.ECodeBadUserInput)
+		// Not to an administrator of another province.
+		var other models.Admin
+		b.app.DB.Order("id DESC").Where("region_code = ?", "310000").Take(&other)
+		expectCode(t, b.gql(t, national, grant, map[string]any{"s": sealID, "a": gid("AdminAccount", other.ID), "u": time.Now().Add(time.Hour)}), models.ECodeBadUserInput)
 		var g struct{ GrantSeal struct{ ID string } }
 		b.gql(t, national, grant, map[string]any{"s": sealID, "a": userID, "u": time.Now().Add(time.Hour)}).decode(t, &g)
 		var rec struct {
@@ -76,7 +80,8 @@ func TestSeals(t *testing.T) {
 		if v := check(doc); !v.Valid || !v.Genuine || v.DocumentChanged || v.AgencyName != ag.Name {
 			t.Fatalf("verify: %+v", v)
 		}
-		if v := check(gm.SM3Hex([]byte("被改过的决定书"))); v.Valid || !v.Genuine || !v.DocumentChanged {
+		// Another document: only that it does not match, nothing of the seal.
+		if v := check(gm.SM3Hex([]byte("被改过的决定书"))); v.Valid || v.Genuine || !v.DocumentChanged || v.SealName != "" || v.AgencyName != "" {
 			t.Fatalf("a changed document: %+v", v)
 		}
 		// A forged signature in the record is told apart.
@@ -94,13 +99,22 @@ func TestSeals(t *testing.T) {
 			t.Fatalf("a forged signature: %+v", v)
 		}
 		b.app.DB.Model(&models.SealRecord{}).Where("id = ?", sr.ID).Update("signature", orig)
+		// Certificate data rewritten in the database (another agency's name)
+		// does not verify either.
+		b.app.DB.Model(&models.Seal{}).Where("id = ?", sr.SealID).Update("cert_data", strings.Replace(row.CertData, ag.Name, "伪造的部门", 1))
+		if v := check(doc); v.Valid || v.Genuine {
+			t.Fatalf("rewritten certificate data: %+v", v)
+		}
+		b.app.DB.Model(&models.Seal{}).Where("id = ?", sr.SealID).Update("cert_data", row.CertData)
 		expectCode(t, b.gql(t, "", verify, map[string]any{"r": "x", "d": doc}), models.ECodeBadUserInput)
 
 		// A revoked grant seals nothing; a revoked seal neither, and what it
 		// sealed still verifies.
 		b.gql(t, national, `mutation($g: ID!) { revokeSealGrant(grantId: $g) { revokedAt } }`, map[string]any{"g": g.GrantSeal.ID}).decode(t, &struct{}{})
 		expectCode(t, b.gql(t, user, seal, map[string]any{"s": sealID, "d": doc}), models.ECodeForbidden)
+		b.gql(t, national, grant, map[string]any{"s": sealID, "a": userID, "u": time.Now().Add(time.Hour)}).decode(t, &struct{}{})
 		b.gql(t, national, `mutation($s: ID!) { revokeSeal(input: {sealId: $s}) { revokedAt } }`, map[string]any{"s": sealID}).decode(t, &struct{}{})
+		expectCode(t, b.gql(t, user, seal, map[string]any{"s": sealID, "d": doc}), models.ECodeConflict)
 		expectCode(t, b.gql(t, national, `mutation($s: ID!) { revokeSeal(input: {sealId: $s}) { revokedAt } }`, map[string]any{"s": sealID}), models.ECodeConflict)
 		if v := check(doc); !v.Valid || !v.SealRevoked {
 			t.Fatalf("after the seal was revoked: %+v", v)

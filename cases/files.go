@@ -32,9 +32,10 @@ var allowedTypes = []string{"application/pdf", "image/jpeg", "image/png"}
 
 // Files stores and serves the files of cases under dir.
 type Files struct {
-	// OnResult, when set, is told of each result document stored (the
-	// app seals it with the agency's seal).
-	OnResult func(ctx context.Context, agencyID uint64, f *models.CaseFile)
+	// OnResult, when set, runs in the transaction that stores a result
+	// document (the app seals it with the agency's seal): its error undoes
+	// the upload.
+	OnResult func(tx *gorm.DB, agencyID uint64, f *models.CaseFile) error
 
 	db  *gorm.DB
 	dir string
@@ -122,13 +123,16 @@ func (f *Files) Store(ctx context.Context, who Viewer, caseID uint64, name strin
 		if err := rule.admits(tx, &c); err != nil {
 			return err
 		}
-		return tx.Create(row).Error
+		if err := tx.Create(row).Error; err != nil {
+			return err
+		}
+		if rule.kind == models.CaseFileResult && f.OnResult != nil {
+			return f.OnResult(tx, c.AgencyID, row)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err // the content stays: it may be another row's too
-	}
-	if rule.kind == models.CaseFileResult && f.OnResult != nil {
-		f.OnResult(ctx, c.AgencyID, row)
 	}
 	return row, nil
 }

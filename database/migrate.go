@@ -82,12 +82,12 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	{5, "interface auth and health checks, leases; app life cycle (bindings, files, placements, events, usage, feedback, notices); filings; audit before/after; app credentials, consents, tickets; seals", func(tx *gorm.DB) error {
+	{5, "interface auth, health checks, leases; app life cycle (bindings, files, placements, events, usage, feedback, notices); filings; audit before/after; app credentials, consents, tickets; seals, licences", func(tx *gorm.DB) error {
 		err := tx.AutoMigrate(&models.SourceInterface{}, &models.InterfaceCheck{}, &models.InterfaceAlert{}, &models.Lease{},
 			&models.App{}, &models.AppInterface{}, &models.AppFile{}, &models.AppPublication{}, &models.AppEvent{},
 			&models.AppUsage{}, &models.AppUser{}, &models.AppFeedback{}, &models.AdminNotice{}, &models.Filing{}, &models.AuditLog{},
 			&models.AppCredential{}, &models.AppConsent{}, &models.AppTicket{}, &models.ExchangeNonce{},
-			&models.Seal{}, &models.SealGrant{}, &models.SealRecord{})
+			&models.Seal{}, &models.SealGrant{}, &models.SealRecord{}, &models.License{})
 		if err != nil {
 			return err
 		}

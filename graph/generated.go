@@ -17,6 +17,7 @@ import (
 	"govmobile/geo"
 	"govmobile/graph/model"
 	"govmobile/iface"
+	"govmobile/license"
 	"govmobile/lightapp"
 	"govmobile/models"
 	"govmobile/platformkey"
@@ -77,6 +78,8 @@ type ResolverRoot interface {
 	InterfaceCheck() InterfaceCheckResolver
 	InterfaceHealth() InterfaceHealthResolver
 	KnowledgeEntry() KnowledgeEntryResolver
+	License() LicenseResolver
+	LicenseVerification() LicenseVerificationResolver
 	ManagedApp() ManagedAppResolver
 	Matter() MatterResolver
 	Message() MessageResolver
@@ -785,6 +788,42 @@ type ComplexityRoot struct {
 		Entry func(childComplexity int) int
 	}
 
+	License struct {
+		DownloadURL func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		Fields      func(childComplexity int) int
+		HolderName  func(childComplexity int) int
+		ID          func(childComplexity int) int
+		IssuedAt    func(childComplexity int) int
+		Issuer      func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Number      func(childComplexity int) int
+		Status      func(childComplexity int) int
+		Title       func(childComplexity int) int
+	}
+
+	LicenseCode struct {
+		ExpiresAt func(childComplexity int) int
+		Payload   func(childComplexity int) int
+	}
+
+	LicenseField struct {
+		Name  func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
+	LicenseVerification struct {
+		ExpiresAt  func(childComplexity int) int
+		HolderName func(childComplexity int) int
+		IssuedAt   func(childComplexity int) int
+		Issuer     func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		Message    func(childComplexity int) int
+		Number     func(childComplexity int) int
+		Status     func(childComplexity int) int
+		Title      func(childComplexity int) int
+	}
+
 	ManagedApp struct {
 		Agency        func(childComplexity int) int
 		App           func(childComplexity int) int
@@ -906,6 +945,7 @@ type ComplexityRoot struct {
 		GrantSeal                 func(childComplexity int, input model.GrantSealInput) int
 		HandleCase                func(childComplexity int, input model.HandleCaseInput) int
 		IssueAppDataKey           func(childComplexity int, input model.AppActionInput) int
+		IssueLicense              func(childComplexity int, input model.IssueLicenseInput) int
 		Login                     func(childComplexity int, input model.LoginInput) int
 		Logout                    func(childComplexity int) int
 		MarkAdminNoticeRead       func(childComplexity int, id string) int
@@ -929,6 +969,7 @@ type ComplexityRoot struct {
 		ReviewFiling              func(childComplexity int, input model.ReviewFilingInput) int
 		ReviewInterface           func(childComplexity int, input model.ReviewInterfaceInput) int
 		RevokeAppAuthorization    func(childComplexity int, appID string) int
+		RevokeLicense             func(childComplexity int, input model.RevokeLicenseInput) int
 		RevokeSeal                func(childComplexity int, input model.SealActionInput) int
 		RevokeSealGrant           func(childComplexity int, grantID string) int
 		RotatePlatformKey         func(childComplexity int) int
@@ -939,6 +980,7 @@ type ComplexityRoot struct {
 		SetAppCredentials         func(childComplexity int, input model.SetAppCredentialsInput) int
 		SetHotWord                func(childComplexity int, input model.SetHotWordInput) int
 		SetSearchSynonym          func(childComplexity int, input model.SetSearchSynonymInput) int
+		ShowLicense               func(childComplexity int, licenseID string) int
 		StartAgentChat            func(childComplexity int, input model.StartAgentChatInput) int
 		SubmitApp                 func(childComplexity int, input model.AppActionInput) int
 		SubmitApplication         func(childComplexity int, input model.SubmitApplicationInput) int
@@ -1034,6 +1076,7 @@ type ComplexityRoot struct {
 		MyCases                 func(childComplexity int, status *cases.Status, first *int, after *string) int
 		MyConsultations         func(childComplexity int, status *consult.Status, first *int, after *string) int
 		MyEvaluations           func(childComplexity int, first *int, after *string) int
+		MyLicenses              func(childComplexity int) int
 		MyMessages              func(childComplexity int, unreadOnly *bool, first *int, after *string) int
 		MyServiceCode           func(childComplexity int, kind *servicecode.Kind) int
 		MySubscriptions         func(childComplexity int) int
@@ -1056,6 +1099,8 @@ type ComplexityRoot struct {
 		Themes                  func(childComplexity int, serviceObject *models.ServiceObject) int
 		UnreadMessageCount      func(childComplexity int) int
 		UserInfoFields          func(childComplexity int) int
+		VerifyLicense           func(childComplexity int, file string) int
+		VerifyLicenseCode       func(childComplexity int, payload string) int
 		VerifySeal              func(childComplexity int, recordID string, sm3 string) int
 		VerifyServiceCode       func(childComplexity int, payload string) int
 	}
@@ -1122,14 +1167,15 @@ type ComplexityRoot struct {
 	}
 
 	Seal struct {
-		Agency    func(childComplexity int) int
-		CertData  func(childComplexity int) int
-		CreatedAt func(childComplexity int) int
-		Grants    func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Name      func(childComplexity int) int
-		PublicKey func(childComplexity int) int
-		RevokedAt func(childComplexity int) int
+		Agency       func(childComplexity int) int
+		CertData     func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ForDocuments func(childComplexity int) int
+		Grants       func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Name         func(childComplexity int) int
+		PublicKey    func(childComplexity int) int
+		RevokedAt    func(childComplexity int) int
 	}
 
 	SealGrant struct {
@@ -1555,6 +1601,27 @@ type InterfaceHealthResolver interface {
 type KnowledgeEntryResolver interface {
 	ID(ctx context.Context, obj *models.KnowledgeEntry) (string, error)
 }
+type LicenseResolver interface {
+	ID(ctx context.Context, obj *models.License) (string, error)
+
+	Number(ctx context.Context, obj *models.License) (*string, error)
+	HolderName(ctx context.Context, obj *models.License) (*string, error)
+	Issuer(ctx context.Context, obj *models.License) (*models.Agency, error)
+
+	Status(ctx context.Context, obj *models.License) (license.Status, error)
+	Fields(ctx context.Context, obj *models.License) ([]*license.Field, error)
+	DownloadURL(ctx context.Context, obj *models.License) (string, error)
+}
+type LicenseVerificationResolver interface {
+	Message(ctx context.Context, obj *license.Check) (string, error)
+	Title(ctx context.Context, obj *license.Check) (*string, error)
+	Kind(ctx context.Context, obj *license.Check) (*string, error)
+	Number(ctx context.Context, obj *license.Check) (*string, error)
+	HolderName(ctx context.Context, obj *license.Check) (*string, error)
+	Issuer(ctx context.Context, obj *license.Check) (*string, error)
+	IssuedAt(ctx context.Context, obj *license.Check) (*time.Time, error)
+	ExpiresAt(ctx context.Context, obj *license.Check) (*time.Time, error)
+}
 type ManagedAppResolver interface {
 	ID(ctx context.Context, obj *models.App) (string, error)
 	App(ctx context.Context, obj *models.App) (*models.App, error)
@@ -1659,6 +1726,9 @@ type MutationResolver interface {
 	ResolveInterfaceAlert(ctx context.Context, input model.ResolveAlertInput) (*models.InterfaceAlert, error)
 	AddSensitiveWords(ctx context.Context, input model.AddSensitiveWordsInput) (*model.AddSensitiveWordsPayload, error)
 	RemoveSensitiveWord(ctx context.Context, input model.RemoveSensitiveWordInput) (bool, error)
+	IssueLicense(ctx context.Context, input model.IssueLicenseInput) (*models.License, error)
+	RevokeLicense(ctx context.Context, input model.RevokeLicenseInput) (*models.License, error)
+	ShowLicense(ctx context.Context, licenseID string) (*model.LicenseCode, error)
 	SetAppCredentials(ctx context.Context, input model.SetAppCredentialsInput) (*models.AppCredential, error)
 	IssueAppDataKey(ctx context.Context, input model.AppActionInput) (*model.AppDataKey, error)
 	AuthorizeApp(ctx context.Context, appID string, fields []string) (*models.AppConsent, error)
@@ -1712,6 +1782,9 @@ type QueryResolver interface {
 	SourceInterfaces(ctx context.Context, appID *string, status *iface.Status, first *int, after *string) (*model.SourceInterfaceConnection, error)
 	InterfaceAlerts(ctx context.Context, status *iface.AlertStatus, interfaceID *string, first *int, after *string) (*model.InterfaceAlertConnection, error)
 	SensitiveWords(ctx context.Context) ([]string, error)
+	MyLicenses(ctx context.Context) ([]*models.License, error)
+	VerifyLicense(ctx context.Context, file string) (*license.Check, error)
+	VerifyLicenseCode(ctx context.Context, payload string) (*license.Check, error)
 	UserInfoFields(ctx context.Context) ([]*lightapp.Field, error)
 	AppAuthorizationRequest(ctx context.Context, appID string) (*model.AppAuthorizationRequest, error)
 	MyAppAuthorizations(ctx context.Context) ([]*models.AppConsent, error)
@@ -4387,6 +4460,154 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.KnowledgeEntryPayload.Entry(childComplexity), true
 
+	case "License.downloadUrl":
+		if e.ComplexityRoot.License.DownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.DownloadURL(childComplexity), true
+	case "License.expiresAt":
+		if e.ComplexityRoot.License.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.ExpiresAt(childComplexity), true
+	case "License.fields":
+		if e.ComplexityRoot.License.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.Fields(childComplexity), true
+	case "License.holderName":
+		if e.ComplexityRoot.License.HolderName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.HolderName(childComplexity), true
+	case "License.id":
+		if e.ComplexityRoot.License.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.ID(childComplexity), true
+	case "License.issuedAt":
+		if e.ComplexityRoot.License.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.IssuedAt(childComplexity), true
+	case "License.issuer":
+		if e.ComplexityRoot.License.Issuer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.Issuer(childComplexity), true
+	case "License.kind":
+		if e.ComplexityRoot.License.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.Kind(childComplexity), true
+	case "License.number":
+		if e.ComplexityRoot.License.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.Number(childComplexity), true
+	case "License.status":
+		if e.ComplexityRoot.License.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.Status(childComplexity), true
+	case "License.title":
+		if e.ComplexityRoot.License.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.License.Title(childComplexity), true
+
+	case "LicenseCode.expiresAt":
+		if e.ComplexityRoot.LicenseCode.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseCode.ExpiresAt(childComplexity), true
+	case "LicenseCode.payload":
+		if e.ComplexityRoot.LicenseCode.Payload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseCode.Payload(childComplexity), true
+
+	case "LicenseField.name":
+		if e.ComplexityRoot.LicenseField.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseField.Name(childComplexity), true
+	case "LicenseField.value":
+		if e.ComplexityRoot.LicenseField.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseField.Value(childComplexity), true
+
+	case "LicenseVerification.expiresAt":
+		if e.ComplexityRoot.LicenseVerification.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseVerification.ExpiresAt(childComplexity), true
+	case "LicenseVerification.holderName":
+		if e.ComplexityRoot.LicenseVerification.HolderName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseVerification.HolderName(childComplexity), true
+	case "LicenseVerification.issuedAt":
+		if e.ComplexityRoot.LicenseVerification.IssuedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseVerification.IssuedAt(childComplexity), true
+	case "LicenseVerification.issuer":
+		if e.ComplexityRoot.LicenseVerification.Issuer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseVerification.Issuer(childComplexity), true
+	case "LicenseVerification.kind":
+		if e.ComplexityRoot.LicenseVerification.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseVerification.Kind(childComplexity), true
+	case "LicenseVerification.message":
+		if e.ComplexityRoot.LicenseVerification.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseVerification.Message(childComplexity), true
+	case "LicenseVerification.number":
+		if e.ComplexityRoot.LicenseVerification.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseVerification.Number(childComplexity), true
+	case "LicenseVerification.status":
+		if e.ComplexityRoot.LicenseVerification.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseVerification.Status(childComplexity), true
+	case "LicenseVerification.title":
+		if e.ComplexityRoot.LicenseVerification.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LicenseVerification.Title(childComplexity), true
+
 	case "ManagedApp.agency":
 		if e.ComplexityRoot.ManagedApp.Agency == nil {
 			break
@@ -5092,6 +5313,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.IssueAppDataKey(childComplexity, args["input"].(model.AppActionInput)), true
+	case "Mutation.issueLicense":
+		if e.ComplexityRoot.Mutation.IssueLicense == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issueLicense_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssueLicense(childComplexity, args["input"].(model.IssueLicenseInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -5335,6 +5567,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAppAuthorization(childComplexity, args["appId"].(string)), true
+	case "Mutation.revokeLicense":
+		if e.ComplexityRoot.Mutation.RevokeLicense == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeLicense_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeLicense(childComplexity, args["input"].(model.RevokeLicenseInput)), true
 	case "Mutation.revokeSeal":
 		if e.ComplexityRoot.Mutation.RevokeSeal == nil {
 			break
@@ -5440,6 +5683,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetSearchSynonym(childComplexity, args["input"].(model.SetSearchSynonymInput)), true
+	case "Mutation.showLicense":
+		if e.ComplexityRoot.Mutation.ShowLicense == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_showLicense_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ShowLicense(childComplexity, args["licenseId"].(string)), true
 	case "Mutation.startAgentChat":
 		if e.ComplexityRoot.Mutation.StartAgentChat == nil {
 			break
@@ -6100,6 +6354,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyEvaluations(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.myLicenses":
+		if e.ComplexityRoot.Query.MyLicenses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyLicenses(childComplexity), true
 	case "Query.myMessages":
 		if e.ComplexityRoot.Query.MyMessages == nil {
 			break
@@ -6297,6 +6557,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.UserInfoFields(childComplexity), true
+	case "Query.verifyLicense":
+		if e.ComplexityRoot.Query.VerifyLicense == nil {
+			break
+		}
+
+		args, err := ec.field_Query_verifyLicense_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VerifyLicense(childComplexity, args["file"].(string)), true
+	case "Query.verifyLicenseCode":
+		if e.ComplexityRoot.Query.VerifyLicenseCode == nil {
+			break
+		}
+
+		args, err := ec.field_Query_verifyLicenseCode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VerifyLicenseCode(childComplexity, args["payload"].(string)), true
 	case "Query.verifySeal":
 		if e.ComplexityRoot.Query.VerifySeal == nil {
 			break
@@ -6534,6 +6816,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Seal.CreatedAt(childComplexity), true
+	case "Seal.forDocuments":
+		if e.ComplexityRoot.Seal.ForDocuments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.ForDocuments(childComplexity), true
 	case "Seal.grants":
 		if e.ComplexityRoot.Seal.Grants == nil {
 			break
@@ -7400,7 +7688,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("InterfaceInput", ec.unmarshalInputInterfaceInput),
 			graphql.NewInputUnmarshaler("InterfaceParamInput", ec.unmarshalInputInterfaceParamInput),
 			graphql.NewInputUnmarshaler("InterfaceParamValue", ec.unmarshalInputInterfaceParamValue),
+			graphql.NewInputUnmarshaler("IssueLicenseInput", ec.unmarshalInputIssueLicenseInput),
 			graphql.NewInputUnmarshaler("KnowledgeEntryInput", ec.unmarshalInputKnowledgeEntryInput),
+			graphql.NewInputUnmarshaler("LicenseFieldInput", ec.unmarshalInputLicenseFieldInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("MarkMessagesReadInput", ec.unmarshalInputMarkMessagesReadInput),
 			graphql.NewInputUnmarshaler("MatterFilter", ec.unmarshalInputMatterFilter),
@@ -7420,6 +7710,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReviewAppealInput", ec.unmarshalInputReviewAppealInput),
 			graphql.NewInputUnmarshaler("ReviewFilingInput", ec.unmarshalInputReviewFilingInput),
 			graphql.NewInputUnmarshaler("ReviewInterfaceInput", ec.unmarshalInputReviewInterfaceInput),
+			graphql.NewInputUnmarshaler("RevokeLicenseInput", ec.unmarshalInputRevokeLicenseInput),
 			graphql.NewInputUnmarshaler("RoleInput", ec.unmarshalInputRoleInput),
 			graphql.NewInputUnmarshaler("SaveApplicationDraftInput", ec.unmarshalInputSaveApplicationDraftInput),
 			graphql.NewInputUnmarshaler("SaveConsultationDraftInput", ec.unmarshalInputSaveConsultationDraftInput),
@@ -7537,7 +7828,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/filings.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/lightapps.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/seals.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
+//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/filings.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/licenses.graphqls" "schema/lightapps.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/seals.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -7562,6 +7853,7 @@ var sources = []*ast.Source{
 	{Name: "schema/halls.graphqls", Input: sourceData("schema/halls.graphqls"), BuiltIn: false},
 	{Name: "schema/identity.graphqls", Input: sourceData("schema/identity.graphqls"), BuiltIn: false},
 	{Name: "schema/interfaces.graphqls", Input: sourceData("schema/interfaces.graphqls"), BuiltIn: false},
+	{Name: "schema/licenses.graphqls", Input: sourceData("schema/licenses.graphqls"), BuiltIn: false},
 	{Name: "schema/lightapps.graphqls", Input: sourceData("schema/lightapps.graphqls"), BuiltIn: false},
 	{Name: "schema/matters.graphqls", Input: sourceData("schema/matters.graphqls"), BuiltIn: false},
 	{Name: "schema/messages.graphqls", Input: sourceData("schema/messages.graphqls"), BuiltIn: false},
@@ -8940,6 +9232,78 @@ func (ec *executionContext) childFields_KnowledgeEntryPayload(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type KnowledgeEntryPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_License(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_License_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_License_kind(ctx, field)
+	case "title":
+		return ec.fieldContext_License_title(ctx, field)
+	case "number":
+		return ec.fieldContext_License_number(ctx, field)
+	case "holderName":
+		return ec.fieldContext_License_holderName(ctx, field)
+	case "issuer":
+		return ec.fieldContext_License_issuer(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_License_issuedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_License_expiresAt(ctx, field)
+	case "status":
+		return ec.fieldContext_License_status(ctx, field)
+	case "fields":
+		return ec.fieldContext_License_fields(ctx, field)
+	case "downloadUrl":
+		return ec.fieldContext_License_downloadUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type License", field.Name)
+}
+
+func (ec *executionContext) childFields_LicenseCode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "payload":
+		return ec.fieldContext_LicenseCode_payload(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_LicenseCode_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LicenseCode", field.Name)
+}
+
+func (ec *executionContext) childFields_LicenseField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_LicenseField_name(ctx, field)
+	case "value":
+		return ec.fieldContext_LicenseField_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LicenseField", field.Name)
+}
+
+func (ec *executionContext) childFields_LicenseVerification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_LicenseVerification_status(ctx, field)
+	case "message":
+		return ec.fieldContext_LicenseVerification_message(ctx, field)
+	case "title":
+		return ec.fieldContext_LicenseVerification_title(ctx, field)
+	case "kind":
+		return ec.fieldContext_LicenseVerification_kind(ctx, field)
+	case "number":
+		return ec.fieldContext_LicenseVerification_number(ctx, field)
+	case "holderName":
+		return ec.fieldContext_LicenseVerification_holderName(ctx, field)
+	case "issuer":
+		return ec.fieldContext_LicenseVerification_issuer(ctx, field)
+	case "issuedAt":
+		return ec.fieldContext_LicenseVerification_issuedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_LicenseVerification_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LicenseVerification", field.Name)
+}
+
 func (ec *executionContext) childFields_ManagedApp(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -9340,6 +9704,8 @@ func (ec *executionContext) childFields_Seal(ctx context.Context, field graphql.
 		return ec.fieldContext_Seal_publicKeyHex(ctx, field)
 	case "certData":
 		return ec.fieldContext_Seal_certData(ctx, field)
+	case "forDocuments":
+		return ec.fieldContext_Seal_forDocuments(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Seal_createdAt(ctx, field)
 	case "revokedAt":
@@ -10392,6 +10758,20 @@ func (ec *executionContext) field_Mutation_issueAppDataKey_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_issueLicense_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.IssueLicenseInput, error) {
+			return ec.unmarshalNIssueLicenseInput2govmobileᚋgraphᚋmodelᚐIssueLicenseInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10686,6 +11066,20 @@ func (ec *executionContext) field_Mutation_revokeAppAuthorization_args(ctx conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_revokeLicense_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RevokeLicenseInput, error) {
+			return ec.unmarshalNRevokeLicenseInput2govmobileᚋgraphᚋmodelᚐRevokeLicenseInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeSealGrant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10809,6 +11203,20 @@ func (ec *executionContext) field_Mutation_setSearchSynonym_args(ctx context.Con
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_showLicense_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "licenseId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["licenseId"] = arg0
 	return args, nil
 }
 
@@ -12067,6 +12475,34 @@ func (ec *executionContext) field_Query_themes_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["serviceObject"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_verifyLicenseCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "payload",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["payload"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_verifyLicense_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg0
 	return args, nil
 }
 
@@ -22494,6 +22930,648 @@ func (ec *executionContext) fieldContext_KnowledgeEntryPayload_entry(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _License_id(ctx context.Context, field graphql.CollectedField, obj *models.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.License().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_License_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("License", field, true, true, "ID")
+}
+
+func (ec *executionContext) _License_kind(ctx context.Context, field graphql.CollectedField, obj *models.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_License_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("License", field, false, false, "String")
+}
+
+func (ec *executionContext) _License_title(ctx context.Context, field graphql.CollectedField, obj *models.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_License_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("License", field, false, false, "String")
+}
+
+func (ec *executionContext) _License_number(ctx context.Context, field graphql.CollectedField, obj *models.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.License().Number(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				kind, err := ec.unmarshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskKind(ctx, "ID_NUMBER")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Mask == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive mask is not implemented")
+				}
+				return ec.Directives.Mask(ctx, obj, directive0, kind)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_License_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("License", field, true, true, "String")
+}
+
+func (ec *executionContext) _License_holderName(ctx context.Context, field graphql.CollectedField, obj *models.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_holderName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.License().HolderName(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				kind, err := ec.unmarshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskKind(ctx, "NAME")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Mask == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive mask is not implemented")
+				}
+				return ec.Directives.Mask(ctx, obj, directive0, kind)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_License_holderName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("License", field, true, true, "String")
+}
+
+func (ec *executionContext) _License_issuer(ctx context.Context, field graphql.CollectedField, obj *models.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_issuer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.License().Issuer(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Agency) graphql.Marshaler {
+			return ec.marshalOAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_License_issuer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "License",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agency(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _License_issuedAt(ctx context.Context, field graphql.CollectedField, obj *models.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_issuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IssuedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_License_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("License", field, false, false, "Time")
+}
+
+func (ec *executionContext) _License_expiresAt(ctx context.Context, field graphql.CollectedField, obj *models.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_License_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("License", field, false, false, "Time")
+}
+
+func (ec *executionContext) _License_status(ctx context.Context, field graphql.CollectedField, obj *models.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.License().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v license.Status) graphql.Marshaler {
+			return ec.marshalNLicenseStatus2govmobileᚋlicenseᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_License_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("License", field, true, true, "LicenseStatus")
+}
+
+func (ec *executionContext) _License_fields(ctx context.Context, field graphql.CollectedField, obj *models.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.License().Fields(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*license.Field) graphql.Marshaler {
+			return ec.marshalNLicenseField2ᚕᚖgovmobileᚋlicenseᚐFieldᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_License_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "License",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseField(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _License_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *models.License) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_License_downloadUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.License().DownloadURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_License_downloadUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("License", field, true, true, "String")
+}
+
+func (ec *executionContext) _LicenseCode_payload(ctx context.Context, field graphql.CollectedField, obj *model.LicenseCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseCode_payload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Payload, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseCode_payload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseCode", field, false, false, "String")
+}
+
+func (ec *executionContext) _LicenseCode_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.LicenseCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseCode_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseCode_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseCode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LicenseField_name(ctx context.Context, field graphql.CollectedField, obj *license.Field) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseField_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseField_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseField", field, false, false, "String")
+}
+
+func (ec *executionContext) _LicenseField_value(ctx context.Context, field graphql.CollectedField, obj *license.Field) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseField_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseField_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseField", field, false, false, "String")
+}
+
+func (ec *executionContext) _LicenseVerification_status(ctx context.Context, field graphql.CollectedField, obj *license.Check) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseVerification_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v license.Status) graphql.Marshaler {
+			return ec.marshalNLicenseStatus2govmobileᚋlicenseᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseVerification_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseVerification", field, false, false, "LicenseStatus")
+}
+
+func (ec *executionContext) _LicenseVerification_message(ctx context.Context, field graphql.CollectedField, obj *license.Check) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseVerification_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseVerification().Message(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseVerification_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseVerification", field, true, true, "String")
+}
+
+func (ec *executionContext) _LicenseVerification_title(ctx context.Context, field graphql.CollectedField, obj *license.Check) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseVerification_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseVerification().Title(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseVerification_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseVerification", field, true, true, "String")
+}
+
+func (ec *executionContext) _LicenseVerification_kind(ctx context.Context, field graphql.CollectedField, obj *license.Check) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseVerification_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseVerification().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseVerification_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseVerification", field, true, true, "String")
+}
+
+func (ec *executionContext) _LicenseVerification_number(ctx context.Context, field graphql.CollectedField, obj *license.Check) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseVerification_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseVerification().Number(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				kind, err := ec.unmarshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskKind(ctx, "ID_NUMBER")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Mask == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive mask is not implemented")
+				}
+				return ec.Directives.Mask(ctx, obj, directive0, kind)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseVerification_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseVerification", field, true, true, "String")
+}
+
+func (ec *executionContext) _LicenseVerification_holderName(ctx context.Context, field graphql.CollectedField, obj *license.Check) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseVerification_holderName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseVerification().HolderName(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				kind, err := ec.unmarshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskKind(ctx, "NAME")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Mask == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive mask is not implemented")
+				}
+				return ec.Directives.Mask(ctx, obj, directive0, kind)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseVerification_holderName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseVerification", field, true, true, "String")
+}
+
+func (ec *executionContext) _LicenseVerification_issuer(ctx context.Context, field graphql.CollectedField, obj *license.Check) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseVerification_issuer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseVerification().Issuer(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseVerification_issuer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseVerification", field, true, true, "String")
+}
+
+func (ec *executionContext) _LicenseVerification_issuedAt(ctx context.Context, field graphql.CollectedField, obj *license.Check) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseVerification_issuedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseVerification().IssuedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseVerification_issuedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseVerification", field, true, true, "Time")
+}
+
+func (ec *executionContext) _LicenseVerification_expiresAt(ctx context.Context, field graphql.CollectedField, obj *license.Check) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LicenseVerification_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LicenseVerification().ExpiresAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LicenseVerification_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LicenseVerification", field, true, true, "Time")
+}
+
 func (ec *executionContext) _ManagedApp_id(ctx context.Context, field graphql.CollectedField, obj *models.App) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -27919,6 +28997,174 @@ func (ec *executionContext) fieldContext_Mutation_removeSensitiveWord(ctx contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_issueLicense(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_issueLicense(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IssueLicense(ctx, fc.Args["input"].(model.IssueLicenseInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "licenses.issue")
+				if err != nil {
+					var zeroVal *models.License
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.License
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.License) graphql.Marshaler {
+			return ec.marshalNLicense2ᚖgovmobileᚋmodelsᚐLicense(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_issueLicense(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_License(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_issueLicense_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeLicense(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeLicense(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeLicense(ctx, fc.Args["input"].(model.RevokeLicenseInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "licenses.issue")
+				if err != nil {
+					var zeroVal *models.License
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.License
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.License) graphql.Marshaler {
+			return ec.marshalNLicense2ᚖgovmobileᚋmodelsᚐLicense(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeLicense(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_License(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeLicense_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_showLicense(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_showLicense(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ShowLicense(ctx, fc.Args["licenseId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LicenseCode) graphql.Marshaler {
+			return ec.marshalNLicenseCode2ᚖgovmobileᚋgraphᚋmodelᚐLicenseCode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_showLicense(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseCode(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_showLicense_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setAppCredentials(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -30906,6 +32152,126 @@ func (ec *executionContext) fieldContext_Query_sensitiveWords(_ context.Context,
 	return graphql.NewScalarFieldContext("Query", field, true, true, "String")
 }
 
+func (ec *executionContext) _Query_myLicenses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myLicenses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyLicenses(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.License) graphql.Marshaler {
+			return ec.marshalNLicense2ᚕᚖgovmobileᚋmodelsᚐLicenseᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myLicenses(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_License(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_verifyLicense(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_verifyLicense(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VerifyLicense(ctx, fc.Args["file"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Check) graphql.Marshaler {
+			return ec.marshalNLicenseVerification2ᚖgovmobileᚋlicenseᚐCheck(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_verifyLicense(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseVerification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_verifyLicense_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_verifyLicenseCode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_verifyLicenseCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VerifyLicenseCode(ctx, fc.Args["payload"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *license.Check) graphql.Marshaler {
+			return ec.marshalNLicenseVerification2ᚖgovmobileᚋlicenseᚐCheck(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_verifyLicenseCode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LicenseVerification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_verifyLicenseCode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_userInfoFields(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -32717,6 +34083,29 @@ func (ec *executionContext) fieldContext_Seal_certData(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Seal", field, false, false, "String")
 }
 
+func (ec *executionContext) _Seal_forDocuments(ctx context.Context, field graphql.CollectedField, obj *models.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_forDocuments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ForDocuments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_forDocuments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seal", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Seal_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.Seal) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -33176,10 +34565,10 @@ func (ec *executionContext) _SealVerification_signedAt(ctx context.Context, fiel
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalNTime2ᚖtimeᚐTime(ctx, selections, v)
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SealVerification_signedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -38061,7 +39450,7 @@ func (ec *executionContext) unmarshalInputCreateSealInput(ctx context.Context, o
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"agencyId", "name"}
+	fieldsInOrder := [...]string{"agencyId", "name", "forDocuments"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -38082,6 +39471,13 @@ func (ec *executionContext) unmarshalInputCreateSealInput(ctx context.Context, o
 				return it, err
 			}
 			it.Name = data
+		case "forDocuments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("forDocuments"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ForDocuments = data
 		}
 	}
 	return it, nil
@@ -38779,7 +40175,7 @@ func (ec *executionContext) unmarshalInputGrantSealInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"sealId", "adminId", "appId", "validUntil"}
+	fieldsInOrder := [...]string{"sealId", "adminId", "validUntil"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -38795,18 +40191,11 @@ func (ec *executionContext) unmarshalInputGrantSealInput(ctx context.Context, ob
 			it.SealID = data
 		case "adminId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adminId"))
-			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			data, err := ec.unmarshalNID2string(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AdminID = data
-		case "appId":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
-			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.AppID = data
 		case "validUntil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
 			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
@@ -39041,6 +40430,90 @@ func UnmarshalInterfaceParamValue(ctx context.Context, raw any) (model.Interface
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputIssueLicenseInput(ctx context.Context, obj any) (model.IssueLicenseInput, error) {
+	var it model.IssueLicenseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"holderIdentity", "caseId", "kind", "title", "number", "expiresAt", "fields"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "holderIdentity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("holderIdentity"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HolderIdentity = data
+		case "caseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseID = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "number":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("number"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Number = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = data
+		case "fields":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fields"))
+			data, err := ec.unmarshalOLicenseFieldInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐLicenseFieldInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fields = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIssueLicenseInput unmarshals raw into the IssueLicenseInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIssueLicenseInput(ctx context.Context, raw any) (model.IssueLicenseInput, error) {
+	var out model.IssueLicenseInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IssueLicenseInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputKnowledgeEntryInput(ctx context.Context, obj any) (model.KnowledgeEntryInput, error) {
 	var it model.KnowledgeEntryInput
 	if obj == nil {
@@ -39101,6 +40574,55 @@ func (ec *executionContext) unmarshalInputKnowledgeEntryInput(ctx context.Contex
 func UnmarshalKnowledgeEntryInput(ctx context.Context, raw any) (model.KnowledgeEntryInput, error) {
 	var out model.KnowledgeEntryInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "KnowledgeEntryInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputLicenseFieldInput(ctx context.Context, obj any) (model.LicenseFieldInput, error) {
+	var it model.LicenseFieldInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLicenseFieldInput unmarshals raw into the LicenseFieldInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLicenseFieldInput(ctx context.Context, raw any) (model.LicenseFieldInput, error) {
+	var out model.LicenseFieldInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LicenseFieldInput", raw, &out)
 	return out, err
 }
 
@@ -40183,6 +41705,55 @@ func (ec *executionContext) unmarshalInputReviewInterfaceInput(ctx context.Conte
 func UnmarshalReviewInterfaceInput(ctx context.Context, raw any) (model.ReviewInterfaceInput, error) {
 	var out model.ReviewInterfaceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReviewInterfaceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRevokeLicenseInput(ctx context.Context, obj any) (model.RevokeLicenseInput, error) {
+	var it model.RevokeLicenseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"licenseId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "licenseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("licenseId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LicenseID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRevokeLicenseInput unmarshals raw into the RevokeLicenseInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRevokeLicenseInput(ctx context.Context, raw any) (model.RevokeLicenseInput, error) {
+	var out model.RevokeLicenseInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeLicenseInput", raw, &out)
 	return out, err
 }
 
@@ -46410,6 +47981,253 @@ func (ec *executionContext) _KnowledgeEntryPayload(ctx context.Context, sel ast.
 	return out
 }
 
+var licenseImplementors = []string{"License"}
+
+func (ec *executionContext) _License(ctx context.Context, sel ast.SelectionSet, obj *models.License) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, licenseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("License")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._License_id(ctx, field, obj)
+				})
+		case "kind":
+			out.Values[i] = ec._License_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._License_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "number":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._License_number(ctx, field, obj)
+				})
+		case "holderName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._License_holderName(ctx, field, obj)
+				})
+		case "issuer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._License_issuer(ctx, field, obj)
+				})
+		case "issuedAt":
+			out.Values[i] = ec._License_issuedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._License_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._License_status(ctx, field, obj)
+				})
+		case "fields":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._License_fields(ctx, field, obj)
+				})
+		case "downloadUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._License_downloadUrl(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var licenseCodeImplementors = []string{"LicenseCode"}
+
+func (ec *executionContext) _LicenseCode(ctx context.Context, sel ast.SelectionSet, obj *model.LicenseCode) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, licenseCodeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LicenseCode")
+		case "payload":
+			out.Values[i] = ec._LicenseCode_payload(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._LicenseCode_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var licenseFieldImplementors = []string{"LicenseField"}
+
+func (ec *executionContext) _LicenseField(ctx context.Context, sel ast.SelectionSet, obj *license.Field) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, licenseFieldImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LicenseField")
+		case "name":
+			out.Values[i] = ec._LicenseField_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._LicenseField_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var licenseVerificationImplementors = []string{"LicenseVerification"}
+
+func (ec *executionContext) _LicenseVerification(ctx context.Context, sel ast.SelectionSet, obj *license.Check) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, licenseVerificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LicenseVerification")
+		case "status":
+			out.Values[i] = ec._LicenseVerification_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseVerification_message(ctx, field, obj)
+				})
+		case "title":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseVerification_title(ctx, field, obj)
+				})
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseVerification_kind(ctx, field, obj)
+				})
+		case "number":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseVerification_number(ctx, field, obj)
+				})
+		case "holderName":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseVerification_holderName(ctx, field, obj)
+				})
+		case "issuer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseVerification_issuer(ctx, field, obj)
+				})
+		case "issuedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseVerification_issuedAt(ctx, field, obj)
+				})
+		case "expiresAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LicenseVerification_expiresAt(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var managedAppImplementors = []string{"ManagedApp"}
 
 func (ec *executionContext) _ManagedApp(ctx context.Context, sel ast.SelectionSet, obj *models.App) graphql.Marshaler {
@@ -47513,6 +49331,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "issueLicense":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_issueLicense(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeLicense":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeLicense(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "showLicense":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_showLicense(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setAppCredentials":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setAppCredentials(ctx, field)
@@ -48153,6 +49992,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_sensitiveWords(ctx, field)
 				})
+		case "myLicenses":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myLicenses(ctx, field)
+				})
+		case "verifyLicense":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_verifyLicense(ctx, field)
+				})
+		case "verifyLicenseCode":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_verifyLicenseCode(ctx, field)
+				})
 		case "userInfoFields":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -48786,6 +50643,11 @@ func (ec *executionContext) _Seal(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "forDocuments":
+			out.Values[i] = ec._Seal_forDocuments(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "createdAt":
 			out.Values[i] = ec._Seal_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -48976,7 +50838,7 @@ func (ec *executionContext) _SealVerification(ctx context.Context, sel ast.Selec
 				})
 		case "signedAt":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._SealVerification_signedAt(ctx, field, obj)
 				})
@@ -52626,6 +54488,11 @@ func (ec *executionContext) marshalNInterfaceTestResult2ᚖgovmobileᚋgraphᚋm
 	return ec._InterfaceTestResult(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNIssueLicenseInput2govmobileᚋgraphᚋmodelᚐIssueLicenseInput(ctx context.Context, v any) (model.IssueLicenseInput, error) {
+	res, err := ec.unmarshalInputIssueLicenseInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNKnowledgeEntry2ᚕᚖgovmobileᚋmodelsᚐKnowledgeEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.KnowledgeEntry) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -52666,6 +54533,90 @@ func (ec *executionContext) marshalNKnowledgeEntryPayload2ᚖgovmobileᚋgraph�
 		return graphql.Null
 	}
 	return ec._KnowledgeEntryPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLicense2ᚕᚖgovmobileᚋmodelsᚐLicenseᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.License) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLicense2ᚖgovmobileᚋmodelsᚐLicense(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLicense2ᚖgovmobileᚋmodelsᚐLicense(ctx context.Context, sel ast.SelectionSet, v *models.License) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "License!")
+		return graphql.Null
+	}
+	return ec._License(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLicenseCode2ᚖgovmobileᚋgraphᚋmodelᚐLicenseCode(ctx context.Context, sel ast.SelectionSet, v *model.LicenseCode) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LicenseCode!")
+		return graphql.Null
+	}
+	return ec._LicenseCode(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLicenseField2ᚕᚖgovmobileᚋlicenseᚐFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*license.Field) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLicenseField2ᚖgovmobileᚋlicenseᚐField(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLicenseField2ᚖgovmobileᚋlicenseᚐField(ctx context.Context, sel ast.SelectionSet, v *license.Field) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LicenseField!")
+		return graphql.Null
+	}
+	return ec._LicenseField(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNLicenseFieldInput2ᚖgovmobileᚋgraphᚋmodelᚐLicenseFieldInput(ctx context.Context, v any) (*model.LicenseFieldInput, error) {
+	res, err := ec.unmarshalInputLicenseFieldInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNLicenseStatus2govmobileᚋlicenseᚐStatus(ctx context.Context, v any) (license.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := license.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLicenseStatus2govmobileᚋlicenseᚐStatus(ctx context.Context, sel ast.SelectionSet, v license.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "LicenseStatus!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNLicenseVerification2ᚖgovmobileᚋlicenseᚐCheck(ctx context.Context, sel ast.SelectionSet, v *license.Check) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LicenseVerification!")
+		return graphql.Null
+	}
+	return ec._LicenseVerification(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLoginInput2govmobileᚋgraphᚋmodelᚐLoginInput(ctx context.Context, v any) (model.LoginInput, error) {
@@ -53199,6 +55150,11 @@ func (ec *executionContext) unmarshalNReviewFilingInput2govmobileᚋgraphᚋmode
 
 func (ec *executionContext) unmarshalNReviewInterfaceInput2govmobileᚋgraphᚋmodelᚐReviewInterfaceInput(ctx context.Context, v any) (model.ReviewInterfaceInput, error) {
 	res, err := ec.unmarshalInputReviewInterfaceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRevokeLicenseInput2govmobileᚋgraphᚋmodelᚐRevokeLicenseInput(ctx context.Context, v any) (model.RevokeLicenseInput, error) {
+	res, err := ec.unmarshalInputRevokeLicenseInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -53874,24 +55830,6 @@ func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v an
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalTime(v)
-	if res == graphql.Null {
-		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
-	}
-	return res
-}
-
-func (ec *executionContext) unmarshalNTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
-	res, err := graphql.UnmarshalTime(v)
-	return &res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Time!")
-		return graphql.Null
-	}
-	_ = sel
-	res := graphql.MarshalTime(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
@@ -54615,6 +56553,23 @@ func (ec *executionContext) marshalOInterfaceStatus2ᚖgovmobileᚋifaceᚐStatu
 	_ = ctx
 	res := graphql.MarshalString(string(*v))
 	return res
+}
+
+func (ec *executionContext) unmarshalOLicenseFieldInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐLicenseFieldInputᚄ(ctx context.Context, v any) ([]*model.LicenseFieldInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.LicenseFieldInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLicenseFieldInput2ᚖgovmobileᚋgraphᚋmodelᚐLicenseFieldInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOMatter2ᚖgovmobileᚋmodelsᚐMatter(ctx context.Context, sel ast.SelectionSet, v *models.Matter) graphql.Marshaler {

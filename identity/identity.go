@@ -441,3 +441,15 @@ func (s *Service) Cleanup(ctx context.Context) (int64, error) {
 	th := db.Where("updated_at < ? AND (locked_until IS NULL OR locked_until < ?)", before, before).Delete(&models.LoginThrottle{})
 	return t.RowsAffected + th.RowsAffected, th.Error
 }
+
+// UsersByIdentity are the accounts of a person (by identity number) or an
+// organisation (by unified social credit code), found by blind index: the
+// holders an agency issues a licence to. Natural persons first.
+func (s *Service) UsersByIdentity(ctx context.Context, number string) ([]*models.User, error) {
+	id, cc := validate.NormalizeIDNumber(number), validate.NormalizeCreditCode(number)
+	var out []*models.User
+	err := s.db.WithContext(ctx).Where("(user_type = ? AND id_number_hash = ?) OR (user_type = ? AND credit_code_hash = ?)",
+		models.UserNaturalPerson, s.keys.BlindIndex(kindIDNumber, id), models.UserLegalPerson, s.keys.BlindIndex(kindCreditCode, cc)).
+		Order("id").Limit(10).Find(&out).Error
+	return out, err
+}

@@ -6,15 +6,22 @@ import "time"
 // (the private key sealed by the master key) and its certificate data, the
 // canonical JSON every seal signature covers.
 type Seal struct {
-	ID         uint64     `gorm:"primaryKey"`
-	AgencyID   uint64     `gorm:"not null;index"`
-	Name       string     `gorm:"size:100;not null"`
-	PublicKey  string     `gorm:"size:130;not null"`
-	PrivateKey string     `gorm:"type:text;not null"`
-	CertData   string     `gorm:"type:text;not null"`
-	CreatedBy  uint64     `gorm:"not null"`
-	CreatedAt  time.Time  `gorm:"not null"`
-	RevokedAt  *time.Time `gorm:""`
+	ID         uint64 `gorm:"primaryKey"`
+	AgencyID   uint64 `gorm:"not null;index"`
+	Name       string `gorm:"size:100;not null"`
+	PublicKey  string `gorm:"size:130;not null"`
+	PrivateKey string `gorm:"type:text;not null"`
+	CertData   string `gorm:"type:text;not null"`
+	// CertMAC is an HMAC-SM3 of the public key and the certificate data
+	// under the platform's key: a row rewritten in the database without
+	// the master key does not verify.
+	CertMAC string `gorm:"size:64;not null;default:''"`
+	// ForDocuments marks the agency's seal for the documents the platform
+	// seals for it (case results, licences): at most one per agency.
+	ForDocuments bool       `gorm:"not null;default:false"`
+	CreatedBy    uint64     `gorm:"not null"`
+	CreatedAt    time.Time  `gorm:"not null"`
+	RevokedAt    *time.Time `gorm:""`
 }
 
 // SealGrant lets an administrator or an app use a seal until a time.
@@ -41,4 +48,6 @@ type SealRecord struct {
 	SignerKind string `gorm:"size:16;not null"`
 	SignerID   uint64 `gorm:"not null"`
 	CaseFileID uint64 `gorm:"not null;default:0;index"`
+	// Nonce makes each signature's message unique.
+	Nonce string `gorm:"size:32;not null;default:''"`
 }

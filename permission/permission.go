@@ -30,6 +30,7 @@ const (
 	ManageFilings   Name = "filings.manage"       // file a mobile terminal
 	ReviewFilings   Name = "filings.review"       // review filings
 	ManageSeals     Name = "seals.manage"         // agencies' electronic seals and who may use them
+	IssueLicenses   Name = "licenses.issue"       // issue and revoke an agency's electronic licences
 )
 
 // All are the permissions with their Chinese names, in display order.
@@ -40,7 +41,7 @@ var All = []struct{ Name, Label string }{
 	{CustomerService, "人工客服"}, {ManageKeys, "平台密钥管理"},
 	{ManageIfaces, "接口注册与测试"}, {ReviewIfaces, "接口审核与敏感词管理"}, {MonitorIfaces, "接口监测与预警"},
 	{ManageApps, "应用接入与测试"}, {ReviewApps, "应用审核与上下线"},
-	{ManageFilings, "移动端备案"}, {ReviewFilings, "备案审核"}, {ManageSeals, "电子印章管理"},
+	{ManageFilings, "移动端备案"}, {ReviewFilings, "备案审核"}, {ManageSeals, "电子印章管理"}, {IssueLicenses, "证照签发"},
 }
 
 // Known reports whether name is a permission.

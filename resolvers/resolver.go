@@ -15,6 +15,7 @@ import (
 	"govmobile/filing"
 	"govmobile/identity"
 	"govmobile/iface"
+	"govmobile/license"
 	"govmobile/lightapp"
 	"govmobile/messages"
 	"govmobile/platformkey"
@@ -61,4 +62,6 @@ type Resolver struct {
 	LightApps *lightapp.Service
 	// Seals keeps agencies' electronic seals.
 	Seals *seal.Service
+	// Licenses keeps electronic licences.
+	Licenses *license.Service
 }

@@ -40,7 +40,7 @@ func (r *mutationResolver) CreateSeal(ctx context.Context, input model.CreateSea
 	if ag == nil || !agencyInReach(a, ag) {
 		return nil, models.Errorf(models.ECodeNotFound, "没有找到这个部门，或它不在您的管理范围内。")
 	}
-	return r.Seals.Create(ctx, a.ID, ag, input.Name)
+	return r.Seals.Create(ctx, a.ID, ag, input.Name, input.ForDocuments != nil && *input.ForDocuments)
 }
 
 // RevokeSeal is the resolver for the revokeSeal field.
@@ -58,33 +58,23 @@ func (r *mutationResolver) GrantSeal(ctx context.Context, input model.GrantSealI
 	if err != nil {
 		return nil, err
 	}
-	var who seal.Signer
-	switch {
-	case input.AdminID != nil && input.AppID == nil:
-		id, err := parseNumericID("adminId", *input.AdminID, kindAdmin)
-		if err != nil {
-			return nil, err
-		}
-		target, err := r.Identity.AdminByID(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if target == nil || (target.AgencyID != 0 && target.AgencyID != s.AgencyID) {
-			return nil, models.InvalidField("adminId", "只能授权给本部门或没有所属部门的管理员。")
-		}
-		who = seal.Signer{Kind: seal.SignerAdmin, ID: id}
-	case input.AppID != nil && input.AdminID == nil:
-		id, err := parseNumericID("appId", *input.AppID, kindApp)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.AppInRegion(ctx, a, id); err != nil {
-			return nil, models.InvalidField("appId", "没有找到这个应用，或它不在您的管理范围内。")
-		}
-		who = seal.Signer{Kind: seal.SignerApp, ID: id}
-	default:
-		return nil, models.InvalidField("adminId", "请给出被授权的管理员或应用（二选一）。")
+	id, err := parseNumericID("adminId", input.AdminID, kindAdmin)
+	if err != nil {
+		return nil, err
 	}
+	target, err := r.Identity.AdminByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ag, err := r.Catalogue.Agency(ctx, s.AgencyID)
+	if err != nil {
+		return nil, err
+	}
+	// Only an administrator who could manage the seal's agency uses it.
+	if target == nil || target.Disabled || ag == nil || !agencyInReach(target, ag) {
+		return nil, models.InvalidField("adminId", "只能授权给能管辖这枚印章所属部门的管理员。")
+	}
+	who := seal.Signer{Kind: seal.SignerAdmin, ID: id}
 	return r.Seals.Grant(ctx, a.ID, s.ID, who, input.ValidUntil)
 }
 
@@ -110,11 +100,15 @@ func (r *mutationResolver) SealDocument(ctx context.Context, input model.SealDoc
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseNumericID("sealId", input.SealID, kindSeal)
-	if err != nil {
+	// The seal must be within the caller's reach now, grant or not.
+	if _, s, err := r.sealCall(ctx, input.SealID); err != nil {
+		if models.ErrorCode(err) == models.ECodeNotFound {
+			return nil, models.Errorf(models.ECodeForbidden, "您没有这枚印章的有效用印授权。")
+		}
 		return nil, err
+	} else {
+		return r.Seals.Sign(ctx, s.ID, seal.Signer{Kind: seal.SignerAdmin, ID: a.ID}, input.Sm3, 0)
 	}
-	return r.Seals.Sign(ctx, id, seal.Signer{Kind: seal.SignerAdmin, ID: a.ID}, input.Sm3, 0)
 }
 
 // Seals is the resolver for the seals field.
@@ -211,6 +205,9 @@ func (r *sealVerificationResolver) AgencyName(ctx context.Context, obj *seal.Ver
 
 // SignedAt is the resolver for the signedAt field.
 func (r *sealVerificationResolver) SignedAt(ctx context.Context, obj *seal.Verification) (*time.Time, error) {
+	if obj.Record == nil {
+		return nil, nil
+	}
 	t := obj.Record.SignedAt
 	return &t, nil
 }

@@ -11,7 +11,9 @@ package seal
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"govmobile/database"
 	"govmobile/gm"
@@ -69,8 +72,14 @@ var (
 
 func keyContext(sealID uint64) string { return "seal-key:" + strconv.FormatUint(sealID, 10) }
 
+// certMAC binds a seal's public key to its certificate data under the
+// platform's HMAC key.
+func (s *Service) certMAC(publicKey, cert string) string {
+	return s.keys.BlindIndex("SEAL_CERT", publicKey+"\n"+cert)
+}
+
 // Create makes an agency a new seal.
-func (s *Service) Create(ctx context.Context, adminID uint64, agency *models.Agency, name string) (*models.Seal, error) {
+func (s *Service) Create(ctx context.Context, adminID uint64, agency *models.Agency, name string, forDocuments bool) (*models.Seal, error) {
 	name, err := validate.Text("name", "印章名称", name, 100, "")
 	if err != nil {
 		return nil, err
@@ -95,8 +104,14 @@ func (s *Service) Create(ctx context.Context, adminID uint64, agency *models.Age
 		if err != nil {
 			return err
 		}
-		seal.PrivateKey, seal.CertData = sealed, string(cert)
-		return tx.Model(seal).Updates(map[string]any{"private_key": sealed, "cert_data": seal.CertData}).Error
+		seal.PrivateKey, seal.CertData, seal.CertMAC = sealed, string(cert), s.certMAC(seal.PublicKey, string(cert))
+		if forDocuments {
+			if err := tx.Model(&models.Seal{}).Where("agency_id = ? AND id <> ?", agency.ID, seal.ID).Update("for_documents", false).Error; err != nil {
+				return err
+			}
+			seal.ForDocuments = true
+		}
+		return tx.Model(seal).Updates(map[string]any{"private_key": sealed, "cert_data": seal.CertData, "cert_mac": seal.CertMAC, "for_documents": seal.ForDocuments}).Error
 	})
 	if err != nil {
 		return nil, err
@@ -182,19 +197,39 @@ func (s *Service) Grants(ctx context.Context, sealID uint64) ([]*models.SealGran
 	return out, s.db.WithContext(ctx).Where("seal_id = ?", sealID).Order("id DESC").Limit(200).Find(&out).Error
 }
 
-// message is what a seal signature covers.
-func message(certData, documentSM3 string, at time.Time) []byte {
-	return []byte("GOVSEAL1\n" + gm.SM3Hex([]byte(certData)) + "\n" + documentSM3 + "\n" + strconv.FormatInt(at.UnixMilli(), 10))
+// message is what a seal signature covers: the seal's certificate data,
+// the document, the time, who sealed it, for which case file, and a nonce
+// of its own.
+func message(certData string, r *models.SealRecord) []byte {
+	return []byte("GOVSEAL2\n" + gm.SM3Hex([]byte(certData)) + "\n" + r.DocumentSM3 + "\n" + strconv.FormatInt(r.SignedAt.UnixMilli(), 10) +
+		"\n" + r.SignerKind + ":" + strconv.FormatUint(r.SignerID, 10) + "\n" + strconv.FormatUint(r.CaseFileID, 10) + "\n" + r.Nonce)
 }
 
 // Sign seals a document, given by its SM3 digest (64 lower-case hex
 // digits), with a seal the signer holds a grant for now (the platform
-// seals its agencies' case results without one).
+// seals its agencies' documents without one).
 func (s *Service) Sign(ctx context.Context, sealID uint64, who Signer, documentSM3 string, caseFileID uint64) (*models.SealRecord, error) {
+	var out *models.SealRecord
+	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		var err error
+		out, err = s.SignTx(tx, sealID, who, documentSM3, caseFileID)
+		return err
+	})
+	return out, err
+}
+
+// SignTx is Sign in the caller's transaction: the seal and the grant are
+// checked, and the record written, together, so a revocation is either
+// before the sealing (refused) or after it.
+func (s *Service) SignTx(tx *gorm.DB, sealID uint64, who Signer, documentSM3 string, caseFileID uint64) (*models.SealRecord, error) {
 	if !sm3Re.MatchString(documentSM3) {
 		return nil, models.InvalidField("sm3", "文件摘要应为64位小写十六进制的 SM3 值。")
 	}
-	seal, err := s.Get(ctx, sealID)
+	q := tx
+	if tx.Dialector.Name() == "mysql" {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	seal, err := database.Take[models.Seal](q, sealID, errSealNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +239,7 @@ func (s *Service) Sign(ctx context.Context, sealID uint64, who Signer, documentS
 	now := time.Now().UTC()
 	if who.Kind != SignerSystem {
 		var n int64
-		if err := s.db.WithContext(ctx).Model(&models.SealGrant{}).Where("seal_id = ? AND grantee_kind = ? AND grantee_id = ? AND revoked_at IS NULL AND valid_until > ?",
+		if err := tx.Model(&models.SealGrant{}).Where("seal_id = ? AND grantee_kind = ? AND grantee_id = ? AND revoked_at IS NULL AND valid_until > ?",
 			sealID, who.Kind, who.ID, now).Count(&n).Error; err != nil {
 			return nil, err
 		}
@@ -220,27 +255,38 @@ func (s *Service) Sign(ctx context.Context, sealID uint64, who Signer, documentS
 	if err != nil {
 		return nil, err
 	}
-	at := now.Truncate(time.Millisecond)
-	sig, err := gm.SM2Sign(priv, message(seal.CertData, documentSM3, at))
+	nonce := make([]byte, 12)
+	_, _ = rand.Read(nonce)
+	r := &models.SealRecord{SealID: seal.ID, DocumentSM3: documentSM3, SignedAt: now.Truncate(time.Millisecond),
+		SignerKind: who.Kind, SignerID: who.ID, CaseFileID: caseFileID, Nonce: hex.EncodeToString(nonce)}
+	sig, err := gm.SM2Sign(priv, message(seal.CertData, r))
 	if err != nil {
 		return nil, err
 	}
-	r := &models.SealRecord{SealID: seal.ID, DocumentSM3: documentSM3, SignedAt: at, Signature: base64.StdEncoding.EncodeToString(sig),
-		SignerKind: who.Kind, SignerID: who.ID, CaseFileID: caseFileID}
-	return r, s.db.WithContext(ctx).Create(r).Error
+	r.Signature = base64.StdEncoding.EncodeToString(sig)
+	return r, tx.Create(r).Error
 }
 
-// SealAgencyFile seals a file for an agency with its newest seal in force,
-// as the platform (case results); none when the agency has no seal.
-func (s *Service) SealAgencyFile(ctx context.Context, agencyID uint64, documentSM3 string, caseFileID uint64) (*models.SealRecord, error) {
+// DocumentSeal is the agency's seal for the documents the platform seals
+// for it, or nil.
+func (s *Service) DocumentSeal(tx *gorm.DB, agencyID uint64) (*models.Seal, error) {
 	var seal models.Seal
-	err := s.db.WithContext(ctx).Where("agency_id = ? AND revoked_at IS NULL", agencyID).Order("id DESC").Take(&seal).Error
+	err := tx.Where("agency_id = ? AND for_documents = ? AND revoked_at IS NULL", agencyID, true).Take(&seal).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil
-	} else if err != nil {
+	}
+	return &seal, err
+}
+
+// SealAgencyDocument seals a document for an agency with its seal for
+// documents, as the platform, in the caller's transaction; nil when the
+// agency has none.
+func (s *Service) SealAgencyDocument(tx *gorm.DB, agencyID uint64, documentSM3 string, caseFileID uint64) (*models.SealRecord, error) {
+	seal, err := s.DocumentSeal(tx, agencyID)
+	if err != nil || seal == nil {
 		return nil, err
 	}
-	return s.Sign(ctx, seal.ID, Signer{Kind: SignerSystem}, documentSM3, caseFileID)
+	return s.SignTx(tx, seal.ID, Signer{Kind: SignerSystem}, documentSM3, caseFileID)
 }
 
 // Verification is what verifying a sealing tells.
@@ -270,7 +316,12 @@ func (s *Service) Verify(ctx context.Context, recordID uint64, documentSM3 strin
 	if err != nil {
 		return nil, err
 	}
-	v := &Verification{Seal: seal, Record: r, SealRevoked: seal.RevokedAt != nil, DocumentChanged: documentSM3 != r.DocumentSM3}
+	if documentSM3 != r.DocumentSM3 {
+		// Not the document sealed: nothing about the sealing is told, so
+		// record numbers cannot be walked to learn who sealed what, when.
+		return &Verification{DocumentChanged: true}, nil
+	}
+	v := &Verification{Seal: seal, Record: r, SealRevoked: seal.RevokedAt != nil}
 	if err := json.Unmarshal([]byte(seal.CertData), &v.Cert); err != nil {
 		return nil, fmt.Errorf("seal %d: certificate data: %w", seal.ID, err)
 	}
@@ -279,7 +330,11 @@ func (s *Service) Verify(ctx context.Context, recordID uint64, documentSM3 strin
 		return nil, err
 	}
 	sig, err := base64.StdEncoding.DecodeString(r.Signature)
-	v.Genuine = err == nil && v.Cert.PublicKey == seal.PublicKey && gm.SM2Verify(pub, message(seal.CertData, r.DocumentSM3, r.SignedAt.UTC()), sig)
+	r.SignedAt = r.SignedAt.UTC()
+	v.Genuine = err == nil && v.Cert.PublicKey == seal.PublicKey && seal.CertMAC == s.certMAC(seal.PublicKey, seal.CertData) &&
+		// Nothing signed once the seal was revoked counts.
+		(seal.RevokedAt == nil || r.SignedAt.Before(*seal.RevokedAt)) &&
+		gm.SM2Verify(pub, message(seal.CertData, r), sig)
 	return v, nil
 }
 

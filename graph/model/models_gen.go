@@ -407,6 +407,8 @@ type CreateSealInput struct {
 	AgencyID string `json:"agencyId"`
 	// 印章名称，如“××局行政审批专用章”，至多100字。
 	Name string `json:"name"`
+	// 是否为本部门签发文书（办理结果、电子证照）所用的印章：每个部门至多一枚，设为 true 时取代原来的。
+	ForDocuments *bool `json:"forDocuments,omitempty"`
 }
 
 // 某一天的搜索次数。
@@ -639,10 +641,8 @@ type GeoPointInput struct {
 type GrantSealInput struct {
 	// 印章编号。
 	SealID string `json:"sealId"`
-	// 被授权的管理员（与 appId 二选一）。
-	AdminID *string `json:"adminId,omitempty"`
-	// 被授权的应用（与 adminId 二选一）。
-	AppID *string `json:"appId,omitempty"`
+	// 被授权的管理员：须能管辖这枚印章的部门（同一部门，或所辖区划包含该部门）。
+	AdminID string `json:"adminId"`
 	// 有效期至（现在之后、三年之内）。
 	ValidUntil time.Time `json:"validUntil"`
 }
@@ -781,6 +781,24 @@ type InterfaceTestResult struct {
 	FlaggedWords []string `json:"flaggedWords"`
 }
 
+// 签发证照。
+type IssueLicenseInput struct {
+	// 持证人的身份证号码或统一社会信用代码。
+	HolderIdentity string `json:"holderIdentity"`
+	// 对应的办件（作为办理结果签发时）。
+	CaseID *string `json:"caseId,omitempty"`
+	// 证照类型代码，如 BUSINESS_LICENSE。
+	Kind string `json:"kind"`
+	// 证照名称，如“营业执照”。
+	Title string `json:"title"`
+	// 证照编号。
+	Number string `json:"number"`
+	// 有效期至；长期有效不填。
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	// 证照内容，至多30项。
+	Fields []*LicenseFieldInput `json:"fields,omitempty"`
+}
+
 // 知识库条目的内容（知识库管理，8.2.5）。
 type KnowledgeEntryInput struct {
 	// 问题，1到300字。
@@ -797,6 +815,22 @@ type KnowledgeEntryInput struct {
 type KnowledgeEntryPayload struct {
 	// 条目。
 	Entry *models.KnowledgeEntry `json:"entry"`
+}
+
+// 亮证码。
+type LicenseCode struct {
+	// 扫码内容（由平台签名）。
+	Payload string `json:"payload"`
+	// 失效时间（3分钟后）。
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// 证照的一项内容。
+type LicenseFieldInput struct {
+	// 名称，至多30字。
+	Name string `json:"name"`
+	// 内容，至多500字。
+	Value string `json:"value"`
 }
 
 // 登录信息。
@@ -1135,6 +1169,14 @@ type ReviewInterfaceInput struct {
 	Approve bool `json:"approve"`
 	// 审核意见，至多500字；驳回时必填。
 	Reason *string `json:"reason,omitempty"`
+}
+
+// 注销证照。
+type RevokeLicenseInput struct {
+	// 证照编号。
+	LicenseID string `json:"licenseId"`
+	// 注销原因，至多300字。
+	Reason string `json:"reason"`
 }
 
 // 新建或修改角色。
