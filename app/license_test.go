@@ -79,6 +79,30 @@ func TestLicenses(t *testing.T) {
 		if v := verifyFile(`{"document": {"licenseId": 1}}`); v.Status != "FORGED" {
 			t.Fatalf("a made-up file: %+v", v)
 		}
+		// The file's formatting does not matter; anything that could read
+		// two ways does.
+		var generic map[string]any
+		json.Unmarshal(file, &generic)
+		reformatted, _ := json.Marshal(generic) // other key order, no indentation
+		if v := verifyFile(string(reformatted)); v.Status != "VALID" {
+			t.Fatalf("a reformatted file: %+v", v)
+		}
+		var seal map[string]any
+		json.Unmarshal(file, &struct{ Seal *map[string]any }{&seal})
+		for name, f := range map[string]string{
+			"trailing data":  string(file) + `{"document":{}}`,
+			"duplicate key":  strings.Replace(string(file), `"document": {`, `"document": {"title":"假证"}, "document": {`, 1),
+			"seal block":     strings.Replace(string(file), `"recordId": `, `"recordId": 9`, 1),
+			"unknown fields": strings.Replace(string(file), `"document": {`, `"extra": 1, "document": {`, 1),
+		} {
+			if v := verifyFile(f); v.Status != "FORGED" {
+				t.Errorf("%s: %+v", name, v)
+			}
+		}
+		// The audit log keeps neither the holder's number nor the content.
+		if logs := b.gql(t, b.adminTicketOf(t, 0, true), `{ auditLogs(operation: "issueLicense", first: 5) { edges { node { arguments } } } }`, nil); strings.Contains(string(logs.Raw), p["idNumber"].(string)) || strings.Contains(string(logs.Raw), "310101198501010011") {
+			t.Fatalf("personal data in the audit log: %s", logs.Raw)
+		}
 		expectCode(t, b.gql(t, "", verify, map[string]any{"f": ""}), models.ECodeBadUserInput)
 
 		// Showing by a signed code.
@@ -97,6 +121,9 @@ func TestLicenses(t *testing.T) {
 		pl := shown.ShowLicense.Payload
 		if v := code(pl[:len(pl)-3] + "AAA"); v.Status != "FORGED" {
 			t.Fatalf("a forged code: %+v", v)
+		}
+		if v := code(pl[:len(pl)-10] + "\n" + pl[len(pl)-10:]); v.Status != "FORGED" {
+			t.Fatalf("a respelled code: %+v", v)
 		}
 
 		// Expired, then revoked by its issuer only.

@@ -83,11 +83,14 @@ func snapshotJSON(v any) string {
 // secretKeys are argument names whose values are never recorded.
 var secretKeys = []string{"password", "secret", "privatekey", "private_key", "token", "ticket", "auth_code", "apikey", "api_key", "datakey", "authkey",
 	// Personal data: contact phones, mobiles, identity numbers.
-	"phone", "mobile", "idnumber", "id_number"}
+	"phone", "mobile", "idnumber", "id_number", "identity",
+	// A licence's number and content (issueLicense): personal, whatever
+	// their names.
+	"number", "fields"}
 
 func isSecret(name string) bool {
 	n := strings.ToLower(name)
-	if strings.HasSuffix(n, "param") {
+	if strings.HasSuffix(n, "param") || n == "healthparams" {
 		return false // the name of a secret's parameter (authKeyParam), not a secret
 	}
 	if n == "key" || n == "appkey" || n == "app_key" || n == "sign" || n == "signature" {

@@ -23051,25 +23051,7 @@ func (ec *executionContext) _License_holderName(ctx context.Context, field graph
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.License().HolderName(ctx, obj)
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				kind, err := ec.unmarshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskKind(ctx, "NAME")
-				if err != nil {
-					var zeroVal *string
-					return zeroVal, err
-				}
-				if ec.Directives.Mask == nil {
-					var zeroVal *string
-					return zeroVal, errors.New("directive mask is not implemented")
-				}
-				return ec.Directives.Mask(ctx, obj, directive0, kind)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -23473,25 +23455,7 @@ func (ec *executionContext) _LicenseVerification_holderName(ctx context.Context,
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.LicenseVerification().HolderName(ctx, obj)
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				kind, err := ec.unmarshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskKind(ctx, "NAME")
-				if err != nil {
-					var zeroVal *string
-					return zeroVal, err
-				}
-				if ec.Directives.Mask == nil {
-					var zeroVal *string
-					return zeroVal, errors.New("directive mask is not implemented")
-				}
-				return ec.Directives.Mask(ctx, obj, directive0, kind)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},

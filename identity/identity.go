@@ -444,7 +444,8 @@ func (s *Service) Cleanup(ctx context.Context) (int64, error) {
 
 // UsersByIdentity are the accounts of a person (by identity number) or an
 // organisation (by unified social credit code), found by blind index: the
-// holders an agency issues a licence to. Natural persons first.
+// holders an agency issues a licence to. More than one means the number is
+// both a person's and an organisation's: the caller must not guess.
 func (s *Service) UsersByIdentity(ctx context.Context, number string) ([]*models.User, error) {
 	id, cc := validate.NormalizeIDNumber(number), validate.NormalizeCreditCode(number)
 	var out []*models.User

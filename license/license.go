@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,7 @@ type Document struct {
 	Title      string  `json:"title"`
 	Number     string  `json:"number"`
 	HolderName string  `json:"holder"`
+	HolderType string  `json:"holderType"`
 	Issuer     string  `json:"issuer"`
 	IssuerID   uint64  `json:"issuerId"`
 	IssuedAt   string  `json:"issuedAt"`
@@ -68,8 +70,9 @@ type Document struct {
 	Fields     []Field `json:"fields"`
 }
 
-// Input is a licence an agency issues.
+// Input is a licence an agency issues (IssuedBy: the administrator).
 type Input struct {
+	IssuedBy     uint64
 	HolderUserID uint64
 	CaseID       uint64
 	Kind, Title  string
@@ -119,7 +122,7 @@ func (s *Service) Issue(ctx context.Context, agency *models.Agency, in Input) (*
 	var out *models.License
 	err = database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		l := &models.License{HolderUserID: holder.ID, Kind: in.Kind, Title: in.Title, NumberEnc: "-", HolderNameEnc: "-", DocumentEnc: "-",
-			DocumentSM3: strings.Repeat("0", 64), IssuerAgencyID: agency.ID, CaseID: in.CaseID, IssuedAt: now, ExpiresAt: in.ExpiresAt, CreatedAt: now}
+			DocumentSM3: strings.Repeat("0", 64), IssuerAgencyID: agency.ID, IssuedBy: in.IssuedBy, CaseID: in.CaseID, IssuedAt: now, ExpiresAt: in.ExpiresAt, CreatedAt: now}
 		if err := tx.Create(l).Error; err != nil {
 			return err
 		}
@@ -127,7 +130,7 @@ func (s *Service) Issue(ctx context.Context, agency *models.Agency, in Input) (*
 		if err != nil {
 			return err
 		}
-		doc := Document{Version: 1, LicenseID: l.ID, Kind: in.Kind, Title: in.Title, Number: in.Number, HolderName: name,
+		doc := Document{Version: 1, LicenseID: l.ID, Kind: in.Kind, Title: in.Title, Number: in.Number, HolderName: name, HolderType: string(holder.UserType),
 			Issuer: agency.Name, IssuerID: agency.ID, IssuedAt: now.Format(time.RFC3339), Fields: in.Fields}
 		if in.ExpiresAt != nil {
 			doc.ExpiresAt = in.ExpiresAt.UTC().Format(time.RFC3339)
@@ -177,6 +180,13 @@ var errNotFound = models.Errorf(models.ECodeNotFound, "没有找到这个证照�
 // Get is a licence.
 func (s *Service) Get(ctx context.Context, id uint64) (*models.License, error) {
 	return database.Take[models.License](s.db.WithContext(ctx), id, errNotFound)
+}
+
+// CountForCase is how many licences of a kind were issued for a case.
+func (s *Service) CountForCase(ctx context.Context, caseID uint64, kind string) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&models.License{}).Where("case_id = ? AND kind = ?", caseID, strings.ToUpper(strings.TrimSpace(kind))).Count(&n).Error
+	return n, err
 }
 
 // Wallet is a holder's licences, newest first.
@@ -229,12 +239,20 @@ type File struct {
 }
 
 // FileSeal is the seal on a licence file.
+// It carries what the signature covers, so it can be checked offline with
+// the seal's public key (in cert): the message is
+// "GOVSEAL2\n" + hex(SM3(cert)) + "\n" + sm3 + "\n" + signedAtMs + "\n" +
+// signer + "\n" + caseFileId + "\n" + nonce.
 type FileSeal struct {
-	RecordID  uint64 `json:"recordId"`
-	SM3       string `json:"sm3"`
-	SignedAt  string `json:"signedAt"`
-	Signature string `json:"signature"`
-	Cert      string `json:"cert"`
+	RecordID   uint64 `json:"recordId"`
+	SM3        string `json:"sm3"`
+	SignedAt   string `json:"signedAt"`
+	SignedAtMs int64  `json:"signedAtMs"`
+	Signer     string `json:"signer"`
+	CaseFileID uint64 `json:"caseFileId"`
+	Nonce      string `json:"nonce"`
+	Signature  string `json:"signature"`
+	Cert       string `json:"cert"`
 }
 
 // FileOf is a licence's file.
@@ -247,8 +265,10 @@ func (s *Service) FileOf(ctx context.Context, l *models.License) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	f := File{Document: raw, Seal: FileSeal{RecordID: l.SealRecordID, SM3: l.DocumentSM3, SignedAt: v.Record.SignedAt.UTC().Format(time.RFC3339Nano),
-		Signature: v.Record.Signature, Cert: v.Seal.CertData}}
+	r := v.Record
+	f := File{Document: raw, Seal: FileSeal{RecordID: l.SealRecordID, SM3: l.DocumentSM3, SignedAt: r.SignedAt.UTC().Format(time.RFC3339Nano),
+		SignedAtMs: r.SignedAt.UnixMilli(), Signer: r.SignerKind + ":" + strconv.FormatUint(r.SignerID, 10), CaseFileID: r.CaseFileID, Nonce: r.Nonce,
+		Signature: r.Signature, Cert: v.Seal.CertData}}
 	return json.MarshalIndent(f, "", "  ")
 }
 
@@ -291,21 +311,30 @@ func (s *Service) VerifyFile(ctx context.Context, file string) (*Check, error) {
 	if len(file) == 0 || len(file) > 64<<10 {
 		return nil, models.InvalidField("file", "请提供证照文件的内容（不超过64 KB）。")
 	}
+	// One JSON object, no key twice, nothing after it: a file that could
+	// read one way to a person and another to this check is forged.
+	if !singleObject(file) {
+		return &Check{Status: Forged}, nil
+	}
 	var f File
 	dec := json.NewDecoder(strings.NewReader(file))
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil || len(f.Document) == 0 {
 		return &Check{Status: Forged}, nil
 	}
-	// The document as written in the file: compact it the way it was
-	// sealed.
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, f.Document); err != nil {
-		return &Check{Status: Forged}, nil
-	}
+	// The document is read strictly and written again the one way it was
+	// sealed, so the file's formatting (escapes, spacing, key order) does
+	// not matter, and its content does.
 	var d Document
-	if json.Unmarshal(compact.Bytes(), &d) != nil || d.LicenseID == 0 {
+	ddec := json.NewDecoder(bytes.NewReader(f.Document))
+	ddec.DisallowUnknownFields()
+	if ddec.Decode(&d) != nil || d.LicenseID == 0 || !singleObject(string(f.Document)) {
 		return &Check{Status: Forged}, nil
 	}
+	if d.Fields == nil {
+		d.Fields = []Field{}
+	}
+	canonical, _ := json.Marshal(d)
 	l, err := s.Get(ctx, d.LicenseID)
 	if err != nil {
 		if models.ErrorCode(err) == models.ECodeNotFound {
@@ -313,12 +342,13 @@ func (s *Service) VerifyFile(ctx context.Context, file string) (*Check, error) {
 		}
 		return nil, err
 	}
-	digest := gm.SM3Hex(compact.Bytes())
+	digest := gm.SM3Hex(canonical)
 	v, err := s.seals.Verify(ctx, l.SealRecordID, digest)
 	if err != nil {
 		return nil, err
 	}
-	if !v.Genuine || v.DocumentChanged || digest != l.DocumentSM3 {
+	if !v.Genuine || v.DocumentChanged || digest != l.DocumentSM3 ||
+		f.Seal.RecordID != l.SealRecordID || f.Seal.Signature != v.Record.Signature || f.Seal.SM3 != digest {
 		return &Check{Status: Forged}, nil
 	}
 	return &Check{Status: s.standing(l), License: l, Document: &d}, nil
@@ -367,18 +397,25 @@ func (s *Service) VerifyShown(ctx context.Context, payload string) (*Check, erro
 	if !strings.HasPrefix(payload, showPrefix) || dot <= len(showPrefix) {
 		return forged, nil
 	}
-	body, err1 := base64.RawURLEncoding.Strict().DecodeString(payload[len(showPrefix):dot])
-	sig, err2 := base64.RawURLEncoding.Strict().DecodeString(payload[dot+1:])
+	body, ok1 := strictBase64(payload[len(showPrefix):dot])
+	sig, ok2 := strictBase64(payload[dot+1:])
 	var c showClaims
-	if err1 != nil || err2 != nil || json.Unmarshal(body, &c) != nil || c.LicenseID == 0 {
+	cdec := json.NewDecoder(bytes.NewReader(body))
+	cdec.DisallowUnknownFields()
+	if !ok1 || !ok2 || cdec.Decode(&c) != nil || c.LicenseID == 0 || c.ExpiresAt <= c.IssuedAt || c.ExpiresAt-c.IssuedAt > int64(ShowLifetime/time.Second) {
 		return forged, nil
 	}
-	ok, _, err := s.ring.Verify(ctx, c.KeyID, []byte(payload[:dot]), sig)
+	ok, retired, err := s.ring.Verify(ctx, c.KeyID, []byte(payload[:dot]), sig)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return forged, nil
+	}
+	// An expired code tells nothing more of the licence: a photo of it
+	// keeps no value.
+	if retired || s.now().Unix() >= c.ExpiresAt {
+		return &Check{Status: Expired, CodeExpired: true}, nil
 	}
 	l, err := s.Get(ctx, c.LicenseID)
 	if err != nil {
@@ -391,8 +428,75 @@ func (s *Service) VerifyShown(ctx context.Context, payload string) (*Check, erro
 	if err != nil {
 		return nil, err
 	}
-	if s.now().Unix() >= c.ExpiresAt {
-		return &Check{Status: Expired, License: l, Document: d, CodeExpired: true}, nil
-	}
 	return &Check{Status: s.standing(l), License: l, Document: d}, nil
+}
+
+// strictBase64 decodes base64url without padding, refusing any other
+// spelling of the same bytes: one code has one payload.
+func strictBase64(s string) ([]byte, bool) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || base64.RawURLEncoding.EncodeToString(b) != s {
+		return nil, false
+	}
+	return b, true
+}
+
+// singleObject says whether text is exactly one JSON object, with no key
+// repeated at any depth.
+func singleObject(text string) bool {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var walk func() bool
+	walk = func() bool {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				k, err := dec.Token()
+				key, ok := k.(string)
+				if err != nil || !ok || seen[key] {
+					return false
+				}
+				seen[key] = true
+				if !walk() {
+					return false
+				}
+			}
+			_, err := dec.Token()
+			return err == nil
+		case json.Delim('['):
+			for dec.More() {
+				if !walk() {
+					return false
+				}
+			}
+			_, err := dec.Token()
+			return err == nil
+		}
+		return true
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		k, err := dec.Token()
+		key, ok := k.(string)
+		if err != nil || !ok || seen[key] {
+			return false
+		}
+		seen[key] = true
+		if !walk() {
+			return false
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return false
+	}
+	_, err := dec.Token()
+	return err == io.EOF
 }

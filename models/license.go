@@ -18,6 +18,7 @@ type License struct {
 	DocumentEnc    string `gorm:"type:text;not null"`
 	DocumentSM3    string `gorm:"size:64;not null"`
 	IssuerAgencyID uint64 `gorm:"not null;index"`
+	IssuedBy       uint64 `gorm:"not null;default:0"`
 	CaseID         uint64 `gorm:"not null;default:0"`
 	SealRecordID   uint64 `gorm:"not null"`
 	IssuedAt       time.Time

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"govmobile/license"
+	"govmobile/mask"
 	"govmobile/models"
 	"govmobile/viewer"
 )
@@ -73,4 +74,17 @@ func timePtr(layout, s string) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// holderShown is a licence's holder as shown: a person's name masked, an
+// organisation's name as it is.
+func holderShown(d *license.Document) *string {
+	if d == nil || d.HolderName == "" {
+		return nil
+	}
+	if d.HolderType == string(models.UserLegalPerson) {
+		return &d.HolderName
+	}
+	m := mask.Name(d.HolderName)
+	return &m
 }

@@ -7,6 +7,7 @@ package resolvers
 
 import (
 	"context"
+	"govmobile/cases"
 	"govmobile/graph"
 	"govmobile/graph/model"
 	"govmobile/license"
@@ -27,7 +28,7 @@ func (r *licenseResolver) Number(ctx context.Context, obj *models.License) (*str
 
 // HolderName is the resolver for the holderName field.
 func (r *licenseResolver) HolderName(ctx context.Context, obj *models.License) (*string, error) {
-	return strPtr(r.docOf(obj).HolderName), nil
+	return holderShown(r.docOf(obj)), nil
 }
 
 // Issuer is the resolver for the issuer field.
@@ -95,7 +96,7 @@ func (r *licenseVerificationResolver) HolderName(ctx context.Context, obj *licen
 	if obj.Document == nil {
 		return nil, nil
 	}
-	return strPtr(obj.Document.HolderName), nil
+	return holderShown(obj.Document), nil
 }
 
 // Issuer is the resolver for the issuer field.
@@ -145,15 +146,31 @@ func (r *mutationResolver) IssueLicense(ctx context.Context, input model.IssueLi
 	if len(holders) == 0 {
 		return nil, models.InvalidField("holderIdentity", "没有找到这个身份证号码或统一社会信用代码的用户。")
 	}
-	in := license.Input{HolderUserID: holders[0].ID, Kind: input.Kind, Title: input.Title, Number: input.Number, ExpiresAt: input.ExpiresAt}
+	if len(holders) > 1 {
+		return nil, models.Errorf(models.ECodeConflict, "这个号码对应多个账号（个人和单位），请核对持证人后再签发。")
+	}
+	in := license.Input{IssuedBy: a.ID, HolderUserID: holders[0].ID, Kind: input.Kind, Title: input.Title, Number: input.Number, ExpiresAt: input.ExpiresAt}
 	if input.CaseID != nil {
 		caseID, err := parseNumericID("caseId", *input.CaseID, "Case")
 		if err != nil {
 			return nil, err
 		}
 		c, err := r.Cases.Mine(ctx, holders[0].ID, caseID)
+		if err != nil && models.ErrorCode(err) != models.ECodeNotFound {
+			return nil, err
+		}
 		if err != nil || c.AgencyID != a.AgencyID || c.UserID != holders[0].ID {
 			return nil, models.InvalidField("caseId", "这个办件不是本部门办理的、这位持证人的办件。")
+		}
+		switch cases.Status(c.Status) {
+		case cases.Accepted, cases.Processing, cases.Completed:
+		default:
+			return nil, models.Errorf(models.ECodeConflict, "办件当前状态为“%s”，不能签发证照。", cases.Status(c.Status).Label())
+		}
+		if n, err := r.Licenses.CountForCase(ctx, caseID, input.Kind); err != nil {
+			return nil, err
+		} else if n > 0 {
+			return nil, models.Errorf(models.ECodeConflict, "这个办件已经签发过这类证照。")
 		}
 		in.CaseID = caseID
 	}

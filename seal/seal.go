@@ -137,15 +137,25 @@ func (s *Service) OfAgencies(ctx context.Context, agencyIDs []uint64) ([]*models
 // Revoke retires a seal: it seals nothing more; what it sealed before
 // still verifies, marked as sealed by a seal since revoked.
 func (s *Service) Revoke(ctx context.Context, id uint64) (*models.Seal, error) {
-	res := s.db.WithContext(ctx).Model(&models.Seal{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", time.Now().UTC())
-	if res.Error != nil {
-		return nil, res.Error
-	}
-	if res.RowsAffected == 0 {
-		if _, err := s.Get(ctx, id); err != nil {
-			return nil, err
+	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		// The seal row is held first (as sealing holds it), and only then
+		// is the time read: a sealing either committed before, with an
+		// earlier time, or waits and then finds the seal revoked.
+		q := tx
+		if tx.Dialector.Name() == "mysql" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
-		return nil, models.Errorf(models.ECodeConflict, "这枚印章已经停用。")
+		seal, err := database.Take[models.Seal](q, id, errSealNotFound)
+		if err != nil {
+			return err
+		}
+		if seal.RevokedAt != nil {
+			return models.Errorf(models.ECodeConflict, "这枚印章已经停用。")
+		}
+		return tx.Model(&models.Seal{}).Where("id = ?", id).Update("revoked_at", time.Now().UTC()).Error
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s.Get(ctx, id)
 }

@@ -783,9 +783,9 @@ type InterfaceTestResult struct {
 
 // 签发证照。
 type IssueLicenseInput struct {
-	// 持证人的身份证号码或统一社会信用代码。
+	// 持证人的身份证号码或统一社会信用代码；对应多个账号时返回 CONFLICT。
 	HolderIdentity string `json:"holderIdentity"`
-	// 对应的办件（作为办理结果签发时）。
+	// 对应的办件（作为办理结果签发时）：须是本部门受理、尚未驳回或撤回的这位持证人的办件，同一办件同一类证照只签发一次。
 	CaseID *string `json:"caseId,omitempty"`
 	// 证照类型代码，如 BUSINESS_LICENSE。
 	Kind string `json:"kind"`
