@@ -461,6 +461,7 @@ func (a *App) HealthConfig() iface.HealthConfig {
 func (a *App) housekeeping(ctx context.Context) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
+	var swept time.Time
 	for {
 		if n, err := a.Identity.Cleanup(ctx); err != nil && ctx.Err() == nil {
 			a.Config.Logger.Error("housekeeping failed", "err", err)
@@ -476,6 +477,14 @@ func (a *App) housekeeping(ctx context.Context) {
 			a.Config.Logger.Error("housekeeping failed", "err", err)
 		} else if n > 0 {
 			a.Config.Logger.Info("housekeeping removed search log rows older than a year", "rows", n)
+		}
+		if time.Since(swept) > 24*time.Hour {
+			swept = time.Now()
+			if n, err := a.Files.Sweep(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				a.Config.Logger.Error("housekeeping failed", "err", err)
+			} else if n > 0 {
+				a.Config.Logger.Info("housekeeping removed stored files no row names", "files", n)
+			}
 		}
 		if n, err := a.LightApps.Prune(ctx); err != nil && ctx.Err() == nil {
 			a.Config.Logger.Error("housekeeping failed", "err", err)
