@@ -2,7 +2,6 @@ package apps
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -170,7 +169,7 @@ func (s *Service) Update(ctx context.Context, adminID, id uint64, in Input) (*mo
 		return nil, err
 	}
 	return s.edit(ctx, adminID, id, "EDIT", "", func(tx *gorm.DB, a *models.App) (map[string]any, error) {
-		return map[string]any{"code": in.Code, "name": in.Name, "aliases": jsonText(in.Aliases), "summary": in.Summary,
+		return map[string]any{"code": in.Code, "name": in.Name, "aliases": database.JSONList(in.Aliases), "summary": in.Summary,
 			"category": in.Category, "service_objects": models.NewServiceObjectSet(in.ServiceObjects...), "region_code": in.RegionCode,
 			"url": in.URL, "kind": string(in.Kind), "agency_id": in.AgencyID}, nil
 	})
@@ -438,12 +437,4 @@ func truncate(s string, n int) string {
 		return string(r[:n])
 	}
 	return s
-}
-
-func jsonText(list []string) string {
-	if list == nil {
-		list = []string{}
-	}
-	b, _ := json.Marshal(list) // strings always marshal
-	return string(b)
 }

@@ -5,6 +5,7 @@ package database
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -347,4 +348,14 @@ func ScopedPage[T any](q *gorm.DB, scope Scope, first int, afterID uint64) ([]*T
 		q = q.Where("region_code LIKE ?", scope.RegionPrefix+"%")
 	}
 	return NewestFirst[T](q, first, afterID)
+}
+
+// JSONList is a list of strings as a `serializer:json` column holds it, for
+// map updates, which bypass the serializer (nil is []).
+func JSONList(list []string) string {
+	if list == nil {
+		list = []string{}
+	}
+	b, _ := json.Marshal(list) // strings always marshal
+	return string(b)
 }

@@ -13,6 +13,7 @@ package gm
 
 import (
 	"crypto/hmac"
+	"encoding/base64"
 	"encoding/hex"
 	"hash"
 
@@ -40,3 +41,14 @@ func HMACSM3(key, msg []byte) []byte {
 }
 
 func hmacNew(key []byte) hash.Hash { return hmac.New(sm3.New, key) }
+
+// StrictBase64URL decodes base64url without padding, refusing any other
+// spelling of the same bytes (line breaks, which Go's decoder skips, or
+// non-zero trailing bits): a signed code has one payload.
+func StrictBase64URL(s string) ([]byte, bool) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil || base64.RawURLEncoding.EncodeToString(b) != s {
+		return nil, false
+	}
+	return b, true
+}

@@ -397,8 +397,8 @@ func (s *Service) VerifyShown(ctx context.Context, payload string) (*Check, erro
 	if !strings.HasPrefix(payload, showPrefix) || dot <= len(showPrefix) {
 		return forged, nil
 	}
-	body, ok1 := strictBase64(payload[len(showPrefix):dot])
-	sig, ok2 := strictBase64(payload[dot+1:])
+	body, ok1 := gm.StrictBase64URL(payload[len(showPrefix):dot])
+	sig, ok2 := gm.StrictBase64URL(payload[dot+1:])
 	var c showClaims
 	cdec := json.NewDecoder(bytes.NewReader(body))
 	cdec.DisallowUnknownFields()
@@ -431,28 +431,14 @@ func (s *Service) VerifyShown(ctx context.Context, payload string) (*Check, erro
 	return &Check{Status: s.standing(l), License: l, Document: d}, nil
 }
 
-// strictBase64 decodes base64url without padding, refusing any other
-// spelling of the same bytes: one code has one payload.
-func strictBase64(s string) ([]byte, bool) {
-	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	if err != nil || base64.RawURLEncoding.EncodeToString(b) != s {
-		return nil, false
-	}
-	return b, true
-}
-
 // singleObject says whether text is exactly one JSON object, with no key
 // repeated at any depth.
 func singleObject(text string) bool {
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
-	var walk func() bool
-	walk = func() bool {
-		tok, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		switch tok {
+	var value func(first json.Token) bool
+	value = func(first json.Token) bool {
+		switch first {
 		case json.Delim('{'):
 			seen := map[string]bool{}
 			for dec.More() {
@@ -462,41 +448,28 @@ func singleObject(text string) bool {
 					return false
 				}
 				seen[key] = true
-				if !walk() {
+				v, err := dec.Token()
+				if err != nil || !value(v) {
 					return false
 				}
 			}
-			_, err := dec.Token()
-			return err == nil
 		case json.Delim('['):
 			for dec.More() {
-				if !walk() {
+				v, err := dec.Token()
+				if err != nil || !value(v) {
 					return false
 				}
 			}
-			_, err := dec.Token()
-			return err == nil
+		default:
+			return true // a scalar
 		}
-		return true
+		_, err := dec.Token() // the closing delimiter
+		return err == nil
 	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	first, err := dec.Token()
+	if err != nil || first != json.Delim('{') || !value(first) {
 		return false
 	}
-	seen := map[string]bool{}
-	for dec.More() {
-		k, err := dec.Token()
-		key, ok := k.(string)
-		if err != nil || !ok || seen[key] {
-			return false
-		}
-		seen[key] = true
-		if !walk() {
-			return false
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return false
-	}
-	_, err := dec.Token()
+	_, err = dec.Token()
 	return err == io.EOF
 }

@@ -271,12 +271,3 @@ func (s *Service) userInfo(ctx context.Context, userID, appID uint64, fields []s
 	}
 	return json.Marshal(out)
 }
-
-// jsonList is a list as the JSON a serializer column holds.
-func jsonList(list []string) string {
-	if list == nil {
-		list = []string{}
-	}
-	b, _ := json.Marshal(list)
-	return string(b)
-}

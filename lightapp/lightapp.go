@@ -101,7 +101,7 @@ func (s *Service) SetCredentials(ctx context.Context, appID uint64, publicKey st
 		case err != nil:
 			return err
 		}
-		cols := map[string]any{"public_key_hex": c.PublicKeyHex, "fields": jsonList(clean), "updated_at": c.UpdatedAt}
+		cols := map[string]any{"public_key_hex": c.PublicKeyHex, "fields": database.JSONList(clean), "updated_at": c.UpdatedAt}
 		c.DataKey, c.DataKeyVersion = old.DataKey, old.DataKeyVersion
 		if old.PublicKeyHex != c.PublicKeyHex {
 			// The data key was delivered to the replaced key (perhaps
@@ -208,7 +208,7 @@ func (s *Service) Authorize(ctx context.Context, userID, appID uint64, shown []s
 	var out models.AppConsent
 	err = database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
 		res := tx.Model(&models.AppConsent{}).Where("user_id = ? AND app_id = ?", userID, appID).
-			Updates(map[string]any{"fields": jsonList(c.Fields), "granted_at": now, "revoked_at": nil})
+			Updates(map[string]any{"fields": database.JSONList(c.Fields), "granted_at": now, "revoked_at": nil})
 		if res.Error != nil {
 			return res.Error
 		}

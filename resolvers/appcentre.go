@@ -46,12 +46,18 @@ func (r *Resolver) appCall(ctx context.Context, gid string) (*models.Admin, uint
 
 // appsReader is the calling administrator if they connect or review apps.
 func (r *Resolver) appsReader(ctx context.Context) (*models.Admin, error) {
+	return adminWithAny(ctx, permission.ManageApps, permission.ReviewApps)
+}
+
+// adminWithAny is the calling administrator if they hold any of the
+// permissions (a list both those who write and those who review read).
+func adminWithAny(ctx context.Context, perms ...string) (*models.Admin, error) {
 	v := viewer.From(ctx)
 	a, err := v.RequireAdmin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []string{permission.ManageApps, permission.ReviewApps} {
+	for _, p := range perms {
 		if ok, err := v.Allowed(ctx, p); err != nil {
 			return nil, err
 		} else if ok {
@@ -172,4 +178,18 @@ func fieldList(keys []string) []*lightapp.Field {
 		out[i] = &lightapp.Field{Key: k, Label: lightapp.FieldLabel(k)}
 	}
 	return out
+}
+
+// userAndApp is the logged-in user and an app's ID, for a user's dealings
+// with an app (authorizations, tickets).
+func userAndApp(ctx context.Context, appID string) (*models.User, uint64, error) {
+	u, err := viewer.From(ctx).RequireUser(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	id, err := parseNumericID("appId", appID, kindApp)
+	if err != nil {
+		return nil, 0, err
+	}
+	return u, id, nil
 }

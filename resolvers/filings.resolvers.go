@@ -154,21 +154,9 @@ func (r *mutationResolver) MarkFilingOnline(ctx context.Context, input model.Fil
 
 // Filings is the resolver for the filings field.
 func (r *queryResolver) Filings(ctx context.Context, status *filing.Status, first *int, after *string) (*model.FilingConnection, error) {
-	v := viewer.From(ctx)
-	a, err := v.RequireAdmin(ctx)
+	a, err := adminWithAny(ctx, permission.ManageFilings, permission.ReviewFilings)
 	if err != nil {
 		return nil, err
-	}
-	manage, err := v.Allowed(ctx, permission.ManageFilings)
-	if err != nil {
-		return nil, err
-	}
-	review, err := v.Allowed(ctx, permission.ReviewFilings)
-	if err != nil {
-		return nil, err
-	}
-	if !manage && !review {
-		return nil, models.Errorf(models.ECodeForbidden, "您没有这项操作的权限，请联系管理员分配角色。")
 	}
 	prefix, err := r.adminRegionPrefix(a)
 	if err != nil {
@@ -190,17 +178,8 @@ func (r *queryResolver) Filings(ctx context.Context, status *filing.Status, firs
 
 // Filing is the resolver for the filing field.
 func (r *queryResolver) Filing(ctx context.Context, id string) (*models.Filing, error) {
-	v := viewer.From(ctx)
-	manage, err := v.Allowed(ctx, permission.ManageFilings)
-	if err != nil {
+	if _, err := adminWithAny(ctx, permission.ManageFilings, permission.ReviewFilings); err != nil {
 		return nil, err
-	}
-	review, err := v.Allowed(ctx, permission.ReviewFilings)
-	if err != nil {
-		return nil, err
-	}
-	if !manage && !review {
-		return nil, models.Errorf(models.ECodeForbidden, "您没有这项操作的权限，请联系管理员分配角色。")
 	}
 	_, fid, err := r.filingCall(ctx, id)
 	if err != nil {

@@ -157,22 +157,10 @@ func (r *mutationResolver) RemoveSensitiveWord(ctx context.Context, input model.
 
 // SourceInterfaces is the resolver for the sourceInterfaces field.
 func (r *queryResolver) SourceInterfaces(ctx context.Context, appID *string, status *iface.Status, first *int, after *string) (*model.SourceInterfaceConnection, error) {
-	v := viewer.From(ctx)
-	a, err := v.RequireAdmin(ctx)
-	if err != nil {
-		return nil, err
-	}
 	// Registrants and reviewers both list interfaces.
-	manage, err := v.Allowed(ctx, permission.ManageIfaces)
+	a, err := adminWithAny(ctx, permission.ManageIfaces, permission.ReviewIfaces)
 	if err != nil {
 		return nil, err
-	}
-	review, err := v.Allowed(ctx, permission.ReviewIfaces)
-	if err != nil {
-		return nil, err
-	}
-	if !manage && !review {
-		return nil, models.Errorf(models.ECodeForbidden, "您没有这项操作的权限，请联系管理员分配角色。")
 	}
 	appFilter, err := optionalID("appId", appID, kindApp)
 	if err != nil {

@@ -58,11 +58,7 @@ func (r *mutationResolver) IssueAppDataKey(ctx context.Context, input model.AppA
 
 // AuthorizeApp is the resolver for the authorizeApp field.
 func (r *mutationResolver) AuthorizeApp(ctx context.Context, appID string, fields []string) (*models.AppConsent, error) {
-	u, err := viewer.From(ctx).RequireUser(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := parseNumericID("appId", appID, kindApp)
+	u, id, err := userAndApp(ctx, appID)
 	if err != nil {
 		return nil, err
 	}
@@ -71,11 +67,7 @@ func (r *mutationResolver) AuthorizeApp(ctx context.Context, appID string, field
 
 // RevokeAppAuthorization is the resolver for the revokeAppAuthorization field.
 func (r *mutationResolver) RevokeAppAuthorization(ctx context.Context, appID string) (bool, error) {
-	u, err := viewer.From(ctx).RequireUser(ctx)
-	if err != nil {
-		return false, err
-	}
-	id, err := parseNumericID("appId", appID, kindApp)
+	u, id, err := userAndApp(ctx, appID)
 	if err != nil {
 		return false, err
 	}
@@ -84,11 +76,7 @@ func (r *mutationResolver) RevokeAppAuthorization(ctx context.Context, appID str
 
 // AppTicket is the resolver for the appTicket field.
 func (r *mutationResolver) AppTicket(ctx context.Context, appID string) (*model.AppTicket, error) {
-	u, err := viewer.From(ctx).RequireUser(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := parseNumericID("appId", appID, kindApp)
+	u, id, err := userAndApp(ctx, appID)
 	if err != nil {
 		return nil, err
 	}
@@ -110,11 +98,7 @@ func (r *queryResolver) UserInfoFields(ctx context.Context) ([]*lightapp.Field, 
 
 // AppAuthorizationRequest is the resolver for the appAuthorizationRequest field.
 func (r *queryResolver) AppAuthorizationRequest(ctx context.Context, appID string) (*model.AppAuthorizationRequest, error) {
-	u, err := viewer.From(ctx).RequireUser(ctx)
-	if err != nil {
-		return nil, err
-	}
-	id, err := parseNumericID("appId", appID, kindApp)
+	u, id, err := userAndApp(ctx, appID)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ import (
 
 	"rsc.io/qr"
 
+	"govmobile/gm"
 	"govmobile/mask"
 	"govmobile/models"
 	"govmobile/platformkey"
@@ -184,11 +185,11 @@ func (s *Service) Verify(ctx context.Context, payload string) (*Result, error) {
 		return forged, nil
 	}
 	signed := payload[:dot]
-	body, ok := strictBase64(signed[len(prefix):])
+	body, ok := gm.StrictBase64URL(signed[len(prefix):])
 	if !ok {
 		return forged, nil
 	}
-	sig, ok := strictBase64(payload[dot+1:])
+	sig, ok := gm.StrictBase64URL(payload[dot+1:])
 	if !ok {
 		return forged, nil
 	}
@@ -211,15 +212,4 @@ func (s *Service) Verify(ctx context.Context, payload string) (*Result, error) {
 		return &Result{Status: Expired, Claims: &c}, nil
 	}
 	return &Result{Status: Valid, Claims: &c}, nil
-}
-
-// strictBase64 decodes base64url without padding, refusing any other
-// spelling of the same bytes (line breaks, which Go's decoder skips, or
-// non-zero trailing bits): one code has one payload.
-func strictBase64(s string) ([]byte, bool) {
-	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	if err != nil || base64.RawURLEncoding.EncodeToString(b) != s {
-		return nil, false
-	}
-	return b, true
 }
