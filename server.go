@@ -37,6 +37,7 @@ type options struct {
 	outboundAllow                                                  string
 	whitelist                                                      string
 	healthInterval                                                 time.Duration
+	publicURL, payURL, payKey, payMerchant                         string
 }
 
 func defineFlags(fs *flag.FlagSet) *options {
@@ -65,6 +66,10 @@ func defineFlags(fs *flag.FlagSet) *options {
 		interval = time.Minute
 	}
 	fs.DurationVar(&o.healthInterval, "health-interval", interval, "每个已审核接口的健康检查间隔 (HEALTH_INTERVAL)")
+	fs.StringVar(&o.publicURL, "public-url", env("PUBLIC_URL", ""), "平台的对外地址（支付渠道回调通知用），默认 http://127.0.0.1:<端口> (PUBLIC_URL)")
+	fs.StringVar(&o.payURL, "pay-channel-url", env("PAY_CHANNEL_URL", ""), "支付渠道地址（GOVPAY1 协议，见 payment/README.md）；不设置时：开发模式使用进程内沙箱渠道，否则缴费不可用 (PAY_CHANNEL_URL)")
+	fs.StringVar(&o.payKey, "pay-channel-public-key", env("PAY_CHANNEL_PUBLIC_KEY", ""), "支付渠道的 SM2 公钥（十六进制 04… 或 PEM），验证通知、查询和对账单 (PAY_CHANNEL_PUBLIC_KEY)")
+	fs.StringVar(&o.payMerchant, "pay-merchant-id", env("PAY_MERCHANT_ID", "GOVMOBILE"), "在支付渠道的商户号 (PAY_MERCHANT_ID)")
 	return o
 }
 
@@ -88,6 +93,10 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 		Addr: o.addr, DataDir: o.dataDir, DatabaseURL: o.db, AdminPassword: o.adminPassword,
 		MasterKeyFile: o.masterKeyFile, TicketTTL: o.ticketTTL, Logger: log,
 		ResponseCacheBytes: int64(o.cacheMB) << 20, RectificationDays: o.rectificationDays,
+		PublicURL: o.publicURL, PayChannelURL: o.payURL, PayChannelPublicKey: o.payKey, PayMerchantID: o.payMerchant,
+	}
+	if o.payURL != "" && o.payKey == "" {
+		return cfg, fmt.Errorf("--pay-channel-url needs --pay-channel-public-key")
 	}
 	for _, c := range strings.Split(o.outboundAllow, ",") {
 		if c = strings.TrimSpace(c); c == "" {

@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"govmobile/agentchat"
@@ -37,6 +39,8 @@ import (
 	"govmobile/messages"
 	"govmobile/models"
 	"govmobile/outbound"
+	"govmobile/payment"
+	"govmobile/payment/sandbox"
 	"govmobile/platformkey"
 	"govmobile/resolvers"
 	"govmobile/seal"
@@ -85,6 +89,16 @@ type Config struct {
 	// made by other replicas (default 500 ms); writes in this process are
 	// applied at once.
 	SearchPollInterval time.Duration
+	// PublicURL is the platform's address as outside parties reach it (the
+	// payment channel's notifications); default http://127.0.0.1:<port>.
+	PublicURL string
+	// PayChannelURL, PayChannelPublicKey and PayMerchantID configure the
+	// payment channel (8.3.2 d); without a URL payments are unavailable,
+	// except in dev mode, where the sandbox channel runs in-process at
+	// /sandbox/pay/.
+	PayChannelURL       string
+	PayChannelPublicKey string
+	PayMerchantID       string
 	// SkipDemo leaves the catalogue empty (tests that load their own data).
 	SkipDemo bool
 	Logger   *slog.Logger
@@ -115,6 +129,17 @@ func (c *Config) Defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.PublicURL == "" {
+		host, port, err := net.SplitHostPort(c.Addr)
+		if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.PayMerchantID == "" {
+		c.PayMerchantID = "GOVMOBILE"
 	}
 }
 
@@ -161,6 +186,11 @@ type App struct {
 	Seals *seal.Service
 	// Licenses keeps electronic licences (8.3.2 c).
 	Licenses *license.Service
+	// Payments keeps fee items, payment orders and reconciliations
+	// (8.3.2 d); PaySandbox is the in-process sandbox channel (dev mode
+	// without a configured channel).
+	Payments   *payment.Service
+	PaySandbox *sandbox.Server
 	// Demo is the demo light app, in dev mode only.
 	Demo    *demoapp.App
 	Handler http.Handler
@@ -318,6 +348,9 @@ func (a *App) prepareLocked(ctx context.Context) error {
 		}
 	}
 	a.Attachments = consult.NewAttachments(a.DB, a.Files)
+	if err := a.setupPayments(); err != nil {
+		return err
+	}
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
 	if password == "" {
@@ -349,7 +382,7 @@ func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
-		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals, Licenses: a.Licenses}
+		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals, Licenses: a.Licenses, Payments: a.Payments}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
@@ -387,6 +420,10 @@ func (a *App) routes() http.Handler {
 	mux.Handle("/app-files", appFiles)
 	mux.Handle(lightapp.ExchangePath, httpapi.Observe(log, "user-info", a.LightApps.Handler(log)))
 	mux.Handle("GET /jssdk/index.js", web.JSSDK())
+	mux.Handle(payment.NotifyPath, httpapi.Observe(log, "pay-notify", a.Payments.NotifyHandler()))
+	if a.PaySandbox != nil {
+		mux.Handle("/sandbox/pay/", http.StripPrefix("/sandbox/pay", a.PaySandbox.Handler()))
+	}
 	mux.Handle("GET /licenses/{id}/file", httpapi.Observe(log, "license-file", viewer.Middleware(a.Identity, httpapi.LicenseFile(a.Licenses, log))))
 	if a.Demo != nil {
 		mux.Handle("/demo/lightapp/", a.Demo.Handler())
@@ -490,6 +527,16 @@ func (a *App) housekeeping(ctx context.Context) {
 			a.Config.Logger.Error("housekeeping failed", "err", err)
 		} else if n > 0 {
 			a.Config.Logger.Info("housekeeping removed used app tickets and nonces", "rows", n)
+		}
+		if n, err := a.Payments.ExpireOrders(ctx, 500); err != nil && ctx.Err() == nil {
+			a.Config.Logger.Error("housekeeping failed", "err", err)
+		} else if n > 0 {
+			a.Config.Logger.Info("housekeeping closed unpaid orders past their time", "orders", n)
+		}
+		if run, err := a.Payments.ReconcileYesterday(ctx); err != nil && ctx.Err() == nil {
+			a.Config.Logger.Error("daily reconciliation failed", "err", err)
+		} else if run != nil {
+			a.Config.Logger.Info("daily reconciliation", "day", run.Day, "status", run.Status, "issues", run.Issues)
 		}
 		if n, err := a.Apps.PruneUsers(ctx); err != nil && ctx.Err() == nil {
 			a.Config.Logger.Error("housekeeping failed", "err", err)

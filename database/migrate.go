@@ -95,6 +95,9 @@ var migrations = []migration{
 		// they were hidden.
 		return tx.Model(&models.App{}).Where("online = ?", false).UpdateColumn("status", "OFFLINE").Error
 	}},
+	{6, "unified payment (fee items, orders, ledger, refunds, notifications, agency receipts, reconciliations)", func(tx *gorm.DB) error {
+		return tx.AutoMigrate(models.PaymentTables...)
+	}},
 }
 
 // LatestVersion is the schema version this build expects.

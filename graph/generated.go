@@ -20,6 +20,7 @@ import (
 	"govmobile/license"
 	"govmobile/lightapp"
 	"govmobile/models"
+	"govmobile/payment"
 	"govmobile/platformkey"
 	"govmobile/seal"
 	"govmobile/search"
@@ -57,7 +58,6 @@ type ResolverRoot interface {
 	AppFile() AppFileResolver
 	AppInterfaceResult() AppInterfaceResultResolver
 	AppPlacement() AppPlacementResolver
-	AppUsageDay() AppUsageDayResolver
 	Appointment() AppointmentResolver
 	AppointmentSlot() AppointmentSlotResolver
 	AuditLogEntry() AuditLogEntryResolver
@@ -70,6 +70,7 @@ type ResolverRoot interface {
 	ConsultationStep() ConsultationStepResolver
 	Evaluation() EvaluationResolver
 	EvaluationStat() EvaluationStatResolver
+	FeeItem() FeeItemResolver
 	Filing() FilingResolver
 	FormAttribute() FormAttributeResolver
 	Hall() HallResolver
@@ -84,8 +85,13 @@ type ResolverRoot interface {
 	Matter() MatterResolver
 	Message() MessageResolver
 	Mutation() MutationResolver
+	PaymentNotificationRecord() PaymentNotificationRecordResolver
+	PaymentOrder() PaymentOrderResolver
+	PaymentRefund() PaymentRefundResolver
 	PlatformPublicKey() PlatformPublicKeyResolver
 	Query() QueryResolver
+	Reconciliation() ReconciliationResolver
+	ReconciliationItem() ReconciliationItemResolver
 	Rectification() RectificationResolver
 	Region() RegionResolver
 	Role() RoleResolver
@@ -371,20 +377,21 @@ type ComplexityRoot struct {
 	}
 
 	Case struct {
-		Agency      func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		Evaluation  func(childComplexity int) int
-		ID          func(childComplexity int) int
-		LastStep    func(childComplexity int) int
-		Materials   func(childComplexity int) int
-		Matter      func(childComplexity int) int
-		Number      func(childComplexity int) int
-		Results     func(childComplexity int) int
-		Status      func(childComplexity int) int
-		SubmittedAt func(childComplexity int) int
-		Timeline    func(childComplexity int) int
-		UpdatedAt   func(childComplexity int) int
-		Values      func(childComplexity int) int
+		Agency        func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		Evaluation    func(childComplexity int) int
+		ID            func(childComplexity int) int
+		LastStep      func(childComplexity int) int
+		Materials     func(childComplexity int) int
+		Matter        func(childComplexity int) int
+		Number        func(childComplexity int) int
+		PaymentOrders func(childComplexity int) int
+		Results       func(childComplexity int) int
+		Status        func(childComplexity int) int
+		SubmittedAt   func(childComplexity int) int
+		Timeline      func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+		Values        func(childComplexity int) int
 	}
 
 	CaseConnection struct {
@@ -549,6 +556,16 @@ type ComplexityRoot struct {
 		Name   func(childComplexity int) int
 	}
 
+	FeeItem struct {
+		Active     func(childComplexity int) int
+		AmountFen  func(childComplexity int) int
+		AmountYuan func(childComplexity int) int
+		Basis      func(childComplexity int) int
+		Code       func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Name       func(childComplexity int) int
+	}
+
 	Filing struct {
 		Agency          func(childComplexity int) int
 		Authority       func(childComplexity int) int
@@ -694,6 +711,11 @@ type ComplexityRoot struct {
 		SortOrder func(childComplexity int) int
 		State     func(childComplexity int) int
 		Word      func(childComplexity int) int
+	}
+
+	ImportAgencyReceiptsPayload struct {
+		Errors   func(childComplexity int) int
+		Imported func(childComplexity int) int
 	}
 
 	InterfaceAlert struct {
@@ -928,6 +950,7 @@ type ComplexityRoot struct {
 		BindAppInterfaces         func(childComplexity int, input model.BindAppInterfacesInput) int
 		BookAppointment           func(childComplexity int, input model.BookAppointmentInput) int
 		CancelAppointment         func(childComplexity int, input model.CancelAppointmentInput) int
+		CancelPaymentOrder        func(childComplexity int, orderID string) int
 		CloseConsultation         func(childComplexity int, input model.CloseConsultationInput) int
 		CreateAdmin               func(childComplexity int, input model.CreateAdminInput) int
 		CreateApp                 func(childComplexity int, input model.CreateAppInput) int
@@ -944,19 +967,24 @@ type ComplexityRoot struct {
 		EvaluateCase              func(childComplexity int, input model.EvaluateCaseInput) int
 		GrantSeal                 func(childComplexity int, input model.GrantSealInput) int
 		HandleCase                func(childComplexity int, input model.HandleCaseInput) int
+		ImportAgencyReceipts      func(childComplexity int, input model.ImportAgencyReceiptsInput) int
 		IssueAppDataKey           func(childComplexity int, input model.AppActionInput) int
 		IssueLicense              func(childComplexity int, input model.IssueLicenseInput) int
+		IssuePaymentOrder         func(childComplexity int, input model.IssuePaymentOrderInput) int
 		Login                     func(childComplexity int, input model.LoginInput) int
 		Logout                    func(childComplexity int) int
 		MarkAdminNoticeRead       func(childComplexity int, id string) int
 		MarkFilingOnline          func(childComplexity int, input model.FilingActionInput) int
 		MarkMessagesRead          func(childComplexity int, input model.MarkMessagesReadInput) int
 		OpenApp                   func(childComplexity int, appID string) int
+		PayOrder                  func(childComplexity int, orderID string) int
 		PressureTestApp           func(childComplexity int, input model.PressureTestAppInput) int
 		PublishApp                func(childComplexity int, input model.PublishAppInput) int
 		RateConsultationReply     func(childComplexity int, input model.RateConsultationReplyInput) int
 		RebuildSearchIndex        func(childComplexity int) int
+		ReconcilePayments         func(childComplexity int, day string) int
 		Rectify                   func(childComplexity int, input model.RectifyInput) int
+		RefundPayment             func(childComplexity int, input model.RefundPaymentInput) int
 		Register                  func(childComplexity int, input model.RegisterInput) int
 		RegisterInterface         func(childComplexity int, input model.RegisterInterfaceInput) int
 		RemoveAppFile             func(childComplexity int, input model.RemoveAppFileInput) int
@@ -975,6 +1003,7 @@ type ComplexityRoot struct {
 		RotatePlatformKey         func(childComplexity int) int
 		SaveApplicationDraft      func(childComplexity int, input model.SaveApplicationDraftInput) int
 		SaveConsultationDraft     func(childComplexity int, input model.SaveConsultationDraftInput) int
+		SaveFeeItem               func(childComplexity int, input model.SaveFeeItemInput) int
 		SealDocument              func(childComplexity int, input model.SealDocumentInput) int
 		SendChatMessage           func(childComplexity int, input model.SendChatMessageInput) int
 		SetAppCredentials         func(childComplexity int, input model.SetAppCredentialsInput) int
@@ -989,6 +1018,7 @@ type ComplexityRoot struct {
 		SubmitInterface           func(childComplexity int, input model.InterfaceInput) int
 		Subscribe                 func(childComplexity int, input model.SubscribeInput) int
 		SupplyCaseMaterials       func(childComplexity int, input model.SupplyCaseMaterialsInput) int
+		SyncPaymentOrder          func(childComplexity int, orderID string) int
 		TakeAgentChat             func(childComplexity int, input model.AgentChatInput) int
 		TakeAppOffline            func(childComplexity int, input model.TakeAppOfflineInput) int
 		TestApp                   func(childComplexity int, input model.AppActionInput) int
@@ -1019,6 +1049,82 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	PaymentLine struct {
+		AmountFen func(childComplexity int) int
+		Code      func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Quantity  func(childComplexity int) int
+		UnitFen   func(childComplexity int) int
+	}
+
+	PaymentNotificationConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PaymentNotificationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PaymentNotificationRecord struct {
+		AmountFen   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		NotifyID    func(childComplexity int) int
+		OrderNumber func(childComplexity int) int
+		Outcome     func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		ReceivedAt  func(childComplexity int) int
+		TradeNo     func(childComplexity int) int
+	}
+
+	PaymentOrder struct {
+		Agency      func(childComplexity int) int
+		AmountFen   func(childComplexity int) int
+		AmountYuan  func(childComplexity int) int
+		Case        func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Lines       func(childComplexity int) int
+		Number      func(childComplexity int) int
+		PaidAt      func(childComplexity int) int
+		RefundedFen func(childComplexity int) int
+		Refunds     func(childComplexity int) int
+		Status      func(childComplexity int) int
+		StatusLabel func(childComplexity int) int
+		Subject     func(childComplexity int) int
+	}
+
+	PaymentOrderConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	PaymentOrderEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	PaymentRefund struct {
+		AmountFen   func(childComplexity int) int
+		CompletedAt func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Failure     func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Number      func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		Status      func(childComplexity int) int
+	}
+
+	PaymentStart struct {
+		Order  func(childComplexity int) int
+		PayURL func(childComplexity int) int
+		QRCode func(childComplexity int) int
 	}
 
 	Permission struct {
@@ -1053,6 +1159,7 @@ type ComplexityRoot struct {
 		AdminPermissions        func(childComplexity int) int
 		AgencyCases             func(childComplexity int, status *cases.Status, first *int, after *string) int
 		AgencyConsultations     func(childComplexity int, status *consult.Status, keyword *string, first *int, after *string) int
+		AgencyPaymentOrders     func(childComplexity int, status *payment.Status, first *int, after *string) int
 		AgentChatQueue          func(childComplexity int) int
 		AppAuthorizationRequest func(childComplexity int, appID string) int
 		AppointmentSlots        func(childComplexity int, matterID string, hallID string, date string) int
@@ -1068,6 +1175,7 @@ type ComplexityRoot struct {
 		HotWordSettings         func(childComplexity int) int
 		InterfaceAlerts         func(childComplexity int, status *iface.AlertStatus, interfaceID *string, first *int, after *string) int
 		Matter                  func(childComplexity int, id *string, code *string) int
+		MatterFeeItems          func(childComplexity int, matterID string) int
 		Matters                 func(childComplexity int, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) int
 		Me                      func(childComplexity int) int
 		MyAgentChats            func(childComplexity int, first *int, after *string) int
@@ -1078,11 +1186,14 @@ type ComplexityRoot struct {
 		MyEvaluations           func(childComplexity int, first *int, after *string) int
 		MyLicenses              func(childComplexity int) int
 		MyMessages              func(childComplexity int, unreadOnly *bool, first *int, after *string) int
+		MyPaymentOrders         func(childComplexity int, status *payment.Status, first *int, after *string) int
 		MyServiceCode           func(childComplexity int, kind *servicecode.Kind) int
 		MySubscriptions         func(childComplexity int) int
 		Navigation              func(childComplexity int, dimension model.NavigationDimension, regionCode *string) int
 		Node                    func(childComplexity int, id string) int
+		PaymentNotifications    func(childComplexity int, outcome *string, first *int, after *string) int
 		PlatformPublicKeys      func(childComplexity int) int
+		Reconciliations         func(childComplexity int, first *int, after *string) int
 		Rectifications          func(childComplexity int, status *evaluation.Status, first *int, after *string) int
 		Region                  func(childComplexity int, code string) int
 		Regions                 func(childComplexity int, parentCode *string) int
@@ -1107,6 +1218,57 @@ type ComplexityRoot struct {
 
 	RebuildSearchIndexPayload struct {
 		Started func(childComplexity int) int
+	}
+
+	ReceiptLineError struct {
+		Line    func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
+	Reconciliation struct {
+		ChannelCount  func(childComplexity int) int
+		Day           func(childComplexity int) int
+		Failure       func(childComplexity int) int
+		FinishedAt    func(childComplexity int) int
+		ID            func(childComplexity int) int
+		IssueCount    func(childComplexity int) int
+		Items         func(childComplexity int, first *int, after *string) int
+		MatchedCount  func(childComplexity int) int
+		PlatformCount func(childComplexity int) int
+		StartedAt     func(childComplexity int) int
+		Status        func(childComplexity int) int
+	}
+
+	ReconciliationConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ReconciliationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ReconciliationItem struct {
+		Agency      func(childComplexity int) int
+		AgencyFen   func(childComplexity int) int
+		ChannelFen  func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		OrderNumber func(childComplexity int) int
+		PlatformFen func(childComplexity int) int
+		Ref         func(childComplexity int) int
+	}
+
+	ReconciliationItemConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ReconciliationItemEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	Rectification struct {
@@ -1442,8 +1604,6 @@ type AppFeedbackResolver interface {
 }
 type AppFileResolver interface {
 	ID(ctx context.Context, obj *models.AppFile) (string, error)
-
-	Size(ctx context.Context, obj *models.AppFile) (int, error)
 }
 type AppInterfaceResultResolver interface {
 	Outcome(ctx context.Context, obj *apps.InterfaceResult) (iface.Outcome, error)
@@ -1453,12 +1613,6 @@ type AppInterfaceResultResolver interface {
 }
 type AppPlacementResolver interface {
 	IconURL(ctx context.Context, obj *models.AppPublication) (*string, error)
-}
-type AppUsageDayResolver interface {
-	Opens(ctx context.Context, obj *models.AppUsage) (int, error)
-	Users(ctx context.Context, obj *models.AppUsage) (int, error)
-	Calls(ctx context.Context, obj *models.AppUsage) (int, error)
-	Errors(ctx context.Context, obj *models.AppUsage) (int, error)
 }
 type AppointmentResolver interface {
 	ID(ctx context.Context, obj *models.Appointment) (string, error)
@@ -1491,11 +1645,10 @@ type CaseResolver interface {
 	Materials(ctx context.Context, obj *models.Case) ([]*models.CaseFile, error)
 	Results(ctx context.Context, obj *models.Case) ([]*models.CaseFile, error)
 	Evaluation(ctx context.Context, obj *models.Case) (*models.Evaluation, error)
+	PaymentOrders(ctx context.Context, obj *models.Case) ([]*models.PaymentOrder, error)
 }
 type CaseMaterialResolver interface {
 	ID(ctx context.Context, obj *models.CaseFile) (string, error)
-
-	Size(ctx context.Context, obj *models.CaseFile) (int, error)
 
 	DownloadURL(ctx context.Context, obj *models.CaseFile) (string, error)
 	Seal(ctx context.Context, obj *models.CaseFile) (*models.SealRecord, error)
@@ -1523,8 +1676,6 @@ type ConsultationResolver interface {
 type ConsultationAttachmentResolver interface {
 	ID(ctx context.Context, obj *models.ConsultationFile) (string, error)
 
-	Size(ctx context.Context, obj *models.ConsultationFile) (int, error)
-
 	DownloadURL(ctx context.Context, obj *models.ConsultationFile) (string, error)
 }
 type ConsultationStepResolver interface {
@@ -1550,6 +1701,11 @@ type EvaluationStatResolver interface {
 	BasicallySatisfied(ctx context.Context, obj *evaluation.Stat) (int, error)
 	Dissatisfied(ctx context.Context, obj *evaluation.Stat) (int, error)
 	VeryDissatisfied(ctx context.Context, obj *evaluation.Stat) (int, error)
+}
+type FeeItemResolver interface {
+	ID(ctx context.Context, obj *models.FeeItem) (string, error)
+
+	AmountYuan(ctx context.Context, obj *models.FeeItem) (string, error)
 }
 type FilingResolver interface {
 	ID(ctx context.Context, obj *models.Filing) (string, error)
@@ -1737,12 +1893,42 @@ type MutationResolver interface {
 	Subscribe(ctx context.Context, input model.SubscribeInput) (*model.SubscribePayload, error)
 	Unsubscribe(ctx context.Context, input model.UnsubscribeInput) (*model.UnsubscribePayload, error)
 	MarkMessagesRead(ctx context.Context, input model.MarkMessagesReadInput) (*model.MarkMessagesReadPayload, error)
+	SaveFeeItem(ctx context.Context, input model.SaveFeeItemInput) (*models.FeeItem, error)
+	IssuePaymentOrder(ctx context.Context, input model.IssuePaymentOrderInput) (*models.PaymentOrder, error)
+	CancelPaymentOrder(ctx context.Context, orderID string) (*models.PaymentOrder, error)
+	RefundPayment(ctx context.Context, input model.RefundPaymentInput) (*models.PaymentRefund, error)
+	ImportAgencyReceipts(ctx context.Context, input model.ImportAgencyReceiptsInput) (*model.ImportAgencyReceiptsPayload, error)
+	ReconcilePayments(ctx context.Context, day string) (*models.Reconciliation, error)
+	PayOrder(ctx context.Context, orderID string) (*model.PaymentStart, error)
+	SyncPaymentOrder(ctx context.Context, orderID string) (*models.PaymentOrder, error)
 	CreateSeal(ctx context.Context, input model.CreateSealInput) (*models.Seal, error)
 	RevokeSeal(ctx context.Context, input model.SealActionInput) (*models.Seal, error)
 	GrantSeal(ctx context.Context, input model.GrantSealInput) (*models.SealGrant, error)
 	RevokeSealGrant(ctx context.Context, grantID string) (*models.SealGrant, error)
 	SealDocument(ctx context.Context, input model.SealDocumentInput) (*models.SealRecord, error)
 	RotatePlatformKey(ctx context.Context) (*platformkey.Key, error)
+}
+type PaymentNotificationRecordResolver interface {
+	ID(ctx context.Context, obj *models.PaymentNotification) (string, error)
+}
+type PaymentOrderResolver interface {
+	ID(ctx context.Context, obj *models.PaymentOrder) (string, error)
+
+	Case(ctx context.Context, obj *models.PaymentOrder) (*models.Case, error)
+	Agency(ctx context.Context, obj *models.PaymentOrder) (*models.Agency, error)
+
+	AmountYuan(ctx context.Context, obj *models.PaymentOrder) (string, error)
+
+	Status(ctx context.Context, obj *models.PaymentOrder) (payment.Status, error)
+	StatusLabel(ctx context.Context, obj *models.PaymentOrder) (string, error)
+
+	Refunds(ctx context.Context, obj *models.PaymentOrder) ([]*models.PaymentRefund, error)
+}
+type PaymentRefundResolver interface {
+	ID(ctx context.Context, obj *models.PaymentRefund) (string, error)
+
+	Status(ctx context.Context, obj *models.PaymentRefund) (model.RefundStatus, error)
+	Failure(ctx context.Context, obj *models.PaymentRefund) (*string, error)
 }
 type PlatformPublicKeyResolver interface {
 	PublicKeyPem(ctx context.Context, obj *platformkey.Key) (string, error)
@@ -1795,6 +1981,11 @@ type QueryResolver interface {
 	MyMessages(ctx context.Context, unreadOnly *bool, first *int, after *string) (*model.MessageConnection, error)
 	UnreadMessageCount(ctx context.Context) (int, error)
 	MySubscriptions(ctx context.Context) ([]*models.Subscription, error)
+	MatterFeeItems(ctx context.Context, matterID string) ([]*models.FeeItem, error)
+	MyPaymentOrders(ctx context.Context, status *payment.Status, first *int, after *string) (*model.PaymentOrderConnection, error)
+	AgencyPaymentOrders(ctx context.Context, status *payment.Status, first *int, after *string) (*model.PaymentOrderConnection, error)
+	PaymentNotifications(ctx context.Context, outcome *string, first *int, after *string) (*model.PaymentNotificationConnection, error)
+	Reconciliations(ctx context.Context, first *int, after *string) (*model.ReconciliationConnection, error)
 	Regions(ctx context.Context, parentCode *string) ([]*models.Region, error)
 	Region(ctx context.Context, code string) (*models.Region, error)
 	Seals(ctx context.Context) ([]*models.Seal, error)
@@ -1805,6 +1996,23 @@ type QueryResolver interface {
 	MyServiceCode(ctx context.Context, kind *servicecode.Kind) (*model.ServiceCode, error)
 	VerifyServiceCode(ctx context.Context, payload string) (*model.ServiceCodeVerification, error)
 	PlatformPublicKeys(ctx context.Context) ([]*platformkey.Key, error)
+}
+type ReconciliationResolver interface {
+	ID(ctx context.Context, obj *models.Reconciliation) (string, error)
+
+	Status(ctx context.Context, obj *models.Reconciliation) (model.ReconciliationStatus, error)
+	PlatformCount(ctx context.Context, obj *models.Reconciliation) (int, error)
+	ChannelCount(ctx context.Context, obj *models.Reconciliation) (int, error)
+	MatchedCount(ctx context.Context, obj *models.Reconciliation) (int, error)
+	IssueCount(ctx context.Context, obj *models.Reconciliation) (int, error)
+	Failure(ctx context.Context, obj *models.Reconciliation) (*string, error)
+
+	Items(ctx context.Context, obj *models.Reconciliation, first *int, after *string) (*model.ReconciliationItemConnection, error)
+}
+type ReconciliationItemResolver interface {
+	Kind(ctx context.Context, obj *models.ReconciliationItem) (model.ReconciliationItemKind, error)
+
+	Agency(ctx context.Context, obj *models.ReconciliationItem) (*models.Agency, error)
 }
 type RectificationResolver interface {
 	ID(ctx context.Context, obj *models.Rectification) (string, error)
@@ -2891,6 +3099,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Number(childComplexity), true
+	case "Case.paymentOrders":
+		if e.ComplexityRoot.Case.PaymentOrders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.PaymentOrders(childComplexity), true
 	case "Case.results":
 		if e.ComplexityRoot.Case.Results == nil {
 			break
@@ -3509,6 +3723,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Fee.Name(childComplexity), true
 
+	case "FeeItem.active":
+		if e.ComplexityRoot.FeeItem.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeeItem.Active(childComplexity), true
+	case "FeeItem.amountFen":
+		if e.ComplexityRoot.FeeItem.AmountFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeeItem.AmountFen(childComplexity), true
+	case "FeeItem.amountYuan":
+		if e.ComplexityRoot.FeeItem.AmountYuan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeeItem.AmountYuan(childComplexity), true
+	case "FeeItem.basis":
+		if e.ComplexityRoot.FeeItem.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeeItem.Basis(childComplexity), true
+	case "FeeItem.code":
+		if e.ComplexityRoot.FeeItem.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeeItem.Code(childComplexity), true
+	case "FeeItem.id":
+		if e.ComplexityRoot.FeeItem.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeeItem.ID(childComplexity), true
+	case "FeeItem.name":
+		if e.ComplexityRoot.FeeItem.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FeeItem.Name(childComplexity), true
+
 	case "Filing.agency":
 		if e.ComplexityRoot.Filing.Agency == nil {
 			break
@@ -4094,6 +4351,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.HotWordSetting.Word(childComplexity), true
+
+	case "ImportAgencyReceiptsPayload.errors":
+		if e.ComplexityRoot.ImportAgencyReceiptsPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportAgencyReceiptsPayload.Errors(childComplexity), true
+	case "ImportAgencyReceiptsPayload.imported":
+		if e.ComplexityRoot.ImportAgencyReceiptsPayload.Imported == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportAgencyReceiptsPayload.Imported(childComplexity), true
 
 	case "InterfaceAlert.acknowledgedAt":
 		if e.ComplexityRoot.InterfaceAlert.AckedAt == nil {
@@ -5126,6 +5396,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelAppointment(childComplexity, args["input"].(model.CancelAppointmentInput)), true
+	case "Mutation.cancelPaymentOrder":
+		if e.ComplexityRoot.Mutation.CancelPaymentOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelPaymentOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelPaymentOrder(childComplexity, args["orderId"].(string)), true
 	case "Mutation.closeConsultation":
 		if e.ComplexityRoot.Mutation.CloseConsultation == nil {
 			break
@@ -5302,6 +5583,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.HandleCase(childComplexity, args["input"].(model.HandleCaseInput)), true
+	case "Mutation.importAgencyReceipts":
+		if e.ComplexityRoot.Mutation.ImportAgencyReceipts == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importAgencyReceipts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportAgencyReceipts(childComplexity, args["input"].(model.ImportAgencyReceiptsInput)), true
 	case "Mutation.issueAppDataKey":
 		if e.ComplexityRoot.Mutation.IssueAppDataKey == nil {
 			break
@@ -5324,6 +5616,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.IssueLicense(childComplexity, args["input"].(model.IssueLicenseInput)), true
+	case "Mutation.issuePaymentOrder":
+		if e.ComplexityRoot.Mutation.IssuePaymentOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_issuePaymentOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.IssuePaymentOrder(childComplexity, args["input"].(model.IssuePaymentOrderInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -5385,6 +5688,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OpenApp(childComplexity, args["appId"].(string)), true
+	case "Mutation.payOrder":
+		if e.ComplexityRoot.Mutation.PayOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_payOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PayOrder(childComplexity, args["orderId"].(string)), true
 	case "Mutation.pressureTestApp":
 		if e.ComplexityRoot.Mutation.PressureTestApp == nil {
 			break
@@ -5424,6 +5738,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RebuildSearchIndex(childComplexity), true
+	case "Mutation.reconcilePayments":
+		if e.ComplexityRoot.Mutation.ReconcilePayments == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reconcilePayments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReconcilePayments(childComplexity, args["day"].(string)), true
 	case "Mutation.rectify":
 		if e.ComplexityRoot.Mutation.Rectify == nil {
 			break
@@ -5435,6 +5760,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Rectify(childComplexity, args["input"].(model.RectifyInput)), true
+	case "Mutation.refundPayment":
+		if e.ComplexityRoot.Mutation.RefundPayment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_refundPayment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RefundPayment(childComplexity, args["input"].(model.RefundPaymentInput)), true
 	case "Mutation.register":
 		if e.ComplexityRoot.Mutation.Register == nil {
 			break
@@ -5628,6 +5964,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SaveConsultationDraft(childComplexity, args["input"].(model.SaveConsultationDraftInput)), true
+	case "Mutation.saveFeeItem":
+		if e.ComplexityRoot.Mutation.SaveFeeItem == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_saveFeeItem_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SaveFeeItem(childComplexity, args["input"].(model.SaveFeeItemInput)), true
 	case "Mutation.sealDocument":
 		if e.ComplexityRoot.Mutation.SealDocument == nil {
 			break
@@ -5782,6 +6129,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SupplyCaseMaterials(childComplexity, args["input"].(model.SupplyCaseMaterialsInput)), true
+	case "Mutation.syncPaymentOrder":
+		if e.ComplexityRoot.Mutation.SyncPaymentOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_syncPaymentOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SyncPaymentOrder(childComplexity, args["orderId"].(string)), true
 	case "Mutation.takeAgentChat":
 		if e.ComplexityRoot.Mutation.TakeAgentChat == nil {
 			break
@@ -5972,6 +6330,309 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "PaymentLine.amountFen":
+		if e.ComplexityRoot.PaymentLine.AmountFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentLine.AmountFen(childComplexity), true
+	case "PaymentLine.code":
+		if e.ComplexityRoot.PaymentLine.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentLine.Code(childComplexity), true
+	case "PaymentLine.name":
+		if e.ComplexityRoot.PaymentLine.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentLine.Name(childComplexity), true
+	case "PaymentLine.quantity":
+		if e.ComplexityRoot.PaymentLine.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentLine.Quantity(childComplexity), true
+	case "PaymentLine.unitFen":
+		if e.ComplexityRoot.PaymentLine.UnitFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentLine.UnitFen(childComplexity), true
+
+	case "PaymentNotificationConnection.edges":
+		if e.ComplexityRoot.PaymentNotificationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNotificationConnection.Edges(childComplexity), true
+	case "PaymentNotificationConnection.pageInfo":
+		if e.ComplexityRoot.PaymentNotificationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNotificationConnection.PageInfo(childComplexity), true
+	case "PaymentNotificationConnection.totalCount":
+		if e.ComplexityRoot.PaymentNotificationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNotificationConnection.TotalCount(childComplexity), true
+
+	case "PaymentNotificationEdge.cursor":
+		if e.ComplexityRoot.PaymentNotificationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNotificationEdge.Cursor(childComplexity), true
+	case "PaymentNotificationEdge.node":
+		if e.ComplexityRoot.PaymentNotificationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNotificationEdge.Node(childComplexity), true
+
+	case "PaymentNotificationRecord.amountFen":
+		if e.ComplexityRoot.PaymentNotificationRecord.AmountFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNotificationRecord.AmountFen(childComplexity), true
+	case "PaymentNotificationRecord.id":
+		if e.ComplexityRoot.PaymentNotificationRecord.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNotificationRecord.ID(childComplexity), true
+	case "PaymentNotificationRecord.notifyId":
+		if e.ComplexityRoot.PaymentNotificationRecord.NotifyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNotificationRecord.NotifyID(childComplexity), true
+	case "PaymentNotificationRecord.orderNumber":
+		if e.ComplexityRoot.PaymentNotificationRecord.OrderNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNotificationRecord.OrderNumber(childComplexity), true
+	case "PaymentNotificationRecord.outcome":
+		if e.ComplexityRoot.PaymentNotificationRecord.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNotificationRecord.Outcome(childComplexity), true
+	case "PaymentNotificationRecord.reason":
+		if e.ComplexityRoot.PaymentNotificationRecord.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNotificationRecord.Reason(childComplexity), true
+	case "PaymentNotificationRecord.receivedAt":
+		if e.ComplexityRoot.PaymentNotificationRecord.ReceivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNotificationRecord.ReceivedAt(childComplexity), true
+	case "PaymentNotificationRecord.tradeNo":
+		if e.ComplexityRoot.PaymentNotificationRecord.TradeNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentNotificationRecord.TradeNo(childComplexity), true
+
+	case "PaymentOrder.agency":
+		if e.ComplexityRoot.PaymentOrder.Agency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.Agency(childComplexity), true
+	case "PaymentOrder.amountFen":
+		if e.ComplexityRoot.PaymentOrder.AmountFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.AmountFen(childComplexity), true
+	case "PaymentOrder.amountYuan":
+		if e.ComplexityRoot.PaymentOrder.AmountYuan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.AmountYuan(childComplexity), true
+	case "PaymentOrder.case":
+		if e.ComplexityRoot.PaymentOrder.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.Case(childComplexity), true
+	case "PaymentOrder.createdAt":
+		if e.ComplexityRoot.PaymentOrder.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.CreatedAt(childComplexity), true
+	case "PaymentOrder.expiresAt":
+		if e.ComplexityRoot.PaymentOrder.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.ExpiresAt(childComplexity), true
+	case "PaymentOrder.id":
+		if e.ComplexityRoot.PaymentOrder.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.ID(childComplexity), true
+	case "PaymentOrder.lines":
+		if e.ComplexityRoot.PaymentOrder.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.Lines(childComplexity), true
+	case "PaymentOrder.number":
+		if e.ComplexityRoot.PaymentOrder.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.Number(childComplexity), true
+	case "PaymentOrder.paidAt":
+		if e.ComplexityRoot.PaymentOrder.PaidAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.PaidAt(childComplexity), true
+	case "PaymentOrder.refundedFen":
+		if e.ComplexityRoot.PaymentOrder.RefundedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.RefundedFen(childComplexity), true
+	case "PaymentOrder.refunds":
+		if e.ComplexityRoot.PaymentOrder.Refunds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.Refunds(childComplexity), true
+	case "PaymentOrder.status":
+		if e.ComplexityRoot.PaymentOrder.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.Status(childComplexity), true
+	case "PaymentOrder.statusLabel":
+		if e.ComplexityRoot.PaymentOrder.StatusLabel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.StatusLabel(childComplexity), true
+	case "PaymentOrder.subject":
+		if e.ComplexityRoot.PaymentOrder.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrder.Subject(childComplexity), true
+
+	case "PaymentOrderConnection.edges":
+		if e.ComplexityRoot.PaymentOrderConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrderConnection.Edges(childComplexity), true
+	case "PaymentOrderConnection.pageInfo":
+		if e.ComplexityRoot.PaymentOrderConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrderConnection.PageInfo(childComplexity), true
+	case "PaymentOrderConnection.totalCount":
+		if e.ComplexityRoot.PaymentOrderConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrderConnection.TotalCount(childComplexity), true
+
+	case "PaymentOrderEdge.cursor":
+		if e.ComplexityRoot.PaymentOrderEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrderEdge.Cursor(childComplexity), true
+	case "PaymentOrderEdge.node":
+		if e.ComplexityRoot.PaymentOrderEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentOrderEdge.Node(childComplexity), true
+
+	case "PaymentRefund.amountFen":
+		if e.ComplexityRoot.PaymentRefund.AmountFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.AmountFen(childComplexity), true
+	case "PaymentRefund.completedAt":
+		if e.ComplexityRoot.PaymentRefund.CompletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.CompletedAt(childComplexity), true
+	case "PaymentRefund.createdAt":
+		if e.ComplexityRoot.PaymentRefund.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.CreatedAt(childComplexity), true
+	case "PaymentRefund.failure":
+		if e.ComplexityRoot.PaymentRefund.Failure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.Failure(childComplexity), true
+	case "PaymentRefund.id":
+		if e.ComplexityRoot.PaymentRefund.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.ID(childComplexity), true
+	case "PaymentRefund.number":
+		if e.ComplexityRoot.PaymentRefund.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.Number(childComplexity), true
+	case "PaymentRefund.reason":
+		if e.ComplexityRoot.PaymentRefund.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.Reason(childComplexity), true
+	case "PaymentRefund.status":
+		if e.ComplexityRoot.PaymentRefund.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentRefund.Status(childComplexity), true
+
+	case "PaymentStart.order":
+		if e.ComplexityRoot.PaymentStart.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStart.Order(childComplexity), true
+	case "PaymentStart.payUrl":
+		if e.ComplexityRoot.PaymentStart.PayURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStart.PayURL(childComplexity), true
+	case "PaymentStart.qrCode":
+		if e.ComplexityRoot.PaymentStart.QRCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentStart.QRCode(childComplexity), true
+
 	case "Permission.label":
 		if e.ComplexityRoot.Permission.Label == nil {
 			break
@@ -6120,6 +6781,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AgencyConsultations(childComplexity, args["status"].(*consult.Status), args["keyword"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.agencyPaymentOrders":
+		if e.ComplexityRoot.Query.AgencyPaymentOrders == nil {
+			break
+		}
+
+		args, err := ec.field_Query_agencyPaymentOrders_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AgencyPaymentOrders(childComplexity, args["status"].(*payment.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Query.agentChatQueue":
 		if e.ComplexityRoot.Query.AgentChatQueue == nil {
 			break
@@ -6276,6 +6948,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Matter(childComplexity, args["id"].(*string), args["code"].(*string)), true
+	case "Query.matterFeeItems":
+		if e.ComplexityRoot.Query.MatterFeeItems == nil {
+			break
+		}
+
+		args, err := ec.field_Query_matterFeeItems_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MatterFeeItems(childComplexity, args["matterId"].(string)), true
 	case "Query.matters":
 		if e.ComplexityRoot.Query.Matters == nil {
 			break
@@ -6371,6 +7054,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyMessages(childComplexity, args["unreadOnly"].(*bool), args["first"].(*int), args["after"].(*string)), true
+	case "Query.myPaymentOrders":
+		if e.ComplexityRoot.Query.MyPaymentOrders == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myPaymentOrders_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyPaymentOrders(childComplexity, args["status"].(*payment.Status), args["first"].(*int), args["after"].(*string)), true
 	case "Query.myServiceCode":
 		if e.ComplexityRoot.Query.MyServiceCode == nil {
 			break
@@ -6410,12 +7104,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.paymentNotifications":
+		if e.ComplexityRoot.Query.PaymentNotifications == nil {
+			break
+		}
+
+		args, err := ec.field_Query_paymentNotifications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PaymentNotifications(childComplexity, args["outcome"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.platformPublicKeys":
 		if e.ComplexityRoot.Query.PlatformPublicKeys == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.PlatformPublicKeys(childComplexity), true
+	case "Query.reconciliations":
+		if e.ComplexityRoot.Query.Reconciliations == nil {
+			break
+		}
+
+		args, err := ec.field_Query_reconciliations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Reconciliations(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.rectifications":
 		if e.ComplexityRoot.Query.Rectifications == nil {
 			break
@@ -6608,6 +7324,198 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RebuildSearchIndexPayload.Started(childComplexity), true
+
+	case "ReceiptLineError.line":
+		if e.ComplexityRoot.ReceiptLineError.Line == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReceiptLineError.Line(childComplexity), true
+	case "ReceiptLineError.message":
+		if e.ComplexityRoot.ReceiptLineError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReceiptLineError.Message(childComplexity), true
+
+	case "Reconciliation.channelCount":
+		if e.ComplexityRoot.Reconciliation.ChannelCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.ChannelCount(childComplexity), true
+	case "Reconciliation.day":
+		if e.ComplexityRoot.Reconciliation.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Day(childComplexity), true
+	case "Reconciliation.failure":
+		if e.ComplexityRoot.Reconciliation.Failure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Failure(childComplexity), true
+	case "Reconciliation.finishedAt":
+		if e.ComplexityRoot.Reconciliation.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.FinishedAt(childComplexity), true
+	case "Reconciliation.id":
+		if e.ComplexityRoot.Reconciliation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.ID(childComplexity), true
+	case "Reconciliation.issueCount":
+		if e.ComplexityRoot.Reconciliation.IssueCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.IssueCount(childComplexity), true
+	case "Reconciliation.items":
+		if e.ComplexityRoot.Reconciliation.Items == nil {
+			break
+		}
+
+		args, err := ec.field_Reconciliation_items_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Reconciliation.Items(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Reconciliation.matchedCount":
+		if e.ComplexityRoot.Reconciliation.MatchedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.MatchedCount(childComplexity), true
+	case "Reconciliation.platformCount":
+		if e.ComplexityRoot.Reconciliation.PlatformCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.PlatformCount(childComplexity), true
+	case "Reconciliation.startedAt":
+		if e.ComplexityRoot.Reconciliation.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.StartedAt(childComplexity), true
+	case "Reconciliation.status":
+		if e.ComplexityRoot.Reconciliation.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Reconciliation.Status(childComplexity), true
+
+	case "ReconciliationConnection.edges":
+		if e.ComplexityRoot.ReconciliationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationConnection.Edges(childComplexity), true
+	case "ReconciliationConnection.pageInfo":
+		if e.ComplexityRoot.ReconciliationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationConnection.PageInfo(childComplexity), true
+	case "ReconciliationConnection.totalCount":
+		if e.ComplexityRoot.ReconciliationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationConnection.TotalCount(childComplexity), true
+
+	case "ReconciliationEdge.cursor":
+		if e.ComplexityRoot.ReconciliationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationEdge.Cursor(childComplexity), true
+	case "ReconciliationEdge.node":
+		if e.ComplexityRoot.ReconciliationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationEdge.Node(childComplexity), true
+
+	case "ReconciliationItem.agency":
+		if e.ComplexityRoot.ReconciliationItem.Agency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationItem.Agency(childComplexity), true
+	case "ReconciliationItem.agencyFen":
+		if e.ComplexityRoot.ReconciliationItem.AgencyFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationItem.AgencyFen(childComplexity), true
+	case "ReconciliationItem.channelFen":
+		if e.ComplexityRoot.ReconciliationItem.ChannelFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationItem.ChannelFen(childComplexity), true
+	case "ReconciliationItem.kind":
+		if e.ComplexityRoot.ReconciliationItem.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationItem.Kind(childComplexity), true
+	case "ReconciliationItem.orderNumber":
+		if e.ComplexityRoot.ReconciliationItem.OrderNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationItem.OrderNumber(childComplexity), true
+	case "ReconciliationItem.platformFen":
+		if e.ComplexityRoot.ReconciliationItem.PlatformFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationItem.PlatformFen(childComplexity), true
+	case "ReconciliationItem.ref":
+		if e.ComplexityRoot.ReconciliationItem.Ref == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationItem.Ref(childComplexity), true
+
+	case "ReconciliationItemConnection.edges":
+		if e.ComplexityRoot.ReconciliationItemConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationItemConnection.Edges(childComplexity), true
+	case "ReconciliationItemConnection.pageInfo":
+		if e.ComplexityRoot.ReconciliationItemConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationItemConnection.PageInfo(childComplexity), true
+	case "ReconciliationItemConnection.totalCount":
+		if e.ComplexityRoot.ReconciliationItemConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationItemConnection.TotalCount(childComplexity), true
+
+	case "ReconciliationItemEdge.cursor":
+		if e.ComplexityRoot.ReconciliationItemEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationItemEdge.Cursor(childComplexity), true
+	case "ReconciliationItemEdge.node":
+		if e.ComplexityRoot.ReconciliationItemEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconciliationItemEdge.Node(childComplexity), true
 
 	case "Rectification.appealReason":
 		if e.ComplexityRoot.Rectification.AppealReason == nil {
@@ -7685,20 +8593,24 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("GeoPointInput", ec.unmarshalInputGeoPointInput),
 			graphql.NewInputUnmarshaler("GrantSealInput", ec.unmarshalInputGrantSealInput),
 			graphql.NewInputUnmarshaler("HandleCaseInput", ec.unmarshalInputHandleCaseInput),
+			graphql.NewInputUnmarshaler("ImportAgencyReceiptsInput", ec.unmarshalInputImportAgencyReceiptsInput),
 			graphql.NewInputUnmarshaler("InterfaceInput", ec.unmarshalInputInterfaceInput),
 			graphql.NewInputUnmarshaler("InterfaceParamInput", ec.unmarshalInputInterfaceParamInput),
 			graphql.NewInputUnmarshaler("InterfaceParamValue", ec.unmarshalInputInterfaceParamValue),
 			graphql.NewInputUnmarshaler("IssueLicenseInput", ec.unmarshalInputIssueLicenseInput),
+			graphql.NewInputUnmarshaler("IssuePaymentOrderInput", ec.unmarshalInputIssuePaymentOrderInput),
 			graphql.NewInputUnmarshaler("KnowledgeEntryInput", ec.unmarshalInputKnowledgeEntryInput),
 			graphql.NewInputUnmarshaler("LicenseFieldInput", ec.unmarshalInputLicenseFieldInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("MarkMessagesReadInput", ec.unmarshalInputMarkMessagesReadInput),
 			graphql.NewInputUnmarshaler("MatterFilter", ec.unmarshalInputMatterFilter),
 			graphql.NewInputUnmarshaler("MatterOrder", ec.unmarshalInputMatterOrder),
+			graphql.NewInputUnmarshaler("PaymentLineInput", ec.unmarshalInputPaymentLineInput),
 			graphql.NewInputUnmarshaler("PressureTestAppInput", ec.unmarshalInputPressureTestAppInput),
 			graphql.NewInputUnmarshaler("PublishAppInput", ec.unmarshalInputPublishAppInput),
 			graphql.NewInputUnmarshaler("RateConsultationReplyInput", ec.unmarshalInputRateConsultationReplyInput),
 			graphql.NewInputUnmarshaler("RectifyInput", ec.unmarshalInputRectifyInput),
+			graphql.NewInputUnmarshaler("RefundPaymentInput", ec.unmarshalInputRefundPaymentInput),
 			graphql.NewInputUnmarshaler("RegisterInput", ec.unmarshalInputRegisterInput),
 			graphql.NewInputUnmarshaler("RegisterInterfaceInput", ec.unmarshalInputRegisterInterfaceInput),
 			graphql.NewInputUnmarshaler("RemoveAppFileInput", ec.unmarshalInputRemoveAppFileInput),
@@ -7714,6 +8626,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RoleInput", ec.unmarshalInputRoleInput),
 			graphql.NewInputUnmarshaler("SaveApplicationDraftInput", ec.unmarshalInputSaveApplicationDraftInput),
 			graphql.NewInputUnmarshaler("SaveConsultationDraftInput", ec.unmarshalInputSaveConsultationDraftInput),
+			graphql.NewInputUnmarshaler("SaveFeeItemInput", ec.unmarshalInputSaveFeeItemInput),
 			graphql.NewInputUnmarshaler("SealActionInput", ec.unmarshalInputSealActionInput),
 			graphql.NewInputUnmarshaler("SealDocumentInput", ec.unmarshalInputSealDocumentInput),
 			graphql.NewInputUnmarshaler("SendChatMessageInput", ec.unmarshalInputSendChatMessageInput),
@@ -7828,7 +8741,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/filings.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/licenses.graphqls" "schema/lightapps.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/regions.graphqls" "schema/seals.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
+//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/filings.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/licenses.graphqls" "schema/lightapps.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/payments.graphqls" "schema/regions.graphqls" "schema/seals.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -7857,6 +8770,7 @@ var sources = []*ast.Source{
 	{Name: "schema/lightapps.graphqls", Input: sourceData("schema/lightapps.graphqls"), BuiltIn: false},
 	{Name: "schema/matters.graphqls", Input: sourceData("schema/matters.graphqls"), BuiltIn: false},
 	{Name: "schema/messages.graphqls", Input: sourceData("schema/messages.graphqls"), BuiltIn: false},
+	{Name: "schema/payments.graphqls", Input: sourceData("schema/payments.graphqls"), BuiltIn: false},
 	{Name: "schema/regions.graphqls", Input: sourceData("schema/regions.graphqls"), BuiltIn: false},
 	{Name: "schema/seals.graphqls", Input: sourceData("schema/seals.graphqls"), BuiltIn: false},
 	{Name: "schema/search.graphqls", Input: sourceData("schema/search.graphqls"), BuiltIn: false},
@@ -8426,6 +9340,8 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_results(ctx, field)
 	case "evaluation":
 		return ec.fieldContext_Case_evaluation(ctx, field)
+	case "paymentOrders":
+		return ec.fieldContext_Case_paymentOrders(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Case", field.Name)
 }
@@ -8754,6 +9670,26 @@ func (ec *executionContext) childFields_Fee(ctx context.Context, field graphql.C
 	return nil, fmt.Errorf("no field named %q was found under type Fee", field.Name)
 }
 
+func (ec *executionContext) childFields_FeeItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_FeeItem_id(ctx, field)
+	case "code":
+		return ec.fieldContext_FeeItem_code(ctx, field)
+	case "name":
+		return ec.fieldContext_FeeItem_name(ctx, field)
+	case "amountFen":
+		return ec.fieldContext_FeeItem_amountFen(ctx, field)
+	case "amountYuan":
+		return ec.fieldContext_FeeItem_amountYuan(ctx, field)
+	case "basis":
+		return ec.fieldContext_FeeItem_basis(ctx, field)
+	case "active":
+		return ec.fieldContext_FeeItem_active(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FeeItem", field.Name)
+}
+
 func (ec *executionContext) childFields_Filing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -9046,6 +9982,16 @@ func (ec *executionContext) childFields_HotWordSetting(ctx context.Context, fiel
 		return ec.fieldContext_HotWordSetting_sortOrder(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HotWordSetting", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportAgencyReceiptsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "imported":
+		return ec.fieldContext_ImportAgencyReceiptsPayload_imported(ctx, field)
+	case "errors":
+		return ec.fieldContext_ImportAgencyReceiptsPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportAgencyReceiptsPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_InterfaceAlert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9522,6 +10468,158 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PaymentLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_PaymentLine_code(ctx, field)
+	case "name":
+		return ec.fieldContext_PaymentLine_name(ctx, field)
+	case "unitFen":
+		return ec.fieldContext_PaymentLine_unitFen(ctx, field)
+	case "quantity":
+		return ec.fieldContext_PaymentLine_quantity(ctx, field)
+	case "amountFen":
+		return ec.fieldContext_PaymentLine_amountFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentLine", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentNotificationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PaymentNotificationConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PaymentNotificationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PaymentNotificationConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentNotificationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentNotificationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PaymentNotificationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PaymentNotificationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentNotificationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentNotificationRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PaymentNotificationRecord_id(ctx, field)
+	case "notifyId":
+		return ec.fieldContext_PaymentNotificationRecord_notifyId(ctx, field)
+	case "orderNumber":
+		return ec.fieldContext_PaymentNotificationRecord_orderNumber(ctx, field)
+	case "tradeNo":
+		return ec.fieldContext_PaymentNotificationRecord_tradeNo(ctx, field)
+	case "amountFen":
+		return ec.fieldContext_PaymentNotificationRecord_amountFen(ctx, field)
+	case "outcome":
+		return ec.fieldContext_PaymentNotificationRecord_outcome(ctx, field)
+	case "reason":
+		return ec.fieldContext_PaymentNotificationRecord_reason(ctx, field)
+	case "receivedAt":
+		return ec.fieldContext_PaymentNotificationRecord_receivedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentNotificationRecord", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentOrder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PaymentOrder_id(ctx, field)
+	case "number":
+		return ec.fieldContext_PaymentOrder_number(ctx, field)
+	case "case":
+		return ec.fieldContext_PaymentOrder_case(ctx, field)
+	case "agency":
+		return ec.fieldContext_PaymentOrder_agency(ctx, field)
+	case "subject":
+		return ec.fieldContext_PaymentOrder_subject(ctx, field)
+	case "lines":
+		return ec.fieldContext_PaymentOrder_lines(ctx, field)
+	case "amountFen":
+		return ec.fieldContext_PaymentOrder_amountFen(ctx, field)
+	case "amountYuan":
+		return ec.fieldContext_PaymentOrder_amountYuan(ctx, field)
+	case "refundedFen":
+		return ec.fieldContext_PaymentOrder_refundedFen(ctx, field)
+	case "status":
+		return ec.fieldContext_PaymentOrder_status(ctx, field)
+	case "statusLabel":
+		return ec.fieldContext_PaymentOrder_statusLabel(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_PaymentOrder_expiresAt(ctx, field)
+	case "paidAt":
+		return ec.fieldContext_PaymentOrder_paidAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_PaymentOrder_createdAt(ctx, field)
+	case "refunds":
+		return ec.fieldContext_PaymentOrder_refunds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentOrder", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentOrderConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PaymentOrderConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PaymentOrderConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PaymentOrderConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentOrderConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentOrderEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PaymentOrderEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PaymentOrderEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentOrderEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentRefund(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PaymentRefund_id(ctx, field)
+	case "number":
+		return ec.fieldContext_PaymentRefund_number(ctx, field)
+	case "amountFen":
+		return ec.fieldContext_PaymentRefund_amountFen(ctx, field)
+	case "reason":
+		return ec.fieldContext_PaymentRefund_reason(ctx, field)
+	case "status":
+		return ec.fieldContext_PaymentRefund_status(ctx, field)
+	case "failure":
+		return ec.fieldContext_PaymentRefund_failure(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_PaymentRefund_createdAt(ctx, field)
+	case "completedAt":
+		return ec.fieldContext_PaymentRefund_completedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentRefund", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentStart(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_PaymentStart_order(ctx, field)
+	case "payUrl":
+		return ec.fieldContext_PaymentStart_payUrl(ctx, field)
+	case "qrCode":
+		return ec.fieldContext_PaymentStart_qrCode(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentStart", field.Name)
+}
+
 func (ec *executionContext) childFields_Permission(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -9576,6 +10674,108 @@ func (ec *executionContext) childFields_RebuildSearchIndexPayload(ctx context.Co
 		return ec.fieldContext_RebuildSearchIndexPayload_started(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RebuildSearchIndexPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ReceiptLineError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "line":
+		return ec.fieldContext_ReceiptLineError_line(ctx, field)
+	case "message":
+		return ec.fieldContext_ReceiptLineError_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReceiptLineError", field.Name)
+}
+
+func (ec *executionContext) childFields_Reconciliation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Reconciliation_id(ctx, field)
+	case "day":
+		return ec.fieldContext_Reconciliation_day(ctx, field)
+	case "status":
+		return ec.fieldContext_Reconciliation_status(ctx, field)
+	case "platformCount":
+		return ec.fieldContext_Reconciliation_platformCount(ctx, field)
+	case "channelCount":
+		return ec.fieldContext_Reconciliation_channelCount(ctx, field)
+	case "matchedCount":
+		return ec.fieldContext_Reconciliation_matchedCount(ctx, field)
+	case "issueCount":
+		return ec.fieldContext_Reconciliation_issueCount(ctx, field)
+	case "failure":
+		return ec.fieldContext_Reconciliation_failure(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Reconciliation_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_Reconciliation_finishedAt(ctx, field)
+	case "items":
+		return ec.fieldContext_Reconciliation_items(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Reconciliation", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ReconciliationConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ReconciliationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ReconciliationConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ReconciliationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ReconciliationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_ReconciliationItem_kind(ctx, field)
+	case "orderNumber":
+		return ec.fieldContext_ReconciliationItem_orderNumber(ctx, field)
+	case "ref":
+		return ec.fieldContext_ReconciliationItem_ref(ctx, field)
+	case "agency":
+		return ec.fieldContext_ReconciliationItem_agency(ctx, field)
+	case "platformFen":
+		return ec.fieldContext_ReconciliationItem_platformFen(ctx, field)
+	case "channelFen":
+		return ec.fieldContext_ReconciliationItem_channelFen(ctx, field)
+	case "agencyFen":
+		return ec.fieldContext_ReconciliationItem_agencyFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationItem", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationItemConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ReconciliationItemConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ReconciliationItemConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ReconciliationItemConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationItemConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconciliationItemEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ReconciliationItemEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ReconciliationItemEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconciliationItemEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Rectification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10520,6 +11720,20 @@ func (ec *executionContext) field_Mutation_cancelAppointment_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelPaymentOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_closeConsultation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10744,6 +11958,20 @@ func (ec *executionContext) field_Mutation_handleCase_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_importAgencyReceipts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ImportAgencyReceiptsInput, error) {
+			return ec.unmarshalNImportAgencyReceiptsInput2govmobileᚋgraphᚋmodelᚐImportAgencyReceiptsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_issueAppDataKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10764,6 +11992,20 @@ func (ec *executionContext) field_Mutation_issueLicense_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.IssueLicenseInput, error) {
 			return ec.unmarshalNIssueLicenseInput2govmobileᚋgraphᚋmodelᚐIssueLicenseInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_issuePaymentOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.IssuePaymentOrderInput, error) {
+			return ec.unmarshalNIssuePaymentOrderInput2govmobileᚋgraphᚋmodelᚐIssuePaymentOrderInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -10842,6 +12084,20 @@ func (ec *executionContext) field_Mutation_openApp_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_payOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_pressureTestApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -10884,12 +12140,40 @@ func (ec *executionContext) field_Mutation_rateConsultationReply_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reconcilePayments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "day",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["day"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_rectify_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RectifyInput, error) {
 			return ec.unmarshalNRectifyInput2govmobileᚋgraphᚋmodelᚐRectifyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_refundPayment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RefundPaymentInput, error) {
+			return ec.unmarshalNRefundPaymentInput2govmobileᚋgraphᚋmodelᚐRefundPaymentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11136,6 +12420,20 @@ func (ec *executionContext) field_Mutation_saveConsultationDraft_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_saveFeeItem_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SaveFeeItemInput, error) {
+			return ec.unmarshalNSaveFeeItemInput2govmobileᚋgraphᚋmodelᚐSaveFeeItemInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_sealDocument_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11329,6 +12627,20 @@ func (ec *executionContext) field_Mutation_supplyCaseMaterials_args(ctx context.
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_syncPaymentOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "orderId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderId"] = arg0
 	return args, nil
 }
 
@@ -11662,6 +12974,36 @@ func (ec *executionContext) field_Query_agencyConsultations_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_agencyPaymentOrders_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*payment.Status, error) {
+			return ec.unmarshalOPaymentStatus2ᚖgovmobileᚋpaymentᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_appAuthorizationRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -11958,6 +13300,20 @@ func (ec *executionContext) field_Query_interfaceAlerts_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_matterFeeItems_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "matterId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["matterId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_matter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12174,6 +13530,36 @@ func (ec *executionContext) field_Query_myMessages_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_myPaymentOrders_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*payment.Status, error) {
+			return ec.unmarshalOPaymentStatus2ᚖgovmobileᚋpaymentᚐStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_myServiceCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12221,6 +13607,58 @@ func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_paymentNotifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "outcome",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["outcome"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_reconciliations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -12539,6 +13977,28 @@ func (ec *executionContext) field_Query_verifyServiceCode_args(ctx context.Conte
 		return nil, err
 	}
 	args["payload"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Reconciliation_items_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -14650,18 +16110,18 @@ func (ec *executionContext) _AppFile_size(ctx context.Context, field graphql.Col
 			return ec.fieldContext_AppFile_size(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AppFile().Size(ctx, obj)
+			return obj.Size, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_AppFile_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AppFile", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("AppFile", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AppFile_sm3(ctx context.Context, field graphql.CollectedField, obj *models.AppFile) (ret graphql.Marshaler) {
@@ -15344,18 +16804,18 @@ func (ec *executionContext) _AppUsageDay_opens(ctx context.Context, field graphq
 			return ec.fieldContext_AppUsageDay_opens(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AppUsageDay().Opens(ctx, obj)
+			return obj.Opens, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_AppUsageDay_opens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AppUsageDay", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("AppUsageDay", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AppUsageDay_users(ctx context.Context, field graphql.CollectedField, obj *models.AppUsage) (ret graphql.Marshaler) {
@@ -15367,18 +16827,18 @@ func (ec *executionContext) _AppUsageDay_users(ctx context.Context, field graphq
 			return ec.fieldContext_AppUsageDay_users(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AppUsageDay().Users(ctx, obj)
+			return obj.Users, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_AppUsageDay_users(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AppUsageDay", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("AppUsageDay", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AppUsageDay_calls(ctx context.Context, field graphql.CollectedField, obj *models.AppUsage) (ret graphql.Marshaler) {
@@ -15390,18 +16850,18 @@ func (ec *executionContext) _AppUsageDay_calls(ctx context.Context, field graphq
 			return ec.fieldContext_AppUsageDay_calls(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AppUsageDay().Calls(ctx, obj)
+			return obj.Calls, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_AppUsageDay_calls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AppUsageDay", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("AppUsageDay", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AppUsageDay_errors(ctx context.Context, field graphql.CollectedField, obj *models.AppUsage) (ret graphql.Marshaler) {
@@ -15413,18 +16873,18 @@ func (ec *executionContext) _AppUsageDay_errors(ctx context.Context, field graph
 			return ec.fieldContext_AppUsageDay_errors(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AppUsageDay().Errors(ctx, obj)
+			return obj.Errors, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_AppUsageDay_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AppUsageDay", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("AppUsageDay", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Appointment_id(ctx context.Context, field graphql.CollectedField, obj *models.Appointment) (ret graphql.Marshaler) {
@@ -16803,6 +18263,38 @@ func (ec *executionContext) fieldContext_Case_evaluation(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Case_paymentOrders(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_paymentOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().PaymentOrders(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.PaymentOrder) graphql.Marshaler {
+			return ec.marshalNPaymentOrder2ᚕᚖgovmobileᚋmodelsᚐPaymentOrderᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_paymentOrders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CaseConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CaseConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17023,18 +18515,18 @@ func (ec *executionContext) _CaseMaterial_size(ctx context.Context, field graphq
 			return ec.fieldContext_CaseMaterial_size(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CaseMaterial().Size(ctx, obj)
+			return obj.Size, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_CaseMaterial_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CaseMaterial", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("CaseMaterial", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CaseMaterial_sm3(ctx context.Context, field graphql.CollectedField, obj *models.CaseFile) (ret graphql.Marshaler) {
@@ -17827,18 +19319,18 @@ func (ec *executionContext) _ConsultationAttachment_size(ctx context.Context, fi
 			return ec.fieldContext_ConsultationAttachment_size(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ConsultationAttachment().Size(ctx, obj)
+			return obj.Size, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ConsultationAttachment_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ConsultationAttachment", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("ConsultationAttachment", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ConsultationAttachment_sm3(ctx context.Context, field graphql.CollectedField, obj *models.ConsultationFile) (ret graphql.Marshaler) {
@@ -19111,6 +20603,167 @@ func (ec *executionContext) _Fee_basis(ctx context.Context, field graphql.Collec
 }
 func (ec *executionContext) fieldContext_Fee_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Fee", field, false, false, "String")
+}
+
+func (ec *executionContext) _FeeItem_id(ctx context.Context, field graphql.CollectedField, obj *models.FeeItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeeItem_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FeeItem().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeeItem_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeeItem", field, true, true, "ID")
+}
+
+func (ec *executionContext) _FeeItem_code(ctx context.Context, field graphql.CollectedField, obj *models.FeeItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeeItem_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeeItem_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeeItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _FeeItem_name(ctx context.Context, field graphql.CollectedField, obj *models.FeeItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeeItem_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeeItem_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeeItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _FeeItem_amountFen(ctx context.Context, field graphql.CollectedField, obj *models.FeeItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeeItem_amountFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeeItem_amountFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeeItem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FeeItem_amountYuan(ctx context.Context, field graphql.CollectedField, obj *models.FeeItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeeItem_amountYuan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.FeeItem().AmountYuan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeeItem_amountYuan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeeItem", field, true, true, "String")
+}
+
+func (ec *executionContext) _FeeItem_basis(ctx context.Context, field graphql.CollectedField, obj *models.FeeItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeeItem_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Basis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeeItem_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeeItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _FeeItem_active(ctx context.Context, field graphql.CollectedField, obj *models.FeeItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FeeItem_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FeeItem_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FeeItem", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Filing_id(ctx context.Context, field graphql.CollectedField, obj *models.Filing) (ret graphql.Marshaler) {
@@ -21508,6 +23161,61 @@ func (ec *executionContext) _HotWordSetting_sortOrder(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_HotWordSetting_sortOrder(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("HotWordSetting", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportAgencyReceiptsPayload_imported(ctx context.Context, field graphql.CollectedField, obj *model.ImportAgencyReceiptsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportAgencyReceiptsPayload_imported(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Imported, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportAgencyReceiptsPayload_imported(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportAgencyReceiptsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ImportAgencyReceiptsPayload_errors(ctx context.Context, field graphql.CollectedField, obj *model.ImportAgencyReceiptsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportAgencyReceiptsPayload_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReceiptLineError) graphql.Marshaler {
+			return ec.marshalNReceiptLineError2ᚕᚖgovmobileᚋgraphᚋmodelᚐReceiptLineErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportAgencyReceiptsPayload_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportAgencyReceiptsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReceiptLineError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _InterfaceAlert_id(ctx context.Context, field graphql.CollectedField, obj *models.InterfaceAlert) (ret graphql.Marshaler) {
@@ -29517,6 +31225,466 @@ func (ec *executionContext) fieldContext_Mutation_markMessagesRead(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_saveFeeItem(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_saveFeeItem(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SaveFeeItem(ctx, fc.Args["input"].(model.SaveFeeItemInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "payments.collect")
+				if err != nil {
+					var zeroVal *models.FeeItem
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.FeeItem
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.FeeItem) graphql.Marshaler {
+			return ec.marshalNFeeItem2ᚖgovmobileᚋmodelsᚐFeeItem(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_saveFeeItem(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FeeItem(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_saveFeeItem_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_issuePaymentOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_issuePaymentOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().IssuePaymentOrder(ctx, fc.Args["input"].(model.IssuePaymentOrderInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "payments.collect")
+				if err != nil {
+					var zeroVal *models.PaymentOrder
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.PaymentOrder
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.PaymentOrder) graphql.Marshaler {
+			return ec.marshalNPaymentOrder2ᚖgovmobileᚋmodelsᚐPaymentOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_issuePaymentOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_issuePaymentOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelPaymentOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelPaymentOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelPaymentOrder(ctx, fc.Args["orderId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "payments.collect")
+				if err != nil {
+					var zeroVal *models.PaymentOrder
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.PaymentOrder
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.PaymentOrder) graphql.Marshaler {
+			return ec.marshalNPaymentOrder2ᚖgovmobileᚋmodelsᚐPaymentOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelPaymentOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelPaymentOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_refundPayment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_refundPayment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RefundPayment(ctx, fc.Args["input"].(model.RefundPaymentInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "payments.collect")
+				if err != nil {
+					var zeroVal *models.PaymentRefund
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.PaymentRefund
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.PaymentRefund) graphql.Marshaler {
+			return ec.marshalNPaymentRefund2ᚖgovmobileᚋmodelsᚐPaymentRefund(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_refundPayment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentRefund(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_refundPayment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_importAgencyReceipts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importAgencyReceipts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportAgencyReceipts(ctx, fc.Args["input"].(model.ImportAgencyReceiptsInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "payments.collect")
+				if err != nil {
+					var zeroVal *model.ImportAgencyReceiptsPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.ImportAgencyReceiptsPayload
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportAgencyReceiptsPayload) graphql.Marshaler {
+			return ec.marshalNImportAgencyReceiptsPayload2ᚖgovmobileᚋgraphᚋmodelᚐImportAgencyReceiptsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importAgencyReceipts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportAgencyReceiptsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importAgencyReceipts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reconcilePayments(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reconcilePayments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReconcilePayments(ctx, fc.Args["day"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "payments.reconcile")
+				if err != nil {
+					var zeroVal *models.Reconciliation
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.Reconciliation
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Reconciliation) graphql.Marshaler {
+			return ec.marshalNReconciliation2ᚖgovmobileᚋmodelsᚐReconciliation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reconcilePayments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Reconciliation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reconcilePayments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_payOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_payOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PayOrder(ctx, fc.Args["orderId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentStart) graphql.Marshaler {
+			return ec.marshalNPaymentStart2ᚖgovmobileᚋgraphᚋmodelᚐPaymentStart(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_payOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentStart(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_payOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_syncPaymentOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_syncPaymentOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SyncPaymentOrder(ctx, fc.Args["orderId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.PaymentOrder) graphql.Marshaler {
+			return ec.marshalNPaymentOrder2ᚖgovmobileᚋmodelsᚐPaymentOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_syncPaymentOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentOrder(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_syncPaymentOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createSeal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -30086,6 +32254,1232 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentLine_code(ctx context.Context, field graphql.CollectedField, obj *models.PaymentLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentLine_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentLine_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentLine_name(ctx context.Context, field graphql.CollectedField, obj *models.PaymentLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentLine_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentLine_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentLine", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentLine_unitFen(ctx context.Context, field graphql.CollectedField, obj *models.PaymentLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentLine_unitFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentLine_unitFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentLine_quantity(ctx context.Context, field graphql.CollectedField, obj *models.PaymentLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentLine_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentLine_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentLine_amountFen(ctx context.Context, field graphql.CollectedField, obj *models.PaymentLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentLine_amountFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentLine_amountFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentNotificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PaymentNotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNotificationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PaymentNotificationEdge) graphql.Marshaler {
+			return ec.marshalNPaymentNotificationEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐPaymentNotificationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNotificationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentNotificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentNotificationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentNotificationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PaymentNotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNotificationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNotificationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentNotificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentNotificationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PaymentNotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNotificationConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNotificationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentNotificationConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentNotificationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PaymentNotificationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNotificationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNotificationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentNotificationEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentNotificationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PaymentNotificationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNotificationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.PaymentNotification) graphql.Marshaler {
+			return ec.marshalNPaymentNotificationRecord2ᚖgovmobileᚋmodelsᚐPaymentNotification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNotificationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentNotificationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentNotificationRecord(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentNotificationRecord_id(ctx context.Context, field graphql.CollectedField, obj *models.PaymentNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNotificationRecord_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentNotificationRecord().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNotificationRecord_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentNotificationRecord", field, true, true, "ID")
+}
+
+func (ec *executionContext) _PaymentNotificationRecord_notifyId(ctx context.Context, field graphql.CollectedField, obj *models.PaymentNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNotificationRecord_notifyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotifyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNotificationRecord_notifyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentNotificationRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentNotificationRecord_orderNumber(ctx context.Context, field graphql.CollectedField, obj *models.PaymentNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNotificationRecord_orderNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNotificationRecord_orderNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentNotificationRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentNotificationRecord_tradeNo(ctx context.Context, field graphql.CollectedField, obj *models.PaymentNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNotificationRecord_tradeNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TradeNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNotificationRecord_tradeNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentNotificationRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentNotificationRecord_amountFen(ctx context.Context, field graphql.CollectedField, obj *models.PaymentNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNotificationRecord_amountFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNotificationRecord_amountFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentNotificationRecord", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentNotificationRecord_outcome(ctx context.Context, field graphql.CollectedField, obj *models.PaymentNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNotificationRecord_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNotificationRecord_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentNotificationRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentNotificationRecord_reason(ctx context.Context, field graphql.CollectedField, obj *models.PaymentNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNotificationRecord_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNotificationRecord_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentNotificationRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentNotificationRecord_receivedAt(ctx context.Context, field graphql.CollectedField, obj *models.PaymentNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentNotificationRecord_receivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReceivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentNotificationRecord_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentNotificationRecord", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PaymentOrder_id(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentOrder().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentOrder", field, true, true, "ID")
+}
+
+func (ec *executionContext) _PaymentOrder_number(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentOrder_case(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentOrder().Case(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Case) graphql.Marshaler {
+			return ec.marshalOCase2ᚖgovmobileᚋmodelsᚐCase(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_case(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentOrder",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentOrder_agency(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_agency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentOrder().Agency(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Agency) graphql.Marshaler {
+			return ec.marshalOAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_agency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentOrder",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agency(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentOrder_subject(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentOrder_lines(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []models.PaymentLine) graphql.Marshaler {
+			return ec.marshalNPaymentLine2ᚕgovmobileᚋmodelsᚐPaymentLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentOrder",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentOrder_amountFen(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_amountFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_amountFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentOrder", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentOrder_amountYuan(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_amountYuan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentOrder().AmountYuan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_amountYuan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentOrder", field, true, true, "String")
+}
+
+func (ec *executionContext) _PaymentOrder_refundedFen(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_refundedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefundedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_refundedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentOrder", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentOrder_status(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentOrder().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v payment.Status) graphql.Marshaler {
+			return ec.marshalNPaymentStatus2govmobileᚋpaymentᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentOrder", field, true, true, "PaymentStatus")
+}
+
+func (ec *executionContext) _PaymentOrder_statusLabel(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_statusLabel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentOrder().StatusLabel(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_statusLabel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentOrder", field, true, true, "String")
+}
+
+func (ec *executionContext) _PaymentOrder_expiresAt(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentOrder", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PaymentOrder_paidAt(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_paidAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PaidAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_paidAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentOrder", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PaymentOrder_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentOrder", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PaymentOrder_refunds(ctx context.Context, field graphql.CollectedField, obj *models.PaymentOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrder_refunds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentOrder().Refunds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.PaymentRefund) graphql.Marshaler {
+			return ec.marshalNPaymentRefund2ᚕᚖgovmobileᚋmodelsᚐPaymentRefundᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrder_refunds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentOrder",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentRefund(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentOrderConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PaymentOrderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrderConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PaymentOrderEdge) graphql.Marshaler {
+			return ec.marshalNPaymentOrderEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐPaymentOrderEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrderConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentOrderConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentOrderEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentOrderConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PaymentOrderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrderConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrderConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentOrderConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentOrderConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PaymentOrderConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrderConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrderConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentOrderConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentOrderEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PaymentOrderEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrderEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrderEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentOrderEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentOrderEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PaymentOrderEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentOrderEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.PaymentOrder) graphql.Marshaler {
+			return ec.marshalNPaymentOrder2ᚖgovmobileᚋmodelsᚐPaymentOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentOrderEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentOrderEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentRefund_id(ctx context.Context, field graphql.CollectedField, obj *models.PaymentRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentRefund().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, true, true, "ID")
+}
+
+func (ec *executionContext) _PaymentRefund_number(ctx context.Context, field graphql.CollectedField, obj *models.PaymentRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentRefund_amountFen(ctx context.Context, field graphql.CollectedField, obj *models.PaymentRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_amountFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_amountFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentRefund_reason(ctx context.Context, field graphql.CollectedField, obj *models.PaymentRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentRefund_status(ctx context.Context, field graphql.CollectedField, obj *models.PaymentRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentRefund().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RefundStatus) graphql.Marshaler {
+			return ec.marshalNRefundStatus2govmobileᚋgraphᚋmodelᚐRefundStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, true, true, "RefundStatus")
+}
+
+func (ec *executionContext) _PaymentRefund_failure(ctx context.Context, field graphql.CollectedField, obj *models.PaymentRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_failure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PaymentRefund().Failure(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_failure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, true, true, "String")
+}
+
+func (ec *executionContext) _PaymentRefund_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.PaymentRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PaymentRefund_completedAt(ctx context.Context, field graphql.CollectedField, obj *models.PaymentRefund) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentRefund_completedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentRefund_completedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentRefund", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PaymentStart_order(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStart_order(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Order, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.PaymentOrder) graphql.Marshaler {
+			return ec.marshalNPaymentOrder2ᚖgovmobileᚋmodelsᚐPaymentOrder(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStart_order(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentStart",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentOrder(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentStart_payUrl(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStart_payUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PayURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStart_payUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentStart", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentStart_qrCode(ctx context.Context, field graphql.CollectedField, obj *model.PaymentStart) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentStart_qrCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QRCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentStart_qrCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentStart", field, false, false, "String")
 }
 
 func (ec *executionContext) _Permission_name(ctx context.Context, field graphql.CollectedField, obj *model.Permission) (ret graphql.Marshaler) {
@@ -32619,6 +36013,280 @@ func (ec *executionContext) fieldContext_Query_mySubscriptions(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_matterFeeItems(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_matterFeeItems(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MatterFeeItems(ctx, fc.Args["matterId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.FeeItem) graphql.Marshaler {
+			return ec.marshalNFeeItem2ᚕᚖgovmobileᚋmodelsᚐFeeItemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_matterFeeItems(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FeeItem(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_matterFeeItems_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myPaymentOrders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myPaymentOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyPaymentOrders(ctx, fc.Args["status"].(*payment.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentOrderConnection) graphql.Marshaler {
+			return ec.marshalNPaymentOrderConnection2ᚖgovmobileᚋgraphᚋmodelᚐPaymentOrderConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myPaymentOrders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentOrderConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myPaymentOrders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_agencyPaymentOrders(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_agencyPaymentOrders(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AgencyPaymentOrders(ctx, fc.Args["status"].(*payment.Status), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "payments.collect")
+				if err != nil {
+					var zeroVal *model.PaymentOrderConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.PaymentOrderConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentOrderConnection) graphql.Marshaler {
+			return ec.marshalNPaymentOrderConnection2ᚖgovmobileᚋgraphᚋmodelᚐPaymentOrderConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_agencyPaymentOrders(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentOrderConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_agencyPaymentOrders_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_paymentNotifications(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_paymentNotifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PaymentNotifications(ctx, fc.Args["outcome"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "payments.reconcile")
+				if err != nil {
+					var zeroVal *model.PaymentNotificationConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.PaymentNotificationConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentNotificationConnection) graphql.Marshaler {
+			return ec.marshalNPaymentNotificationConnection2ᚖgovmobileᚋgraphᚋmodelᚐPaymentNotificationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_paymentNotifications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentNotificationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_paymentNotifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_reconciliations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reconciliations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Reconciliations(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "payments.reconcile")
+				if err != nil {
+					var zeroVal *model.ReconciliationConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.ReconciliationConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReconciliationConnection) graphql.Marshaler {
+			return ec.marshalNReconciliationConnection2ᚖgovmobileᚋgraphᚋmodelᚐReconciliationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reconciliations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReconciliationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_reconciliations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_regions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -33150,6 +36818,780 @@ func (ec *executionContext) _RebuildSearchIndexPayload_started(ctx context.Conte
 }
 func (ec *executionContext) fieldContext_RebuildSearchIndexPayload_started(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RebuildSearchIndexPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ReceiptLineError_line(ctx context.Context, field graphql.CollectedField, obj *model.ReceiptLineError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReceiptLineError_line(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Line, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReceiptLineError_line(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReceiptLineError", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReceiptLineError_message(ctx context.Context, field graphql.CollectedField, obj *model.ReceiptLineError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReceiptLineError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReceiptLineError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReceiptLineError", field, false, false, "String")
+}
+
+func (ec *executionContext) _Reconciliation_id(ctx context.Context, field graphql.CollectedField, obj *models.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reconciliation().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Reconciliation_day(ctx context.Context, field graphql.CollectedField, obj *models.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Reconciliation_status(ctx context.Context, field graphql.CollectedField, obj *models.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reconciliation().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ReconciliationStatus) graphql.Marshaler {
+			return ec.marshalNReconciliationStatus2govmobileᚋgraphᚋmodelᚐReconciliationStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, true, true, "ReconciliationStatus")
+}
+
+func (ec *executionContext) _Reconciliation_platformCount(ctx context.Context, field graphql.CollectedField, obj *models.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_platformCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reconciliation().PlatformCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_platformCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Reconciliation_channelCount(ctx context.Context, field graphql.CollectedField, obj *models.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_channelCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reconciliation().ChannelCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_channelCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Reconciliation_matchedCount(ctx context.Context, field graphql.CollectedField, obj *models.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_matchedCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reconciliation().MatchedCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_matchedCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Reconciliation_issueCount(ctx context.Context, field graphql.CollectedField, obj *models.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_issueCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reconciliation().IssueCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_issueCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Reconciliation_failure(ctx context.Context, field graphql.CollectedField, obj *models.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_failure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Reconciliation().Failure(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_failure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, true, true, "String")
+}
+
+func (ec *executionContext) _Reconciliation_startedAt(ctx context.Context, field graphql.CollectedField, obj *models.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Reconciliation_finishedAt(ctx context.Context, field graphql.CollectedField, obj *models.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Reconciliation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Reconciliation_items(ctx context.Context, field graphql.CollectedField, obj *models.Reconciliation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Reconciliation_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Reconciliation().Items(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReconciliationItemConnection) graphql.Marshaler {
+			return ec.marshalNReconciliationItemConnection2ᚖgovmobileᚋgraphᚋmodelᚐReconciliationItemConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Reconciliation_items(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Reconciliation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReconciliationItemConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Reconciliation_items_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReconciliationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReconciliationEdge) graphql.Marshaler {
+			return ec.marshalNReconciliationEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐReconciliationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReconciliationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReconciliationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReconciliationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReconciliationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReconciliationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReconciliationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReconciliationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Reconciliation) graphql.Marshaler {
+			return ec.marshalNReconciliation2ᚖgovmobileᚋmodelsᚐReconciliation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReconciliationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Reconciliation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReconciliationItem_kind(ctx context.Context, field graphql.CollectedField, obj *models.ReconciliationItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationItem_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReconciliationItem().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ReconciliationItemKind) graphql.Marshaler {
+			return ec.marshalNReconciliationItemKind2govmobileᚋgraphᚋmodelᚐReconciliationItemKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationItem_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationItem", field, true, true, "ReconciliationItemKind")
+}
+
+func (ec *executionContext) _ReconciliationItem_orderNumber(ctx context.Context, field graphql.CollectedField, obj *models.ReconciliationItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationItem_orderNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OrderNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationItem_orderNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReconciliationItem_ref(ctx context.Context, field graphql.CollectedField, obj *models.ReconciliationItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationItem_ref(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ref, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationItem_ref(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReconciliationItem_agency(ctx context.Context, field graphql.CollectedField, obj *models.ReconciliationItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationItem_agency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReconciliationItem().Agency(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Agency) graphql.Marshaler {
+			return ec.marshalOAgency2ᚖgovmobileᚋmodelsᚐAgency(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationItem_agency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReconciliationItem",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Agency(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReconciliationItem_platformFen(ctx context.Context, field graphql.CollectedField, obj *models.ReconciliationItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationItem_platformFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlatformFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationItem_platformFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationItem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReconciliationItem_channelFen(ctx context.Context, field graphql.CollectedField, obj *models.ReconciliationItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationItem_channelFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChannelFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationItem_channelFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationItem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReconciliationItem_agencyFen(ctx context.Context, field graphql.CollectedField, obj *models.ReconciliationItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationItem_agencyFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AgencyFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationItem_agencyFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationItem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReconciliationItemConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationItemConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationItemConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReconciliationItemEdge) graphql.Marshaler {
+			return ec.marshalNReconciliationItemEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐReconciliationItemEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationItemConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReconciliationItemConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReconciliationItemEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReconciliationItemConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationItemConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationItemConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationItemConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReconciliationItemConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReconciliationItemConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationItemConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationItemConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationItemConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationItemConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReconciliationItemEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationItemEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationItemEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationItemEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconciliationItemEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReconciliationItemEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ReconciliationItemEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconciliationItemEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.ReconciliationItem) graphql.Marshaler {
+			return ec.marshalNReconciliationItem2ᚖgovmobileᚋmodelsᚐReconciliationItem(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconciliationItemEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReconciliationItemEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReconciliationItem(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Rectification_id(ctx context.Context, field graphql.CollectedField, obj *models.Rectification) (ret graphql.Marshaler) {
@@ -40240,6 +44682,55 @@ func UnmarshalHandleCaseInput(ctx context.Context, raw any) (model.HandleCaseInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputImportAgencyReceiptsInput(ctx context.Context, obj any) (model.ImportAgencyReceiptsInput, error) {
+	var it model.ImportAgencyReceiptsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"day", "csv"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "day":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("day"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Day = data
+		case "csv":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("csv"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CSV = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalImportAgencyReceiptsInput unmarshals raw into the ImportAgencyReceiptsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalImportAgencyReceiptsInput(ctx context.Context, raw any) (model.ImportAgencyReceiptsInput, error) {
+	var out model.ImportAgencyReceiptsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ImportAgencyReceiptsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputInterfaceInput(ctx context.Context, obj any) (model.InterfaceInput, error) {
 	var it model.InterfaceInput
 	if obj == nil {
@@ -40475,6 +44966,55 @@ func (ec *executionContext) unmarshalInputIssueLicenseInput(ctx context.Context,
 func UnmarshalIssueLicenseInput(ctx context.Context, raw any) (model.IssueLicenseInput, error) {
 	var out model.IssueLicenseInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "IssueLicenseInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputIssuePaymentOrderInput(ctx context.Context, obj any) (model.IssuePaymentOrderInput, error) {
+	var it model.IssuePaymentOrderInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"caseId", "lines"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "caseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseID = data
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNPaymentLineInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐPaymentLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIssuePaymentOrderInput unmarshals raw into the IssuePaymentOrderInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIssuePaymentOrderInput(ctx context.Context, raw any) (model.IssuePaymentOrderInput, error) {
+	var out model.IssuePaymentOrderInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IssuePaymentOrderInput", raw, &out)
 	return out, err
 }
 
@@ -40825,6 +45365,59 @@ func UnmarshalMatterOrder(ctx context.Context, raw any) (model.MatterOrder, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPaymentLineInput(ctx context.Context, obj any) (model.PaymentLineInput, error) {
+	var it model.PaymentLineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["quantity"]; !present {
+		asMap["quantity"] = 1
+	}
+
+	fieldsInOrder := [...]string{"feeItemId", "quantity"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "feeItemId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feeItemId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeeItemID = data
+		case "quantity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("quantity"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Quantity = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPaymentLineInput unmarshals raw into the PaymentLineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPaymentLineInput(ctx context.Context, raw any) (model.PaymentLineInput, error) {
+	var out model.PaymentLineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PaymentLineInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPressureTestAppInput(ctx context.Context, obj any) (model.PressureTestAppInput, error) {
 	var it model.PressureTestAppInput
 	if obj == nil {
@@ -41039,6 +45632,69 @@ func (ec *executionContext) unmarshalInputRectifyInput(ctx context.Context, obj 
 func UnmarshalRectifyInput(ctx context.Context, raw any) (model.RectifyInput, error) {
 	var out model.RectifyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RectifyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRefundPaymentInput(ctx context.Context, obj any) (model.RefundPaymentInput, error) {
+	var it model.RefundPaymentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"orderId", "amountFen", "reason", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "orderId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("orderId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OrderID = data
+		case "amountFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountFen"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AmountFen = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRefundPaymentInput unmarshals raw into the RefundPaymentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRefundPaymentInput(ctx context.Context, raw any) (model.RefundPaymentInput, error) {
+	var out model.RefundPaymentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RefundPaymentInput", raw, &out)
 	return out, err
 }
 
@@ -41872,6 +46528,87 @@ func (ec *executionContext) unmarshalInputSaveConsultationDraftInput(ctx context
 func UnmarshalSaveConsultationDraftInput(ctx context.Context, raw any) (model.SaveConsultationDraftInput, error) {
 	var out model.SaveConsultationDraftInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SaveConsultationDraftInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSaveFeeItemInput(ctx context.Context, obj any) (model.SaveFeeItemInput, error) {
+	var it model.SaveFeeItemInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["active"]; !present {
+		asMap["active"] = true
+	}
+
+	fieldsInOrder := [...]string{"matterId", "code", "name", "amountFen", "basis", "active"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "matterId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("matterId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MatterID = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "amountFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("amountFen"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AmountFen = data
+		case "basis":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("basis"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Basis = data
+		case "active":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("active"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Active = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSaveFeeItemInput unmarshals raw into the SaveFeeItemInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSaveFeeItemInput(ctx context.Context, raw any) (model.SaveFeeItemInput, error) {
+	var out model.SaveFeeItemInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SaveFeeItemInput", raw, &out)
 	return out, err
 }
 
@@ -44229,11 +48966,10 @@ func (ec *executionContext) _AppFile(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "size":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AppFile_size(ctx, field, obj)
-				})
+			out.Values[i] = ec._AppFile_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "sm3":
 			out.Values[i] = ec._AppFile_sm3(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -44573,32 +49309,28 @@ func (ec *executionContext) _AppUsageDay(ctx context.Context, sel ast.SelectionS
 		case "day":
 			out.Values[i] = ec._AppUsageDay_day(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "opens":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AppUsageDay_opens(ctx, field, obj)
-				})
+			out.Values[i] = ec._AppUsageDay_opens(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "users":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AppUsageDay_users(ctx, field, obj)
-				})
+			out.Values[i] = ec._AppUsageDay_users(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "calls":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AppUsageDay_calls(ctx, field, obj)
-				})
+			out.Values[i] = ec._AppUsageDay_calls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "errors":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._AppUsageDay_errors(ctx, field, obj)
-				})
+			out.Values[i] = ec._AppUsageDay_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -45186,6 +49918,12 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_evaluation(ctx, field, obj)
 				})
+		case "paymentOrders":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_paymentOrders(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -45312,11 +50050,10 @@ func (ec *executionContext) _CaseMaterial(ctx context.Context, sel ast.Selection
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "size":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CaseMaterial_size(ctx, field, obj)
-				})
+			out.Values[i] = ec._CaseMaterial_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "sm3":
 			out.Values[i] = ec._CaseMaterial_sm3(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -45604,11 +50341,10 @@ func (ec *executionContext) _ConsultationAttachment(ctx context.Context, sel ast
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "size":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ConsultationAttachment_size(ctx, field, obj)
-				})
+			out.Values[i] = ec._ConsultationAttachment_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "sm3":
 			out.Values[i] = ec._ConsultationAttachment_sm3(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -46328,6 +51064,71 @@ func (ec *executionContext) _Fee(ctx context.Context, sel ast.SelectionSet, obj 
 			out.Values[i] = ec._Fee_basis(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var feeItemImplementors = []string{"FeeItem"}
+
+func (ec *executionContext) _FeeItem(ctx context.Context, sel ast.SelectionSet, obj *models.FeeItem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, feeItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FeeItem")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FeeItem_id(ctx, field, obj)
+				})
+		case "code":
+			out.Values[i] = ec._FeeItem_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._FeeItem_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amountFen":
+			out.Values[i] = ec._FeeItem_amountFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amountYuan":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FeeItem_amountYuan(ctx, field, obj)
+				})
+		case "basis":
+			out.Values[i] = ec._FeeItem_basis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "active":
+			out.Values[i] = ec._FeeItem_active(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -47315,6 +52116,44 @@ func (ec *executionContext) _HotWordSetting(ctx context.Context, sel ast.Selecti
 			}
 		case "sortOrder":
 			out.Values[i] = ec._HotWordSetting_sortOrder(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var importAgencyReceiptsPayloadImplementors = []string{"ImportAgencyReceiptsPayload"}
+
+func (ec *executionContext) _ImportAgencyReceiptsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ImportAgencyReceiptsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importAgencyReceiptsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportAgencyReceiptsPayload")
+		case "imported":
+			out.Values[i] = ec._ImportAgencyReceiptsPayload_imported(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._ImportAgencyReceiptsPayload_errors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -49372,6 +54211,62 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "saveFeeItem":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_saveFeeItem(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issuePaymentOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_issuePaymentOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelPaymentOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelPaymentOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refundPayment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_refundPayment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importAgencyReceipts":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importAgencyReceipts(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reconcilePayments":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reconcilePayments(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_payOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "syncPaymentOrder":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_syncPaymentOrder(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createSeal":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createSeal(ctx, field)
@@ -49541,6 +54436,514 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentLineImplementors = []string{"PaymentLine"}
+
+func (ec *executionContext) _PaymentLine(ctx context.Context, sel ast.SelectionSet, obj *models.PaymentLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentLine")
+		case "code":
+			out.Values[i] = ec._PaymentLine_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._PaymentLine_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unitFen":
+			out.Values[i] = ec._PaymentLine_unitFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._PaymentLine_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amountFen":
+			out.Values[i] = ec._PaymentLine_amountFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentNotificationConnectionImplementors = []string{"PaymentNotificationConnection"}
+
+func (ec *executionContext) _PaymentNotificationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentNotificationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentNotificationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentNotificationConnection")
+		case "edges":
+			out.Values[i] = ec._PaymentNotificationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PaymentNotificationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._PaymentNotificationConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentNotificationEdgeImplementors = []string{"PaymentNotificationEdge"}
+
+func (ec *executionContext) _PaymentNotificationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentNotificationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentNotificationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentNotificationEdge")
+		case "cursor":
+			out.Values[i] = ec._PaymentNotificationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PaymentNotificationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentNotificationRecordImplementors = []string{"PaymentNotificationRecord"}
+
+func (ec *executionContext) _PaymentNotificationRecord(ctx context.Context, sel ast.SelectionSet, obj *models.PaymentNotification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentNotificationRecordImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentNotificationRecord")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentNotificationRecord_id(ctx, field, obj)
+				})
+		case "notifyId":
+			out.Values[i] = ec._PaymentNotificationRecord_notifyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "orderNumber":
+			out.Values[i] = ec._PaymentNotificationRecord_orderNumber(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tradeNo":
+			out.Values[i] = ec._PaymentNotificationRecord_tradeNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amountFen":
+			out.Values[i] = ec._PaymentNotificationRecord_amountFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outcome":
+			out.Values[i] = ec._PaymentNotificationRecord_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._PaymentNotificationRecord_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "receivedAt":
+			out.Values[i] = ec._PaymentNotificationRecord_receivedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentOrderImplementors = []string{"PaymentOrder"}
+
+func (ec *executionContext) _PaymentOrder(ctx context.Context, sel ast.SelectionSet, obj *models.PaymentOrder) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentOrderImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentOrder")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentOrder_id(ctx, field, obj)
+				})
+		case "number":
+			out.Values[i] = ec._PaymentOrder_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "case":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentOrder_case(ctx, field, obj)
+				})
+		case "agency":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentOrder_agency(ctx, field, obj)
+				})
+		case "subject":
+			out.Values[i] = ec._PaymentOrder_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lines":
+			out.Values[i] = ec._PaymentOrder_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amountFen":
+			out.Values[i] = ec._PaymentOrder_amountFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amountYuan":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentOrder_amountYuan(ctx, field, obj)
+				})
+		case "refundedFen":
+			out.Values[i] = ec._PaymentOrder_refundedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentOrder_status(ctx, field, obj)
+				})
+		case "statusLabel":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentOrder_statusLabel(ctx, field, obj)
+				})
+		case "expiresAt":
+			out.Values[i] = ec._PaymentOrder_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "paidAt":
+			out.Values[i] = ec._PaymentOrder_paidAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._PaymentOrder_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "refunds":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentOrder_refunds(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentOrderConnectionImplementors = []string{"PaymentOrderConnection"}
+
+func (ec *executionContext) _PaymentOrderConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentOrderConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentOrderConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentOrderConnection")
+		case "edges":
+			out.Values[i] = ec._PaymentOrderConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PaymentOrderConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._PaymentOrderConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentOrderEdgeImplementors = []string{"PaymentOrderEdge"}
+
+func (ec *executionContext) _PaymentOrderEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentOrderEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentOrderEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentOrderEdge")
+		case "cursor":
+			out.Values[i] = ec._PaymentOrderEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PaymentOrderEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentRefundImplementors = []string{"PaymentRefund"}
+
+func (ec *executionContext) _PaymentRefund(ctx context.Context, sel ast.SelectionSet, obj *models.PaymentRefund) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentRefundImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentRefund")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentRefund_id(ctx, field, obj)
+				})
+		case "number":
+			out.Values[i] = ec._PaymentRefund_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "amountFen":
+			out.Values[i] = ec._PaymentRefund_amountFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._PaymentRefund_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentRefund_status(ctx, field, obj)
+				})
+		case "failure":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PaymentRefund_failure(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._PaymentRefund_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "completedAt":
+			out.Values[i] = ec._PaymentRefund_completedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentStartImplementors = []string{"PaymentStart"}
+
+func (ec *executionContext) _PaymentStart(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentStart) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentStartImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentStart")
+		case "order":
+			out.Values[i] = ec._PaymentStart_order(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payUrl":
+			out.Values[i] = ec._PaymentStart_payUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "qrCode":
+			out.Values[i] = ec._PaymentStart_qrCode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -50034,6 +55437,36 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_mySubscriptions(ctx, field)
 				})
+		case "matterFeeItems":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_matterFeeItems(ctx, field)
+				})
+		case "myPaymentOrders":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myPaymentOrders(ctx, field)
+				})
+		case "agencyPaymentOrders":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_agencyPaymentOrders(ctx, field)
+				})
+		case "paymentNotifications":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_paymentNotifications(ctx, field)
+				})
+		case "reconciliations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_reconciliations(ctx, field)
+				})
 		case "regions":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -50138,6 +55571,362 @@ func (ec *executionContext) _RebuildSearchIndexPayload(ctx context.Context, sel 
 			out.Values[i] = graphql.MarshalString("RebuildSearchIndexPayload")
 		case "started":
 			out.Values[i] = ec._RebuildSearchIndexPayload_started(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var receiptLineErrorImplementors = []string{"ReceiptLineError"}
+
+func (ec *executionContext) _ReceiptLineError(ctx context.Context, sel ast.SelectionSet, obj *model.ReceiptLineError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, receiptLineErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReceiptLineError")
+		case "line":
+			out.Values[i] = ec._ReceiptLineError_line(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._ReceiptLineError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reconciliationImplementors = []string{"Reconciliation"}
+
+func (ec *executionContext) _Reconciliation(ctx context.Context, sel ast.SelectionSet, obj *models.Reconciliation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reconciliationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Reconciliation")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_id(ctx, field, obj)
+				})
+		case "day":
+			out.Values[i] = ec._Reconciliation_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_status(ctx, field, obj)
+				})
+		case "platformCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_platformCount(ctx, field, obj)
+				})
+		case "channelCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_channelCount(ctx, field, obj)
+				})
+		case "matchedCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_matchedCount(ctx, field, obj)
+				})
+		case "issueCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_issueCount(ctx, field, obj)
+				})
+		case "failure":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_failure(ctx, field, obj)
+				})
+		case "startedAt":
+			out.Values[i] = ec._Reconciliation_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finishedAt":
+			out.Values[i] = ec._Reconciliation_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "items":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Reconciliation_items(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reconciliationConnectionImplementors = []string{"ReconciliationConnection"}
+
+func (ec *executionContext) _ReconciliationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ReconciliationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reconciliationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReconciliationConnection")
+		case "edges":
+			out.Values[i] = ec._ReconciliationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ReconciliationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ReconciliationConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reconciliationEdgeImplementors = []string{"ReconciliationEdge"}
+
+func (ec *executionContext) _ReconciliationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ReconciliationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reconciliationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReconciliationEdge")
+		case "cursor":
+			out.Values[i] = ec._ReconciliationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ReconciliationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reconciliationItemImplementors = []string{"ReconciliationItem"}
+
+func (ec *executionContext) _ReconciliationItem(ctx context.Context, sel ast.SelectionSet, obj *models.ReconciliationItem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reconciliationItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReconciliationItem")
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReconciliationItem_kind(ctx, field, obj)
+				})
+		case "orderNumber":
+			out.Values[i] = ec._ReconciliationItem_orderNumber(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ref":
+			out.Values[i] = ec._ReconciliationItem_ref(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "agency":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReconciliationItem_agency(ctx, field, obj)
+				})
+		case "platformFen":
+			out.Values[i] = ec._ReconciliationItem_platformFen(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "channelFen":
+			out.Values[i] = ec._ReconciliationItem_channelFen(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "agencyFen":
+			out.Values[i] = ec._ReconciliationItem_agencyFen(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reconciliationItemConnectionImplementors = []string{"ReconciliationItemConnection"}
+
+func (ec *executionContext) _ReconciliationItemConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ReconciliationItemConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reconciliationItemConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReconciliationItemConnection")
+		case "edges":
+			out.Values[i] = ec._ReconciliationItemConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ReconciliationItemConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ReconciliationItemConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reconciliationItemEdgeImplementors = []string{"ReconciliationItemEdge"}
+
+func (ec *executionContext) _ReconciliationItemEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ReconciliationItemEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reconciliationItemEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReconciliationItemEdge")
+		case "cursor":
+			out.Values[i] = ec._ReconciliationItemEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ReconciliationItemEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -53750,6 +59539,30 @@ func (ec *executionContext) marshalNFee2ᚕgovmobileᚋmodelsᚐFeeᚄ(ctx conte
 	return ret
 }
 
+func (ec *executionContext) marshalNFeeItem2ᚕᚖgovmobileᚋmodelsᚐFeeItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.FeeItem) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFeeItem2ᚖgovmobileᚋmodelsᚐFeeItem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFeeItem2ᚖgovmobileᚋmodelsᚐFeeItem(ctx context.Context, sel ast.SelectionSet, v *models.FeeItem) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FeeItem!")
+		return graphql.Null
+	}
+	return ec._FeeItem(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNFiling2ᚖgovmobileᚋmodelsᚐFiling(ctx context.Context, sel ast.SelectionSet, v *models.Filing) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Filing!")
@@ -54261,6 +60074,19 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) unmarshalNImportAgencyReceiptsInput2govmobileᚋgraphᚋmodelᚐImportAgencyReceiptsInput(ctx context.Context, v any) (model.ImportAgencyReceiptsInput, error) {
+	res, err := ec.unmarshalInputImportAgencyReceiptsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNImportAgencyReceiptsPayload2ᚖgovmobileᚋgraphᚋmodelᚐImportAgencyReceiptsPayload(ctx context.Context, sel ast.SelectionSet, v *model.ImportAgencyReceiptsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ImportAgencyReceiptsPayload!")
+		return graphql.Null
+	}
+	return ec._ImportAgencyReceiptsPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -54269,6 +60095,20 @@ func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, 
 func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt64(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
@@ -54454,6 +60294,11 @@ func (ec *executionContext) marshalNInterfaceTestResult2ᚖgovmobileᚋgraphᚋm
 
 func (ec *executionContext) unmarshalNIssueLicenseInput2govmobileᚋgraphᚋmodelᚐIssueLicenseInput(ctx context.Context, v any) (model.IssueLicenseInput, error) {
 	res, err := ec.unmarshalInputIssueLicenseInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNIssuePaymentOrderInput2govmobileᚋgraphᚋmodelᚐIssuePaymentOrderInput(ctx context.Context, v any) (model.IssuePaymentOrderInput, error) {
+	res, err := ec.unmarshalInputIssuePaymentOrderInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -54832,6 +60677,188 @@ func (ec *executionContext) marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPage
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPaymentLine2govmobileᚋmodelsᚐPaymentLine(ctx context.Context, sel ast.SelectionSet, v models.PaymentLine) graphql.Marshaler {
+	return ec._PaymentLine(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPaymentLine2ᚕgovmobileᚋmodelsᚐPaymentLineᚄ(ctx context.Context, sel ast.SelectionSet, v []models.PaymentLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentLine2govmobileᚋmodelsᚐPaymentLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNPaymentLineInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐPaymentLineInputᚄ(ctx context.Context, v any) ([]*model.PaymentLineInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.PaymentLineInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPaymentLineInput2ᚖgovmobileᚋgraphᚋmodelᚐPaymentLineInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNPaymentLineInput2ᚖgovmobileᚋgraphᚋmodelᚐPaymentLineInput(ctx context.Context, v any) (*model.PaymentLineInput, error) {
+	res, err := ec.unmarshalInputPaymentLineInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentNotificationConnection2ᚖgovmobileᚋgraphᚋmodelᚐPaymentNotificationConnection(ctx context.Context, sel ast.SelectionSet, v *model.PaymentNotificationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentNotificationConnection!")
+		return graphql.Null
+	}
+	return ec._PaymentNotificationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentNotificationEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐPaymentNotificationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PaymentNotificationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentNotificationEdge2ᚖgovmobileᚋgraphᚋmodelᚐPaymentNotificationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPaymentNotificationEdge2ᚖgovmobileᚋgraphᚋmodelᚐPaymentNotificationEdge(ctx context.Context, sel ast.SelectionSet, v *model.PaymentNotificationEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentNotificationEdge!")
+		return graphql.Null
+	}
+	return ec._PaymentNotificationEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentNotificationRecord2ᚖgovmobileᚋmodelsᚐPaymentNotification(ctx context.Context, sel ast.SelectionSet, v *models.PaymentNotification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentNotificationRecord!")
+		return graphql.Null
+	}
+	return ec._PaymentNotificationRecord(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentOrder2ᚕᚖgovmobileᚋmodelsᚐPaymentOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.PaymentOrder) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentOrder2ᚖgovmobileᚋmodelsᚐPaymentOrder(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPaymentOrder2ᚖgovmobileᚋmodelsᚐPaymentOrder(ctx context.Context, sel ast.SelectionSet, v *models.PaymentOrder) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentOrder!")
+		return graphql.Null
+	}
+	return ec._PaymentOrder(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentOrderConnection2ᚖgovmobileᚋgraphᚋmodelᚐPaymentOrderConnection(ctx context.Context, sel ast.SelectionSet, v *model.PaymentOrderConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentOrderConnection!")
+		return graphql.Null
+	}
+	return ec._PaymentOrderConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentOrderEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐPaymentOrderEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PaymentOrderEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentOrderEdge2ᚖgovmobileᚋgraphᚋmodelᚐPaymentOrderEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPaymentOrderEdge2ᚖgovmobileᚋgraphᚋmodelᚐPaymentOrderEdge(ctx context.Context, sel ast.SelectionSet, v *model.PaymentOrderEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentOrderEdge!")
+		return graphql.Null
+	}
+	return ec._PaymentOrderEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentRefund2ᚕᚖgovmobileᚋmodelsᚐPaymentRefundᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.PaymentRefund) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPaymentRefund2ᚖgovmobileᚋmodelsᚐPaymentRefund(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPaymentRefund2ᚖgovmobileᚋmodelsᚐPaymentRefund(ctx context.Context, sel ast.SelectionSet, v *models.PaymentRefund) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentRefund!")
+		return graphql.Null
+	}
+	return ec._PaymentRefund(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPaymentStart2ᚖgovmobileᚋgraphᚋmodelᚐPaymentStart(ctx context.Context, sel ast.SelectionSet, v *model.PaymentStart) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentStart!")
+		return graphql.Null
+	}
+	return ec._PaymentStart(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPaymentStatus2govmobileᚋpaymentᚐStatus(ctx context.Context, v any) (payment.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := payment.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPaymentStatus2govmobileᚋpaymentᚐStatus(ctx context.Context, sel ast.SelectionSet, v payment.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PaymentStatus!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNPermission2ᚕᚖgovmobileᚋgraphᚋmodelᚐPermissionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Permission) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -54947,6 +60974,130 @@ func (ec *executionContext) marshalNRebuildSearchIndexPayload2ᚖgovmobileᚋgra
 	return ec._RebuildSearchIndexPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNReceiptLineError2ᚕᚖgovmobileᚋgraphᚋmodelᚐReceiptLineErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReceiptLineError) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReceiptLineError2ᚖgovmobileᚋgraphᚋmodelᚐReceiptLineError(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReceiptLineError2ᚖgovmobileᚋgraphᚋmodelᚐReceiptLineError(ctx context.Context, sel ast.SelectionSet, v *model.ReceiptLineError) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReceiptLineError!")
+		return graphql.Null
+	}
+	return ec._ReceiptLineError(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReconciliation2ᚖgovmobileᚋmodelsᚐReconciliation(ctx context.Context, sel ast.SelectionSet, v *models.Reconciliation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Reconciliation!")
+		return graphql.Null
+	}
+	return ec._Reconciliation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReconciliationConnection2ᚖgovmobileᚋgraphᚋmodelᚐReconciliationConnection(ctx context.Context, sel ast.SelectionSet, v *model.ReconciliationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReconciliationConnection!")
+		return graphql.Null
+	}
+	return ec._ReconciliationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReconciliationEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐReconciliationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReconciliationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReconciliationEdge2ᚖgovmobileᚋgraphᚋmodelᚐReconciliationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReconciliationEdge2ᚖgovmobileᚋgraphᚋmodelᚐReconciliationEdge(ctx context.Context, sel ast.SelectionSet, v *model.ReconciliationEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReconciliationEdge!")
+		return graphql.Null
+	}
+	return ec._ReconciliationEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReconciliationItem2ᚖgovmobileᚋmodelsᚐReconciliationItem(ctx context.Context, sel ast.SelectionSet, v *models.ReconciliationItem) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReconciliationItem!")
+		return graphql.Null
+	}
+	return ec._ReconciliationItem(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReconciliationItemConnection2ᚖgovmobileᚋgraphᚋmodelᚐReconciliationItemConnection(ctx context.Context, sel ast.SelectionSet, v *model.ReconciliationItemConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReconciliationItemConnection!")
+		return graphql.Null
+	}
+	return ec._ReconciliationItemConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReconciliationItemEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐReconciliationItemEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReconciliationItemEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReconciliationItemEdge2ᚖgovmobileᚋgraphᚋmodelᚐReconciliationItemEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReconciliationItemEdge2ᚖgovmobileᚋgraphᚋmodelᚐReconciliationItemEdge(ctx context.Context, sel ast.SelectionSet, v *model.ReconciliationItemEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReconciliationItemEdge!")
+		return graphql.Null
+	}
+	return ec._ReconciliationItemEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReconciliationItemKind2govmobileᚋgraphᚋmodelᚐReconciliationItemKind(ctx context.Context, v any) (model.ReconciliationItemKind, error) {
+	var res model.ReconciliationItemKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReconciliationItemKind2govmobileᚋgraphᚋmodelᚐReconciliationItemKind(ctx context.Context, sel ast.SelectionSet, v model.ReconciliationItemKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNReconciliationStatus2govmobileᚋgraphᚋmodelᚐReconciliationStatus(ctx context.Context, v any) (model.ReconciliationStatus, error) {
+	var res model.ReconciliationStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReconciliationStatus2govmobileᚋgraphᚋmodelᚐReconciliationStatus(ctx context.Context, sel ast.SelectionSet, v model.ReconciliationStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNRectification2ᚖgovmobileᚋmodelsᚐRectification(ctx context.Context, sel ast.SelectionSet, v *models.Rectification) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Rectification!")
@@ -55013,6 +61164,21 @@ func (ec *executionContext) marshalNRectificationStatus2govmobileᚋevaluation�
 func (ec *executionContext) unmarshalNRectifyInput2govmobileᚋgraphᚋmodelᚐRectifyInput(ctx context.Context, v any) (model.RectifyInput, error) {
 	res, err := ec.unmarshalInputRectifyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRefundPaymentInput2govmobileᚋgraphᚋmodelᚐRefundPaymentInput(ctx context.Context, v any) (model.RefundPaymentInput, error) {
+	res, err := ec.unmarshalInputRefundPaymentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNRefundStatus2govmobileᚋgraphᚋmodelᚐRefundStatus(ctx context.Context, v any) (model.RefundStatus, error) {
+	var res model.RefundStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRefundStatus2govmobileᚋgraphᚋmodelᚐRefundStatus(ctx context.Context, sel ast.SelectionSet, v model.RefundStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNRegion2ᚕᚖgovmobileᚋmodelsᚐRegionᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Region) graphql.Marshaler {
@@ -55179,6 +61345,11 @@ func (ec *executionContext) marshalNSaveApplicationDraftPayload2ᚖgovmobileᚋg
 
 func (ec *executionContext) unmarshalNSaveConsultationDraftInput2govmobileᚋgraphᚋmodelᚐSaveConsultationDraftInput(ctx context.Context, v any) (model.SaveConsultationDraftInput, error) {
 	res, err := ec.unmarshalInputSaveConsultationDraftInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSaveFeeItemInput2govmobileᚋgraphᚋmodelᚐSaveFeeItemInput(ctx context.Context, v any) (model.SaveFeeItemInput, error) {
+	res, err := ec.unmarshalInputSaveFeeItemInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -56179,6 +62350,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOCase2ᚖgovmobileᚋmodelsᚐCase(ctx context.Context, sel ast.SelectionSet, v *models.Case) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Case(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOCaseStatus2ᚖgovmobileᚋcasesᚐStatus(ctx context.Context, v any) (*cases.Status, error) {
 	if v == nil {
 		return nil, nil
@@ -56447,6 +62625,24 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOInt2ᚖint64(ctx context.Context, v any) (*int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalInt64(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.SelectionSet, v *int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt64(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOInterfaceAuthMode2ᚖgovmobileᚋifaceᚐAuthMode(ctx context.Context, v any) (*iface.AuthMode, error) {
 	if v == nil {
 		return nil, nil
@@ -56583,6 +62779,25 @@ func (ec *executionContext) marshalONode2govmobileᚋmodelsᚐNode(ctx context.C
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPaymentStatus2ᚖgovmobileᚋpaymentᚐStatus(ctx context.Context, v any) (*payment.Status, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := payment.Status(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPaymentStatus2ᚖgovmobileᚋpaymentᚐStatus(ctx context.Context, sel ast.SelectionSet, v *payment.Status) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) marshalORectification2ᚖgovmobileᚋmodelsᚐRectification(ctx context.Context, sel ast.SelectionSet, v *models.Rectification) graphql.Marshaler {

@@ -31,6 +31,9 @@ const (
 	ReviewFilings   Name = "filings.review"       // review filings
 	ManageSeals     Name = "seals.manage"         // agencies' electronic seals and who may use them
 	IssueLicenses   Name = "licenses.issue"       // issue and revoke an agency's electronic licences
+	CollectPayments Name = "payments.collect"     // fee items, payment orders, refunds, an agency's receipts
+	Reconcile       Name = "payments.reconcile"   // payment notifications and the daily reconciliation
+	ManageIncidents Name = "incidents.manage"     // operations incidents and runbooks
 )
 
 // All are the permissions with their Chinese names, in display order.
@@ -42,6 +45,7 @@ var All = []struct{ Name, Label string }{
 	{ManageIfaces, "接口注册与测试"}, {ReviewIfaces, "接口审核与敏感词管理"}, {MonitorIfaces, "接口监测与预警"},
 	{ManageApps, "应用接入与测试"}, {ReviewApps, "应用审核与上下线"},
 	{ManageFilings, "移动端备案"}, {ReviewFilings, "备案审核"}, {ManageSeals, "电子印章管理"}, {IssueLicenses, "证照签发"},
+	{CollectPayments, "收费与退款"}, {Reconcile, "支付对账"}, {ManageIncidents, "运维事件处置"},
 }
 
 // Known reports whether name is a permission.

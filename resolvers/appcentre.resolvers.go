@@ -50,11 +50,6 @@ func (r *appFileResolver) ID(ctx context.Context, obj *models.AppFile) (string, 
 	return globalIDNum(kindAppFile, obj.ID), nil
 }
 
-// Size is the resolver for the size field.
-func (r *appFileResolver) Size(ctx context.Context, obj *models.AppFile) (int, error) {
-	return int(obj.Size), nil
-}
-
 // Outcome is the resolver for the outcome field.
 func (r *appInterfaceResultResolver) Outcome(ctx context.Context, obj *apps.InterfaceResult) (iface.Outcome, error) {
 	return iface.Outcome(obj.Check.Outcome), nil
@@ -78,26 +73,6 @@ func (r *appInterfaceResultResolver) Error(ctx context.Context, obj *apps.Interf
 // IconURL is the resolver for the iconUrl field.
 func (r *appPlacementResolver) IconURL(ctx context.Context, obj *models.AppPublication) (*string, error) {
 	return iconURL(obj.IconFileID), nil
-}
-
-// Opens is the resolver for the opens field.
-func (r *appUsageDayResolver) Opens(ctx context.Context, obj *models.AppUsage) (int, error) {
-	return int(obj.Opens), nil
-}
-
-// Users is the resolver for the users field.
-func (r *appUsageDayResolver) Users(ctx context.Context, obj *models.AppUsage) (int, error) {
-	return int(obj.Users), nil
-}
-
-// Calls is the resolver for the calls field.
-func (r *appUsageDayResolver) Calls(ctx context.Context, obj *models.AppUsage) (int, error) {
-	return int(obj.Calls), nil
-}
-
-// Errors is the resolver for the errors field.
-func (r *appUsageDayResolver) Errors(ctx context.Context, obj *models.AppUsage) (int, error) {
-	return int(obj.Errors), nil
 }
 
 // App is the resolver for the app field.
@@ -449,9 +424,6 @@ func (r *Resolver) AppInterfaceResult() graph.AppInterfaceResultResolver {
 // AppPlacement returns graph.AppPlacementResolver implementation.
 func (r *Resolver) AppPlacement() graph.AppPlacementResolver { return &appPlacementResolver{r} }
 
-// AppUsageDay returns graph.AppUsageDayResolver implementation.
-func (r *Resolver) AppUsageDay() graph.AppUsageDayResolver { return &appUsageDayResolver{r} }
-
 // HallApp returns graph.HallAppResolver implementation.
 func (r *Resolver) HallApp() graph.HallAppResolver { return &hallAppResolver{r} }
 
@@ -465,7 +437,6 @@ type (
 	appFileResolver            struct{ *Resolver }
 	appInterfaceResultResolver struct{ *Resolver }
 	appPlacementResolver       struct{ *Resolver }
-	appUsageDayResolver        struct{ *Resolver }
 	hallAppResolver            struct{ *Resolver }
 	managedAppResolver         struct{ *Resolver }
 )

@@ -69,11 +69,6 @@ func (r *caseMaterialResolver) ID(ctx context.Context, obj *models.CaseFile) (st
 	return GlobalID(KindCaseFile, obj.ID), nil
 }
 
-// Size is the resolver for the size field.
-func (r *caseMaterialResolver) Size(ctx context.Context, obj *models.CaseFile) (int, error) {
-	return int(obj.Size), nil
-}
-
 // DownloadURL is the resolver for the downloadUrl field.
 func (r *caseMaterialResolver) DownloadURL(ctx context.Context, obj *models.CaseFile) (string, error) {
 	return "/files/" + GlobalID(KindCaseFile, obj.ID), nil

@@ -72,11 +72,6 @@ func (r *consultationAttachmentResolver) ID(ctx context.Context, obj *models.Con
 	return GlobalID(KindConsultationFile, obj.ID), nil
 }
 
-// Size is the resolver for the size field.
-func (r *consultationAttachmentResolver) Size(ctx context.Context, obj *models.ConsultationFile) (int, error) {
-	return int(obj.Size), nil
-}
-
 // DownloadURL is the resolver for the downloadUrl field.
 func (r *consultationAttachmentResolver) DownloadURL(ctx context.Context, obj *models.ConsultationFile) (string, error) {
 	return "/files/" + GlobalID(KindConsultationFile, obj.ID), nil

@@ -18,6 +18,7 @@ import (
 	"govmobile/license"
 	"govmobile/lightapp"
 	"govmobile/messages"
+	"govmobile/payment"
 	"govmobile/platformkey"
 	"govmobile/seal"
 	"govmobile/search"
@@ -64,4 +65,6 @@ type Resolver struct {
 	Seals *seal.Service
 	// Licenses keeps electronic licences.
 	Licenses *license.Service
+	// Payments keeps fee items, payment orders and reconciliations.
+	Payments *payment.Service
 }

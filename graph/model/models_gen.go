@@ -691,6 +691,22 @@ type HotSearch struct {
 	Count int `json:"count"`
 }
 
+// 报送部门回单。
+type ImportAgencyReceiptsInput struct {
+	// 回单日期（北京时间 YYYY-MM-DD）。
+	Day string `json:"day"`
+	// CSV 内容：首行 order_number,receipt_no,amount_fen；整份替换本部门当日回单。
+	CSV string `json:"csv"`
+}
+
+// 报送回单的结果：有任何错误时整份不导入。
+type ImportAgencyReceiptsPayload struct {
+	// 导入的行数。
+	Imported int `json:"imported"`
+	// 错误行（至多100条）。
+	Errors []*ReceiptLineError `json:"errors"`
+}
+
 // 预警列表（从新到旧）。
 type InterfaceAlertConnection struct {
 	// 本页。
@@ -797,6 +813,14 @@ type IssueLicenseInput struct {
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 	// 证照内容，至多30项。
 	Fields []*LicenseFieldInput `json:"fields,omitempty"`
+}
+
+// 开具缴费订单。
+type IssuePaymentOrderInput struct {
+	// 办件：须是本部门已受理、未办结的办件，且没有未关闭的订单。
+	CaseID string `json:"caseId"`
+	// 收费明细，1至20项。
+	Lines []*PaymentLineInput `json:"lines"`
 }
 
 // 知识库条目的内容（知识库管理，8.2.5）。
@@ -971,6 +995,60 @@ type PageInfo struct {
 	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// 收费明细的一项。
+type PaymentLineInput struct {
+	// 收费项目（须属于办件的事项且已启用）。
+	FeeItemID string `json:"feeItemId"`
+	// 数量，1至99。
+	Quantity int `json:"quantity"`
+}
+
+// 支付通知分页。
+type PaymentNotificationConnection struct {
+	// 本页的边。
+	Edges []*PaymentNotificationEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 支付通知分页中的一条。
+type PaymentNotificationEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 通知。
+	Node *models.PaymentNotification `json:"node"`
+}
+
+// 缴费订单分页。
+type PaymentOrderConnection struct {
+	// 本页的边。
+	Edges []*PaymentOrderEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 缴费订单分页中的一条。
+type PaymentOrderEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 订单。
+	Node *models.PaymentOrder `json:"node"`
+}
+
+// 去缴费：支付渠道给出的付款页和二维码内容。
+type PaymentStart struct {
+	// 订单。
+	Order *models.PaymentOrder `json:"order"`
+	// 付款页地址（跳转支付）。
+	PayURL string `json:"payUrl"`
+	// 二维码内容（扫码支付）。
+	QRCode string `json:"qrCode"`
+}
+
 // 一项管理权限（8.2.4）。
 type Permission struct {
 	// 权限名，用在角色里。
@@ -1017,6 +1095,50 @@ type RebuildSearchIndexPayload struct {
 	Started bool `json:"started"`
 }
 
+// 回单文件中的一行错误。
+type ReceiptLineError struct {
+	// 行号（首行为 1）。
+	Line int `json:"line"`
+	// 错误说明。
+	Message string `json:"message"`
+}
+
+// 对账记录分页。
+type ReconciliationConnection struct {
+	// 本页的边。
+	Edges []*ReconciliationEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 对账记录分页中的一条。
+type ReconciliationEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 对账。
+	Node *models.Reconciliation `json:"node"`
+}
+
+// 对账差异分页。
+type ReconciliationItemConnection struct {
+	// 本页的边。
+	Edges []*ReconciliationItemEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 对账差异分页中的一条。
+type ReconciliationItemEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 差异。
+	Node *models.ReconciliationItem `json:"node"`
+}
+
 // 整改列表（从新到旧）。
 type RectificationConnection struct {
 	// 本页的整改。
@@ -1049,6 +1171,18 @@ type RectifyInput struct {
 	Measures string `json:"measures"`
 	// 给评价人的答复，至多1000字。
 	Reply string `json:"reply"`
+}
+
+// 退款。
+type RefundPaymentInput struct {
+	// 订单。
+	OrderID string `json:"orderId"`
+	// 退款金额（分），不超过可退金额。
+	AmountFen int `json:"amountFen"`
+	// 原因，至多200字。
+	Reason string `json:"reason"`
+	// 幂等键（8至64位）：同一订单同一键只退一次，重试用同一键。
+	IdempotencyKey string `json:"idempotencyKey"`
 }
 
 // 注册信息。个人信息加密保存，只在本人授权后提供给服务应用。
@@ -1215,6 +1349,22 @@ type SaveConsultationDraftInput struct {
 	ConsultationID *string `json:"consultationId,omitempty"`
 	// 内容。
 	Consultation *ConsultationInput `json:"consultation"`
+}
+
+// 新建或修改收费项目（按事项内编码）。
+type SaveFeeItemInput struct {
+	// 事项。
+	MatterID string `json:"matterId"`
+	// 编码，1至32位字母、数字、下划线或连字符。
+	Code string `json:"code"`
+	// 名称，至多100字。
+	Name string `json:"name"`
+	// 单价（分），0.01元至100万元。
+	AmountFen int `json:"amountFen"`
+	// 收费依据，至多300字。
+	Basis string `json:"basis"`
+	// 是否启用。
+	Active bool `json:"active"`
 }
 
 // 印章操作。
@@ -1928,6 +2078,204 @@ func (e *OrderDirection) UnmarshalJSON(b []byte) error {
 }
 
 func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// 对账差异类型。
+type ReconciliationItemKind string
+
+const (
+	// 平台有记录，渠道对账单没有。
+	ReconciliationItemKindMissingInChannel ReconciliationItemKind = "MISSING_IN_CHANNEL"
+	// 渠道对账单有，平台当日没有记录。
+	ReconciliationItemKindExtraInChannel ReconciliationItemKind = "EXTRA_IN_CHANNEL"
+	// 平台与渠道金额不一致。
+	ReconciliationItemKindAmountMismatch ReconciliationItemKind = "AMOUNT_MISMATCH"
+	// 已缴费，但部门回单中没有。
+	ReconciliationItemKindMissingReceipt ReconciliationItemKind = "MISSING_RECEIPT"
+	// 部门回单有，但平台当日没有这笔缴费。
+	ReconciliationItemKindExtraReceipt ReconciliationItemKind = "EXTRA_RECEIPT"
+	// 部门回单金额与缴费金额不一致。
+	ReconciliationItemKindReceiptAmountMismatch ReconciliationItemKind = "RECEIPT_AMOUNT_MISMATCH"
+	// 部门当日有收费但未报送回单。
+	ReconciliationItemKindAgencyNotReported ReconciliationItemKind = "AGENCY_NOT_REPORTED"
+)
+
+var AllReconciliationItemKind = []ReconciliationItemKind{
+	ReconciliationItemKindMissingInChannel,
+	ReconciliationItemKindExtraInChannel,
+	ReconciliationItemKindAmountMismatch,
+	ReconciliationItemKindMissingReceipt,
+	ReconciliationItemKindExtraReceipt,
+	ReconciliationItemKindReceiptAmountMismatch,
+	ReconciliationItemKindAgencyNotReported,
+}
+
+func (e ReconciliationItemKind) IsValid() bool {
+	switch e {
+	case ReconciliationItemKindMissingInChannel, ReconciliationItemKindExtraInChannel, ReconciliationItemKindAmountMismatch, ReconciliationItemKindMissingReceipt, ReconciliationItemKindExtraReceipt, ReconciliationItemKindReceiptAmountMismatch, ReconciliationItemKindAgencyNotReported:
+		return true
+	}
+	return false
+}
+
+func (e ReconciliationItemKind) String() string {
+	return string(e)
+}
+
+func (e *ReconciliationItemKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ReconciliationItemKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ReconciliationItemKind", str)
+	}
+	return nil
+}
+
+func (e ReconciliationItemKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ReconciliationItemKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ReconciliationItemKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// 对账结果。
+type ReconciliationStatus string
+
+const (
+	// 进行中。
+	ReconciliationStatusRunning ReconciliationStatus = "RUNNING"
+	// 平台、支付渠道和各部门回单全部一致。
+	ReconciliationStatusBalanced ReconciliationStatus = "BALANCED"
+	// 发现差异，见 items。
+	ReconciliationStatusIssues ReconciliationStatus = "ISSUES"
+	// 未能取得或读取支付渠道对账单。
+	ReconciliationStatusFailed ReconciliationStatus = "FAILED"
+)
+
+var AllReconciliationStatus = []ReconciliationStatus{
+	ReconciliationStatusRunning,
+	ReconciliationStatusBalanced,
+	ReconciliationStatusIssues,
+	ReconciliationStatusFailed,
+}
+
+func (e ReconciliationStatus) IsValid() bool {
+	switch e {
+	case ReconciliationStatusRunning, ReconciliationStatusBalanced, ReconciliationStatusIssues, ReconciliationStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e ReconciliationStatus) String() string {
+	return string(e)
+}
+
+func (e *ReconciliationStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ReconciliationStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ReconciliationStatus", str)
+	}
+	return nil
+}
+
+func (e ReconciliationStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ReconciliationStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ReconciliationStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// 退款状态。
+type RefundStatus string
+
+const (
+	// 已向支付渠道申请，等待结果；用同一幂等键重试可取得结果。
+	RefundStatusPending RefundStatus = "PENDING"
+	// 已退回。
+	RefundStatusSucceeded RefundStatus = "SUCCEEDED"
+	// 支付渠道拒绝退款。
+	RefundStatusFailed RefundStatus = "FAILED"
+)
+
+var AllRefundStatus = []RefundStatus{
+	RefundStatusPending,
+	RefundStatusSucceeded,
+	RefundStatusFailed,
+}
+
+func (e RefundStatus) IsValid() bool {
+	switch e {
+	case RefundStatusPending, RefundStatusSucceeded, RefundStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e RefundStatus) String() string {
+	return string(e)
+}
+
+func (e *RefundStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RefundStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RefundStatus", str)
+	}
+	return nil
+}
+
+func (e RefundStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RefundStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RefundStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
