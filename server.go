@@ -38,6 +38,7 @@ type options struct {
 	whitelist                                                      string
 	healthInterval                                                 time.Duration
 	publicURL, payURL, payKey, payMerchant                         string
+	carrierURL, carrierSecret, carrierName                         string
 }
 
 func defineFlags(fs *flag.FlagSet) *options {
@@ -70,6 +71,9 @@ func defineFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.payURL, "pay-channel-url", env("PAY_CHANNEL_URL", ""), "支付渠道地址（GOVPAY1 协议，见 payment/README.md）；不设置时：开发模式使用进程内沙箱渠道，否则缴费不可用 (PAY_CHANNEL_URL)")
 	fs.StringVar(&o.payKey, "pay-channel-public-key", env("PAY_CHANNEL_PUBLIC_KEY", ""), "支付渠道的 SM2 公钥（十六进制 04… 或 PEM），验证通知、查询和对账单 (PAY_CHANNEL_PUBLIC_KEY)")
 	fs.StringVar(&o.payMerchant, "pay-merchant-id", env("PAY_MERCHANT_ID", "GOVMOBILE"), "在支付渠道的商户号 (PAY_MERCHANT_ID)")
+	fs.StringVar(&o.carrierURL, "carrier-url", env("CARRIER_URL", ""), "快递公司接口地址（见 logistics/README.md）；不设置时：开发模式使用进程内沙箱快递，否则寄递不可用 (CARRIER_URL)")
+	fs.StringVar(&o.carrierSecret, "carrier-secret", env("CARRIER_SECRET", ""), "与快递公司约定的 HMAC-SM3 密钥，至少16字节，用于下单请求和轨迹推送 (CARRIER_SECRET)")
+	fs.StringVar(&o.carrierName, "carrier-name", env("CARRIER_NAME", "sandbox"), "快递公司名称（运单号在同一快递公司内唯一）(CARRIER_NAME)")
 	return o
 }
 
@@ -93,6 +97,7 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 		Addr: o.addr, DataDir: o.dataDir, DatabaseURL: o.db, AdminPassword: o.adminPassword,
 		MasterKeyFile: o.masterKeyFile, TicketTTL: o.ticketTTL, Logger: log,
 		ResponseCacheBytes: int64(o.cacheMB) << 20, RectificationDays: o.rectificationDays,
+		CarrierURL: o.carrierURL, CarrierSecret: o.carrierSecret, CarrierName: o.carrierName,
 		PublicURL: o.publicURL, PayChannelURL: o.payURL, PayChannelPublicKey: o.payKey, PayMerchantID: o.payMerchant,
 	}
 	if o.payURL != "" && o.payKey == "" {

@@ -36,6 +36,8 @@ import (
 	"govmobile/license"
 	"govmobile/lightapp"
 	"govmobile/loaders"
+	"govmobile/logistics"
+	lsandbox "govmobile/logistics/sandbox"
 	"govmobile/messages"
 	"govmobile/models"
 	"govmobile/outbound"
@@ -99,6 +101,13 @@ type Config struct {
 	PayChannelURL       string
 	PayChannelPublicKey string
 	PayMerchantID       string
+	// CarrierURL, CarrierSecret and CarrierName configure the courier
+	// company of the logistics service (8.3.2 e); without a URL mailing is
+	// unavailable, except in dev mode, where the sandbox carrier runs
+	// in-process at /sandbox/carrier/.
+	CarrierURL    string
+	CarrierSecret string
+	CarrierName   string
 	// SkipDemo leaves the catalogue empty (tests that load their own data).
 	SkipDemo bool
 	Logger   *slog.Logger
@@ -191,6 +200,11 @@ type App struct {
 	// without a configured channel).
 	Payments   *payment.Service
 	PaySandbox *sandbox.Server
+	// Logistics keeps cases' shipments (8.3.2 e); nil without a carrier.
+	// CarrierSandbox is the in-process sandbox carrier (dev mode).
+	Logistics      *logistics.Service
+	CarrierSandbox *lsandbox.Sandbox
+	keys           *gm.Keyring
 	// Demo is the demo light app, in dev mode only.
 	Demo    *demoapp.App
 	Handler http.Handler
@@ -351,6 +365,10 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	if err := a.setupPayments(); err != nil {
 		return err
 	}
+	a.keys = keys
+	if err := a.setupLogistics(); err != nil {
+		return err
+	}
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
 	if password == "" {
@@ -382,7 +400,7 @@ func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
-		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals, Licenses: a.Licenses, Payments: a.Payments}
+		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals, Licenses: a.Licenses, Payments: a.Payments, Logistics: a.Logistics}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
@@ -421,6 +439,12 @@ func (a *App) routes() http.Handler {
 	mux.Handle(lightapp.ExchangePath, httpapi.Observe(log, "user-info", a.LightApps.Handler(log)))
 	mux.Handle("GET /jssdk/index.js", web.JSSDK())
 	mux.Handle(payment.NotifyPath, httpapi.Observe(log, "pay-notify", a.Payments.NotifyHandler()))
+	if a.Logistics != nil {
+		mux.Handle(logistics.WebhookPath, httpapi.Observe(log, "carrier-webhook", a.Logistics.WebhookHandler()))
+	}
+	if a.CarrierSandbox != nil {
+		mux.Handle("/sandbox/carrier/", http.StripPrefix("/sandbox/carrier", a.CarrierSandbox))
+	}
 	if a.PaySandbox != nil {
 		mux.Handle("/sandbox/pay/", http.StripPrefix("/sandbox/pay", a.PaySandbox.Handler()))
 	}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"govmobile/app"
+	"govmobile/logistics"
+	lsandbox "govmobile/logistics/sandbox"
 	"govmobile/validate"
 
 	"github.com/go-sql-driver/mysql"
@@ -33,7 +35,12 @@ type backend struct {
 	app  *app.App
 	srv  *httptest.Server
 	dir  string
+	// carrier is the sandbox courier the backend's logistics talks to.
+	carrier *lsandbox.Sandbox
 }
+
+// carrierSecret is the tests' shared secret with the sandbox carrier.
+const carrierSecret = "carrier-test-secret-0123456789"
 
 var (
 	backendsOnce sync.Once
@@ -68,6 +75,11 @@ func newApp(name string, mutate func(*app.Config)) (*backend, error) {
 		}
 		cfg.DatabaseURL = "mysql://" + dsn
 	}
+	// The sandbox carrier is a real server on loopback; it learns where to
+	// send tracking webhooks once the platform's server has an address.
+	var carrierHandler atomic.Pointer[http.Handler]
+	carrierSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*carrierHandler.Load()).ServeHTTP(w, r) }))
+	cfg.CarrierURL, cfg.CarrierSecret = carrierSrv.URL, carrierSecret
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -81,7 +93,11 @@ func newApp(name string, mutate func(*app.Config)) (*backend, error) {
 		a.Close()
 		return nil, fmt.Errorf("%s: search index: %w", name, err)
 	}
-	return &backend{name: name, app: a, srv: httptest.NewServer(a.Handler), dir: dir}, nil
+	b := &backend{name: name, app: a, srv: httptest.NewServer(a.Handler), dir: dir}
+	b.carrier = lsandbox.New(lsandbox.Config{Secret: []byte(carrierSecret), WebhookURL: b.srv.URL + logistics.WebhookPath, Logger: quietLogger()})
+	var h http.Handler = b.carrier
+	carrierHandler.Store(&h)
+	return b, nil
 }
 
 // freshMySQL drops and recreates the DSN's database.

@@ -95,8 +95,9 @@ var migrations = []migration{
 		// they were hidden.
 		return tx.Model(&models.App{}).Where("online = ?", false).UpdateColumn("status", "OFFLINE").Error
 	}},
-	{6, "unified payment (fee items, orders, ledger, refunds, notifications, agency receipts, reconciliations)", func(tx *gorm.DB) error {
-		return tx.AutoMigrate(models.PaymentTables...)
+	{6, "unified payment (fee items, orders, ledger, refunds, notifications, agency receipts, reconciliations); logistics (shipments, tracking, rejected webhooks); behaviour events and their aggregates", func(tx *gorm.DB) error {
+		tables := append(append(append([]any{}, models.PaymentTables...), models.LogisticsTables...), models.AnalyticsTables...)
+		return tx.AutoMigrate(tables...)
 	}},
 }
 

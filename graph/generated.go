@@ -19,6 +19,7 @@ import (
 	"govmobile/iface"
 	"govmobile/license"
 	"govmobile/lightapp"
+	"govmobile/logistics"
 	"govmobile/models"
 	"govmobile/payment"
 	"govmobile/platformkey"
@@ -61,6 +62,7 @@ type ResolverRoot interface {
 	Appointment() AppointmentResolver
 	AppointmentSlot() AppointmentSlotResolver
 	AuditLogEntry() AuditLogEntryResolver
+	CarrierWebhookRejection() CarrierWebhookRejectionResolver
 	Case() CaseResolver
 	CaseMaterial() CaseMaterialResolver
 	CaseStep() CaseStepResolver
@@ -100,6 +102,9 @@ type ResolverRoot interface {
 	SealRecord() SealRecordResolver
 	SealVerification() SealVerificationResolver
 	ServiceSubscription() ServiceSubscriptionResolver
+	Shipment() ShipmentResolver
+	ShipmentEvent() ShipmentEventResolver
+	ShipmentParty() ShipmentPartyResolver
 	SourceInterface() SourceInterfaceResolver
 	Subscription() SubscriptionResolver
 	Theme() ThemeResolver
@@ -376,6 +381,28 @@ type ComplexityRoot struct {
 		Appointment func(childComplexity int) int
 	}
 
+	CarrierWebhookRejection struct {
+		At         func(childComplexity int) int
+		Carrier    func(childComplexity int) int
+		Detail     func(childComplexity int) int
+		EventID    func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		RemoteAddr func(childComplexity int) int
+		WaybillNo  func(childComplexity int) int
+	}
+
+	CarrierWebhookRejectionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CarrierWebhookRejectionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Case struct {
 		Agency        func(childComplexity int) int
 		CreatedAt     func(childComplexity int) int
@@ -387,6 +414,7 @@ type ComplexityRoot struct {
 		Number        func(childComplexity int) int
 		PaymentOrders func(childComplexity int) int
 		Results       func(childComplexity int) int
+		Shipments     func(childComplexity int) int
 		Status        func(childComplexity int) int
 		SubmittedAt   func(childComplexity int) int
 		Timeline      func(childComplexity int) int
@@ -951,6 +979,7 @@ type ComplexityRoot struct {
 		BookAppointment           func(childComplexity int, input model.BookAppointmentInput) int
 		CancelAppointment         func(childComplexity int, input model.CancelAppointmentInput) int
 		CancelPaymentOrder        func(childComplexity int, orderID string) int
+		CancelShipment            func(childComplexity int, id string) int
 		CloseConsultation         func(childComplexity int, input model.CloseConsultationInput) int
 		CreateAdmin               func(childComplexity int, input model.CreateAdminInput) int
 		CreateApp                 func(childComplexity int, input model.CreateAppInput) int
@@ -973,6 +1002,8 @@ type ComplexityRoot struct {
 		IssuePaymentOrder         func(childComplexity int, input model.IssuePaymentOrderInput) int
 		Login                     func(childComplexity int, input model.LoginInput) int
 		Logout                    func(childComplexity int) int
+		MailMaterials             func(childComplexity int, input model.MailInput) int
+		MailResult                func(childComplexity int, input model.MailInput) int
 		MarkAdminNoticeRead       func(childComplexity int, id string) int
 		MarkFilingOnline          func(childComplexity int, input model.FilingActionInput) int
 		MarkMessagesRead          func(childComplexity int, input model.MarkMessagesReadInput) int
@@ -1152,68 +1183,72 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AdminAccounts           func(childComplexity int, first *int, after *string) int
-		AdminApp                func(childComplexity int, id string) int
-		AdminApps               func(childComplexity int, status *apps.Status, first *int, after *string) int
-		AdminNotices            func(childComplexity int, unreadOnly *bool) int
-		AdminPermissions        func(childComplexity int) int
-		AgencyCases             func(childComplexity int, status *cases.Status, first *int, after *string) int
-		AgencyConsultations     func(childComplexity int, status *consult.Status, keyword *string, first *int, after *string) int
-		AgencyPaymentOrders     func(childComplexity int, status *payment.Status, first *int, after *string) int
-		AgentChatQueue          func(childComplexity int) int
-		AppAuthorizationRequest func(childComplexity int, appID string) int
-		AppointmentSlots        func(childComplexity int, matterID string, hallID string, date string) int
-		Ask                     func(childComplexity int, question string) int
-		AuditLogs               func(childComplexity int, username *string, operation *string, first *int, after *string) int
-		ConsultationSuggestions func(childComplexity int, text string, matterID *string, agencyID *string) int
-		EvaluationAppeals       func(childComplexity int, first *int, after *string) int
-		EvaluationStats         func(childComplexity int, groupBy evaluation.GroupBy, regionCode *string, first *int) int
-		Filing                  func(childComplexity int, id string) int
-		Filings                 func(childComplexity int, status *filing.Status, first *int, after *string) int
-		HallApps                func(childComplexity int, hall string, first *int) int
-		HotSearches             func(childComplexity int, first *int) int
-		HotWordSettings         func(childComplexity int) int
-		InterfaceAlerts         func(childComplexity int, status *iface.AlertStatus, interfaceID *string, first *int, after *string) int
-		Matter                  func(childComplexity int, id *string, code *string) int
-		MatterFeeItems          func(childComplexity int, matterID string) int
-		Matters                 func(childComplexity int, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) int
-		Me                      func(childComplexity int) int
-		MyAgentChats            func(childComplexity int, first *int, after *string) int
-		MyAppAuthorizations     func(childComplexity int) int
-		MyAppointments          func(childComplexity int, first *int, after *string) int
-		MyCases                 func(childComplexity int, status *cases.Status, first *int, after *string) int
-		MyConsultations         func(childComplexity int, status *consult.Status, first *int, after *string) int
-		MyEvaluations           func(childComplexity int, first *int, after *string) int
-		MyLicenses              func(childComplexity int) int
-		MyMessages              func(childComplexity int, unreadOnly *bool, first *int, after *string) int
-		MyPaymentOrders         func(childComplexity int, status *payment.Status, first *int, after *string) int
-		MyServiceCode           func(childComplexity int, kind *servicecode.Kind) int
-		MySubscriptions         func(childComplexity int) int
-		Navigation              func(childComplexity int, dimension model.NavigationDimension, regionCode *string) int
-		Node                    func(childComplexity int, id string) int
-		PaymentNotifications    func(childComplexity int, outcome *string, first *int, after *string) int
-		PlatformPublicKeys      func(childComplexity int) int
-		Reconciliations         func(childComplexity int, first *int, after *string) int
-		Rectifications          func(childComplexity int, status *evaluation.Status, first *int, after *string) int
-		Region                  func(childComplexity int, code string) int
-		Regions                 func(childComplexity int, parentCode *string) int
-		Roles                   func(childComplexity int) int
-		Seals                   func(childComplexity int) int
-		Search                  func(childComplexity int, query string, scope *search.Scope, orderBy *search.Order, regionCode *string, first *int, after *string) int
-		SearchIndexStatus       func(childComplexity int) int
-		SearchStatistics        func(childComplexity int, days *int) int
-		SearchSuggestions       func(childComplexity int, prefix string, first *int) int
-		SearchSynonyms          func(childComplexity int) int
-		SensitiveWords          func(childComplexity int) int
-		ServiceHalls            func(childComplexity int, near *model.GeoPointInput, radiusKm *float64, regionCode *string, matterID *string, first *int, after *string) int
-		SourceInterfaces        func(childComplexity int, appID *string, status *iface.Status, first *int, after *string) int
-		Themes                  func(childComplexity int, serviceObject *models.ServiceObject) int
-		UnreadMessageCount      func(childComplexity int) int
-		UserInfoFields          func(childComplexity int) int
-		VerifyLicense           func(childComplexity int, file string) int
-		VerifyLicenseCode       func(childComplexity int, payload string) int
-		VerifySeal              func(childComplexity int, recordID string, sm3 string) int
-		VerifyServiceCode       func(childComplexity int, payload string) int
+		AdminAccounts            func(childComplexity int, first *int, after *string) int
+		AdminApp                 func(childComplexity int, id string) int
+		AdminApps                func(childComplexity int, status *apps.Status, first *int, after *string) int
+		AdminNotices             func(childComplexity int, unreadOnly *bool) int
+		AdminPermissions         func(childComplexity int) int
+		AgencyCases              func(childComplexity int, status *cases.Status, first *int, after *string) int
+		AgencyConsultations      func(childComplexity int, status *consult.Status, keyword *string, first *int, after *string) int
+		AgencyPaymentOrders      func(childComplexity int, status *payment.Status, first *int, after *string) int
+		AgencyShipments          func(childComplexity int, caseID *string, first *int, after *string) int
+		AgentChatQueue           func(childComplexity int) int
+		AppAuthorizationRequest  func(childComplexity int, appID string) int
+		AppointmentSlots         func(childComplexity int, matterID string, hallID string, date string) int
+		Ask                      func(childComplexity int, question string) int
+		AuditLogs                func(childComplexity int, username *string, operation *string, first *int, after *string) int
+		CarrierWebhookRejections func(childComplexity int, first *int, after *string) int
+		ConsultationSuggestions  func(childComplexity int, text string, matterID *string, agencyID *string) int
+		EvaluationAppeals        func(childComplexity int, first *int, after *string) int
+		EvaluationStats          func(childComplexity int, groupBy evaluation.GroupBy, regionCode *string, first *int) int
+		Filing                   func(childComplexity int, id string) int
+		Filings                  func(childComplexity int, status *filing.Status, first *int, after *string) int
+		HallApps                 func(childComplexity int, hall string, first *int) int
+		HotSearches              func(childComplexity int, first *int) int
+		HotWordSettings          func(childComplexity int) int
+		InterfaceAlerts          func(childComplexity int, status *iface.AlertStatus, interfaceID *string, first *int, after *string) int
+		Matter                   func(childComplexity int, id *string, code *string) int
+		MatterFeeItems           func(childComplexity int, matterID string) int
+		Matters                  func(childComplexity int, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) int
+		Me                       func(childComplexity int) int
+		MyAgentChats             func(childComplexity int, first *int, after *string) int
+		MyAppAuthorizations      func(childComplexity int) int
+		MyAppointments           func(childComplexity int, first *int, after *string) int
+		MyCases                  func(childComplexity int, status *cases.Status, first *int, after *string) int
+		MyConsultations          func(childComplexity int, status *consult.Status, first *int, after *string) int
+		MyEvaluations            func(childComplexity int, first *int, after *string) int
+		MyLicenses               func(childComplexity int) int
+		MyMessages               func(childComplexity int, unreadOnly *bool, first *int, after *string) int
+		MyPaymentOrders          func(childComplexity int, status *payment.Status, first *int, after *string) int
+		MyServiceCode            func(childComplexity int, kind *servicecode.Kind) int
+		MyShipments              func(childComplexity int, caseID *string, first *int, after *string) int
+		MySubscriptions          func(childComplexity int) int
+		Navigation               func(childComplexity int, dimension model.NavigationDimension, regionCode *string) int
+		Node                     func(childComplexity int, id string) int
+		PaymentNotifications     func(childComplexity int, outcome *string, first *int, after *string) int
+		PlatformPublicKeys       func(childComplexity int) int
+		Reconciliations          func(childComplexity int, first *int, after *string) int
+		Rectifications           func(childComplexity int, status *evaluation.Status, first *int, after *string) int
+		Region                   func(childComplexity int, code string) int
+		Regions                  func(childComplexity int, parentCode *string) int
+		Roles                    func(childComplexity int) int
+		Seals                    func(childComplexity int) int
+		Search                   func(childComplexity int, query string, scope *search.Scope, orderBy *search.Order, regionCode *string, first *int, after *string) int
+		SearchIndexStatus        func(childComplexity int) int
+		SearchStatistics         func(childComplexity int, days *int) int
+		SearchSuggestions        func(childComplexity int, prefix string, first *int) int
+		SearchSynonyms           func(childComplexity int) int
+		SensitiveWords           func(childComplexity int) int
+		ServiceHalls             func(childComplexity int, near *model.GeoPointInput, radiusKm *float64, regionCode *string, matterID *string, first *int, after *string) int
+		Shipment                 func(childComplexity int, id string) int
+		SourceInterfaces         func(childComplexity int, appID *string, status *iface.Status, first *int, after *string) int
+		Themes                   func(childComplexity int, serviceObject *models.ServiceObject) int
+		UnreadMessageCount       func(childComplexity int) int
+		UserInfoFields           func(childComplexity int) int
+		VerifyLicense            func(childComplexity int, file string) int
+		VerifyLicenseCode        func(childComplexity int, payload string) int
+		VerifySeal               func(childComplexity int, recordID string, sm3 string) int
+		VerifyServiceCode        func(childComplexity int, payload string) int
 	}
 
 	RebuildSearchIndexPayload struct {
@@ -1460,6 +1495,47 @@ type ComplexityRoot struct {
 		Synonym func(childComplexity int) int
 	}
 
+	Shipment struct {
+		Carrier     func(childComplexity int) int
+		Case        func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		Direction   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Receiver    func(childComplexity int) int
+		Sender      func(childComplexity int) int
+		Status      func(childComplexity int) int
+		StatusLabel func(childComplexity int) int
+		Tracking    func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
+		WaybillNo   func(childComplexity int) int
+	}
+
+	ShipmentConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ShipmentEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ShipmentEvent struct {
+		Description func(childComplexity int) int
+		Location    func(childComplexity int) int
+		OccurredAt  func(childComplexity int) int
+		Status      func(childComplexity int) int
+		StatusLabel func(childComplexity int) int
+	}
+
+	ShipmentParty struct {
+		Address func(childComplexity int) int
+		Name    func(childComplexity int) int
+		Phone   func(childComplexity int) int
+		Region  func(childComplexity int) int
+	}
+
 	SourceInterface struct {
 		Address         func(childComplexity int) int
 		App             func(childComplexity int) int
@@ -1632,6 +1708,9 @@ type AuditLogEntryResolver interface {
 	Before(ctx context.Context, obj *models.AuditLog) (*string, error)
 	After(ctx context.Context, obj *models.AuditLog) (*string, error)
 }
+type CarrierWebhookRejectionResolver interface {
+	ID(ctx context.Context, obj *models.CarrierWebhookRejection) (string, error)
+}
 type CaseResolver interface {
 	ID(ctx context.Context, obj *models.Case) (string, error)
 
@@ -1645,6 +1724,7 @@ type CaseResolver interface {
 	Materials(ctx context.Context, obj *models.Case) ([]*models.CaseFile, error)
 	Results(ctx context.Context, obj *models.Case) ([]*models.CaseFile, error)
 	Evaluation(ctx context.Context, obj *models.Case) (*models.Evaluation, error)
+	Shipments(ctx context.Context, obj *models.Case) ([]*logistics.Shipment, error)
 	PaymentOrders(ctx context.Context, obj *models.Case) ([]*models.PaymentOrder, error)
 }
 type CaseMaterialResolver interface {
@@ -1890,6 +1970,9 @@ type MutationResolver interface {
 	AuthorizeApp(ctx context.Context, appID string, fields []string) (*models.AppConsent, error)
 	RevokeAppAuthorization(ctx context.Context, appID string) (bool, error)
 	AppTicket(ctx context.Context, appID string) (*model.AppTicket, error)
+	MailMaterials(ctx context.Context, input model.MailInput) (*logistics.Shipment, error)
+	MailResult(ctx context.Context, input model.MailInput) (*logistics.Shipment, error)
+	CancelShipment(ctx context.Context, id string) (*logistics.Shipment, error)
 	Subscribe(ctx context.Context, input model.SubscribeInput) (*model.SubscribePayload, error)
 	Unsubscribe(ctx context.Context, input model.UnsubscribeInput) (*model.UnsubscribePayload, error)
 	MarkMessagesRead(ctx context.Context, input model.MarkMessagesReadInput) (*model.MarkMessagesReadPayload, error)
@@ -1974,6 +2057,10 @@ type QueryResolver interface {
 	UserInfoFields(ctx context.Context) ([]*lightapp.Field, error)
 	AppAuthorizationRequest(ctx context.Context, appID string) (*model.AppAuthorizationRequest, error)
 	MyAppAuthorizations(ctx context.Context) ([]*models.AppConsent, error)
+	MyShipments(ctx context.Context, caseID *string, first *int, after *string) (*model.ShipmentConnection, error)
+	AgencyShipments(ctx context.Context, caseID *string, first *int, after *string) (*model.ShipmentConnection, error)
+	Shipment(ctx context.Context, id string) (*logistics.Shipment, error)
+	CarrierWebhookRejections(ctx context.Context, first *int, after *string) (*model.CarrierWebhookRejectionConnection, error)
 	Matters(ctx context.Context, filter *model.MatterFilter, orderBy *model.MatterOrder, first *int, after *string) (*model.MatterConnection, error)
 	Matter(ctx context.Context, id *string, code *string) (*models.Matter, error)
 	Navigation(ctx context.Context, dimension model.NavigationDimension, regionCode *string) ([]*model.NavigationEntry, error)
@@ -2060,6 +2147,23 @@ type ServiceSubscriptionResolver interface {
 	ID(ctx context.Context, obj *models.Subscription) (string, error)
 
 	TargetID(ctx context.Context, obj *models.Subscription) (string, error)
+}
+type ShipmentResolver interface {
+	ID(ctx context.Context, obj *logistics.Shipment) (string, error)
+	Case(ctx context.Context, obj *logistics.Shipment) (*models.Case, error)
+	Direction(ctx context.Context, obj *logistics.Shipment) (logistics.Direction, error)
+
+	Status(ctx context.Context, obj *logistics.Shipment) (logistics.Status, error)
+	StatusLabel(ctx context.Context, obj *logistics.Shipment) (string, error)
+
+	Tracking(ctx context.Context, obj *logistics.Shipment) ([]*logistics.Event, error)
+}
+type ShipmentEventResolver interface {
+	Status(ctx context.Context, obj *logistics.Event) (logistics.Status, error)
+	StatusLabel(ctx context.Context, obj *logistics.Event) (string, error)
+}
+type ShipmentPartyResolver interface {
+	Region(ctx context.Context, obj *logistics.Party) (*models.Region, error)
 }
 type SourceInterfaceResolver interface {
 	ID(ctx context.Context, obj *models.SourceInterface) (string, error)
@@ -3051,6 +3155,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CancelAppointmentPayload.Appointment(childComplexity), true
 
+	case "CarrierWebhookRejection.at":
+		if e.ComplexityRoot.CarrierWebhookRejection.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CarrierWebhookRejection.At(childComplexity), true
+	case "CarrierWebhookRejection.carrier":
+		if e.ComplexityRoot.CarrierWebhookRejection.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CarrierWebhookRejection.Carrier(childComplexity), true
+	case "CarrierWebhookRejection.detail":
+		if e.ComplexityRoot.CarrierWebhookRejection.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CarrierWebhookRejection.Detail(childComplexity), true
+	case "CarrierWebhookRejection.eventId":
+		if e.ComplexityRoot.CarrierWebhookRejection.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CarrierWebhookRejection.EventID(childComplexity), true
+	case "CarrierWebhookRejection.id":
+		if e.ComplexityRoot.CarrierWebhookRejection.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CarrierWebhookRejection.ID(childComplexity), true
+	case "CarrierWebhookRejection.reason":
+		if e.ComplexityRoot.CarrierWebhookRejection.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CarrierWebhookRejection.Reason(childComplexity), true
+	case "CarrierWebhookRejection.remoteAddr":
+		if e.ComplexityRoot.CarrierWebhookRejection.RemoteAddr == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CarrierWebhookRejection.RemoteAddr(childComplexity), true
+	case "CarrierWebhookRejection.waybillNo":
+		if e.ComplexityRoot.CarrierWebhookRejection.WaybillNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CarrierWebhookRejection.WaybillNo(childComplexity), true
+
+	case "CarrierWebhookRejectionConnection.edges":
+		if e.ComplexityRoot.CarrierWebhookRejectionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CarrierWebhookRejectionConnection.Edges(childComplexity), true
+	case "CarrierWebhookRejectionConnection.pageInfo":
+		if e.ComplexityRoot.CarrierWebhookRejectionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CarrierWebhookRejectionConnection.PageInfo(childComplexity), true
+	case "CarrierWebhookRejectionConnection.totalCount":
+		if e.ComplexityRoot.CarrierWebhookRejectionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CarrierWebhookRejectionConnection.TotalCount(childComplexity), true
+
+	case "CarrierWebhookRejectionEdge.cursor":
+		if e.ComplexityRoot.CarrierWebhookRejectionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CarrierWebhookRejectionEdge.Cursor(childComplexity), true
+	case "CarrierWebhookRejectionEdge.node":
+		if e.ComplexityRoot.CarrierWebhookRejectionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CarrierWebhookRejectionEdge.Node(childComplexity), true
+
 	case "Case.agency":
 		if e.ComplexityRoot.Case.Agency == nil {
 			break
@@ -3111,6 +3296,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Case.Results(childComplexity), true
+	case "Case.shipments":
+		if e.ComplexityRoot.Case.Shipments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Case.Shipments(childComplexity), true
 	case "Case.status":
 		if e.ComplexityRoot.Case.Status == nil {
 			break
@@ -5407,6 +5598,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelPaymentOrder(childComplexity, args["orderId"].(string)), true
+	case "Mutation.cancelShipment":
+		if e.ComplexityRoot.Mutation.CancelShipment == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelShipment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelShipment(childComplexity, args["id"].(string)), true
 	case "Mutation.closeConsultation":
 		if e.ComplexityRoot.Mutation.CloseConsultation == nil {
 			break
@@ -5644,6 +5846,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity), true
+	case "Mutation.mailMaterials":
+		if e.ComplexityRoot.Mutation.MailMaterials == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_mailMaterials_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MailMaterials(childComplexity, args["input"].(model.MailInput)), true
+	case "Mutation.mailResult":
+		if e.ComplexityRoot.Mutation.MailResult == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_mailResult_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MailResult(childComplexity, args["input"].(model.MailInput)), true
 	case "Mutation.markAdminNoticeRead":
 		if e.ComplexityRoot.Mutation.MarkAdminNoticeRead == nil {
 			break
@@ -6792,6 +7016,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AgencyPaymentOrders(childComplexity, args["status"].(*payment.Status), args["first"].(*int), args["after"].(*string)), true
+	case "Query.agencyShipments":
+		if e.ComplexityRoot.Query.AgencyShipments == nil {
+			break
+		}
+
+		args, err := ec.field_Query_agencyShipments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AgencyShipments(childComplexity, args["caseId"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.agentChatQueue":
 		if e.ComplexityRoot.Query.AgentChatQueue == nil {
 			break
@@ -6842,6 +7077,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLogs(childComplexity, args["username"].(*string), args["operation"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.carrierWebhookRejections":
+		if e.ComplexityRoot.Query.CarrierWebhookRejections == nil {
+			break
+		}
+
+		args, err := ec.field_Query_carrierWebhookRejections_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CarrierWebhookRejections(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.consultationSuggestions":
 		if e.ComplexityRoot.Query.ConsultationSuggestions == nil {
 			break
@@ -7076,6 +7322,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyServiceCode(childComplexity, args["kind"].(*servicecode.Kind)), true
+	case "Query.myShipments":
+		if e.ComplexityRoot.Query.MyShipments == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myShipments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyShipments(childComplexity, args["caseId"].(*string), args["first"].(*int), args["after"].(*string)), true
 	case "Query.mySubscriptions":
 		if e.ComplexityRoot.Query.MySubscriptions == nil {
 			break
@@ -7239,6 +7496,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ServiceHalls(childComplexity, args["near"].(*model.GeoPointInput), args["radiusKm"].(*float64), args["regionCode"].(*string), args["matterId"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.shipment":
+		if e.ComplexityRoot.Query.Shipment == nil {
+			break
+		}
+
+		args, err := ec.field_Query_shipment_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Shipment(childComplexity, args["id"].(string)), true
 	case "Query.sourceInterfaces":
 		if e.ComplexityRoot.Query.SourceInterfaces == nil {
 			break
@@ -8192,6 +8460,167 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SetSearchSynonymPayload.Synonym(childComplexity), true
 
+	case "Shipment.carrier":
+		if e.ComplexityRoot.Shipment.Carrier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shipment.Carrier(childComplexity), true
+	case "Shipment.case":
+		if e.ComplexityRoot.Shipment.Case == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shipment.Case(childComplexity), true
+	case "Shipment.createdAt":
+		if e.ComplexityRoot.Shipment.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shipment.CreatedAt(childComplexity), true
+	case "Shipment.direction":
+		if e.ComplexityRoot.Shipment.Direction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shipment.Direction(childComplexity), true
+	case "Shipment.id":
+		if e.ComplexityRoot.Shipment.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shipment.ID(childComplexity), true
+	case "Shipment.receiver":
+		if e.ComplexityRoot.Shipment.Receiver == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shipment.Receiver(childComplexity), true
+	case "Shipment.sender":
+		if e.ComplexityRoot.Shipment.Sender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shipment.Sender(childComplexity), true
+	case "Shipment.status":
+		if e.ComplexityRoot.Shipment.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shipment.Status(childComplexity), true
+	case "Shipment.statusLabel":
+		if e.ComplexityRoot.Shipment.StatusLabel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shipment.StatusLabel(childComplexity), true
+	case "Shipment.tracking":
+		if e.ComplexityRoot.Shipment.Tracking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shipment.Tracking(childComplexity), true
+	case "Shipment.updatedAt":
+		if e.ComplexityRoot.Shipment.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shipment.UpdatedAt(childComplexity), true
+	case "Shipment.waybillNo":
+		if e.ComplexityRoot.Shipment.WaybillNo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shipment.WaybillNo(childComplexity), true
+
+	case "ShipmentConnection.edges":
+		if e.ComplexityRoot.ShipmentConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentConnection.Edges(childComplexity), true
+	case "ShipmentConnection.pageInfo":
+		if e.ComplexityRoot.ShipmentConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentConnection.PageInfo(childComplexity), true
+	case "ShipmentConnection.totalCount":
+		if e.ComplexityRoot.ShipmentConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentConnection.TotalCount(childComplexity), true
+
+	case "ShipmentEdge.cursor":
+		if e.ComplexityRoot.ShipmentEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentEdge.Cursor(childComplexity), true
+	case "ShipmentEdge.node":
+		if e.ComplexityRoot.ShipmentEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentEdge.Node(childComplexity), true
+
+	case "ShipmentEvent.description":
+		if e.ComplexityRoot.ShipmentEvent.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentEvent.Description(childComplexity), true
+	case "ShipmentEvent.location":
+		if e.ComplexityRoot.ShipmentEvent.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentEvent.Location(childComplexity), true
+	case "ShipmentEvent.occurredAt":
+		if e.ComplexityRoot.ShipmentEvent.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentEvent.OccurredAt(childComplexity), true
+	case "ShipmentEvent.status":
+		if e.ComplexityRoot.ShipmentEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentEvent.Status(childComplexity), true
+	case "ShipmentEvent.statusLabel":
+		if e.ComplexityRoot.ShipmentEvent.StatusLabel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentEvent.StatusLabel(childComplexity), true
+
+	case "ShipmentParty.address":
+		if e.ComplexityRoot.ShipmentParty.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentParty.Address(childComplexity), true
+	case "ShipmentParty.name":
+		if e.ComplexityRoot.ShipmentParty.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentParty.Name(childComplexity), true
+	case "ShipmentParty.phone":
+		if e.ComplexityRoot.ShipmentParty.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentParty.Phone(childComplexity), true
+	case "ShipmentParty.region":
+		if e.ComplexityRoot.ShipmentParty.Region == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShipmentParty.Region(childComplexity), true
+
 	case "SourceInterface.address":
 		if e.ComplexityRoot.SourceInterface.Address == nil {
 			break
@@ -8602,6 +9031,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("KnowledgeEntryInput", ec.unmarshalInputKnowledgeEntryInput),
 			graphql.NewInputUnmarshaler("LicenseFieldInput", ec.unmarshalInputLicenseFieldInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
+			graphql.NewInputUnmarshaler("MailInput", ec.unmarshalInputMailInput),
 			graphql.NewInputUnmarshaler("MarkMessagesReadInput", ec.unmarshalInputMarkMessagesReadInput),
 			graphql.NewInputUnmarshaler("MatterFilter", ec.unmarshalInputMatterFilter),
 			graphql.NewInputUnmarshaler("MatterOrder", ec.unmarshalInputMatterOrder),
@@ -8633,6 +9063,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SetAppCredentialsInput", ec.unmarshalInputSetAppCredentialsInput),
 			graphql.NewInputUnmarshaler("SetHotWordInput", ec.unmarshalInputSetHotWordInput),
 			graphql.NewInputUnmarshaler("SetSearchSynonymInput", ec.unmarshalInputSetSearchSynonymInput),
+			graphql.NewInputUnmarshaler("ShipmentPartyInput", ec.unmarshalInputShipmentPartyInput),
 			graphql.NewInputUnmarshaler("SourceInterfaceInput", ec.unmarshalInputSourceInterfaceInput),
 			graphql.NewInputUnmarshaler("StartAgentChatInput", ec.unmarshalInputStartAgentChatInput),
 			graphql.NewInputUnmarshaler("SubmitApplicationInput", ec.unmarshalInputSubmitApplicationInput),
@@ -8741,7 +9172,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/filings.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/licenses.graphqls" "schema/lightapps.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/payments.graphqls" "schema/regions.graphqls" "schema/seals.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
+//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/filings.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/licenses.graphqls" "schema/lightapps.graphqls" "schema/logistics.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/payments.graphqls" "schema/regions.graphqls" "schema/seals.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -8768,6 +9199,7 @@ var sources = []*ast.Source{
 	{Name: "schema/interfaces.graphqls", Input: sourceData("schema/interfaces.graphqls"), BuiltIn: false},
 	{Name: "schema/licenses.graphqls", Input: sourceData("schema/licenses.graphqls"), BuiltIn: false},
 	{Name: "schema/lightapps.graphqls", Input: sourceData("schema/lightapps.graphqls"), BuiltIn: false},
+	{Name: "schema/logistics.graphqls", Input: sourceData("schema/logistics.graphqls"), BuiltIn: false},
 	{Name: "schema/matters.graphqls", Input: sourceData("schema/matters.graphqls"), BuiltIn: false},
 	{Name: "schema/messages.graphqls", Input: sourceData("schema/messages.graphqls"), BuiltIn: false},
 	{Name: "schema/payments.graphqls", Input: sourceData("schema/payments.graphqls"), BuiltIn: false},
@@ -9310,6 +9742,50 @@ func (ec *executionContext) childFields_CancelAppointmentPayload(ctx context.Con
 	return nil, fmt.Errorf("no field named %q was found under type CancelAppointmentPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CarrierWebhookRejection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CarrierWebhookRejection_id(ctx, field)
+	case "carrier":
+		return ec.fieldContext_CarrierWebhookRejection_carrier(ctx, field)
+	case "reason":
+		return ec.fieldContext_CarrierWebhookRejection_reason(ctx, field)
+	case "detail":
+		return ec.fieldContext_CarrierWebhookRejection_detail(ctx, field)
+	case "eventId":
+		return ec.fieldContext_CarrierWebhookRejection_eventId(ctx, field)
+	case "waybillNo":
+		return ec.fieldContext_CarrierWebhookRejection_waybillNo(ctx, field)
+	case "remoteAddr":
+		return ec.fieldContext_CarrierWebhookRejection_remoteAddr(ctx, field)
+	case "at":
+		return ec.fieldContext_CarrierWebhookRejection_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CarrierWebhookRejection", field.Name)
+}
+
+func (ec *executionContext) childFields_CarrierWebhookRejectionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_CarrierWebhookRejectionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_CarrierWebhookRejectionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CarrierWebhookRejectionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CarrierWebhookRejectionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_CarrierWebhookRejectionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CarrierWebhookRejectionEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_CarrierWebhookRejectionEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CarrierWebhookRejectionEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -9340,6 +9816,8 @@ func (ec *executionContext) childFields_Case(ctx context.Context, field graphql.
 		return ec.fieldContext_Case_results(ctx, field)
 	case "evaluation":
 		return ec.fieldContext_Case_evaluation(ctx, field)
+	case "shipments":
+		return ec.fieldContext_Case_shipments(ctx, field)
 	case "paymentOrders":
 		return ec.fieldContext_Case_paymentOrders(ctx, field)
 	}
@@ -11156,6 +11634,88 @@ func (ec *executionContext) childFields_SetSearchSynonymPayload(ctx context.Cont
 	return nil, fmt.Errorf("no field named %q was found under type SetSearchSynonymPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Shipment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Shipment_id(ctx, field)
+	case "case":
+		return ec.fieldContext_Shipment_case(ctx, field)
+	case "direction":
+		return ec.fieldContext_Shipment_direction(ctx, field)
+	case "carrier":
+		return ec.fieldContext_Shipment_carrier(ctx, field)
+	case "waybillNo":
+		return ec.fieldContext_Shipment_waybillNo(ctx, field)
+	case "status":
+		return ec.fieldContext_Shipment_status(ctx, field)
+	case "statusLabel":
+		return ec.fieldContext_Shipment_statusLabel(ctx, field)
+	case "sender":
+		return ec.fieldContext_Shipment_sender(ctx, field)
+	case "receiver":
+		return ec.fieldContext_Shipment_receiver(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Shipment_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Shipment_updatedAt(ctx, field)
+	case "tracking":
+		return ec.fieldContext_Shipment_tracking(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Shipment", field.Name)
+}
+
+func (ec *executionContext) childFields_ShipmentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ShipmentConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ShipmentConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ShipmentConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShipmentConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ShipmentEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ShipmentEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ShipmentEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShipmentEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ShipmentEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_ShipmentEvent_status(ctx, field)
+	case "statusLabel":
+		return ec.fieldContext_ShipmentEvent_statusLabel(ctx, field)
+	case "description":
+		return ec.fieldContext_ShipmentEvent_description(ctx, field)
+	case "location":
+		return ec.fieldContext_ShipmentEvent_location(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_ShipmentEvent_occurredAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShipmentEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_ShipmentParty(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ShipmentParty_name(ctx, field)
+	case "phone":
+		return ec.fieldContext_ShipmentParty_phone(ctx, field)
+	case "region":
+		return ec.fieldContext_ShipmentParty_region(ctx, field)
+	case "address":
+		return ec.fieldContext_ShipmentParty_address(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShipmentParty", field.Name)
+}
+
 func (ec *executionContext) childFields_SourceInterface(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -11734,6 +12294,20 @@ func (ec *executionContext) field_Mutation_cancelPaymentOrder_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelShipment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_closeConsultation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -12020,6 +12594,34 @@ func (ec *executionContext) field_Mutation_login_args(ctx context.Context, rawAr
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.LoginInput, error) {
 			return ec.unmarshalNLoginInput2govmobileᚋgraphᚋmodelᚐLoginInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_mailMaterials_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MailInput, error) {
+			return ec.unmarshalNMailInput2govmobileᚋgraphᚋmodelᚐMailInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_mailResult_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MailInput, error) {
+			return ec.unmarshalNMailInput2govmobileᚋgraphᚋmodelᚐMailInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -13004,6 +13606,36 @@ func (ec *executionContext) field_Query_agencyPaymentOrders_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_agencyShipments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "caseId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["caseId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_appAuthorizationRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -13097,6 +13729,28 @@ func (ec *executionContext) field_Query_auditLogs_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_carrierWebhookRejections_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -13574,6 +14228,36 @@ func (ec *executionContext) field_Query_myServiceCode_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_myShipments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "caseId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["caseId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_navigation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -13861,6 +14545,20 @@ func (ec *executionContext) field_Query_serviceHalls_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_shipment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -17869,6 +18567,332 @@ func (ec *executionContext) fieldContext_CancelAppointmentPayload_appointment(_ 
 	return fc, nil
 }
 
+func (ec *executionContext) _CarrierWebhookRejection_id(ctx context.Context, field graphql.CollectedField, obj *models.CarrierWebhookRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CarrierWebhookRejection_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CarrierWebhookRejection().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CarrierWebhookRejection_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CarrierWebhookRejection", field, true, true, "ID")
+}
+
+func (ec *executionContext) _CarrierWebhookRejection_carrier(ctx context.Context, field graphql.CollectedField, obj *models.CarrierWebhookRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CarrierWebhookRejection_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Carrier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CarrierWebhookRejection_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CarrierWebhookRejection", field, false, false, "String")
+}
+
+func (ec *executionContext) _CarrierWebhookRejection_reason(ctx context.Context, field graphql.CollectedField, obj *models.CarrierWebhookRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CarrierWebhookRejection_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CarrierWebhookRejection_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CarrierWebhookRejection", field, false, false, "String")
+}
+
+func (ec *executionContext) _CarrierWebhookRejection_detail(ctx context.Context, field graphql.CollectedField, obj *models.CarrierWebhookRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CarrierWebhookRejection_detail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Detail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CarrierWebhookRejection_detail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CarrierWebhookRejection", field, false, false, "String")
+}
+
+func (ec *executionContext) _CarrierWebhookRejection_eventId(ctx context.Context, field graphql.CollectedField, obj *models.CarrierWebhookRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CarrierWebhookRejection_eventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CarrierWebhookRejection_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CarrierWebhookRejection", field, false, false, "String")
+}
+
+func (ec *executionContext) _CarrierWebhookRejection_waybillNo(ctx context.Context, field graphql.CollectedField, obj *models.CarrierWebhookRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CarrierWebhookRejection_waybillNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaybillNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CarrierWebhookRejection_waybillNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CarrierWebhookRejection", field, false, false, "String")
+}
+
+func (ec *executionContext) _CarrierWebhookRejection_remoteAddr(ctx context.Context, field graphql.CollectedField, obj *models.CarrierWebhookRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CarrierWebhookRejection_remoteAddr(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemoteAddr, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CarrierWebhookRejection_remoteAddr(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CarrierWebhookRejection", field, false, false, "String")
+}
+
+func (ec *executionContext) _CarrierWebhookRejection_at(ctx context.Context, field graphql.CollectedField, obj *models.CarrierWebhookRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CarrierWebhookRejection_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CarrierWebhookRejection_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CarrierWebhookRejection", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CarrierWebhookRejectionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CarrierWebhookRejectionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CarrierWebhookRejectionConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.CarrierWebhookRejectionEdge) graphql.Marshaler {
+			return ec.marshalNCarrierWebhookRejectionEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐCarrierWebhookRejectionEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CarrierWebhookRejectionConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CarrierWebhookRejectionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CarrierWebhookRejectionEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CarrierWebhookRejectionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.CarrierWebhookRejectionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CarrierWebhookRejectionConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CarrierWebhookRejectionConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CarrierWebhookRejectionConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CarrierWebhookRejectionConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CarrierWebhookRejectionConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CarrierWebhookRejectionConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CarrierWebhookRejectionConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CarrierWebhookRejectionConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CarrierWebhookRejectionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CarrierWebhookRejectionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CarrierWebhookRejectionEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CarrierWebhookRejectionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CarrierWebhookRejectionEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _CarrierWebhookRejectionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.CarrierWebhookRejectionEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CarrierWebhookRejectionEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.CarrierWebhookRejection) graphql.Marshaler {
+			return ec.marshalNCarrierWebhookRejection2ᚖgovmobileᚋmodelsᚐCarrierWebhookRejection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CarrierWebhookRejectionEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CarrierWebhookRejectionEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CarrierWebhookRejection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Case_id(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18258,6 +19282,38 @@ func (ec *executionContext) fieldContext_Case_evaluation(_ context.Context, fiel
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Evaluation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Case_shipments(ctx context.Context, field graphql.CollectedField, obj *models.Case) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Case_shipments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Case().Shipments(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*logistics.Shipment) graphql.Marshaler {
+			return ec.marshalNShipment2ᚕᚖgovmobileᚋlogisticsᚐShipmentᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Case_shipments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Case",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Shipment(ctx, field)
 		},
 	}
 	return fc, nil
@@ -31093,6 +32149,156 @@ func (ec *executionContext) fieldContext_Mutation_appTicket(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_mailMaterials(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_mailMaterials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MailMaterials(ctx, fc.Args["input"].(model.MailInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *logistics.Shipment) graphql.Marshaler {
+			return ec.marshalNShipment2ᚖgovmobileᚋlogisticsᚐShipment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_mailMaterials(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Shipment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_mailMaterials_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_mailResult(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_mailResult(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MailResult(ctx, fc.Args["input"].(model.MailInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "cases.handle")
+				if err != nil {
+					var zeroVal *logistics.Shipment
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *logistics.Shipment
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *logistics.Shipment) graphql.Marshaler {
+			return ec.marshalNShipment2ᚖgovmobileᚋlogisticsᚐShipment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_mailResult(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Shipment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_mailResult_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelShipment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelShipment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelShipment(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *logistics.Shipment) graphql.Marshaler {
+			return ec.marshalNShipment2ᚖgovmobileᚋlogisticsᚐShipment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelShipment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Shipment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelShipment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_subscribe(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -35738,6 +36944,218 @@ func (ec *executionContext) fieldContext_Query_myAppAuthorizations(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_myShipments(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myShipments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyShipments(ctx, fc.Args["caseId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ShipmentConnection) graphql.Marshaler {
+			return ec.marshalNShipmentConnection2ᚖgovmobileᚋgraphᚋmodelᚐShipmentConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myShipments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShipmentConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myShipments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_agencyShipments(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_agencyShipments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AgencyShipments(ctx, fc.Args["caseId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "cases.handle")
+				if err != nil {
+					var zeroVal *model.ShipmentConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.ShipmentConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ShipmentConnection) graphql.Marshaler {
+			return ec.marshalNShipmentConnection2ᚖgovmobileᚋgraphᚋmodelᚐShipmentConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_agencyShipments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShipmentConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_agencyShipments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_shipment(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_shipment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Shipment(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *logistics.Shipment) graphql.Marshaler {
+			return ec.marshalNShipment2ᚖgovmobileᚋlogisticsᚐShipment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_shipment(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Shipment(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_shipment_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_carrierWebhookRejections(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_carrierWebhookRejections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CarrierWebhookRejections(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "incidents.manage")
+				if err != nil {
+					var zeroVal *model.CarrierWebhookRejectionConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *model.CarrierWebhookRejectionConnection
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CarrierWebhookRejectionConnection) graphql.Marshaler {
+			return ec.marshalNCarrierWebhookRejectionConnection2ᚖgovmobileᚋgraphᚋmodelᚐCarrierWebhookRejectionConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_carrierWebhookRejections(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CarrierWebhookRejectionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_carrierWebhookRejections_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_matters(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -40265,6 +41683,676 @@ func (ec *executionContext) fieldContext_SetSearchSynonymPayload_synonym(_ conte
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Shipment_id(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shipment_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Shipment().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shipment_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shipment", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Shipment_case(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shipment_case(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Shipment().Case(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Case) graphql.Marshaler {
+			return ec.marshalOCase2ᚖgovmobileᚋmodelsᚐCase(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Shipment_case(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Shipment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Case(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Shipment_direction(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shipment_direction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Shipment().Direction(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v logistics.Direction) graphql.Marshaler {
+			return ec.marshalNShipmentDirection2govmobileᚋlogisticsᚐDirection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shipment_direction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shipment", field, true, true, "ShipmentDirection")
+}
+
+func (ec *executionContext) _Shipment_carrier(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shipment_carrier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Carrier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shipment_carrier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shipment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Shipment_waybillNo(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shipment_waybillNo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaybillNo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shipment_waybillNo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shipment", field, false, false, "String")
+}
+
+func (ec *executionContext) _Shipment_status(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shipment_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Shipment().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v logistics.Status) graphql.Marshaler {
+			return ec.marshalNShipmentStatus2govmobileᚋlogisticsᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shipment_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shipment", field, true, true, "ShipmentStatus")
+}
+
+func (ec *executionContext) _Shipment_statusLabel(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shipment_statusLabel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Shipment().StatusLabel(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shipment_statusLabel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shipment", field, true, true, "String")
+}
+
+func (ec *executionContext) _Shipment_sender(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shipment_sender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sender, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v logistics.Party) graphql.Marshaler {
+			return ec.marshalNShipmentParty2govmobileᚋlogisticsᚐParty(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shipment_sender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Shipment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShipmentParty(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Shipment_receiver(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shipment_receiver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Receiver, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v logistics.Party) graphql.Marshaler {
+			return ec.marshalNShipmentParty2govmobileᚋlogisticsᚐParty(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shipment_receiver(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Shipment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShipmentParty(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Shipment_createdAt(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shipment_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shipment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shipment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Shipment_updatedAt(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shipment_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shipment_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Shipment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Shipment_tracking(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shipment_tracking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Shipment().Tracking(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*logistics.Event) graphql.Marshaler {
+			return ec.marshalNShipmentEvent2ᚕᚖgovmobileᚋlogisticsᚐEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Shipment_tracking(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Shipment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShipmentEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShipmentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ShipmentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ShipmentEdge) graphql.Marshaler {
+			return ec.marshalNShipmentEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐShipmentEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShipmentConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ShipmentEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShipmentConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ShipmentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgovmobileᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShipmentConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShipmentConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ShipmentConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShipmentConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ShipmentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ShipmentEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShipmentEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShipmentEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ShipmentEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *logistics.Shipment) graphql.Marshaler {
+			return ec.marshalNShipment2ᚖgovmobileᚋlogisticsᚐShipment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShipmentEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Shipment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShipmentEvent_status(ctx context.Context, field graphql.CollectedField, obj *logistics.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ShipmentEvent().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v logistics.Status) graphql.Marshaler {
+			return ec.marshalNShipmentStatus2govmobileᚋlogisticsᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShipmentEvent", field, true, true, "ShipmentStatus")
+}
+
+func (ec *executionContext) _ShipmentEvent_statusLabel(ctx context.Context, field graphql.CollectedField, obj *logistics.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentEvent_statusLabel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ShipmentEvent().StatusLabel(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentEvent_statusLabel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShipmentEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _ShipmentEvent_description(ctx context.Context, field graphql.CollectedField, obj *logistics.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentEvent_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentEvent_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShipmentEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShipmentEvent_location(ctx context.Context, field graphql.CollectedField, obj *logistics.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentEvent_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentEvent_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShipmentEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShipmentEvent_occurredAt(ctx context.Context, field graphql.CollectedField, obj *logistics.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentEvent_occurredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OccurredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentEvent_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShipmentEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ShipmentParty_name(ctx context.Context, field graphql.CollectedField, obj *logistics.Party) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentParty_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentParty_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShipmentParty", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShipmentParty_phone(ctx context.Context, field graphql.CollectedField, obj *logistics.Party) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentParty_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentParty_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShipmentParty", field, false, false, "String")
+}
+
+func (ec *executionContext) _ShipmentParty_region(ctx context.Context, field graphql.CollectedField, obj *logistics.Party) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentParty_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ShipmentParty().Region(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Region) graphql.Marshaler {
+			return ec.marshalORegion2ᚖgovmobileᚋmodelsᚐRegion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentParty_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ShipmentParty",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Region(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ShipmentParty_address(ctx context.Context, field graphql.CollectedField, obj *logistics.Party) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ShipmentParty_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ShipmentParty_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ShipmentParty", field, false, false, "String")
 }
 
 func (ec *executionContext) _SourceInterface_id(ctx context.Context, field graphql.CollectedField, obj *models.SourceInterface) (ret graphql.Marshaler) {
@@ -45179,6 +47267,62 @@ func UnmarshalLoginInput(ctx context.Context, raw any) (model.LoginInput, error)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputMailInput(ctx context.Context, obj any) (model.MailInput, error) {
+	var it model.MailInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"caseId", "sender", "receiver"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "caseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseID = data
+		case "sender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sender"))
+			data, err := ec.unmarshalNShipmentPartyInput2ᚖgovmobileᚋgraphᚋmodelᚐShipmentPartyInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sender = data
+		case "receiver":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("receiver"))
+			data, err := ec.unmarshalNShipmentPartyInput2ᚖgovmobileᚋgraphᚋmodelᚐShipmentPartyInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Receiver = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMailInput unmarshals raw into the MailInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMailInput(ctx context.Context, raw any) (model.MailInput, error) {
+	var out model.MailInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MailInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputMarkMessagesReadInput(ctx context.Context, obj any) (model.MarkMessagesReadInput, error) {
 	var it model.MarkMessagesReadInput
 	if obj == nil {
@@ -46914,6 +49058,69 @@ func (ec *executionContext) unmarshalInputSetSearchSynonymInput(ctx context.Cont
 func UnmarshalSetSearchSynonymInput(ctx context.Context, raw any) (model.SetSearchSynonymInput, error) {
 	var out model.SetSearchSynonymInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetSearchSynonymInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputShipmentPartyInput(ctx context.Context, obj any) (model.ShipmentPartyInput, error) {
+	var it model.ShipmentPartyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "phone", "regionCode", "address"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "phone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phone"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phone = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalShipmentPartyInput unmarshals raw into the ShipmentPartyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalShipmentPartyInput(ctx context.Context, raw any) (model.ShipmentPartyInput, error) {
+	var out model.ShipmentPartyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ShipmentPartyInput", raw, &out)
 	return out, err
 }
 
@@ -49827,6 +52034,156 @@ func (ec *executionContext) _CancelAppointmentPayload(ctx context.Context, sel a
 	return out
 }
 
+var carrierWebhookRejectionImplementors = []string{"CarrierWebhookRejection"}
+
+func (ec *executionContext) _CarrierWebhookRejection(ctx context.Context, sel ast.SelectionSet, obj *models.CarrierWebhookRejection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, carrierWebhookRejectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CarrierWebhookRejection")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CarrierWebhookRejection_id(ctx, field, obj)
+				})
+		case "carrier":
+			out.Values[i] = ec._CarrierWebhookRejection_carrier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reason":
+			out.Values[i] = ec._CarrierWebhookRejection_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "detail":
+			out.Values[i] = ec._CarrierWebhookRejection_detail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eventId":
+			out.Values[i] = ec._CarrierWebhookRejection_eventId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waybillNo":
+			out.Values[i] = ec._CarrierWebhookRejection_waybillNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "remoteAddr":
+			out.Values[i] = ec._CarrierWebhookRejection_remoteAddr(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._CarrierWebhookRejection_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var carrierWebhookRejectionConnectionImplementors = []string{"CarrierWebhookRejectionConnection"}
+
+func (ec *executionContext) _CarrierWebhookRejectionConnection(ctx context.Context, sel ast.SelectionSet, obj *model.CarrierWebhookRejectionConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, carrierWebhookRejectionConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CarrierWebhookRejectionConnection")
+		case "edges":
+			out.Values[i] = ec._CarrierWebhookRejectionConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CarrierWebhookRejectionConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CarrierWebhookRejectionConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var carrierWebhookRejectionEdgeImplementors = []string{"CarrierWebhookRejectionEdge"}
+
+func (ec *executionContext) _CarrierWebhookRejectionEdge(ctx context.Context, sel ast.SelectionSet, obj *model.CarrierWebhookRejectionEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, carrierWebhookRejectionEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CarrierWebhookRejectionEdge")
+		case "cursor":
+			out.Values[i] = ec._CarrierWebhookRejectionEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._CarrierWebhookRejectionEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var caseImplementors = []string{"Case", "Node"}
 
 func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj *models.Case) graphql.Marshaler {
@@ -49917,6 +52274,12 @@ func (ec *executionContext) _Case(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Case_evaluation(ctx, field, obj)
+				})
+		case "shipments":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Case_shipments(ctx, field, obj)
 				})
 		case "paymentOrders":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -54190,6 +56553,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "mailMaterials":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_mailMaterials(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mailResult":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_mailResult(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelShipment":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelShipment(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "subscribe":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_subscribe(ctx, field)
@@ -55394,6 +57778,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myAppAuthorizations(ctx, field)
+				})
+		case "myShipments":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myShipments(ctx, field)
+				})
+		case "agencyShipments":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_agencyShipments(ctx, field)
+				})
+		case "shipment":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_shipment(ctx, field)
+				})
+		case "carrierWebhookRejections":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_carrierWebhookRejections(ctx, field)
 				})
 		case "matters":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -57266,6 +59674,285 @@ func (ec *executionContext) _SetSearchSynonymPayload(ctx context.Context, sel as
 	return out
 }
 
+var shipmentImplementors = []string{"Shipment"}
+
+func (ec *executionContext) _Shipment(ctx context.Context, sel ast.SelectionSet, obj *logistics.Shipment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shipmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Shipment")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Shipment_id(ctx, field, obj)
+				})
+		case "case":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Shipment_case(ctx, field, obj)
+				})
+		case "direction":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Shipment_direction(ctx, field, obj)
+				})
+		case "carrier":
+			out.Values[i] = ec._Shipment_carrier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waybillNo":
+			out.Values[i] = ec._Shipment_waybillNo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Shipment_status(ctx, field, obj)
+				})
+		case "statusLabel":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Shipment_statusLabel(ctx, field, obj)
+				})
+		case "sender":
+			out.Values[i] = ec._Shipment_sender(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "receiver":
+			out.Values[i] = ec._Shipment_receiver(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Shipment_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Shipment_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tracking":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Shipment_tracking(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var shipmentConnectionImplementors = []string{"ShipmentConnection"}
+
+func (ec *executionContext) _ShipmentConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ShipmentConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shipmentConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShipmentConnection")
+		case "edges":
+			out.Values[i] = ec._ShipmentConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ShipmentConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ShipmentConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var shipmentEdgeImplementors = []string{"ShipmentEdge"}
+
+func (ec *executionContext) _ShipmentEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ShipmentEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shipmentEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShipmentEdge")
+		case "cursor":
+			out.Values[i] = ec._ShipmentEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ShipmentEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var shipmentEventImplementors = []string{"ShipmentEvent"}
+
+func (ec *executionContext) _ShipmentEvent(ctx context.Context, sel ast.SelectionSet, obj *logistics.Event) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shipmentEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShipmentEvent")
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ShipmentEvent_status(ctx, field, obj)
+				})
+		case "statusLabel":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ShipmentEvent_statusLabel(ctx, field, obj)
+				})
+		case "description":
+			out.Values[i] = ec._ShipmentEvent_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "location":
+			out.Values[i] = ec._ShipmentEvent_location(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "occurredAt":
+			out.Values[i] = ec._ShipmentEvent_occurredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var shipmentPartyImplementors = []string{"ShipmentParty"}
+
+func (ec *executionContext) _ShipmentParty(ctx context.Context, sel ast.SelectionSet, obj *logistics.Party) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, shipmentPartyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ShipmentParty")
+		case "name":
+			out.Values[i] = ec._ShipmentParty_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "phone":
+			out.Values[i] = ec._ShipmentParty_phone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "region":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ShipmentParty_region(ctx, field, obj)
+				})
+		case "address":
+			out.Values[i] = ec._ShipmentParty_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var sourceInterfaceImplementors = []string{"SourceInterface"}
 
 func (ec *executionContext) _SourceInterface(ctx context.Context, sel ast.SelectionSet, obj *models.SourceInterface) graphql.Marshaler {
@@ -58984,6 +61671,46 @@ func (ec *executionContext) marshalNCancelAppointmentPayload2ᚖgovmobileᚋgrap
 	return ec._CancelAppointmentPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNCarrierWebhookRejection2ᚖgovmobileᚋmodelsᚐCarrierWebhookRejection(ctx context.Context, sel ast.SelectionSet, v *models.CarrierWebhookRejection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CarrierWebhookRejection!")
+		return graphql.Null
+	}
+	return ec._CarrierWebhookRejection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCarrierWebhookRejectionConnection2ᚖgovmobileᚋgraphᚋmodelᚐCarrierWebhookRejectionConnection(ctx context.Context, sel ast.SelectionSet, v *model.CarrierWebhookRejectionConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CarrierWebhookRejectionConnection!")
+		return graphql.Null
+	}
+	return ec._CarrierWebhookRejectionConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCarrierWebhookRejectionEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐCarrierWebhookRejectionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CarrierWebhookRejectionEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCarrierWebhookRejectionEdge2ᚖgovmobileᚋgraphᚋmodelᚐCarrierWebhookRejectionEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCarrierWebhookRejectionEdge2ᚖgovmobileᚋgraphᚋmodelᚐCarrierWebhookRejectionEdge(ctx context.Context, sel ast.SelectionSet, v *model.CarrierWebhookRejectionEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CarrierWebhookRejectionEdge!")
+		return graphql.Null
+	}
+	return ec._CarrierWebhookRejectionEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCase2ᚖgovmobileᚋmodelsᚐCase(ctx context.Context, sel ast.SelectionSet, v *models.Case) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Case!")
@@ -60433,6 +63160,11 @@ func (ec *executionContext) unmarshalNLoginInput2govmobileᚋgraphᚋmodelᚐLog
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNMailInput2govmobileᚋgraphᚋmodelᚐMailInput(ctx context.Context, v any) (model.MailInput, error) {
+	res, err := ec.unmarshalInputMailInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNManagedApp2ᚖgovmobileᚋmodelsᚐApp(ctx context.Context, sel ast.SelectionSet, v *models.App) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ManagedApp!")
@@ -61745,6 +64477,125 @@ func (ec *executionContext) marshalNSetSearchSynonymPayload2ᚖgovmobileᚋgraph
 		return graphql.Null
 	}
 	return ec._SetSearchSynonymPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNShipment2ᚕᚖgovmobileᚋlogisticsᚐShipmentᚄ(ctx context.Context, sel ast.SelectionSet, v []*logistics.Shipment) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNShipment2ᚖgovmobileᚋlogisticsᚐShipment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNShipment2ᚖgovmobileᚋlogisticsᚐShipment(ctx context.Context, sel ast.SelectionSet, v *logistics.Shipment) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Shipment!")
+		return graphql.Null
+	}
+	return ec._Shipment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNShipmentConnection2ᚖgovmobileᚋgraphᚋmodelᚐShipmentConnection(ctx context.Context, sel ast.SelectionSet, v *model.ShipmentConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ShipmentConnection!")
+		return graphql.Null
+	}
+	return ec._ShipmentConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNShipmentDirection2govmobileᚋlogisticsᚐDirection(ctx context.Context, v any) (logistics.Direction, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := logistics.Direction(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNShipmentDirection2govmobileᚋlogisticsᚐDirection(ctx context.Context, sel ast.SelectionSet, v logistics.Direction) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ShipmentDirection!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNShipmentEdge2ᚕᚖgovmobileᚋgraphᚋmodelᚐShipmentEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ShipmentEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNShipmentEdge2ᚖgovmobileᚋgraphᚋmodelᚐShipmentEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNShipmentEdge2ᚖgovmobileᚋgraphᚋmodelᚐShipmentEdge(ctx context.Context, sel ast.SelectionSet, v *model.ShipmentEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ShipmentEdge!")
+		return graphql.Null
+	}
+	return ec._ShipmentEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNShipmentEvent2ᚕᚖgovmobileᚋlogisticsᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*logistics.Event) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNShipmentEvent2ᚖgovmobileᚋlogisticsᚐEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNShipmentEvent2ᚖgovmobileᚋlogisticsᚐEvent(ctx context.Context, sel ast.SelectionSet, v *logistics.Event) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ShipmentEvent!")
+		return graphql.Null
+	}
+	return ec._ShipmentEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNShipmentParty2govmobileᚋlogisticsᚐParty(ctx context.Context, sel ast.SelectionSet, v logistics.Party) graphql.Marshaler {
+	return ec._ShipmentParty(ctx, sel, &v)
+}
+
+func (ec *executionContext) unmarshalNShipmentPartyInput2ᚖgovmobileᚋgraphᚋmodelᚐShipmentPartyInput(ctx context.Context, v any) (*model.ShipmentPartyInput, error) {
+	res, err := ec.unmarshalInputShipmentPartyInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNShipmentStatus2govmobileᚋlogisticsᚐStatus(ctx context.Context, v any) (logistics.Status, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := logistics.Status(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNShipmentStatus2govmobileᚋlogisticsᚐStatus(ctx context.Context, sel ast.SelectionSet, v logistics.Status) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ShipmentStatus!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNSourceInterface2ᚕᚖgovmobileᚋmodelsᚐSourceInterfaceᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.SourceInterface) graphql.Marshaler {

@@ -17,6 +17,7 @@ import (
 	"govmobile/iface"
 	"govmobile/license"
 	"govmobile/lightapp"
+	"govmobile/logistics"
 	"govmobile/messages"
 	"govmobile/payment"
 	"govmobile/platformkey"
@@ -67,4 +68,6 @@ type Resolver struct {
 	Licenses *license.Service
 	// Payments keeps fee items, payment orders and reconciliations.
 	Payments *payment.Service
+	// Logistics keeps cases' shipments; nil when no carrier is configured.
+	Logistics *logistics.Service
 }

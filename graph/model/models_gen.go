@@ -13,6 +13,7 @@ import (
 	"govmobile/geo"
 	"govmobile/iface"
 	"govmobile/lightapp"
+	"govmobile/logistics"
 	"govmobile/models"
 	"govmobile/search"
 	"govmobile/servicecode"
@@ -307,6 +308,24 @@ type CancelAppointmentInput struct {
 type CancelAppointmentPayload struct {
 	// 已取消的预约。
 	Appointment *models.Appointment `json:"appointment"`
+}
+
+// 被拒绝的推送分页。
+type CarrierWebhookRejectionConnection struct {
+	// 本页的边。
+	Edges []*CarrierWebhookRejectionEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 被拒绝的推送分页中的一条。
+type CarrierWebhookRejectionEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 记录。
+	Node *models.CarrierWebhookRejection `json:"node"`
 }
 
 // 我的办件（从新到旧）。
@@ -863,6 +882,16 @@ type LoginInput struct {
 	Username string `json:"username"`
 	// 密码。
 	Password string `json:"password"`
+}
+
+// 寄件。
+type MailInput struct {
+	// 办件。
+	CaseID string `json:"caseId"`
+	// 寄件人。
+	Sender *ShipmentPartyInput `json:"sender"`
+	// 收件人。
+	Receiver *ShipmentPartyInput `json:"receiver"`
 }
 
 // 应用列表（从新到旧）。
@@ -1553,6 +1582,36 @@ type SetSearchSynonymInput struct {
 type SetSearchSynonymPayload struct {
 	// 保存后的同义词。
 	Synonym *models.SearchSynonym `json:"synonym"`
+}
+
+// 快件分页。
+type ShipmentConnection struct {
+	// 本页的边。
+	Edges []*ShipmentEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 快件分页中的一条。
+type ShipmentEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 快件。
+	Node *logistics.Shipment `json:"node"`
+}
+
+// 寄件人或收件人。
+type ShipmentPartyInput struct {
+	// 姓名，至多30字。
+	Name string `json:"name"`
+	// 联系电话（手机或固定电话）。
+	Phone string `json:"phone"`
+	// 所在地区的行政区划代码（6位）。
+	RegionCode string `json:"regionCode"`
+	// 详细地址（街道、门牌号等），5至120字。
+	Address string `json:"address"`
 }
 
 // 接口列表（从新到旧）。
