@@ -37,7 +37,9 @@ func TestLogistics(t *testing.T) {
 		user := b.register(t, person(t)).Ticket
 		stranger := b.register(t, person(t)).Ticket
 		newCase := func() string {
-			var out struct{ SubmitApplication struct{ Case struct{ ID string } } }
+			var out struct {
+				SubmitApplication struct{ Case struct{ ID string } }
+			}
 			b.gql(t, user, `mutation($in: SubmitApplicationInput!) { submitApplication(input: $in) { case { id } } }`,
 				map[string]any{"in": map[string]any{"matterId": gid("Matter", m.ID), "values": completeForm}}).decode(t, &out)
 			return out.SubmitApplication.Case.ID
@@ -153,7 +155,9 @@ func TestLogistics(t *testing.T) {
 			t.Fatalf("a forged webhook moved the parcel: %+v", got.Shipment)
 		}
 		var rej struct {
-			CarrierWebhookRejections struct{ Edges []struct{ Node struct{ Reason string } } }
+			CarrierWebhookRejections struct {
+				Edges []struct{ Node struct{ Reason string } }
+			}
 		}
 		expectCode(t, b.gql(t, staff, `{ carrierWebhookRejections { totalCount } }`, nil), models.ECodeForbidden)
 		b.gql(t, ops, `{ carrierWebhookRejections { edges { node { reason } } } }`, nil).decode(t, &rej)
