@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"govmobile/agentchat"
+	"govmobile/analytics"
 	"govmobile/appointment"
 	"govmobile/apps"
 	"govmobile/audit"
@@ -108,6 +109,9 @@ type Config struct {
 	CarrierURL    string
 	CarrierSecret string
 	CarrierName   string
+	// EventRetention is how long raw behaviour events are kept (default 90
+	// days); their hourly and daily aggregates are kept for ever.
+	EventRetention time.Duration
 	// SkipDemo leaves the catalogue empty (tests that load their own data).
 	SkipDemo bool
 	Logger   *slog.Logger
@@ -204,7 +208,12 @@ type App struct {
 	// CarrierSandbox is the in-process sandbox carrier (dev mode).
 	Logistics      *logistics.Service
 	CarrierSandbox *lsandbox.Sandbox
-	keys           *gm.Keyring
+	// Events records behaviour events off the request path; Analytics
+	// rolls them up and answers the console (8.3.1 c, 8.3.3 c).
+	Events    *analytics.Recorder
+	Analytics *analytics.Service
+	eventsRun chan struct{}
+	keys      *gm.Keyring
 	// Demo is the demo light app, in dev mode only.
 	Demo    *demoapp.App
 	Handler http.Handler
@@ -232,6 +241,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.Handler = a.routes()
+	a.eventsRun = make(chan struct{})
+	go func() {
+		defer close(a.eventsRun)
+		a.Events.Run(context.Background())
+	}()
 	return a, nil
 }
 
@@ -369,6 +383,8 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	if err := a.setupLogistics(); err != nil {
 		return err
 	}
+	a.Events = analytics.NewRecorder(a.DB, analytics.RecorderConfig{Logger: a.Config.Logger})
+	a.Analytics = analytics.New(a.DB, analytics.Config{Retention: a.Config.EventRetention, Logger: a.Config.Logger})
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
 	if password == "" {
@@ -400,7 +416,7 @@ func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
-		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals, Licenses: a.Licenses, Payments: a.Payments, Logistics: a.Logistics}
+		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals, Licenses: a.Licenses, Payments: a.Payments, Logistics: a.Logistics, Events: a.Events, Analytics: a.Analytics}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
@@ -414,6 +430,7 @@ func (a *App) routes() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), database.QueriesTotal)
 	reg.MustRegister(httpapi.Collectors()...)
+	reg.MustRegister(analytics.Collectors()...)
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "govmobile_search_index_lag_rows", Help: "Outbox rows not yet applied to this replica's search index."},
 			func() float64 { n, _ := a.Search.Lag(); return float64(n) }),
@@ -495,6 +512,7 @@ func (a *App) Serve(ctx context.Context) error {
 	go func() { errc <- srv.ListenAndServe() }()
 	go a.housekeeping(ctx)
 	go a.Interfaces.RunHealthChecks(ctx, a.HealthConfig())
+	go a.Analytics.RunMaintenance(ctx, leaseHolder(), 10*time.Minute)
 	select {
 	case err := <-errc:
 		return err
@@ -582,6 +600,14 @@ func (a *App) housekeeping(ctx context.Context) {
 
 // Close stops the index applier, closes the index and releases the database.
 func (a *App) Close() {
+	if a.eventsRun != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := a.Events.Close(ctx); err != nil {
+			a.Config.Logger.Warn("behaviour events not all written at shutdown", "err", err)
+		}
+		cancel()
+		<-a.eventsRun
+	}
 	if a.stop != nil {
 		a.stop()
 		<-a.done

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"os"
 
 	"govmobile/logistics"
 	"govmobile/logistics/carrier"
@@ -49,4 +50,13 @@ func (a *App) tellShipment(ctx context.Context, sh *models.Shipment) {
 	if err != nil {
 		a.Config.Logger.Warn("shipment message failed", "shipment", sh.ID, "err", err)
 	}
+}
+
+// leaseHolder names this process in database leases: host, process and a
+// random part, so two processes on one host differ.
+func leaseHolder() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }

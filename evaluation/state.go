@@ -97,3 +97,14 @@ func (s Status) Label() string {
 func (a Action) Label() string {
 	return map[Action]string{Rectify: "登记整改", Appeal: "提出申诉", UpholdAppeal: "认定申诉成立", RejectAppeal: "驳回申诉", Reevaluate: "重新评价"}[a]
 }
+
+// Score is the level as a number for statistics: 5 for very satisfied
+// down to 1 for very dissatisfied; 0 for an unknown level.
+func (l Level) Score() int64 {
+	for i, v := range Levels {
+		if v == l {
+			return int64(len(Levels) - i)
+		}
+	}
+	return 0
+}

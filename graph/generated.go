@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"govmobile/agentchat"
+	"govmobile/analytics"
 	"govmobile/apps"
 	"govmobile/cases"
 	"govmobile/consult"
@@ -192,6 +193,17 @@ type ComplexityRoot struct {
 
 	AgentChatPayload struct {
 		Chat func(childComplexity int) int
+	}
+
+	AnalyticsPoint struct {
+		Start func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
+	AnalyticsRow struct {
+		Count     func(childComplexity int) int
+		Name      func(childComplexity int) int
+		SubjectID func(childComplexity int) int
 	}
 
 	Answer struct {
@@ -576,6 +588,12 @@ type ComplexityRoot struct {
 		Total              func(childComplexity int) int
 		VeryDissatisfied   func(childComplexity int) int
 		VerySatisfied      func(childComplexity int) int
+	}
+
+	EventRejection struct {
+		Code    func(childComplexity int) int
+		Index   func(childComplexity int) int
+		Message func(childComplexity int) int
 	}
 
 	Fee struct {
@@ -1054,6 +1072,7 @@ type ComplexityRoot struct {
 		TakeAppOffline            func(childComplexity int, input model.TakeAppOfflineInput) int
 		TestApp                   func(childComplexity int, input model.AppActionInput) int
 		TestInterface             func(childComplexity int, input model.TestInterfaceInput) int
+		TrackEvents               func(childComplexity int, input model.TrackEventsInput) int
 		Unsubscribe               func(childComplexity int, input model.UnsubscribeInput) int
 		UpdateAdmin               func(childComplexity int, input model.UpdateAdminInput) int
 		UpdateApp                 func(childComplexity int, input model.UpdateAppInput) int
@@ -1193,6 +1212,10 @@ type ComplexityRoot struct {
 		AgencyPaymentOrders      func(childComplexity int, status *payment.Status, first *int, after *string) int
 		AgencyShipments          func(childComplexity int, caseID *string, first *int, after *string) int
 		AgentChatQueue           func(childComplexity int) int
+		AnalyticsSeries          func(childComplexity int, metric analytics.Metric, granularity *analytics.Granularity, from time.Time, to time.Time, filter *model.AnalyticsFilter) int
+		AnalyticsSeriesCSV       func(childComplexity int, metric analytics.Metric, granularity *analytics.Granularity, from time.Time, to time.Time, filter *model.AnalyticsFilter) int
+		AnalyticsTop             func(childComplexity int, list analytics.List, from time.Time, to time.Time, first *int, filter *model.AnalyticsFilter) int
+		AnalyticsTopCSV          func(childComplexity int, list analytics.List, from time.Time, to time.Time, first *int, filter *model.AnalyticsFilter) int
 		AppAuthorizationRequest  func(childComplexity int, appID string) int
 		AppointmentSlots         func(childComplexity int, matterID string, hallID string, date string) int
 		Ask                      func(childComplexity int, question string) int
@@ -1604,6 +1627,11 @@ type ComplexityRoot struct {
 		ServiceObject func(childComplexity int) int
 	}
 
+	TrackEventsPayload struct {
+		Accepted func(childComplexity int) int
+		Rejected func(childComplexity int) int
+	}
+
 	UnsubscribePayload struct {
 		Removed func(childComplexity int) int
 	}
@@ -1906,6 +1934,7 @@ type MutationResolver interface {
 	UpdateRole(ctx context.Context, input model.UpdateRoleInput) (*model.RolePayload, error)
 	CreateAdmin(ctx context.Context, input model.CreateAdminInput) (*model.AdminAccountPayload, error)
 	UpdateAdmin(ctx context.Context, input model.UpdateAdminInput) (*model.AdminAccountPayload, error)
+	TrackEvents(ctx context.Context, input model.TrackEventsInput) (*model.TrackEventsPayload, error)
 	CreateApp(ctx context.Context, input model.CreateAppInput) (*model.AppPayload, error)
 	UpdateApp(ctx context.Context, input model.UpdateAppInput) (*model.AppPayload, error)
 	BindAppInterfaces(ctx context.Context, input model.BindAppInterfacesInput) (*model.AppPayload, error)
@@ -2026,6 +2055,10 @@ type QueryResolver interface {
 	AdminPermissions(ctx context.Context) ([]*model.Permission, error)
 	Roles(ctx context.Context) ([]*models.Role, error)
 	AdminAccounts(ctx context.Context, first *int, after *string) (*model.AdminAccountConnection, error)
+	AnalyticsSeries(ctx context.Context, metric analytics.Metric, granularity *analytics.Granularity, from time.Time, to time.Time, filter *model.AnalyticsFilter) ([]*model.AnalyticsPoint, error)
+	AnalyticsTop(ctx context.Context, list analytics.List, from time.Time, to time.Time, first *int, filter *model.AnalyticsFilter) ([]*model.AnalyticsRow, error)
+	AnalyticsSeriesCSV(ctx context.Context, metric analytics.Metric, granularity *analytics.Granularity, from time.Time, to time.Time, filter *model.AnalyticsFilter) (string, error)
+	AnalyticsTopCSV(ctx context.Context, list analytics.List, from time.Time, to time.Time, first *int, filter *model.AnalyticsFilter) (string, error)
 	AdminApps(ctx context.Context, status *apps.Status, first *int, after *string) (*model.ManagedAppConnection, error)
 	AdminApp(ctx context.Context, id string) (*models.App, error)
 	HallApps(ctx context.Context, hall string, first *int) ([]*models.AppPublication, error)
@@ -2474,6 +2507,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AgentChatPayload.Chat(childComplexity), true
+
+	case "AnalyticsPoint.start":
+		if e.ComplexityRoot.AnalyticsPoint.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsPoint.Start(childComplexity), true
+	case "AnalyticsPoint.value":
+		if e.ComplexityRoot.AnalyticsPoint.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsPoint.Value(childComplexity), true
+
+	case "AnalyticsRow.count":
+		if e.ComplexityRoot.AnalyticsRow.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsRow.Count(childComplexity), true
+	case "AnalyticsRow.name":
+		if e.ComplexityRoot.AnalyticsRow.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsRow.Name(childComplexity), true
+	case "AnalyticsRow.subjectId":
+		if e.ComplexityRoot.AnalyticsRow.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AnalyticsRow.SubjectID(childComplexity), true
 
 	case "Answer.answer":
 		if e.ComplexityRoot.Answer.Answer == nil {
@@ -3894,6 +3959,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EvaluationStat.VerySatisfied(childComplexity), true
+
+	case "EventRejection.code":
+		if e.ComplexityRoot.EventRejection.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventRejection.Code(childComplexity), true
+	case "EventRejection.index":
+		if e.ComplexityRoot.EventRejection.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventRejection.Index(childComplexity), true
+	case "EventRejection.message":
+		if e.ComplexityRoot.EventRejection.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventRejection.Message(childComplexity), true
 
 	case "Fee.amount":
 		if e.ComplexityRoot.Fee.Amount == nil {
@@ -6408,6 +6492,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TestInterface(childComplexity, args["input"].(model.TestInterfaceInput)), true
+	case "Mutation.trackEvents":
+		if e.ComplexityRoot.Mutation.TrackEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_trackEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TrackEvents(childComplexity, args["input"].(model.TrackEventsInput)), true
 	case "Mutation.unsubscribe":
 		if e.ComplexityRoot.Mutation.Unsubscribe == nil {
 			break
@@ -7033,6 +7128,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AgentChatQueue(childComplexity), true
+	case "Query.analyticsSeries":
+		if e.ComplexityRoot.Query.AnalyticsSeries == nil {
+			break
+		}
+
+		args, err := ec.field_Query_analyticsSeries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AnalyticsSeries(childComplexity, args["metric"].(analytics.Metric), args["granularity"].(*analytics.Granularity), args["from"].(time.Time), args["to"].(time.Time), args["filter"].(*model.AnalyticsFilter)), true
+	case "Query.analyticsSeriesCsv":
+		if e.ComplexityRoot.Query.AnalyticsSeriesCSV == nil {
+			break
+		}
+
+		args, err := ec.field_Query_analyticsSeriesCsv_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AnalyticsSeriesCSV(childComplexity, args["metric"].(analytics.Metric), args["granularity"].(*analytics.Granularity), args["from"].(time.Time), args["to"].(time.Time), args["filter"].(*model.AnalyticsFilter)), true
+	case "Query.analyticsTop":
+		if e.ComplexityRoot.Query.AnalyticsTop == nil {
+			break
+		}
+
+		args, err := ec.field_Query_analyticsTop_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AnalyticsTop(childComplexity, args["list"].(analytics.List), args["from"].(time.Time), args["to"].(time.Time), args["first"].(*int), args["filter"].(*model.AnalyticsFilter)), true
+	case "Query.analyticsTopCsv":
+		if e.ComplexityRoot.Query.AnalyticsTopCSV == nil {
+			break
+		}
+
+		args, err := ec.field_Query_analyticsTopCsv_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AnalyticsTopCSV(childComplexity, args["list"].(analytics.List), args["from"].(time.Time), args["to"].(time.Time), args["first"].(*int), args["filter"].(*model.AnalyticsFilter)), true
 	case "Query.appAuthorizationRequest":
 		if e.ComplexityRoot.Query.AppAuthorizationRequest == nil {
 			break
@@ -8886,6 +9025,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Theme.ServiceObject(childComplexity), true
 
+	case "TrackEventsPayload.accepted":
+		if e.ComplexityRoot.TrackEventsPayload.Accepted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackEventsPayload.Accepted(childComplexity), true
+	case "TrackEventsPayload.rejected":
+		if e.ComplexityRoot.TrackEventsPayload.Rejected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrackEventsPayload.Rejected(childComplexity), true
+
 	case "UnsubscribePayload.removed":
 		if e.ComplexityRoot.UnsubscribePayload.Removed == nil {
 			break
@@ -8994,6 +9146,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AddSensitiveWordsInput", ec.unmarshalInputAddSensitiveWordsInput),
 			graphql.NewInputUnmarshaler("AdminLoginInput", ec.unmarshalInputAdminLoginInput),
 			graphql.NewInputUnmarshaler("AgentChatInput", ec.unmarshalInputAgentChatInput),
+			graphql.NewInputUnmarshaler("AnalyticsFilter", ec.unmarshalInputAnalyticsFilter),
 			graphql.NewInputUnmarshaler("AppActionInput", ec.unmarshalInputAppActionInput),
 			graphql.NewInputUnmarshaler("AppInput", ec.unmarshalInputAppInput),
 			graphql.NewInputUnmarshaler("AppPlacementInput", ec.unmarshalInputAppPlacementInput),
@@ -9072,6 +9225,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SupplyCaseMaterialsInput", ec.unmarshalInputSupplyCaseMaterialsInput),
 			graphql.NewInputUnmarshaler("TakeAppOfflineInput", ec.unmarshalInputTakeAppOfflineInput),
 			graphql.NewInputUnmarshaler("TestInterfaceInput", ec.unmarshalInputTestInterfaceInput),
+			graphql.NewInputUnmarshaler("TrackEventInput", ec.unmarshalInputTrackEventInput),
+			graphql.NewInputUnmarshaler("TrackEventsInput", ec.unmarshalInputTrackEventsInput),
 			graphql.NewInputUnmarshaler("UnsubscribeInput", ec.unmarshalInputUnsubscribeInput),
 			graphql.NewInputUnmarshaler("UpdateAdminInput", ec.unmarshalInputUpdateAdminInput),
 			graphql.NewInputUnmarshaler("UpdateAppInput", ec.unmarshalInputUpdateAppInput),
@@ -9172,7 +9327,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/admin.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/filings.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/licenses.graphqls" "schema/lightapps.graphqls" "schema/logistics.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/payments.graphqls" "schema/regions.graphqls" "schema/seals.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
+//go:embed "schema/admin.graphqls" "schema/analytics.graphqls" "schema/appcentre.graphqls" "schema/appointments.graphqls" "schema/apps.graphqls" "schema/cases.graphqls" "schema/common.graphqls" "schema/consultations.graphqls" "schema/customerservice.graphqls" "schema/evaluations.graphqls" "schema/filings.graphqls" "schema/halls.graphqls" "schema/identity.graphqls" "schema/interfaces.graphqls" "schema/licenses.graphqls" "schema/lightapps.graphqls" "schema/logistics.graphqls" "schema/matters.graphqls" "schema/messages.graphqls" "schema/payments.graphqls" "schema/regions.graphqls" "schema/seals.graphqls" "schema/search.graphqls" "schema/servicecodes.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -9185,6 +9340,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "schema/admin.graphqls", Input: sourceData("schema/admin.graphqls"), BuiltIn: false},
+	{Name: "schema/analytics.graphqls", Input: sourceData("schema/analytics.graphqls"), BuiltIn: false},
 	{Name: "schema/appcentre.graphqls", Input: sourceData("schema/appcentre.graphqls"), BuiltIn: false},
 	{Name: "schema/appointments.graphqls", Input: sourceData("schema/appointments.graphqls"), BuiltIn: false},
 	{Name: "schema/apps.graphqls", Input: sourceData("schema/apps.graphqls"), BuiltIn: false},
@@ -9366,6 +9522,28 @@ func (ec *executionContext) childFields_AgentChatPayload(ctx context.Context, fi
 		return ec.fieldContext_AgentChatPayload_chat(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AgentChatPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_AnalyticsPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_AnalyticsPoint_start(ctx, field)
+	case "value":
+		return ec.fieldContext_AnalyticsPoint_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnalyticsPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_AnalyticsRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "subjectId":
+		return ec.fieldContext_AnalyticsRow_subjectId(ctx, field)
+	case "name":
+		return ec.fieldContext_AnalyticsRow_name(ctx, field)
+	case "count":
+		return ec.fieldContext_AnalyticsRow_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AnalyticsRow", field.Name)
 }
 
 func (ec *executionContext) childFields_Answer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10134,6 +10312,18 @@ func (ec *executionContext) childFields_EvaluationStat(ctx context.Context, fiel
 		return ec.fieldContext_EvaluationStat_satisfactionRate(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EvaluationStat", field.Name)
+}
+
+func (ec *executionContext) childFields_EventRejection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_EventRejection_index(ctx, field)
+	case "code":
+		return ec.fieldContext_EventRejection_code(ctx, field)
+	case "message":
+		return ec.fieldContext_EventRejection_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventRejection", field.Name)
 }
 
 func (ec *executionContext) childFields_Fee(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11842,6 +12032,16 @@ func (ec *executionContext) childFields_Theme(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Theme", field.Name)
 }
 
+func (ec *executionContext) childFields_TrackEventsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "accepted":
+		return ec.fieldContext_TrackEventsPayload_accepted(ctx, field)
+	case "rejected":
+		return ec.fieldContext_TrackEventsPayload_rejected(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrackEventsPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_UnsubscribePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "removed":
@@ -13302,6 +13502,20 @@ func (ec *executionContext) field_Mutation_testInterface_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_trackEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TrackEventsInput, error) {
+			return ec.unmarshalNTrackEventsInput2govmobileᚋgraphᚋmodelᚐTrackEventsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_unsubscribe_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -13633,6 +13847,190 @@ func (ec *executionContext) field_Query_agencyShipments_args(ctx context.Context
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_analyticsSeriesCsv_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "metric",
+		func(ctx context.Context, v any) (analytics.Metric, error) {
+			return ec.unmarshalNAnalyticsMetric2govmobileᚋanalyticsᚐMetric(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["metric"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "granularity",
+		func(ctx context.Context, v any) (*analytics.Granularity, error) {
+			return ec.unmarshalOAnalyticsGranularity2ᚖgovmobileᚋanalyticsᚐGranularity(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["granularity"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.AnalyticsFilter, error) {
+			return ec.unmarshalOAnalyticsFilter2ᚖgovmobileᚋgraphᚋmodelᚐAnalyticsFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_analyticsSeries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "metric",
+		func(ctx context.Context, v any) (analytics.Metric, error) {
+			return ec.unmarshalNAnalyticsMetric2govmobileᚋanalyticsᚐMetric(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["metric"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "granularity",
+		func(ctx context.Context, v any) (*analytics.Granularity, error) {
+			return ec.unmarshalOAnalyticsGranularity2ᚖgovmobileᚋanalyticsᚐGranularity(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["granularity"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.AnalyticsFilter, error) {
+			return ec.unmarshalOAnalyticsFilter2ᚖgovmobileᚋgraphᚋmodelᚐAnalyticsFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_analyticsTopCsv_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "list",
+		func(ctx context.Context, v any) (analytics.List, error) {
+			return ec.unmarshalNAnalyticsList2govmobileᚋanalyticsᚐList(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["list"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.AnalyticsFilter, error) {
+			return ec.unmarshalOAnalyticsFilter2ᚖgovmobileᚋgraphᚋmodelᚐAnalyticsFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_analyticsTop_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "list",
+		func(ctx context.Context, v any) (analytics.List, error) {
+			return ec.unmarshalNAnalyticsList2govmobileᚋanalyticsᚐList(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["list"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.AnalyticsFilter, error) {
+			return ec.unmarshalOAnalyticsFilter2ᚖgovmobileᚋgraphᚋmodelᚐAnalyticsFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
 	return args, nil
 }
 
@@ -15860,6 +16258,121 @@ func (ec *executionContext) fieldContext_AgentChatPayload_chat(_ context.Context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _AnalyticsPoint_start(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsPoint_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsPoint_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsPoint", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AnalyticsPoint_value(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsPoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsPoint_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsPoint_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsPoint", field, false, false, "Float")
+}
+
+func (ec *executionContext) _AnalyticsRow_subjectId(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsRow_subjectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubjectID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsRow_subjectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsRow", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AnalyticsRow_name(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsRow_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsRow_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsRow", field, false, false, "String")
+}
+
+func (ec *executionContext) _AnalyticsRow_count(ctx context.Context, field graphql.CollectedField, obj *model.AnalyticsRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AnalyticsRow_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AnalyticsRow_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AnalyticsRow", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Answer_answer(ctx context.Context, field graphql.CollectedField, obj *model.Answer) (ret graphql.Marshaler) {
@@ -21590,6 +22103,75 @@ func (ec *executionContext) _EvaluationStat_satisfactionRate(ctx context.Context
 }
 func (ec *executionContext) fieldContext_EvaluationStat_satisfactionRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EvaluationStat", field, true, false, "Float")
+}
+
+func (ec *executionContext) _EventRejection_index(ctx context.Context, field graphql.CollectedField, obj *model.EventRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventRejection_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventRejection_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventRejection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventRejection_code(ctx context.Context, field graphql.CollectedField, obj *model.EventRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventRejection_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventRejection_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventRejection", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventRejection_message(ctx context.Context, field graphql.CollectedField, obj *model.EventRejection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventRejection_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventRejection_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventRejection", field, false, false, "String")
 }
 
 func (ec *executionContext) _Fee_name(ctx context.Context, field graphql.CollectedField, obj *models.Fee) (ret graphql.Marshaler) {
@@ -28582,6 +29164,50 @@ func (ec *executionContext) fieldContext_Mutation_updateAdmin(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_trackEvents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_trackEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TrackEvents(ctx, fc.Args["input"].(model.TrackEventsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrackEventsPayload) graphql.Marshaler {
+			return ec.marshalNTrackEventsPayload2ᚖgovmobileᚋgraphᚋmodelᚐTrackEventsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_trackEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrackEventsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_trackEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -35433,6 +36059,254 @@ func (ec *executionContext) fieldContext_Query_adminAccounts(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_adminAccounts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_analyticsSeries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_analyticsSeries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AnalyticsSeries(ctx, fc.Args["metric"].(analytics.Metric), fc.Args["granularity"].(*analytics.Granularity), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["filter"].(*model.AnalyticsFilter))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "statistics.read")
+				if err != nil {
+					var zeroVal []*model.AnalyticsPoint
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal []*model.AnalyticsPoint
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AnalyticsPoint) graphql.Marshaler {
+			return ec.marshalNAnalyticsPoint2ᚕᚖgovmobileᚋgraphᚋmodelᚐAnalyticsPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_analyticsSeries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalyticsPoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_analyticsSeries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_analyticsTop(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_analyticsTop(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AnalyticsTop(ctx, fc.Args["list"].(analytics.List), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["first"].(*int), fc.Args["filter"].(*model.AnalyticsFilter))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "statistics.read")
+				if err != nil {
+					var zeroVal []*model.AnalyticsRow
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal []*model.AnalyticsRow
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AnalyticsRow) graphql.Marshaler {
+			return ec.marshalNAnalyticsRow2ᚕᚖgovmobileᚋgraphᚋmodelᚐAnalyticsRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_analyticsTop(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AnalyticsRow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_analyticsTop_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_analyticsSeriesCsv(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_analyticsSeriesCsv(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AnalyticsSeriesCSV(ctx, fc.Args["metric"].(analytics.Metric), fc.Args["granularity"].(*analytics.Granularity), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["filter"].(*model.AnalyticsFilter))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "statistics.read")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_analyticsSeriesCsv(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_analyticsSeriesCsv_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_analyticsTopCsv(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_analyticsTopCsv(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().AnalyticsTopCSV(ctx, fc.Args["list"].(analytics.List), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["first"].(*int), fc.Args["filter"].(*model.AnalyticsFilter))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "statistics.read")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_analyticsTopCsv(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_analyticsTopCsv_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -43466,6 +44340,61 @@ func (ec *executionContext) fieldContext_Theme_serviceObject(_ context.Context, 
 	return graphql.NewScalarFieldContext("Theme", field, false, false, "ServiceObject")
 }
 
+func (ec *executionContext) _TrackEventsPayload_accepted(ctx context.Context, field graphql.CollectedField, obj *model.TrackEventsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrackEventsPayload_accepted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Accepted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrackEventsPayload_accepted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrackEventsPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrackEventsPayload_rejected(ctx context.Context, field graphql.CollectedField, obj *model.TrackEventsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrackEventsPayload_rejected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rejected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.EventRejection) graphql.Marshaler {
+			return ec.marshalNEventRejection2ᚕᚖgovmobileᚋgraphᚋmodelᚐEventRejectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrackEventsPayload_rejected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrackEventsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventRejection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UnsubscribePayload_removed(ctx context.Context, field graphql.CollectedField, obj *model.UnsubscribePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -45195,6 +46124,69 @@ func (ec *executionContext) unmarshalInputAgentChatInput(ctx context.Context, ob
 func UnmarshalAgentChatInput(ctx context.Context, raw any) (model.AgentChatInput, error) {
 	var out model.AgentChatInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AgentChatInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputAnalyticsFilter(ctx context.Context, obj any) (model.AnalyticsFilter, error) {
+	var it model.AnalyticsFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "channel", "regionCode", "subjectId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "channel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channel"))
+			data, err := ec.unmarshalOEventChannel2ᚖgovmobileᚋmodelsᚐEventChannel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Channel = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
+		case "subjectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAnalyticsFilter unmarshals raw into the AnalyticsFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAnalyticsFilter(ctx context.Context, raw any) (model.AnalyticsFilter, error) {
+	var out model.AnalyticsFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnalyticsFilter", raw, &out)
 	return out, err
 }
 
@@ -49600,6 +50592,125 @@ func UnmarshalTestInterfaceInput(ctx context.Context, raw any) (model.TestInterf
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputTrackEventInput(ctx context.Context, obj any) (model.TrackEventInput, error) {
+	var it model.TrackEventInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "occurredAt", "subjectId", "term", "regionCode"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "occurredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OccurredAt = data
+		case "subjectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectID = data
+		case "term":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("term"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Term = data
+		case "regionCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("regionCode"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RegionCode = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTrackEventInput unmarshals raw into the TrackEventInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTrackEventInput(ctx context.Context, raw any) (model.TrackEventInput, error) {
+	var out model.TrackEventInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TrackEventInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTrackEventsInput(ctx context.Context, obj any) (model.TrackEventsInput, error) {
+	var it model.TrackEventsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"channel", "events"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "channel":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("channel"))
+			data, err := ec.unmarshalNEventChannel2govmobileᚋmodelsᚐEventChannel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Channel = data
+		case "events":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("events"))
+			data, err := ec.unmarshalNTrackEventInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐTrackEventInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Events = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTrackEventsInput unmarshals raw into the TrackEventsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTrackEventsInput(ctx context.Context, raw any) (model.TrackEventsInput, error) {
+	var out model.TrackEventsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TrackEventsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUnsubscribeInput(ctx context.Context, obj any) (model.UnsubscribeInput, error) {
 	var it model.UnsubscribeInput
 	if obj == nil {
@@ -50718,6 +51829,87 @@ func (ec *executionContext) _AgentChatPayload(ctx context.Context, sel ast.Selec
 			out.Values[i] = graphql.MarshalString("AgentChatPayload")
 		case "chat":
 			out.Values[i] = ec._AgentChatPayload_chat(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var analyticsPointImplementors = []string{"AnalyticsPoint"}
+
+func (ec *executionContext) _AnalyticsPoint(ctx context.Context, sel ast.SelectionSet, obj *model.AnalyticsPoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, analyticsPointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnalyticsPoint")
+		case "start":
+			out.Values[i] = ec._AnalyticsPoint_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._AnalyticsPoint_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var analyticsRowImplementors = []string{"AnalyticsRow"}
+
+func (ec *executionContext) _AnalyticsRow(ctx context.Context, sel ast.SelectionSet, obj *model.AnalyticsRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, analyticsRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AnalyticsRow")
+		case "subjectId":
+			out.Values[i] = ec._AnalyticsRow_subjectId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._AnalyticsRow_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._AnalyticsRow_count(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -53384,6 +54576,49 @@ func (ec *executionContext) _EvaluationStat(ctx context.Context, sel ast.Selecti
 			out.Values[i] = ec._EvaluationStat_satisfactionRate(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventRejectionImplementors = []string{"EventRejection"}
+
+func (ec *executionContext) _EventRejection(ctx context.Context, sel ast.SelectionSet, obj *model.EventRejection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventRejectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventRejection")
+		case "index":
+			out.Values[i] = ec._EventRejection_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "code":
+			out.Values[i] = ec._EventRejection_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._EventRejection_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -56105,6 +57340,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "trackEvents":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_trackEvents(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createApp":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createApp(ctx, field)
@@ -57592,6 +58834,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_adminAccounts(ctx, field)
+				})
+		case "analyticsSeries":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_analyticsSeries(ctx, field)
+				})
+		case "analyticsTop":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_analyticsTop(ctx, field)
+				})
+		case "analyticsSeriesCsv":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_analyticsSeriesCsv(ctx, field)
+				})
+		case "analyticsTopCsv":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_analyticsTopCsv(ctx, field)
 				})
 		case "adminApps":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -60408,6 +61674,44 @@ func (ec *executionContext) _Theme(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var trackEventsPayloadImplementors = []string{"TrackEventsPayload"}
+
+func (ec *executionContext) _TrackEventsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.TrackEventsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trackEventsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrackEventsPayload")
+		case "accepted":
+			out.Values[i] = ec._TrackEventsPayload_accepted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejected":
+			out.Values[i] = ec._TrackEventsPayload_rejected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var unsubscribePayloadImplementors = []string{"UnsubscribePayload"}
 
 func (ec *executionContext) _UnsubscribePayload(ctx context.Context, sel ast.SelectionSet, obj *model.UnsubscribePayload) graphql.Marshaler {
@@ -61187,6 +62491,84 @@ func (ec *executionContext) marshalNAlertStatus2govmobileᚋifaceᚐAlertStatus(
 		graphql.AddInvalidNullFromMarshaler(ctx, "AlertStatus!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNAnalyticsList2govmobileᚋanalyticsᚐList(ctx context.Context, v any) (analytics.List, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := analytics.List(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnalyticsList2govmobileᚋanalyticsᚐList(ctx context.Context, sel ast.SelectionSet, v analytics.List) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AnalyticsList!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNAnalyticsMetric2govmobileᚋanalyticsᚐMetric(ctx context.Context, v any) (analytics.Metric, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := analytics.Metric(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAnalyticsMetric2govmobileᚋanalyticsᚐMetric(ctx context.Context, sel ast.SelectionSet, v analytics.Metric) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "AnalyticsMetric!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNAnalyticsPoint2ᚕᚖgovmobileᚋgraphᚋmodelᚐAnalyticsPointᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AnalyticsPoint) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnalyticsPoint2ᚖgovmobileᚋgraphᚋmodelᚐAnalyticsPoint(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnalyticsPoint2ᚖgovmobileᚋgraphᚋmodelᚐAnalyticsPoint(ctx context.Context, sel ast.SelectionSet, v *model.AnalyticsPoint) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnalyticsPoint!")
+		return graphql.Null
+	}
+	return ec._AnalyticsPoint(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAnalyticsRow2ᚕᚖgovmobileᚋgraphᚋmodelᚐAnalyticsRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AnalyticsRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAnalyticsRow2ᚖgovmobileᚋgraphᚋmodelᚐAnalyticsRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAnalyticsRow2ᚖgovmobileᚋgraphᚋmodelᚐAnalyticsRow(ctx context.Context, sel ast.SelectionSet, v *model.AnalyticsRow) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AnalyticsRow!")
+		return graphql.Null
+	}
+	return ec._AnalyticsRow(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAnswer2ᚖgovmobileᚋgraphᚋmodelᚐAnswer(ctx context.Context, sel ast.SelectionSet, v *model.Answer) graphql.Marshaler {
@@ -62244,6 +63626,45 @@ func (ec *executionContext) unmarshalNEvaluationTarget2govmobileᚋgraphᚋmodel
 
 func (ec *executionContext) marshalNEvaluationTarget2govmobileᚋgraphᚋmodelᚐEvaluationTarget(ctx context.Context, sel ast.SelectionSet, v model.EvaluationTarget) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNEventChannel2govmobileᚋmodelsᚐEventChannel(ctx context.Context, v any) (models.EventChannel, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := models.EventChannel(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEventChannel2govmobileᚋmodelsᚐEventChannel(ctx context.Context, sel ast.SelectionSet, v models.EventChannel) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "EventChannel!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNEventRejection2ᚕᚖgovmobileᚋgraphᚋmodelᚐEventRejectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EventRejection) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEventRejection2ᚖgovmobileᚋgraphᚋmodelᚐEventRejection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEventRejection2ᚖgovmobileᚋgraphᚋmodelᚐEventRejection(ctx context.Context, sel ast.SelectionSet, v *model.EventRejection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventRejection!")
+		return graphql.Null
+	}
+	return ec._EventRejection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNFee2govmobileᚋmodelsᚐFee(ctx context.Context, sel ast.SelectionSet, v models.Fee) graphql.Marshaler {
@@ -64822,6 +66243,38 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) unmarshalNTrackEventInput2ᚕᚖgovmobileᚋgraphᚋmodelᚐTrackEventInputᚄ(ctx context.Context, v any) ([]*model.TrackEventInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.TrackEventInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTrackEventInput2ᚖgovmobileᚋgraphᚋmodelᚐTrackEventInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNTrackEventInput2ᚖgovmobileᚋgraphᚋmodelᚐTrackEventInput(ctx context.Context, v any) (*model.TrackEventInput, error) {
+	res, err := ec.unmarshalInputTrackEventInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNTrackEventsInput2govmobileᚋgraphᚋmodelᚐTrackEventsInput(ctx context.Context, v any) (model.TrackEventsInput, error) {
+	res, err := ec.unmarshalInputTrackEventsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTrackEventsPayload2ᚖgovmobileᚋgraphᚋmodelᚐTrackEventsPayload(ctx context.Context, sel ast.SelectionSet, v *model.TrackEventsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrackEventsPayload!")
+		return graphql.Null
+	}
+	return ec._TrackEventsPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNUnsubscribeInput2govmobileᚋgraphᚋmodelᚐUnsubscribeInput(ctx context.Context, v any) (model.UnsubscribeInput, error) {
 	res, err := ec.unmarshalInputUnsubscribeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -65112,6 +66565,33 @@ func (ec *executionContext) marshalOAlertStatus2ᚖgovmobileᚋifaceᚐAlertStat
 	return res
 }
 
+func (ec *executionContext) unmarshalOAnalyticsFilter2ᚖgovmobileᚋgraphᚋmodelᚐAnalyticsFilter(ctx context.Context, v any) (*model.AnalyticsFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputAnalyticsFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOAnalyticsGranularity2ᚖgovmobileᚋanalyticsᚐGranularity(ctx context.Context, v any) (*analytics.Granularity, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := analytics.Granularity(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAnalyticsGranularity2ᚖgovmobileᚋanalyticsᚐGranularity(ctx context.Context, sel ast.SelectionSet, v *analytics.Granularity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) marshalOApp2ᚖgovmobileᚋmodelsᚐApp(ctx context.Context, sel ast.SelectionSet, v *models.App) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -65297,6 +66777,25 @@ func (ec *executionContext) unmarshalOEvaluationLevel2ᚖgovmobileᚋevaluation�
 }
 
 func (ec *executionContext) marshalOEvaluationLevel2ᚖgovmobileᚋevaluationᚐLevel(ctx context.Context, sel ast.SelectionSet, v *evaluation.Level) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
+func (ec *executionContext) unmarshalOEventChannel2ᚖgovmobileᚋmodelsᚐEventChannel(ctx context.Context, v any) (*models.EventChannel, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := models.EventChannel(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOEventChannel2ᚖgovmobileᚋmodelsᚐEventChannel(ctx context.Context, sel ast.SelectionSet, v *models.EventChannel) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

@@ -40,6 +40,7 @@ func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*
 	if err != nil {
 		return nil, err
 	}
+	r.track(models.Event{Kind: models.EventLogin, UserID: sess.User.ID})
 	return authPayload(sess), nil
 }
 

@@ -5,6 +5,7 @@ package resolvers
 
 import (
 	"govmobile/agentchat"
+	"govmobile/analytics"
 	"govmobile/appointment"
 	"govmobile/apps"
 	"govmobile/audit"
@@ -70,4 +71,8 @@ type Resolver struct {
 	Payments *payment.Service
 	// Logistics keeps cases' shipments; nil when no carrier is configured.
 	Logistics *logistics.Service
+	// Events records behaviour events without blocking; Analytics answers
+	// the console's statistics.
+	Events    *analytics.Recorder
+	Analytics *analytics.Service
 }

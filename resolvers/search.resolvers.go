@@ -8,12 +8,28 @@ package resolvers
 import (
 	"context"
 	"govmobile/graph/model"
+	"govmobile/models"
 	"govmobile/search"
+	"govmobile/viewer"
+	"strings"
 )
 
 // Search is the resolver for the search field.
 func (r *queryResolver) Search(ctx context.Context, query string, scope *search.Scope, orderBy *search.Order, regionCode *string, first *int, after *string) (*model.SearchConnection, error) {
-	return r.search(ctx, query, scope, orderBy, regionCode, first, after)
+	conn, err := r.search(ctx, query, scope, orderBy, regionCode, first, after)
+	if err == nil && after == nil && strings.TrimSpace(query) != "" {
+		// A search counts once, on its first page.
+		kind := models.EventSearch
+		if conn.TotalCount == 0 {
+			kind = models.EventSearchNoResult
+		}
+		var userID uint64
+		if u, _ := viewer.From(ctx).User(ctx); u != nil {
+			userID = u.ID
+		}
+		r.track(models.Event{Kind: kind, UserID: userID, Term: query, RegionCode: deref(regionCode)})
+	}
+	return conn, err
 }
 
 // SearchSuggestions is the resolver for the searchSuggestions field.

@@ -118,6 +118,36 @@ type AgentChatPayload struct {
 	Chat *models.AgentChat `json:"chat"`
 }
 
+// 统计筛选。
+type AnalyticsFilter struct {
+	// 事件类型（EVENTS 指标必填）。
+	Kind *string `json:"kind,omitempty"`
+	// 来源渠道。
+	Channel *models.EventChannel `json:"channel,omitempty"`
+	// 地区：行政区划代码；区域管理员只能查看本地区。
+	RegionCode *string `json:"regionCode,omitempty"`
+	// 只看一个事项、应用或接口（仅趋势）。
+	SubjectID *string `json:"subjectId,omitempty"`
+}
+
+// 趋势中的一个点。
+type AnalyticsPoint struct {
+	// 时段开始（北京时间）。
+	Start time.Time `json:"start"`
+	// 数值。
+	Value float64 `json:"value"`
+}
+
+// 排行榜的一行。
+type AnalyticsRow struct {
+	// 事项或应用的全局编号；搜索词排行为 null。
+	SubjectID *string `json:"subjectId,omitempty"`
+	// 事项或应用的名称，或搜索词。
+	Name string `json:"name"`
+	// 次数。
+	Count int `json:"count"`
+}
+
 // 智能问答的回答（8.1.2 j）。
 type Answer struct {
 	// 最匹配的解答（没有可信的解答时为 null）。
@@ -536,6 +566,16 @@ type EvaluationEdge struct {
 	Cursor string `json:"cursor"`
 	// 评价。
 	Node *models.Evaluation `json:"node"`
+}
+
+// 被拒绝的一个事件。
+type EventRejection struct {
+	// 在这批事件中的序号（从0开始）。
+	Index int `json:"index"`
+	// 原因代码，如 UNKNOWN_KIND、SERVER_ONLY_KIND、IN_FUTURE、TOO_OLD、TERM_TOO_LONG。
+	Code string `json:"code"`
+	// 说明。
+	Message string `json:"message"`
 }
 
 // 备案操作。
@@ -1747,6 +1787,36 @@ type TestInterfaceInput struct {
 	InterfaceID string `json:"interfaceId"`
 	// 参数值；必填参数须填写（region、pf、auth_code 不填时自动填写）。
 	Params []*InterfaceParamValue `json:"params,omitempty"`
+}
+
+// 前端上报的一个行为事件。
+type TrackEventInput struct {
+	// 事件类型：PAGE_VIEW（页面，term 为页面名）、MATTER_VIEW（查看办事指南，subjectId 为事项）、CLICK（点击，term 为控件名，可带事项或应用）、SHARE（分享事项或应用）。登录、搜索等由服务端记录，上报会被拒绝。
+	Kind string `json:"kind"`
+	// 发生时间：不能晚于现在5分钟，不能早于7天前。
+	OccurredAt time.Time `json:"occurredAt"`
+	// 事件对象：事项或应用的全局编号。
+	SubjectID *string `json:"subjectId,omitempty"`
+	// 页面名、控件名等，至多64字（数字串会被脱敏）。
+	Term *string `json:"term,omitempty"`
+	// 所在地区的行政区划代码（6位，可选）。
+	RegionCode *string `json:"regionCode,omitempty"`
+}
+
+// 上报一批行为事件。
+type TrackEventsInput struct {
+	// 来源渠道（不能为 SERVER）。
+	Channel models.EventChannel `json:"channel"`
+	// 事件，至多100个。
+	Events []*TrackEventInput `json:"events"`
+}
+
+// 上报结果：合格的事件被接收，不合格的逐个说明原因。
+type TrackEventsPayload struct {
+	// 接收的事件数。
+	Accepted int `json:"accepted"`
+	// 被拒绝的事件。
+	Rejected []*EventRejection `json:"rejected"`
 }
 
 // 取消订阅。

@@ -1,0 +1,141 @@
+package resolvers
+
+import (
+	"bytes"
+	"context"
+	"strings"
+
+	"govmobile/analytics"
+	"govmobile/evaluation"
+	"govmobile/graph/model"
+	"govmobile/models"
+	"govmobile/viewer"
+)
+
+// subjectOf reads an event's subject from a global ID: a matter, an app
+// or a source interface.
+func subjectOf(field, id string) (models.SubjectKind, uint64, error) {
+	kind, key, err := parseGlobalID(field, id)
+	if err != nil {
+		return "", 0, err
+	}
+	n, ok := parseKey(key)
+	if !ok {
+		return "", 0, badID(field)
+	}
+	switch kind {
+	case kindMatter:
+		return models.SubjectMatter, n, nil
+	case kindApp:
+		return models.SubjectApp, n, nil
+	case kindInterface:
+		return models.SubjectInterface, n, nil
+	}
+	return "", 0, models.InvalidField(field, "事件对象只能是事项、应用或接口。")
+}
+
+// regionPrefix is the code prefix of a region and everything below it.
+func regionPrefix(code string) string {
+	switch {
+	case code == "":
+		return ""
+	case strings.HasSuffix(code, "0000"):
+		return code[:2]
+	case strings.HasSuffix(code, "00"):
+		return code[:4]
+	}
+	return code
+}
+
+// analyticsFilter is a console filter within the administrator's region:
+// a regional administrator sees their region's events only.
+func (r *Resolver) analyticsFilter(ctx context.Context, in *model.AnalyticsFilter) (analytics.Filter, error) {
+	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	if err != nil {
+		return analytics.Filter{}, err
+	}
+	f := analytics.Filter{RegionPrefix: regionPrefix(a.RegionCode)}
+	if in == nil {
+		return f, nil
+	}
+	if in.Kind != nil {
+		f.Kind = models.EventKind(*in.Kind)
+	}
+	if in.Channel != nil {
+		f.Channel = *in.Channel
+	}
+	if in.RegionCode != nil && *in.RegionCode != "" {
+		if r.Catalogue.Regions().Get(*in.RegionCode) == nil {
+			return f, models.InvalidField("regionCode", "行政区划代码不存在。")
+		}
+		if !withinRegion(a.RegionCode, *in.RegionCode) {
+			return f, models.Errorf(models.ECodeForbidden, "只能查看本地区的统计。")
+		}
+		f.RegionPrefix = regionPrefix(*in.RegionCode)
+	}
+	if in.SubjectID != nil {
+		if f.SubjectKind, f.SubjectID, err = subjectOf("subjectId", *in.SubjectID); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+func granularityOr(g *analytics.Granularity) analytics.Granularity {
+	if g == nil {
+		return analytics.Daily
+	}
+	return *g
+}
+
+func firstOr(first *int, def int) int {
+	if first == nil {
+		return def
+	}
+	return *first
+}
+
+// topRows names the rows of a top list: matters and apps by their names.
+func (r *Resolver) topRows(ctx context.Context, rows []analytics.Row) ([]*model.AnalyticsRow, error) {
+	out := make([]*model.AnalyticsRow, len(rows))
+	for i, row := range rows {
+		m := &model.AnalyticsRow{Name: row.Term, Count: int(row.Count)}
+		switch row.SubjectKind {
+		case models.SubjectMatter:
+			id := globalIDNum(kindMatter, row.SubjectID)
+			m.SubjectID, m.Name = &id, "（已删除的事项）"
+			if mt, err := r.Catalogue.Matter(ctx, row.SubjectID); err == nil && mt != nil {
+				m.Name = mt.Name
+			}
+		case models.SubjectApp:
+			id := globalIDNum(kindApp, row.SubjectID)
+			m.SubjectID, m.Name = &id, "（已删除的应用）"
+			if ap, err := r.Catalogue.AppAnyState(ctx, row.SubjectID); err == nil && ap != nil {
+				m.Name = ap.Name
+			}
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
+func csvString(write func(w *bytes.Buffer) error) (string, error) {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+// track records a server event; it never blocks the request.
+func (r *Resolver) track(ev models.Event) {
+	if r.Events != nil {
+		r.Events.Record(ev)
+	}
+}
+
+// trackEvaluation records an evaluation's score.
+func (r *Resolver) trackEvaluation(userID uint64, level evaluation.Level, kind models.SubjectKind, id uint64) {
+	score := level.Score()
+	r.track(models.Event{Kind: models.EventEvaluate, UserID: userID, SubjectKind: kind, SubjectID: id, Value: &score})
+}
