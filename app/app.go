@@ -575,10 +575,22 @@ func (a *App) housekeeping(ctx context.Context) {
 		} else if n > 0 {
 			a.Config.Logger.Info("housekeeping closed unpaid orders past their time", "orders", n)
 		}
-		if run, err := a.Payments.ReconcileYesterday(ctx); err != nil && ctx.Err() == nil {
+		if runs, err := a.Payments.ReconcileDue(ctx); err != nil && ctx.Err() == nil {
 			a.Config.Logger.Error("daily reconciliation failed", "err", err)
-		} else if run != nil {
-			a.Config.Logger.Info("daily reconciliation", "day", run.Day, "status", run.Status, "issues", run.Issues)
+		} else {
+			for _, run := range runs {
+				a.Config.Logger.Info("daily reconciliation", "day", run.Day, "status", run.Status, "issues", run.Issues)
+			}
+		}
+		if n, err := a.Payments.FinishPendingRefunds(ctx, 200); err != nil && ctx.Err() == nil {
+			a.Config.Logger.Error("housekeeping failed", "err", err)
+		} else if n > 0 {
+			a.Config.Logger.Info("housekeeping settled pending refunds", "refunds", n)
+		}
+		if n, err := a.Payments.PruneNotifications(ctx); err != nil && ctx.Err() == nil {
+			a.Config.Logger.Error("housekeeping failed", "err", err)
+		} else if n > 0 {
+			a.Config.Logger.Info("housekeeping removed old refused payment notifications", "rows", n)
 		}
 		if n, err := a.Apps.PruneUsers(ctx); err != nil && ctx.Err() == nil {
 			a.Config.Logger.Error("housekeeping failed", "err", err)

@@ -27,6 +27,7 @@ func (a *App) setupLogistics() error {
 		secret = make([]byte, 32)
 		_, _ = rand.Read(secret)
 		url, name = a.Config.PublicURL+"/sandbox/carrier", "sandbox"
+		a.Config.Logger.Warn("开发模式：寄递使用进程内沙箱快递（/sandbox/carrier/），不会真实寄件；生产环境请配置 --carrier-url")
 		a.CarrierSandbox = lsandbox.New(lsandbox.Config{Secret: secret, WebhookURL: a.Config.PublicURL + logistics.WebhookPath, Logger: a.Config.Logger})
 	}
 	svc, err := logistics.New(a.DB, a.keys, logistics.Config{Carrier: carrier.NewClient(url, secret, nil), CarrierName: name,

@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,11 +21,12 @@ import (
 	"govmobile/payment"
 	"govmobile/payment/sandbox"
 	"govmobile/permission"
+	"govmobile/signedreq"
 )
 
 // connectSandbox starts a sandbox payment channel on loopback and connects
 // the backend's payments to it, as --pay-channel-url would.
-func connectSandbox(t *testing.T, b *backend) (*sandbox.Server, string) {
+func connectSandbox(t *testing.T, b *backend) (*sandbox.Server, string, *sm2.PrivateKey) {
 	t.Helper()
 	key, err := gm.GenerateSM2Key()
 	if err != nil {
@@ -43,7 +46,7 @@ func connectSandbox(t *testing.T, b *backend) (*sandbox.Server, string) {
 	handler = sb.Handler()
 	b.app.Payments.SetChannel(&payment.HTTPChannel{BaseURL: srv.URL, MerchantID: "GOVMOBILE", ChannelKey: sb.PublicKey(), Sign: b.app.PlatformSigner()},
 		b.srv.URL+payment.NotifyPath)
-	return sb, srv.URL
+	return sb, srv.URL, key
 }
 
 type orderOut struct {
@@ -65,7 +68,7 @@ const orderFields = `id number status amountFen amountYuan refundedFen lines { c
 // ledger, the channel's statement and the agency's receipts.
 func TestPayments(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
-		sb, sandboxURL := connectSandbox(t, b)
+		sb, sandboxURL, channelKey := connectSandbox(t, b)
 		var m models.Matter
 		if err := b.app.DB.Scopes(onlineMatters).Order("id").Offset(7).First(&m).Error; err != nil {
 			t.Fatal(err)
@@ -132,6 +135,27 @@ func TestPayments(t *testing.T) {
 			t.Fatalf("issued: %+v", order)
 		}
 		expectCode(t, b.gql(t, collector, issue, map[string]any{"in": map[string]any{"caseId": caseA, "lines": lines}}), models.ECodeConflict)
+		// A cashier who does not handle cases sees the order, not the
+		// application behind it.
+		cashier := b.scopedAdmin(t, "", m.AgencyID, permission.CollectPayments)
+		var listed struct {
+			AgencyPaymentOrders struct {
+				Edges []struct {
+					Node struct {
+						Number string
+						Case   *struct{ ID string }
+					}
+				}
+			}
+		}
+		b.gql(t, cashier, `{ agencyPaymentOrders { edges { node { number case { id } } } } }`, nil).decode(t, &listed)
+		if len(listed.AgencyPaymentOrders.Edges) == 0 || listed.AgencyPaymentOrders.Edges[0].Node.Case != nil {
+			t.Fatalf("a cashier's view: %+v", listed)
+		}
+		b.gql(t, collector, `{ agencyPaymentOrders { edges { node { number case { id } } } } }`, nil).decode(t, &listed)
+		if listed.AgencyPaymentOrders.Edges[0].Node.Case == nil {
+			t.Fatalf("a case handler's view: %+v", listed)
+		}
 		// A later change of a fee item leaves the order as issued.
 		b.gql(t, collector, save, map[string]any{"in": item("GB", "工本费", 2500)}).decode(t, &fee)
 
@@ -181,6 +205,32 @@ func TestPayments(t *testing.T) {
 		if o := b.orderStatus(t, user, order.ID); o.Status != "UNPAID" {
 			t.Fatalf("after bad notifications: %+v", o)
 		}
+		// The same signed request twice: the second is a replay, refused
+		// even though the first was only refused for its amount.
+		var saved http.Header
+		replayed := wrongAmount
+		replayed.NotifyID = "N-replay"
+		body, _ := json.Marshal(replayed)
+		for i, want := range []string{"金额与订单不符", "重复的通知请求"} {
+			req, _ := http.NewRequest(http.MethodPost, notifyURL, bytes.NewReader(body))
+			if i == 0 {
+				if err := signedreq.Sign(req, body, sandbox.AppID, "", time.Now(), func(m []byte) ([]byte, error) { return gm.SM2Sign(channelKey, m) }); err != nil {
+					t.Fatal(err)
+				}
+				saved = req.Header.Clone()
+			} else {
+				req.Header = saved
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			answer, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 400 || !strings.Contains(string(answer), want) {
+				t.Fatalf("signed request %d: %d %s", i, res.StatusCode, answer)
+			}
+		}
 
 		// The real payment, then the same notification ten times at once.
 		n, status, err := sb.Pay(context.Background(), order.Number)
@@ -228,7 +278,7 @@ func TestPayments(t *testing.T) {
 				outcomes[e.Node.Outcome]++
 			}
 		}
-		if outcomes["APPLIED"] != 1 || outcomes["DUPLICATE"] != 10 || outcomes["REJECTED"] != 5 {
+		if outcomes["APPLIED"] != 1 || outcomes["DUPLICATE"] != 10 || outcomes["REJECTED"] != 7 {
 			t.Fatalf("recorded notifications: %v", outcomes)
 		}
 
@@ -252,8 +302,31 @@ func TestPayments(t *testing.T) {
 		if o := b.orderStatus(t, user, order.ID); o.Status != "PARTIALLY_REFUNDED" || o.RefundedFen != 1550 {
 			t.Fatalf("after a part refund: %+v", o)
 		}
-		expectCode(t, b.gql(t, collector, refund, rin(3551, "refund-key-2")), models.ECodeConflict)
-		b.gql(t, collector, refund, rin(3550, "refund-key-2")).decode(t, &r1)
+		// A channel that refunds later: the refund stays pending with its
+		// money reserved, and is settled when the channel has paid it.
+		sb.HoldRefunds("PROCESSING")
+		var held struct {
+			RefundPayment struct{ Number, Status string }
+		}
+		b.gql(t, collector, refund, rin(1000, "refund-key-held")).decode(t, &held)
+		if held.RefundPayment.Status != "PENDING" {
+			t.Fatalf("a refund the channel has not paid yet: %+v", held)
+		}
+		expectCode(t, b.gql(t, collector, refund, rin(2551, "refund-key-2")), models.ECodeConflict)
+		sb.HoldRefunds("")
+		if err := sb.CompleteRefund(held.RefundPayment.Number); err != nil {
+			t.Fatal(err)
+		}
+		b.app.Payments.SetClock(func() time.Time { return time.Now().UTC().Add(2 * time.Minute) })
+		if n, err := b.app.Payments.FinishPendingRefunds(context.Background(), 10); err != nil || n != 1 {
+			t.Fatalf("settle pending refunds: %d %v", n, err)
+		}
+		b.app.Payments.SetClock(func() time.Time { return time.Now().UTC() })
+		if o := b.orderStatus(t, user, order.ID); o.RefundedFen != 2550 {
+			t.Fatalf("after the held refund: %+v", o)
+		}
+		expectCode(t, b.gql(t, collector, refund, rin(2551, "refund-key-2")), models.ECodeConflict)
+		b.gql(t, collector, refund, rin(2550, "refund-key-2")).decode(t, &r1)
 		if o := b.orderStatus(t, user, order.ID); o.Status != "REFUNDED" || o.RefundedFen != 5100 {
 			t.Fatalf("after refunding the rest: %+v", o)
 		}
@@ -299,6 +372,9 @@ func TestPayments(t *testing.T) {
 			t.Fatalf("cancel: %+v", cancelled)
 		}
 		expectCode(t, b.gql(t, user, pay, map[string]any{"o": oD.ID}), models.ECodeConflict)
+		if _, err := sb.MarkPaid(oD.Number); err == nil {
+			t.Fatal("a cancelled order's payment page still takes money")
+		}
 
 		// Expiry: an unpaid order past its time is closed.
 		caseE := newCase()
@@ -347,6 +423,7 @@ func TestPayments(t *testing.T) {
 		// heard of and lost one of the platform's.
 		sb.AddStatementLine("PAY", "T-UNKNOWN-1", "P2000010100000000000008", 777, time.Now())
 		sb.DropStatementLine(*mustOrder(t, b, oC.Number).TradeNo)
+		sb.AddStatementLine("PAY", *mustOrder(t, b, oB.Number).TradeNo, oB.Number, 2500, time.Now())
 		reconcile := `mutation($d: String!) { reconcilePayments(day: $d) { status platformCount channelCount matchedCount issueCount
 			items(first: 100) { totalCount edges { node { kind orderNumber platformFen channelFen agencyFen } } } } }`
 		expectCode(t, b.gql(t, national, reconcile, map[string]any{"d": today}), models.ECodeBadUserInput) // not over yet
@@ -370,8 +447,9 @@ func TestPayments(t *testing.T) {
 		for _, e := range rec.ReconcilePayments.Items.Edges {
 			kinds[e.Node.Kind] = e.Node.OrderNumber
 		}
-		want := map[string]string{"EXTRA_IN_CHANNEL": "P2000010100000000000008", "MISSING_IN_CHANNEL": oC.Number, "EXTRA_RECEIPT": "P2000010100000000000009"}
-		if rec.ReconcilePayments.Status != "ISSUES" || len(kinds) != 3 || fmt.Sprint(kinds) != fmt.Sprint(want) {
+		want := map[string]string{"EXTRA_IN_CHANNEL": "P2000010100000000000008", "MISSING_IN_CHANNEL": oC.Number, "EXTRA_RECEIPT": "P2000010100000000000009",
+			"DUPLICATE_IN_CHANNEL": oB.Number}
+		if rec.ReconcilePayments.Status != "ISSUES" || len(kinds) != 4 || fmt.Sprint(kinds) != fmt.Sprint(want) {
 			t.Fatalf("reconciliation: %+v", rec.ReconcilePayments)
 		}
 	})

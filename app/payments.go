@@ -36,7 +36,8 @@ func (a *App) setupPayments() error {
 				}
 				return []*ecdsa.PublicKey{k.Public}, nil
 			}})
-		cfg.Channel = &payment.HTTPChannel{BaseURL: base, MerchantID: a.Config.PayMerchantID, ChannelKey: a.PaySandbox.PublicKey(), Sign: sign}
+		cfg.Channel = &payment.HTTPChannel{Label: "SANDBOX", BaseURL: base, MerchantID: a.Config.PayMerchantID, ChannelKey: a.PaySandbox.PublicKey(), Sign: sign}
+		a.Config.Logger.Warn("开发模式：缴费使用进程内沙箱支付渠道（/sandbox/pay/），不产生真实扣款；生产环境请配置 --pay-channel-url")
 	}
 	a.Payments = payment.New(a.DB, cfg, a.Messages)
 	return nil

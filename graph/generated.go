@@ -47773,7 +47773,11 @@ func (ec *executionContext) unmarshalInputImportAgencyReceiptsInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"day", "csv"}
+	if _, present := asMap["append"]; !present {
+		asMap["append"] = false
+	}
+
+	fieldsInOrder := [...]string{"day", "csv", "append"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -47794,6 +47798,13 @@ func (ec *executionContext) unmarshalInputImportAgencyReceiptsInput(ctx context.
 				return it, err
 			}
 			it.CSV = data
+		case "append":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("append"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Append = data
 		}
 	}
 	return it, nil

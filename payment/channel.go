@@ -31,9 +31,14 @@ type Channel interface {
 	Start(ctx context.Context, req StartRequest) (*Start, error)
 	// Query asks the channel how an order's payment stands.
 	Query(ctx context.Context, orderNumber string) (*ChannelPayment, error)
+	// Close asks the channel to stop taking payment for an order; when the
+	// order was paid meanwhile, the answer says so.
+	Close(ctx context.Context, orderNumber string) (*ChannelPayment, error)
 	// Refund asks the channel to return money; the same refund number is
 	// the same refund at the channel.
 	Refund(ctx context.Context, req RefundRequest) (*RefundResult, error)
+	// RefundStatus asks how a refund asked for earlier stands.
+	RefundStatus(ctx context.Context, refundNumber string) (*RefundResult, error)
 	// Statement downloads the channel's statement of a China day (CSV).
 	Statement(ctx context.Context, day string) ([]byte, error)
 	// Verify checks a notification's signature and reads it.
@@ -76,8 +81,10 @@ type RefundRequest struct {
 type RefundResult struct {
 	RefundNumber    string `json:"refundNumber"`
 	ChannelRefundNo string `json:"channelRefundNo"`
-	Status          string `json:"status"` // SUCCESS or FAIL
+	Status          string `json:"status"` // SUCCESS, FAIL, or PROCESSING (or unknown: still pending)
 	Message         string `json:"message"`
+	// RefundedAt is when the channel returned the money (SUCCESS).
+	RefundedAt *time.Time `json:"refundedAt,omitempty"`
 }
 
 // Notification is the channel's asynchronous word that an order was paid.
@@ -91,26 +98,33 @@ type Notification struct {
 	PaidAt      time.Time `json:"paidAt"`
 }
 
-// Channel statuses of a payment.
+// Channel statuses of a payment and of a refund.
 const (
 	ChannelUnpaid  = "UNPAID"
 	ChannelSuccess = "SUCCESS"
 	ChannelClosed  = "CLOSED"
+	ChannelFail    = "FAIL" // a refund the channel refused for good
 )
 
 // ErrChannel is the channel not answering, or answering nonsense: the
 // caller tells the applicant to try again later.
 var ErrChannel = errors.New("payment channel unavailable")
 
-// ErrForged is a notification or answer whose signature does not verify.
-var ErrForged = errors.New("payment channel: signature does not verify")
+// Errors of Verify, each its own reason.
+var (
+	ErrForged        = errors.New("payment channel: signature does not verify")
+	ErrUnreadable    = errors.New("payment channel: notification unreadable")
+	ErrOtherMerchant = errors.New("payment channel: notification for another merchant")
+)
 
 // HTTPChannel is a Channel over HTTP. The platform signs its requests with
 // its SM2 key (SPEC §6, X-App-Id is the merchant ID); the channel signs
-// notifications the same way with its own key, and signs the answers that
-// move money (queries, refunds, statements) over
-// "RESPONSE\nPATH\nTIMESTAMP\nNONCE\nhex(SM3(body))".
+// notifications the same way with its own key, and signs every answer over
+// "RESPONSE\nPATH\nTIMESTAMP\nNONCE\nhex(SM3(body))" where NONCE is the
+// request's, so an answer cannot be replayed to another request.
 type HTTPChannel struct {
+	// Label names the channel on orders (default GOVPAY).
+	Label string
 	// BaseURL is the channel's address, e.g. https://pay.example.cn.
 	BaseURL    string
 	MerchantID string
@@ -122,8 +136,13 @@ type HTTPChannel struct {
 	Now    func() time.Time
 }
 
-// Name is "GOVPAY".
-func (c *HTTPChannel) Name() string { return "GOVPAY" }
+// Name is the channel's label, GOVPAY by default.
+func (c *HTTPChannel) Name() string {
+	if c.Label != "" {
+		return c.Label
+	}
+	return "GOVPAY"
+}
 
 func (c *HTTPChannel) now() time.Time {
 	if c.Now != nil {
@@ -138,7 +157,7 @@ const MaxAnswer = 64 << 20
 
 // call sends a signed request and returns the answer's body; answers that
 // move money must carry the channel's signature.
-func (c *HTTPChannel) call(ctx context.Context, method, path string, in any, signedAnswer bool) ([]byte, int, error) {
+func (c *HTTPChannel) call(ctx context.Context, method, path string, in any) ([]byte, int, error) {
 	var body []byte
 	if in != nil {
 		var err error
@@ -178,10 +197,8 @@ func (c *HTTPChannel) call(ctx context.Context, method, path string, in any, sig
 	if resp.StatusCode >= 500 {
 		return nil, resp.StatusCode, fmt.Errorf("%w: status %d", ErrChannel, resp.StatusCode)
 	}
-	if signedAnswer && resp.StatusCode == http.StatusOK {
-		if err := CheckAnswer(resp.Header, req.URL.RequestURI(), answer, c.ChannelKey, c.now()); err != nil {
-			return nil, resp.StatusCode, err
-		}
+	if err := CheckAnswer(resp.Header, req.URL.RequestURI(), req.Header.Get(signedreq.HeaderNonce), answer, c.ChannelKey, c.now()); err != nil {
+		return nil, resp.StatusCode, err
 	}
 	return answer, resp.StatusCode, nil
 }
@@ -191,9 +208,10 @@ func answerString(path string, ts int64, nonce string, body []byte) []byte {
 	return signedreq.StringToSign("RESPONSE", path, ts, nonce, body)
 }
 
-// SignAnswer sets the signature headers of an answer to a request for path.
-func SignAnswer(h http.Header, path string, body []byte, now time.Time, sign func([]byte) ([]byte, error)) error {
-	ts, nonce := now.UnixMilli(), signedreq.Nonce()
+// SignAnswer sets the signature headers of an answer to a request for
+// path that carried nonce.
+func SignAnswer(h http.Header, path, nonce string, body []byte, now time.Time, sign func([]byte) ([]byte, error)) error {
+	ts := now.UnixMilli()
 	sig, err := sign(answerString(path, ts, nonce, body))
 	if err != nil {
 		return err
@@ -204,8 +222,12 @@ func SignAnswer(h http.Header, path string, body []byte, now time.Time, sign fun
 	return nil
 }
 
-// CheckAnswer verifies a signed answer to a request for path.
-func CheckAnswer(h http.Header, path string, body []byte, pub *ecdsa.PublicKey, now time.Time) error {
+// CheckAnswer verifies a signed answer to a request for path that carried
+// nonce.
+func CheckAnswer(h http.Header, path, nonce string, body []byte, pub *ecdsa.PublicKey, now time.Time) error {
+	if h.Get(signedreq.HeaderNonce) != nonce {
+		return ErrForged
+	}
 	ts, err := strconv.ParseInt(h.Get(signedreq.HeaderTimestamp), 10, 64)
 	if err != nil {
 		return ErrForged
@@ -214,7 +236,7 @@ func CheckAnswer(h http.Header, path string, body []byte, pub *ecdsa.PublicKey, 
 		return ErrForged
 	}
 	sig, ok := decodeSig(h.Get(signedreq.HeaderSignature))
-	if !ok || !gm.SM2Verify(pub, answerString(path, ts, h.Get(signedreq.HeaderNonce), body), sig) {
+	if !ok || !gm.SM2Verify(pub, answerString(path, ts, nonce, body), sig) {
 		return ErrForged
 	}
 	return nil
@@ -226,7 +248,7 @@ func (c *HTTPChannel) Start(ctx context.Context, req StartRequest) (*Start, erro
 		MerchantID string `json:"merchantId"`
 		StartRequest
 	}{c.MerchantID, req}
-	answer, status, err := c.call(ctx, http.MethodPost, "/v1/payments", in, false)
+	answer, status, err := c.call(ctx, http.MethodPost, "/v1/payments", in)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +261,7 @@ func (c *HTTPChannel) Start(ctx context.Context, req StartRequest) (*Start, erro
 
 // Query implements Channel.
 func (c *HTTPChannel) Query(ctx context.Context, orderNumber string) (*ChannelPayment, error) {
-	answer, status, err := c.call(ctx, http.MethodGet, "/v1/payments/"+url.PathEscape(orderNumber), nil, true)
+	answer, status, err := c.call(ctx, http.MethodGet, "/v1/payments/"+url.PathEscape(orderNumber), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -253,13 +275,46 @@ func (c *HTTPChannel) Query(ctx context.Context, orderNumber string) (*ChannelPa
 	return &out, nil
 }
 
+// Close implements Channel: 200 with the payment closed, 409 with it paid.
+func (c *HTTPChannel) Close(ctx context.Context, orderNumber string) (*ChannelPayment, error) {
+	answer, status, err := c.call(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(orderNumber)+"/close", struct{}{})
+	if err != nil {
+		return nil, err
+	}
+	if status == http.StatusNotFound {
+		return &ChannelPayment{OrderNumber: orderNumber, Status: ChannelClosed}, nil
+	}
+	var out ChannelPayment
+	if (status != http.StatusOK && status != http.StatusConflict) || json.Unmarshal(answer, &out) != nil || out.OrderNumber != orderNumber {
+		return nil, fmt.Errorf("%w: close answered %d", ErrChannel, status)
+	}
+	return &out, nil
+}
+
+// RefundStatus implements Channel.
+func (c *HTTPChannel) RefundStatus(ctx context.Context, refundNumber string) (*RefundResult, error) {
+	answer, status, err := c.call(ctx, http.MethodGet, "/v1/refunds/"+url.PathEscape(refundNumber), nil)
+	if err != nil {
+		return nil, err
+	}
+	if status == http.StatusNotFound {
+		// The channel never received the refund: it may be asked again.
+		return &RefundResult{RefundNumber: refundNumber, Status: "NOT_FOUND"}, nil
+	}
+	var out RefundResult
+	if status != http.StatusOK || json.Unmarshal(answer, &out) != nil || out.RefundNumber != refundNumber {
+		return nil, fmt.Errorf("%w: refund status answered %d", ErrChannel, status)
+	}
+	return &out, nil
+}
+
 // Refund implements Channel.
 func (c *HTTPChannel) Refund(ctx context.Context, req RefundRequest) (*RefundResult, error) {
 	in := struct {
 		MerchantID string `json:"merchantId"`
 		RefundRequest
 	}{c.MerchantID, req}
-	answer, status, err := c.call(ctx, http.MethodPost, "/v1/refunds", in, true)
+	answer, status, err := c.call(ctx, http.MethodPost, "/v1/refunds", in)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +327,7 @@ func (c *HTTPChannel) Refund(ctx context.Context, req RefundRequest) (*RefundRes
 
 // Statement implements Channel.
 func (c *HTTPChannel) Statement(ctx context.Context, day string) ([]byte, error) {
-	answer, status, err := c.call(ctx, http.MethodGet, "/v1/statements/"+url.PathEscape(day), nil, true)
+	answer, status, err := c.call(ctx, http.MethodGet, "/v1/statements/"+url.PathEscape(day), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -288,14 +343,14 @@ func (c *HTTPChannel) Verify(r *http.Request, body []byte, now time.Time) (*Noti
 	if err := signedreq.Check(r, body, c.ChannelKey, now); err != nil {
 		return nil, ErrForged
 	}
+	// Fields a provider adds later are ignored: refusing them would stop
+	// every payment being applied.
 	var n Notification
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&n); err != nil {
-		return nil, fmt.Errorf("unreadable notification: %w", err)
+	if err := json.Unmarshal(body, &n); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
 	if n.MerchantID != c.MerchantID {
-		return nil, fmt.Errorf("notification for merchant %q", n.MerchantID)
+		return nil, ErrOtherMerchant
 	}
 	return &n, nil
 }

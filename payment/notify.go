@@ -14,6 +14,7 @@ import (
 
 	"govmobile/messages"
 	"govmobile/models"
+	"govmobile/signedreq"
 )
 
 // NotifyPath is where the channel sends payment notifications.
@@ -25,6 +26,8 @@ const (
 	OutcomeDuplicate = "DUPLICATE" // already applied: answered success, nothing changed
 	OutcomeRejected  = "REJECTED"  // refused, with the reason
 )
+
+var errReplayed = errors.New("payment notification replayed")
 
 // maxNotification bounds a notification's body.
 const maxNotification = 16 << 10
@@ -71,10 +74,26 @@ func (s *Service) Notify(ctx context.Context, r *http.Request, body []byte) (out
 		return OutcomeRejected, "支付渠道未配置。", nil
 	}
 	n, verr := s.cfg.Channel.Verify(r, body, s.now())
+	if verr == nil {
+		// A signed request is taken once (SPEC §6): the channel resends a
+		// notification with a fresh nonce and signature. Nonces share the
+		// table of apps' signed requests under app 0, the channel.
+		err := s.db.WithContext(ctx).Create(&models.ExchangeNonce{AppID: 0, Nonce: r.Header.Get(signedreq.HeaderNonce), At: s.now()}).Error
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			verr = errReplayed
+		} else if err != nil {
+			return "", "", err
+		}
+	}
 	if verr != nil {
 		reason := "通知无法解析。"
-		if errors.Is(verr, ErrForged) {
+		switch {
+		case errors.Is(verr, ErrForged):
 			reason = "签名无效或时间戳超出允许范围。"
+		case errors.Is(verr, ErrOtherMerchant):
+			reason = "通知的商户号不是本平台。"
+		case errors.Is(verr, errReplayed):
+			reason = "重复的通知请求（同一签名已使用过）。"
 		}
 		rec := models.PaymentNotification{Outcome: OutcomeRejected, Reason: reason, ReceivedAt: s.now()}
 		// What a forged notification claims is not trusted, but an
@@ -187,4 +206,30 @@ func (s *Service) applyOnce(ctx context.Context, notifyID, orderNumber, tradeNo 
 		s.cfg.Logger.Info("payment applied", "order", paid.Number, "amount_fen", amount, "source", source)
 	}
 	return outcome, reason, nil
+}
+
+// notificationRetention is how long refused notifications are kept; those
+// that moved money (applied) and their duplicates are kept for ever.
+const notificationRetention = 90 * 24 * time.Hour
+
+// PruneNotifications deletes refused notifications older than 90 days, in
+// batches, so a flood of forged requests does not stay in the database.
+func (s *Service) PruneNotifications(ctx context.Context) (int64, error) {
+	cutoff := s.now().Add(-notificationRetention)
+	var total int64
+	for {
+		var ids []uint64
+		if err := s.db.WithContext(ctx).Model(&models.PaymentNotification{}).Where("outcome = ? AND received_at < ?", OutcomeRejected, cutoff).
+			Order("id").Limit(500).Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
+			return total, err
+		}
+		res := s.db.WithContext(ctx).Where("id IN ?", ids).Delete(&models.PaymentNotification{})
+		if res.Error != nil {
+			return total, res.Error
+		}
+		total += res.RowsAffected
+		if len(ids) < 500 {
+			return total, nil
+		}
+	}
 }

@@ -361,7 +361,7 @@ func (s *Service) Cancel(ctx context.Context, agencyID, orderID uint64) (*models
 		return nil, err
 	}
 	if s.cfg.Channel != nil {
-		if o, err = s.Sync(ctx, o); err != nil {
+		if o, err = s.closeAtChannel(ctx, o); err != nil {
 			return nil, err
 		}
 		if Status(o.Status) != Unpaid {
@@ -369,6 +369,29 @@ func (s *Service) Cancel(ctx context.Context, agencyID, orderID uint64) (*models
 		}
 	}
 	return o, s.close(ctx, o, Cancel, AgencyActor)
+}
+
+// closeAtChannel has the channel stop taking payment for an unpaid order,
+// so that its page and QR code cannot be paid after the order is closed; a
+// payment that arrived first is applied. It returns the order as it now
+// stands.
+func (s *Service) closeAtChannel(ctx context.Context, o *models.PaymentOrder) (*models.PaymentOrder, error) {
+	p, err := s.cfg.Channel.Close(ctx, o.Number)
+	if err != nil {
+		s.cfg.Logger.Warn("payment channel close failed", "order", o.Number, "err", err)
+		return nil, errChannelDown
+	}
+	if p.Status != ChannelSuccess {
+		return o, nil
+	}
+	paidAt := s.now()
+	if p.PaidAt != nil {
+		paidAt = p.PaidAt.UTC()
+	}
+	if _, _, err := s.apply(ctx, "", o.Number, p.TradeNo, p.AmountFen, paidAt, "query"); err != nil {
+		return nil, err
+	}
+	return s.Order(ctx, o.ID)
 }
 
 func (s *Service) close(ctx context.Context, o *models.PaymentOrder, a Action, by Actor) error {
@@ -389,22 +412,28 @@ func (s *Service) close(ctx context.Context, o *models.PaymentOrder, a Action, b
 	return nil
 }
 
-// ExpireOrders closes unpaid orders past their time, after asking the
-// channel about each (one paid at the last minute is applied instead).
-// It handles at most limit orders a call.
+// ExpireOrders closes unpaid orders past their time, after closing each
+// at the channel (one paid at the last minute is applied instead). It
+// handles at most limit orders a call, for at most two minutes, and goes on
+// past an order the channel cannot answer for (tried again next time).
 func (s *Service) ExpireOrders(ctx context.Context, limit int) (int, error) {
 	var due []*models.PaymentOrder
 	if err := s.db.WithContext(ctx).Where("status = ? AND expires_at <= ?", string(Unpaid), s.now()).Order("id").Limit(limit).Find(&due).Error; err != nil {
 		return 0, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 	n := 0
 	for _, o := range due {
 		if s.cfg.Channel != nil {
-			synced, err := s.Sync(ctx, o)
+			now, err := s.closeAtChannel(ctx, o)
 			if err != nil {
-				return n, err
+				if ctx.Err() != nil {
+					return n, nil
+				}
+				continue
 			}
-			if Status(synced.Status) != Unpaid {
+			if Status(now.Status) != Unpaid {
 				continue
 			}
 		}

@@ -23,6 +23,8 @@ const (
 	MissingInChannel      = "MISSING_IN_CHANNEL"      // the platform recorded it, the channel's statement does not list it
 	ExtraInChannel        = "EXTRA_IN_CHANNEL"        // the statement lists it, the platform has no record of it that day
 	AmountMismatch        = "AMOUNT_MISMATCH"         // both have it, with different amounts
+	OrderMismatch         = "ORDER_MISMATCH"          // both have it, the channel under another order number
+	DuplicateInChannel    = "DUPLICATE_IN_CHANNEL"    // the statement lists it more than once
 	MissingReceipt        = "MISSING_RECEIPT"         // paid, but the agency reported no receipt for it
 	ExtraReceipt          = "EXTRA_RECEIPT"           // the agency reported a receipt for no payment of that day
 	ReceiptAmountMismatch = "RECEIPT_AMOUNT_MISMATCH" // the receipt's amount differs from the payment
@@ -36,6 +38,9 @@ const (
 	ReconIssues   = "ISSUES"   // differences found, listed as items
 	ReconFailed   = "FAILED"   // the statement could not be had or read
 )
+
+// reconcileLease bounds one reconciliation run.
+const reconcileLease = 10 * time.Minute
 
 var dayPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
@@ -100,10 +105,11 @@ type ReceiptError struct {
 const MaxReceiptLines = 200_000
 
 // ImportReceipts replaces an agency's receipts for a day with the lines of
-// a CSV file ("order_number,receipt_no,amount_fen", with that header). The
-// file is taken whole or not at all: any bad line refuses it, and every bad
-// line (the first 100) is reported.
-func (s *Service) ImportReceipts(ctx context.Context, agencyID, by uint64, day string, data []byte) (int, []ReceiptError, error) {
+// a CSV file ("order_number,receipt_no,amount_fen", with that header), or
+// adds them (add: a large day sent in parts). The file is taken whole or
+// not at all: any bad line refuses it, and every bad line (the first 100)
+// is reported.
+func (s *Service) ImportReceipts(ctx context.Context, agencyID, by uint64, day string, data []byte, add bool) (int, []ReceiptError, error) {
 	if _, err := ParseDay(day); err != nil {
 		return 0, nil, err
 	}
@@ -118,6 +124,15 @@ func (s *Service) ImportReceipts(ctx context.Context, agencyID, by uint64, day s
 		bad  []ReceiptError
 		seen = map[string]bool{}
 	)
+	if add {
+		var have []string
+		if err := s.db.WithContext(ctx).Model(&models.AgencyReceipt{}).Where("agency_id = ? AND day = ?", agencyID, day).Pluck("order_number", &have).Error; err != nil {
+			return 0, nil, err
+		}
+		for _, n := range have {
+			seen[n] = true
+		}
+	}
 	now := s.now()
 	for line := 2; ; line++ {
 		rec, err := r.Read()
@@ -153,7 +168,7 @@ func (s *Service) ImportReceipts(ctx context.Context, agencyID, by uint64, day s
 		case err != nil || amount < 1 || amount > MaxOrderFen:
 			fail("金额应为以分为单位的正整数。")
 		case seen[number]:
-			fail("订单号在文件中重复。")
+			fail("订单号重复（在文件中或已报送的回单中）。")
 		default:
 			seen[number] = true
 			rows = append(rows, models.AgencyReceipt{AgencyID: agencyID, Day: day, OrderNumber: number, ReceiptNo: receiptNo, AmountFen: amount, CreatedAt: now})
@@ -163,15 +178,21 @@ func (s *Service) ImportReceipts(ctx context.Context, agencyID, by uint64, day s
 		return 0, bad, nil
 	}
 	err = database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
-		if err := tx.Where("agency_id = ? AND day = ?", agencyID, day).Delete(&models.AgencyReceipt{}).Error; err != nil {
-			return err
+		if !add {
+			if err := tx.Where("agency_id = ? AND day = ?", agencyID, day).Delete(&models.AgencyReceipt{}).Error; err != nil {
+				return err
+			}
 		}
 		if len(rows) > 0 {
 			if err := tx.CreateInBatches(rows, 500).Error; err != nil {
 				return err
 			}
 		}
-		batch := models.AgencyReceiptBatch{AgencyID: agencyID, Day: day, Count: len(rows), ReportedBy: by, ReportedAt: now}
+		var count int64
+		if err := tx.Model(&models.AgencyReceipt{}).Where("agency_id = ? AND day = ?", agencyID, day).Count(&count).Error; err != nil {
+			return err
+		}
+		batch := models.AgencyReceiptBatch{AgencyID: agencyID, Day: day, Count: int(count), ReportedBy: by, ReportedAt: now}
 		return tx.Save(&batch).Error
 	})
 	return len(rows), nil, err
@@ -203,7 +224,7 @@ func (s *Service) Reconcile(ctx context.Context, day string, by uint64) (*models
 		return nil, errNotConfigured
 	}
 	holder := newNumber("L", s.now())
-	ok, err := database.TryLease(ctx, s.db, "payment-reconcile", holder, 10*time.Minute)
+	ok, err := database.TryLease(ctx, s.db, "payment-reconcile", holder, reconcileLease)
 	if err != nil {
 		return nil, err
 	}
@@ -284,10 +305,20 @@ func (s *Service) compare(ctx context.Context, day string, from, to time.Time) (
 	type key struct{ typ, ref string }
 	stated := make(map[key]*StatementLine, len(lines))
 	for i := range lines {
-		stated[key{lines[i].Type, lines[i].Ref}] = &lines[i]
+		l := &lines[i]
+		k := key{l.Type, l.Ref}
+		if _, twice := stated[k]; twice {
+			items = append(items, models.ReconciliationItem{Kind: DuplicateInChannel, OrderNumber: cut(l.OrderNumber, 32), Ref: cut(l.Ref, 64), ChannelFen: fen(l.AmountFen)})
+			continue
+		}
+		stated[k] = l
 	}
-	// Charges per order, for the agencies' receipts.
-	charged := map[string]*entry{}
+	// Charges per agency and order, for the agencies' receipts.
+	type agencyOrder struct {
+		agency uint64
+		order  string
+	}
+	charged := map[agencyOrder]*entry{}
 	agencies := map[uint64]bool{}
 	for i := range ledger {
 		e := &ledger[i]
@@ -295,7 +326,7 @@ func (s *Service) compare(ctx context.Context, day string, from, to time.Time) (
 		if e.Kind == models.LedgerRefund {
 			typ, amount = "REFUND", -e.AmountFen
 		} else {
-			charged[e.OrderNumber] = e
+			charged[agencyOrder{e.AgencyID, e.OrderNumber}] = e
 			agencies[e.AgencyID] = true
 		}
 		k := key{typ, e.Ref}
@@ -305,13 +336,17 @@ func (s *Service) compare(ctx context.Context, day string, from, to time.Time) (
 			items = append(items, models.ReconciliationItem{Kind: MissingInChannel, OrderNumber: e.OrderNumber, Ref: e.Ref, AgencyID: e.AgencyID, PlatformFen: fen(amount)})
 		case line.AmountFen != amount:
 			items = append(items, models.ReconciliationItem{Kind: AmountMismatch, OrderNumber: e.OrderNumber, Ref: e.Ref, AgencyID: e.AgencyID, PlatformFen: fen(amount), ChannelFen: fen(line.AmountFen)})
+		case line.OrderNumber != e.OrderNumber:
+			items = append(items, models.ReconciliationItem{Kind: OrderMismatch, OrderNumber: e.OrderNumber, Ref: e.Ref, AgencyID: e.AgencyID, PlatformFen: fen(amount), ChannelFen: fen(line.AmountFen)})
 		default:
 			matched++
 		}
-		delete(stated, k)
+		if ok {
+			line.Ref = "" // matched: not extra
+		}
 	}
 	for i := range lines { // in the statement's order
-		if l := &lines[i]; stated[key{l.Type, l.Ref}] == l {
+		if l := &lines[i]; l.Ref != "" && stated[key{l.Type, l.Ref}] == l {
 			items = append(items, models.ReconciliationItem{Kind: ExtraInChannel, OrderNumber: cut(l.OrderNumber, 32), Ref: cut(l.Ref, 64), ChannelFen: fen(l.AmountFen)})
 		}
 	}
@@ -331,24 +366,24 @@ func (s *Service) compare(ctx context.Context, day string, from, to time.Time) (
 	if err := s.db.WithContext(ctx).Where("day = ?", day).Order("id").Find(&receipts).Error; err != nil {
 		return nil, 0, 0, 0, err
 	}
-	received := make(map[string]*models.AgencyReceipt, len(receipts))
+	received := make(map[agencyOrder]*models.AgencyReceipt, len(receipts))
 	for i := range receipts {
-		received[receipts[i].OrderNumber] = &receipts[i]
+		received[agencyOrder{receipts[i].AgencyID, receipts[i].OrderNumber}] = &receipts[i]
 	}
 	for _, e := range ledger {
 		if e.Kind != models.LedgerCharge || !reported[e.AgencyID] {
 			continue
 		}
-		rc, ok := received[e.OrderNumber]
+		rc, ok := received[agencyOrder{e.AgencyID, e.OrderNumber}]
 		switch {
-		case !ok || rc.AgencyID != e.AgencyID:
+		case !ok:
 			items = append(items, models.ReconciliationItem{Kind: MissingReceipt, OrderNumber: e.OrderNumber, Ref: e.Ref, AgencyID: e.AgencyID, PlatformFen: fen(e.AmountFen)})
 		case rc.AmountFen != e.AmountFen:
 			items = append(items, models.ReconciliationItem{Kind: ReceiptAmountMismatch, OrderNumber: e.OrderNumber, Ref: rc.ReceiptNo, AgencyID: e.AgencyID, PlatformFen: fen(e.AmountFen), AgencyFen: fen(rc.AmountFen)})
 		}
 	}
 	for _, rc := range receipts {
-		if e, ok := charged[rc.OrderNumber]; !ok || e.AgencyID != rc.AgencyID {
+		if _, ok := charged[agencyOrder{rc.AgencyID, rc.OrderNumber}]; !ok {
 			items = append(items, models.ReconciliationItem{Kind: ExtraReceipt, OrderNumber: rc.OrderNumber, Ref: rc.ReceiptNo, AgencyID: rc.AgencyID, AgencyFen: fen(rc.AmountFen)})
 		}
 	}
@@ -392,29 +427,45 @@ func (s *Service) Notifications(ctx context.Context, outcome string, first int, 
 	return database.NewestFirst[models.PaymentNotification](q, first, afterID)
 }
 
-// ReconcileYesterday runs the daily reconciliation of the previous China
-// day, once, from 02:00 China time (when channels have their statements
-// ready); a failed run is tried again on the next call. It returns nil
-// when there was nothing to do.
-func (s *Service) ReconcileYesterday(ctx context.Context) (*models.Reconciliation, error) {
+// dueWindow is how many past days the automatic reconciliation looks
+// back for days without a successful run.
+const dueWindow = 7
+
+// ReconcileDue runs the daily reconciliation of each of the last seven
+// China days that has no successful run, oldest first, from 02:00 China
+// time (when channels have their statements ready for yesterday). A run
+// left RUNNING longer than the lease (its process died) counts as failed.
+// It returns the runs it made.
+func (s *Service) ReconcileDue(ctx context.Context) ([]*models.Reconciliation, error) {
 	if s.cfg.Channel == nil {
 		return nil, nil
 	}
 	now := s.now().In(ChinaTime)
+	latest := now.AddDate(0, 0, -1)
 	if now.Hour() < 2 {
-		return nil, nil
+		latest = now.AddDate(0, 0, -2)
 	}
-	day := now.AddDate(0, 0, -1).Format("2006-01-02")
-	var done int64
-	if err := s.db.WithContext(ctx).Model(&models.Reconciliation{}).Where("day = ? AND status <> ?", day, ReconFailed).Count(&done).Error; err != nil {
-		return nil, err
+	var out []*models.Reconciliation
+	for back := dueWindow - 1; back >= 0; back-- {
+		day := latest.AddDate(0, 0, -back).Format("2006-01-02")
+		var done int64
+		err := s.db.WithContext(ctx).Model(&models.Reconciliation{}).
+			Where("day = ? AND (status IN ? OR (status = ? AND started_at > ?))", day, []string{ReconBalanced, ReconIssues}, ReconRunning, s.now().Add(-reconcileLease)).
+			Count(&done).Error
+		if err != nil {
+			return out, err
+		}
+		if done > 0 {
+			continue
+		}
+		run, err := s.Reconcile(ctx, day, 0)
+		if models.ErrorCode(err) == models.ECodeConflict {
+			return out, nil // another replica is at it
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, run)
 	}
-	if done > 0 {
-		return nil, nil
-	}
-	run, err := s.Reconcile(ctx, day, 0)
-	if models.ErrorCode(err) == models.ECodeConflict {
-		return nil, nil // another replica is at it
-	}
-	return run, err
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -88,9 +89,47 @@ func (s *Service) Refund(ctx context.Context, agencyID, staffID, orderID uint64,
 	res, err := s.cfg.Channel.Refund(ctx, RefundRequest{OrderNumber: order.Number, RefundNumber: ref.Number, AmountFen: amount, Reason: reason})
 	if err != nil {
 		s.cfg.Logger.Warn("payment channel refund failed", "refund", ref.Number, "err", err)
-		return nil, models.Errorf(models.ECodeUnavailable, "退款申请已记录，但支付渠道暂时无法访问；请稍后用同一幂等键重试。")
+		return nil, models.Errorf(models.ECodeUnavailable, "退款申请已记录，但支付渠道暂时无法访问；请稍后用同一幂等键重试，或等待系统自动查询结果。")
 	}
 	return s.finishRefund(ctx, &ref, res)
+}
+
+// FinishPendingRefunds asks the channel about refunds still pending after
+// a minute (an answer lost, or a channel that refunds later), asks again
+// for those it never received, and records the outcomes. It handles at
+// most limit refunds a call and goes on past one that fails.
+func (s *Service) FinishPendingRefunds(ctx context.Context, limit int) (int, error) {
+	if s.cfg.Channel == nil {
+		return 0, nil
+	}
+	var pending []*models.PaymentRefund
+	if err := s.db.WithContext(ctx).Where("status = ? AND created_at < ?", RefundPending, s.now().Add(-time.Minute)).
+		Order("id").Limit(limit).Find(&pending).Error; err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, ref := range pending {
+		res, err := s.cfg.Channel.RefundStatus(ctx, ref.Number)
+		if err == nil && res.Status == "NOT_FOUND" {
+			var o *models.PaymentOrder
+			if o, err = s.Order(ctx, ref.OrderID); err == nil {
+				res, err = s.cfg.Channel.Refund(ctx, RefundRequest{OrderNumber: o.Number, RefundNumber: ref.Number, AmountFen: ref.AmountFen, Reason: ref.Reason})
+			}
+		}
+		if err == nil {
+			var out *models.PaymentRefund
+			if out, err = s.finishRefund(ctx, ref, res); err == nil && out.Status != RefundPending {
+				done++
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return done, ctx.Err()
+			}
+			s.cfg.Logger.Warn("pending refund not settled", "refund", ref.Number, "err", err)
+		}
+	}
+	return done, nil
 }
 
 // finishRefund records the channel's answer to a pending refund: the money
@@ -110,7 +149,14 @@ func (s *Service) finishRefund(ctx context.Context, ref *models.PaymentRefund, r
 		}
 		now := s.now()
 		release := map[string]any{"reserved_fen": gorm.Expr("reserved_fen - ?", out.AmountFen), "updated_at": now}
-		if res.Status != ChannelSuccess {
+		switch res.Status {
+		case ChannelSuccess, ChannelFail:
+		default:
+			// PROCESSING, or anything the channel has not settled: the money
+			// stays reserved until it has.
+			return nil
+		}
+		if res.Status == ChannelFail {
 			out.Status, out.Failure, out.CompletedAt = RefundFailed, cut(res.Message, 200), &now
 			if out.Failure == "" {
 				out.Failure = "支付渠道拒绝了退款。"
@@ -128,7 +174,13 @@ func (s *Service) finishRefund(ctx context.Context, ref *models.PaymentRefund, r
 		if err != nil {
 			return err
 		}
-		out.Status, out.ChannelNo, out.CompletedAt = RefundSucceeded, cut(res.ChannelRefundNo, 64), &now
+		// The refund is dated when the channel returned the money: the day
+		// its statement lists it under.
+		at := now
+		if res.RefundedAt != nil && !res.RefundedAt.IsZero() {
+			at = res.RefundedAt.UTC()
+		}
+		out.Status, out.ChannelNo, out.CompletedAt = RefundSucceeded, cut(res.ChannelRefundNo, 64), &at
 		if err := tx.Model(&out).Select("status", "channel_no", "completed_at").Updates(&out).Error; err != nil {
 			return err
 		}
@@ -137,7 +189,7 @@ func (s *Service) finishRefund(ctx context.Context, ref *models.PaymentRefund, r
 		if err := tx.Model(&models.PaymentOrder{}).Where("id = ?", o.ID).Updates(release).Error; err != nil {
 			return err
 		}
-		if err := tx.Create(&models.PaymentLedger{OrderID: o.ID, AgencyID: o.AgencyID, Kind: models.LedgerRefund, AmountFen: -out.AmountFen, Ref: out.Number, At: now}).Error; err != nil {
+		if err := tx.Create(&models.PaymentLedger{OrderID: o.ID, AgencyID: o.AgencyID, Kind: models.LedgerRefund, AmountFen: -out.AmountFen, Ref: out.Number, At: at}).Error; err != nil {
 			return err
 		}
 		return ob.Write(tx, &models.Message{UserID: o.UserID, Title: "退款通知",

@@ -13,6 +13,7 @@ import (
 	"govmobile/models"
 	"govmobile/pagination"
 	"govmobile/payment"
+	"govmobile/permission"
 	"govmobile/viewer"
 )
 
@@ -106,7 +107,7 @@ func (r *mutationResolver) ImportAgencyReceipts(ctx context.Context, input model
 	if len(input.CSV) > 16<<20 {
 		return nil, models.InvalidField("csv", "回单文件不能超过 16 MB。")
 	}
-	n, bad, err := r.Payments.ImportReceipts(ctx, a.AgencyID, a.ID, input.Day, []byte(input.CSV))
+	n, bad, err := r.Payments.ImportReceipts(ctx, a.AgencyID, a.ID, input.Day, []byte(input.CSV), input.Append)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +164,17 @@ func (r *paymentOrderResolver) ID(ctx context.Context, obj *models.PaymentOrder)
 
 // Case is the resolver for the case field.
 func (r *paymentOrderResolver) Case(ctx context.Context, obj *models.PaymentOrder) (*models.Case, error) {
+	// The applicant sees their case; of the agency's staff only those who
+	// handle cases do: collecting fees gives no sight of the application.
+	if u, err := viewer.From(ctx).User(ctx); err == nil && u != nil {
+		if u.ID != obj.UserID {
+			return nil, nil
+		}
+		return r.Payments.CaseOf(ctx, obj)
+	}
+	if ok, err := viewer.From(ctx).Allowed(ctx, permission.HandleCases); err != nil || !ok {
+		return nil, err
+	}
 	return r.Payments.CaseOf(ctx, obj)
 }
 

@@ -754,8 +754,10 @@ type HotSearch struct {
 type ImportAgencyReceiptsInput struct {
 	// 回单日期（北京时间 YYYY-MM-DD）。
 	Day string `json:"day"`
-	// CSV 内容：首行 order_number,receipt_no,amount_fen；整份替换本部门当日回单。
+	// CSV 内容：首行 order_number,receipt_no,amount_fen。请求体至多1 MB（约2万行），更多时分几次报送，后几次 append 为 true。
 	CSV string `json:"csv"`
+	// true：追加到当日已报送的回单；false：整份替换本部门当日回单。
+	Append bool `json:"append"`
 }
 
 // 报送回单的结果：有任何错误时整份不导入。
@@ -2222,6 +2224,10 @@ const (
 	ReconciliationItemKindExtraInChannel ReconciliationItemKind = "EXTRA_IN_CHANNEL"
 	// 平台与渠道金额不一致。
 	ReconciliationItemKindAmountMismatch ReconciliationItemKind = "AMOUNT_MISMATCH"
+	// 渠道把这笔交易记在另一个订单号下。
+	ReconciliationItemKindOrderMismatch ReconciliationItemKind = "ORDER_MISMATCH"
+	// 渠道对账单重复列出同一笔交易。
+	ReconciliationItemKindDuplicateInChannel ReconciliationItemKind = "DUPLICATE_IN_CHANNEL"
 	// 已缴费，但部门回单中没有。
 	ReconciliationItemKindMissingReceipt ReconciliationItemKind = "MISSING_RECEIPT"
 	// 部门回单有，但平台当日没有这笔缴费。
@@ -2236,6 +2242,8 @@ var AllReconciliationItemKind = []ReconciliationItemKind{
 	ReconciliationItemKindMissingInChannel,
 	ReconciliationItemKindExtraInChannel,
 	ReconciliationItemKindAmountMismatch,
+	ReconciliationItemKindOrderMismatch,
+	ReconciliationItemKindDuplicateInChannel,
 	ReconciliationItemKindMissingReceipt,
 	ReconciliationItemKindExtraReceipt,
 	ReconciliationItemKindReceiptAmountMismatch,
@@ -2244,7 +2252,7 @@ var AllReconciliationItemKind = []ReconciliationItemKind{
 
 func (e ReconciliationItemKind) IsValid() bool {
 	switch e {
-	case ReconciliationItemKindMissingInChannel, ReconciliationItemKindExtraInChannel, ReconciliationItemKindAmountMismatch, ReconciliationItemKindMissingReceipt, ReconciliationItemKindExtraReceipt, ReconciliationItemKindReceiptAmountMismatch, ReconciliationItemKindAgencyNotReported:
+	case ReconciliationItemKindMissingInChannel, ReconciliationItemKindExtraInChannel, ReconciliationItemKindAmountMismatch, ReconciliationItemKindOrderMismatch, ReconciliationItemKindDuplicateInChannel, ReconciliationItemKindMissingReceipt, ReconciliationItemKindExtraReceipt, ReconciliationItemKindReceiptAmountMismatch, ReconciliationItemKindAgencyNotReported:
 		return true
 	}
 	return false
@@ -2353,7 +2361,7 @@ func (e ReconciliationStatus) MarshalJSON() ([]byte, error) {
 type RefundStatus string
 
 const (
-	// 已向支付渠道申请，等待结果；用同一幂等键重试可取得结果。
+	// 已向支付渠道申请，等待结果（款项已预留）；系统会定时查询，也可用同一幂等键重试。
 	RefundStatusPending RefundStatus = "PENDING"
 	// 已退回。
 	RefundStatusSucceeded RefundStatus = "SUCCEEDED"

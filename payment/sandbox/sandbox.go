@@ -86,7 +86,12 @@ type Server struct {
 	nonces    map[string]time.Time
 	// Extra statement lines (tests: a payment the platform never heard of).
 	extra []movement
-	now   func() time.Time
+	// refundMode, when set, is the status new refunds are answered with
+	// instead of being paid (tests).
+	refundMode string
+	// refundOrders remembers each refund's order and amount.
+	refundOrders map[string]movement
+	now          func() time.Time
 }
 
 // New returns a sandbox channel.
@@ -104,7 +109,7 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.Default()
 	}
 	return &Server{cfg: cfg, orders: map[string]*order{}, refunds: map[string]*payment.RefundResult{},
-		nonces: map[string]time.Time{}, now: func() time.Time { return time.Now().UTC() }}
+		nonces: map[string]time.Time{}, refundOrders: map[string]movement{}, now: func() time.Time { return time.Now().UTC() }}
 }
 
 // SetClock replaces the clock (tests).
@@ -118,7 +123,9 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/payments", s.platform(s.start))
 	mux.HandleFunc("GET /v1/payments/{number}", s.platform(s.query))
+	mux.HandleFunc("POST /v1/payments/{number}/close", s.platform(s.close))
 	mux.HandleFunc("POST /v1/refunds", s.platform(s.refund))
+	mux.HandleFunc("GET /v1/refunds/{number}", s.platform(s.refundStatus))
 	mux.HandleFunc("GET /v1/statements/{day}", s.platform(s.statement))
 	mux.HandleFunc("GET /pay/{number}", s.page)
 	mux.HandleFunc("POST /pay/{number}", s.payForm)
@@ -168,14 +175,28 @@ func (s *Server) platform(h func(w http.ResponseWriter, r *http.Request, body []
 	}
 }
 
-// signed writes an answer signed with the channel key.
-func (s *Server) signed(w http.ResponseWriter, r *http.Request, contentType string, body []byte) {
-	if err := payment.SignAnswer(w.Header(), r.URL.RequestURI(), body, s.now(), func(m []byte) ([]byte, error) { return gm.SM2Sign(s.cfg.Key, m) }); err != nil {
+// signed writes an answer signed with the channel key, bound to the
+// request's nonce.
+func (s *Server) signed(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte) {
+	if err := payment.SignAnswer(w.Header(), r.URL.RequestURI(), r.Header.Get(signedreq.HeaderNonce), body, s.now(),
+		func(m []byte) ([]byte, error) { return gm.SM2Sign(s.cfg.Key, m) }); err != nil {
 		http.Error(w, "sign failed", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// signedJSON writes v as a signed JSON answer.
+func (s *Server) signedJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, _ := json.Marshal(v)
+	s.signed(w, r, status, "application/json", b)
+}
+
+// signedError writes a signed error answer.
+func (s *Server) signedError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s.signedJSON(w, r, status, map[string]string{"code": "FAIL", "message": msg})
 }
 
 func (s *Server) start(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -184,7 +205,7 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, body []byte) {
 		payment.StartRequest
 	}
 	if err := json.Unmarshal(body, &in); err != nil || in.OrderNumber == "" || in.AmountFen < 1 || in.NotifyURL == "" {
-		http.Error(w, "bad payment request", http.StatusBadRequest)
+		s.signedError(w, r, http.StatusBadRequest, "bad payment request")
 		return
 	}
 	s.mu.Lock()
@@ -192,14 +213,45 @@ func (s *Server) start(w http.ResponseWriter, r *http.Request, body []byte) {
 	if !ok {
 		o = &order{Number: in.OrderNumber, AmountFen: in.AmountFen, Subject: in.Subject, NotifyURL: in.NotifyURL, ExpiresAt: in.ExpiresAt, Status: payment.ChannelUnpaid}
 		s.orders[in.OrderNumber] = o
-	} else if o.AmountFen != in.AmountFen {
+	} else if o.AmountFen != in.AmountFen || o.Status == payment.ChannelClosed {
 		s.mu.Unlock()
-		http.Error(w, "order number reused with another amount", http.StatusConflict)
+		s.signedError(w, r, http.StatusConflict, "order number reused with another amount, or closed")
 		return
 	}
 	s.mu.Unlock()
 	u := strings.TrimRight(s.cfg.PublicURL, "/") + "/pay/" + in.OrderNumber
-	writeJSON(w, payment.Start{PayURL: u, QRCode: u})
+	s.signedJSON(w, r, http.StatusOK, payment.Start{PayURL: u, QRCode: u})
+}
+
+func (s *Server) close(w http.ResponseWriter, r *http.Request, _ []byte) {
+	s.mu.Lock()
+	o, ok := s.orders[r.PathValue("number")]
+	var out payment.ChannelPayment
+	status := http.StatusOK
+	if ok {
+		if o.Status == payment.ChannelUnpaid {
+			o.Status = payment.ChannelClosed
+		}
+		out = s.view(o)
+		if o.Status == payment.ChannelSuccess {
+			status = http.StatusConflict
+		}
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.signedError(w, r, http.StatusNotFound, "no such order")
+		return
+	}
+	s.signedJSON(w, r, status, out)
+}
+
+func (s *Server) view(o *order) payment.ChannelPayment {
+	out := payment.ChannelPayment{OrderNumber: o.Number, Status: o.Status, TradeNo: o.TradeNo, AmountFen: o.AmountFen}
+	if o.Status == payment.ChannelSuccess {
+		at := o.PaidAt
+		out.PaidAt = &at
+	}
+	return out
 }
 
 func (s *Server) query(w http.ResponseWriter, r *http.Request, _ []byte) {
@@ -207,25 +259,20 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, _ []byte) {
 	o, ok := s.orders[r.PathValue("number")]
 	var out payment.ChannelPayment
 	if ok {
-		out = payment.ChannelPayment{OrderNumber: o.Number, Status: o.Status, TradeNo: o.TradeNo, AmountFen: o.AmountFen}
-		if o.Status == payment.ChannelSuccess {
-			at := o.PaidAt
-			out.PaidAt = &at
-		}
+		out = s.view(o)
 	}
 	s.mu.Unlock()
 	if !ok {
-		http.Error(w, "no such order", http.StatusNotFound)
+		s.signedError(w, r, http.StatusNotFound, "no such order")
 		return
 	}
-	b, _ := json.Marshal(out)
-	s.signed(w, r, "application/json", b)
+	s.signedJSON(w, r, http.StatusOK, out)
 }
 
 func (s *Server) refund(w http.ResponseWriter, r *http.Request, body []byte) {
 	var in payment.RefundRequest
 	if err := json.Unmarshal(body, &in); err != nil || in.RefundNumber == "" || in.AmountFen < 1 {
-		http.Error(w, "bad refund request", http.StatusBadRequest)
+		s.signedError(w, r, http.StatusBadRequest, "bad refund request")
 		return
 	}
 	s.mu.Lock()
@@ -238,25 +285,74 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request, body []byte) {
 			res.Message = "订单未支付"
 		case o.Refunded+in.AmountFen > o.AmountFen:
 			res.Message = "退款金额超过可退金额"
+		case s.refundMode != "":
+			res.Status = s.refundMode // tests: a channel that answers later
+			s.refundOrders[in.RefundNumber] = movement{Order: o.Number, AmountFen: in.AmountFen}
 		default:
+			at := s.now().Truncate(time.Second)
 			o.Refunded += in.AmountFen
-			res.Status, res.ChannelRefundNo = payment.ChannelSuccess, "CR"+digits(16)
-			s.movements = append(s.movements, movement{Type: "REFUND", Ref: in.RefundNumber, Order: o.Number, AmountFen: in.AmountFen, At: s.now()})
+			res.Status, res.ChannelRefundNo, res.RefundedAt = payment.ChannelSuccess, "CR"+digits(16), &at
+			s.movements = append(s.movements, movement{Type: "REFUND", Ref: in.RefundNumber, Order: o.Number, AmountFen: in.AmountFen, At: at})
 		}
 		s.refunds[in.RefundNumber] = res
 	}
-	b, _ := json.Marshal(res)
+	out := *res
 	s.mu.Unlock()
-	s.signed(w, r, "application/json", b)
+	s.signedJSON(w, r, http.StatusOK, out)
+}
+
+func (s *Server) refundStatus(w http.ResponseWriter, r *http.Request, _ []byte) {
+	s.mu.Lock()
+	res, ok := s.refunds[r.PathValue("number")]
+	var out payment.RefundResult
+	if ok {
+		out = *res
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.signedError(w, r, http.StatusNotFound, "no such refund")
+		return
+	}
+	s.signedJSON(w, r, http.StatusOK, out)
+}
+
+// HoldRefunds makes the sandbox answer new refunds with status (e.g.
+// PROCESSING) instead of paying them; CompleteRefund pays one later.
+// Tests use them for a channel that refunds asynchronously.
+func (s *Server) HoldRefunds(status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refundMode = status
+}
+
+// CompleteRefund pays a held refund now.
+func (s *Server) CompleteRefund(refundNumber string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res, held := s.refunds[refundNumber]
+	m, known := s.refundOrders[refundNumber]
+	if !held || !known || res.Status == payment.ChannelSuccess || res.Status == payment.ChannelFail {
+		return fmt.Errorf("no held refund %s", refundNumber)
+	}
+	o := s.orders[m.Order]
+	if o.Refunded+m.AmountFen > o.AmountFen {
+		res.Status, res.Message = payment.ChannelFail, "退款金额超过可退金额"
+		return nil
+	}
+	at := s.now().Truncate(time.Second)
+	o.Refunded += m.AmountFen
+	res.Status, res.ChannelRefundNo, res.RefundedAt = payment.ChannelSuccess, "CR"+digits(16), &at
+	s.movements = append(s.movements, movement{Type: "REFUND", Ref: refundNumber, Order: o.Number, AmountFen: m.AmountFen, At: at})
+	return nil
 }
 
 func (s *Server) statement(w http.ResponseWriter, r *http.Request, _ []byte) {
 	day, err := time.ParseInLocation("2006-01-02", r.PathValue("day"), payment.ChinaTime)
 	if err != nil {
-		http.Error(w, "bad day", http.StatusBadRequest)
+		s.signedError(w, r, http.StatusBadRequest, "bad day")
 		return
 	}
-	s.signed(w, r, "text/csv; charset=utf-8", s.Statement(day))
+	s.signed(w, r, http.StatusOK, "text/csv; charset=utf-8", s.Statement(day))
 }
 
 // Statement is the CSV statement of a China day starting at day.
@@ -420,11 +516,6 @@ func (s *Server) Send(ctx context.Context, url string, n *payment.Notification) 
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	return resp.StatusCode, nil
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 func digits(n int) string {
