@@ -456,6 +456,9 @@ func (a *App) routes() http.Handler {
 	mux.Handle(lightapp.ExchangePath, httpapi.Observe(log, "user-info", a.LightApps.Handler(log)))
 	mux.Handle("GET /jssdk/index.js", web.JSSDK())
 	mux.Handle(payment.NotifyPath, httpapi.Observe(log, "pay-notify", a.Payments.NotifyHandler()))
+	exchangeDeps := httpapi.CatalogueDeps{DB: a.DB, Catalogue: a.Catalogue, Audit: a.Audit, Log: log}
+	mux.Handle("GET "+httpapi.ExportPath, httpapi.Observe(log, "catalogue-export", viewer.Middleware(a.Identity, httpapi.CatalogueExport(exchangeDeps))))
+	mux.Handle("POST "+httpapi.ImportPath, httpapi.Observe(log, "catalogue-import", viewer.Middleware(a.Identity, httpapi.CatalogueImport(exchangeDeps))))
 	if a.Logistics != nil {
 		mux.Handle(logistics.WebhookPath, httpapi.Observe(log, "carrier-webhook", a.Logistics.WebhookHandler()))
 	}

@@ -13,7 +13,7 @@ type Name = string
 const (
 	ManageAdmins    Name = "admins.manage"        // admin accounts and roles
 	ReadAudit       Name = "audit.read"           // the audit log
-	ManageCatalogue Name = "catalogue.manage"     // the knowledge base
+	ManageCatalogue Name = "catalogue.manage"     // the knowledge base; catalogue import and export
 	ManageSearch    Name = "search.manage"        // synonyms, hot words, the index
 	HandleCases     Name = "cases.handle"         // an agency's cases
 	HandleConsults  Name = "consultations.handle" // an agency's consultations
@@ -38,7 +38,7 @@ const (
 
 // All are the permissions with their Chinese names, in display order.
 var All = []struct{ Name, Label string }{
-	{ManageAdmins, "管理员与角色管理"}, {ReadAudit, "查看审计日志"}, {ManageCatalogue, "知识库管理"},
+	{ManageAdmins, "管理员与角色管理"}, {ReadAudit, "查看审计日志"}, {ManageCatalogue, "事项目录与知识库管理"},
 	{ManageSearch, "搜索管理"}, {HandleCases, "办件办理"}, {HandleConsults, "咨询投诉处理"},
 	{HandleRatings, "差评整改与申诉"}, {ReviewAppeals, "申诉复核"}, {ReadStatistics, "统计查询"},
 	{CustomerService, "人工客服"}, {ManageKeys, "平台密钥管理"},

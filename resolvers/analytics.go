@@ -34,8 +34,8 @@ func subjectOf(field, id string) (models.SubjectKind, uint64, error) {
 	return "", 0, models.InvalidField(field, "事件对象只能是事项、应用或接口。")
 }
 
-// regionPrefix is the code prefix of a region and everything below it.
-func regionPrefix(code string) string {
+// RegionPrefix is the code prefix of a region and everything below it.
+func RegionPrefix(code string) string {
 	switch {
 	case code == "":
 		return ""
@@ -54,7 +54,7 @@ func (r *Resolver) analyticsFilter(ctx context.Context, in *model.AnalyticsFilte
 	if err != nil {
 		return analytics.Filter{}, err
 	}
-	f := analytics.Filter{RegionPrefix: regionPrefix(a.RegionCode)}
+	f := analytics.Filter{RegionPrefix: RegionPrefix(a.RegionCode)}
 	if in == nil {
 		return f, nil
 	}
@@ -71,7 +71,7 @@ func (r *Resolver) analyticsFilter(ctx context.Context, in *model.AnalyticsFilte
 		if !withinRegion(a.RegionCode, *in.RegionCode) {
 			return f, models.Errorf(models.ECodeForbidden, "只能查看本地区的统计。")
 		}
-		f.RegionPrefix = regionPrefix(*in.RegionCode)
+		f.RegionPrefix = RegionPrefix(*in.RegionCode)
 	}
 	if in.SubjectID != nil {
 		if f.SubjectKind, f.SubjectID, err = subjectOf("subjectId", *in.SubjectID); err != nil {
