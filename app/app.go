@@ -34,6 +34,7 @@ import (
 	"govmobile/httpapi"
 	"govmobile/identity"
 	"govmobile/iface"
+	"govmobile/incident"
 	"govmobile/license"
 	"govmobile/lightapp"
 	"govmobile/loaders"
@@ -213,6 +214,8 @@ type App struct {
 	Events    *analytics.Recorder
 	Analytics *analytics.Service
 	eventsRun chan struct{}
+	// Incidents keeps operations incidents and runbooks (8.6).
+	Incidents *incident.Service
 	keys      *gm.Keyring
 	// Demo is the demo light app, in dev mode only.
 	Demo    *demoapp.App
@@ -384,6 +387,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 		return err
 	}
 	a.Events = analytics.NewRecorder(a.DB, analytics.RecorderConfig{Logger: a.Config.Logger})
+	a.Incidents = incident.New(a.DB)
 	a.Analytics = analytics.New(a.DB, analytics.Config{Retention: a.Config.EventRetention, Logger: a.Config.Logger})
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
@@ -416,7 +420,7 @@ func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
-		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals, Licenses: a.Licenses, Payments: a.Payments, Logistics: a.Logistics, Events: a.Events, Analytics: a.Analytics}
+		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals, Licenses: a.Licenses, Payments: a.Payments, Logistics: a.Logistics, Events: a.Events, Analytics: a.Analytics, Incidents: a.Incidents}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
 	var api http.Handler = gql
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)

@@ -95,8 +95,8 @@ var migrations = []migration{
 		// they were hidden.
 		return tx.Model(&models.App{}).Where("online = ?", false).UpdateColumn("status", "OFFLINE").Error
 	}},
-	{6, "unified payment (fee items, orders, ledger, refunds, notifications, agency receipts, reconciliations); logistics (shipments, tracking, rejected webhooks); behaviour events and their aggregates", func(tx *gorm.DB) error {
-		tables := append(append(append([]any{}, models.PaymentTables...), models.LogisticsTables...), models.AnalyticsTables...)
+	{6, "payment (fee items, orders, ledger, refunds, notifications, receipts, reconciliations); logistics (shipments, tracking, refused webhooks); behaviour events and aggregates; incidents, runbooks", func(tx *gorm.DB) error {
+		tables := append(append(append(append([]any{}, models.PaymentTables...), models.LogisticsTables...), models.AnalyticsTables...), models.IncidentTables...)
 		return tx.AutoMigrate(tables...)
 	}},
 }

@@ -16,6 +16,7 @@ import (
 	"govmobile/filing"
 	"govmobile/identity"
 	"govmobile/iface"
+	"govmobile/incident"
 	"govmobile/license"
 	"govmobile/lightapp"
 	"govmobile/logistics"
@@ -75,4 +76,6 @@ type Resolver struct {
 	// the console's statistics.
 	Events    *analytics.Recorder
 	Analytics *analytics.Service
+	// Incidents keeps operations incidents and runbooks.
+	Incidents *incident.Service
 }

@@ -12,6 +12,7 @@ import (
 	"govmobile/filing"
 	"govmobile/geo"
 	"govmobile/iface"
+	"govmobile/incident"
 	"govmobile/lightapp"
 	"govmobile/logistics"
 	"govmobile/models"
@@ -276,6 +277,16 @@ type AssignConsultationInput struct {
 	ConsultationID string `json:"consultationId"`
 	// 分派给本部门哪位工作人员（管理员用户名）；不填则由自己处理。
 	Assignee *string `json:"assignee,omitempty"`
+}
+
+// 指派负责人。
+type AssignIncidentInput struct {
+	// 事件。
+	IncidentID string `json:"incidentId"`
+	// 负责人用户名（须是未停用的管理员）。
+	Owner string `json:"owner"`
+	// 说明。
+	Note *string `json:"note,omitempty"`
 }
 
 // 审计日志（从新到旧）。
@@ -768,6 +779,34 @@ type ImportAgencyReceiptsPayload struct {
 	Errors []*ReceiptLineError `json:"errors"`
 }
 
+// 处置运维事件。
+type IncidentActionInput struct {
+	// 事件。
+	IncidentID string `json:"incidentId"`
+	// 步骤。
+	Action incident.Action `json:"action"`
+	// 说明，至多1000字；解决和备注时必填。
+	Note *string `json:"note,omitempty"`
+}
+
+// 运维事件分页。
+type IncidentConnection struct {
+	// 本页的边。
+	Edges []*IncidentEdge `json:"edges"`
+	// 分页信息。
+	PageInfo *PageInfo `json:"pageInfo"`
+	// 总数。
+	TotalCount int `json:"totalCount"`
+}
+
+// 运维事件分页中的一条。
+type IncidentEdge struct {
+	// 游标。
+	Cursor string `json:"cursor"`
+	// 事件。
+	Node *models.Incident `json:"node"`
+}
+
 // 预警列表（从新到旧）。
 type InterfaceAlertConnection struct {
 	// 本页。
@@ -1052,6 +1091,22 @@ type OpenAppPayload struct {
 	App *models.App `json:"app"`
 	// 入口地址。
 	URL string `json:"url"`
+}
+
+// 创建运维事件。
+type OpenIncidentInput struct {
+	// 标题，至多100字。
+	Title string `json:"title"`
+	// 事件类型（由预警创建时取预警的类型，可不填）。
+	Kind *string `json:"kind,omitempty"`
+	// 级别：CRITICAL、MAJOR、MINOR。
+	Severity string `json:"severity"`
+	// 情况说明，至多1000字。
+	Summary *string `json:"summary,omitempty"`
+	// 负责人用户名。
+	Owner *string `json:"owner,omitempty"`
+	// 来源预警（接口预警的编号）：一条预警只创建一个事件。
+	AlertID *string `json:"alertId,omitempty"`
 }
 
 // 分页信息（Relay 游标分页）。
@@ -1610,6 +1665,16 @@ type SetHotWordInput struct {
 type SetHotWordPayload struct {
 	// 操作后的热门搜索（前10条）。
 	HotSearches []*HotSearch `json:"hotSearches"`
+}
+
+// 设置运维手册。
+type SetRunbookInput struct {
+	// 事件类型。
+	Kind string `json:"kind"`
+	// 标题，至多100字。
+	Title string `json:"title"`
+	// 地址：http(s):// 开头，至多500个字符。
+	URL string `json:"url"`
 }
 
 // 设置同义词的输入。
