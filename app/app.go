@@ -367,6 +367,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	a.LightApps = lightapp.New(a.DB, keys, a.Identity, a.PlatformKeys)
 	a.Seals = seal.New(a.DB, keys)
 	a.Licenses = license.New(a.DB, keys, a.Identity, a.Seals, a.PlatformKeys)
+	a.LightApps.Licenses = func(ctx context.Context, userID uint64) (any, error) { return a.Licenses.SharedWith(ctx, userID) }
 	// Result documents are sealed with their agency's seal on upload.
 	a.Files.OnResult = func(tx *gorm.DB, agencyID uint64, f *models.CaseFile) error {
 		_, err := a.Seals.SealAgencyDocument(tx, agencyID, f.SM3, f.ID)

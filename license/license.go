@@ -473,3 +473,36 @@ func singleObject(text string) bool {
 	_, err = dec.Token()
 	return err == io.EOF
 }
+
+// Shared is a licence as an app receives it with the holder's consent
+// (9.2, inside the SM4 envelope): the document in clear and the sealed
+// file, which the app can verify offline or with verifyLicense.
+type Shared struct {
+	Document *Document `json:"document"`
+	File     string    `json:"file"`
+}
+
+// SharedWith is the holder's licences in force (not revoked, not expired)
+// for an app the holder authorized to read them; at most 50, newest first.
+func (s *Service) SharedWith(ctx context.Context, userID uint64) ([]Shared, error) {
+	wallet, err := s.Wallet(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := []Shared{}
+	for _, l := range wallet {
+		if s.standing(l) != Valid || len(out) == 50 {
+			continue
+		}
+		doc, _, err := s.Open(l)
+		if err != nil {
+			return nil, err
+		}
+		file, err := s.FileOf(ctx, l)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Shared{Document: doc, File: string(file)})
+	}
+	return out, nil
+}

@@ -248,7 +248,7 @@ func (s *Service) userInfo(ctx context.Context, userID, appID uint64, fields []s
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]string{"openId": s.keys.BlindIndex("OPENID", strconv.FormatUint(appID, 10)+":"+strconv.FormatUint(userID, 10))}
+	out := map[string]any{"openId": s.keys.BlindIndex("OPENID", strconv.FormatUint(appID, 10)+":"+strconv.FormatUint(userID, 10))}
 	for _, f := range fields {
 		switch f {
 		case "name":
@@ -267,6 +267,16 @@ func (s *Service) userInfo(ctx context.Context, userID, appID uint64, fields []s
 			if p.OrganizationName != nil {
 				out[f] = *p.OrganizationName
 			}
+		case "licenses":
+			if s.Licenses == nil {
+				out[f] = []any{}
+				continue
+			}
+			list, err := s.Licenses(ctx, userID)
+			if err != nil {
+				return nil, err
+			}
+			out[f] = list
 		}
 	}
 	return json.Marshal(out)

@@ -36,6 +36,8 @@ type Field struct{ Key, Label string }
 var Fields = []Field{
 	{"name", "姓名"}, {"idNumber", "身份证号码"}, {"phone", "手机号码"}, {"userType", "用户类型"},
 	{"creditCode", "统一社会信用代码"}, {"organizationName", "单位名称"},
+	// 8.3.2 c: an app reads the holder's licences only with this consent.
+	{"licenses", "电子证照"},
 }
 
 // FieldLabel is a field's Chinese name.
@@ -55,6 +57,9 @@ type Service struct {
 	identity *identity.Service
 	platform *platformkey.Ring
 	now      func() time.Time
+	// Licenses, when set, gives the holder's licences in force for the
+	// "licenses" field (8.3.2 c); the app wires it to package license.
+	Licenses func(ctx context.Context, userID uint64) (any, error)
 }
 
 // New returns the service.

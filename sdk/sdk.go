@@ -228,8 +228,44 @@ func (e *Error) Error() string {
 }
 
 // Exchange trades a one-time ticket for the user's information: the
-// fields the user authorized, and openId.
+// fields the user authorized, and openId. Licences, when authorized, are
+// in ExchangeInfo's answer.
 func (c *Client) Exchange(ctx context.Context, ticket string) (map[string]string, error) {
+	info, err := c.ExchangeInfo(ctx, ticket)
+	if err != nil {
+		return nil, err
+	}
+	return info.Fields, nil
+}
+
+// UserInfo is what an exchange gives: the text fields the user authorized
+// (with openId) and, when the user authorized "licenses", their licences
+// in force.
+type UserInfo struct {
+	Fields   map[string]string
+	Licenses []License
+}
+
+// License is one of the user's electronic licences (8.3.2 c): its content
+// and the file sealed by the issuing agency, which anyone can check with
+// the platform's verifyLicense.
+type License struct {
+	Kind      string `json:"kind"`
+	Title     string `json:"title"`
+	Number    string `json:"number"`
+	Holder    string `json:"holder"`
+	Issuer    string `json:"issuer"`
+	IssuedAt  string `json:"issuedAt"`
+	ExpiresAt string `json:"expiresAt"`
+	Fields    []struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	} `json:"fields"`
+	File string `json:"-"`
+}
+
+// ExchangeInfo trades a one-time ticket for the user's information.
+func (c *Client) ExchangeInfo(ctx context.Context, ticket string) (*UserInfo, error) {
 	body, _ := json.Marshal(map[string]string{"ticket": ticket})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+ExchangePath, bytes.NewReader(body))
 	if err != nil {
@@ -278,9 +314,30 @@ func (c *Client) Exchange(ctx context.Context, ticket string) (map[string]string
 	if err != nil {
 		return nil, err
 	}
-	var info map[string]string
-	if err := json.Unmarshal(plain, &info); err != nil {
+	var parts map[string]json.RawMessage
+	if err := json.Unmarshal(plain, &parts); err != nil {
 		return nil, fmt.Errorf("sdk: the user information is not JSON: %w", err)
+	}
+	info := &UserInfo{Fields: map[string]string{}}
+	for k, v := range parts {
+		if k == "licenses" {
+			var list []struct {
+				Document License `json:"document"`
+				File     string  `json:"file"`
+			}
+			if err := json.Unmarshal(v, &list); err != nil {
+				return nil, fmt.Errorf("sdk: the licences are not readable: %w", err)
+			}
+			for _, l := range list {
+				l.Document.File = l.File
+				info.Licenses = append(info.Licenses, l.Document)
+			}
+			continue
+		}
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			info.Fields[k] = s
+		}
 	}
 	return info, nil
 }
