@@ -95,8 +95,9 @@ var migrations = []migration{
 		// they were hidden.
 		return tx.Model(&models.App{}).Where("online = ?", false).UpdateColumn("status", "OFFLINE").Error
 	}},
-	{6, "payment (fee items, orders, ledger, refunds, notifications, receipts, reconciliations); logistics (shipments, tracking, refused webhooks); behaviour events and aggregates; incidents, runbooks", func(tx *gorm.DB) error {
+	{6, "payment (fee items, orders, ledger, refunds, notices, receipts, reconciliations); logistics (shipments, tracking, refused webhooks); events and aggregates; incidents, runbooks; seal images", func(tx *gorm.DB) error {
 		tables := append(append(append(append([]any{}, models.PaymentTables...), models.LogisticsTables...), models.AnalyticsTables...), models.IncidentTables...)
+		tables = append(tables, &models.SealImage{})
 		return tx.AutoMigrate(tables...)
 	}},
 }

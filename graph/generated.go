@@ -1102,6 +1102,7 @@ type ComplexityRoot struct {
 		SetAppCredentials         func(childComplexity int, input model.SetAppCredentialsInput) int
 		SetHotWord                func(childComplexity int, input model.SetHotWordInput) int
 		SetRunbook                func(childComplexity int, input model.SetRunbookInput) int
+		SetSealImage              func(childComplexity int, input model.SetSealImageInput) int
 		SetSearchSynonym          func(childComplexity int, input model.SetSearchSynonymInput) int
 		ShowLicense               func(childComplexity int, licenseID string) int
 		StartAgentChat            func(childComplexity int, input model.StartAgentChatInput) int
@@ -1447,6 +1448,7 @@ type ComplexityRoot struct {
 		ForDocuments func(childComplexity int) int
 		Grants       func(childComplexity int) int
 		ID           func(childComplexity int) int
+		ImageURL     func(childComplexity int) int
 		Name         func(childComplexity int) int
 		PublicKey    func(childComplexity int) int
 		RevokedAt    func(childComplexity int) int
@@ -2092,6 +2094,7 @@ type MutationResolver interface {
 	SyncPaymentOrder(ctx context.Context, orderID string) (*models.PaymentOrder, error)
 	CreateSeal(ctx context.Context, input model.CreateSealInput) (*models.Seal, error)
 	RevokeSeal(ctx context.Context, input model.SealActionInput) (*models.Seal, error)
+	SetSealImage(ctx context.Context, input model.SetSealImageInput) (*models.Seal, error)
 	GrantSeal(ctx context.Context, input model.GrantSealInput) (*models.SealGrant, error)
 	RevokeSealGrant(ctx context.Context, grantID string) (*models.SealGrant, error)
 	SealDocument(ctx context.Context, input model.SealDocumentInput) (*models.SealRecord, error)
@@ -2238,6 +2241,7 @@ type SealResolver interface {
 	Agency(ctx context.Context, obj *models.Seal) (*models.Agency, error)
 
 	Grants(ctx context.Context, obj *models.Seal) ([]*models.SealGrant, error)
+	ImageURL(ctx context.Context, obj *models.Seal) (*string, error)
 }
 type SealGrantResolver interface {
 	ID(ctx context.Context, obj *models.SealGrant) (string, error)
@@ -6610,6 +6614,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetRunbook(childComplexity, args["input"].(model.SetRunbookInput)), true
+	case "Mutation.setSealImage":
+		if e.ComplexityRoot.Mutation.SetSealImage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setSealImage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetSealImage(childComplexity, args["input"].(model.SetSealImageInput)), true
 	case "Mutation.setSearchSynonym":
 		if e.ComplexityRoot.Mutation.SetSearchSynonym == nil {
 			break
@@ -8474,6 +8489,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Seal.ID(childComplexity), true
+	case "Seal.imageUrl":
+		if e.ComplexityRoot.Seal.ImageURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seal.ImageURL(childComplexity), true
 	case "Seal.name":
 		if e.ComplexityRoot.Seal.Name == nil {
 			break
@@ -9544,6 +9565,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SetAppCredentialsInput", ec.unmarshalInputSetAppCredentialsInput),
 			graphql.NewInputUnmarshaler("SetHotWordInput", ec.unmarshalInputSetHotWordInput),
 			graphql.NewInputUnmarshaler("SetRunbookInput", ec.unmarshalInputSetRunbookInput),
+			graphql.NewInputUnmarshaler("SetSealImageInput", ec.unmarshalInputSetSealImageInput),
 			graphql.NewInputUnmarshaler("SetSearchSynonymInput", ec.unmarshalInputSetSearchSynonymInput),
 			graphql.NewInputUnmarshaler("ShipmentPartyInput", ec.unmarshalInputShipmentPartyInput),
 			graphql.NewInputUnmarshaler("SourceInterfaceInput", ec.unmarshalInputSourceInterfaceInput),
@@ -12000,6 +12022,8 @@ func (ec *executionContext) childFields_Seal(ctx context.Context, field graphql.
 		return ec.fieldContext_Seal_revokedAt(ctx, field)
 	case "grants":
 		return ec.fieldContext_Seal_grants(ctx, field)
+	case "imageUrl":
+		return ec.fieldContext_Seal_imageUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Seal", field.Name)
 }
@@ -13760,6 +13784,20 @@ func (ec *executionContext) field_Mutation_setRunbook_args(ctx context.Context, 
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetRunbookInput, error) {
 			return ec.unmarshalNSetRunbookInput2govmobileᚋgraphᚋmodelᚐSetRunbookInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setSealImage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetSealImageInput, error) {
+			return ec.unmarshalNSetSealImageInput2govmobileᚋgraphᚋmodelᚐSetSealImageInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -35047,6 +35085,68 @@ func (ec *executionContext) fieldContext_Mutation_revokeSeal(ctx context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setSealImage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setSealImage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetSealImage(ctx, fc.Args["input"].(model.SetSealImageInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalOString2ᚖstring(ctx, "seals.manage")
+				if err != nil {
+					var zeroVal *models.Seal
+					return zeroVal, err
+				}
+				if ec.Directives.Admin == nil {
+					var zeroVal *models.Seal
+					return zeroVal, errors.New("directive admin is not implemented")
+				}
+				return ec.Directives.Admin(ctx, nil, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Seal) graphql.Marshaler {
+			return ec.marshalNSeal2ᚖgovmobileᚋmodelsᚐSeal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setSealImage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Seal(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setSealImage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_grantSeal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -42490,6 +42590,29 @@ func (ec *executionContext) fieldContext_Seal_grants(_ context.Context, field gr
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Seal_imageUrl(ctx context.Context, field graphql.CollectedField, obj *models.Seal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seal_imageUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Seal().ImageURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Seal_imageUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seal", field, true, true, "String")
 }
 
 func (ec *executionContext) _SealGrant_id(ctx context.Context, field graphql.CollectedField, obj *models.SealGrant) (ret graphql.Marshaler) {
@@ -51870,6 +51993,55 @@ func UnmarshalSetRunbookInput(ctx context.Context, raw any) (model.SetRunbookInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSetSealImageInput(ctx context.Context, obj any) (model.SetSealImageInput, error) {
+	var it model.SetSealImageInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"sealId", "png"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "sealId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sealId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SealID = data
+		case "png":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("png"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Png = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetSealImageInput unmarshals raw into the SetSealImageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetSealImageInput(ctx context.Context, raw any) (model.SetSealImageInput, error) {
+	var out model.SetSealImageInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetSealImageInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetSearchSynonymInput(ctx context.Context, obj any) (model.SetSearchSynonymInput, error) {
 	var it model.SetSearchSynonymInput
 	if obj == nil {
@@ -60054,6 +60226,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setSealImage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setSealImage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "grantSeal":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_grantSeal(ctx, field)
@@ -62297,6 +62476,12 @@ func (ec *executionContext) _Seal(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Seal_grants(ctx, field, obj)
+				})
+		case "imageUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Seal_imageUrl(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -68229,6 +68414,11 @@ func (ec *executionContext) marshalNSetHotWordPayload2ᚖgovmobileᚋgraphᚋmod
 
 func (ec *executionContext) unmarshalNSetRunbookInput2govmobileᚋgraphᚋmodelᚐSetRunbookInput(ctx context.Context, v any) (model.SetRunbookInput, error) {
 	res, err := ec.unmarshalInputSetRunbookInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSetSealImageInput2govmobileᚋgraphᚋmodelᚐSetSealImageInput(ctx context.Context, v any) (model.SetSealImageInput, error) {
+	res, err := ec.unmarshalInputSetSealImageInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

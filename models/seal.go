@@ -51,3 +51,16 @@ type SealRecord struct {
 	// Nonce makes each signature's message unique.
 	Nonce string `gorm:"size:32;not null;default:''"`
 }
+
+// SealImage is a seal's imprint (印模), a PNG shown on sealed documents
+// and in verification. It is only a picture: what proves a sealing is the
+// SM2 signature, never the image.
+type SealImage struct {
+	SealID    uint64    `gorm:"primaryKey;autoIncrement:false"`
+	PNG       []byte    `gorm:"type:blob;not null"`
+	SM3       string    `gorm:"size:64;not null"`
+	Width     int       `gorm:"not null"`
+	Height    int       `gorm:"not null"`
+	UpdatedBy uint64    `gorm:"not null"`
+	UpdatedAt time.Time `gorm:"not null"`
+}

@@ -15,6 +15,9 @@ const (
 	kindSealRecord = "SealRecord"
 )
 
+// KindSeal is the global ID kind of seals, for the image endpoint.
+const KindSeal = kindSeal
+
 var errSealNotFound = models.Errorf(models.ECodeNotFound, "没有找到这枚印章。")
 
 // agencyInReach says whether an administrator manages an agency's seals:

@@ -7,6 +7,7 @@ package resolvers
 
 import (
 	"context"
+	"encoding/base64"
 	"govmobile/graph"
 	"govmobile/graph/model"
 	"govmobile/models"
@@ -50,6 +51,22 @@ func (r *mutationResolver) RevokeSeal(ctx context.Context, input model.SealActio
 		return nil, err
 	}
 	return r.Seals.Revoke(ctx, s.ID)
+}
+
+// SetSealImage is the resolver for the setSealImage field.
+func (r *mutationResolver) SetSealImage(ctx context.Context, input model.SetSealImageInput) (*models.Seal, error) {
+	a, sl, err := r.sealCall(ctx, input.SealID)
+	if err != nil {
+		return nil, err
+	}
+	data, err := base64.StdEncoding.DecodeString(input.Png)
+	if err != nil {
+		return nil, models.InvalidField("png", "印模图片应为 Base64 编码的 PNG 文件。")
+	}
+	if _, err := r.Seals.SetImage(ctx, sl.ID, a.ID, data); err != nil {
+		return nil, err
+	}
+	return sl, nil
 }
 
 // GrantSeal is the resolver for the grantSeal field.
@@ -150,6 +167,17 @@ func (r *sealResolver) Agency(ctx context.Context, obj *models.Seal) (*models.Ag
 // Grants is the resolver for the grants field.
 func (r *sealResolver) Grants(ctx context.Context, obj *models.Seal) ([]*models.SealGrant, error) {
 	return r.Seals.Grants(ctx, obj.ID)
+}
+
+// ImageURL is the resolver for the imageUrl field.
+func (r *sealResolver) ImageURL(ctx context.Context, obj *models.Seal) (*string, error) {
+	digest, err := r.Seals.ImageDigest(ctx, obj.ID)
+	if err != nil || digest == "" {
+		return nil, err
+	}
+	// The digest in the address lets caches keep an image until it changes.
+	u := "/seals/" + globalIDNum(kindSeal, obj.ID) + "/image?v=" + digest[:16]
+	return &u, nil
 }
 
 // ID is the resolver for the id field.

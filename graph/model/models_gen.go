@@ -1677,6 +1677,14 @@ type SetRunbookInput struct {
 	URL string `json:"url"`
 }
 
+// 上传印模图片。
+type SetSealImageInput struct {
+	// 印章。
+	SealID string `json:"sealId"`
+	// PNG 文件内容，Base64 编码。
+	Png string `json:"png"`
+}
+
 // 设置同义词的输入。
 type SetSearchSynonymInput struct {
 	// 群众的说法，1到20个字，不含空格。
