@@ -36,7 +36,7 @@ type options struct {
 	cacheMB, rectificationDays                                     int
 	outboundAllow                                                  string
 	whitelist                                                      string
-	healthInterval                                                 time.Duration
+	healthInterval, eventRetention                                 time.Duration
 	publicURL, payURL, payKey, payMerchant                         string
 	carrierURL, carrierSecret, carrierName                         string
 }
@@ -71,6 +71,11 @@ func defineFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.payURL, "pay-channel-url", env("PAY_CHANNEL_URL", ""), "支付渠道地址（GOVPAY1 协议，见 payment/README.md）；不设置时：开发模式使用进程内沙箱渠道，否则缴费不可用 (PAY_CHANNEL_URL)")
 	fs.StringVar(&o.payKey, "pay-channel-public-key", env("PAY_CHANNEL_PUBLIC_KEY", ""), "支付渠道的 SM2 公钥（十六进制 04… 或 PEM），验证通知、查询和对账单 (PAY_CHANNEL_PUBLIC_KEY)")
 	fs.StringVar(&o.payMerchant, "pay-merchant-id", env("PAY_MERCHANT_ID", "GOVMOBILE"), "在支付渠道的商户号 (PAY_MERCHANT_ID)")
+	retention, err := time.ParseDuration(env("EVENT_RETENTION", "2160h"))
+	if err != nil {
+		retention = 90 * 24 * time.Hour
+	}
+	fs.DurationVar(&o.eventRetention, "event-retention", retention, "行为事件原始记录的保留时间（至少9天，默认90天）；按小时和按天的汇总永久保留 (EVENT_RETENTION)")
 	fs.StringVar(&o.carrierURL, "carrier-url", env("CARRIER_URL", ""), "快递公司接口地址（见 logistics/README.md）；不设置时：开发模式使用进程内沙箱快递，否则寄递不可用 (CARRIER_URL)")
 	fs.StringVar(&o.carrierSecret, "carrier-secret", env("CARRIER_SECRET", ""), "与快递公司约定的 HMAC-SM3 密钥，至少16字节，用于下单请求和轨迹推送 (CARRIER_SECRET)")
 	fs.StringVar(&o.carrierName, "carrier-name", env("CARRIER_NAME", "sandbox"), "快递公司名称（运单号在同一快递公司内唯一）(CARRIER_NAME)")
@@ -97,8 +102,12 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 		Addr: o.addr, DataDir: o.dataDir, DatabaseURL: o.db, AdminPassword: o.adminPassword,
 		MasterKeyFile: o.masterKeyFile, TicketTTL: o.ticketTTL, Logger: log,
 		ResponseCacheBytes: int64(o.cacheMB) << 20, RectificationDays: o.rectificationDays,
-		CarrierURL: o.carrierURL, CarrierSecret: o.carrierSecret, CarrierName: o.carrierName,
+		EventRetention: o.eventRetention,
+		CarrierURL:     o.carrierURL, CarrierSecret: o.carrierSecret, CarrierName: o.carrierName,
 		PublicURL: o.publicURL, PayChannelURL: o.payURL, PayChannelPublicKey: o.payKey, PayMerchantID: o.payMerchant,
+	}
+	if o.eventRetention < 9*24*time.Hour {
+		return cfg, fmt.Errorf("--event-retention: want at least 216h (9 days: events may arrive 7 days late), got %s", o.eventRetention)
 	}
 	if o.payURL != "" && o.payKey == "" {
 		return cfg, fmt.Errorf("--pay-channel-url needs --pay-channel-public-key")

@@ -30,6 +30,8 @@ func TestAnalytics(t *testing.T) {
 			{"kind": "TELEPORT", "occurredAt": now},
 			{"kind": "PAGE_VIEW", "occurredAt": now.Add(-8 * 24 * time.Hour), "term": "首页"},
 			{"kind": "MATTER_VIEW", "occurredAt": now, "subjectId": gid("Matter", m.ID)},
+			{"kind": "MATTER_VIEW", "occurredAt": now, "subjectId": gid("Matter", 999999999)},
+			{"kind": "MATTER_VIEW", "occurredAt": now, "subjectId": "not-an-id"},
 		}}}
 		var rep struct {
 			TrackEvents struct {
@@ -48,7 +50,8 @@ func TestAnalytics(t *testing.T) {
 				t.Errorf("rejection %d without a Chinese message: %+v", r.Index, r)
 			}
 		}
-		if rep.TrackEvents.Accepted != 2 || codes[1] != "SERVER_ONLY_KIND" || codes[2] != "IN_FUTURE" || codes[3] != "UNKNOWN_KIND" || codes[4] != "TOO_OLD" {
+		if rep.TrackEvents.Accepted != 2 || codes[1] != "SERVER_ONLY_KIND" || codes[2] != "IN_FUTURE" || codes[3] != "UNKNOWN_KIND" || codes[4] != "TOO_OLD" ||
+			codes[6] != "BAD_SUBJECT" || codes[7] != "BAD_SUBJECT" {
 			t.Fatalf("batch: %+v", rep.TrackEvents)
 		}
 		expectCode(t, b.gql(t, "", track, map[string]any{"in": map[string]any{"channel": "SERVER", "events": []map[string]any{}}}), models.ECodeBadUserInput)
@@ -64,8 +67,11 @@ func TestAnalytics(t *testing.T) {
 		term := "查无此项" + strings.Repeat("喵", 3)
 		b.gql(t, user, `query($q: String!) { search(query: $q) { totalCount } }`, map[string]any{"q": term}).decode(t, &struct{}{})
 		b.gql(t, user, `query($q: String!) { search(query: $q) { totalCount } }`, map[string]any{"q": m.Name}).decode(t, &struct{}{})
-		b.gql(t, user, `mutation($in: SubmitApplicationInput!) { submitApplication(input: $in) { case { id } } }`,
-			map[string]any{"in": map[string]any{"matterId": gid("Matter", m.ID), "values": completeForm}}).decode(t, &struct{}{})
+		// A retried submission (same key) is one submission.
+		for range 2 {
+			b.gql(t, user, `mutation($in: SubmitApplicationInput!) { submitApplication(input: $in) { case { id } } }`,
+				map[string]any{"in": map[string]any{"matterId": gid("Matter", m.ID), "values": completeForm, "idempotencyKey": "analytics-" + b.name + "-once"}}).decode(t, &struct{}{})
+		}
 
 		// The writer batches off the request path; wait for it, then roll up.
 		deadline := time.Now().Add(10 * time.Second)
@@ -83,6 +89,11 @@ func TestAnalytics(t *testing.T) {
 		time.Sleep(300 * time.Millisecond) // the rest of the writer's batch
 		if _, err := b.app.Analytics.Rollup(context.Background(), now.Add(2*time.Hour)); err != nil {
 			t.Fatal(err)
+		}
+		var submits int64
+		b.app.DB.Model(&models.Event{}).Where("kind = ? AND subject_id = ? AND region_code = ?", models.EventSubmitCase, m.ID, m.RegionCode).Count(&submits)
+		if submits != 1 {
+			t.Fatalf("submission events with the matter's region: %d", submits)
 		}
 
 		stats := b.scopedAdmin(t, "", 0, permission.ReadStatistics)

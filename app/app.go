@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"govmobile/agentchat"
@@ -389,6 +390,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	}
 	a.Events = analytics.NewRecorder(a.DB, analytics.RecorderConfig{Logger: a.Config.Logger})
 	a.Incidents = incident.New(a.DB)
+	a.recordDomainEvents()
 	a.Analytics = analytics.New(a.DB, analytics.Config{Retention: a.Config.EventRetention, Logger: a.Config.Logger})
 	a.Identity.TicketTTL = a.Config.TicketTTL
 	password, generated := a.Config.AdminPassword, false
@@ -519,9 +521,26 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	go a.housekeeping(ctx)
-	go a.Interfaces.RunHealthChecks(ctx, a.HealthConfig())
-	go a.Analytics.RunMaintenance(ctx, leaseHolder(), 10*time.Minute)
+	// The background work ends with ctx; Serve waits for it, so that Close
+	// never closes the database under a job (a lease left held would stall
+	// the next process).
+	work, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, job := range []func(context.Context){
+		a.housekeeping,
+		func(ctx context.Context) { a.Interfaces.RunHealthChecks(ctx, a.HealthConfig()) },
+		func(ctx context.Context) { a.Analytics.RunMaintenance(ctx, leaseHolder(), 10*time.Minute) },
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			job(work)
+		}()
+	}
+	defer func() {
+		stop()
+		wg.Wait()
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -537,7 +556,7 @@ func (a *App) Serve(ctx context.Context) error {
 
 // HealthConfig is the interface health scheduler's configuration.
 func (a *App) HealthConfig() iface.HealthConfig {
-	return iface.HealthConfig{Interval: a.Config.HealthInterval, Logger: a.Config.Logger,
+	return iface.HealthConfig{Interval: a.Config.HealthInterval, Logger: a.Config.Logger, OnChecked: a.recordChecks,
 		OnBad: func(ctx context.Context, ids []uint64) {
 			if err := a.Apps.OnBadInterfaces(ctx, ids); err != nil && ctx.Err() == nil {
 				a.Config.Logger.Warn("自动下线不稳定的应用失败", "error", err)
@@ -595,6 +614,13 @@ func (a *App) housekeeping(ctx context.Context) {
 			a.Config.Logger.Error("housekeeping failed", "err", err)
 		} else if n > 0 {
 			a.Config.Logger.Info("housekeeping settled pending refunds", "refunds", n)
+		}
+		if a.Logistics != nil {
+			if n, err := a.Logistics.PruneRejections(ctx, time.Now().Add(-90*24*time.Hour)); err != nil && ctx.Err() == nil {
+				a.Config.Logger.Error("housekeeping failed", "err", err)
+			} else if n > 0 {
+				a.Config.Logger.Info("housekeeping removed old refused carrier webhooks", "rows", n)
+			}
 		}
 		if n, err := a.Payments.PruneNotifications(ctx); err != nil && ctx.Err() == nil {
 			a.Config.Logger.Error("housekeeping failed", "err", err)

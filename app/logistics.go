@@ -31,7 +31,7 @@ func (a *App) setupLogistics() error {
 		a.CarrierSandbox = lsandbox.New(lsandbox.Config{Secret: secret, WebhookURL: a.Config.PublicURL + logistics.WebhookPath, Logger: a.Config.Logger})
 	}
 	svc, err := logistics.New(a.DB, a.keys, logistics.Config{Carrier: carrier.NewClient(url, secret, nil), CarrierName: name,
-		WebhookSecret: secret, OnStatus: a.tellShipment, Logger: a.Config.Logger})
+		WebhookSecret: secret, OnStatus: a.tellShipment, Logger: a.Config.Logger, ApplicantNames: a.applicantNames})
 	if err != nil {
 		return fmt.Errorf("logistics: %w", err)
 	}
@@ -60,4 +60,22 @@ func leaseHolder() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
+}
+
+// applicantNames are the names a case's result may be mailed to: the
+// applicant's, and their organisation's.
+func (a *App) applicantNames(ctx context.Context, userID uint64) ([]string, error) {
+	var u models.User
+	if err := a.DB.WithContext(ctx).Take(&u, userID).Error; err != nil {
+		return nil, err
+	}
+	p, err := a.Identity.Profile(&u)
+	if err != nil {
+		return nil, err
+	}
+	names := []string{p.RealName}
+	if p.OrganizationName != nil {
+		names = append(names, *p.OrganizationName)
+	}
+	return names, nil
 }

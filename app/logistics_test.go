@@ -15,10 +15,11 @@ import (
 type shipmentOut struct {
 	ID, Direction, Status, WaybillNo string
 	Sender, Receiver                 struct{ Name, Phone, Address string }
+	Hall                             *struct{ ID string }
 	Tracking                         []struct{ Status, Description string }
 }
 
-const shipmentFields = `id direction status waybillNo sender { name phone address } receiver { name phone address } tracking { status description }`
+const shipmentFields = `id direction status waybillNo sender { name phone address } receiver { name phone address } hall { id } tracking { status description }`
 
 // TestLogistics (8.3.2 e): an applicant mails materials for their own case
 // and staff mail a result, through the sandbox carrier over real HTTP; the
@@ -27,14 +28,24 @@ const shipmentFields = `id direction status waybillNo sender { name phone addres
 // sees a parcel; forged webhooks are refused and recorded.
 func TestLogistics(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b *backend) {
+		// A matter handled at halls: materials go to one of them.
 		var m models.Matter
-		if err := b.app.DB.Scopes(onlineMatters).Order("id").Offset(11).First(&m).Error; err != nil {
+		if err := b.app.DB.Scopes(onlineMatters).Where("id IN (?)", b.app.DB.Model(&models.MatterHall{}).Select("matter_id")).
+			Order("id").Offset(3).First(&m).Error; err != nil {
 			t.Fatal(err)
 		}
+		var hallID, otherHall uint64
+		var ids []uint64
+		b.app.DB.Model(&models.MatterHall{}).Where("matter_id = ?", m.ID).Order("hall_id").Pluck("hall_id", &ids)
+		hallID = ids[0]
+		b.app.DB.Model(&models.Hall{}).Where("id NOT IN (?)", b.app.DB.Model(&models.MatterHall{}).Select("hall_id").Where("matter_id = ?", m.ID)).
+			Order("id").Limit(1).Pluck("id", &ids)
+		otherHall = ids[0]
 		staff := b.scopedAdmin(t, "", m.AgencyID, permission.HandleCases)
 		otherStaff := b.scopedAdmin(t, "", m.AgencyID+1, permission.HandleCases)
 		ops := b.scopedAdmin(t, "", 0, permission.ManageIncidents)
-		user := b.register(t, person(t)).Ticket
+		applicant := person(t)
+		user := b.register(t, applicant).Ticket
 		stranger := b.register(t, person(t)).Ticket
 		newCase := func() string {
 			var out struct {
@@ -45,9 +56,12 @@ func TestLogistics(t *testing.T) {
 			return out.SubmitApplication.Case.ID
 		}
 		caseA := newCase()
-		me := map[string]any{"name": "张三丰", "phone": "13912345678", "regionCode": "110105", "address": "朝阳区建国路88号院3号楼2单元501"}
+		me := map[string]any{"name": applicant["realName"], "phone": "13912345678", "regionCode": "110105", "address": "朝阳区建国路88号院3号楼2单元501"}
 		hall := map[string]any{"name": "政务服务中心", "phone": "01065001234", "regionCode": "110105", "address": "朝阳区市民服务中心一层综合窗口"}
-		mail := `mutation($in: MailInput!) { mailMaterials(input: $in) { ` + shipmentFields + ` } }`
+		mail := `mutation($in: MailMaterialsInput!) { mailMaterials(input: $in) { ` + shipmentFields + ` } }`
+		to := func(caseID string, snd map[string]any, hid uint64) map[string]any {
+			return map[string]any{"in": map[string]any{"caseId": caseID, "sender": snd, "hallId": gid("Hall", hid)}}
+		}
 		in := func(caseID string, snd, rcv map[string]any) map[string]any {
 			return map[string]any{"in": map[string]any{"caseId": caseID, "sender": snd, "receiver": rcv}}
 		}
@@ -59,24 +73,28 @@ func TestLogistics(t *testing.T) {
 			c[k] = v
 			return c
 		}
-		expectCode(t, b.gql(t, user, mail, in(caseA, with(me, "regionCode", "999999"), hall)), models.ECodeBadUserInput)
-		expectCode(t, b.gql(t, user, mail, in(caseA, with(me, "phone", "12345"), hall)), models.ECodeBadUserInput)
-		expectCode(t, b.gql(t, user, mail, in(caseA, me, with(hall, "address", "短"))), models.ECodeBadUserInput)
-		expectCode(t, b.gql(t, stranger, mail, in(caseA, me, hall)), models.ECodeNotFound)
-		expectCode(t, b.gql(t, "", mail, in(caseA, me, hall)), models.ECodeUnauthenticated)
+		expectCode(t, b.gql(t, user, mail, to(caseA, with(me, "regionCode", "999999"), hallID)), models.ECodeBadUserInput)
+		expectCode(t, b.gql(t, user, mail, to(caseA, with(me, "phone", "12345"), hallID)), models.ECodeBadUserInput)
+		expectCode(t, b.gql(t, user, mail, to(caseA, with(me, "address", "短"), hallID)), models.ECodeBadUserInput)
+		expectCode(t, b.gql(t, user, mail, to(caseA, me, otherHall)), models.ECodeBadUserInput) // a hall that does not handle the matter
+		expectCode(t, b.gql(t, stranger, mail, to(caseA, me, hallID)), models.ECodeNotFound)
+		expectCode(t, b.gql(t, "", mail, to(caseA, me, hallID)), models.ECodeUnauthenticated)
 
 		var sent, again struct{ MailMaterials shipmentOut }
-		b.gql(t, user, mail, in(caseA, me, hall)).decode(t, &sent)
+		b.gql(t, user, mail, to(caseA, me, hallID)).decode(t, &sent)
 		sh := sent.MailMaterials
 		if sh.Status != "CREATED" || sh.Direction != "MATERIALS_TO_HALL" || sh.Sender.Name != "张**" ||
 			strings.Contains(sh.Sender.Phone, "12345678") || strings.Contains(sh.Sender.Address, "501") || sh.WaybillNo == "" {
 			t.Fatalf("shipment: %+v", sh)
 		}
-		b.gql(t, user, mail, in(caseA, me, hall)).decode(t, &again)
+		if sh.Hall == nil || sh.Hall.ID != gid("Hall", hallID) {
+			t.Fatalf("the receiving hall: %+v", sh.Hall)
+		}
+		b.gql(t, user, mail, to(caseA, me, hallID)).decode(t, &again)
 		if again.MailMaterials.ID != sh.ID {
 			t.Fatalf("a retry made another shipment: %s, %s", sh.ID, again.MailMaterials.ID)
 		}
-		expectCode(t, b.gql(t, user, mail, in(caseA, with(me, "name", "李四"), hall)), models.ECodeConflict)
+		expectCode(t, b.gql(t, user, mail, to(caseA, with(me, "name", "李四"), hallID)), models.ECodeConflict)
 
 		// The carrier moves the parcel; each step arrives by signed webhook.
 		for range 4 {
@@ -106,6 +124,7 @@ func TestLogistics(t *testing.T) {
 		b.gql(t, staff, `mutation($in: HandleCaseInput!) { handleCase(input: $in) { case { status } } }`,
 			map[string]any{"in": map[string]any{"caseId": caseB, "action": "REJECT", "note": "材料不齐全，原件退回"}}).decode(t, &struct{}{})
 		expectCode(t, b.gql(t, otherStaff, mailResult, in(caseB, hall, me)), models.ECodeNotFound)
+		expectCode(t, b.gql(t, staff, mailResult, in(caseB, hall, with(me, "name", "王五"))), models.ECodeBadUserInput) // not the applicant
 		expectCode(t, b.gql(t, user, mailResult, in(caseB, hall, me)), models.ECodeUnauthenticated)
 		var result struct{ MailResult shipmentOut }
 		b.gql(t, staff, mailResult, in(caseB, hall, me)).decode(t, &result)

@@ -27,6 +27,10 @@ type Service struct {
 	db   *gorm.DB
 	now  func() time.Time
 	msgs *messages.Service
+	// Submitted, when set, is told of each case submitted, after the
+	// commit and never for a retry's replay (the app records the
+	// behaviour event).
+	Submitted func(ctx context.Context, c *models.Case)
 }
 
 // New returns the case service; msgs, when not nil, tells applicants of
@@ -137,6 +141,9 @@ func (s *Service) Submit(ctx context.Context, userID, caseID, matterID uint64, v
 			return nil, err
 		}
 		return s.Mine(ctx, userID, id)
+	}
+	if err == nil && s.Submitted != nil {
+		s.Submitted(ctx, out)
 	}
 	return out, err
 }

@@ -38,6 +38,9 @@ type Service struct {
 	msgs *messages.Service
 	days int
 	now  func() time.Time
+	// Rated, when set, is told of each new rating after the commit, never
+	// of a retry's replay (the app records the behaviour event).
+	Rated func(ctx context.Context, e *models.Evaluation)
 }
 
 // New returns the service; rectificationDays ≤ 0 means the default. msgs,
@@ -191,6 +194,9 @@ func (s *Service) evaluate(ctx context.Context, userID uint64, target string, ta
 			return nil, err
 		}
 		return s.Mine(ctx, userID, id)
+	}
+	if err == nil && s.Rated != nil {
+		s.Rated(ctx, out)
 	}
 	return out, err
 }

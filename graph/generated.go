@@ -1063,7 +1063,7 @@ type ComplexityRoot struct {
 		IssuePaymentOrder         func(childComplexity int, input model.IssuePaymentOrderInput) int
 		Login                     func(childComplexity int, input model.LoginInput) int
 		Logout                    func(childComplexity int) int
-		MailMaterials             func(childComplexity int, input model.MailInput) int
+		MailMaterials             func(childComplexity int, input model.MailMaterialsInput) int
 		MailResult                func(childComplexity int, input model.MailInput) int
 		MarkAdminNoticeRead       func(childComplexity int, id string) int
 		MarkFilingOnline          func(childComplexity int, input model.FilingActionInput) int
@@ -1579,6 +1579,7 @@ type ComplexityRoot struct {
 		Case        func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
 		Direction   func(childComplexity int) int
+		Hall        func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Receiver    func(childComplexity int) int
 		Sender      func(childComplexity int) int
@@ -2078,7 +2079,7 @@ type MutationResolver interface {
 	AuthorizeApp(ctx context.Context, appID string, fields []string) (*models.AppConsent, error)
 	RevokeAppAuthorization(ctx context.Context, appID string) (bool, error)
 	AppTicket(ctx context.Context, appID string) (*model.AppTicket, error)
-	MailMaterials(ctx context.Context, input model.MailInput) (*logistics.Shipment, error)
+	MailMaterials(ctx context.Context, input model.MailMaterialsInput) (*logistics.Shipment, error)
 	MailResult(ctx context.Context, input model.MailInput) (*logistics.Shipment, error)
 	CancelShipment(ctx context.Context, id string) (*logistics.Shipment, error)
 	Subscribe(ctx context.Context, input model.SubscribeInput) (*model.SubscribePayload, error)
@@ -2271,6 +2272,8 @@ type ShipmentResolver interface {
 
 	Status(ctx context.Context, obj *logistics.Shipment) (logistics.Status, error)
 	StatusLabel(ctx context.Context, obj *logistics.Shipment) (string, error)
+
+	Hall(ctx context.Context, obj *logistics.Shipment) (*models.Hall, error)
 
 	Tracking(ctx context.Context, obj *logistics.Shipment) ([]*logistics.Event, error)
 }
@@ -6205,7 +6208,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.MailMaterials(childComplexity, args["input"].(model.MailInput)), true
+		return e.ComplexityRoot.Mutation.MailMaterials(childComplexity, args["input"].(model.MailMaterialsInput)), true
 	case "Mutation.mailResult":
 		if e.ComplexityRoot.Mutation.MailResult == nil {
 			break
@@ -8969,6 +8972,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Shipment.Direction(childComplexity), true
+	case "Shipment.hall":
+		if e.ComplexityRoot.Shipment.Hall == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Shipment.Hall(childComplexity), true
 	case "Shipment.id":
 		if e.ComplexityRoot.Shipment.ID == nil {
 			break
@@ -9533,6 +9542,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LicenseFieldInput", ec.unmarshalInputLicenseFieldInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("MailInput", ec.unmarshalInputMailInput),
+			graphql.NewInputUnmarshaler("MailMaterialsInput", ec.unmarshalInputMailMaterialsInput),
 			graphql.NewInputUnmarshaler("MarkMessagesReadInput", ec.unmarshalInputMarkMessagesReadInput),
 			graphql.NewInputUnmarshaler("MatterFilter", ec.unmarshalInputMatterFilter),
 			graphql.NewInputUnmarshaler("MatterOrder", ec.unmarshalInputMatterOrder),
@@ -12288,6 +12298,8 @@ func (ec *executionContext) childFields_Shipment(ctx context.Context, field grap
 		return ec.fieldContext_Shipment_sender(ctx, field)
 	case "receiver":
 		return ec.fieldContext_Shipment_receiver(ctx, field)
+	case "hall":
+		return ec.fieldContext_Shipment_hall(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Shipment_createdAt(ctx, field)
 	case "updatedAt":
@@ -13278,8 +13290,8 @@ func (ec *executionContext) field_Mutation_mailMaterials_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.MailInput, error) {
-			return ec.unmarshalNMailInput2govmobileᚋgraphᚋmodelᚐMailInput(ctx, v)
+		func(ctx context.Context, v any) (model.MailMaterialsInput, error) {
+			return ec.unmarshalNMailMaterialsInput2govmobileᚋgraphᚋmodelᚐMailMaterialsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -34229,7 +34241,7 @@ func (ec *executionContext) _Mutation_mailMaterials(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().MailMaterials(ctx, fc.Args["input"].(model.MailInput))
+			return ec.Resolvers.Mutation().MailMaterials(ctx, fc.Args["input"].(model.MailMaterialsInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *logistics.Shipment) graphql.Marshaler {
@@ -44526,6 +44538,38 @@ func (ec *executionContext) fieldContext_Shipment_receiver(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Shipment_hall(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Shipment_hall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Shipment().Hall(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Hall) graphql.Marshaler {
+			return ec.marshalOHall2ᚖgovmobileᚋmodelsᚐHall(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Shipment_hall(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Shipment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Hall(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Shipment_createdAt(ctx context.Context, field graphql.CollectedField, obj *logistics.Shipment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -44872,7 +44916,25 @@ func (ec *executionContext) _ShipmentParty_name(ctx context.Context, field graph
 		func(ctx context.Context) (any, error) {
 			return obj.Name, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				kind, err := ec.unmarshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskKind(ctx, "NAME")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Mask == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive mask is not implemented")
+				}
+				return ec.Directives.Mask(ctx, obj, directive0, kind)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
@@ -44895,7 +44957,25 @@ func (ec *executionContext) _ShipmentParty_phone(ctx context.Context, field grap
 		func(ctx context.Context) (any, error) {
 			return obj.Phone, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				kind, err := ec.unmarshalNMaskKind2govmobileᚋgraphᚋmodelᚐMaskKind(ctx, "PHONE")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.Mask == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive mask is not implemented")
+				}
+				return ec.Directives.Mask(ctx, obj, directive0, kind)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
@@ -50168,6 +50248,62 @@ func (ec *executionContext) unmarshalInputMailInput(ctx context.Context, obj any
 func UnmarshalMailInput(ctx context.Context, raw any) (model.MailInput, error) {
 	var out model.MailInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "MailInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputMailMaterialsInput(ctx context.Context, obj any) (model.MailMaterialsInput, error) {
+	var it model.MailMaterialsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"caseId", "sender", "hallId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "caseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("caseId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CaseID = data
+		case "sender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sender"))
+			data, err := ec.unmarshalNShipmentPartyInput2ᚖgovmobileᚋgraphᚋmodelᚐShipmentPartyInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sender = data
+		case "hallId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hallId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HallID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMailMaterialsInput unmarshals raw into the MailMaterialsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMailMaterialsInput(ctx context.Context, raw any) (model.MailMaterialsInput, error) {
+	var out model.MailMaterialsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MailMaterialsInput", raw, &out)
 	return out, err
 }
 
@@ -63393,6 +63529,12 @@ func (ec *executionContext) _Shipment(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "hall":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Shipment_hall(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._Shipment_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -67082,6 +67224,11 @@ func (ec *executionContext) unmarshalNMailInput2govmobileᚋgraphᚋmodelᚐMail
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNMailMaterialsInput2govmobileᚋgraphᚋmodelᚐMailMaterialsInput(ctx context.Context, v any) (model.MailMaterialsInput, error) {
+	res, err := ec.unmarshalInputMailMaterialsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNManagedApp2ᚖgovmobileᚋmodelsᚐApp(ctx context.Context, sel ast.SelectionSet, v *models.App) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ManagedApp!")
@@ -69399,6 +69546,13 @@ func (ec *executionContext) unmarshalOGeoPointInput2ᚖgovmobileᚋgraphᚋmodel
 	}
 	res, err := ec.unmarshalInputGeoPointInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOHall2ᚖgovmobileᚋmodelsᚐHall(ctx context.Context, sel ast.SelectionSet, v *models.Hall) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Hall(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOHealthOutcome2ᚖgovmobileᚋifaceᚐOutcome(ctx context.Context, v any) (*iface.Outcome, error) {

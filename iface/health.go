@@ -62,8 +62,11 @@ type HealthConfig struct {
 	Holder string
 	// OnBad is told, after each run, of the interfaces whose bad streak
 	// grew (apps take unstable interfaces offline, 9.5).
-	OnBad  func(ctx context.Context, ids []uint64)
-	Logger *slog.Logger
+	OnBad func(ctx context.Context, ids []uint64)
+	// OnChecked is told, after each run's commit, of the checks recorded
+	// (the app counts them as interface calls in its statistics).
+	OnChecked func(ctx context.Context, checks []models.InterfaceCheck)
+	Logger    *slog.Logger
 }
 
 func (c *HealthConfig) defaults() {
@@ -312,6 +315,7 @@ func (s *Service) check(ctx context.Context, x *models.SourceInterface, timeout 
 func (s *Service) record(ctx context.Context, claim string, list []*models.SourceInterface, checks []models.InterfaceCheck, cfg HealthConfig) error {
 	byOutcome := map[Outcome][]uint64{}
 	var recovered, worse []uint64
+	var recorded []models.InterfaceCheck
 	for i, x := range list {
 		o := Outcome(checks[i].Outcome)
 		byOutcome[o] = append(byOutcome[o], x.ID)
@@ -357,6 +361,7 @@ func (s *Service) record(ctx context.Context, claim string, list []*models.Sourc
 		if err := tx.CreateInBatches(checks, 200).Error; err != nil {
 			return err
 		}
+		recorded = checks
 		for o, ids := range byOutcome {
 			streak := gorm.Expr("bad_streak + 1")
 			if o == OK {
@@ -389,6 +394,9 @@ func (s *Service) record(ctx context.Context, claim string, list []*models.Sourc
 	})
 	if err == nil && cfg.OnBad != nil && len(worse) > 0 {
 		cfg.OnBad(ctx, worse)
+	}
+	if err == nil && cfg.OnChecked != nil {
+		cfg.OnChecked(ctx, recorded)
 	}
 	return err
 }

@@ -30,8 +30,9 @@ import (
 
 // The tests run against a real database: SQLite always, MySQL/MariaDB as
 // well when TEST_MYSQL_DSN is set (a go-sql-driver DSN; the database is
-// shared, so each test uses its own random user, agency and carrier name
-// and deletes only its own rows). The carrier is the sandbox on loopback,
+// shared, so each test uses its own random user, agency, matter and
+// carrier name and deletes only its own rows). Each test's cases are of
+// one matter handled at one hall (e.hall), where materials are mailed. The carrier is the sandbox on loopback,
 // and its webhooks reach the service through a real HTTP server.
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -55,7 +56,14 @@ type env struct {
 	mu       sync.Mutex
 	notified []string // waybill/status of each OnStatus call
 
-	caseIDs []uint64
+	// matterID is the matter of the cases newCase makes, linked to hall.
+	matterID uint64
+	hall     *models.Hall
+	// applicants are the names ApplicantNames gives per user; a user not
+	// in it is the applicant senderName.
+	applicants map[uint64][]string
+
+	caseIDs, hallIDs, agencyIDs, matterIDs []uint64
 }
 
 // forEachDB runs f once per database backend.
@@ -91,14 +99,14 @@ func newEnv(t *testing.T, dsn, dir string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.AutoMigrate(append([]any{&models.Case{}}, models.LogisticsTables...)...); err != nil {
+	if err := db.AutoMigrate(append([]any{&models.Case{}, &models.Hall{}, &models.MatterHall{}, &models.Agency{}}, models.LogisticsTables...)...); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := gm.NewKeyring(gm.GenerateKey(16), gm.GenerateKey(gm.HMACKeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, dialect: dialect, dir: dir, keys: keys, name: "t" + randomHex(6)}
+	e := &env{t: t, db: db, dialect: dialect, dir: dir, keys: keys, name: "t" + randomHex(6), applicants: map[uint64][]string{}}
 	// The webhook server comes first: the sandbox needs its URL, and it
 	// serves the service made below.
 	e.hookSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,14 +130,26 @@ func newEnv(t *testing.T, dsn, dir string) *env {
 }
 
 // service is a logistics service on e's database and keys with another
-// carrier client.
-func (e *env) service(c carrier.Carrier) *logistics.Service {
-	svc, err := logistics.New(e.db, e.keys, logistics.Config{Carrier: c, CarrierName: e.name, WebhookSecret: secret, Logger: quiet,
+// carrier client; tweak, if given, changes its configuration.
+func (e *env) service(c carrier.Carrier, tweak ...func(*logistics.Config)) *logistics.Service {
+	cfg := logistics.Config{Carrier: c, CarrierName: e.name, WebhookSecret: secret, Logger: quiet,
 		OnStatus: func(_ context.Context, sh *models.Shipment) {
 			e.mu.Lock()
 			e.notified = append(e.notified, sh.WaybillNo+"/"+sh.Status)
 			e.mu.Unlock()
-		}})
+		},
+		ApplicantNames: func(_ context.Context, userID uint64) ([]string, error) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if names, ok := e.applicants[userID]; ok {
+				return names, nil
+			}
+			return []string{senderName}, nil
+		}}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	svc, err := logistics.New(e.db, e.keys, cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -148,13 +168,78 @@ func (e *env) cleanMySQL() {
 	if len(e.caseIDs) > 0 {
 		e.db.Where("id IN ?", e.caseIDs).Delete(&models.Case{})
 	}
+	if len(e.matterIDs) > 0 {
+		e.db.Where("matter_id IN ?", e.matterIDs).Delete(&models.MatterHall{})
+	}
+	if len(e.hallIDs) > 0 {
+		e.db.Where("id IN ?", e.hallIDs).Delete(&models.Hall{})
+	}
+	if len(e.agencyIDs) > 0 {
+		e.db.Where("id IN ?", e.agencyIDs).Delete(&models.Agency{})
+	}
 }
 
-// newCase creates a case of a user at an agency in a status.
+// newCase creates a case of a user at an agency in a status, of the
+// test's matter (handled at e.hall).
 func (e *env) newCase(userID, agencyID uint64, status cases.Status) *models.Case {
 	e.t.Helper()
+	return e.newCaseOf(e.matter(), userID, agencyID, status)
+}
+
+// matter is the test's matter, linked to e.hall (made on first use).
+func (e *env) matter() uint64 {
+	e.t.Helper()
+	if e.matterID == 0 {
+		e.matterID = e.newMatter()
+		e.hall = e.newHall(hallName, hallPhone, "110105", hallAddress)
+		e.link(e.matterID, e.hall.ID)
+	}
+	return e.matterID
+}
+
+// newMatter is a matter ID of this test, linked to no hall yet (the
+// matter's row is not needed).
+func (e *env) newMatter() uint64 {
+	id := randomID()
+	e.matterIDs = append(e.matterIDs, id)
+	return id
+}
+
+// newHall creates a service hall.
+func (e *env) newHall(name, phone, region, address string) *models.Hall {
+	e.t.Helper()
+	h := &models.Hall{Name: name, Address: address, Lat: 39.92, Lng: 116.44, Phone: phone, OpeningHours: "周一至周五 9:00-17:00", RegionCode: region}
+	if err := e.db.Create(h).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	e.hallIDs = append(e.hallIDs, h.ID)
+	return h
+}
+
+// link records that a matter is handled at a hall.
+func (e *env) link(matterID, hallID uint64) {
+	e.t.Helper()
+	if err := e.db.Create(&models.MatterHall{MatterID: matterID, HallID: hallID}).Error; err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// newAgency creates an agency of a region and returns its ID.
+func (e *env) newAgency(region string) uint64 {
+	e.t.Helper()
+	a := &models.Agency{ID: randomID(), Code: "LT" + randomHex(8), Name: "测试部门", Level: models.LevelCounty, RegionCode: region}
+	if err := e.db.Create(a).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	e.agencyIDs = append(e.agencyIDs, a.ID)
+	return a.ID
+}
+
+// newCaseOf creates a case of a matter.
+func (e *env) newCaseOf(matterID, userID, agencyID uint64, status cases.Status) *models.Case {
+	e.t.Helper()
 	now := time.Now().UTC()
-	c := &models.Case{Number: "LT" + randomHex(8), UserID: userID, MatterID: 1, AgencyID: agencyID, Status: string(status), CreatedAt: now, UpdatedAt: now}
+	c := &models.Case{Number: "LT" + randomHex(8), UserID: userID, MatterID: matterID, AgencyID: agencyID, Status: string(status), CreatedAt: now, UpdatedAt: now}
 	if err := e.db.Create(c).Error; err != nil {
 		e.t.Fatal(err)
 	}
@@ -162,8 +247,8 @@ func (e *env) newCase(userID, agencyID uint64, status cases.Status) *models.Case
 	return c
 }
 
-// The parties of the tests; their values are searched for in the database
-// file.
+// The parties of the tests; the applicant's values are searched for in
+// the database file (the hall's are public, in the halls table).
 const (
 	senderName    = "张三丰"
 	senderPhone   = "13812345678"
@@ -173,10 +258,12 @@ const (
 	hallAddress   = "朝阳路200号一层收件窗口"
 )
 
-func materials(caseID uint64) logistics.Input {
-	return logistics.Input{CaseID: caseID, Direction: logistics.MaterialsToHall,
-		Sender:   logistics.Party{Name: senderName, Phone: senderPhone, RegionCode: "110105", Address: senderAddress},
-		Receiver: logistics.Party{Name: hallName, Phone: hallPhone, RegionCode: "110105", Address: hallAddress}}
+// materials mails a case's materials to the test's hall.
+func (e *env) materials(caseID uint64) logistics.Input {
+	e.t.Helper()
+	e.matter()
+	return logistics.Input{CaseID: caseID, Direction: logistics.MaterialsToHall, HallID: e.hall.ID,
+		Sender: logistics.Party{Name: senderName, Phone: senderPhone, RegionCode: "110105", Address: senderAddress}}
 }
 
 func result(caseID uint64) logistics.Input {

@@ -91,6 +91,10 @@ type Config struct {
 	// Logger receives carrier failures and rejected webhooks, never
 	// personal data.
 	Logger *slog.Logger
+	// ApplicantNames gives the names a result may be addressed to: the
+	// applicant's real name, and their organisation's name for a company.
+	// Without it any receiver is taken.
+	ApplicantNames func(ctx context.Context, userID uint64) ([]string, error)
 }
 
 // Service keeps shipments.
@@ -138,12 +142,15 @@ type Caller struct {
 
 func (c Caller) staff() bool { return c.UserID == 0 && c.AgencyID != 0 }
 
-// Input is a shipment to create.
+// Input is a shipment to create. Materials go to a hall (HallID) where
+// the case's matter is handled, never to an address the sender makes up;
+// a result goes to the applicant, by name.
 type Input struct {
 	CaseID    uint64
 	Direction Direction
 	Sender    Party
 	Receiver  Party
+	HallID    uint64
 }
 
 // Shipment is a shipment as shown: the row, and its parties masked.
@@ -199,11 +206,23 @@ func (s *Service) Create(ctx context.Context, by Caller, in Input) (*Shipment, e
 	if err := in.Sender.check("sender", "寄件人"); err != nil {
 		return nil, err
 	}
-	if err := in.Receiver.check("receiver", "收件人"); err != nil {
-		return nil, err
+	if in.Direction == MaterialsToHall && in.HallID == 0 {
+		return nil, models.InvalidField("hallId", "请选择收件的服务大厅。")
+	}
+	if in.Direction == ResultToUser {
+		if err := in.Receiver.check("receiver", "收件人"); err != nil {
+			return nil, err
+		}
 	}
 	c, err := s.caseFor(ctx, by, in.CaseID)
 	if err != nil {
+		return nil, err
+	}
+	if in.Direction == MaterialsToHall {
+		if in.Receiver, err = s.hallReceiver(ctx, c, in.HallID); err != nil {
+			return nil, err
+		}
+	} else if err := s.checkApplicant(ctx, c, in.Receiver.Name); err != nil {
 		return nil, err
 	}
 	allowed, what := materialsExpected, "寄送申请材料"
@@ -244,7 +263,7 @@ func (s *Service) Create(ctx context.Context, by Caller, in Input) (*Shipment, e
 
 	now := s.now().Truncate(time.Millisecond)
 	row := &models.Shipment{CaseID: c.ID, UserID: c.UserID, AgencyID: c.AgencyID, Direction: string(in.Direction),
-		ActiveKey: &key, RequestHash: hash, Carrier: s.cfg.CarrierName, WaybillNo: waybill,
+		ActiveKey: &key, RequestHash: hash, Carrier: s.cfg.CarrierName, WaybillNo: waybill, HallID: in.HallID,
 		Status: string(Created), Stage: string(Created), StatusAt: now,
 		SenderRegionCode: in.Sender.RegionCode, ReceiverRegionCode: in.Receiver.RegionCode,
 		CreatedBy: ByApplicant, CreatedByID: by.UserID, CreatedAt: now, UpdatedAt: now}
@@ -417,6 +436,10 @@ const maxHistory = 200
 
 // Track is a shipment's tracking history, newest first, for the applicant
 // or the agency's staff; events that arrived late are in their place.
+// Descriptions and locations are masked (long digit runs such as phones
+// keep their first three and last two digits; a location that is not a
+// carrier's facility is cut to the start of an address); the history
+// keeps them as the carrier sent them.
 func (s *Service) Track(ctx context.Context, by Caller, shipmentID uint64) ([]*Event, error) {
 	sh, err := s.load(ctx, by, shipmentID)
 	if err != nil {
@@ -432,6 +455,8 @@ func (s *Service) Track(ctx context.Context, by Caller, shipmentID uint64) ([]*E
 		if err != nil {
 			return nil, fmt.Errorf("logistics: open event %d: %w", r.ID, err)
 		}
+		// Masked on the way out: the row read here is never written back.
+		desc, r.Location = maskEvent(desc, r.Location)
 		out[i] = &Event{ShipmentEvent: r, Description: desc}
 	}
 	return out, nil
@@ -548,4 +573,66 @@ func token(s string, max int) bool {
 		}
 	}
 	return true
+}
+
+// hallReceiver is the receiver of materials: a hall where the case's
+// matter is handled, or, for a matter linked to no hall, a hall of the
+// agency's region.
+func (s *Service) hallReceiver(ctx context.Context, c *models.Case, hallID uint64) (Party, error) {
+	var h models.Hall
+	if err := s.db.WithContext(ctx).Take(&h, hallID).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return Party{}, models.InvalidField("hallId", "没有找到这个服务大厅。")
+	} else if err != nil {
+		return Party{}, err
+	}
+	var linked, here int64
+	db := s.db.WithContext(ctx)
+	if err := db.Model(&models.MatterHall{}).Where("matter_id = ?", c.MatterID).Count(&linked).Error; err != nil {
+		return Party{}, err
+	}
+	if linked > 0 {
+		if err := db.Model(&models.MatterHall{}).Where("matter_id = ? AND hall_id = ?", c.MatterID, h.ID).Count(&here).Error; err != nil {
+			return Party{}, err
+		}
+	} else {
+		var ag models.Agency
+		if err := db.Take(&ag, c.AgencyID).Error; err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return Party{}, err
+		}
+		if len(ag.RegionCode) >= 4 && strings.HasPrefix(h.RegionCode, ag.RegionCode[:4]) {
+			here = 1
+		}
+	}
+	if here == 0 {
+		return Party{}, models.InvalidField("hallId", "这个服务大厅不受理该事项，请选择办件所属事项的受理大厅。")
+	}
+	p := Party{Name: cutRunes(h.Name, 30), Phone: h.Phone, RegionCode: h.RegionCode, Address: cutRunes(h.Address, 120)}
+	if err := p.check("receiver", "收件人"); err != nil {
+		return Party{}, models.Errorf(models.ECodeConflict, "该服务大厅的收件信息不完整，暂不能邮寄，请联系办理部门。")
+	}
+	return p, nil
+}
+
+// checkApplicant refuses a result addressed to anyone but the applicant.
+func (s *Service) checkApplicant(ctx context.Context, c *models.Case, name string) error {
+	if s.cfg.ApplicantNames == nil {
+		return nil
+	}
+	names, err := s.cfg.ApplicantNames(ctx, c.UserID)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if n != "" && strings.TrimSpace(n) == name {
+			return nil
+		}
+	}
+	return models.InvalidField("receiverName", "办理结果只能寄给申请人本人（或申请单位），收件人姓名须与申请人一致。")
+}
+
+func cutRunes(s string, n int) string {
+	if r := []rune(strings.TrimSpace(s)); len(r) > n {
+		return string(r[:n])
+	}
+	return strings.TrimSpace(s)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -56,7 +57,18 @@ const (
 	// rejectionsPerMinute bounds the rows rejected webhooks add: beyond
 	// it they are logged only.
 	rejectionsPerMinute = 120
+	// pruneBatch is how many rejections PruneRejections deletes at a time.
+	pruneBatch = 500
 )
+
+// UnknownWaybillGrace is how recent an event of an unknown waybill must be
+// to be answered 503 (resend) rather than 404: the carrier may report a
+// waybill before the platform's Create has committed its shipment.
+const UnknownWaybillGrace = 10 * time.Minute
+
+// RetryAfter is the Retry-After (seconds) of a 503 for an event that came
+// too early.
+const RetryAfter = 30
 
 var (
 	errSignature      = models.Errorf(models.ECodeUnauthenticated, "签名无效。")
@@ -64,6 +76,7 @@ var (
 	errTooLarge       = models.Errorf(models.ECodeBadUserInput, "通知内容过大。")
 	errMalformed      = models.Errorf(models.ECodeBadUserInput, "通知内容格式不正确。")
 	errUnknownWaybill = models.Errorf(models.ECodeNotFound, "没有这个运单号。")
+	errTooEarly       = models.Errorf(models.ECodeUnavailable, "暂未找到这个运单号（可能尚在登记），请稍后重发。")
 )
 
 // HandleWebhook receives one tracking event from the carrier: headers and
@@ -74,8 +87,11 @@ var (
 // the current status enters the history without moving the status (see
 // Moves). A refused webhook is recorded for operators and answered with an
 // error: UNAUTHENTICATED (signature, timestamp), BAD_USER_INPUT (too
-// large, malformed) or NOT_FOUND (unknown waybill); any other error is
-// the platform's, and the carrier should send the event again.
+// large, malformed) or NOT_FOUND (unknown waybill); an unknown waybill's
+// event that happened within UnknownWaybillGrace is UNAVAILABLE instead
+// (recorded too): its shipment may not be committed yet, and the carrier
+// should send it again. Any other error is the platform's, and the
+// carrier should send the event again.
 func (s *Service) HandleWebhook(ctx context.Context, h http.Header, body []byte, remote string) (Outcome, error) {
 	if len(body) > MaxWebhookBody {
 		s.reject(ctx, RejectTooLarge, "body over the limit", nil, body, remote)
@@ -192,6 +208,10 @@ func (s *Service) apply(ctx context.Context, ev *carrier.Event, body []byte, rem
 		// The same event, received twice at once: the other one applied it.
 		return Duplicate, nil
 	case errors.Is(err, errUnknownWaybill):
+		if s.tooEarly(ev.OccurredAt) {
+			s.reject(ctx, RejectUnknownWaybill, "no shipment has this waybill yet (recent event: asked to resend)", ev, body, remote)
+			return "", errTooEarly
+		}
 		s.reject(ctx, RejectUnknownWaybill, "no shipment has this waybill", ev, body, remote)
 		return "", err
 	case err != nil:
@@ -201,6 +221,15 @@ func (s *Service) apply(ctx context.Context, ev *carrier.Event, body []byte, rem
 		s.notify(ctx, moved)
 	}
 	return outcome, nil
+}
+
+// tooEarly reports whether an event of an unknown waybill is recent
+// enough that its shipment may still be on its way into the database: it
+// happened within UnknownWaybillGrace (or up to the allowed clock skew
+// ahead).
+func (s *Service) tooEarly(occurredAt time.Time) bool {
+	now := s.now()
+	return !occurredAt.Before(now.Add(-UnknownWaybillGrace)) && !occurredAt.After(now.Add(carrier.MaxSkew))
 }
 
 // reject records a refused webhook, within the per-minute budget. ev is
@@ -257,16 +286,32 @@ func (s *Service) Rejections(ctx context.Context, first int, afterID uint64) ([]
 }
 
 // PruneRejections deletes the carrier's rejected webhooks recorded before
-// a time, for the app's periodic sweep; it returns how many.
+// a time, for the app's periodic sweep, in batches (so that a flood's
+// backlog never holds a long lock); it returns how many.
 func (s *Service) PruneRejections(ctx context.Context, before time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Where("carrier = ? AND at < ?", s.cfg.CarrierName, before).Delete(&models.CarrierWebhookRejection{})
-	return res.RowsAffected, res.Error
+	var total int64
+	for {
+		var ids []uint64
+		if err := s.db.WithContext(ctx).Model(&models.CarrierWebhookRejection{}).Where("carrier = ? AND at < ?", s.cfg.CarrierName, before).
+			Order("id").Limit(pruneBatch).Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
+			return total, err
+		}
+		res := s.db.WithContext(ctx).Where("id IN ?", ids).Delete(&models.CarrierWebhookRejection{})
+		if res.Error != nil {
+			return total, res.Error
+		}
+		total += res.RowsAffected
+		if len(ids) < pruneBatch {
+			return total, nil
+		}
+	}
 }
 
 // WebhookHandler serves HandleWebhook over HTTP (mount it at WebhookPath):
 // 200 {"result": outcome} for an accepted event, 401 for a bad signature or
 // timestamp, 400 malformed, 413 too large, 404 unknown waybill (none of
-// them worth resending), 503 when the platform failed (resend).
+// them worth resending), 503 when the platform failed or the waybill is
+// unknown but the event recent (resend; the latter with Retry-After).
 func (s *Service) WebhookHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -282,6 +327,11 @@ func (s *Service) WebhookHandler() http.Handler {
 		outcome, err := s.HandleWebhook(r.Context(), r.Header, body, r.RemoteAddr)
 		if err == nil {
 			answer(w, http.StatusOK, map[string]string{"result": string(outcome)})
+			return
+		}
+		if errors.Is(err, errTooEarly) {
+			w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+			answer(w, http.StatusServiceUnavailable, map[string]string{"code": errTooEarly.Code, "error": errTooEarly.Message})
 			return
 		}
 		var e *models.Error

@@ -14,6 +14,8 @@ type Shipment struct {
 	UserID    uint64 `gorm:"not null;index"`
 	AgencyID  uint64 `gorm:"not null;index"`
 	Direction string `gorm:"size:24;not null"`
+	// HallID is the hall materials are mailed to (0 for a result).
+	HallID uint64 `gorm:"not null;default:0"`
 	// ActiveKey is "caseID/direction" while the shipment is under way and
 	// NULL once it has ended: its unique index lets a case have one
 	// shipment under way in each direction, even against concurrent

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"govmobile/analytics"
-	"govmobile/evaluation"
 	"govmobile/graph/model"
 	"govmobile/models"
 	"govmobile/viewer"
@@ -134,8 +133,20 @@ func (r *Resolver) track(ev models.Event) {
 	}
 }
 
-// trackEvaluation records an evaluation's score.
-func (r *Resolver) trackEvaluation(userID uint64, level evaluation.Level, kind models.SubjectKind, id uint64) {
-	score := level.Score()
-	r.track(models.Event{Kind: models.EventEvaluate, UserID: userID, SubjectKind: kind, SubjectID: id, Value: &score})
+// eventSubject reads a client event's subject: a matter or an app that
+// exists (rankings count nothing made up).
+func (r *Resolver) eventSubject(ctx context.Context, gid string) (models.SubjectKind, uint64, bool) {
+	kind, id, err := subjectOf("subjectId", gid)
+	if err != nil {
+		return "", 0, false
+	}
+	switch kind {
+	case models.SubjectMatter:
+		m, err := r.Catalogue.Matter(ctx, id)
+		return kind, id, err == nil && m != nil
+	case models.SubjectApp:
+		a, err := r.Catalogue.App(ctx, id)
+		return kind, id, err == nil && a != nil
+	}
+	return "", 0, false
 }

@@ -12,6 +12,7 @@ import (
 	"govmobile/graph/model"
 	"govmobile/models"
 	"govmobile/viewer"
+	"slices"
 	"time"
 )
 
@@ -20,32 +21,38 @@ func (r *mutationResolver) TrackEvents(ctx context.Context, input model.TrackEve
 	if input.Channel == models.ChannelServer || !input.Channel.Valid() {
 		return nil, models.InvalidField("channel", "来源渠道只能是 APP、MINI_PROGRAM、OFFICIAL_ACCOUNT 或 H5。")
 	}
+	// A ticket that no longer works does not cost the batch: its events
+	// are kept as anonymous.
 	var userID uint64
-	if u, err := viewer.From(ctx).User(ctx); err != nil {
-		return nil, err
-	} else if u != nil {
+	if u, err := viewer.From(ctx).User(ctx); err == nil && u != nil {
 		userID = u.ID
 	}
-	batch := make([]analytics.ClientEvent, len(input.Events))
+	out := &model.TrackEventsPayload{Rejected: []*model.EventRejection{}}
+	var (
+		batch []analytics.ClientEvent
+		index []int // the batch's events' places in the input
+	)
 	for i, e := range input.Events {
 		ev := analytics.ClientEvent{Kind: e.Kind, OccurredAt: e.OccurredAt, Term: deref(e.Term), RegionCode: deref(e.RegionCode)}
 		if e.SubjectID != nil {
-			kind, id, err := subjectOf("subjectId", *e.SubjectID)
-			if err != nil {
-				return nil, err
+			kind, id, ok := r.eventSubject(ctx, *e.SubjectID)
+			if !ok {
+				out.Rejected = append(out.Rejected, &model.EventRejection{Index: i, Code: "BAD_SUBJECT", Message: "事件对象不存在，或不是事项或应用。"})
+				continue
 			}
 			ev.SubjectKind, ev.SubjectID = string(kind), id
 		}
-		batch[i] = ev
+		batch, index = append(batch, ev), append(index, i)
 	}
 	rep, err := r.Events.Submit(userID, input.Channel, batch)
 	if err != nil {
 		return nil, err
 	}
-	out := &model.TrackEventsPayload{Accepted: rep.Accepted, Rejected: []*model.EventRejection{}}
+	out.Accepted = rep.Accepted
 	for _, rj := range rep.Rejected {
-		out.Rejected = append(out.Rejected, &model.EventRejection{Index: rj.Index, Code: rj.Code, Message: rj.Message})
+		out.Rejected = append(out.Rejected, &model.EventRejection{Index: index[rj.Index], Code: rj.Code, Message: rj.Message})
 	}
+	slices.SortFunc(out.Rejected, func(a, b *model.EventRejection) int { return a.Index - b.Index })
 	return out, nil
 }
 

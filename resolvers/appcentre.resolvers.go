@@ -342,7 +342,7 @@ func (r *mutationResolver) OpenApp(ctx context.Context, appID string) (*model.Op
 	if err != nil {
 		return nil, err
 	}
-	r.track(models.Event{Kind: models.EventAppOpen, UserID: userID, SubjectKind: models.SubjectApp, SubjectID: a.ID})
+	r.track(models.Event{Kind: models.EventAppOpen, UserID: userID, SubjectKind: models.SubjectApp, SubjectID: a.ID, RegionCode: a.RegionCode})
 	return &model.OpenAppPayload{App: a, URL: a.URL}, nil
 }
 

@@ -148,7 +148,6 @@ func (r *mutationResolver) SubmitApplication(ctx context.Context, input model.Su
 	if err != nil {
 		return nil, err
 	}
-	r.track(models.Event{Kind: models.EventSubmitCase, UserID: u.ID, SubjectKind: models.SubjectMatter, SubjectID: c.MatterID})
 	return &model.SubmitApplicationPayload{Case: c}, nil
 }
 

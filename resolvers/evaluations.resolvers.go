@@ -128,7 +128,6 @@ func (r *mutationResolver) EvaluateCase(ctx context.Context, input model.Evaluat
 	if err != nil {
 		return nil, err
 	}
-	r.trackEvaluation(userID, input.Evaluation.Level, models.SubjectMatter, e.MatterID)
 	return &model.EvaluatePayload{Evaluation: e}, nil
 }
 
@@ -142,7 +141,6 @@ func (r *mutationResolver) EvaluateApp(ctx context.Context, input model.Evaluate
 	if err != nil {
 		return nil, err
 	}
-	r.trackEvaluation(userID, input.Evaluation.Level, models.SubjectApp, id)
 	return &model.EvaluatePayload{Evaluation: e}, nil
 }
 

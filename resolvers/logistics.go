@@ -55,9 +55,11 @@ func (r *Resolver) mailInput(in model.MailInput, d logistics.Direction) (logisti
 	if err != nil {
 		return logistics.Input{}, err
 	}
-	rcv, err := party("receiver", "收件人", in.Receiver)
-	if err != nil {
-		return logistics.Input{}, err
+	var rcv logistics.Party
+	if in.Receiver != nil { // materials go to a hall, named by its ID
+		if rcv, err = party("receiver", "收件人", in.Receiver); err != nil {
+			return logistics.Input{}, err
+		}
 	}
 	return logistics.Input{CaseID: caseID, Direction: d, Sender: snd, Receiver: rcv}, nil
 }

@@ -30,13 +30,16 @@ func (r *caseResolver) Shipments(ctx context.Context, obj *models.Case) ([]*logi
 }
 
 // MailMaterials is the resolver for the mailMaterials field.
-func (r *mutationResolver) MailMaterials(ctx context.Context, input model.MailInput) (*logistics.Shipment, error) {
+func (r *mutationResolver) MailMaterials(ctx context.Context, input model.MailMaterialsInput) (*logistics.Shipment, error) {
 	by, err := r.shipmentCaller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	in, err := r.mailInput(input, logistics.MaterialsToHall)
+	in, err := r.mailInput(model.MailInput{CaseID: input.CaseID, Sender: input.Sender}, logistics.MaterialsToHall)
 	if err != nil {
+		return nil, err
+	}
+	if in.HallID, err = parseNumericID("hallId", input.HallID, kindHall); err != nil {
 		return nil, err
 	}
 	return r.Logistics.Create(ctx, by, in)
@@ -152,6 +155,14 @@ func (r *shipmentResolver) Status(ctx context.Context, obj *logistics.Shipment) 
 // StatusLabel is the resolver for the statusLabel field.
 func (r *shipmentResolver) StatusLabel(ctx context.Context, obj *logistics.Shipment) (string, error) {
 	return logistics.Status(obj.Shipment.Status).Label(), nil
+}
+
+// Hall is the resolver for the hall field.
+func (r *shipmentResolver) Hall(ctx context.Context, obj *logistics.Shipment) (*models.Hall, error) {
+	if obj.HallID == 0 {
+		return nil, nil
+	}
+	return r.Catalogue.Hall(ctx, obj.HallID)
 }
 
 // Tracking is the resolver for the tracking field.

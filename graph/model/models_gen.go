@@ -583,7 +583,7 @@ type EvaluationEdge struct {
 type EventRejection struct {
 	// 在这批事件中的序号（从0开始）。
 	Index int `json:"index"`
-	// 原因代码，如 UNKNOWN_KIND、SERVER_ONLY_KIND、IN_FUTURE、TOO_OLD、TERM_TOO_LONG。
+	// 原因代码，如 UNKNOWN_KIND、SERVER_ONLY_KIND、IN_FUTURE、TOO_OLD、TERM_TOO_LONG、BAD_SUBJECT（对象不存在）。
 	Code string `json:"code"`
 	// 说明。
 	Message string `json:"message"`
@@ -965,14 +965,24 @@ type LoginInput struct {
 	Password string `json:"password"`
 }
 
-// 寄件。
+// 邮寄办理结果。
 type MailInput struct {
+	// 办件。
+	CaseID string `json:"caseId"`
+	// 寄件人（办理部门）。
+	Sender *ShipmentPartyInput `json:"sender"`
+	// 收件人：须为申请人本人（或申请单位），姓名与申请人一致。
+	Receiver *ShipmentPartyInput `json:"receiver"`
+}
+
+// 邮寄申请材料。
+type MailMaterialsInput struct {
 	// 办件。
 	CaseID string `json:"caseId"`
 	// 寄件人。
 	Sender *ShipmentPartyInput `json:"sender"`
-	// 收件人。
-	Receiver *ShipmentPartyInput `json:"receiver"`
+	// 收件的服务大厅：须受理办件所属事项（事项未关联大厅时，为办理部门所在地市的大厅）；收件信息取自大厅。
+	HallID string `json:"hallId"`
 }
 
 // 应用列表（从新到旧）。
