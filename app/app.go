@@ -462,6 +462,7 @@ func (a *App) routes() http.Handler {
 	mux.Handle("/app-files", appFiles)
 	mux.Handle(lightapp.ExchangePath, httpapi.Observe(log, "user-info", a.LightApps.Handler(log)))
 	mux.Handle("GET /jssdk/index.js", web.JSSDK())
+	mux.Handle(httpapi.AppSealPath, httpapi.Observe(log, "app-seal", httpapi.AppSeal(a.LightApps, a.Seals, log)))
 	mux.Handle("GET /seals/{id}/image", httpapi.Observe(log, "seal-image", httpapi.SealImage(a.Seals, log)))
 	mux.Handle(payment.NotifyPath, httpapi.Observe(log, "pay-notify", a.Payments.NotifyHandler()))
 	exchangeDeps := httpapi.CatalogueDeps{DB: a.DB, Catalogue: a.Catalogue, Audit: a.Audit, Log: log}

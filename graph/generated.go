@@ -49530,7 +49530,7 @@ func (ec *executionContext) unmarshalInputGrantSealInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"sealId", "adminId", "validUntil"}
+	fieldsInOrder := [...]string{"sealId", "adminId", "appId", "validUntil"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -49546,11 +49546,18 @@ func (ec *executionContext) unmarshalInputGrantSealInput(ctx context.Context, ob
 			it.SealID = data
 		case "adminId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("adminId"))
-			data, err := ec.unmarshalNID2string(ctx, v)
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AdminID = data
+		case "appId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("appId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AppID = data
 		case "validUntil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
 			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)

@@ -89,27 +89,116 @@ func (s *Service) Handler(log *slog.Logger) http.Handler {
 		} else {
 			resp = Response{Result: "true", KeyVersion: key, Data: v}
 		}
-		body, _ := json.Marshal(resp)
-		if k, err := s.platform.Current(r.Context()); err == nil {
-			// The answer is bound to its request: it carries and signs the
-			// request's nonce, so a recorded answer does not pass for
-			// another request's (the SDK checks it is its own nonce).
-			ts, nonce := time.Now().UnixMilli(), r.Header.Get(signedreq.HeaderNonce)
-			if len(nonce) > 128 {
-				nonce = nonce[:128]
-			}
-			if sig, err := k.Sign(signedreq.StringToSign("RESPONSE", ExchangePath, ts, nonce, body)); err == nil {
-				w.Header().Set(signedreq.HeaderKeyID, k.ID)
-				w.Header().Set(signedreq.HeaderTimestamp, strconv.FormatInt(ts, 10))
-				w.Header().Set(signedreq.HeaderNonce, nonce)
-				w.Header().Set(signedreq.HeaderSignature, base64.StdEncoding.EncodeToString(sig))
-			}
-		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(status)
-		_, _ = w.Write(body)
+		s.Answer(w, r, ExchangePath, status, resp)
 	})
+}
+
+// Answer writes the answer to an app's request, signed by the platform key
+// (SPEC §6 format, METHOD "RESPONSE", PATH the endpoint's, NONCE the
+// request's X-Nonce, echoed). The answer is bound to its request: a
+// recorded answer does not pass for another request's.
+func (s *Service) Answer(w http.ResponseWriter, r *http.Request, path string, status int, v any) {
+	body, _ := json.Marshal(v)
+	if k, err := s.platform.Current(r.Context()); err == nil {
+		ts, nonce := time.Now().UnixMilli(), r.Header.Get(signedreq.HeaderNonce)
+		if len(nonce) > 128 {
+			nonce = nonce[:128]
+		}
+		if sig, err := k.Sign(signedreq.StringToSign("RESPONSE", path, ts, nonce, body)); err == nil {
+			w.Header().Set(signedreq.HeaderKeyID, k.ID)
+			w.Header().Set(signedreq.HeaderTimestamp, strconv.FormatInt(ts, 10))
+			w.Header().Set(signedreq.HeaderNonce, nonce)
+			w.Header().Set(signedreq.HeaderSignature, base64.StdEncoding.EncodeToString(sig))
+		}
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// Refusal is an app request refused: its HTTP status, code and Chinese
+// message, for the answer.
+type Refusal struct {
+	Status        int
+	Code, Message string
+}
+
+// AsRefusal reads a refusal from an error of Authenticate or the exchange;
+// ok is false for an internal error.
+func AsRefusal(err error) (Refusal, bool) {
+	var e *exchangeError
+	if !errors.As(err, &e) {
+		return Refusal{}, false
+	}
+	return Refusal{e.status, e.code, e.message}, true
+}
+
+// Authenticate checks an app's signed request to a platform endpoint other
+// than the exchange: the app (X-App-Id) with its registered key, the
+// signature and timestamp, the app online; and spends the nonce. It
+// returns the app and the body (at most maxBody bytes).
+func (s *Service) Authenticate(r *http.Request, maxBody int64) (*models.App, []byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || int64(len(body)) > maxBody {
+		return nil, nil, refuse(http.StatusBadRequest, CodeBadRequest, "请求体过大或不完整。")
+	}
+	app, _, err := s.checkApp(r, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if app.Status != "ONLINE" {
+		return nil, nil, refuse(http.StatusForbidden, CodeAppOffline, "应用未上线。")
+	}
+	err = s.db.WithContext(r.Context()).Create(&models.ExchangeNonce{AppID: app.ID, Nonce: r.Header.Get(signedreq.HeaderNonce), At: s.now()}).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return nil, nil, refuse(http.StatusUnauthorized, CodeNonceReused, "随机串已经用过，请为每个请求生成新的随机串。")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	return app, body, nil
+}
+
+// checkApp finds the app of a signed request and checks its signature.
+func (s *Service) checkApp(r *http.Request, body []byte) (*models.App, *models.AppCredential, error) {
+	ctx := r.Context()
+	code := r.Header.Get(signedreq.HeaderAppID)
+	if code == "" || len(code) > 64 {
+		return nil, nil, refuse(http.StatusUnauthorized, CodeUnknownApp, "缺少 X-App-Id 或应用代码不正确。")
+	}
+	if r.Header.Get(signedreq.HeaderTimestamp) == "" {
+		return nil, nil, refuse(http.StatusUnauthorized, CodeTimestamp, "请求时间戳缺失或与平台时间相差超过300秒。")
+	}
+	if r.Header.Get(signedreq.HeaderNonce) == "" {
+		return nil, nil, refuse(http.StatusUnauthorized, CodeNonce, "随机串（X-Nonce）应为16到128个字符。")
+	}
+	unknown := refuse(http.StatusUnauthorized, CodeUnknownApp, "没有这个应用，或它还没有登记公钥。")
+	var app models.App
+	if err := s.db.WithContext(ctx).Where("code = ?", code).Take(&app).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil, unknown
+	} else if err != nil {
+		return nil, nil, err
+	}
+	cred, err := s.Credentials(ctx, app.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cred == nil {
+		return nil, nil, unknown
+	}
+	pub, err := gm.ParseSM2PublicKeyHex(cred.PublicKeyHex)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch err := signedreq.Check(r, body, pub, s.now()); {
+	case errors.Is(err, signedreq.ErrTimestamp):
+		return nil, nil, refuse(http.StatusUnauthorized, CodeTimestamp, "请求时间戳缺失或与平台时间相差超过300秒。")
+	case errors.Is(err, signedreq.ErrNonce):
+		return nil, nil, refuse(http.StatusUnauthorized, CodeNonce, "随机串（X-Nonce）应为16到128个字符。")
+	case err != nil:
+		return nil, nil, refuse(http.StatusUnauthorized, CodeSignature, "签名缺失或验签失败。")
+	}
+	return &app, cred, nil
 }
 
 // maxExchangeBody bounds the request body.
@@ -122,41 +211,9 @@ func (s *Service) exchange(r *http.Request) (string, int, error) {
 	if err != nil || len(body) > maxExchangeBody {
 		return "", 0, refuse(http.StatusBadRequest, CodeBadRequest, "请求体过大或不完整。")
 	}
-	code := r.Header.Get(signedreq.HeaderAppID)
-	if code == "" || len(code) > 64 {
-		return "", 0, refuse(http.StatusUnauthorized, CodeUnknownApp, "缺少 X-App-Id 或应用代码不正确。")
-	}
-	if r.Header.Get(signedreq.HeaderTimestamp) == "" {
-		return "", 0, refuse(http.StatusUnauthorized, CodeTimestamp, "请求时间戳缺失或与平台时间相差超过300秒。")
-	}
-	if r.Header.Get(signedreq.HeaderNonce) == "" {
-		return "", 0, refuse(http.StatusUnauthorized, CodeNonce, "随机串（X-Nonce）应为16到128个字符。")
-	}
-	unknown := refuse(http.StatusUnauthorized, CodeUnknownApp, "没有这个应用，或它还没有登记公钥。")
-	var app models.App
-	if err := s.db.WithContext(ctx).Where("code = ?", code).Take(&app).Error; errors.Is(err, gorm.ErrRecordNotFound) {
-		return "", 0, unknown
-	} else if err != nil {
-		return "", 0, err
-	}
-	cred, err := s.Credentials(ctx, app.ID)
+	app, cred, err := s.checkApp(r, body)
 	if err != nil {
 		return "", 0, err
-	}
-	if cred == nil {
-		return "", 0, unknown
-	}
-	pub, err := gm.ParseSM2PublicKeyHex(cred.PublicKeyHex)
-	if err != nil {
-		return "", 0, err
-	}
-	switch err := signedreq.Check(r, body, pub, s.now()); {
-	case errors.Is(err, signedreq.ErrTimestamp):
-		return "", 0, refuse(http.StatusUnauthorized, CodeTimestamp, "请求时间戳缺失或与平台时间相差超过300秒。")
-	case errors.Is(err, signedreq.ErrNonce):
-		return "", 0, refuse(http.StatusUnauthorized, CodeNonce, "随机串（X-Nonce）应为16到128个字符。")
-	case err != nil:
-		return "", 0, refuse(http.StatusUnauthorized, CodeSignature, "签名缺失或验签失败。")
 	}
 	if app.Status != "ONLINE" || app.Kind != "IDENTITY" {
 		return "", 0, refuse(http.StatusForbidden, CodeAppOffline, "应用未上线，或不是需身份认证的应用。")

@@ -15,8 +15,12 @@ const (
 	kindSealRecord = "SealRecord"
 )
 
-// KindSeal is the global ID kind of seals, for the image endpoint.
-const KindSeal = kindSeal
+// KindSeal and KindSealRecord are the global ID kinds of seals and
+// sealings, for the image and app-seal endpoints.
+const (
+	KindSeal       = kindSeal
+	KindSealRecord = kindSealRecord
+)
 
 var errSealNotFound = models.Errorf(models.ECodeNotFound, "没有找到这枚印章。")
 
@@ -59,4 +63,28 @@ func certOf(s *models.Seal) seal.Cert {
 	var c seal.Cert
 	_ = json.Unmarshal([]byte(s.CertData), &c)
 	return c
+}
+
+// sealableApp says whether an app may be granted a seal of an agency: it
+// has registered its key (it can sign its requests), and it belongs to the
+// agency's region (a nationwide app gets no local agency's seal).
+func (r *Resolver) sealableApp(ctx context.Context, appID uint64, ag *models.Agency) error {
+	app, err := r.Catalogue.AppAnyState(ctx, appID)
+	if err != nil {
+		return err
+	}
+	if app == nil || ag == nil {
+		return models.InvalidField("appId", "没有找到这个服务应用。")
+	}
+	if app.RegionCode == "" || !withinRegion(ag.RegionCode, app.RegionCode) {
+		return models.InvalidField("appId", "只能授权给印章所属部门所在地区的服务应用。")
+	}
+	cred, err := r.LightApps.Credentials(ctx, appID)
+	if err != nil {
+		return err
+	}
+	if cred == nil {
+		return models.InvalidField("appId", "这个应用还没有登记接入公钥，不能用印。")
+	}
+	return nil
 }

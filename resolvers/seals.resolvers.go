@@ -75,23 +75,38 @@ func (r *mutationResolver) GrantSeal(ctx context.Context, input model.GrantSealI
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseNumericID("adminId", input.AdminID, kindAdmin)
-	if err != nil {
-		return nil, err
-	}
-	target, err := r.Identity.AdminByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
 	ag, err := r.Catalogue.Agency(ctx, s.AgencyID)
 	if err != nil {
 		return nil, err
 	}
-	// Only an administrator who could manage the seal's agency uses it.
-	if target == nil || target.Disabled || ag == nil || !agencyInReach(target, ag) {
-		return nil, models.InvalidField("adminId", "只能授权给能管辖这枚印章所属部门的管理员。")
+	var who seal.Signer
+	switch {
+	case (input.AdminID == nil) == (input.AppID == nil):
+		return nil, models.InvalidField("adminId", "请在管理员和服务应用中选择一个授权对象。")
+	case input.AdminID != nil:
+		id, err := parseNumericID("adminId", *input.AdminID, kindAdmin)
+		if err != nil {
+			return nil, err
+		}
+		target, err := r.Identity.AdminByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		// Only an administrator who could manage the seal's agency uses it.
+		if target == nil || target.Disabled || ag == nil || !agencyInReach(target, ag) {
+			return nil, models.InvalidField("adminId", "只能授权给能管辖这枚印章所属部门的管理员。")
+		}
+		who = seal.Signer{Kind: seal.SignerAdmin, ID: id}
+	default:
+		id, err := parseNumericID("appId", *input.AppID, kindApp)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.sealableApp(ctx, id, ag); err != nil {
+			return nil, err
+		}
+		who = seal.Signer{Kind: seal.SignerApp, ID: id}
 	}
-	who := seal.Signer{Kind: seal.SignerAdmin, ID: id}
 	return r.Seals.Grant(ctx, a.ID, s.ID, who, input.ValidUntil)
 }
 

@@ -711,8 +711,10 @@ type GeoPointInput struct {
 type GrantSealInput struct {
 	// 印章编号。
 	SealID string `json:"sealId"`
-	// 被授权的管理员：须能管辖这枚印章的部门（同一部门，或所辖区划包含该部门）。
-	AdminID string `json:"adminId"`
+	// 被授权的管理员：须能管辖这枚印章的部门（同一部门，或所辖区划包含该部门）。与 appId 二选一。
+	AdminID *string `json:"adminId,omitempty"`
+	// 被授权的服务应用：须已登记接入公钥，且属于印章所属部门的地区（全国应用不能获得地方部门的印章）；应用服务端用 POST /open/v1/seal 用印。与 adminId 二选一。
+	AppID *string `json:"appId,omitempty"`
 	// 有效期至（现在之后、三年之内）。
 	ValidUntil time.Time `json:"validUntil"`
 }
