@@ -34,8 +34,8 @@ const minRetention = MaxEventAge + 48*time.Hour
 var (
 	droppedTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "govmobile_events_dropped_total",
-		Help: "Behaviour events dropped before they were written, by reason (buffer_full, closed).",
-	}, []string{"reason"})
+		Help: "Behaviour events dropped before they were written, by reason (buffer_full, closed) and source (server: recorded by the server; client: reported by a frontend).",
+	}, []string{"reason", "source"})
 	rejectedTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "govmobile_events_rejected_total",
 		Help: "Behaviour events refused by validation, by reason code.",
@@ -51,8 +51,10 @@ var (
 
 	// Resolved once: Record's request-path cost must not include a label
 	// lookup.
-	droppedFull   = droppedTotal.WithLabelValues("buffer_full")
-	droppedClosed = droppedTotal.WithLabelValues("closed")
+	droppedServerFull   = droppedTotal.WithLabelValues("buffer_full", "server")
+	droppedServerClosed = droppedTotal.WithLabelValues("closed", "server")
+	droppedClientFull   = droppedTotal.WithLabelValues("buffer_full", "client")
+	droppedClientClosed = droppedTotal.WithLabelValues("closed", "client")
 )
 
 // Collectors returns this package's metrics for registration.

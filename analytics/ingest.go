@@ -248,7 +248,7 @@ func (r *Recorder) Submit(userID uint64, channel models.EventChannel, batch []Cl
 			continue
 		}
 		rep.Accepted++
-		r.enqueue(item{ev: ev, checked: true})
+		r.enqueueClient(ev)
 	}
 	return rep, nil
 }

@@ -79,14 +79,14 @@ func TestSubmitValidatesEachEvent(t *testing.T) {
 			t.Errorf("%s: message %q is not a Chinese sentence", c.name, rj.Message)
 		}
 	}
-	if rep.Accepted != accepted || len(r.in) != accepted {
-		t.Errorf("accepted %d, queued %d, want %d", rep.Accepted, len(r.in), accepted)
+	if rep.Accepted != accepted || len(r.client) != accepted {
+		t.Errorf("accepted %d, queued %d, want %d", rep.Accepted, len(r.client), accepted)
 	}
 	if d := testutil.ToFloat64(rejectedTotal.WithLabelValues(RejectServerOnly)) - before; d != 3 {
 		t.Errorf("rejected{SERVER_ONLY_KIND} rose by %v, want 3", d)
 	}
 	for range accepted {
-		it := <-r.in
+		it := <-r.client
 		if it.ev.UserID != 42 || it.ev.Channel != models.ChannelMiniProgram || !it.checked {
 			t.Errorf("queued %+v", it)
 		}
@@ -116,8 +116,8 @@ func TestSubmitRefusesWholeBatch(t *testing.T) {
 			t.Errorf("%s: %v, want BAD_USER_INPUT on %s", c.name, err, c.field)
 		}
 	}
-	if len(r.in) != 0 {
-		t.Errorf("%d events queued from refused batches", len(r.in))
+	if len(r.client) != 0 {
+		t.Errorf("%d events queued from refused batches", len(r.client))
 	}
 	if rep, err := r.Submit(1, models.ChannelH5, make([]ClientEvent, MaxBatch)); err != nil || len(rep.Rejected) != MaxBatch {
 		t.Errorf("100 empty events: %+v, %v", rep, err)

@@ -17,7 +17,11 @@ import (
 // RecorderConfig sizes the Recorder. Zero fields take the defaults.
 type RecorderConfig struct {
 	// Buffer is how many events wait for the writer (8192); beyond it
-	// events are dropped, not waited for.
+	// events are dropped, not waited for. A quarter of it (at least one)
+	// is reserved for the server's own events (Record): clients' batches
+	// (Submit) may fill only the rest, while the server's events may take
+	// the whole, and the writer takes them first. A flood of clients'
+	// events thus sheds clients' events, not the server's.
 	Buffer int
 	// BatchSize is how many events the writer inserts at once (256).
 	BatchSize int
@@ -50,6 +54,9 @@ func (c *RecorderConfig) defaults() {
 // writeTimeout bounds one batch insert, retries included.
 const writeTimeout = 10 * time.Second
 
+// serverShare is the part of the buffer reserved for the server's events.
+const serverShare = 4 // a quarter
+
 // item is a queued event; checked says Submit has validated it already.
 type item struct {
 	ev      models.Event
@@ -63,7 +70,8 @@ type item struct {
 type Recorder struct {
 	db       *gorm.DB
 	cfg      RecorderConfig
-	in       chan item
+	server   chan item // the server's events (Record): the reserved part of the buffer
+	client   chan item // clients' events (Submit), and the server's when server is full
 	stop     chan struct{}
 	stopOnce sync.Once
 	closed   atomic.Bool
@@ -75,8 +83,9 @@ type Recorder struct {
 // NewRecorder returns a recorder; start its writer with Run.
 func NewRecorder(db *gorm.DB, cfg RecorderConfig) *Recorder {
 	cfg.defaults()
-	return &Recorder{db: db, cfg: cfg, in: make(chan item, cfg.Buffer), stop: make(chan struct{}), done: make(chan struct{}),
-		now: func() time.Time { return time.Now().UTC() }}
+	reserved := max(cfg.Buffer/serverShare, 1)
+	return &Recorder{db: db, cfg: cfg, server: make(chan item, reserved), client: make(chan item, max(cfg.Buffer-reserved, 0)),
+		stop: make(chan struct{}), done: make(chan struct{}), now: func() time.Time { return time.Now().UTC() }}
 }
 
 // Record queues one of the server's own events. Give it the requesting
@@ -92,20 +101,56 @@ func (r *Recorder) Record(ev models.Event) {
 	if ev.Channel == "" {
 		ev.Channel = models.ChannelServer
 	}
-	r.enqueue(item{ev: ev})
+	if r.closed.Load() {
+		droppedServerClosed.Inc()
+		return
+	}
+	it := item{ev: ev}
+	select {
+	case r.server <- it:
+		return
+	default:
+	}
+	select {
+	case r.client <- it:
+	default:
+		droppedServerFull.Inc()
+	}
 }
 
-func (r *Recorder) enqueue(it item) {
+// enqueueClient queues a client's event, validated, in the clients' part
+// of the buffer only.
+func (r *Recorder) enqueueClient(ev models.Event) {
 	if r.closed.Load() {
-		droppedClosed.Inc()
+		droppedClientClosed.Inc()
 		return
 	}
 	select {
-	case r.in <- it:
+	case r.client <- item{ev: ev, checked: true}:
 	default:
-		droppedFull.Inc()
+		droppedClientFull.Inc()
 	}
 }
+
+// next takes a queued event without waiting, the server's first.
+func (r *Recorder) next() (item, bool) {
+	select {
+	case it := <-r.server:
+		return it, true
+	default:
+	}
+	select {
+	case it := <-r.server:
+		return it, true
+	case it := <-r.client:
+		return it, true
+	default:
+		return item{}, false
+	}
+}
+
+// queued is how many events wait for the writer.
+func (r *Recorder) queued() int { return len(r.server) + len(r.client) }
 
 // Run writes queued events until ctx ends or Close is called, then drains
 // the buffer (within DrainTimeout) and returns. Call it once.
@@ -117,13 +162,26 @@ func (r *Recorder) Run(ctx context.Context) {
 	tick := time.NewTicker(r.cfg.FlushInterval)
 	defer tick.Stop()
 	batch := make([]models.Event, 0, r.cfg.BatchSize)
+	take := func(it item) {
+		batch = r.add(batch, it)
+		if len(batch) >= r.cfg.BatchSize {
+			batch = r.flush(context.Background(), batch)
+		}
+	}
 	for {
+		// The server's events first, so that a flood of clients' events
+		// delays them no more than one batch.
 		select {
-		case it := <-r.in:
-			batch = r.add(batch, it)
-			if len(batch) >= r.cfg.BatchSize {
-				batch = r.flush(context.Background(), batch)
-			}
+		case it := <-r.server:
+			take(it)
+			continue
+		default:
+		}
+		select {
+		case it := <-r.server:
+			take(it)
+		case it := <-r.client:
+			take(it)
 		case <-tick.C:
 			if len(batch) > 0 {
 				batch = r.flush(context.Background(), batch)
@@ -164,20 +222,18 @@ func (r *Recorder) drain(batch []models.Event) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.DrainTimeout)
 	defer cancel()
 	for {
-		select {
-		case it := <-r.in:
+		if it, ok := r.next(); ok {
 			batch = r.add(batch, it)
 			if len(batch) < r.cfg.BatchSize {
 				continue
 			}
-		default:
 		}
 		if len(batch) == 0 {
 			return
 		}
 		batch = r.flush(ctx, batch)
 		if ctx.Err() != nil {
-			if n := len(r.in); n > 0 {
+			if n := r.queued(); n > 0 {
 				writeFailedTotal.Add(float64(n))
 				r.cfg.Logger.Error("analytics: events left unwritten at shutdown", "events", n)
 			}

@@ -18,7 +18,7 @@ func TestRecordOnFullBufferDropsWithoutBlocking(t *testing.T) {
 	ev := models.Event{Kind: models.EventLogin}
 	r.Record(ev)
 	r.Record(ev)
-	before := testutil.ToFloat64(droppedFull)
+	before := testutil.ToFloat64(droppedServerFull)
 	start := time.Now()
 	for range 1000 {
 		r.Record(ev)
@@ -26,11 +26,11 @@ func TestRecordOnFullBufferDropsWithoutBlocking(t *testing.T) {
 	if d := time.Since(start); d > 50*time.Millisecond {
 		t.Errorf("1000 Records on a full buffer took %v", d)
 	}
-	if d := testutil.ToFloat64(droppedFull) - before; d != 1000 {
-		t.Errorf("dropped{buffer_full} rose by %v, want 1000", d)
+	if d := testutil.ToFloat64(droppedServerFull) - before; d != 1000 {
+		t.Errorf("dropped{buffer_full,server} rose by %v, want 1000", d)
 	}
-	if len(r.in) != 2 {
-		t.Errorf("buffer holds %d, want 2", len(r.in))
+	if r.queued() != 2 {
+		t.Errorf("buffer holds %d, want 2", r.queued())
 	}
 }
 
@@ -46,7 +46,7 @@ func TestCloseWritesEverythingBuffered(t *testing.T) {
 			for i := range 3000 {
 				r.Record(models.Event{Kind: models.EventSearch, UserID: uint64(i%7 + 1), Term: "社保", OccurredAt: at(10+i%3, 0)})
 			}
-			closedBefore := testutil.ToFloat64(droppedClosed)
+			closedBefore := testutil.ToFloat64(droppedServerClosed)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			if err := r.Close(ctx); err != nil {
 				t.Fatal(err)
@@ -59,8 +59,8 @@ func TestCloseWritesEverythingBuffered(t *testing.T) {
 				t.Errorf("run=%v: %d stale hours, want 3", run, n)
 			}
 			r.Record(models.Event{Kind: models.EventLogin})
-			if d := testutil.ToFloat64(droppedClosed) - closedBefore; d != 1 {
-				t.Errorf("run=%v: an event after Close: dropped{closed} rose by %v", run, d)
+			if d := testutil.ToFloat64(droppedServerClosed) - closedBefore; d != 1 {
+				t.Errorf("run=%v: an event after Close: dropped{closed,server} rose by %v", run, d)
 			}
 		}
 		var ev models.Event
@@ -133,5 +133,61 @@ func TestInsertFixedSizes(t *testing.T) {
 	}
 	if n := count(t, db, &models.Event{}); n != 347 {
 		t.Errorf("%d rows, want 347", n)
+	}
+}
+
+// Clients' batches fill only their part of the buffer: the server's own
+// events keep theirs, are taken first, and may use the clients' part too.
+// Drops are counted by source.
+func TestServerEventsHaveReservedBuffer(t *testing.T) {
+	r := NewRecorder(nil, RecorderConfig{Buffer: 8, Logger: quiet}) // no writer: nothing drains
+	if cap(r.server) != 2 || cap(r.client) != 6 {
+		t.Fatalf("server %d, client %d; want 2 and 6", cap(r.server), cap(r.client))
+	}
+	serverFull, clientFull := testutil.ToFloat64(droppedServerFull), testutil.ToFloat64(droppedClientFull)
+	batch := make([]ClientEvent, 10)
+	for i := range batch {
+		batch[i] = ClientEvent{Kind: string(models.EventPageView), OccurredAt: r.now(), Term: "首页"}
+	}
+	for range 3 { // a flood
+		if rep, err := r.Submit(0, models.ChannelH5, batch); err != nil || rep.Accepted != 10 {
+			t.Fatalf("Submit: %+v, %v", rep, err)
+		}
+	}
+	if d := testutil.ToFloat64(droppedClientFull) - clientFull; d != 24 {
+		t.Errorf("dropped{buffer_full,client} rose by %v, want 24", d)
+	}
+	r.Record(models.Event{Kind: models.EventSubmitCase, SubjectKind: models.SubjectMatter, SubjectID: 1})
+	r.Record(models.Event{Kind: models.EventEvaluate, Value: ptr(5)})
+	if d := testutil.ToFloat64(droppedServerFull) - serverFull; d != 0 {
+		t.Errorf("server events dropped under a clients' flood: %v", d)
+	}
+	// The writer takes the server's first.
+	for _, want := range []models.EventKind{models.EventSubmitCase, models.EventEvaluate, models.EventPageView} {
+		if it, ok := r.next(); !ok || it.ev.Kind != want {
+			t.Fatalf("next: %v %v, want %s", it.ev.Kind, ok, want)
+		}
+	}
+	// With its own part full, a server event takes the clients' room.
+	r.Record(models.Event{Kind: models.EventLogin})
+	r.Record(models.Event{Kind: models.EventLogin})
+	r.Record(models.Event{Kind: models.EventLogin}) // into the clients' part, freed by next above
+	r.Record(models.Event{Kind: models.EventLogin})
+	if r.queued() != 8 || len(r.server) != 2 {
+		t.Errorf("queued %d (%d server's), want 8 (2)", r.queued(), len(r.server))
+	}
+	if d := testutil.ToFloat64(droppedServerFull) - serverFull; d != 1 {
+		t.Errorf("dropped{buffer_full,server} rose by %v, want 1", d)
+	}
+	// Closed: dropped by source.
+	clientClosed, serverClosed := testutil.ToFloat64(droppedClientClosed), testutil.ToFloat64(droppedServerClosed)
+	for r.queued() > 0 { // nothing to write at Close: there is no database
+		r.next()
+	}
+	r.Close(context.Background())
+	r.Submit(0, models.ChannelH5, batch[:2])
+	r.Record(models.Event{Kind: models.EventLogin})
+	if c, s := testutil.ToFloat64(droppedClientClosed)-clientClosed, testutil.ToFloat64(droppedServerClosed)-serverClosed; c != 2 || s != 1 {
+		t.Errorf("dropped{closed}: client %v, server %v; want 2 and 1", c, s)
 	}
 }

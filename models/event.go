@@ -112,14 +112,35 @@ const (
 // EventActiveUsers is the number of distinct signed-in users with any
 // event in one hour or one China day, from one channel ("" for all) and one
 // region-code prefix ("" for all; else a province, city or county prefix of
-// 2, 4 or 6 digits). Each row is counted from raw events, never summed from
-// other rows: a user active in two hours, or on two channels, is one user.
+// 2, 4 or 6 digits). No row is summed from other rows: a user active in two
+// hours, or on two channels, is one user. An hour's row is counted from the
+// hour's raw events; a day's row is the number of the day's EventDayUser
+// rows for its channel and prefix, kept up as the day's hours are rolled up.
 type EventActiveUsers struct {
 	Granularity  string       `gorm:"primaryKey;size:8"`
 	Channel      EventChannel `gorm:"primaryKey;size:16"`
 	RegionPrefix string       `gorm:"primaryKey;size:12"`
 	Bucket       time.Time    `gorm:"primaryKey"`
 	Users        int64        `gorm:"not null"`
+}
+
+// EventDayUser is one signed-in user active on one China day, from one
+// channel ("" for all) and in one region-code prefix ("" for all; else 2, 4
+// or 6 digits): the keys of EventActiveUsers' day rows, each user once.
+// Rolling up an hour inserts its users' rows, and a row that was not there
+// yet adds one to its day's count, in the same transaction: the day's
+// distinct users are kept without reading the day's raw events again, and
+// an hour rolled up twice, or on two replicas, adds nothing twice. Rows are
+// pruned with the raw events; the day counts are kept for ever.
+type EventDayUser struct {
+	ID           uint64       `gorm:"primaryKey"`
+	Day          time.Time    `gorm:"not null;uniqueIndex:idx_event_day_users_key,priority:1"` // the day's start (00:00 UTC+8), in UTC
+	UserID       uint64       `gorm:"not null;uniqueIndex:idx_event_day_users_key,priority:2"`
+	Channel      EventChannel `gorm:"size:16;not null;uniqueIndex:idx_event_day_users_key,priority:3"`
+	RegionPrefix string       `gorm:"size:12;not null;uniqueIndex:idx_event_day_users_key,priority:4"`
+	// Token names the rollup transaction that inserted the row (a random
+	// number), so that it can count the rows that were new to it.
+	Token int64 `gorm:"not null;index"`
 }
 
 // EventStaleHour marks an hour whose raw events changed since it was last
@@ -133,4 +154,4 @@ type EventStaleHour struct {
 }
 
 // AnalyticsTables are the analytics tables, for AutoMigrate.
-var AnalyticsTables = []any{&Event{}, &EventHour{}, &EventActiveUsers{}, &EventStaleHour{}}
+var AnalyticsTables = []any{&Event{}, &EventHour{}, &EventActiveUsers{}, &EventDayUser{}, &EventStaleHour{}}
