@@ -41,7 +41,9 @@ func TestAppSeals(t *testing.T) {
 		if err := b.app.DB.Model(&models.App{}).Where("id = ?", id).Update("region_code", ag.RegionCode).Error; err != nil {
 			t.Fatal(err)
 		}
-		var granted struct{ GrantSeal struct{ GranteeKind, GranteeID string } }
+		var granted struct {
+			GrantSeal struct{ GranteeKind, GranteeID string }
+		}
 		b.gql(t, sealer, grant, in).decode(t, &granted)
 		if granted.GrantSeal.GranteeKind != "APP" || granted.GrantSeal.GranteeID != appID {
 			t.Fatalf("grant: %+v", granted)

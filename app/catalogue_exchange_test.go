@@ -132,6 +132,27 @@ func TestCatalogueExchange(t *testing.T) {
 			summary() == "又一次修改" {
 			t.Fatalf("a bad row: %d %+v", st, rep)
 		}
+		// A department's administrator exchanges only the department's
+		// matters and guides, never agencies (their own included).
+		var ag models.Agency
+		if err := b.app.DB.Where("region_code LIKE ?", "33%").Order("id").First(&ag).Error; err != nil {
+			t.Fatal(err)
+		}
+		dept := b.scopedAdmin(t, "", ag.ID, permission.ManageCatalogue)
+		moved, _ := json.Marshal(map[string]any{"kind": "AGENCY", "version": 1, "items": []map[string]any{{"code": ag.Code, "name": ag.Name, "level": "NATIONAL", "regionCode": "110101"}}})
+		if st, _ := b.exchangeCall(t, dept, "POST", "/catalogue/import?kind=AGENCY&format=JSON", moved); st != 403 {
+			t.Fatalf("a department's administrator imports agencies: %d", st)
+		}
+		st, raw = b.exchangeCall(t, dept, "GET", "/catalogue/export?kind=MATTER&format=JSON", nil)
+		var mine struct{ Items []map[string]any }
+		if err := json.Unmarshal(raw, &mine); st != 200 || err != nil {
+			t.Fatalf("a department's export: %d %v", st, err)
+		}
+		for _, it := range mine.Items {
+			if it["agencyCode"] != ag.Code {
+				t.Fatalf("another agency's matter in a department's export: %v", it["agencyCode"])
+			}
+		}
 		if st, _ = importAs(zj, []byte(`{"kind":"MATTER","version":9,"items":[]}`), false); st != 400 {
 			t.Fatalf("a file of another version: %d", st)
 		}

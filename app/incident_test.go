@@ -93,6 +93,9 @@ func TestIncidents(t *testing.T) {
 			t.Fatalf("open incidents: %+v", list)
 		}
 		expectCode(t, b.gql(t, stranger, `{ incidents { totalCount } }`, nil), models.ECodeForbidden)
+		regional := b.scopedAdmin(t, "330000", 0, permission.ManageIncidents)
+		expectCode(t, b.gql(t, regional, `{ incidents { totalCount } }`, nil), models.ECodeForbidden)
+		expectCode(t, b.gql(t, regional, open, fromAlert), models.ECodeForbidden)
 		expectCode(t, b.gql(t, ops, `mutation($in: AssignIncidentInput!) { assignIncident(input: $in) { owner } }`,
 			map[string]any{"in": map[string]any{"incidentId": inc.ID, "owner": "nobody-here"}}), models.ECodeBadUserInput)
 	})

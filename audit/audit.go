@@ -9,6 +9,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"govmobile/database"
+	"govmobile/gm"
 	"govmobile/models"
 )
 
@@ -104,7 +106,11 @@ func isSecret(name string) bool {
 	return false
 }
 
-// Redact copies arguments with secret values replaced, at any depth.
+// maxValue bounds one text argument kept whole in the log.
+const maxValue = 1000
+
+// Redact copies arguments with secret values replaced, and file contents
+// reduced to their size and digest, at any depth.
 func Redact(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
@@ -117,9 +123,15 @@ func Redact(v any) any {
 			pairSecret = hasValue && isSecret(name)
 		}
 		for k, val := range x {
-			if isSecret(k) || (pairSecret && k == "value") {
+			switch s, isText := val.(string); {
+			case isSecret(k) || (pairSecret && k == "value"):
 				out[k] = "***"
-			} else {
+			case isText && len(s) > maxValue:
+				// File contents (an image, a CSV) would crowd out the
+				// arguments that say what was changed: their size and
+				// digest say enough.
+				out[k] = fmt.Sprintf("（%d 字节，SM3 %s，内容未记录）", len(s), gm.SM3Hex([]byte(s))[:16])
+			default:
 				out[k] = Redact(val)
 			}
 		}

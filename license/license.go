@@ -494,13 +494,18 @@ func (s *Service) SharedWith(ctx context.Context, userID uint64) ([]Shared, erro
 		if s.standing(l) != Valid || len(out) == 50 {
 			continue
 		}
+		// A licence that cannot be read or whose sealing does not verify is
+		// left out, not allowed to fail the user's whole login to the app.
 		doc, _, err := s.Open(l)
 		if err != nil {
-			return nil, err
+			continue
 		}
 		file, err := s.FileOf(ctx, l)
 		if err != nil {
-			return nil, err
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			continue
 		}
 		out = append(out, Shared{Document: doc, File: string(file)})
 	}

@@ -11,7 +11,6 @@ import (
 	"govmobile/graph/model"
 	"govmobile/incident"
 	"govmobile/models"
-	"govmobile/viewer"
 )
 
 // ID is the resolver for the id field.
@@ -79,7 +78,7 @@ func (r *incidentEventResolver) By(ctx context.Context, obj *models.IncidentEven
 
 // OpenIncident is the resolver for the openIncident field.
 func (r *mutationResolver) OpenIncident(ctx context.Context, input model.OpenIncidentInput) (*models.Incident, error) {
-	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	a, err := opsAdmin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +122,7 @@ func (r *mutationResolver) AssignIncident(ctx context.Context, input model.Assig
 
 // SetRunbook is the resolver for the setRunbook field.
 func (r *mutationResolver) SetRunbook(ctx context.Context, input model.SetRunbookInput) (*models.Runbook, error) {
-	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	a, err := opsAdmin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +131,9 @@ func (r *mutationResolver) SetRunbook(ctx context.Context, input model.SetRunboo
 
 // Incidents is the resolver for the incidents field.
 func (r *queryResolver) Incidents(ctx context.Context, status *incident.Status, first *int, after *string) (*model.IncidentConnection, error) {
+	if _, err := opsAdmin(ctx); err != nil {
+		return nil, err
+	}
 	var st incident.Status
 	if status != nil {
 		st = *status
@@ -150,6 +152,9 @@ func (r *queryResolver) Incidents(ctx context.Context, status *incident.Status, 
 
 // Runbooks is the resolver for the runbooks field.
 func (r *queryResolver) Runbooks(ctx context.Context) ([]*models.Runbook, error) {
+	if _, err := opsAdmin(ctx); err != nil {
+		return nil, err
+	}
 	return r.Resolver.Incidents.Runbooks(ctx)
 }
 

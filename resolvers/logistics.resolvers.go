@@ -110,6 +110,9 @@ func (r *queryResolver) Shipment(ctx context.Context, id string) (*logistics.Shi
 
 // CarrierWebhookRejections is the resolver for the carrierWebhookRejections field.
 func (r *queryResolver) CarrierWebhookRejections(ctx context.Context, first *int, after *string) (*model.CarrierWebhookRejectionConnection, error) {
+	if _, err := opsAdmin(ctx); err != nil {
+		return nil, err
+	}
 	if r.Logistics == nil {
 		return nil, errLogisticsOff
 	}

@@ -235,6 +235,19 @@ func (s *Service) SignTx(tx *gorm.DB, sealID uint64, who Signer, documentSM3 str
 	if !sm3Re.MatchString(documentSM3) {
 		return nil, models.InvalidField("sm3", "文件摘要应为64位小写十六进制的 SM3 值。")
 	}
+	now := time.Now().UTC()
+	// The grant first: a signer without one learns nothing of the seal,
+	// not even whether it exists or was revoked.
+	if who.Kind != SignerSystem {
+		var n int64
+		if err := tx.Model(&models.SealGrant{}).Where("seal_id = ? AND grantee_kind = ? AND grantee_id = ? AND revoked_at IS NULL AND valid_until > ?",
+			sealID, who.Kind, who.ID, now).Count(&n).Error; err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, models.Errorf(models.ECodeForbidden, "您没有这枚印章的有效用印授权。")
+		}
+	}
 	q := tx
 	if tx.Dialector.Name() == "mysql" {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
@@ -245,17 +258,6 @@ func (s *Service) SignTx(tx *gorm.DB, sealID uint64, who Signer, documentSM3 str
 	}
 	if seal.RevokedAt != nil {
 		return nil, models.Errorf(models.ECodeConflict, "这枚印章已经停用。")
-	}
-	now := time.Now().UTC()
-	if who.Kind != SignerSystem {
-		var n int64
-		if err := tx.Model(&models.SealGrant{}).Where("seal_id = ? AND grantee_kind = ? AND grantee_id = ? AND revoked_at IS NULL AND valid_until > ?",
-			sealID, who.Kind, who.ID, now).Count(&n).Error; err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return nil, models.Errorf(models.ECodeForbidden, "您没有这枚印章的有效用印授权。")
-		}
 	}
 	keyHex, err := s.keys.OpenString(seal.PrivateKey, keyContext(seal.ID))
 	if err != nil {

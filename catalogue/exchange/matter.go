@@ -465,6 +465,10 @@ func (im *matterImport) plan(q *gorm.DB, sc scope, col *collector) error {
 				case 0:
 					fail("halls", fmt.Sprintf("服务大厅“%s”不存在，请先导入服务大厅。", k))
 				case 1:
+					if !sc.region(found[0].RegionCode) {
+						fail("halls", fmt.Sprintf("服务大厅“%s”不在您管辖的地区，不能关联。", k))
+						continue
+					}
 					p.halls = append(p.halls, found[0].ID)
 				default:
 					fail("halls", fmt.Sprintf("行政区划%s下有%d个名为“%s”的大厅，无法确定是哪一个。", k.RegionCode, len(found), k.Name))
