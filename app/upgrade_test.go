@@ -22,7 +22,7 @@ var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/release-N
 // -update-golden. Each release adds its own golden directory; they are never
 // rewritten afterwards, so the upgrade test keeps proving that every earlier
 // release's database opens in this one.
-const goldenRelease = "release-5"
+const goldenRelease = "release-6"
 
 const goldenUser, goldenPassword = "golden_user", "Golden-Passw0rd!"
 
