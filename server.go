@@ -39,6 +39,8 @@ type options struct {
 	healthInterval, eventRetention                                 time.Duration
 	publicURL, payURL, payKey, payMerchant                         string
 	carrierURL, carrierSecret, carrierName                         string
+	trustedProxies                                                 string
+	rateIP, rateTicket                                             float64
 }
 
 func defineFlags(fs *flag.FlagSet) *options {
@@ -76,6 +78,11 @@ func defineFlags(fs *flag.FlagSet) *options {
 		retention = 90 * 24 * time.Hour
 	}
 	fs.DurationVar(&o.eventRetention, "event-retention", retention, "行为事件原始记录的保留时间（至少9天，默认90天）；按小时和按天的汇总永久保留 (EVENT_RETENTION)")
+	ipRate, _ := strconv.ParseFloat(env("RATE_IP", "50"), 64)
+	fs.Float64Var(&o.rateIP, "rate-ip", ipRate, "每个客户端地址每秒的请求数上限（可突发两倍），0 为不限 (RATE_IP)")
+	ticketRate, _ := strconv.ParseFloat(env("RATE_TICKET", "20"), 64)
+	fs.Float64Var(&o.rateTicket, "rate-ticket", ticketRate, "每个登录票据每秒的请求数上限（可突发两倍），0 为不限 (RATE_TICKET)")
+	fs.StringVar(&o.trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "可信的负载均衡或网关地址段（逗号分隔的 CIDR）：来自它们的请求按 X-Forwarded-For 取客户端地址 (TRUSTED_PROXIES)")
 	fs.StringVar(&o.carrierURL, "carrier-url", env("CARRIER_URL", ""), "快递公司接口地址（见 logistics/README.md）；不设置时：开发模式使用进程内沙箱快递，否则寄递不可用 (CARRIER_URL)")
 	fs.StringVar(&o.carrierSecret, "carrier-secret", env("CARRIER_SECRET", ""), "与快递公司约定的 HMAC-SM3 密钥，至少16字节，用于下单请求和轨迹推送 (CARRIER_SECRET)")
 	fs.StringVar(&o.carrierName, "carrier-name", env("CARRIER_NAME", "sandbox"), "快递公司名称（运单号在同一快递公司内唯一）(CARRIER_NAME)")
@@ -102,9 +109,27 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 		Addr: o.addr, DataDir: o.dataDir, DatabaseURL: o.db, AdminPassword: o.adminPassword,
 		MasterKeyFile: o.masterKeyFile, TicketTTL: o.ticketTTL, Logger: log,
 		ResponseCacheBytes: int64(o.cacheMB) << 20, RectificationDays: o.rectificationDays,
-		EventRetention: o.eventRetention,
-		CarrierURL:     o.carrierURL, CarrierSecret: o.carrierSecret, CarrierName: o.carrierName,
+		EventRetention: o.eventRetention, RateIPPerSecond: o.rateIP, RateTicketPerSecond: o.rateTicket,
+		CarrierURL: o.carrierURL, CarrierSecret: o.carrierSecret, CarrierName: o.carrierName,
 		PublicURL: o.publicURL, PayChannelURL: o.payURL, PayChannelPublicKey: o.payKey, PayMerchantID: o.payMerchant,
+	}
+	if o.rateIP < 0 || o.rateTicket < 0 {
+		return cfg, fmt.Errorf("--rate-ip and --rate-ticket: want 0 (no limit) or more")
+	}
+	for _, c := range strings.Split(o.trustedProxies, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(c); aerr == nil {
+				p, err = a.Prefix(a.BitLen())
+			}
+		}
+		if err != nil {
+			return cfg, fmt.Errorf("--trusted-proxies: %q is not a CIDR or an address", c)
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, p)
 	}
 	if o.eventRetention < 9*24*time.Hour {
 		return cfg, fmt.Errorf("--event-retention: want at least 216h (9 days: events may arrive 7 days late), got %s", o.eventRetention)

@@ -47,6 +47,7 @@ import (
 	"govmobile/payment"
 	"govmobile/payment/sandbox"
 	"govmobile/platformkey"
+	"govmobile/ratelimit"
 	"govmobile/resolvers"
 	"govmobile/seal"
 	"govmobile/search"
@@ -114,6 +115,13 @@ type Config struct {
 	// EventRetention is how long raw behaviour events are kept (default 90
 	// days); their hourly and daily aggregates are kept for ever.
 	EventRetention time.Duration
+	// RateIPPerSecond and RateTicketPerSecond bound the requests of one
+	// client address and of one login ticket (a burst of twice as many is
+	// allowed); 0 turns a limit off. TrustedProxies are the load balancers
+	// whose X-Forwarded-For names the client.
+	RateIPPerSecond     float64
+	RateTicketPerSecond float64
+	TrustedProxies      []netip.Prefix
 	// SkipDemo leaves the catalogue empty (tests that load their own data).
 	SkipDemo bool
 	Logger   *slog.Logger
@@ -506,7 +514,14 @@ func (a *App) routes() http.Handler {
 		return map[string]any{"lagRows": rows, "lagSeconds": age.Seconds()}
 	}}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return httpapi.SecurityHeaders(mux)
+	limits := httpapi.RateLimits{Exempt: []string{"/healthz", "/readyz", "/metrics"}}
+	if cfg.RateIPPerSecond > 0 {
+		limits.PerIP = ratelimit.NewLocal(cfg.RateIPPerSecond, int(2*cfg.RateIPPerSecond))
+	}
+	if cfg.RateTicketPerSecond > 0 {
+		limits.PerTicket = ratelimit.NewLocal(cfg.RateTicketPerSecond, int(2*cfg.RateTicketPerSecond))
+	}
+	return httpapi.RealIP(cfg.TrustedProxies, httpapi.Limit(limits, httpapi.SecurityHeaders(mux)))
 }
 
 // Serve runs the HTTP server until ctx ends, then drains for up to 10 s.

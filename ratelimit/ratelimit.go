@@ -1,0 +1,87 @@
+// Package ratelimit bounds how often one caller — an address, a user, an
+// app — may call the platform (SPEC §4 abuse rules): token buckets keyed by
+// the caller, answered with how long to wait. It keeps its buckets in this
+// process; a fleet that must count across replicas puts a shared store
+// behind the same interface (issue 10).
+//
+// It must never block a request: a caller over its rate is told to come
+// back later, at once.
+package ratelimit
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limiter decides whether a caller may go on.
+type Limiter interface {
+	// Allow takes one token of key's bucket; when there is none it answers
+	// false and how long until there is.
+	Allow(key string) (ok bool, retryAfter time.Duration)
+}
+
+// Local is a Limiter with a token bucket per key in this process. Buckets
+// idle for a while are dropped, so a flood of keys does not grow it for
+// ever.
+type Local struct {
+	limit rate.Limit
+	burst int
+	now   func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// idle is how long an unused bucket is kept; a bucket idle that long is
+// full again anyway.
+const idle = 10 * time.Minute
+
+// maxBuckets bounds the map between sweeps: past it, a sweep runs at once.
+const maxBuckets = 200_000
+
+// NewLocal returns a limiter of perSecond tokens a second, burst at most.
+// perSecond ≤ 0 lets everything through.
+func NewLocal(perSecond float64, burst int) *Local {
+	if burst < 1 {
+		burst = 1
+	}
+	return &Local{limit: rate.Limit(perSecond), burst: burst, now: time.Now, buckets: map[string]*bucket{}}
+}
+
+// Allow implements Limiter.
+func (l *Local) Allow(key string) (bool, time.Duration) {
+	if l == nil || l.limit <= 0 {
+		return true, 0
+	}
+	now := l.now()
+	l.mu.Lock()
+	if now.Sub(l.swept) > idle || len(l.buckets) > maxBuckets {
+		for k, b := range l.buckets {
+			if now.Sub(b.seen) > idle {
+				delete(l.buckets, k)
+			}
+		}
+		l.swept = now
+	}
+	b := l.buckets[key]
+	if b == nil {
+		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
+		l.buckets[key] = b
+	}
+	b.seen = now
+	l.mu.Unlock()
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
