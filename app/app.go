@@ -433,7 +433,7 @@ func (a *App) routes() http.Handler {
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
 		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals, Licenses: a.Licenses, Payments: a.Payments, Logistics: a.Logistics, Events: a.Events, Analytics: a.Analytics, Incidents: a.Incidents}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
-	var api http.Handler = gql
+	var api http.Handler = httpapi.MediaStatus(gql)
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
 	api = viewer.Middleware(a.Identity, api)
 	if cfg.ResponseCacheBytes > 0 {
