@@ -131,7 +131,7 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 		srv.Use(extension.Introspection{})
 	}
 	// Shape limits first: the complexity calculation expands fragments.
-	srv.Use(operationLimits{maxDepth: MaxDepth, maxFields: MaxFields, introspection: dev})
+	srv.Use(operationLimits{maxDepth: MaxDepth, maxFields: MaxFields, maxAliases: MaxAliases, introspection: dev})
 	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	srv.AroundResponses(observeOperation)
 	srv.SetErrorPresenter(presenter(log))
@@ -223,6 +223,7 @@ var frameworkMessages = map[string]string{
 	"COMPLEXITY_LIMIT_EXCEEDED":     "查询过于复杂，请减少请求的字段、别名或每页条数。",
 	codeDepthLimit:                  "查询嵌套层数过多，请减少嵌套。",
 	codeFieldLimit:                  "查询包含的字段过多（片段展开后计算），请精简查询。",
+	codeAliasLimit:                  "查询使用的别名过多（至多100个），请精简查询。",
 	"PERSISTED_QUERY_NOT_FOUND":     "未找到持久化查询，请发送完整查询。",
 	"PERSISTED_QUERY_NOT_SUPPORTED": "不支持持久化查询。",
 }
@@ -279,6 +280,7 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 const (
 	codeDepthLimit    = "DEPTH_LIMIT_EXCEEDED"
 	codeFieldLimit    = "FIELD_LIMIT_EXCEEDED"
+	codeAliasLimit    = "ALIAS_LIMIT_EXCEEDED"
 	codeIntrospectOff = "INTROSPECTION_DISABLED"
 )
 
@@ -288,12 +290,18 @@ const (
 // complexity calculation itself, before any deadline applies).
 const MaxFields = 2000
 
+// MaxAliases bounds the aliased fields of an operation (fragments
+// expanded): a client's screen asks the same field under a few names, an
+// attacker under a thousand, to multiply the work of one request.
+const MaxAliases = 100
+
 // operationLimits refuses, before anything else looks at the operation,
 // documents that are too deep or expand to too many fields, and introspection
 // outside dev mode. Each fragment is measured once (memoised), so the check
 // costs time linear in the document, whatever its expansion.
 type operationLimits struct {
 	maxDepth, maxFields int
+	maxAliases          int
 	introspection       bool
 }
 
@@ -320,6 +328,10 @@ func (l operationLimits) MutateOperationContext(_ context.Context, rc *graphql.O
 	case sh.fields > l.maxFields:
 		err := gqlerror.Errorf("operation expands to more than %d fields", l.maxFields)
 		errcode.Set(err, codeFieldLimit)
+		return err
+	case l.maxAliases > 0 && sh.aliases > l.maxAliases:
+		err := gqlerror.Errorf("operation has more than %d aliased fields", l.maxAliases)
+		errcode.Set(err, codeAliasLimit)
 		return err
 	case sh.depth > l.maxDepth:
 		err := gqlerror.Errorf("operation exceeds the maximum depth of %d", l.maxDepth)
@@ -355,7 +367,7 @@ func introspects(set ast.SelectionSet, seen map[*ast.FragmentDefinition]bool) bo
 }
 
 // shape is what a selection set expands to.
-type shape struct{ fields, depth int }
+type shape struct{ fields, depth, aliases int }
 
 // saturation keeps counts from overflowing on hostile documents.
 const saturation = 1 << 40
@@ -374,7 +386,10 @@ func (m *measurer) measure(set ast.SelectionSet) shape {
 		switch s := sel.(type) {
 		case *ast.Field:
 			child := m.measure(s.SelectionSet)
-			sh = shape{fields: 1 + child.fields, depth: 1 + child.depth}
+			sh = shape{fields: 1 + child.fields, depth: 1 + child.depth, aliases: child.aliases}
+			if s.Alias != "" && s.Alias != s.Name {
+				sh.aliases++
+			}
 			if s.Name == "__schema" || s.Name == "__type" {
 				sh.depth = 1
 			}
@@ -395,6 +410,7 @@ func (m *measurer) measure(set ast.SelectionSet) shape {
 			sh = memo
 		}
 		out.fields = min(out.fields+sh.fields, saturation)
+		out.aliases = min(out.aliases+sh.aliases, saturation)
 		out.depth = max(out.depth, sh.depth)
 	}
 	return out
