@@ -19,6 +19,7 @@ import (
 
 	"govmobile/app"
 	"govmobile/database"
+	"govmobile/httpapi"
 )
 
 // env returns the environment variable or a default.
@@ -39,7 +40,7 @@ type options struct {
 	healthInterval, eventRetention                                 time.Duration
 	publicURL, payURL, payKey, payMerchant                         string
 	carrierURL, carrierSecret, carrierName                         string
-	trustedProxies                                                 string
+	trustedProxies, persisted                                      string
 	rateIP, rateTicket                                             float64
 }
 
@@ -83,6 +84,7 @@ func defineFlags(fs *flag.FlagSet) *options {
 	ticketRate, _ := strconv.ParseFloat(env("RATE_TICKET", "20"), 64)
 	fs.Float64Var(&o.rateTicket, "rate-ticket", ticketRate, "每个登录票据每秒的请求数上限（可突发两倍），0 为不限 (RATE_TICKET)")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "可信的负载均衡或网关地址段（逗号分隔的 CIDR）：来自它们的请求按 X-Forwarded-For 取客户端地址 (TRUSTED_PROXIES)")
+	fs.StringVar(&o.persisted, "persisted-queries", env("PERSISTED_QUERIES", ""), "查询白名单文件（JSON：SHA-256 → 查询语句）：设置后只执行其中的查询（生产环境）(PERSISTED_QUERIES)")
 	fs.StringVar(&o.carrierURL, "carrier-url", env("CARRIER_URL", ""), "快递公司接口地址（见 logistics/README.md）；不设置时：开发模式使用进程内沙箱快递，否则寄递不可用 (CARRIER_URL)")
 	fs.StringVar(&o.carrierSecret, "carrier-secret", env("CARRIER_SECRET", ""), "与快递公司约定的 HMAC-SM3 密钥，至少16字节，用于下单请求和轨迹推送 (CARRIER_SECRET)")
 	fs.StringVar(&o.carrierName, "carrier-name", env("CARRIER_NAME", "sandbox"), "快递公司名称（运单号在同一快递公司内唯一）(CARRIER_NAME)")
@@ -112,6 +114,13 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 		EventRetention: o.eventRetention, RateIPPerSecond: o.rateIP, RateTicketPerSecond: o.rateTicket,
 		CarrierURL: o.carrierURL, CarrierSecret: o.carrierSecret, CarrierName: o.carrierName,
 		PublicURL: o.publicURL, PayChannelURL: o.payURL, PayChannelPublicKey: o.payKey, PayMerchantID: o.payMerchant,
+	}
+	if o.persisted != "" {
+		list, err := httpapi.LoadPersistedQueries(o.persisted)
+		if err != nil {
+			return cfg, fmt.Errorf("--persisted-queries: %w", err)
+		}
+		cfg.PersistedQueries = list
 	}
 	if o.rateIP < 0 || o.rateTicket < 0 {
 		return cfg, fmt.Errorf("--rate-ip and --rate-ticket: want 0 (no limit) or more")

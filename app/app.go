@@ -122,6 +122,10 @@ type Config struct {
 	RateIPPerSecond     float64
 	RateTicketPerSecond float64
 	TrustedProxies      []netip.Prefix
+	// PersistedQueries, when set, is the allowlist of operations (SHA-256
+	// → text): only they run. Without it, clients may use Automatic
+	// Persisted Queries.
+	PersistedQueries map[string]string
 	// SkipDemo leaves the catalogue empty (tests that load their own data).
 	SkipDemo bool
 	Logger   *slog.Logger
@@ -432,7 +436,7 @@ func (a *App) routes() http.Handler {
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
 		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals, Licenses: a.Licenses, Payments: a.Payments, Logistics: a.Logistics, Events: a.Events, Analytics: a.Analytics, Incidents: a.Incidents}
-	gql := httpapi.NewGraphQL(root, cfg.Dev, log)
+	gql := httpapi.NewGraphQL(root, cfg.Dev, cfg.PersistedQueries, log)
 	var api http.Handler = httpapi.MediaStatus(gql)
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
 	api = viewer.Middleware(a.Identity, api)

@@ -41,8 +41,10 @@ const (
 	parserTokenLimit = 15000
 )
 
-// NewGraphQL builds the GraphQL server. Introspection is on only in dev mode.
-func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.Server {
+// NewGraphQL builds the GraphQL server. Introspection is on only in dev
+// mode. With an allowlist (persisted), only its operations run; without,
+// clients may use Automatic Persisted Queries (a hash, then the text once).
+func NewGraphQL(root *resolvers.Resolver, dev bool, persisted map[string]string, log *slog.Logger) *handler.Server {
 	cfg := graph.Config{Resolvers: root}
 	cfg.Directives.Mask = maskDirective
 	cfg.Directives.Admin = adminDirective(root.Audit, root.Snapshot, log)
@@ -129,6 +131,12 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, log *slog.Logger) *handler.S
 	srv.SetDisableSuggestion(!dev)
 	if dev {
 		srv.Use(extension.Introspection{})
+	}
+	if persisted != nil {
+		srv.Use(persistedOnly{queries: persisted})
+	} else {
+		// Each entry is a query text of at most MaxQueryBytes.
+		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	}
 	// Shape limits first: the complexity calculation expands fragments.
 	srv.Use(operationLimits{maxDepth: MaxDepth, maxFields: MaxFields, maxAliases: MaxAliases, introspection: dev})
@@ -226,6 +234,7 @@ var frameworkMessages = map[string]string{
 	codeAliasLimit:                  "查询使用的别名过多（至多100个），请精简查询。",
 	"PERSISTED_QUERY_NOT_FOUND":     "未找到持久化查询，请发送完整查询。",
 	"PERSISTED_QUERY_NOT_SUPPORTED": "不支持持久化查询。",
+	codePersistedOnly:               "生产环境只执行已登记的查询，请使用客户端发布的版本。",
 }
 
 // presenter is the one error presenter: application errors show their code
@@ -254,7 +263,7 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				detail := gerr.Message
 				gerr.Message = msg
 				gerr.Extensions = map[string]any{"code": models.ECodeBadUserInput, "reason": code, "detail": detail}
-				if code == "PERSISTED_QUERY_NOT_FOUND" || code == "PERSISTED_QUERY_NOT_SUPPORTED" {
+				if code == "PERSISTED_QUERY_NOT_FOUND" || code == "PERSISTED_QUERY_NOT_SUPPORTED" || code == codePersistedOnly {
 					gerr.Extensions["code"] = code
 				}
 				return gerr
