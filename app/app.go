@@ -361,6 +361,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	a.Messages = messages.New(a.DB, a.Bus)
 	a.Catalogue.SetMessages(a.Messages)
 	a.Cases = cases.New(a.DB, a.Messages)
+	a.Cases.Keys = keys
 	a.Evaluations = evaluation.New(a.DB, a.Messages, a.Config.RectificationDays)
 	a.Consultations = consult.New(a.DB, a.Messages)
 	a.Chats = agentchat.New(a.DB)
@@ -617,6 +618,11 @@ func (a *App) housekeeping(ctx context.Context) {
 			a.Config.Logger.Error("housekeeping failed", "err", err)
 		} else if n > 0 {
 			a.Config.Logger.Info("housekeeping removed used app tickets and nonces", "rows", n)
+		}
+		if n, err := a.Cases.SealLegacy(ctx); err != nil && ctx.Err() == nil {
+			a.Config.Logger.Error("housekeeping failed", "err", err)
+		} else if n > 0 {
+			a.Config.Logger.Info("housekeeping sealed the form values of earlier releases' cases", "cases", n)
 		}
 		if n, err := a.Payments.ExpireOrders(ctx, 500); err != nil && ctx.Err() == nil {
 			a.Config.Logger.Error("housekeeping failed", "err", err)

@@ -302,25 +302,64 @@ func TestUsernamesAreCaseInsensitive(t *testing.T) {
 	})
 }
 
-// TestDatabaseFileHoldsNoClearPersonalData greps the SQLite files (9.4.5;
-// SPEC §4): identity numbers and phones appear nowhere in clear.
+// TestDatabaseFileHoldsNoClearPersonalData greps the data directory — the
+// SQLite files and the search index — (9.4.5; SPEC §4, issue 9): identity
+// numbers and phones appear nowhere in clear, not even where the citizen
+// typed them into an application form or the search box.
 func TestDatabaseFileHoldsNoClearPersonalData(t *testing.T) {
 	b, err := newApp("sqlite", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.srv.Close()
+	var m models.Matter
+	if err := b.app.DB.Scopes(onlineMatters).Order("id").First(&m).Error; err != nil {
+		t.Fatal(err)
+	}
 	var ins []map[string]any
 	for i := 0; i < 5; i++ {
 		in := person(t)
 		in["realName"] = fmt.Sprintf("测试%c", '甲'+rune(i))
-		b.register(t, in)
+		ticket := b.register(t, in).Ticket
 		ins = append(ins, in)
+		// The form's contact phone and a reason quoting the identity
+		// number, a draft and a submission; searches for both.
+		values := formValues("reason", "身份证号码"+in["idNumber"].(string), "contactPhone", in["phone"].(string), "delivery", "窗口领取")
+		b.gql(t, ticket, `mutation($in: SaveApplicationDraftInput!) { saveApplicationDraft(input: $in) { case { id } } }`,
+			map[string]any{"in": map[string]any{"matterId": gid("Matter", m.ID), "values": values}}).decode(t, &struct{}{})
+		var sub struct {
+			SubmitApplication struct {
+				Case struct {
+					Values []struct {
+						Key    string
+						Values []string
+					}
+				}
+			}
+		}
+		b.gql(t, ticket, `mutation($in: SubmitApplicationInput!) { submitApplication(input: $in) { case { values { key values } } } }`,
+			map[string]any{"in": map[string]any{"matterId": gid("Matter", m.ID), "values": values}}).decode(t, &sub)
+		shown := false
+		for _, v := range sub.SubmitApplication.Case.Values {
+			shown = shown || (v.Key == "contactPhone" && len(v.Values) == 1 && v.Values[0] == in["phone"])
+		}
+		if !shown {
+			t.Fatalf("the applicant does not see their own form: %+v", sub)
+		}
+		for _, q := range []string{in["phone"].(string), in["idNumber"].(string)} {
+			b.gql(t, ticket, `query($q: String!) { search(query: $q) { totalCount } }`, map[string]any{"q": q}).decode(t, &struct{}{})
+		}
 	}
 	b.app.Close()
-	files, _ := filepath.Glob(filepath.Join(b.dir, "govmobile.db*"))
-	if len(files) == 0 {
-		t.Fatal("no database file")
+	var files []string
+	_ = filepath.WalkDir(b.dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Base(p) != "master.key" {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) < 2 {
+		t.Fatal("no database or index files")
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -330,7 +369,7 @@ func TestDatabaseFileHoldsNoClearPersonalData(t *testing.T) {
 		for _, in := range ins {
 			for _, k := range []string{"idNumber", "phone", "realName", "password"} {
 				if bytes.Contains(data, []byte(in[k].(string))) {
-					t.Fatalf("%s holds %s in clear", filepath.Base(f), k)
+					t.Fatalf("%s holds %s in clear", strings.TrimPrefix(f, b.dir), k)
 				}
 			}
 		}
@@ -360,6 +399,34 @@ func TestCleanupRemovesStaleRowsOnly(t *testing.T) {
 		b.gql(t, live.Ticket, `{ me { username } }`, nil).decode(t, &me)
 		if me.Me == nil {
 			t.Fatal("cleanup removed a live ticket")
+		}
+	})
+}
+
+// TestCaseValuesOfEarlierReleasesResealed: a case written before release 6
+// kept its form values in clear; the running server seals them, and they
+// read the same after.
+func TestCaseValuesOfEarlierReleasesResealed(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		now := time.Now().UTC()
+		old := &models.Case{Number: "LEGACY-" + b.name + fmt.Sprint(now.UnixNano()), UserID: 424242, MatterID: 1, AgencyID: 1, Status: "SUBMITTED",
+			LegacyValues: map[string]any{"contactPhone": "13912340000"}, CreatedAt: now, UpdatedAt: now}
+		if err := b.app.DB.Create(old).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n, err := b.app.Cases.SealLegacy(context.Background()); err != nil || n < 1 {
+			t.Fatalf("sealed %d: %v", n, err)
+		}
+		var row models.Case
+		if err := b.app.DB.Take(&row, old.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		values, err := b.app.Cases.ValuesOf(&row)
+		if row.ValuesEnc == "" || row.LegacyValues != nil || err != nil || values["contactPhone"] != "13912340000" {
+			t.Fatalf("after resealing: enc %q, legacy %v, values %v, %v", row.ValuesEnc, row.LegacyValues, values, err)
+		}
+		if strings.Contains(row.ValuesEnc, "1391234") {
+			t.Fatal("the sealed values hold the phone in clear")
 		}
 	})
 }

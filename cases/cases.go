@@ -2,9 +2,11 @@ package cases
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -12,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"govmobile/database"
+	"govmobile/gm"
 	"govmobile/idempotency"
 	"govmobile/messages"
 	"govmobile/models"
@@ -31,6 +34,9 @@ type Service struct {
 	// commit and never for a retry's replay (the app records the
 	// behaviour event).
 	Submitted func(ctx context.Context, c *models.Case)
+	// Keys seal the form's values at rest (SPEC §4); without them (tests
+	// of the rules alone) values are stored in clear.
+	Keys *gm.Keyring
 }
 
 // New returns the case service; msgs, when not nil, tells applicants of
@@ -75,10 +81,15 @@ func (s *Service) SaveDraft(ctx context.Context, userID, caseID, matterID uint64
 			if drafts >= MaxDrafts {
 				return models.Errorf(models.ECodeConflict, "草稿最多保存%d份，请先提交或删除不用的草稿。", MaxDrafts)
 			}
+			if err := s.sealValues(c); err != nil {
+				return err
+			}
 			if err := create(tx, c); err != nil {
 				return err
 			}
-		} else if res := tx.Model(c).Where("status = ?", Draft).Select("values", "updated_at").Updates(c); res.Error != nil {
+		} else if err := s.sealValues(c); err != nil {
+			return err
+		} else if res := tx.Model(c).Where("status = ?", Draft).Select("values_enc", "values", "updated_at").Updates(c); res.Error != nil {
 			return res.Error
 		} else if res.RowsAffected == 0 {
 			return models.Errorf(models.ECodeConflict, "这份申请已经提交，不能再作为草稿修改。")
@@ -122,11 +133,14 @@ func (s *Service) Submit(ctx context.Context, userID, caseID, matterID uint64, v
 		} else if _, err := Validate(form, asText(c.Values), true); err != nil {
 			return err
 		}
+		if err := s.sealValues(c); err != nil {
+			return err
+		}
 		if c.ID == 0 {
 			if err := create(tx, c); err != nil {
 				return err
 			}
-		} else if err := tx.Model(c).Where("status = ?", Draft).Select("values").Updates(c).Error; err != nil {
+		} else if err := tx.Model(c).Where("status = ?", Draft).Select("values_enc", "values").Updates(c).Error; err != nil {
 			return err
 		}
 		if err := s.step(tx, c, Submit, Applicant, userID, "", ob); err != nil {
@@ -171,7 +185,10 @@ func (s *Service) Supply(ctx context.Context, userID, caseID uint64, values map[
 		if c.Values, err = Validate(form, values, true); err != nil {
 			return err
 		}
-		return tx.Model(c).Select("values").Updates(c).Error
+		if err := s.sealValues(c); err != nil {
+			return err
+		}
+		return tx.Model(c).Select("values_enc", "values").Updates(c).Error
 	})
 }
 
@@ -470,14 +487,91 @@ func create(tx *gorm.DB, c *models.Case) error {
 	return tx.Model(c).UpdateColumn("number", c.Number).Error
 }
 
-// own loads a case of the user's.
+// own loads a case of the user's, its values opened.
 func (s *Service) own(db *gorm.DB, userID, caseID uint64) (*models.Case, error) {
 	var c models.Case
 	err := db.Where("id = ? AND user_id = ?", caseID, userID).First(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, errNotFound
 	}
-	return &c, err
+	if err != nil {
+		return nil, err
+	}
+	if c.Values, err = s.ValuesOf(&c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// valuesContext binds sealed values to their applicant: a row moved to
+// another user's case does not open.
+func valuesContext(c *models.Case) string { return "case.values:" + strconv.FormatUint(c.UserID, 10) }
+
+// sealValues seals c.Values into c.ValuesEnc for writing (the legacy clear
+// column is emptied).
+func (s *Service) sealValues(c *models.Case) error {
+	c.LegacyValues = nil
+	if s.Keys == nil {
+		c.LegacyValues = c.Values
+		return nil
+	}
+	raw, err := json.Marshal(c.Values)
+	if err != nil {
+		return err
+	}
+	c.ValuesEnc, err = s.Keys.SealString(string(raw), valuesContext(c))
+	return err
+}
+
+// ValuesOf is a case's form values, opened (or, for a row of an earlier
+// release not yet resealed, as stored).
+func (s *Service) ValuesOf(c *models.Case) (map[string]any, error) {
+	switch {
+	case c.Values != nil:
+		return c.Values, nil
+	case c.ValuesEnc == "" || s.Keys == nil:
+		return c.LegacyValues, nil
+	}
+	raw, err := s.Keys.OpenString(c.ValuesEnc, valuesContext(c))
+	if err != nil {
+		return nil, fmt.Errorf("open case %d values: %w", c.ID, err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SealLegacy seals the values of cases written before release 6, a batch
+// at a time, and returns how many it sealed.
+func (s *Service) SealLegacy(ctx context.Context) (int, error) {
+	if s.Keys == nil {
+		return 0, nil
+	}
+	// "values" is a reserved word in MySQL: quoted by the dialect.
+	var col strings.Builder
+	s.db.Dialector.QuoteTo(&col, "values")
+	legacy := "(values_enc IS NULL OR values_enc = '') AND " + col.String() + " IS NOT NULL AND " + col.String() + " <> 'null'"
+	n := 0
+	for {
+		var rows []*models.Case
+		err := s.db.WithContext(ctx).Select("id", "user_id", "values", "values_enc").
+			Where(legacy).Order("id").Limit(200).Find(&rows).Error
+		if err != nil || len(rows) == 0 {
+			return n, err
+		}
+		for _, c := range rows {
+			c.Values = c.LegacyValues
+			if err := s.sealValues(c); err != nil {
+				return n, err
+			}
+			if err := s.db.WithContext(ctx).Model(c).Select("values_enc", "values").Updates(c).Error; err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
 }
 
 // canonical writes form values in key order, for comparing requests.

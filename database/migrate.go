@@ -97,7 +97,9 @@ var migrations = []migration{
 	}},
 	{6, "payment (fee items, orders, ledger, refunds, notices, receipts, reconciliations); logistics (shipments, tracking, refused webhooks); events and aggregates; incidents, runbooks; seal images", func(tx *gorm.DB) error {
 		tables := append(append(append(append([]any{}, models.PaymentTables...), models.LogisticsTables...), models.AnalyticsTables...), models.IncidentTables...)
-		tables = append(tables, &models.SealImage{})
+		// Cases' form values move to a sealed column (values_enc); the
+		// clear column is resealed by the running server (cases.SealLegacy).
+		tables = append(tables, &models.SealImage{}, &models.Case{})
 		return tx.AutoMigrate(tables...)
 	}},
 }

@@ -46,7 +46,13 @@ type Case struct {
 	MatterID    uint64         `gorm:"not null"`
 	AgencyID    uint64         `gorm:"not null;index:idx_cases_agency_status,priority:1"`
 	Status      string         `gorm:"size:24;not null;index:idx_cases_user_status,priority:2;index:idx_cases_agency_status,priority:2"`
-	Values      map[string]any `gorm:"serializer:json;type:text"`
+	// Values are the form's values. They hold personal data (a contact
+	// phone, an address), so they are sealed at rest in ValuesEnc, bound to
+	// the applicant; package cases seals and opens them. LegacyValues are
+	// the clear values of rows written before release 6, until resealed.
+	Values       map[string]any `gorm:"-"`
+	ValuesEnc    string         `gorm:"type:text"`
+	LegacyValues map[string]any `gorm:"column:values;serializer:json;type:text"`
 	CreatedAt   time.Time      `gorm:"not null"`
 	UpdatedAt   time.Time      `gorm:"not null"`
 	SubmittedAt *time.Time

@@ -37,7 +37,11 @@ func (r *caseResolver) Status(ctx context.Context, obj *models.Case) (cases.Stat
 
 // Values is the resolver for the values field.
 func (r *caseResolver) Values(ctx context.Context, obj *models.Case) ([]*model.FormValue, error) {
-	return formValues(obj.Values), nil
+	values, err := r.Cases.ValuesOf(obj)
+	if err != nil {
+		return nil, err
+	}
+	return formValues(values), nil
 }
 
 // Timeline is the resolver for the timeline field.
