@@ -28,7 +28,9 @@ func TestSubscriptionsWithGraphQLWS(t *testing.T) {
 		t.Fatal(err)
 	}
 	user := b.register(t, person(t)).Ticket
-	var out struct{ SubmitApplication struct{ Case struct{ ID string } } }
+	var out struct {
+		SubmitApplication struct{ Case struct{ ID string } }
+	}
 	b.gql(t, user, `mutation($in: SubmitApplicationInput!) { submitApplication(input: $in) { case { id } } }`,
 		map[string]any{"in": map[string]any{"matterId": gid("Matter", m.ID), "values": completeForm}}).decode(t, &out)
 

@@ -40,12 +40,12 @@ type MatterForm struct {
 // Case is an application (办件): a draft until submitted, then handled by
 // the matter's agency through the statuses of cases.Status.
 type Case struct {
-	ID          uint64         `gorm:"primaryKey"`
-	Number      string         `gorm:"size:40;uniqueIndex;not null"`
-	UserID      uint64         `gorm:"not null;index:idx_cases_user_status,priority:1"`
-	MatterID    uint64         `gorm:"not null"`
-	AgencyID    uint64         `gorm:"not null;index:idx_cases_agency_status,priority:1"`
-	Status      string         `gorm:"size:24;not null;index:idx_cases_user_status,priority:2;index:idx_cases_agency_status,priority:2"`
+	ID       uint64 `gorm:"primaryKey"`
+	Number   string `gorm:"size:40;uniqueIndex;not null"`
+	UserID   uint64 `gorm:"not null;index:idx_cases_user_status,priority:1"`
+	MatterID uint64 `gorm:"not null"`
+	AgencyID uint64 `gorm:"not null;index:idx_cases_agency_status,priority:1"`
+	Status   string `gorm:"size:24;not null;index:idx_cases_user_status,priority:2;index:idx_cases_agency_status,priority:2"`
 	// Values are the form's values. They hold personal data (a contact
 	// phone, an address), so they are sealed at rest in ValuesEnc, bound to
 	// the applicant; package cases seals and opens them. LegacyValues are
@@ -53,9 +53,9 @@ type Case struct {
 	Values       map[string]any `gorm:"-"`
 	ValuesEnc    string         `gorm:"type:text"`
 	LegacyValues map[string]any `gorm:"column:values;serializer:json;type:text"`
-	CreatedAt   time.Time      `gorm:"not null"`
-	UpdatedAt   time.Time      `gorm:"not null"`
-	SubmittedAt *time.Time
+	CreatedAt    time.Time      `gorm:"not null"`
+	UpdatedAt    time.Time      `gorm:"not null"`
+	SubmittedAt  *time.Time
 }
 
 // CaseEvent is one step of a case's progress timeline.
