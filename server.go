@@ -79,12 +79,18 @@ func defineFlags(fs *flag.FlagSet) *options {
 		retention = 90 * 24 * time.Hour
 	}
 	fs.DurationVar(&o.eventRetention, "event-retention", retention, "行为事件原始记录的保留时间（至少9天，默认90天）；按小时和按天的汇总永久保留 (EVENT_RETENTION)")
-	ipRate, _ := strconv.ParseFloat(env("RATE_IP", "50"), 64)
+	ipRate, err := strconv.ParseFloat(env("RATE_IP", "50"), 64)
+	if err != nil {
+		ipRate = -1 // refused by config: a typo must not turn the limit off
+	}
 	fs.Float64Var(&o.rateIP, "rate-ip", ipRate, "每个客户端地址每秒的请求数上限（可突发两倍），0 为不限 (RATE_IP)")
-	ticketRate, _ := strconv.ParseFloat(env("RATE_TICKET", "20"), 64)
+	ticketRate, err := strconv.ParseFloat(env("RATE_TICKET", "20"), 64)
+	if err != nil {
+		ticketRate = -1
+	}
 	fs.Float64Var(&o.rateTicket, "rate-ticket", ticketRate, "每个登录票据每秒的请求数上限（可突发两倍），0 为不限 (RATE_TICKET)")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "可信的负载均衡或网关地址段（逗号分隔的 CIDR）：来自它们的请求按 X-Forwarded-For 取客户端地址 (TRUSTED_PROXIES)")
-	fs.StringVar(&o.persisted, "persisted-queries", env("PERSISTED_QUERIES", ""), "查询白名单文件（JSON：SHA-256 → 查询语句）：设置后只执行其中的查询（生产环境）(PERSISTED_QUERIES)")
+	fs.StringVar(&o.persisted, "persisted-queries", env("PERSISTED_QUERIES", ""), "查询白名单文件（JSON 对象：查询语句的 SHA-256 十六进制 → 查询语句；Apollo、Relay 的清单需转换为此格式）：设置后只执行其中的查询（生产环境）(PERSISTED_QUERIES)")
 	fs.StringVar(&o.carrierURL, "carrier-url", env("CARRIER_URL", ""), "快递公司接口地址（见 logistics/README.md）；不设置时：开发模式使用进程内沙箱快递，否则寄递不可用 (CARRIER_URL)")
 	fs.StringVar(&o.carrierSecret, "carrier-secret", env("CARRIER_SECRET", ""), "与快递公司约定的 HMAC-SM3 密钥，至少16字节，用于下单请求和轨迹推送 (CARRIER_SECRET)")
 	fs.StringVar(&o.carrierName, "carrier-name", env("CARRIER_NAME", "sandbox"), "快递公司名称（运单号在同一快递公司内唯一）(CARRIER_NAME)")
@@ -123,7 +129,7 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 		cfg.PersistedQueries = list
 	}
 	if o.rateIP < 0 || o.rateTicket < 0 {
-		return cfg, fmt.Errorf("--rate-ip and --rate-ticket: want 0 (no limit) or more")
+		return cfg, fmt.Errorf("--rate-ip and --rate-ticket (RATE_IP, RATE_TICKET): want a number, 0 (no limit) or more")
 	}
 	for _, c := range strings.Split(o.trustedProxies, ",") {
 		if c = strings.TrimSpace(c); c == "" {

@@ -437,7 +437,14 @@ func (a *App) routes() http.Handler {
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
 		PlatformKeys: a.PlatformKeys, ServiceCodes: a.ServiceCodes, Evaluations: a.Evaluations,
 		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals, Licenses: a.Licenses, Payments: a.Payments, Logistics: a.Logistics, Events: a.Events, Analytics: a.Analytics, Incidents: a.Incidents}
-	gql := httpapi.NewGraphQL(root, cfg.Dev, cfg.PersistedQueries, log)
+	limits := httpapi.RateLimits{Exempt: []string{"/healthz", "/readyz", "/metrics", payment.NotifyPath, logistics.WebhookPath}}
+	if cfg.RateIPPerSecond > 0 {
+		limits.PerIP = ratelimit.NewLocal(cfg.RateIPPerSecond, int(2*cfg.RateIPPerSecond))
+	}
+	if cfg.RateTicketPerSecond > 0 {
+		limits.PerTicket = ratelimit.NewLocal(cfg.RateTicketPerSecond, int(2*cfg.RateTicketPerSecond))
+	}
+	gql := httpapi.NewGraphQL(root, cfg.Dev, cfg.PersistedQueries, limits, log)
 	var api http.Handler = httpapi.MediaStatus(gql)
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
 	api = viewer.Middleware(a.Identity, api)
@@ -519,14 +526,7 @@ func (a *App) routes() http.Handler {
 		return map[string]any{"lagRows": rows, "lagSeconds": age.Seconds()}
 	}}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	limits := httpapi.RateLimits{Exempt: []string{"/healthz", "/readyz", "/metrics"}}
-	if cfg.RateIPPerSecond > 0 {
-		limits.PerIP = ratelimit.NewLocal(cfg.RateIPPerSecond, int(2*cfg.RateIPPerSecond))
-	}
-	if cfg.RateTicketPerSecond > 0 {
-		limits.PerTicket = ratelimit.NewLocal(cfg.RateTicketPerSecond, int(2*cfg.RateTicketPerSecond))
-	}
-	return httpapi.RealIP(cfg.TrustedProxies, httpapi.Limit(limits, httpapi.SecurityHeaders(mux)))
+	return httpapi.RealIP(cfg.TrustedProxies, httpapi.SecurityHeaders(httpapi.Limit(limits, mux)))
 }
 
 // Serve runs the HTTP server until ctx ends, then drains for up to 10 s.

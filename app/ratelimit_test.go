@@ -1,12 +1,14 @@
 package app_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"govmobile/app"
 	"govmobile/models"
@@ -73,5 +75,28 @@ func TestRateLimits(t *testing.T) {
 	}
 	if limited == 0 {
 		t.Fatal("a ticket over its rate from several addresses was never limited")
+	}
+
+	// Over a websocket each operation counts, not only the upgrade.
+	ws, err := b.ws(t, ticket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 {
+		ws.send(map[string]any{"id": fmt.Sprint(i), "type": "subscribe", "payload": map[string]any{"query": "{ __typename }"}})
+	}
+	refused := 0
+	for range 24 {
+		msg, err := ws.read(2 * time.Second)
+		if err != nil {
+			break
+		}
+		raw, _ := json.Marshal(msg)
+		if strings.Contains(string(raw), "RATE_LIMITED") {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("twelve operations over one websocket were never limited")
 	}
 }

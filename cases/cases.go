@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -439,6 +440,11 @@ func (s *Service) draftFor(tx *gorm.DB, userID, caseID, matterID uint64) (*model
 		if c, err = s.own(tx, userID, caseID); err != nil {
 			return nil, nil, err
 		}
+		if c.Values == nil {
+			if c.Values, err = s.ValuesOf(c); err != nil {
+				return nil, nil, err
+			}
+		}
 		if Status(c.Status) != Draft {
 			return nil, nil, models.Errorf(models.ECodeConflict, "这份申请已经提交。")
 		}
@@ -497,8 +503,11 @@ func (s *Service) own(db *gorm.DB, userID, caseID uint64) (*models.Case, error) 
 	if err != nil {
 		return nil, err
 	}
-	if c.Values, err = s.ValuesOf(&c); err != nil {
-		return nil, err
+	// Values that do not open (a damaged row) leave the case usable for
+	// what does not need them (withdraw, delete); the draft steps that do
+	// need them refuse (draftFor).
+	if v, verr := s.ValuesOf(&c); verr == nil {
+		c.Values = v
 	}
 	return &c, nil
 }
@@ -544,32 +553,47 @@ func (s *Service) ValuesOf(c *models.Case) (map[string]any, error) {
 }
 
 // SealLegacy seals the values of cases written before release 6, a batch
-// at a time, and returns how many it sealed.
+// at a time, and returns how many it sealed. A row changed meanwhile (its
+// values already sealed by a write) is left as it is; a row whose old
+// values do not read is skipped and logged, not retried for ever.
 func (s *Service) SealLegacy(ctx context.Context) (int, error) {
 	if s.Keys == nil {
 		return 0, nil
 	}
 	// "values" is a reserved word in MySQL: quoted by the dialect.
-	var col strings.Builder
-	s.db.Dialector.QuoteTo(&col, "values")
-	legacy := "(values_enc IS NULL OR values_enc = '') AND " + col.String() + " IS NOT NULL AND " + col.String() + " <> 'null'"
+	var q strings.Builder
+	s.db.Dialector.QuoteTo(&q, "values")
+	col := q.String()
+	unsealed := "(values_enc IS NULL OR values_enc = '')"
+	legacy := unsealed + " AND " + col + " IS NOT NULL AND " + col + " <> 'null'"
 	n := 0
+	var after uint64
 	for {
-		var rows []*models.Case
-		err := s.db.WithContext(ctx).Select("id", "user_id", "values", "values_enc").
-			Where(legacy).Order("id").Limit(200).Find(&rows).Error
+		var rows []struct {
+			ID, UserID uint64
+			Legacy     string
+		}
+		err := s.db.WithContext(ctx).Model(&models.Case{}).Select("id", "user_id", col+" AS legacy").
+			Where(legacy+" AND id > ?", after).Order("id").Limit(200).Scan(&rows).Error
 		if err != nil || len(rows) == 0 {
 			return n, err
 		}
-		for _, c := range rows {
-			c.Values = c.LegacyValues
+		for _, r := range rows {
+			after = r.ID
+			c := &models.Case{ID: r.ID, UserID: r.UserID}
+			if err := json.Unmarshal([]byte(r.Legacy), &c.Values); err != nil {
+				slog.Default().Error("case values unreadable, not resealed", "case", r.ID, "err", err)
+				continue
+			}
 			if err := s.sealValues(c); err != nil {
 				return n, err
 			}
-			if err := s.db.WithContext(ctx).Model(c).Select("values_enc", "values").Updates(c).Error; err != nil {
-				return n, err
+			res := s.db.WithContext(ctx).Model(&models.Case{}).Where("id = ? AND "+unsealed, r.ID).
+				Updates(map[string]any{"values_enc": c.ValuesEnc, "values": nil})
+			if res.Error != nil {
+				return n, res.Error
 			}
-			n++
+			n += int(res.RowsAffected)
 		}
 	}
 }

@@ -31,7 +31,7 @@ var clauses = []string{
 
 var (
 	clauseRe = regexp.MustCompile(`\b(\d+(?:\.\d+)*)(?:\s*[–-]\s*(\d+(?:\.\d+)*))?`)
-	testRe   = regexp.MustCompile("`(?:([a-z]+)\\.)?((?:Test|Benchmark|Fuzz)[A-Za-z0-9_]*|\\*)`")
+	testRe   = regexp.MustCompile("`(?:([a-z][a-z0-9_]*)\\.)?((?:Test|Benchmark|Fuzz)[A-Za-z0-9_]*|\\*)(?:/[^`]*)?`")
 )
 
 // TestConformanceTable: every leaf clause is covered by a row or named as
@@ -44,8 +44,16 @@ func TestConformanceTable(t *testing.T) {
 	text := string(raw)
 	covered := map[string]bool{}
 	var cited []string
+	inTable := false
 	for _, line := range strings.Split(text, "\n") {
-		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| clause") {
+		if strings.HasPrefix(line, "| clause") {
+			inTable = true
+			continue
+		}
+		if inTable && !strings.HasPrefix(line, "|") {
+			break // the table ends at its first other line
+		}
+		if !inTable || strings.HasPrefix(line, "|---") {
 			continue
 		}
 		cells := strings.Split(line, "|")
@@ -54,12 +62,17 @@ func TestConformanceTable(t *testing.T) {
 		}
 		// Parentheses hold remarks ("(issue 7)", "(预约)"), not clauses.
 		clauseCell := regexp.MustCompile(`\([^)]*\)`).ReplaceAllString(cells[1], "")
+		tests := cells[len(cells)-2]
+		if !testRe.MatchString(tests) {
+			t.Errorf("the row for %q cites no test", strings.TrimSpace(cells[1]))
+			continue // a row without tests covers nothing
+		}
 		for _, m := range clauseRe.FindAllStringSubmatch(clauseCell, -1) {
 			for _, c := range expand(m[1], m[2]) {
 				covered[c] = true
 			}
 		}
-		cited = append(cited, cells[len(cells)-2])
+		cited = append(cited, tests)
 	}
 	notYet := ""
 	if i := strings.Index(text, "## Not yet covered"); i >= 0 {

@@ -44,7 +44,7 @@ const (
 // NewGraphQL builds the GraphQL server. Introspection is on only in dev
 // mode. With an allowlist (persisted), only its operations run; without,
 // clients may use Automatic Persisted Queries (a hash, then the text once).
-func NewGraphQL(root *resolvers.Resolver, dev bool, persisted map[string]string, log *slog.Logger) *handler.Server {
+func NewGraphQL(root *resolvers.Resolver, dev bool, persisted map[string]string, limits RateLimits, log *slog.Logger) *handler.Server {
 	cfg := graph.Config{Resolvers: root}
 	cfg.Directives.Mask = maskDirective
 	cfg.Directives.Admin = adminDirective(root.Audit, root.Snapshot, log)
@@ -104,6 +104,7 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, persisted map[string]string,
 			if len(token) > 7 && strings.EqualFold(token[:7], "bearer ") {
 				token = strings.TrimSpace(token[7:])
 			}
+			ctx = context.WithValue(ctx, websocketKey{}, true)
 			v := viewer.From(ctx).WithToken(token)
 			if _, err := v.RequireUser(ctx); err != nil {
 				// An administrator's ticket opens a socket too (customer
@@ -119,6 +120,16 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, persisted map[string]string,
 	// Every operation gets its own dataloaders: a websocket carries many,
 	// and a cache as old as the connection would serve stale rows.
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		// An operation over a websocket never passed the HTTP limits (only
+		// the upgrade did): each is counted here.
+		if ws, _ := ctx.Value(websocketKey{}).(bool); ws {
+			v := viewer.From(ctx)
+			if ok, _ := limits.Check(v.IP, v.Token); !ok {
+				rateLimited.Inc()
+				return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{Message: "请求过于频繁，请稍后再试。",
+					Extensions: map[string]any{"code": models.ECodeRateLimited}}}})
+			}
+		}
 		return next(loaders.Fresh(ctx, root.Catalogue, root.Cases, root.Files))
 	})
 	srv.AddTransport(transport.Options{})
@@ -136,6 +147,7 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, persisted map[string]string,
 		srv.Use(persistedOnly{queries: persisted})
 	} else {
 		// Each entry is a query text of at most MaxQueryBytes.
+		srv.Use(persistedShape{})
 		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	}
 	// Shape limits first: the complexity calculation expands fragments.
@@ -235,6 +247,7 @@ var frameworkMessages = map[string]string{
 	"PERSISTED_QUERY_NOT_FOUND":     "未找到持久化查询，请发送完整查询。",
 	"PERSISTED_QUERY_NOT_SUPPORTED": "不支持持久化查询。",
 	codePersistedOnly:               "生产环境只执行已登记的查询，请使用客户端发布的版本。",
+	codePersistedInvalid:            "持久化查询参数不正确：persistedQuery 应为 {version: 1, sha256Hash: 查询语句的 SHA-256}。",
 }
 
 // presenter is the one error presenter: application errors show their code
@@ -284,6 +297,9 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		return gerr
 	}
 }
+
+// websocketKey marks the context of a websocket connection's operations.
+type websocketKey struct{}
 
 // Codes of the operation checks below.
 const (

@@ -22,8 +22,8 @@ func wantsGraphQLResponse(r *http.Request) bool {
 // Every other answer passes untouched and unbuffered.
 func MediaStatus(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
-			next.ServeHTTP(w, r) // websockets
+		if r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			next.ServeHTTP(w, r) // a websocket's operations answer on the socket
 			return
 		}
 		mw := &mediaWriter{ResponseWriter: w, graphqlResponse: wantsGraphQLResponse(r)}

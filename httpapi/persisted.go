@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -74,5 +75,55 @@ func (p persistedOnly) MutateOperationParameters(_ context.Context, raw *graphql
 	}
 	raw.Query = q
 	delete(raw.Extensions, "persistedQuery")
+	return nil
+}
+
+// codePersistedInvalid answers a persistedQuery extension that is not one.
+const codePersistedInvalid = "PERSISTED_QUERY_INVALID"
+
+// persistedShape checks the persistedQuery extension before gqlgen's
+// Automatic Persisted Queries read it, so a malformed one is the client's
+// error with its own code, not an internal one: an object of version 1
+// with a 64-hex SHA-256, which is the query's when both are sent.
+type persistedShape struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationParameterMutator
+} = persistedShape{}
+
+func (persistedShape) ExtensionName() string                   { return "PersistedQueryShape" }
+func (persistedShape) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (persistedShape) MutateOperationParameters(_ context.Context, raw *graphql.RawParams) *gqlerror.Error {
+	v, present := raw.Extensions["persistedQuery"]
+	if !present {
+		return nil
+	}
+	invalid := func(why string) *gqlerror.Error {
+		err := gqlerror.Errorf("persistedQuery: %s", why)
+		errcode.Set(err, codePersistedInvalid)
+		return err
+	}
+	pq, ok := v.(map[string]any)
+	if !ok {
+		return invalid("not an object")
+	}
+	// JSON numbers arrive as float64 or json.Number, depending on the decoder.
+	if fmt.Sprint(pq["version"]) != "1" {
+		return invalid("version must be 1")
+	}
+	hash, _ := pq["sha256Hash"].(string)
+	if len(hash) != 64 {
+		return invalid("sha256Hash must be 64 hex digits")
+	}
+	if _, err := hex.DecodeString(hash); err != nil {
+		return invalid("sha256Hash must be 64 hex digits")
+	}
+	if raw.Query != "" {
+		if sum := sha256.Sum256([]byte(raw.Query)); hex.EncodeToString(sum[:]) != strings.ToLower(hash) {
+			return invalid("sha256Hash is not the query's")
+		}
+	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/time/rate"
 )
 
@@ -22,30 +23,24 @@ type Limiter interface {
 	Allow(key string) (ok bool, retryAfter time.Duration)
 }
 
-// Local is a Limiter with a token bucket per key in this process. Buckets
-// idle for a while are dropped, so a flood of keys does not grow it for
-// ever.
+// Local is a Limiter with a token bucket per key in this process, kept in
+// a bounded LRU: a flood of new keys (rotated addresses, made-up tickets)
+// evicts the least recently seen buckets — which were full anyway, or
+// soon would be — and never grows memory or slows the other callers.
 type Local struct {
-	limit rate.Limit
-	burst int
-	now   func() time.Time
-
+	limit   rate.Limit
+	burst   int
+	now     func() time.Time
 	mu      sync.Mutex
-	buckets map[string]*bucket
-	swept   time.Time
-}
-
-type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
+	buckets *expirable.LRU[string, *rate.Limiter]
 }
 
 // idle is how long an unused bucket is kept; a bucket idle that long is
 // full again anyway.
 const idle = 10 * time.Minute
 
-// maxBuckets bounds the map between sweeps: past it, a sweep runs at once.
-const maxBuckets = 200_000
+// maxBuckets bounds the buckets kept.
+const maxBuckets = 100_000
 
 // NewLocal returns a limiter of perSecond tokens a second, burst at most.
 // perSecond ≤ 0 lets everything through.
@@ -53,7 +48,8 @@ func NewLocal(perSecond float64, burst int) *Local {
 	if burst < 1 {
 		burst = 1
 	}
-	return &Local{limit: rate.Limit(perSecond), burst: burst, now: time.Now, buckets: map[string]*bucket{}}
+	return &Local{limit: rate.Limit(perSecond), burst: burst, now: time.Now,
+		buckets: expirable.NewLRU[string, *rate.Limiter](maxBuckets, nil, idle)}
 }
 
 // Allow implements Limiter.
@@ -62,23 +58,16 @@ func (l *Local) Allow(key string) (bool, time.Duration) {
 		return true, 0
 	}
 	now := l.now()
+	// Get-or-add as one step (both O(1)), so two first requests of a key
+	// share one bucket.
 	l.mu.Lock()
-	if now.Sub(l.swept) > idle || len(l.buckets) > maxBuckets {
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > idle {
-				delete(l.buckets, k)
-			}
-		}
-		l.swept = now
+	b, ok := l.buckets.Get(key)
+	if !ok {
+		b = rate.NewLimiter(l.limit, l.burst)
+		l.buckets.Add(key, b)
 	}
-	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.buckets[key] = b
-	}
-	b.seen = now
 	l.mu.Unlock()
-	r := b.lim.ReserveN(now, 1)
+	r := b.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		return false, d

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -41,17 +42,13 @@ func TestRefusalsDoNotDrain(t *testing.T) {
 	}
 }
 
-func TestIdleBucketsDropped(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
+func TestKeyFloodStaysBounded(t *testing.T) {
 	l := NewLocal(1, 1)
-	l.now = func() time.Time { return now }
-	for _, k := range []string{"a", "b", "c"} {
-		l.Allow(k)
+	for i := range maxBuckets + 5000 {
+		l.Allow(strconv.Itoa(i))
 	}
-	now = now.Add(idle + time.Minute)
-	l.Allow("d")
-	if n := len(l.buckets); n != 1 {
-		t.Fatalf("%d buckets after a sweep, want 1", n)
+	if n := l.buckets.Len(); n > maxBuckets {
+		t.Fatalf("%d buckets, bound %d", n, maxBuckets)
 	}
 }
 

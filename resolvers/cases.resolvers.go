@@ -13,6 +13,7 @@ import (
 	"govmobile/loaders"
 	"govmobile/models"
 	"govmobile/viewer"
+	"log/slog"
 )
 
 // ID is the resolver for the id field.
@@ -39,7 +40,10 @@ func (r *caseResolver) Status(ctx context.Context, obj *models.Case) (cases.Stat
 func (r *caseResolver) Values(ctx context.Context, obj *models.Case) ([]*model.FormValue, error) {
 	values, err := r.Cases.ValuesOf(obj)
 	if err != nil {
-		return nil, err
+		// A damaged row must not take down the list it is in: its form
+		// shows empty, and operators are alerted by the log.
+		slog.Default().ErrorContext(ctx, "case values do not open", "case", obj.ID, "err", err)
+		return formValues(nil), nil
 	}
 	return formValues(values), nil
 }
