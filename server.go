@@ -131,20 +131,9 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 	if o.rateIP < 0 || o.rateTicket < 0 {
 		return cfg, fmt.Errorf("--rate-ip and --rate-ticket (RATE_IP, RATE_TICKET): want a number, 0 (no limit) or more")
 	}
-	for _, c := range strings.Split(o.trustedProxies, ",") {
-		if c = strings.TrimSpace(c); c == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(c)
-		if err != nil {
-			if a, aerr := netip.ParseAddr(c); aerr == nil {
-				p, err = a.Prefix(a.BitLen())
-			}
-		}
-		if err != nil {
-			return cfg, fmt.Errorf("--trusted-proxies: %q is not a CIDR or an address", c)
-		}
-		cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+	var err error
+	if cfg.TrustedProxies, err = prefixes("trusted-proxies", o.trustedProxies); err != nil {
+		return cfg, err
 	}
 	if o.eventRetention < 9*24*time.Hour {
 		return cfg, fmt.Errorf("--event-retention: want at least 216h (9 days: events may arrive 7 days late), got %s", o.eventRetention)
@@ -152,20 +141,8 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 	if o.payURL != "" && o.payKey == "" {
 		return cfg, fmt.Errorf("--pay-channel-url needs --pay-channel-public-key")
 	}
-	for _, c := range strings.Split(o.outboundAllow, ",") {
-		if c = strings.TrimSpace(c); c == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(c)
-		if err != nil {
-			if a, aerr := netip.ParseAddr(c); aerr == nil {
-				p, err = a.Prefix(a.BitLen())
-			}
-		}
-		if err != nil {
-			return cfg, fmt.Errorf("--outbound-allow: %q is not a CIDR or an address", c)
-		}
-		cfg.OutboundAllow = append(cfg.OutboundAllow, p)
+	if cfg.OutboundAllow, err = prefixes("outbound-allow", o.outboundAllow); err != nil {
+		return cfg, err
 	}
 	for _, w := range strings.Split(o.whitelist, ",") {
 		if w = strings.TrimSpace(w); w != "" {
@@ -277,4 +254,25 @@ func run(ctx context.Context, cfg app.Config, seed bool, synthetic int) error {
 	}
 	cfg.Logger.Info("govmobile listening", "addr", cfg.Addr, "dialect", a.Dialect, "dev", cfg.Dev)
 	return a.Serve(ctx)
+}
+
+// prefixes reads a flag's comma-separated CIDRs or addresses.
+func prefixes(flag, list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, c := range strings.Split(list, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(c); aerr == nil {
+				p, err = a.Prefix(a.BitLen())
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %q is not a CIDR or an address", flag, c)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
