@@ -178,7 +178,28 @@ func (s *Service) searchMatters(ctx context.Context, f MatterFilter, order Matte
 // statement, and the count statement when withCount is set (kept per
 // catalogue generation). A keyword here is a LIKE scan, kept as the
 // baseline the search benchmarks compare against.
+//
+// A page without a keyword — the home page, the navigation's lists — is
+// kept per catalogue generation too, like the counts: it is the same for
+// every caller until the catalogue is written. The page's matters are
+// shared between callers and must not be modified.
 func (s *Service) ListMatters(ctx context.Context, f MatterFilter, order MatterOrder, first int, after *pagination.Cursor, withCount bool) (*MatterPage, error) {
+	if f.Keyword != "" {
+		return s.listMatters(ctx, f, order, first, after, withCount)
+	}
+	key := fmt.Sprintf("page|%+v|%+v|%d|%t", f, order, first, withCount)
+	if after != nil {
+		key += fmt.Sprintf("|%s|%v|%d", after.Order, after.Value, after.ID)
+	}
+	page, err := cachedAggregate(s, key, func() (*MatterPage, error) { return s.listMatters(ctx, f, order, first, after, withCount) })
+	if err != nil {
+		return nil, err
+	}
+	shared := *page
+	return &shared, nil
+}
+
+func (s *Service) listMatters(ctx context.Context, f MatterFilter, order MatterOrder, first int, after *pagination.Cursor, withCount bool) (*MatterPage, error) {
 	col, ok := orderColumns[order.Field]
 	if !ok {
 		return nil, models.InvalidField("orderBy", "不支持的排序字段。")

@@ -215,7 +215,8 @@ func BenchmarkScaleListMatters(b *testing.B) {
 }
 
 // cacheModes runs each case twice: "cached", as repeated requests see it
-// (counts and navigation are kept until the next catalogue write), and
+// (counts, navigation and — since issue 9's load work — keyword-free pages
+// are kept until the next catalogue write), and
 // "cold", with the catalogue generation moved on before every call, so every
 // count and navigation query really runs.
 var cacheModes = []struct {

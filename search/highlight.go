@@ -2,6 +2,7 @@ package search
 
 import (
 	"html"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -80,7 +81,7 @@ func markRunes(runes []rune, terms []string) []bool {
 			continue
 		}
 		for i := 0; i+len(tr) <= len(lower); i++ {
-			if string(lower[i:i+len(tr)]) == string(tr) {
+			if slices.Equal(lower[i:i+len(tr)], tr) {
 				for j := i; j < i+len(tr); j++ {
 					marks[j] = true
 				}
