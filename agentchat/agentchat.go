@@ -17,6 +17,7 @@ import (
 
 	"govmobile/database"
 	"govmobile/livebus"
+	"govmobile/mask"
 	"govmobile/models"
 	"govmobile/statemachine"
 )
@@ -117,7 +118,9 @@ func text(s string) (string, error) {
 	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }) {
 		return "", models.InvalidField("text", "消息含有无法识别的字符。")
 	}
-	return s, nil
+	// Identity numbers and phones typed into a line are masked before it
+	// is stored or shown (SPEC §4, 9.4.5).
+	return mask.Text(s), nil
 }
 
 // Start opens a chat for the citizen with their first line, into the

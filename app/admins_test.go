@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -164,4 +165,66 @@ func adminAccountsOf(t *testing.T, b *backend, ticket string) []adminOut {
 		list = append(list, e.Node)
 	}
 	return list
+}
+
+// TestDepartmentManagersManageTheirDepartmentOnly: an administrator of a
+// department who may manage accounts creates, lists and changes accounts of
+// their own department only — never of another department of the region.
+func TestDepartmentManagersManageTheirDepartmentOnly(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		var ags []models.Agency
+		if err := b.app.DB.Where("region_code LIKE ?", "3301%").Order("id").Limit(2).Find(&ags).Error; err != nil || len(ags) < 2 {
+			t.Fatalf("two agencies of 杭州: %v", err)
+		}
+		mine, theirs := ags[0], ags[1]
+		manager := b.scopedAdmin(t, "330100", mine.ID, "admins.manage", "cases.handle")
+		b.scopedAdmin(t, "330100", theirs.ID, "cases.handle")
+		var otherID string
+		for _, a := range adminAccountsOf(t, b, b.adminTicket(t)) {
+			if strings.HasPrefix(a.Username, "region330100_") {
+				otherID = a.ID // the newest such account: the other department's
+				break
+			}
+		}
+		if otherID == "" {
+			t.Fatal("the other department's administrator is not listed")
+		}
+		create := `mutation($in: CreateAdminInput!) { createAdmin(input: $in) { admin { id agency { id } } } }`
+		name := fmt.Sprintf("dept%d", seq.Add(1))
+		expectCode(t, b.gql(t, manager, create, map[string]any{"in": map[string]any{"username": name + "x", "password": "Dept-Pass-2026",
+			"agencyId": gid("Agency", theirs.ID)}}), models.ECodeForbidden)
+		// Without an agency the new account is the manager's department's.
+		var made struct {
+			CreateAdmin struct {
+				Admin struct {
+					ID     string
+					Agency *struct{ ID string }
+				}
+			}
+		}
+		b.gql(t, manager, create, map[string]any{"in": map[string]any{"username": name, "password": "Dept-Pass-2026"}}).decode(t, &made)
+		if made.CreateAdmin.Admin.Agency == nil || made.CreateAdmin.Admin.Agency.ID != gid("Agency", mine.ID) {
+			t.Fatalf("the new account is not of the manager's department: %+v", made)
+		}
+		update := `mutation($in: UpdateAdminInput!) { updateAdmin(input: $in) { admin { disabled } } }`
+		expectCode(t, b.gql(t, manager, update, map[string]any{"in": map[string]any{"adminId": otherID, "disabled": true}}), models.ECodeNotFound)
+		expectCode(t, b.gql(t, manager, update, map[string]any{"in": map[string]any{"adminId": made.CreateAdmin.Admin.ID,
+			"agencyId": gid("Agency", theirs.ID)}}), models.ECodeForbidden)
+		var list struct {
+			AdminAccounts struct {
+				Edges []struct {
+					Node struct{ Agency *struct{ ID string } }
+				}
+			}
+		}
+		b.gql(t, manager, `{ adminAccounts(first: 100) { edges { node { agency { id } } } } }`, nil).decode(t, &list)
+		if len(list.AdminAccounts.Edges) == 0 {
+			t.Fatal("the manager sees no accounts")
+		}
+		for _, e := range list.AdminAccounts.Edges {
+			if e.Node.Agency == nil || e.Node.Agency.ID != gid("Agency", mine.ID) {
+				t.Fatalf("a department's manager sees an account of another department: %+v", e.Node)
+			}
+		}
+	})
 }

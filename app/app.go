@@ -201,6 +201,8 @@ type App struct {
 	Chats *agentchat.Service
 	// Audit is the administrators' audit log.
 	Audit *audit.Service
+
+	closeOnce sync.Once
 	// Interfaces keeps apps' source interfaces and the sensitive-word list.
 	Interfaces *iface.Service
 	// Apps keeps service applications through their life cycle.
@@ -671,8 +673,11 @@ func (a *App) housekeeping(ctx context.Context) {
 	}
 }
 
-// Close stops the index applier, closes the index and releases the database.
-func (a *App) Close() {
+// Close stops the index applier, closes the index and releases the database;
+// a second call does nothing.
+func (a *App) Close() { a.closeOnce.Do(a.close) }
+
+func (a *App) close() {
 	if a.eventsRun != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := a.Events.Close(ctx); err != nil {

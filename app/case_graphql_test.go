@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -210,6 +212,57 @@ func (b *backend) adminTicketOf(t testing.TB, agencyID uint64, super bool) strin
 	b.gql(t, "", `mutation($in: AdminLoginInput!) { adminLogin(input: $in) { ticket } }`,
 		map[string]any{"in": map[string]any{"username": name, "password": "Staff-Test-123"}}).decode(t, &out)
 	return out.AdminLogin.Ticket
+}
+
+// TestStaffReadsOfFormsAreAudited (SPEC §4): an administrator shown
+// applicants' forms in clear leaves one audit row per operation naming the
+// cases read; the applicant reading their own leaves none.
+func TestStaffReadsOfFormsAreAudited(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		var m models.Matter
+		if err := b.app.DB.Scopes(onlineMatters).Order("id DESC").First(&m).Error; err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for range 2 {
+			citizen := b.register(t, person(t)).Ticket
+			var out struct{ SubmitApplication struct{ Case caseOut } }
+			b.gql(t, citizen, `mutation($in: SubmitApplicationInput!) { submitApplication(input: $in) { case { id } } }`,
+				map[string]any{"in": map[string]any{"matterId": gid("Matter", m.ID), "values": completeForm}}).decode(t, &out)
+			ids = append(ids, out.SubmitApplication.Case.ID)
+			b.gql(t, citizen, `query MyOwnForms { myCases(first: 5) { edges { node { values { key } } } } }`, nil).decode(t, &struct{}{})
+		}
+		staff := b.staffTicket(t, m.AgencyID)
+		b.gql(t, staff, `query ReadForms { agencyCases(status: SUBMITTED, first: 100) { edges { node { id values { key values } } } } }`, nil).decode(t, &struct{}{})
+		b.gql(t, staff, `query ListOnly { agencyCases(status: SUBMITTED, first: 100) { edges { node { id } } } }`, nil).decode(t, &struct{}{})
+		var logs struct {
+			AuditLogs struct {
+				Edges []struct {
+					Node struct{ Operation, Arguments string }
+				}
+			}
+		}
+		for _, op := range []string{"read:MyOwnForms", "read:ListOnly"} {
+			b.gql(t, b.adminTicket(t), `query($op: String!) { auditLogs(operation: $op, first: 10) { edges { node { operation arguments } } } }`,
+				map[string]any{"op": op}).decode(t, &logs)
+			if len(logs.AuditLogs.Edges) != 0 {
+				t.Fatalf("%s was audited: %+v", op, logs)
+			}
+		}
+		b.gql(t, b.adminTicket(t), `{ auditLogs(operation: "read:ReadForms", first: 10) { edges { node { operation arguments } } } }`, nil).decode(t, &logs)
+		if len(logs.AuditLogs.Edges) != 1 {
+			t.Fatalf("want one audit row for the staff's read, got %+v", logs)
+		}
+		var args struct{ Case []uint64 }
+		if err := json.Unmarshal([]byte(logs.AuditLogs.Edges[0].Node.Arguments), &args); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if !slices.Contains(args.Case, mustKey(t, id)) {
+				t.Fatalf("case %s read but not audited: %s", id, logs.AuditLogs.Edges[0].Node.Arguments)
+			}
+		}
+	})
 }
 
 func TestAgencyStaffHandleCases(t *testing.T) {

@@ -130,6 +130,63 @@ func freshMySQL(dsn string) (string, error) {
 	return cfg.FormatDSN(), nil
 }
 
+// isolatedBackend starts a server of the calling test's own over a fresh
+// database — for MySQL, one beside TEST_MYSQL_DSN's named with "_"+suffix
+// (in CI the account holds every right on govmobile_test%) — for tests whose
+// writes the shared servers' other tests must not see, or that must not see
+// theirs. It is closed, and its database dropped, when the test ends.
+func isolatedBackend(t *testing.T, name, suffix string, mutate func(*app.Config)) *backend {
+	t.Helper()
+	var dropDSN string
+	if name == "mysql" {
+		cfg, err := mysql.ParseDSN(os.Getenv("TEST_MYSQL_DSN"))
+		if err != nil {
+			t.Fatalf("TEST_MYSQL_DSN: %v", err)
+		}
+		if cfg.DBName == "" {
+			cfg.DBName = "govmobile_test"
+		}
+		cfg.DBName += "_" + suffix
+		dsn, err := freshMySQL(cfg.FormatDSN())
+		if err != nil {
+			t.Fatalf("create the test's own database %s (grant the test account all privileges on it): %v", cfg.DBName, err)
+		}
+		dropDSN = dsn
+		inner := mutate
+		mutate = func(c *app.Config) {
+			if inner != nil {
+				inner(c)
+			}
+			c.DatabaseURL = "mysql://" + dsn
+		}
+	}
+	b, err := newApp(name+"-"+suffix, mutate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.name = name // as the shared servers are named: tests branch on it
+	t.Cleanup(func() {
+		b.srv.Close()
+		b.app.Close()
+		os.RemoveAll(b.dir)
+		if dropDSN != "" {
+			dropMySQL(t, dropDSN)
+		}
+	})
+	return b
+}
+
+// eachIsolated runs f as a subtest against a server of its own per database.
+func eachIsolated(t *testing.T, suffix string, mutate func(*app.Config), f func(t *testing.T, b *backend)) {
+	names := []string{"sqlite"}
+	if os.Getenv("TEST_MYSQL_DSN") != "" {
+		names = append(names, "mysql")
+	}
+	for _, n := range names {
+		t.Run(n, func(t *testing.T) { f(t, isolatedBackend(t, n, suffix, mutate)) })
+	}
+}
+
 // allBackends returns the shared servers, one per configured database.
 func allBackends(t *testing.T) []*backend {
 	t.Helper()

@@ -146,11 +146,9 @@ func TestMessagesAndLiveNotifications(t *testing.T) {
 		var mark struct {
 			MarkMessagesRead struct{ Marked, UnreadCount int }
 		}
-		b.gql(t, other, `mutation($in: MarkMessagesReadInput!) { markMessagesRead(input: $in) { marked unreadCount } }`,
-			map[string]any{"in": map[string]any{"messageIds": []string{msgID}}}).decode(t, &mark)
-		if mark.MarkMessagesRead.Marked != 0 {
-			t.Fatal("another user marked Erin's message read")
-		}
+		// Another user naming Erin's message is refused outright.
+		expectCode(t, b.gql(t, other, `mutation($in: MarkMessagesReadInput!) { markMessagesRead(input: $in) { marked unreadCount } }`,
+			map[string]any{"in": map[string]any{"messageIds": []string{msgID}}}), models.ECodeNotFound)
 		var node struct{ Node *struct{ ID string } }
 		b.gql(t, other, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": msgID}).decode(t, &node)
 		if node.Node != nil {

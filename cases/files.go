@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -181,7 +182,7 @@ func (f *Files) Content(digest string) (*os.File, error) {
 func (f *Files) keep(content io.Reader, rule Rule) (kind string, size int64, digest string, err error) {
 	tmp, err := os.CreateTemp(f.dir, "upload-*")
 	if err != nil {
-		return "", 0, "", err
+		return "", 0, "", storageError(err)
 	}
 	defer os.Remove(tmp.Name()) // after the rename, a no-op
 	defer tmp.Close()
@@ -195,7 +196,12 @@ func (f *Files) keep(content io.Reader, rule Rule) (kind string, size int64, dig
 		return "", 0, "", models.InvalidField("file", "只能上传 "+rule.TypesText+" 格式的文件。")
 	}
 	h := sm3.New()
-	size, err = io.Copy(io.MultiWriter(tmp, h), io.LimitReader(br, rule.MaxBytes+1))
+	out := &recordingWriter{w: tmp}
+	size, err = io.Copy(io.MultiWriter(out, h), io.LimitReader(br, rule.MaxBytes+1))
+	if out.err != nil {
+		// The store failed, not the client (a full disk): nothing is kept.
+		return "", 0, "", storageError(out.err)
+	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) || size > rule.MaxBytes {
 		return "", 0, "", models.InvalidField("file", fmt.Sprintf("单个文件不能超过%d MB。", rule.MaxBytes>>20))
@@ -208,16 +214,45 @@ func (f *Files) keep(content io.Reader, rule Rule) (kind string, size int64, dig
 		return "", 0, "", models.InvalidField("file", "文件是空的。")
 	}
 	if err := tmp.Sync(); err != nil {
-		return "", 0, "", err
+		return "", 0, "", storageError(err)
 	}
 	if err := tmp.Close(); err != nil {
-		return "", 0, "", err
+		return "", 0, "", storageError(err)
 	}
 	digest = fmt.Sprintf("%x", h.Sum(nil))
 	if err := os.Rename(tmp.Name(), filepath.Join(f.dir, digest)); err != nil {
-		return "", 0, "", err
+		return "", 0, "", storageError(err)
 	}
 	return kind, size, digest, nil
+}
+
+// recordingWriter keeps the error of its writer, so that a failure to
+// store (the server's) is told from a failure to read the upload (the
+// client's), which io.Copy reports alike.
+type recordingWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (r *recordingWriter) Write(p []byte) (int, error) {
+	n, err := r.w.Write(p)
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// errStorageFull answers an upload the store has no room for: the client
+// may send it again later (issue 9: a full disk for uploads).
+var errStorageFull = models.Errorf(models.ECodeUnavailable, "服务器存储空间已满，暂时无法保存文件，请稍后再试。")
+
+// storageError is a failure of the store: a full disk or quota is
+// UNAVAILABLE, anything else internal.
+func storageError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return errStorageFull
+	}
+	return fmt.Errorf("store file: %w", err)
 }
 
 // admits checks a case takes another file of the rule's kind: its status

@@ -11,6 +11,7 @@ import (
 	"govmobile/database"
 	"govmobile/evaluation"
 	"govmobile/idempotency"
+	"govmobile/mask"
 	"govmobile/messages"
 	"govmobile/models"
 	"govmobile/search"
@@ -93,7 +94,10 @@ func text(field, name, s string, max int, multiline bool) (string, error) {
 	if multiline {
 		allowed = "\n\r\t"
 	}
-	return validate.Text(field, name, s, max, allowed)
+	s, err := validate.Text(field, name, s, max, allowed)
+	// Identity numbers and phones typed into the text are masked before it
+	// is stored or shown (SPEC §4, 9.4.5).
+	return mask.Text(s), err
 }
 
 // resolveAgency fills the agency from the matter (a matter's agency is the

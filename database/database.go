@@ -5,14 +5,19 @@ package database
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -131,6 +136,19 @@ func Open(cfg Config) (*gorm.DB, Dialect, error) {
 		if !strings.Contains(driverDSN, "clientFoundRows=") {
 			driverDSN += sep(driverDSN) + "clientFoundRows=true"
 		}
+		// A database that does not answer the dial (a dropped network
+		// rather than a refused connection) is given up on after a few
+		// seconds, so requests answer UNAVAILABLE well within their own
+		// time limit.
+		if !strings.Contains(driverDSN, "timeout=") {
+			driverDSN += sep(driverDSN) + "timeout=5s"
+		}
+		// The driver's own complaints (a connection found dropped, as in a
+		// database outage) go to the structured log, not to stderr as
+		// plain lines among the JSON ones.
+		if cfg.Logger != nil {
+			_ = mysqldriver.SetLogger(driverLogger{cfg.Logger})
+		}
 		db, err = gorm.Open(mysql.New(mysql.Config{DSN: driverDSN, DefaultStringSize: 191}), gcfg)
 		if err != nil {
 			return nil, "", fmt.Errorf("open mysql: %w", err)
@@ -188,6 +206,11 @@ func Ping(ctx context.Context, db *gorm.DB) error {
 	}
 	return sqlDB.PingContext(ctx)
 }
+
+// driverLogger adapts the MySQL driver's logger to slog.
+type driverLogger struct{ log *slog.Logger }
+
+func (l driverLogger) Print(v ...any) { l.log.Warn("mysql driver", "msg", fmt.Sprint(v...)) }
 
 // slogLogger adapts gorm's logger to slog: errors and slow statements only.
 type slogLogger struct {
@@ -261,6 +284,33 @@ func Retryable(err error) bool {
 		return me.Number == 1213 || me.Number == 1205
 	}
 	return err != nil && strings.Contains(err.Error(), "database is locked")
+}
+
+// Unavailable reports whether err says the database could not be reached
+// or went away mid-statement (refused, reset or timed-out connections, a
+// connection the driver found broken, a server shutting down or refusing
+// more connections, a full disk under SQLite), not that the statement was
+// wrong: the client is told to try again later (UNAVAILABLE), not that the
+// server failed (INTERNAL). Any network failure counts: one that reached
+// the presenter unmapped is as much "try again later". Found by the
+// database outage test of issue 9.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var me *mysqldriver.MySQLError
+	if errors.As(err, &me) {
+		// ER_CON_COUNT_ERROR, ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED
+		// (MariaDB), ER_CLIENT_INTERACTION_TIMEOUT.
+		return me.Number == 1040 || me.Number == 1053 || me.Number == 1927 || me.Number == 4031
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysqldriver.ErrInvalidConn) ||
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	return strings.Contains(err.Error(), "database or disk is full")
 }
 
 // Transaction runs f in a transaction on db, and runs it again (a few

@@ -13,6 +13,7 @@ import (
 	"govmobile/cases"
 	"govmobile/database"
 	"govmobile/idempotency"
+	"govmobile/mask"
 	"govmobile/messages"
 	"govmobile/models"
 	"govmobile/validate"
@@ -94,7 +95,10 @@ func (in *Input) clean() error {
 // text trims a free text and checks its length and characters (line
 // breaks allowed).
 func text(field, name, s string, max int) (string, error) {
-	return validate.Text(field, name, s, max, "\n")
+	s, err := validate.Text(field, name, s, max, "\n")
+	// Identity numbers and phones typed into the text are masked before it
+	// is stored or shown (SPEC §4, 9.4.5).
+	return mask.Text(s), err
 }
 
 // subject is what an evaluation is about, for the statistics.
@@ -271,6 +275,10 @@ func (s *Service) move(tx *gorm.DB, r *models.Rectification, action Action, by A
 type Handler struct {
 	AdminID  uint64
 	AgencyID uint64
+	// RegionPrefix is the region-code prefix of a platform administrator's
+	// region ("" for a nationwide one): they handle the app ratings and
+	// review the appeals of evaluations of that region only.
+	RegionPrefix string
 }
 
 // canHandle reports whether the handler answers for the rectification: the
@@ -297,10 +305,18 @@ func loadFor(tx *gorm.DB, h Handler, id uint64, reviewing bool) (*models.Rectifi
 		if h.AgencyID != 0 {
 			return nil, models.Errorf(models.ECodeForbidden, "只有平台管理员可以复核申诉。")
 		}
-		return &r, nil
-	}
-	if !h.canHandle(&r) {
+	} else if !h.canHandle(&r) {
 		return nil, errRectificationNotFound
+	}
+	if h.AgencyID == 0 && h.RegionPrefix != "" {
+		// A platform administrator of a region: of its evaluations only.
+		var region []string
+		if err := tx.Model(&models.Evaluation{}).Where("id = ?", r.EvaluationID).Pluck("region_code", &region).Error; err != nil {
+			return nil, err
+		}
+		if len(region) != 1 || !strings.HasPrefix(region[0], h.RegionPrefix) {
+			return nil, errRectificationNotFound
+		}
 	}
 	return &r, nil
 }
@@ -472,6 +488,9 @@ func (s *Service) Rectifications(ctx context.Context, h Handler, status Status, 
 		q = q.Where("agency_id = ?", h.AgencyID)
 	default:
 		q = q.Where("agency_id = 0")
+	}
+	if h.AgencyID == 0 && h.RegionPrefix != "" {
+		q = q.Where("evaluation_id IN (?)", s.db.Model(&models.Evaluation{}).Select("id").Where("region_code LIKE ?", h.RegionPrefix+"%"))
 	}
 	if status != "" {
 		q = q.Where("status = ?", string(status))

@@ -14,6 +14,7 @@ import (
 
 	"govmobile/cases"
 	"govmobile/consult"
+	"govmobile/database"
 	"govmobile/models"
 	"govmobile/permission"
 	"govmobile/resolvers"
@@ -187,10 +188,15 @@ func fileViewer(r *http.Request, staffPermission string) (cases.Viewer, error) {
 }
 
 // writeAppError answers with an application error's code and message; any
-// other error is logged and answered as INTERNAL without its detail.
+// other error is logged and answered as INTERNAL without its detail, except
+// a database out of reach (database.Unavailable): UNAVAILABLE, 503.
 func writeAppError(w http.ResponseWriter, log *slog.Logger, err error) {
 	var e *models.Error
-	if !errors.As(err, &e) {
+	if !errors.As(err, &e) && database.Unavailable(err) {
+		log.Warn("file endpoint: database unavailable", "err_type", fmt.Sprintf("%T", err))
+		e = models.Errorf(models.ECodeUnavailable, msgUnavailable)
+	}
+	if e == nil {
 		log.Error("file endpoint failed", "err", err)
 		writeError(w, http.StatusInternalServerError, models.ECodeInternal, "服务器内部错误，请稍后再试。")
 		return
@@ -198,6 +204,7 @@ func writeAppError(w http.ResponseWriter, log *slog.Logger, err error) {
 	status := map[string]int{
 		models.ECodeUnauthenticated: http.StatusUnauthorized, models.ECodeForbidden: http.StatusForbidden,
 		models.ECodeNotFound: http.StatusNotFound, models.ECodeConflict: http.StatusConflict,
+		models.ECodeRateLimited: http.StatusTooManyRequests, models.ECodeUnavailable: http.StatusServiceUnavailable,
 	}[e.Code]
 	if status == 0 {
 		status = http.StatusBadRequest

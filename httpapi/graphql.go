@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"govmobile/audit"
+	"govmobile/database"
 	"govmobile/graph"
 	"govmobile/graph/model"
 	"govmobile/loaders"
@@ -111,6 +112,10 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, persisted map[string]string,
 				// service agents follow their chats); each subscription
 				// checks who may receive it.
 				if _, aerr := v.RequireAdmin(ctx); aerr != nil {
+					// graphql-transport-ws: a refused connection_init
+					// closes the socket with 4403 Forbidden, so a client
+					// tells a refusal from a dropped connection.
+					ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4403), "Forbidden")
 					return ctx, nil, err
 				}
 			}
@@ -130,7 +135,13 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, persisted map[string]string,
 					Extensions: map[string]any{"code": models.ECodeRateLimited}}}})
 			}
 		}
-		return next(loaders.Fresh(ctx, root.Catalogue, root.Cases, root.Files))
+		ctx = audit.WithReads(loaders.Fresh(ctx, root.Catalogue, root.Cases, root.Files))
+		respond := next(ctx)
+		return func(ctx context.Context) *graphql.Response {
+			resp := respond(ctx)
+			flushReads(ctx, root.Audit, log)
+			return resp
+		}
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -160,6 +171,31 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, persisted map[string]string,
 		return errors.New("internal panic")
 	})
 	return srv
+}
+
+// flushReads writes the personal data an administrator read in clear
+// during the operation (or, on a subscription, since its last event) to the
+// audit log (SPEC §4).
+func flushReads(ctx context.Context, log *audit.Service, logger *slog.Logger) {
+	if log == nil || !graphql.HasOperationContext(ctx) {
+		return
+	}
+	v := viewer.From(ctx)
+	a, err := v.RequireAdmin(ctx)
+	if err != nil {
+		return // only administrators' reads are collected
+	}
+	rc := graphql.GetOperationContext(ctx)
+	name := rc.OperationName
+	if name == "" && rc.Operation != nil {
+		name = rc.Operation.Name
+	}
+	if name == "" {
+		name = "anonymous"
+	}
+	if err := log.FlushReads(ctx, a, name, v.IP); err != nil {
+		logger.ErrorContext(ctx, "audit log write failed", "operation", "read:"+name, "admin", a.ID, "err", err)
+	}
 }
 
 // adminDirective implements @admin(permission:): the field runs only for a
@@ -250,6 +286,10 @@ var frameworkMessages = map[string]string{
 	codePersistedInvalid:            "持久化查询参数不正确：persistedQuery 应为 {version: 1, sha256Hash: 查询语句的 SHA-256}。",
 }
 
+// msgUnavailable answers a request that failed because the database could
+// not be reached (database.Unavailable): the client may try again shortly.
+const msgUnavailable = "服务暂时不可用，请稍后再试。"
+
 // presenter is the one error presenter: application errors show their code
 // and message; framework errors get a Chinese message and BAD_USER_INPUT with
 // the parser's own words as detail; anything else is internal, logged with
@@ -284,6 +324,12 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			gerr.Message = "请求处理超时，请稍后再试。"
+			gerr.Extensions = map[string]any{"code": models.ECodeUnavailable}
+			return gerr
+		}
+		if database.Unavailable(err) {
+			log.WarnContext(ctx, "database unavailable", "request_id", RequestID(ctx), "err_type", fmt.Sprintf("%T", err), "path", gerr.Path.String())
+			gerr.Message = msgUnavailable
 			gerr.Extensions = map[string]any{"code": models.ECodeUnavailable}
 			return gerr
 		}

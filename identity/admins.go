@@ -261,10 +261,13 @@ func setRoles(tx *gorm.DB, adminID uint64, roleIDs []uint64) error {
 
 // Admins is a page of administrators, newest first, optionally only those
 // within a region-code prefix.
-func (s *Service) Admins(ctx context.Context, regionPrefix string, first int, afterID uint64) ([]*models.Admin, int64, error) {
+func (s *Service) Admins(ctx context.Context, regionPrefix string, agencyID uint64, first int, afterID uint64) ([]*models.Admin, int64, error) {
 	q := s.db.WithContext(ctx).Model(&models.Admin{})
 	if regionPrefix != "" {
 		q = q.Where("region_code LIKE ?", regionPrefix+"%")
+	}
+	if agencyID != 0 {
+		q = q.Where("agency_id = ?", agencyID)
 	}
 	return database.NewestFirst[models.Admin](q, first, afterID)
 }

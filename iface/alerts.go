@@ -100,8 +100,9 @@ const (
 )
 
 // Alerts is a page of alerts, newest first: of one status when given, of
-// interfaces of apps within a region-code prefix when given.
-func (s *Service) Alerts(ctx context.Context, status AlertStatus, interfaceID uint64, regionPrefix string, first int, afterID uint64) ([]*models.InterfaceAlert, int64, error) {
+// interfaces of apps within a region-code prefix and of one department
+// (agencyID ≠ 0) when given.
+func (s *Service) Alerts(ctx context.Context, status AlertStatus, interfaceID uint64, regionPrefix string, agencyID uint64, first int, afterID uint64) ([]*models.InterfaceAlert, int64, error) {
 	q := s.db.WithContext(ctx).Model(&models.InterfaceAlert{})
 	if status != "" {
 		q = q.Where("status = ?", string(status))
@@ -109,9 +110,8 @@ func (s *Service) Alerts(ctx context.Context, status AlertStatus, interfaceID ui
 	if interfaceID != 0 {
 		q = q.Where("interface_id = ?", interfaceID)
 	}
-	if regionPrefix != "" {
-		q = q.Where("interface_id IN (?)", s.db.Model(&models.SourceInterface{}).Select("id").
-			Where("app_id IN (?)", s.db.Model(&models.App{}).Select("id").Where("region_code LIKE ?", regionPrefix+"%")))
+	if apps := s.appsWithin(regionPrefix, agencyID); apps != nil {
+		q = q.Where("interface_id IN (?)", s.db.Model(&models.SourceInterface{}).Select("id").Where("app_id IN (?)", apps))
 	}
 	return database.NewestFirst[models.InterfaceAlert](q, first, afterID)
 }

@@ -367,11 +367,12 @@ func (s *Service) Get(ctx context.Context, id uint64) (*models.SourceInterface, 
 }
 
 // List is a page of interfaces, newest first, optionally of one app, of
-// apps within a region-code prefix, and of one status.
-func (s *Service) List(ctx context.Context, appID uint64, regionPrefix string, status Status, first int, afterID uint64) ([]*models.SourceInterface, int64, error) {
+// apps within a region-code prefix and of one department (agencyID ≠ 0),
+// and of one status.
+func (s *Service) List(ctx context.Context, appID uint64, regionPrefix string, agencyID uint64, status Status, first int, afterID uint64) ([]*models.SourceInterface, int64, error) {
 	q := s.db.WithContext(ctx).Model(&models.SourceInterface{})
-	if regionPrefix != "" {
-		q = q.Where("app_id IN (?)", s.db.Model(&models.App{}).Select("id").Where("region_code LIKE ?", regionPrefix+"%"))
+	if apps := s.appsWithin(regionPrefix, agencyID); apps != nil {
+		q = q.Where("app_id IN (?)", apps)
 	}
 	if appID != 0 {
 		q = q.Where("app_id = ?", appID)
@@ -380,6 +381,23 @@ func (s *Service) List(ctx context.Context, appID uint64, regionPrefix string, s
 		q = q.Where("status = ?", string(status))
 	}
 	return database.NewestFirst[models.SourceInterface](q, first, afterID)
+}
+
+// appsWithin is the IDs of the apps of a region (its code prefix) and, for
+// a department's administrator (agencyID ≠ 0), of that department; nil when
+// neither narrows.
+func (s *Service) appsWithin(regionPrefix string, agencyID uint64) *gorm.DB {
+	if regionPrefix == "" && agencyID == 0 {
+		return nil
+	}
+	q := s.db.Model(&models.App{}).Select("id")
+	if regionPrefix != "" {
+		q = q.Where("region_code LIKE ?", regionPrefix+"%")
+	}
+	if agencyID != 0 {
+		q = q.Where("agency_id = ?", agencyID)
+	}
+	return q
 }
 
 func truncate(s string, n int) string {

@@ -404,8 +404,14 @@ func (s *Service) Get(ctx context.Context, by Caller, shipmentID uint64) (*Shipm
 // List is a page of the caller's shipments (an applicant's, or the
 // agency's for staff), of one case when caseID is not 0, newest first,
 // first at a time after the given shipment ID (0 for the first page), and
-// their total.
+// their total. A case the caller may not see is NOT_FOUND, as it is for
+// every other use of its ID, not an empty list.
 func (s *Service) List(ctx context.Context, by Caller, caseID uint64, first int, afterID uint64) ([]*Shipment, int64, error) {
+	if caseID != 0 && (by.UserID != 0 || by.AgencyID != 0) {
+		if _, err := s.caseFor(ctx, by, caseID); err != nil {
+			return nil, 0, err
+		}
+	}
 	q := s.db.WithContext(ctx).Model(&models.Shipment{})
 	switch {
 	case by.UserID != 0:

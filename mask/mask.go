@@ -9,7 +9,10 @@
 // It must never split a UTF-8 character.
 package mask
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // Kind names a kind of personal data; the values are the enum values of the
 // schema's @mask(kind:) argument.
@@ -124,4 +127,40 @@ func init() {
 		鮮于 閭丘 顓孫 樂正 壤駟 夾谷 穀梁 東郭 東門 西門 南宮 獨孤 完顏`) {
 		compoundSurnames[s] = true
 	}
+}
+
+// digitRun is a run of digits (an identity number may end in X).
+var digitRun = regexp.MustCompile(`[0-9]+[Xx]?`)
+
+// Text masks the identity numbers and mobile phone numbers a person writes
+// into free text — a consultation, a chat line, a comment — before it is
+// stored or shown (SPEC §4: no identity number or phone in clear at rest;
+// 9.4.5 masking when shown). A run of digits is masked as a number (first
+// four kept, 1101*****) when it is shaped as one: eleven digits starting
+// 13–19 (a mobile phone), fifteen digits (a first-generation identity
+// number), or eighteen ending in a digit or X (a resident identity number).
+// Other runs — case numbers (BJ2026…, sixteen digits), waybills, amounts,
+// dates, landlines with their area code apart — are the citizen's to quote
+// and stay as typed.
+func Text(s string) string {
+	return digitRun.ReplaceAllStringFunc(s, func(run string) string {
+		if personalNumber(run) {
+			return number(run)
+		}
+		return run
+	})
+}
+
+func personalNumber(run string) bool {
+	last := run[len(run)-1]
+	digitsOnly := last != 'X' && last != 'x'
+	switch len(run) {
+	case 11:
+		return digitsOnly && run[0] == '1' && run[1] >= '3'
+	case 15:
+		return digitsOnly
+	case 18:
+		return true
+	}
+	return false
 }

@@ -181,3 +181,26 @@ func FuzzMask(f *testing.F) {
 		}
 	})
 }
+
+// TestText: numbers typed into free text are masked as numbers; shorter
+// digit runs and the words around them are kept.
+func TestText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"我的电话13670232362，请回电。", "我的电话1367*****，请回电。"},
+		{"身份证330106197908233173", "身份证3301*****"},
+		{"证件号11010519491231002X。", "证件号1101*****。"},
+		{"15位证件330106850307451", "15位证件3301*****"},
+		{"窗口排队2小时，办件编号20260101", "窗口排队2小时，办件编号20260101"},
+		{"1367023236", "1367023236"},                                 // ten digits: not a phone
+		{"我的办件BJ2026112700000012还没办好", "我的办件BJ2026112700000012还没办好"}, // a case number stays
+		{"快递单号 SF10234567891", "快递单号 SF10234567891"},                 // 11 digits starting 10: no phone
+		{"电话0571-88808880", "电话0571-88808880"},                       // a landline is no person's
+		{"电话13670232362或13812345678", "电话1367*****或1381*****"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := Text(tt.in); got != tt.want {
+			t.Errorf("Text(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

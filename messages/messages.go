@@ -84,6 +84,17 @@ func (s *Service) Get(ctx context.Context, userID, id uint64) (*models.Message, 
 	return &m, err
 }
 
+// Subscription returns one of the user's subscriptions; another user's is
+// NOT_FOUND.
+func (s *Service) Subscription(ctx context.Context, userID, id uint64) (*models.Subscription, error) {
+	var sub models.Subscription
+	err := s.db.WithContext(ctx).Where("id = ? AND user_id = ?", id, userID).First(&sub).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, models.Errorf(models.ECodeNotFound, "没有找到这个订阅。")
+	}
+	return &sub, err
+}
+
 // Subscriptions lists the user's subscriptions, newest first.
 func (s *Service) Subscriptions(ctx context.Context, userID uint64) ([]*models.Subscription, error) {
 	var out []*models.Subscription
@@ -173,10 +184,23 @@ func (s *Service) Unread(ctx context.Context, userID uint64) (int64, error) {
 }
 
 // MarkRead marks the user's messages read: those listed, or all when ids
-// is empty. Others' IDs are passed over. It returns how many it marked.
+// is empty. A listed ID that is not one of the user's messages is
+// NOT_FOUND and nothing is marked, as for every other use of another's
+// message. It returns how many it marked (one already read is not).
 func (s *Service) MarkRead(ctx context.Context, userID uint64, ids []uint64) (int64, error) {
 	q := s.db.WithContext(ctx).Model(&models.Message{}).Where("user_id = ? AND read_at IS NULL", userID)
 	if len(ids) > 0 {
+		distinct := map[uint64]bool{}
+		for _, id := range ids {
+			distinct[id] = true
+		}
+		var own int64
+		if err := s.db.WithContext(ctx).Model(&models.Message{}).Where("user_id = ? AND id IN ?", userID, ids).Count(&own).Error; err != nil {
+			return 0, err
+		}
+		if own != int64(len(distinct)) {
+			return 0, models.Errorf(models.ECodeNotFound, "没有找到这条消息。")
+		}
 		q = q.Where("id IN ?", ids)
 	}
 	res := q.Update("read_at", time.Now().UTC())

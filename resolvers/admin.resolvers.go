@@ -177,7 +177,7 @@ func (r *mutationResolver) UpdateAdmin(ctx context.Context, input model.UpdateAd
 	if err != nil {
 		return nil, err
 	}
-	if target == nil || !withinRegion(m.Admin.RegionCode, target.RegionCode) {
+	if target == nil || !withinRegion(m.Admin.RegionCode, target.RegionCode) || (m.Admin.AgencyID != 0 && target.AgencyID != m.Admin.AgencyID) {
 		return nil, models.Errorf(models.ECodeNotFound, "没有找到这位管理员。")
 	}
 	in := identity.AdminInput{Disabled: input.Disabled}
@@ -281,7 +281,7 @@ func (r *queryResolver) AdminAccounts(ctx context.Context, first *int, after *st
 		prefix = catalogue.RegionPrefix(reg)
 	}
 	p, err := readIDPage(first, after, "admins", func(n int, afterID uint64) ([]*models.Admin, int64, error) {
-		return r.Identity.Admins(ctx, prefix, n, afterID)
+		return r.Identity.Admins(ctx, prefix, m.Admin.AgencyID, n, afterID)
 	}, func(a *models.Admin) uint64 { return a.ID },
 		func(cur string, a *models.Admin) *model.AdminAccountEdge {
 			return &model.AdminAccountEdge{Cursor: cur, Node: a}

@@ -86,6 +86,17 @@ func (r *Resolver) adminScope(ctx context.Context, m identity.Manager, in *ident
 		}
 		in.AgencyID = &id
 	}
+	if m.Admin.AgencyID != 0 {
+		// A department's manager manages the accounts of their department
+		// only: a new account is theirs, and none moves elsewhere.
+		if in.AgencyID != nil && *in.AgencyID != m.Admin.AgencyID {
+			return models.Errorf(models.ECodeForbidden, "只能设置本部门的管理员。")
+		}
+		if in.Username != "" {
+			own := m.Admin.AgencyID
+			in.AgencyID = &own
+		}
+	}
 	if roleIDs != nil {
 		in.SetRoles = true
 		for _, g := range roleIDs {

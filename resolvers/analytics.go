@@ -76,8 +76,51 @@ func (r *Resolver) analyticsFilter(ctx context.Context, in *model.AnalyticsFilte
 		if f.SubjectKind, f.SubjectID, err = subjectOf("subjectId", *in.SubjectID); err != nil {
 			return f, err
 		}
+		if err := r.subjectInRegion(ctx, a, f.SubjectKind, f.SubjectID); err != nil {
+			return f, err
+		}
 	}
 	return f, nil
+}
+
+// subjectInRegion checks a regional administrator names a subject of their
+// region: a matter of it, or an app (or an app's interface) of it or
+// offered nationwide (its events in the region are theirs). Any other is
+// NOT_FOUND, as one that does not exist; a nationwide administrator names
+// any, deleted ones too.
+func (r *Resolver) subjectInRegion(ctx context.Context, a *models.Admin, kind models.SubjectKind, id uint64) error {
+	if a.RegionCode == "" {
+		return nil
+	}
+	notFound := models.Errorf(models.ECodeNotFound, "没有找到这个统计对象。")
+	appID := id
+	switch kind {
+	case models.SubjectMatter:
+		m, err := r.Catalogue.Matter(ctx, id)
+		if err != nil {
+			return err
+		}
+		if m == nil || !withinRegion(a.RegionCode, m.RegionCode) {
+			return notFound
+		}
+		return nil
+	case models.SubjectInterface:
+		x, err := r.Interfaces.Get(ctx, id)
+		if models.ErrorCode(err) == models.ECodeNotFound {
+			return notFound
+		} else if err != nil {
+			return err
+		}
+		appID = x.AppID
+	}
+	app, err := r.Catalogue.AppAnyState(ctx, appID)
+	if err != nil {
+		return err
+	}
+	if app == nil || (app.RegionCode != "" && !withinRegion(a.RegionCode, app.RegionCode)) {
+		return notFound
+	}
+	return nil
 }
 
 func granularityOr(g *analytics.Granularity) analytics.Granularity {

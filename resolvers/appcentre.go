@@ -75,9 +75,6 @@ func (r *Resolver) appInput(ctx context.Context, a *models.Admin, in *model.AppI
 	if in.Kind != nil {
 		out.Kind = *in.Kind
 	}
-	if !withinRegion(a.RegionCode, out.RegionCode) {
-		return out, models.InvalidField("regionCode", "应用所属区划须在您管辖的行政区划内（全国通用的应用只能由全国管理员创建）。")
-	}
 	agencyID, err := optionalID("agencyId", in.AgencyID, kindAgency)
 	if err != nil {
 		return out, err
@@ -85,14 +82,19 @@ func (r *Resolver) appInput(ctx context.Context, a *models.Admin, in *model.AppI
 	if a.AgencyID != 0 && agencyID != a.AgencyID {
 		agencyID = a.AgencyID // a department's administrator connects apps for that department
 	}
+	// A department outside the administrator's region is NOT_FOUND, as one
+	// that does not exist (checked first: naming it says nothing of it).
 	if agencyID != 0 {
 		ag, err := r.Catalogue.Agency(ctx, agencyID)
 		if err != nil {
 			return out, err
 		}
 		if ag == nil || !withinRegion(a.RegionCode, ag.RegionCode) {
-			return out, models.InvalidField("agencyId", "没有找到这个接入单位，或它不在您管辖的区划内。")
+			return out, models.Errorf(models.ECodeNotFound, "没有找到这个接入单位。")
 		}
+	}
+	if !withinRegion(a.RegionCode, out.RegionCode) {
+		return out, models.InvalidField("regionCode", "应用所属区划须在您管辖的行政区划内（全国通用的应用只能由全国管理员创建）。")
 	}
 	out.AgencyID = agencyID
 	return out, nil

@@ -309,7 +309,7 @@ func (r *mutationResolver) ArchiveAppFeedback(ctx context.Context, input model.A
 	if err != nil {
 		return nil, err
 	}
-	if err := r.appInRegion(ctx, a, f.AppID); err != nil {
+	if err := r.AppInRegion(ctx, a, f.AppID); err != nil {
 		return nil, models.Errorf(models.ECodeNotFound, "没有找到这条优化意见。")
 	}
 	return r.Apps.ArchiveFeedback(ctx, a.ID, id, input.Resolution)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"govmobile/audit"
 	"govmobile/cases"
 	"govmobile/graph/model"
 	"govmobile/loaders"
@@ -193,4 +194,17 @@ func (r *Resolver) caseFiles(ctx context.Context, caseID uint64, kind string) ([
 		}
 	}
 	return out, nil
+}
+
+// noteClearRead records, for the audit log, that an administrator was shown
+// the personal data of an object owned by ownerID in clear (SPEC §4); the
+// owner reading their own is not recorded.
+func (r *Resolver) noteClearRead(ctx context.Context, kind string, ownerID, id uint64) {
+	v := viewer.From(ctx)
+	if u, _ := v.User(ctx); u != nil && u.ID == ownerID {
+		return
+	}
+	if _, err := v.RequireAdmin(ctx); err == nil {
+		audit.NoteRead(ctx, kind, id)
+	}
 }

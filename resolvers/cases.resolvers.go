@@ -45,6 +45,7 @@ func (r *caseResolver) Values(ctx context.Context, obj *models.Case) ([]*model.F
 		slog.Default().ErrorContext(ctx, "case values do not open", "case", obj.ID, "err", err)
 		return formValues(nil), nil
 	}
+	r.noteClearRead(ctx, "case", obj.UserID, obj.ID)
 	return formValues(values), nil
 }
 

@@ -21,7 +21,7 @@ func handler(ctx context.Context) (evaluation.Handler, error) {
 	if err != nil {
 		return evaluation.Handler{}, err
 	}
-	return evaluation.Handler{AdminID: a.ID, AgencyID: a.AgencyID}, nil
+	return evaluation.Handler{AdminID: a.ID, AgencyID: a.AgencyID, RegionPrefix: RegionPrefix(a.RegionCode)}, nil
 }
 
 // rectificationStep runs a step on the rectification with the given global

@@ -44,7 +44,8 @@ func interfacePayload(x *models.SourceInterface, err error) (*model.SourceInterf
 }
 
 // interfaceCall is the calling administrator and the interface's ID.
-// An interface outside the administrator's region (by its app's) is
+// An interface outside the administrator's reach (by its app's: their
+// region, and their department for a department's administrator) is
 // NOT_FOUND, as one that does not exist.
 func (r *Resolver) interfaceCall(ctx context.Context, gid string) (*models.Admin, uint64, error) {
 	a, err := viewer.From(ctx).RequireAdmin(ctx)
@@ -59,7 +60,7 @@ func (r *Resolver) interfaceCall(ctx context.Context, gid string) (*models.Admin
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := r.appInRegion(ctx, a, x.AppID); err != nil {
+	if err := r.AppInRegion(ctx, a, x.AppID); err != nil {
 		return nil, 0, models.Errorf(models.ECodeNotFound, "没有找到这个接口。")
 	}
 	return a, id, nil
@@ -103,7 +104,7 @@ func (r *Resolver) adminRegionPrefix(a *models.Admin) (string, error) {
 }
 
 // alertCall is the calling administrator and an alert's ID; an alert on an
-// interface outside the administrator's region is NOT_FOUND.
+// interface outside the administrator's reach is NOT_FOUND.
 func (r *Resolver) alertCall(ctx context.Context, gid string) (*models.Admin, uint64, error) {
 	a, err := viewer.From(ctx).RequireAdmin(ctx)
 	if err != nil {
@@ -119,7 +120,7 @@ func (r *Resolver) alertCall(ctx context.Context, gid string) (*models.Admin, ui
 	}
 	x, err := r.Interfaces.Get(ctx, al.InterfaceID)
 	if err == nil {
-		err = r.appInRegion(ctx, a, x.AppID)
+		err = r.AppInRegion(ctx, a, x.AppID)
 	}
 	if err != nil {
 		return nil, 0, models.Errorf(models.ECodeNotFound, "没有找到这条预警。")

@@ -60,7 +60,10 @@ func (r *mutationResolver) RegisterInterface(ctx context.Context, input model.Re
 	if err != nil {
 		return nil, err
 	}
-	if err := r.appInRegion(ctx, a, appID); err != nil {
+	if err := r.AppInRegion(ctx, a, appID); err != nil {
+		if models.ErrorCode(err) == models.ECodeForbidden {
+			return nil, errAppNotFound
+		}
 		return nil, err
 	}
 	in := interfaceInput(input.Interface)
@@ -166,6 +169,15 @@ func (r *queryResolver) SourceInterfaces(ctx context.Context, appID *string, sta
 	if err != nil {
 		return nil, err
 	}
+	// An app outside the administrator's reach is NOT_FOUND, not an empty list.
+	if appFilter != 0 {
+		if err := r.AppInRegion(ctx, a, appFilter); err != nil {
+			if models.ErrorCode(err) == models.ECodeForbidden {
+				return nil, errAppNotFound
+			}
+			return nil, err
+		}
+	}
 	prefix, err := r.adminRegionPrefix(a)
 	if err != nil {
 		return nil, err
@@ -175,7 +187,7 @@ func (r *queryResolver) SourceInterfaces(ctx context.Context, appID *string, sta
 		st = *status
 	}
 	p, err := readIDPage(first, after, "interfaces", func(n int, afterID uint64) ([]*models.SourceInterface, int64, error) {
-		return r.Interfaces.List(ctx, appFilter, prefix, st, n, afterID)
+		return r.Interfaces.List(ctx, appFilter, prefix, a.AgencyID, st, n, afterID)
 	}, func(x *models.SourceInterface) uint64 { return x.ID },
 		func(cur string, x *models.SourceInterface) *model.SourceInterfaceEdge {
 			return &model.SourceInterfaceEdge{Cursor: cur, Node: x}
@@ -200,12 +212,19 @@ func (r *queryResolver) InterfaceAlerts(ctx context.Context, status *iface.Alert
 	if err != nil {
 		return nil, err
 	}
+	// An interface outside the administrator's reach is NOT_FOUND, not an
+	// empty list.
+	if ifaceFilter != 0 {
+		if _, _, err := r.interfaceCall(ctx, *interfaceID); err != nil {
+			return nil, err
+		}
+	}
 	var st iface.AlertStatus
 	if status != nil {
 		st = *status
 	}
 	p, err := readIDPage(first, after, "interfaceAlerts", func(n int, afterID uint64) ([]*models.InterfaceAlert, int64, error) {
-		return r.Interfaces.Alerts(ctx, st, ifaceFilter, prefix, n, afterID)
+		return r.Interfaces.Alerts(ctx, st, ifaceFilter, prefix, a.AgencyID, n, afterID)
 	}, func(x *models.InterfaceAlert) uint64 { return x.ID },
 		func(cur string, x *models.InterfaceAlert) *model.InterfaceAlertEdge {
 			return &model.InterfaceAlertEdge{Cursor: cur, Node: x}

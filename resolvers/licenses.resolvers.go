@@ -160,7 +160,9 @@ func (r *mutationResolver) IssueLicense(ctx context.Context, input model.IssueLi
 			return nil, err
 		}
 		if err != nil || c.AgencyID != a.AgencyID || c.UserID != holders[0].ID {
-			return nil, models.InvalidField("caseId", "这个办件不是本部门办理的、这位持证人的办件。")
+			// Another department's case, or another holder's, is NOT_FOUND
+			// to this department, as one that does not exist.
+			return nil, models.Errorf(models.ECodeNotFound, "没有找到本部门办理的、这位持证人的这个办件。")
 		}
 		switch cases.Status(c.Status) {
 		case cases.Accepted, cases.Processing, cases.Completed:

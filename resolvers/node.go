@@ -62,6 +62,8 @@ func (r *Resolver) resolveNode(ctx context.Context, kind, key string) (models.No
 		})
 	case kindMessage:
 		return owned(ctx, func(userID uint64) (*models.Message, error) { return r.Messages.Get(ctx, userID, id) })
+	case kindSub:
+		return owned(ctx, func(userID uint64) (*models.Subscription, error) { return r.Messages.Subscription(ctx, userID, id) })
 	case kindUser:
 		u, err := viewer.From(ctx).User(ctx)
 		if err != nil || u == nil || u.ID != id {

@@ -172,6 +172,14 @@ func (r *paymentOrderResolver) Case(ctx context.Context, obj *models.PaymentOrde
 		}
 		return r.Payments.CaseOf(ctx, obj)
 	}
+	// A case is seen by the staff of the agency handling it, and no other
+	// administrator (agencyStaff): an administrator reaching the order from
+	// above — a region's, the platform's — sees the order, not the form
+	// with the applicant's personal data.
+	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	if err != nil || a.AgencyID == 0 || a.AgencyID != obj.AgencyID {
+		return nil, err
+	}
 	if ok, err := viewer.From(ctx).Allowed(ctx, permission.HandleCases); err != nil || !ok {
 		return nil, err
 	}
