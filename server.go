@@ -34,7 +34,7 @@ func env(name, def string) string {
 type options struct {
 	addr, dataDir, db, adminPassword, masterKeyFile, logLevel, dev string
 	ticketTTL                                                      time.Duration
-	cacheMB, rectificationDays                                     int
+	cacheMB, rectificationDays, maxInflight                        int
 	outboundAllow                                                  string
 	whitelist                                                      string
 	healthInterval, eventRetention                                 time.Duration
@@ -89,6 +89,11 @@ func defineFlags(fs *flag.FlagSet) *options {
 		ticketRate = -1
 	}
 	fs.Float64Var(&o.rateTicket, "rate-ticket", ticketRate, "每个登录票据每秒的请求数上限（可突发两倍），0 为不限 (RATE_TICKET)")
+	inflight, err := strconv.Atoi(env("MAX_INFLIGHT", "0"))
+	if err != nil {
+		inflight = -2 // refused by config: a typo must not lift the bound
+	}
+	fs.IntVar(&o.maxInflight, "max-inflight", inflight, "同时执行的 GraphQL 操作上限，其余按到达顺序排队；0 为每个 CPU 4 个，-1 为不限 (MAX_INFLIGHT)")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "可信的负载均衡或网关地址段（逗号分隔的 CIDR）：来自它们的请求按 X-Forwarded-For 取客户端地址 (TRUSTED_PROXIES)")
 	fs.StringVar(&o.persisted, "persisted-queries", env("PERSISTED_QUERIES", ""), "查询白名单文件（JSON 对象：查询语句的 SHA-256 十六进制 → 查询语句；Apollo、Relay 的清单需转换为此格式）：设置后只执行其中的查询（生产环境）(PERSISTED_QUERIES)")
 	fs.StringVar(&o.carrierURL, "carrier-url", env("CARRIER_URL", ""), "快递公司接口地址（见 logistics/README.md）；不设置时：开发模式使用进程内沙箱快递，否则寄递不可用 (CARRIER_URL)")
@@ -117,7 +122,7 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 		Addr: o.addr, DataDir: o.dataDir, DatabaseURL: o.db, AdminPassword: o.adminPassword,
 		MasterKeyFile: o.masterKeyFile, TicketTTL: o.ticketTTL, Logger: log,
 		ResponseCacheBytes: int64(o.cacheMB) << 20, RectificationDays: o.rectificationDays,
-		EventRetention: o.eventRetention, RateIPPerSecond: o.rateIP, RateTicketPerSecond: o.rateTicket,
+		EventRetention: o.eventRetention, RateIPPerSecond: o.rateIP, RateTicketPerSecond: o.rateTicket, MaxInflight: o.maxInflight,
 		CarrierURL: o.carrierURL, CarrierSecret: o.carrierSecret, CarrierName: o.carrierName,
 		PublicURL: o.publicURL, PayChannelURL: o.payURL, PayChannelPublicKey: o.payKey, PayMerchantID: o.payMerchant,
 	}
@@ -127,6 +132,9 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 			return cfg, fmt.Errorf("--persisted-queries: %w", err)
 		}
 		cfg.PersistedQueries = list
+	}
+	if o.maxInflight < -1 {
+		return cfg, fmt.Errorf("--max-inflight (MAX_INFLIGHT): want a number of operations, 0 (4 per CPU) or -1 (no bound)")
 	}
 	if o.rateIP < 0 || o.rateTicket < 0 {
 		return cfg, fmt.Errorf("--rate-ip and --rate-ticket (RATE_IP, RATE_TICKET): want a number, 0 (no limit) or more")

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +90,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// MaxBodyBytes bounds a GraphQL request body.
 	MaxBodyBytes int64
+	// MaxInflight bounds the GraphQL operations executing at once (the rest
+	// wait their turn, httpapi.Admit); 0 is DefaultInflightPerCPU per CPU,
+	// negative is no bound.
+	MaxInflight int
 	// ResponseCacheBytes is the public response cache's budget; 0 disables it.
 	ResponseCacheBytes int64
 	// SearchPollInterval is how often the search outbox is read for writes
@@ -154,6 +159,9 @@ func (c *Config) Defaults() {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
+	if c.MaxInflight == 0 {
+		c.MaxInflight = DefaultInflightPerCPU * runtime.GOMAXPROCS(0)
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -169,6 +177,12 @@ func (c *Config) Defaults() {
 		c.PayMerchantID = "GOVMOBILE"
 	}
 }
+
+// DefaultInflightPerCPU is how many GraphQL operations execute at once per
+// CPU by default: enough to keep the CPUs busy while some wait on the
+// database, few enough that each runs at nearly full speed (docs/benchmarks.md
+// §9).
+const DefaultInflightPerCPU = 4
 
 // App is a running govmobile.
 type App struct {
@@ -450,6 +464,8 @@ func (a *App) routes() http.Handler {
 	var api http.Handler = httpapi.MediaStatus(gql)
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
 	api = viewer.Middleware(a.Identity, api)
+	// Cache hits do not wait for a turn.
+	api = httpapi.Admit(cfg.MaxInflight, api)
 	if cfg.ResponseCacheBytes > 0 {
 		rc := httpapi.NewResponseCache(publicRootFields, a.Catalogue.Generation, time.Minute, cfg.ResponseCacheBytes)
 		api = rc.Middleware(api)
@@ -476,7 +492,7 @@ func (a *App) routes() http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", httpapi.Observe(log, "graphql", api))
-	files := httpapi.Observe(log, "files", viewer.Middleware(a.Identity, httpapi.Files(a.Files, a.Attachments, log)))
+	files := httpapi.Observe(log, "files", viewer.Middleware(a.Identity, httpapi.Files(a.Files, a.Attachments, a.Audit, log)))
 	mux.Handle("/files", files)
 	mux.Handle("/files/", files)
 	appFiles := httpapi.Observe(log, "app-files", viewer.Middleware(a.Identity, httpapi.AppFiles(httpapi.AppFilesDeps{DB: a.DB, Apps: a.Apps,

@@ -156,6 +156,20 @@ func TestCaseMaterials(t *testing.T) {
 		if res, body := b.download(t, staff, up.ID); res.StatusCode != 200 || !bytes.Equal(body, pdfBytes) {
 			t.Fatalf("staff download: %d", res.StatusCode)
 		}
+		// The staff's download is audit-logged (SPEC §4: clear reads).
+		var logs struct {
+			AuditLogs struct {
+				Edges []struct{ Node struct{ Arguments string } }
+			}
+		}
+		b.gql(t, b.adminTicket(t), `{ auditLogs(operation: "read:file", first: 100) { edges { node { arguments } } } }`, nil).decode(t, &logs)
+		audited := false
+		for _, e := range logs.AuditLogs.Edges {
+			audited = audited || strings.Contains(e.Node.Arguments, up.ID)
+		}
+		if !audited {
+			t.Fatalf("the staff's download of %s is not in the audit log: %+v", up.ID, logs)
+		}
 		if res, _ := b.download(t, b.staffTicket(t, m.AgencyID+1_000_000), up.ID); res.StatusCode != 404 {
 			t.Fatalf("another agency's staff download: %d", res.StatusCode)
 		}

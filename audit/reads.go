@@ -43,6 +43,17 @@ func NoteRead(ctx context.Context, kind string, id uint64) {
 	}
 }
 
+// PendingReads reports whether the operation has clear reads to write.
+func PendingReads(ctx context.Context) bool {
+	r, _ := ctx.Value(readsKey{}).(*reads)
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.items) > 0
+}
+
 // FlushReads writes the clear reads collected so far as one entry of the
 // administrator's, and empties the collector (a subscription flushes once
 // per event). Nothing is written when nothing was read.

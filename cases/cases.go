@@ -17,6 +17,7 @@ import (
 	"govmobile/database"
 	"govmobile/gm"
 	"govmobile/idempotency"
+	"govmobile/mask"
 	"govmobile/messages"
 	"govmobile/models"
 )
@@ -385,6 +386,10 @@ func (s *Service) step(tx *gorm.DB, c *models.Case, action Action, by Actor, act
 	if strings.ContainsFunc(note, func(r rune) bool { return r < 0x20 && r != '\n' }) || !utf8.ValidString(note) {
 		return models.InvalidField("note", "说明含有无法识别的字符。")
 	}
+	// Identity numbers and phones quoted in a note (a withdrawal's reason,
+	// the staff's request for supplements) are masked before it is stored
+	// or sent (SPEC §4).
+	note = mask.Text(note)
 	from := Status(c.Status)
 	to, err := Next(from, action, by)
 	if err != nil {

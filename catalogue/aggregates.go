@@ -26,18 +26,27 @@ type aggregate struct {
 	expires time.Time
 }
 
-func newAggregateCache() *aggregateCache {
-	c, _ := lru.New[string, any](maxAggregates)
+// maxFirstPages bounds the kept first pages of matter lists (each up to
+// maxCachedPage matters): a few megabytes at most.
+const maxFirstPages = 256
+
+func newAggregateCache(size int) *aggregateCache {
+	c, _ := lru.New[string, any](size)
 	return c
 }
 
 // cachedAggregate returns the cached answer for key in the current
 // generation, computing and storing it when absent. Errors are not stored.
 func cachedAggregate[T any](s *Service, key string, compute func() (T, error)) (T, error) {
+	return cachedIn(s, s.aggregates, key, compute)
+}
+
+// cachedIn is cachedAggregate over a given cache.
+func cachedIn[T any](s *Service, cache *aggregateCache, key string, compute func() (T, error)) (T, error) {
 	gen := s.Generation()
 	full := key + "|" + itoa(gen)
 	now := time.Now()
-	if v, ok := s.aggregates.Get(full); ok {
+	if v, ok := cache.Get(full); ok {
 		if a := v.(aggregate); now.Before(a.expires) {
 			return a.value.(T), nil
 		}
@@ -49,7 +58,7 @@ func cachedAggregate[T any](s *Service, key string, compute func() (T, error)) (
 	// A write during compute moved the generation on: the answer may be
 	// stale, so it is returned but not kept.
 	if s.Generation() == gen {
-		s.aggregates.Add(full, aggregate{value: v, expires: now.Add(aggregateTTL)})
+		cache.Add(full, aggregate{value: v, expires: now.Add(aggregateTTL)})
 	}
 	return v, nil
 }

@@ -22,6 +22,8 @@ type Service struct {
 	// it never serve a page older than the data.
 	generation atomic.Uint64
 	aggregates *aggregateCache
+	// firstPages holds the first pages of keyword-free matter lists.
+	firstPages *aggregateCache
 	// search is the index the keyword filter runs on; nil until SetSearch.
 	search *search.Service
 	// messages tells a matter's subscribers of guide changes; nil until
@@ -39,7 +41,7 @@ func New(ctx context.Context, db *gorm.DB) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{db: db, regions: idx, aggregates: newAggregateCache()}
+	s := &Service{db: db, regions: idx, aggregates: newAggregateCache(maxAggregates), firstPages: newAggregateCache(maxFirstPages)}
 	s.generation.Store(1)
 	return s, nil
 }

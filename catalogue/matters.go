@@ -179,25 +179,29 @@ func (s *Service) searchMatters(ctx context.Context, f MatterFilter, order Matte
 // catalogue generation). A keyword here is a LIKE scan, kept as the
 // baseline the search benchmarks compare against.
 //
-// A page without a keyword — the home page, the navigation's lists — is
-// kept per catalogue generation too, like the counts: it is the same for
-// every caller until the catalogue is written. The page's matters are
-// shared between callers and must not be modified.
+// The first page of a list without a keyword — the home page, the
+// navigation's lists — is kept per catalogue generation too, like the
+// counts: it is the same for every caller until the catalogue is written.
+// Later pages (whose cursors a client makes up at will) and long pages are
+// not kept, and first pages have a small cache of their own, so neither a
+// crawler nor a flood of made-up filters evicts the counts or holds much
+// memory. The page's matters are shared between callers and must not be
+// modified.
 func (s *Service) ListMatters(ctx context.Context, f MatterFilter, order MatterOrder, first int, after *pagination.Cursor, withCount bool) (*MatterPage, error) {
-	if f.Keyword != "" {
+	if f.Keyword != "" || after != nil || first > maxCachedPage {
 		return s.listMatters(ctx, f, order, first, after, withCount)
 	}
 	key := fmt.Sprintf("page|%+v|%+v|%d|%t", f, order, first, withCount)
-	if after != nil {
-		key += fmt.Sprintf("|%s|%v|%d", after.Order, after.Value, after.ID)
-	}
-	page, err := cachedAggregate(s, key, func() (*MatterPage, error) { return s.listMatters(ctx, f, order, first, after, withCount) })
+	page, err := cachedIn(s, s.firstPages, key, func() (*MatterPage, error) { return s.listMatters(ctx, f, order, first, nil, withCount) })
 	if err != nil {
 		return nil, err
 	}
 	shared := *page
 	return &shared, nil
 }
+
+// maxCachedPage is the longest first page kept.
+const maxCachedPage = 50
 
 func (s *Service) listMatters(ctx context.Context, f MatterFilter, order MatterOrder, first int, after *pagination.Cursor, withCount bool) (*MatterPage, error) {
 	col, ok := orderColumns[order.Field]

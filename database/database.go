@@ -300,9 +300,10 @@ func Unavailable(err error) bool {
 	}
 	var me *mysqldriver.MySQLError
 	if errors.As(err, &me) {
-		// ER_CON_COUNT_ERROR, ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED
+		// ER_CON_COUNT_ERROR, ER_SERVER_SHUTDOWN, ER_OPTION_PREVENTS_STATEMENT
+		// (a primary gone read-only in a failover), ER_CONNECTION_KILLED
 		// (MariaDB), ER_CLIENT_INTERACTION_TIMEOUT.
-		return me.Number == 1040 || me.Number == 1053 || me.Number == 1927 || me.Number == 4031
+		return me.Number == 1040 || me.Number == 1053 || me.Number == 1290 || me.Number == 1927 || me.Number == 4031
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysqldriver.ErrInvalidConn) ||

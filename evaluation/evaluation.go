@@ -77,6 +77,7 @@ func (in *Input) clean() error {
 		if _, err := validate.Text("tags", "标签", t, MaxTagRunes, "\n"); t == "" || err != nil {
 			return models.InvalidField("tags", fmt.Sprintf("每个标签应为1到%d个字，且不含控制字符。", MaxTagRunes))
 		}
+		t = mask.Text(t) // as comments are
 		if !slices.Contains(tags, t) {
 			tags = append(tags, t)
 		}

@@ -114,8 +114,14 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, persisted map[string]string,
 				if _, aerr := v.RequireAdmin(ctx); aerr != nil {
 					// graphql-transport-ws: a refused connection_init
 					// closes the socket with 4403 Forbidden, so a client
-					// tells a refusal from a dropped connection.
-					ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4403), "Forbidden")
+					// tells a refusal from a dropped connection. A ticket
+					// that could not be checked (the database away) is no
+					// refusal: 1011, and the client tries again later.
+					if models.ErrorCode(err) == models.ECodeUnauthenticated && models.ErrorCode(aerr) == models.ECodeUnauthenticated {
+						ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4403), "Forbidden")
+					} else {
+						ctx = transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 1011), "Try again later")
+					}
 					return ctx, nil, err
 				}
 			}
@@ -177,7 +183,8 @@ func NewGraphQL(root *resolvers.Resolver, dev bool, persisted map[string]string,
 // during the operation (or, on a subscription, since its last event) to the
 // audit log (SPEC §4).
 func flushReads(ctx context.Context, log *audit.Service, logger *slog.Logger) {
-	if log == nil || !graphql.HasOperationContext(ctx) {
+	// Most operations read nothing in clear: they cost no lookup here.
+	if log == nil || !audit.PendingReads(ctx) || !graphql.HasOperationContext(ctx) {
 		return
 	}
 	v := viewer.From(ctx)
@@ -328,7 +335,7 @@ func presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return gerr
 		}
 		if database.Unavailable(err) {
-			log.WarnContext(ctx, "database unavailable", "request_id", RequestID(ctx), "err_type", fmt.Sprintf("%T", err), "path", gerr.Path.String())
+			log.WarnContext(ctx, "database unavailable", "request_id", RequestID(ctx), "err_type", fmt.Sprintf("%T", err), "err", firstPart(err.Error()), "path", gerr.Path.String())
 			gerr.Message = msgUnavailable
 			gerr.Extensions = map[string]any{"code": models.ECodeUnavailable}
 			return gerr

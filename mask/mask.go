@@ -10,8 +10,10 @@
 package mask
 
 import (
+	"govmobile/validate"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Kind names a kind of personal data; the values are the enum values of the
@@ -129,38 +131,69 @@ func init() {
 	}
 }
 
-// digitRun is a run of digits (an identity number may end in X).
-var digitRun = regexp.MustCompile(`[0-9]+[Xx]?`)
+// personalNumbers finds what may be a mobile phone — eleven digits from 13,
+// after an optional +86 or 86, grouped 3-4-4 by spaces or hyphens or not —
+// or an identity number — six digits of region, then eight of birth date,
+// three of sequence and a check digit or X (or the older six of date and
+// three of sequence), the parts run together or apart.
+// The identity number is tried first: one may begin as a phone does.
+var personalNumbers = regexp.MustCompile(`[0-9]{6}[ -]?(?:[0-9]{8}[ -]?[0-9]{3}[0-9Xx]|[0-9]{6}[ -]?[0-9]{3})|(?:\+?86[ -]?)?1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}`)
+
+// fullWidthDigits reads full-width digits (and plus and hyphen signs) as
+// their ASCII forms.
+var fullWidthDigits = strings.NewReplacer("０", "0", "１", "1", "２", "2", "３", "3", "４", "4", "５", "5", "６", "6", "７", "7", "８", "8", "９", "9", "＋", "+", "－", "-")
 
 // Text masks the identity numbers and mobile phone numbers a person writes
-// into free text — a consultation, a chat line, a comment — before it is
-// stored or shown (SPEC §4: no identity number or phone in clear at rest;
-// 9.4.5 masking when shown). A run of digits is masked as a number (first
-// four kept, 1101*****) when it is shaped as one: eleven digits starting
-// 13–19 (a mobile phone), fifteen digits (a first-generation identity
-// number), or eighteen ending in a digit or X (a resident identity number).
-// Other runs — case numbers (BJ2026…, sixteen digits), waybills, amounts,
-// dates, landlines with their area code apart — are the citizen's to quote
-// and stay as typed.
+// into free text — a consultation, a chat line, a comment, a note — before
+// it is stored or shown (SPEC §4: no identity number or phone in clear at
+// rest; 9.4.5 masking when shown). A number is masked as one (first four
+// digits kept, 1367*****) when it stands apart from other digits and is
+// shaped as a mobile phone or as a valid identity number (its check digit
+// and birth date right). Other runs of digits — case numbers, waybills,
+// amounts, dates, landlines — are the citizen's to quote and stay as typed.
+// Full-width digits are read, and kept, as ASCII ones.
 func Text(s string) string {
-	return digitRun.ReplaceAllStringFunc(s, func(run string) string {
-		if personalNumber(run) {
-			return number(run)
+	s = fullWidthDigits.Replace(s)
+	var b strings.Builder
+	last := 0
+	for _, m := range personalNumbers.FindAllStringIndex(s, -1) {
+		start, end := m[0], m[1]
+		// Part of a longer run of digits (a waybill, an order number): not
+		// a person's number.
+		if start > 0 && isDigit(s[start-1]) || end < len(s) && isDigit(s[end]) {
+			continue
 		}
-		return run
-	})
+		digits := strings.NewReplacer(" ", "", "-", "", "+", "").Replace(s[start:end])
+		if len(digits) == 13 { // 86 and a mobile
+			digits = digits[2:]
+		}
+		if !personalNumber(digits) {
+			continue
+		}
+		b.WriteString(s[last:start])
+		b.WriteString(number(digits))
+		last = end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
-func personalNumber(run string) bool {
-	last := run[len(run)-1]
-	digitsOnly := last != 'X' && last != 'x'
-	switch len(run) {
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// personalNumber reports whether digits (separators removed) are a mobile
+// phone or a valid identity number.
+func personalNumber(digits string) bool {
+	switch len(digits) {
 	case 11:
-		return digitsOnly && run[0] == '1' && run[1] >= '3'
+		return digits[0] == '1' && digits[1] >= '3'
 	case 15:
-		return digitsOnly
+		_, err := time.Parse("060102", digits[6:12])
+		return err == nil
 	case 18:
-		return true
+		return validate.IDNumber("", digits) == nil
 	}
 	return false
 }

@@ -1,6 +1,7 @@
 package mask
 
 import (
+	"govmobile/validate"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -198,6 +199,21 @@ func TestText(t *testing.T) {
 		{"电话13670232362或13812345678", "电话1367*****或1381*****"},
 		{"", ""},
 	}
+	// A valid identity number that begins as a phone does (130…), and one
+	// written in parts; an 18-digit waybill whose check digit is wrong.
+	id13 := "13010219850307123"
+	c, _ := validate.IDNumberCheckChar(id13)
+	id13 += string(c)
+	wrong := id13[:17] + map[bool]string{true: "1", false: "2"}[id13[17] != '1']
+	tests = append(tests, []struct{ in, want string }{
+		{"证件" + id13 + "。", "证件1301*****。"},
+		{"证件 330106 19790823 3173", "证件 3301*****"},
+		{"运单" + wrong, "运单" + wrong},
+		{"手机+8613670232362", "手机1367*****"},
+		{"手机 136 7023 2362 或 136-7023-2362", "手机 1367***** 或 1367*****"},
+		{"全角１３６７０２３２３６２", "全角1367*****"},
+		{"订单号2026112713670232362999", "订单号2026112713670232362999"},
+	}...)
 	for _, tt := range tests {
 		if got := Text(tt.in); got != tt.want {
 			t.Errorf("Text(%q) = %q, want %q", tt.in, got, tt.want)

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"govmobile/admission"
 	"io"
 	"net"
 	"net/http"
@@ -74,7 +75,9 @@ func New(cfg Config) *Client {
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
 	}
-	c.http = &http.Client{Transport: transport, Timeout: cfg.Timeout, CheckRedirect: c.checkRedirect}
+	// While the other side answers, the calling operation's turn goes to
+	// the next one (admission).
+	c.http = &http.Client{Transport: admission.Transport(transport), Timeout: cfg.Timeout, CheckRedirect: c.checkRedirect}
 	return c
 }
 

@@ -120,6 +120,11 @@ func (r *Resolver) subjectInRegion(ctx context.Context, a *models.Admin, kind mo
 	if app == nil || (app.RegionCode != "" && !withinRegion(a.RegionCode, app.RegionCode)) {
 		return notFound
 	}
+	// A department's administrator: of the department's apps only, as
+	// everywhere apps and their interfaces are managed.
+	if a.AgencyID != 0 && app.AgencyID != a.AgencyID {
+		return notFound
+	}
 	return nil
 }
 

@@ -188,7 +188,7 @@ func (r *mutationResolver) BindAppInterfaces(ctx context.Context, input model.Bi
 			return nil, err
 		}
 	}
-	return appPayload(r.Apps.BindInterfaces(ctx, a.ID, id, ids, func(appID uint64) error { return r.appInRegion(ctx, a, appID) }))
+	return appPayload(r.Apps.BindInterfaces(ctx, a.ID, id, ids, func(appID uint64) error { return r.AppInRegion(ctx, a, appID) }))
 }
 
 // TestApp is the resolver for the testApp field.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 
+	"govmobile/catalogue"
 	"govmobile/evaluation"
 	"govmobile/graph/model"
 	"govmobile/models"
@@ -107,4 +108,30 @@ func citizenID(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	return 0, nil
+}
+
+// evaluationStatsFilter is the statistics' region: the one asked for, within
+// the administrator's own (a regional administrator sees their region's
+// figures only, as in every console statistic); by default their own.
+func (r *Resolver) evaluationStatsFilter(a *models.Admin, regionCode *string) (evaluation.Filter, error) {
+	var f evaluation.Filter
+	code := a.RegionCode
+	if regionCode != nil && *regionCode != "" {
+		reg, err := r.Catalogue.Regions().Lookup("regionCode", *regionCode)
+		if err != nil {
+			return f, err
+		}
+		if !withinRegion(a.RegionCode, reg.Code) {
+			return f, models.Errorf(models.ECodeForbidden, "只能查看本地区的统计。")
+		}
+		code = reg.Code
+	}
+	if code != "" {
+		reg := r.Catalogue.Regions().Get(code)
+		if reg == nil {
+			return f, models.Errorf(models.ECodeForbidden, "您的管辖区划无效，请联系超级管理员。")
+		}
+		f.RegionPrefix = catalogue.RegionPrefix(reg)
+	}
+	return f, nil
 }

@@ -7,7 +7,6 @@ package resolvers
 
 import (
 	"context"
-	"govmobile/catalogue"
 	"govmobile/evaluation"
 	"govmobile/graph"
 	"govmobile/graph/model"
@@ -199,20 +198,17 @@ func (r *queryResolver) EvaluationAppeals(ctx context.Context, first *int, after
 
 // EvaluationStats is the resolver for the evaluationStats field.
 func (r *queryResolver) EvaluationStats(ctx context.Context, groupBy evaluation.GroupBy, regionCode *string, first *int) ([]*evaluation.Stat, error) {
-	if _, err := viewer.From(ctx).RequireAdmin(ctx); err != nil {
+	a, err := viewer.From(ctx).RequireAdmin(ctx)
+	if err != nil {
 		return nil, err
 	}
 	n, err := pagination.PageSize(first)
 	if err != nil {
 		return nil, err
 	}
-	var f evaluation.Filter
-	if regionCode != nil {
-		reg, err := r.Catalogue.Regions().Lookup("regionCode", *regionCode)
-		if err != nil {
-			return nil, err
-		}
-		f.RegionPrefix = catalogue.RegionPrefix(reg)
+	f, err := r.evaluationStatsFilter(a, regionCode)
+	if err != nil {
+		return nil, err
 	}
 	return r.Evaluations.Stats(ctx, groupBy, f, n)
 }
