@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,41 +13,58 @@ import (
 	"govmobile/models"
 )
 
+// AdmissionWait is the longest an operation waits for a turn before it
+// runs over the bound (package admission).
+const AdmissionWait = 250 * time.Millisecond
+
 // Admit bounds how many GraphQL operations execute at once (package
-// admission): the rest wait their turn, first come first served, for as
-// long as their request's deadline allows, and are then answered
-// UNAVAILABLE (503, Retry-After). Cache hits and websockets (a subscription
-// lives as long as its client) do not take a turn: put Admit inside the
-// response cache.
+// admission): beyond limit, an operation waits its turn in arrival order
+// for at most AdmissionWait, then runs anyway. Only a request whose client
+// leaves, or whose deadline passes, while it waits is answered UNAVAILABLE
+// (503, Retry-After). Cache hits (put Admit inside the response cache),
+// preflights and websockets (a subscription lives as long as its client)
+// take no turn.
 func Admit(limit int, next http.Handler) http.Handler {
 	if limit <= 0 {
 		return next
 	}
-	gate := admission.New(limit)
+	gate := admission.New(limit, AdmissionWait)
+	admissionHeld.Set(0)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
+		if r.Method == http.MethodOptions || r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			next.ServeHTTP(w, r)
 			return
 		}
 		start := time.Now()
-		ctx, waited, leave, err := gate.Enter(r.Context())
+		how, leave, err := gate.Enter(r.Context())
 		if err != nil {
-			admissionRefused.Inc()
+			if errors.Is(err, context.DeadlineExceeded) {
+				admissionRefused.Inc()
+			}
 			w.Header().Set("Retry-After", "1")
 			writeError(w, http.StatusServiceUnavailable, models.ECodeUnavailable, "服务繁忙，请稍后再试。")
 			return
 		}
-		defer leave()
-		if waited {
-			admissionWait.Observe(time.Since(start).Seconds())
+		admissionWait.Observe(time.Since(start).Seconds())
+		if how == admission.Overflow {
+			admissionOverflow.Inc()
 		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		admissionHeld.Set(float64(gate.Held()))
+		defer func() {
+			leave()
+			admissionHeld.Set(float64(gate.Held()))
+		}()
+		next.ServeHTTP(w, r)
 	})
 }
 
 var (
 	admissionWait = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "govmobile_admission_wait_seconds",
-		Help: "How long GraphQL operations waited for their turn to execute (those that waited).", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)})
+		Help: "How long GraphQL operations waited to be admitted (0 for a free turn).", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 12)})
+	admissionOverflow = prometheus.NewCounter(prometheus.CounterOpts{Name: "govmobile_admission_overflow_total",
+		Help: "GraphQL operations that waited the longest wait and ran over the bound on operations at once."})
 	admissionRefused = prometheus.NewCounter(prometheus.CounterOpts{Name: "govmobile_admission_refused_total",
-		Help: "GraphQL operations answered UNAVAILABLE because their deadline passed while waiting for their turn."})
+		Help: "GraphQL operations answered UNAVAILABLE because their deadline passed while they waited to be admitted."})
+	admissionHeld = prometheus.NewGauge(prometheus.GaugeOpts{Name: "govmobile_admission_turns_held",
+		Help: "Turns held by GraphQL operations executing now."})
 )

@@ -24,7 +24,7 @@ var (
 
 // Collectors returns this package's metrics for registration.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{operationDuration, httpRequests, cacheLookups, rateLimited, admissionWait, admissionRefused}
+	return []prometheus.Collector{operationDuration, httpRequests, cacheLookups, rateLimited, admissionWait, admissionOverflow, admissionRefused, admissionHeld}
 }
 
 // Operation names come from clients: at most maxOperationLabels distinct ones

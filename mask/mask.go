@@ -10,7 +10,6 @@
 package mask
 
 import (
-	"govmobile/validate"
 	"regexp"
 	"strings"
 	"time"
@@ -131,48 +130,39 @@ func init() {
 	}
 }
 
-// personalNumbers finds what may be a mobile phone — eleven digits from 13,
-// after an optional +86 or 86, grouped 3-4-4 by spaces or hyphens or not —
-// or an identity number — six digits of region, then eight of birth date,
-// three of sequence and a check digit or X (or the older six of date and
-// three of sequence), the parts run together or apart.
-// The identity number is tried first: one may begin as a phone does.
-var personalNumbers = regexp.MustCompile(`[0-9]{6}[ -]?(?:[0-9]{8}[ -]?[0-9]{3}[0-9Xx]|[0-9]{6}[ -]?[0-9]{3})|(?:\+?86[ -]?)?1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}`)
+// numberRun is a run of digits, possibly in groups separated by single
+// spaces or hyphens, possibly after a + (a country code) and ending in an X
+// (an identity number's check character).
+var numberRun = regexp.MustCompile(`\+?[0-9]+(?:[ -][0-9]+)*[Xx]?`)
 
-// fullWidthDigits reads full-width digits (and plus and hyphen signs) as
-// their ASCII forms.
-var fullWidthDigits = strings.NewReplacer("０", "0", "１", "1", "２", "2", "３", "3", "４", "4", "５", "5", "６", "6", "７", "7", "８", "8", "９", "9", "＋", "+", "－", "-")
+// fullWidthDigits reads full-width digits as their ASCII forms.
+var fullWidthDigits = strings.NewReplacer("０", "0", "１", "1", "２", "2", "３", "3", "４", "4", "５", "5", "６", "6", "７", "7", "８", "8", "９", "9")
 
 // Text masks the identity numbers and mobile phone numbers a person writes
 // into free text — a consultation, a chat line, a comment, a note — before
 // it is stored or shown (SPEC §4: no identity number or phone in clear at
-// rest; 9.4.5 masking when shown). A number is masked as one (first four
-// digits kept, 1367*****) when it stands apart from other digits and is
-// shaped as a mobile phone or as a valid identity number (its check digit
-// and birth date right). Other runs of digits — case numbers, waybills,
-// amounts, dates, landlines — are the citizen's to quote and stay as typed.
-// Full-width digits are read, and kept, as ASCII ones.
+// rest; 9.4.5 masking when shown). Runs of digits are read in their groups
+// (136 7023 2362, 330106-19790823-3173): any groups that together form a
+// mobile phone (eleven digits from 13, after an optional 86 or 0086), or an
+// identity number (eighteen characters with a real birth date, whatever
+// the check character — a mistyped one is still a person's; or the older
+// fifteen digits with a real date), are masked as a number (first four
+// digits kept, 1367*****). A run that is one long number — a case number,
+// a waybill, an order number — is not a person's and stays as typed, as do
+// amounts, dates and landlines. Full-width digits are read, and kept, as
+// ASCII ones.
 func Text(s string) string {
 	s = fullWidthDigits.Replace(s)
 	var b strings.Builder
 	last := 0
-	for _, m := range personalNumbers.FindAllStringIndex(s, -1) {
-		start, end := m[0], m[1]
-		// Part of a longer run of digits (a waybill, an order number): not
-		// a person's number.
-		if start > 0 && isDigit(s[start-1]) || end < len(s) && isDigit(s[end]) {
+	for _, m := range numberRun.FindAllStringIndex(s, -1) {
+		masked, changed := maskRun(s[m[0]:m[1]])
+		if !changed {
 			continue
 		}
-		digits := strings.NewReplacer(" ", "", "-", "", "+", "").Replace(s[start:end])
-		if len(digits) == 13 { // 86 and a mobile
-			digits = digits[2:]
-		}
-		if !personalNumber(digits) {
-			continue
-		}
-		b.WriteString(s[last:start])
-		b.WriteString(number(digits))
-		last = end
+		b.WriteString(s[last:m[0]])
+		b.WriteString(masked)
+		last = m[1]
 	}
 	if last == 0 {
 		return s
@@ -181,19 +171,73 @@ func Text(s string) string {
 	return b.String()
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// personalNumber reports whether digits (separators removed) are a mobile
-// phone or a valid identity number.
-func personalNumber(digits string) bool {
-	switch len(digits) {
-	case 11:
-		return digits[0] == '1' && digits[1] >= '3'
-	case 15:
-		_, err := time.Parse("060102", digits[6:12])
-		return err == nil
-	case 18:
-		return validate.IDNumber("", digits) == nil
+// maskRun masks the personal numbers among a run's groups: from each
+// group on, the longest span of groups that forms one.
+func maskRun(run string) (string, bool) {
+	var groups, seps []string // seps[i] is the separator before groups[i]
+	sep, start := "", 0
+	for i := 0; i <= len(run); i++ {
+		if i == len(run) || run[i] == ' ' || run[i] == '-' {
+			groups, seps = append(groups, run[start:i]), append(seps, sep)
+			if i < len(run) {
+				sep = run[i : i+1]
+			}
+			start = i + 1
+		}
 	}
-	return false
+	var out strings.Builder
+	changed := false
+	for i := 0; i < len(groups); {
+		// A number is written in at most four groups (+86 136 7023 2362):
+		// longer spans are never tried, so a long run costs linear time.
+		j, digits := min(len(groups)-1, i+3), ""
+		for ; j >= i; j-- {
+			var ok bool
+			if digits, ok = personalNumber(strings.TrimPrefix(strings.Join(groups[i:j+1], ""), "+")); ok {
+				break
+			}
+		}
+		out.WriteString(seps[i])
+		if j < i {
+			out.WriteString(groups[i])
+			i++
+			continue
+		}
+		out.WriteString(number(digits))
+		changed = true
+		i = j + 1
+	}
+	return out.String(), changed
 }
+
+// personalNumber reports whether digits are a mobile phone (with or without
+// 86 or 0086 before it) or an identity number, and gives the number itself.
+func personalNumber(digits string) (string, bool) {
+	mobile := func(d string) bool { return len(d) == 11 && d[0] == '1' && d[1] >= '3' && allDigits(d) }
+	switch {
+	case mobile(digits):
+		return digits, true
+	case strings.HasPrefix(digits, "86") && mobile(digits[2:]):
+		return digits[2:], true
+	case strings.HasPrefix(digits, "0086") && mobile(digits[4:]):
+		return digits[4:], true
+	case len(digits) == 15 && allDigits(digits):
+		_, err := time.Parse("060102", digits[6:12])
+		return digits, err == nil
+	case len(digits) == 18 && allDigits(digits[:17]) && (isDigit(digits[17]) || digits[17] == 'X' || digits[17] == 'x'):
+		birth, err := time.Parse("20060102", digits[6:14])
+		return digits, err == nil && birth.Year() >= 1900 && birth.Year() <= 2100
+	}
+	return "", false
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -4,6 +4,7 @@ import (
 	"govmobile/validate"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -208,12 +209,21 @@ func TestText(t *testing.T) {
 	tests = append(tests, []struct{ in, want string }{
 		{"证件" + id13 + "。", "证件1301*****。"},
 		{"证件 330106 19790823 3173", "证件 3301*****"},
-		{"运单" + wrong, "运单" + wrong},
+		{"校验位写错的证件" + wrong, "校验位写错的证件1301*****"},            // still a person's number
+		{"运单SF123456789012345678", "运单SF123456789012345678"}, // 18 digits, no birth date
+		{"邮编 100080 13670232362", "邮编 100080 1367*****"},
+		{"0086 13670232362", "1367*****"},
 		{"手机+8613670232362", "手机1367*****"},
 		{"手机 136 7023 2362 或 136-7023-2362", "手机 1367***** 或 1367*****"},
 		{"全角１３６７０２３２３６２", "全角1367*****"},
 		{"订单号2026112713670232362999", "订单号2026112713670232362999"},
 	}...)
+	// A hostile text of many short groups costs linear time.
+	long := strings.Repeat("1 ", 50_000) + "13670232362"
+	start := time.Now()
+	if got := Text(long); !strings.HasSuffix(got, "1367*****") || time.Since(start) > 10*time.Second {
+		t.Fatalf("a long run took %s", time.Since(start))
+	}
 	for _, tt := range tests {
 		if got := Text(tt.in); got != tt.want {
 			t.Errorf("Text(%q) = %q, want %q", tt.in, got, tt.want)

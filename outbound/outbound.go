@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"govmobile/admission"
 	"io"
 	"net"
 	"net/http"
@@ -75,9 +74,7 @@ func New(cfg Config) *Client {
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
 	}
-	// While the other side answers, the calling operation's turn goes to
-	// the next one (admission).
-	c.http = &http.Client{Transport: admission.Transport(transport), Timeout: cfg.Timeout, CheckRedirect: c.checkRedirect}
+	c.http = &http.Client{Transport: transport, Timeout: cfg.Timeout, CheckRedirect: c.checkRedirect}
 	return c
 }
 

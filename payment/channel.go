@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"govmobile/admission"
 	"govmobile/gm"
 	"govmobile/signedreq"
 )
@@ -184,9 +183,7 @@ func (c *HTTPChannel) call(ctx context.Context, method, path string, in any) ([]
 	}
 	client := c.Client
 	if client == nil {
-		// While the channel answers, the operation's turn goes to the next
-		// one (admission).
-		client = &http.Client{Transport: admission.Transport(nil), Timeout: 10 * time.Second}
+		client = &http.Client{Timeout: 10 * time.Second}
 	}
 	resp, err := client.Do(req)
 	if err != nil {

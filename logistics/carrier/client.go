@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"govmobile/admission"
 	"io"
 	"net/http"
 	"net/url"
@@ -50,9 +49,7 @@ var _ Carrier = (*Client)(nil)
 // secret. hc, when nil, is a client with Timeout and no redirects.
 func NewClient(baseURL string, secret []byte, hc *http.Client) *Client {
 	if hc == nil {
-		// While the carrier answers, the operation's turn goes to the next
-		// one (admission).
-		hc = &http.Client{Transport: admission.Transport(nil), Timeout: Timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+		hc = &http.Client{Timeout: Timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // a signed call is never re-sent elsewhere
 		}}
 	}
