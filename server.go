@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"govmobile/app"
+	"govmobile/bus"
 	"govmobile/database"
 	"govmobile/httpapi"
+	"govmobile/ratelimit"
 )
 
 // env returns the environment variable or a default.
@@ -42,6 +44,8 @@ type options struct {
 	carrierURL, carrierSecret, carrierName                         string
 	trustedProxies, persisted                                      string
 	rateIP, rateTicket                                             float64
+	redisURL                                                       string
+	natsURL, busKind                                               string
 }
 
 func defineFlags(fs *flag.FlagSet) *options {
@@ -89,6 +93,7 @@ func defineFlags(fs *flag.FlagSet) *options {
 		ticketRate = -1
 	}
 	fs.Float64Var(&o.rateTicket, "rate-ticket", ticketRate, "每个登录票据每秒的请求数上限（可突发两倍），0 为不限 (RATE_TICKET)")
+	fs.StringVar(&o.redisURL, "redis-url", env("REDIS_URL", ""), "副本共用的 Redis（redis://[用户:密码@]主机:6379/库号，TLS 用 rediss://）：设置后限流在所有副本间合计；Redis 不可用时各副本在本进程内限流，恢复后自动切回 (REDIS_URL)")
 	inflight, err := strconv.Atoi(env("MAX_INFLIGHT", "0"))
 	if err != nil {
 		inflight = -2 // refused by config: a typo must not lift the bound
@@ -99,6 +104,8 @@ func defineFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.carrierURL, "carrier-url", env("CARRIER_URL", ""), "快递公司接口地址（见 logistics/README.md）；不设置时：开发模式使用进程内沙箱快递，否则寄递不可用 (CARRIER_URL)")
 	fs.StringVar(&o.carrierSecret, "carrier-secret", env("CARRIER_SECRET", ""), "与快递公司约定的 HMAC-SM3 密钥，至少16字节，用于下单请求和轨迹推送 (CARRIER_SECRET)")
 	fs.StringVar(&o.carrierName, "carrier-name", env("CARRIER_NAME", "sandbox"), "快递公司名称（运单号在同一快递公司内唯一）(CARRIER_NAME)")
+	fs.StringVar(&o.natsURL, "nats-url", env("NATS_URL", ""), "NATS 服务器地址（nats://HOST:4222，TLS 用 tls://）：设置后多个副本经 NATS 互传实时事件（办件消息、客服会话）(NATS_URL)")
+	fs.StringVar(&o.busKind, "bus", env("BUS", ""), "副本间传递实时事件的消息总线：nats、redis（用 --redis-url）或 local（只在本进程内）；默认设置了 --nats-url 时为 nats，否则为 local。总线不可用时各副本只向自己的连接投递，恢复后自动切回 (BUS)")
 	return o
 }
 
@@ -126,6 +133,10 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 		CarrierURL: o.carrierURL, CarrierSecret: o.carrierSecret, CarrierName: o.carrierName,
 		PublicURL: o.publicURL, PayChannelURL: o.payURL, PayChannelPublicKey: o.payKey, PayMerchantID: o.payMerchant,
 	}
+	cfg.NatsURL, cfg.Bus = o.natsURL, o.busKind
+	if _, _, err := bus.Choose(o.busKind, o.natsURL, o.redisURL); err != nil {
+		return cfg, err
+	}
 	if o.persisted != "" {
 		list, err := httpapi.LoadPersistedQueries(o.persisted)
 		if err != nil {
@@ -135,6 +146,12 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 	}
 	if o.maxInflight < -1 {
 		return cfg, fmt.Errorf("--max-inflight (MAX_INFLIGHT): want a number of operations, 0 (4 per CPU) or -1 (no bound)")
+	}
+	if o.redisURL != "" {
+		if _, err := ratelimit.ParseRedisURL(o.redisURL); err != nil {
+			return cfg, fmt.Errorf("--redis-url (REDIS_URL): %w", err)
+		}
+		cfg.RedisURL = o.redisURL
 	}
 	if o.rateIP < 0 || o.rateTicket < 0 {
 		return cfg, fmt.Errorf("--rate-ip and --rate-ticket (RATE_IP, RATE_TICKET): want a number, 0 (no limit) or more")

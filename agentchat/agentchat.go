@@ -7,14 +7,17 @@ package agentchat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
 
+	"govmobile/bus"
 	"govmobile/database"
 	"govmobile/livebus"
 	"govmobile/mask"
@@ -95,12 +98,31 @@ func (p Party) side() Side {
 type Service struct {
 	db  *gorm.DB
 	hub *livebus.Hub[uint64, *models.ChatMessage]
+	bus *bus.Bus
 	now func() time.Time
 }
 
-// New returns the chat service.
-func New(db *gorm.DB) *Service {
-	return &Service{db: db, hub: livebus.New[uint64, *models.ChatMessage](MaxListeners), now: time.Now}
+// subject is where chat lines travel between replicas. A line holds no
+// sealed data (its text is masked and stored in clear), so the line itself
+// is sent.
+const subject = "chat"
+
+// New returns the chat service, delivering lines live through b (nil: in
+// this process only): a line written on any replica reaches the chat's
+// listeners on every replica.
+func New(db *gorm.DB, b *bus.Bus) (*Service, error) {
+	if b == nil {
+		b = bus.NewLocal()
+	}
+	s := &Service{db: db, hub: livebus.New[uint64, *models.ChatMessage](MaxListeners), bus: b, now: time.Now}
+	return s, b.Subscribe(subject, func(payload []byte) {
+		var l models.ChatMessage
+		if err := json.Unmarshal(payload, &l); err != nil || l.ChatID == 0 {
+			slog.Warn("live chat line dropped: not a chat line", "subject", subject)
+			return
+		}
+		s.hub.Publish(l.ChatID, &l)
+	})
 }
 
 var (
@@ -302,7 +324,9 @@ func (s *Service) stepOn(ctx context.Context, p Party, chatID uint64, action Act
 
 func (s *Service) publish(lines ...*models.ChatMessage) {
 	for _, l := range lines {
-		s.hub.Publish(l.ChatID, l)
+		if payload, err := json.Marshal(l); err == nil {
+			_ = s.bus.Publish(context.Background(), subject, payload)
+		}
 	}
 }
 

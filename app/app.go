@@ -25,6 +25,7 @@ import (
 	"govmobile/appointment"
 	"govmobile/apps"
 	"govmobile/audit"
+	"govmobile/bus"
 	"govmobile/cases"
 	"govmobile/catalogue"
 	"govmobile/consult"
@@ -131,6 +132,18 @@ type Config struct {
 	// → text): only they run. Without it, clients may use Automatic
 	// Persisted Queries.
 	PersistedQueries map[string]string
+	// Bus carries live events (messages, chat lines) between replicas:
+	// "nats" (NatsURL), "redis" (RedisURL) or "local"; "" is nats when
+	// NatsURL is set, in-process otherwise (bus.Choose). While the bus is
+	// down each replica delivers its own events only. BusPrefix namespaces
+	// the subjects ("govmobile"): deployments sharing a server need their own.
+	Bus       string
+	NatsURL   string
+	BusPrefix string
+	// RedisURL is the Redis server shared by the replicas (redis://…).
+	// When set, rate limits count there, across replicas (ratelimit.Redis;
+	// in-process while it is unavailable).
+	RedisURL string
 	// SkipDemo leaves the catalogue empty (tests that load their own data).
 	SkipDemo bool
 	Logger   *slog.Logger
@@ -199,6 +212,11 @@ type App struct {
 	// Messages is the message centre; Bus delivers messages live.
 	Messages *messages.Service
 	Bus      *messages.Bus
+	// Broker carries live events between replicas (Config.Bus).
+	Broker *bus.Bus
+	// RateStore keeps the rate limits' buckets in Redis (Config.RedisURL);
+	// nil keeps them in this process.
+	RateStore *ratelimit.Redis
 	// Files keeps the materials uploaded for cases.
 	Files *cases.Files
 	// PlatformKeys are the platform's SM2 signing keys; ServiceCodes signs
@@ -259,6 +277,11 @@ type App struct {
 func New(ctx context.Context, cfg Config) (*App, error) {
 	cfg.Defaults()
 	log := cfg.Logger
+	if cfg.RedisURL != "" {
+		if _, err := ratelimit.ParseRedisURL(cfg.RedisURL); err != nil {
+			return nil, fmt.Errorf("--redis-url (REDIS_URL): %w", err)
+		}
+	}
 	db, dialect, err := database.Open(database.Config{DSN: cfg.DatabaseURL, Logger: log})
 	if err != nil {
 		return nil, err
@@ -271,6 +294,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err := a.openSearch(); err != nil {
 		a.Close()
 		return nil, err
+	}
+	if cfg.RedisURL != "" {
+		if a.RateStore, err = ratelimit.OpenRedis(cfg.RedisURL, ratelimit.RedisOptions{Logger: log}); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("--redis-url (REDIS_URL): %w", err)
+		}
 	}
 	a.Handler = a.routes()
 	a.eventsRun = make(chan struct{})
@@ -373,14 +402,21 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	}
 	a.ServiceCodes = servicecode.New(a.PlatformKeys)
 	a.Appointments = appointment.New(a.DB, appointment.Config{})
-	a.Bus = messages.NewBus()
+	if a.Broker, err = a.openBroker(); err != nil {
+		return err
+	}
+	if a.Bus, err = messages.NewBus(a.Broker); err != nil {
+		return err
+	}
 	a.Messages = messages.New(a.DB, a.Bus)
 	a.Catalogue.SetMessages(a.Messages)
 	a.Cases = cases.New(a.DB, a.Messages)
 	a.Cases.Keys = keys
 	a.Evaluations = evaluation.New(a.DB, a.Messages, a.Config.RectificationDays)
 	a.Consultations = consult.New(a.DB, a.Messages)
-	a.Chats = agentchat.New(a.DB)
+	if a.Chats, err = agentchat.New(a.DB, a.Broker); err != nil {
+		return err
+	}
 	a.Audit = audit.New(a.DB)
 	a.Interfaces = iface.New(a.DB, outbound.New(outbound.Config{Allow: a.Config.OutboundAllow, HTTPSOnly: !(a.Config.Dev || a.Config.OutboundHTTP)}),
 		iface.Options{Keys: keys, PlatformKeys: a.PlatformKeys, Whitelist: a.Config.InterfaceWhitelist})
@@ -437,6 +473,22 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	return nil
 }
 
+// openBroker connects the bus that carries live events between replicas.
+func (a *App) openBroker() (*bus.Bus, error) {
+	kind, url, err := bus.Choose(a.Config.Bus, a.Config.NatsURL, a.Config.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	b, err := bus.New(bus.Config{Kind: kind, URL: url, Prefix: a.Config.BusPrefix, Logger: a.Config.Logger})
+	if err != nil {
+		return nil, err
+	}
+	if kind != bus.Local {
+		a.Config.Logger.Info("实时事件经消息总线在副本间传递", "bus", kind, "available", b.Available())
+	}
+	return b, nil
+}
+
 func randomPassword() string {
 	var b [18]byte
 	_, _ = rand.Read(b[:])
@@ -448,6 +500,15 @@ func randomPassword() string {
 // Searches are not among them: each one is logged for hot searches.
 var publicRootFields = []string{"matters", "matter", "navigation", "regions", "region", "themes", "searchSuggestions"}
 
+// limiter is a rate limit of perSecond with a burst of twice as many, in
+// Redis when one is configured.
+func (a *App) limiter(perSecond float64) ratelimit.Limiter {
+	if a.RateStore != nil {
+		return a.RateStore.Limiter(perSecond, int(2*perSecond))
+	}
+	return ratelimit.NewLocal(perSecond, int(2*perSecond))
+}
+
 func (a *App) routes() http.Handler {
 	cfg, log := a.Config, a.Config.Logger
 	root := &resolvers.Resolver{Catalogue: a.Catalogue, Identity: a.Identity, Searcher: a.Search, Appointments: a.Appointments, Cases: a.Cases, Messages: a.Messages, Bus: a.Bus, Files: a.Files,
@@ -455,10 +516,10 @@ func (a *App) routes() http.Handler {
 		Consultations: a.Consultations, ConsultationFiles: a.Attachments, Chats: a.Chats, Audit: a.Audit, Interfaces: a.Interfaces, Apps: a.Apps, Filings: a.Filings, LightApps: a.LightApps, Seals: a.Seals, Licenses: a.Licenses, Payments: a.Payments, Logistics: a.Logistics, Events: a.Events, Analytics: a.Analytics, Incidents: a.Incidents}
 	limits := httpapi.RateLimits{Exempt: []string{"/healthz", "/readyz", "/metrics", payment.NotifyPath, logistics.WebhookPath}}
 	if cfg.RateIPPerSecond > 0 {
-		limits.PerIP = ratelimit.NewLocal(cfg.RateIPPerSecond, int(2*cfg.RateIPPerSecond))
+		limits.PerIP = a.limiter(cfg.RateIPPerSecond)
 	}
 	if cfg.RateTicketPerSecond > 0 {
-		limits.PerTicket = ratelimit.NewLocal(cfg.RateTicketPerSecond, int(2*cfg.RateTicketPerSecond))
+		limits.PerTicket = a.limiter(cfg.RateTicketPerSecond)
 	}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, cfg.PersistedQueries, limits, log)
 	var api http.Handler = httpapi.MediaStatus(gql)
@@ -476,6 +537,10 @@ func (a *App) routes() http.Handler {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), database.QueriesTotal)
 	reg.MustRegister(httpapi.Collectors()...)
 	reg.MustRegister(analytics.Collectors()...)
+	if a.RateStore != nil {
+		reg.MustRegister(a.RateStore.Collectors()...)
+	}
+	reg.MustRegister(a.Broker.Collectors()...)
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "govmobile_search_index_lag_rows", Help: "Outbox rows not yet applied to this replica's search index."},
 			func() float64 { n, _ := a.Search.Lag(); return float64(n) }),
@@ -528,13 +593,13 @@ func (a *App) routes() http.Handler {
 	}
 	mux.Handle("GET /privacy", httpapi.Observe(log, "privacy", web.Privacy()))
 	mux.Handle("GET /healthz", web.Healthz())
-	mux.Handle("GET /readyz", web.Readyz(web.Check{Name: "database", Fn: func(ctx context.Context) error {
+	ready := []web.Check{{Name: "database", Fn: func(ctx context.Context) error {
 		err := database.Ping(ctx, a.DB)
 		if err != nil {
 			log.Error("readiness: database unavailable", "err", err)
 		}
 		return err
-	}}, web.Check{Name: "searchIndex", Fn: func(ctx context.Context) error {
+	}}, {Name: "searchIndex", Fn: func(ctx context.Context) error {
 		if !a.Search.Ready() {
 			return errors.New("search index not built yet")
 		}
@@ -542,7 +607,22 @@ func (a *App) routes() http.Handler {
 	}, Detail: func() any {
 		rows, age := a.Search.Lag()
 		return map[string]any{"lagRows": rows, "lagSeconds": age.Seconds()}
-	}}))
+	}}}
+	if a.RateStore != nil {
+		// Without Redis limits count per replica: degraded, still serving.
+		ready = append(ready, web.Check{Name: "rateLimitStore", Fn: a.RateStore.Ready, Detail: a.RateStore.Status, Optional: true})
+	}
+	if a.Broker.Kind() != bus.Local {
+		// Without the bus each replica delivers its own live events only:
+		// degraded, still serving (the gauge govmobile_bus_available too).
+		ready = append(ready, web.Check{Name: "messageBus", Optional: true, Fn: func(context.Context) error {
+			if !a.Broker.Available() {
+				return errors.New("message bus unavailable")
+			}
+			return nil
+		}})
+	}
+	mux.Handle("GET /readyz", web.Readyz(ready...))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return httpapi.RealIP(cfg.TrustedProxies, httpapi.SecurityHeaders(httpapi.Limit(limits, mux)))
 }
@@ -708,6 +788,12 @@ func (a *App) close() {
 	}
 	if a.Search != nil {
 		_ = a.Search.Close()
+	}
+	if a.RateStore != nil {
+		_ = a.RateStore.Close()
+	}
+	if a.Broker != nil {
+		_ = a.Broker.Close()
 	}
 	if sqlDB, err := a.DB.DB(); err == nil {
 		_ = sqlDB.Close()

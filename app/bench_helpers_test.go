@@ -70,7 +70,7 @@ func (s *liveStream) wait(d time.Duration) (map[string]any, bool) {
 // warmUp runs step(0), step(1), … (at most tries) until a message arrives
 // — graphql-transport-ws does not acknowledge a subscription, so this shows
 // it is live — then drops any late ones, so none is taken for a timed one.
-func (s *liveStream) warmUp(b *testing.B, tries int, step func(i int)) {
+func (s *liveStream) warmUp(b testing.TB, tries int, step func(i int)) {
 	live := false
 	for i := 0; i < tries && !live; i++ {
 		step(i)

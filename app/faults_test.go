@@ -21,6 +21,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"govmobile/app"
+	"govmobile/internal/faultproxy"
 	"govmobile/models"
 )
 
@@ -33,110 +34,6 @@ import (
 //
 //	TEST_MYSQL_DSN='root@tcp(127.0.0.1:3306)/govmobile_test' \
 //	  go test -count=1 -v -run 'TestDatabaseOutageUnderLoad|TestKillDuringSubmissions|TestUploadDiskFull' ./app/
-
-// dbProxy is a TCP proxy on loopback between a server and MariaDB. Down
-// does to the server's connections what stopping MariaDB does: every live
-// connection is closed and new ones are refused (the listener is closed);
-// Up listens on the same address again, as MariaDB started again would.
-type dbProxy struct {
-	target string
-	addr   string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
-
-func newDBProxy(t *testing.T, target string) *dbProxy {
-	t.Helper()
-	p := &dbProxy{target: target, conns: map[net.Conn]struct{}{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(func() { p.Down(); p.wg.Wait() })
-	return p
-}
-
-func (p *dbProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.pipe(ln, c)
-		}
-	}()
-}
-
-// pipe copies between a client and a fresh connection to the target.
-func (p *dbProxy) pipe(ln net.Listener, client net.Conn) {
-	server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-	if err != nil {
-		client.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.ln != ln { // went down meanwhile
-		p.mu.Unlock()
-		client.Close()
-		server.Close()
-		return
-	}
-	p.conns[client], p.conns[server] = struct{}{}, struct{}{}
-	p.mu.Unlock()
-	done := make(chan struct{}, 2)
-	cp := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		done <- struct{}{}
-	}
-	go cp(server, client)
-	go cp(client, server)
-	<-done
-	client.Close()
-	server.Close()
-	<-done
-	p.mu.Lock()
-	delete(p.conns, client)
-	delete(p.conns, server)
-	p.mu.Unlock()
-}
-
-// Down closes the listener and every live connection.
-func (p *dbProxy) Down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-}
-
-// Up listens on the proxy's address again.
-func (p *dbProxy) Up() error {
-	var err error
-	for range 50 {
-		var ln net.Listener
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			p.serve(ln)
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return err
-}
 
 // faultClient sends requests the way a mobile client does, with a bound on
 // how long it waits: an answer that takes longer is a hang.
@@ -267,8 +164,8 @@ const (
 // seconds, and every acknowledged submission is in the database once.
 func TestDatabaseOutageUnderLoad(t *testing.T) {
 	cfg := faultsMySQL(t)
-	proxy := newDBProxy(t, cfg.Addr)
-	cfg.Addr = proxy.addr
+	proxy := faultproxy.Start(t, cfg.Addr)
+	cfg.Addr = proxy.Addr()
 	a, err := app.New(context.Background(), app.Config{DataDir: t.TempDir(), DatabaseURL: "mysql://" + cfg.FormatDSN(),
 		AdminPassword: "Admin-Test-123", Logger: quietLogger(), SearchPollInterval: time.Second})
 	if err != nil {

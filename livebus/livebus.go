@@ -1,8 +1,8 @@
 // Package livebus delivers values published under a key to the listeners
 // of that key in this process: a user's messages, a chat's lines. A
 // listener that does not keep up loses values rather than holding up the
-// others (what is delivered live is also stored). Several replicas share
-// nothing through it yet (issue 10 brings a shared bus).
+// others (what is delivered live is also stored). Values reach the hubs of
+// other replicas through package bus, never through this one.
 package livebus
 
 import (

@@ -9,7 +9,10 @@ import (
 )
 
 func TestListenersPerUserAreBounded(t *testing.T) {
-	bus := messages.NewBus()
+	bus, err := messages.NewBus(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	first, cancelFirst := context.WithCancel(ctx)

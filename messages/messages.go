@@ -9,12 +9,15 @@ package messages
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"govmobile/bus"
 	"govmobile/database"
 	"govmobile/livebus"
 	"govmobile/models"
@@ -207,15 +210,36 @@ func (s *Service) MarkRead(ctx context.Context, userID uint64, ids []uint64) (in
 	return res.RowsAffected, res.Error
 }
 
-// Bus delivers published messages live to the listeners of their user in
-// this process, at most MaxListeners per user. What it delivers is also in
-// the message centre.
+// Bus delivers published messages live to the listeners of their user, at
+// most MaxListeners per user on each replica, through the shared bus: a
+// message published on any replica reaches the user's listeners on every
+// replica (this one included, through the bus and so once). What it
+// delivers is also in the message centre.
 type Bus struct {
 	hub *livebus.Hub[uint64, *models.Message]
+	bus *bus.Bus
 }
 
-// NewBus returns an empty bus.
-func NewBus() *Bus { return &Bus{hub: livebus.New[uint64, *models.Message](MaxListeners)} }
+// subject is where messages travel on the shared bus. A message holds no
+// sealed data (its title and body are stored in clear), so the row itself
+// is sent: a replica delivers it without reading it back from the database.
+const subject = "msg.user"
+
+// NewBus returns a bus delivering through b (nil: this process only).
+func NewBus(b *bus.Bus) (*Bus, error) {
+	if b == nil {
+		b = bus.NewLocal()
+	}
+	mb := &Bus{hub: livebus.New[uint64, *models.Message](MaxListeners), bus: b}
+	return mb, b.Subscribe(subject, func(payload []byte) {
+		var m models.Message
+		if err := json.Unmarshal(payload, &m); err != nil || m.UserID == 0 {
+			slog.Warn("live message dropped: not a message", "subject", subject)
+			return
+		}
+		mb.hub.Publish(m.UserID, &m)
+	})
+}
 
 // Listen returns the user's live messages until ctx ends.
 func (b *Bus) Listen(ctx context.Context, userID uint64) (<-chan *models.Message, error) {
@@ -226,5 +250,11 @@ func (b *Bus) Listen(ctx context.Context, userID uint64) (<-chan *models.Message
 	return ch, nil
 }
 
-// Publish hands m to its user's listeners.
-func (b *Bus) Publish(m *models.Message) { b.hub.Publish(m.UserID, m) }
+// Publish hands m to its user's listeners on every replica.
+func (b *Bus) Publish(m *models.Message) {
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	_ = b.bus.Publish(context.Background(), subject, payload)
+}

@@ -1,8 +1,9 @@
 // Package ratelimit bounds how often one caller — an address, a user, an
 // app — may call the platform (SPEC §4 abuse rules): token buckets keyed by
-// the caller, answered with how long to wait. It keeps its buckets in this
-// process; a fleet that must count across replicas puts a shared store
-// behind the same interface (issue 10).
+// the caller, answered with how long to wait. Local keeps the buckets in
+// this process; Redis keeps them where every replica of a fleet counts
+// against the same ones (issue 10), and falls back to Local while Redis is
+// away.
 //
 // It must never block a request: a caller over its rate is told to come
 // back later, at once.

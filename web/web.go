@@ -112,9 +112,16 @@ type Check struct {
 	Fn   func(ctx context.Context) error
 	// Detail, when set, adds figures to the answer (say, the index lag).
 	Detail func() any
+	// Optional marks a dependency the replica serves without, worse (the
+	// shared rate-limit store: limits then count per replica): its failure
+	// is reported as "degraded" and does not take the replica out of the
+	// load balancer.
+	Optional bool
 }
 
-// Readyz runs every check with a short deadline; any failure answers 503.
+// Readyz runs every check with a short deadline; any failure of a check
+// that is not Optional answers 503. Each check reads "ok", "unavailable"
+// or (Optional ones) "degraded"; "degraded" is true when any is.
 // Failure details are logged by the caller's checks, not shown.
 func Readyz(checks ...Check) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,9 +129,12 @@ func Readyz(checks ...Check) http.Handler {
 		defer cancel()
 		status := map[string]string{}
 		details := map[string]any{}
-		ok := true
+		ok, degraded := true, false
 		for _, c := range checks {
-			if err := c.Fn(ctx); err != nil {
+			if err := c.Fn(ctx); err != nil && c.Optional {
+				status[c.Name] = "degraded"
+				degraded = true
+			} else if err != nil {
 				status[c.Name] = "unavailable"
 				ok = false
 			} else {
@@ -138,6 +148,6 @@ func Readyz(checks ...Check) http.Handler {
 		if !ok {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"ready": ok, "checks": status, "details": details})
+		_ = json.NewEncoder(w).Encode(map[string]any{"ready": ok, "degraded": degraded, "checks": status, "details": details})
 	})
 }
