@@ -34,24 +34,25 @@ func env(name, def string) string {
 
 // options are the flags of SPEC §2; each has an environment variable.
 type options struct {
-	addr, dataDir, db, adminPassword, masterKeyFile, logLevel, dev string
-	ticketTTL                                                      time.Duration
-	cacheMB, rectificationDays, maxInflight                        int
-	outboundAllow                                                  string
-	whitelist                                                      string
-	healthInterval, eventRetention                                 time.Duration
-	publicURL, payURL, payKey, payMerchant                         string
-	carrierURL, carrierSecret, carrierName                         string
-	trustedProxies, persisted                                      string
-	rateIP, rateTicket                                             float64
-	redisURL                                                       string
-	natsURL, busKind                                               string
+	addr, dataDir, filesDir, db, adminPassword, masterKeyFile, logLevel, dev string
+	ticketTTL                                                                time.Duration
+	cacheMB, rectificationDays, maxInflight                                  int
+	outboundAllow                                                            string
+	whitelist                                                                string
+	healthInterval, eventRetention                                           time.Duration
+	publicURL, payURL, payKey, payMerchant                                   string
+	carrierURL, carrierSecret, carrierName                                   string
+	trustedProxies, persisted                                                string
+	rateIP, rateTicket                                                       float64
+	redisURL                                                                 string
+	natsURL, busKind                                                         string
 }
 
 func defineFlags(fs *flag.FlagSet) *options {
 	o := &options{}
 	fs.StringVar(&o.addr, "addr", env("ADDR", ":8080"), "监听地址 (ADDR)")
 	fs.StringVar(&o.dataDir, "data-dir", env("DATA_DIR", "./data"), "数据目录：SQLite 数据库、搜索索引、主密钥 (DATA_DIR)")
+	fs.StringVar(&o.filesDir, "files-dir", env("FILES_DIR", ""), "上传文件目录（办件材料、附件、应用安装包）；默认 <data-dir>/files；多个副本须共用同一个（共享卷）(FILES_DIR)")
 	fs.StringVar(&o.db, "db", env("DATABASE_URL", ""), "数据库：sqlite://PATH 或 mysql://USER:PASS@tcp(HOST:PORT)/DB?...；默认 sqlite://<data-dir>/govmobile.db (DATABASE_URL)")
 	fs.StringVar(&o.adminPassword, "admin-password", env("ADMIN_PASSWORD", ""), "首次启动时超级管理员 admin 的密码；不设置则随机生成并在日志中显示一次 (ADMIN_PASSWORD)")
 	fs.StringVar(&o.masterKeyFile, "master-key-file", env("MASTER_KEY_FILE", ""), "SM4 主密钥文件（密钥加密密钥）；不存在时生成，权限 0600；默认 <data-dir>/master.key (MASTER_KEY_FILE)")
@@ -126,7 +127,7 @@ func (d *devFlag) IsBoolFlag() bool { return true }
 
 func (o *options) config(log *slog.Logger) (app.Config, error) {
 	cfg := app.Config{
-		Addr: o.addr, DataDir: o.dataDir, DatabaseURL: o.db, AdminPassword: o.adminPassword,
+		Addr: o.addr, DataDir: o.dataDir, FilesDir: o.filesDir, DatabaseURL: o.db, AdminPassword: o.adminPassword,
 		MasterKeyFile: o.masterKeyFile, TicketTTL: o.ticketTTL, Logger: log,
 		ResponseCacheBytes: int64(o.cacheMB) << 20, RectificationDays: o.rectificationDays,
 		EventRetention: o.eventRetention, RateIPPerSecond: o.rateIP, RateTicketPerSecond: o.rateTicket, MaxInflight: o.maxInflight,

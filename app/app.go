@@ -91,6 +91,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// MaxBodyBytes bounds a GraphQL request body.
 	MaxBodyBytes int64
+	// FilesDir holds uploaded files (case materials, attachments, app
+	// packages); "" is DataDir/files. Replicas must share it (a shared
+	// volume); each keeps its own DataDir for its search index.
+	FilesDir string
 	// MaxInflight bounds the GraphQL operations executing at once (the rest
 	// wait their turn, httpapi.Admit); 0 is DefaultInflightPerCPU per CPU,
 	// negative is no bound.
@@ -162,6 +166,9 @@ func (c *Config) Defaults() {
 	}
 	if c.MasterKeyFile == "" {
 		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
+	}
+	if c.FilesDir == "" {
+		c.FilesDir = filepath.Join(c.DataDir, "files")
 	}
 	if c.TicketTTL == 0 {
 		c.TicketTTL = identity.DefaultTicketTTL
@@ -420,7 +427,7 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	a.Audit = audit.New(a.DB)
 	a.Interfaces = iface.New(a.DB, outbound.New(outbound.Config{Allow: a.Config.OutboundAllow, HTTPSOnly: !(a.Config.Dev || a.Config.OutboundHTTP)}),
 		iface.Options{Keys: keys, PlatformKeys: a.PlatformKeys, Whitelist: a.Config.InterfaceWhitelist})
-	if a.Files, err = cases.NewFiles(a.DB, filepath.Join(a.Config.DataDir, "files")); err != nil {
+	if a.Files, err = cases.NewFiles(a.DB, a.Config.FilesDir); err != nil {
 		return err
 	}
 	a.Apps = apps.New(a.DB, a.Interfaces, func(code string) bool { return a.Catalogue.Regions().Get(code) != nil },
