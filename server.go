@@ -45,7 +45,7 @@ type options struct {
 	trustedProxies, persisted                                                string
 	rateIP, rateTicket                                                       float64
 	redisURL                                                                 string
-	natsURL, busKind                                                         string
+	natsURL, busKind, busPrefix                                              string
 }
 
 func defineFlags(fs *flag.FlagSet) *options {
@@ -106,6 +106,7 @@ func defineFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.carrierSecret, "carrier-secret", env("CARRIER_SECRET", ""), "与快递公司约定的 HMAC-SM3 密钥，至少16字节，用于下单请求和轨迹推送 (CARRIER_SECRET)")
 	fs.StringVar(&o.carrierName, "carrier-name", env("CARRIER_NAME", "sandbox"), "快递公司名称（运单号在同一快递公司内唯一）(CARRIER_NAME)")
 	fs.StringVar(&o.natsURL, "nats-url", env("NATS_URL", ""), "NATS 服务器地址（nats://HOST:4222，TLS 用 tls://）：设置后多个副本经 NATS 互传实时事件（办件消息、客服会话）(NATS_URL)")
+	fs.StringVar(&o.busPrefix, "bus-prefix", env("BUS_PREFIX", "govmobile"), "消息总线主题前缀：共用同一 NATS 或 Redis 的各部署（如测试与生产、不同省份）必须各不相同，否则会收到对方的事件 (BUS_PREFIX)")
 	fs.StringVar(&o.busKind, "bus", env("BUS", ""), "副本间传递实时事件的消息总线：nats、redis（用 --redis-url）或 local（只在本进程内）；默认设置了 --nats-url 时为 nats，否则为 local。总线不可用时各副本只向自己的连接投递，恢复后自动切回 (BUS)")
 	return o
 }
@@ -134,7 +135,10 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 		CarrierURL: o.carrierURL, CarrierSecret: o.carrierSecret, CarrierName: o.carrierName,
 		PublicURL: o.publicURL, PayChannelURL: o.payURL, PayChannelPublicKey: o.payKey, PayMerchantID: o.payMerchant,
 	}
-	cfg.NatsURL, cfg.Bus = o.natsURL, o.busKind
+	cfg.NatsURL, cfg.Bus, cfg.BusPrefix = o.natsURL, o.busKind, o.busPrefix
+	if !validBusPrefix(o.busPrefix) {
+		return cfg, fmt.Errorf("--bus-prefix (BUS_PREFIX): want letters, digits, - and _ only, got %q", o.busPrefix)
+	}
 	if _, _, err := bus.Choose(o.busKind, o.natsURL, o.redisURL); err != nil {
 		return cfg, err
 	}
@@ -301,4 +305,18 @@ func prefixes(flag, list string) ([]netip.Prefix, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// validBusPrefix: a prefix is one NATS subject token (and a Redis channel
+// part): letters, digits, hyphens and underscores.
+func validBusPrefix(p string) bool {
+	if p == "" || len(p) > 64 {
+		return false
+	}
+	for _, r := range p {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

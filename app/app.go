@@ -294,6 +294,12 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{Config: cfg, DB: db, Dialect: dialect}
+	// The bus is connected before the startup lock is taken: a silent bus
+	// must not hold up the other replicas starting.
+	if a.Broker, err = a.openBroker(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if err := a.prepare(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -409,8 +415,8 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	}
 	a.ServiceCodes = servicecode.New(a.PlatformKeys)
 	a.Appointments = appointment.New(a.DB, appointment.Config{})
-	if a.Broker, err = a.openBroker(); err != nil {
-		return err
+	if a.Broker == nil { // Reindex: no live events to carry
+		a.Broker = bus.NewLocal()
 	}
 	if a.Bus, err = messages.NewBus(a.Broker); err != nil {
 		return err

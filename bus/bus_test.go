@@ -299,3 +299,12 @@ func TestSilentRedisConnection(t *testing.T) {
 	inA.expect(t, "A after recovery", "after")
 	inOther.expect(t, "the other replica after recovery", "after")
 }
+
+// TestNATSURLNeverEchoed: a malformed --nats-url is refused without its
+// password in the error.
+func TestNATSURLNeverEchoed(t *testing.T) {
+	_, err := bus.New(bus.Config{Kind: bus.NATS, URL: "nats://admin:S3cret@host:42x2"})
+	if err == nil || strings.Contains(err.Error(), "S3cret") {
+		t.Fatalf("want a refusal without the password, got %v", err)
+	}
+}

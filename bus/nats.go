@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -28,8 +27,15 @@ func dialNATS(url string, state func(bool)) (*natsBus, error) {
 		// replica later and so delivered twice on this one.
 		nats.ReconnectBufSize(-1),
 		nats.Timeout(2*time.Second),
-		nats.PingInterval(5*time.Second),
+		nats.PingInterval(2*time.Second),
 		nats.MaxPingsOutstanding(2),
+		// A connection that goes silent (a firewall dropping the flow)
+		// fills its buffers; a publish then waits for the flusher at most
+		// this long instead of a minute, and the request goes on.
+		nats.FlusherTimeout(500*time.Millisecond),
+		// The client's own complaints (a slow consumer) go nowhere near
+		// stderr: the bus's availability is reported by its gauge.
+		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}),
 		nats.DisconnectErrHandler(func(*nats.Conn, error) { state(false) }),
 		// Subscriptions are sent again before this is called.
 		nats.ReconnectHandler(func(*nats.Conn) { state(true) }),
@@ -37,7 +43,9 @@ func dialNATS(url string, state func(bool)) (*natsBus, error) {
 	)
 	if err != nil {
 		// Only a malformed URL or options fail here (RetryOnFailedConnect).
-		return nil, fmt.Errorf("--nats-url: %w", err)
+		// The error may repeat the address, password and all: it is not
+		// passed on.
+		return nil, errors.New("--nats-url: want nats://[user:password@]host:4222 or tls://…")
 	}
 	return &natsBus{nc: nc}, nil
 }

@@ -50,6 +50,9 @@ func dialRedis(url string, state func(bool), every time.Duration) (*redisBus, er
 	opt.ReadTimeout = 2 * time.Second
 	opt.WriteTimeout = 2 * time.Second
 	opt.MaxRetries = 1
+	// Calls keep their contexts' deadlines (publishTimeout), not only the
+	// client's read and write timeouts.
+	opt.ContextTimeoutEnabled = true
 	opt.DialerRetries = 2
 	quietRedis.Do(func() { redis.SetLogger(debugLog{}) })
 	r := &redisBus{client: redis.NewClient(opt), state: state, every: every, handlers: map[string]Handler{}, done: make(chan struct{})}
@@ -69,8 +72,13 @@ func (debugLog) Printf(ctx context.Context, format string, v ...any) {
 	slog.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
+// publishTimeout bounds a PUBLISH, which runs in the request that caused
+// the event: a silent Redis costs a request this long at most before the
+// bus falls back to local delivery.
+const publishTimeout = 250 * time.Millisecond
+
 func (r *redisBus) publish(ctx context.Context, subject string, payload []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
 	defer cancel()
 	return r.client.Publish(ctx, subject, payload).Err()
 }

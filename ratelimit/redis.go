@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +38,7 @@ type Redis struct {
 	opts    RedisOptions
 	log     *slog.Logger
 	up      atomic.Bool
+	failed  atomic.Int32 // calls failed in a row
 	local   atomic.Int64 // decisions taken in-process while Redis was away
 	mu      sync.Mutex
 	probing bool
@@ -72,11 +72,9 @@ const DefaultPrefix = "govmobile:rl:"
 func ParseRedisURL(raw string) (*redis.Options, error) {
 	opt, err := redis.ParseURL(raw)
 	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("want redis://[user:password@]host:port/db or rediss://… (%v)", err)
+		// The parser's message may quote part of the address (a password
+		// with a slash in it): it is not passed on.
+		return nil, errors.New("want redis://[user:password@]host:port/db or rediss://…")
 	}
 	return opt, nil
 }
@@ -89,7 +87,20 @@ func OpenRedis(rawURL string, o RedisOptions) (*Redis, error) {
 		return nil, err
 	}
 	tune(opt)
+	quietRedis.Do(func() { redis.SetLogger(debugLog{}) })
 	return NewRedis(redis.NewClient(opt), o), nil
+}
+
+// quietRedis sends go-redis's own log lines (one per failed dial, every
+// probe of an outage) to slog at debug level: the store logs an outage
+// once, and the log stays structured. The setting is go-redis's, for every
+// client in the process (the bus sets the same).
+var quietRedis sync.Once
+
+type debugLog struct{}
+
+func (debugLog) Printf(ctx context.Context, format string, v ...any) {
+	slog.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
 // tune bounds the client's waits for the request path.
@@ -184,16 +195,25 @@ func (l *RedisLimiter) Allow(key string) (bool, time.Duration) {
 		res, err := r.gcra.Allow(ctx, r.opts.Prefix+key, l.limit)
 		cancel()
 		if err == nil {
+			r.failed.Store(0)
 			if res.Allowed > 0 {
 				return true, 0
 			}
 			return false, max(res.RetryAfter, time.Millisecond)
 		}
-		r.down(err)
+		// One slow answer (a pause on a busy machine) is decided here
+		// without giving the store up; a few in a row are an outage.
+		if r.failed.Add(1) >= failuresForOutage {
+			r.down(err)
+		}
 	}
 	r.local.Add(1)
 	return l.local.Allow(key)
 }
+
+// failuresForOutage is how many calls failing in a row mark the store
+// unavailable.
+const failuresForOutage = 3
 
 // down marks the store unavailable, logs the outage's start once and
 // starts the probe.
@@ -236,6 +256,7 @@ func (r *Redis) probeUntilUp() {
 		}
 		r.mu.Lock()
 		r.probing = false
+		r.failed.Store(0)
 		r.up.Store(true)
 		r.log.Info("shared rate-limit store (Redis) answers again: limits count across replicas", "outage", time.Since(r.since).Round(time.Millisecond).String())
 		r.mu.Unlock()
