@@ -477,7 +477,6 @@ func amIncidents() map[string]accessEntry {
 // ---- licences and seals: a department's ----
 
 func amLicensesAndSeals() map[string]accessEntry {
-	dept := amDeptProbe
 	issue := `mutation($in: IssueLicenseInput!) { issueLicense(input: $in) { id } }`
 	licence := func(holder map[string]any, caseID string) map[string]any {
 		in := map[string]any{"holderIdentity": holder["idNumber"], "kind": "BUSINESS_LICENSE", "title": "营业执照", "number": fmt.Sprintf("MX%012d", seq.Add(1)),
@@ -490,7 +489,7 @@ func amLicensesAndSeals() map[string]accessEntry {
 	grant := `mutation($s: ID!, $a: ID!, $u: Time!) { grantSeal(input: {sealId: $s, adminId: $a, validUntil: $u}) { id } }`
 	return map[string]accessEntry{
 		// The ID is the case the licence is the result of.
-		"Mutation.issueLicense": {class: accessAdmin, probe: dept(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
+		"Mutation.issueLicense": {class: accessAdmin, probe: amDeptProbe(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
 			amSeal(t, w, s, staff)
 			p := person(t)
 			holder := w.b.register(t, p).Ticket
@@ -498,7 +497,7 @@ func amLicensesAndSeals() map[string]accessEntry {
 			amGet(t, w, staff, `mutation($id: ID!) { handleCase(input: {caseId: $id, action: ACCEPT}) { case { status } } }`, map[string]any{"id": caseID})
 			return issue, licence(p, caseID)
 		})},
-		"Mutation.revokeLicense": {class: accessAdmin, probe: dept(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
+		"Mutation.revokeLicense": {class: accessAdmin, probe: amDeptProbe(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
 			amSeal(t, w, s, staff)
 			p := person(t)
 			w.b.register(t, p)
@@ -506,26 +505,26 @@ func amLicensesAndSeals() map[string]accessEntry {
 			return `mutation($id: ID!) { revokeLicense(input: {licenseId: $id, reason: "信息有误"}) { status } }`, map[string]any{"id": id}
 		})},
 		// The ID is the department the seal is made for.
-		"Mutation.createSeal": {class: accessAdmin, probe: dept(func(t *testing.T, w *accessWorld, s amScene, _ string) (string, map[string]any) {
+		"Mutation.createSeal": {class: accessAdmin, probe: amDeptProbe(func(t *testing.T, w *accessWorld, s amScene, _ string) (string, map[string]any) {
 			return `mutation($a: ID!) { createSeal(input: {agencyId: $a, name: "行政审批专用章"}) { id } }`, map[string]any{"a": gid("Agency", s.matter.AgencyID)}
 		})},
-		"Mutation.revokeSeal": {class: accessAdmin, probe: dept(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
+		"Mutation.revokeSeal": {class: accessAdmin, probe: amDeptProbe(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
 			return `mutation($s: ID!) { revokeSeal(input: {sealId: $s}) { revokedAt } }`, map[string]any{"s": amSeal(t, w, s, staff)}
 		})},
-		"Mutation.setSealImage": {class: accessAdmin, probe: dept(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
+		"Mutation.setSealImage": {class: accessAdmin, probe: amDeptProbe(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
 			return `mutation($s: ID!, $png: String!) { setSealImage(input: {sealId: $s, png: $png}) { id } }`,
 				map[string]any{"s": amSeal(t, w, s, staff), "png": base64.StdEncoding.EncodeToString(sealPNG(t, 240))}
 		})},
-		"Mutation.grantSeal": {class: accessAdmin, probe: dept(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
+		"Mutation.grantSeal": {class: accessAdmin, probe: amDeptProbe(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
 			return grant, map[string]any{"s": amSeal(t, w, s, staff), "a": gid("AdminAccount", amAdminID(t, w, staff)), "u": time.Now().Add(time.Hour).UTC()}
 		})},
-		"Mutation.revokeSealGrant": {class: accessAdmin, probe: dept(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
+		"Mutation.revokeSealGrant": {class: accessAdmin, probe: amDeptProbe(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
 			g := amGet(t, w, staff, grant, map[string]any{"s": amSeal(t, w, s, staff), "a": gid("AdminAccount", amAdminID(t, w, staff)), "u": time.Now().Add(time.Hour).UTC()}, "grantSeal", "id")
 			return `mutation($g: ID!) { revokeSealGrant(grantId: $g) { revokedAt } }`, map[string]any{"g": g}
 		})},
 		// Only the grantee seals; an administrator of another region or
 		// department, whatever their permissions, does not.
-		"Mutation.sealDocument": {class: accessAdmin, probe: dept(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
+		"Mutation.sealDocument": {class: accessAdmin, probe: amDeptProbe(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
 			seal := amSeal(t, w, s, staff)
 			amGet(t, w, staff, grant, map[string]any{"s": seal, "a": gid("AdminAccount", amAdminID(t, w, staff)), "u": time.Now().Add(time.Hour).UTC()})
 			return `mutation($s: ID!, $d: String!) { sealDocument(input: {sealId: $s, sm3: $d}) { id } }`,
@@ -537,27 +536,26 @@ func amLicensesAndSeals() map[string]accessEntry {
 // ---- payments ----
 
 func amPayments() map[string]accessEntry {
-	dept := amDeptProbe
 	pay := `mutation($o: ID!) { payOrder(orderId: $o) { payUrl } }`
 	return map[string]accessEntry{
 		// The ID is the matter the fee item belongs to.
-		"Mutation.saveFeeItem": {class: accessAdmin, probe: dept(func(t *testing.T, w *accessWorld, s amScene, _ string) (string, map[string]any) {
+		"Mutation.saveFeeItem": {class: accessAdmin, probe: amDeptProbe(func(t *testing.T, w *accessWorld, s amScene, _ string) (string, map[string]any) {
 			return amSaveFee, amFeeInput(s)
 		})},
-		"Mutation.issuePaymentOrder": {class: accessAdmin, probe: dept(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
+		"Mutation.issuePaymentOrder": {class: accessAdmin, probe: amDeptProbe(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
 			fee := amGet(t, w, staff, amSaveFee, amFeeInput(s), "saveFeeItem", "id")
 			caseID := amCase(t, w, w.owner.Ticket, s)
 			amGet(t, w, staff, `mutation($id: ID!) { handleCase(input: {caseId: $id, action: ACCEPT}) { case { status } } }`, map[string]any{"id": caseID})
 			return `mutation($in: IssuePaymentOrderInput!) { issuePaymentOrder(input: $in) { id } }`,
 				map[string]any{"in": map[string]any{"caseId": caseID, "lines": []map[string]any{{"feeItemId": fee, "quantity": 1}}}}
 		})},
-		"Mutation.cancelPaymentOrder": {class: accessAdmin, probe: dept(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
+		"Mutation.cancelPaymentOrder": {class: accessAdmin, probe: amDeptProbe(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
 			connectSandbox(t, w.b)
 			id, _ := amOrder(t, w, s, staff)
 			amGet(t, w, w.owner.Ticket, pay, map[string]any{"o": id})
 			return `mutation($o: ID!) { cancelPaymentOrder(orderId: $o) { status } }`, map[string]any{"o": id}
 		})},
-		"Mutation.refundPayment": {class: accessAdmin, probe: dept(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
+		"Mutation.refundPayment": {class: accessAdmin, probe: amDeptProbe(func(t *testing.T, w *accessWorld, s amScene, staff string) (string, map[string]any) {
 			sb, _, _ := connectSandbox(t, w.b)
 			id, number := amOrder(t, w, s, staff)
 			amGet(t, w, w.owner.Ticket, pay, map[string]any{"o": id})

@@ -129,23 +129,11 @@ func (c *faultClient) ready() int {
 // Skipped without TEST_MYSQL_DSN.
 func faultsMySQL(t *testing.T) *mysql.Config {
 	t.Helper()
-	dsn := os.Getenv("TEST_MYSQL_DSN")
-	if dsn == "" {
+	if os.Getenv("TEST_MYSQL_DSN") == "" {
 		t.Skip("TEST_MYSQL_DSN not set: the database outage needs MariaDB (SQLite is in the process)")
 	}
-	cfg, err := mysql.ParseDSN(dsn)
+	cfg, err := mysql.ParseDSN(ownMySQL(t, "faults"))
 	if err != nil {
-		t.Fatalf("TEST_MYSQL_DSN: %v", err)
-	}
-	if cfg.DBName == "" {
-		cfg.DBName = "govmobile_test"
-	}
-	cfg.DBName += "_faults"
-	fresh, err := freshMySQL(cfg.FormatDSN())
-	if err != nil {
-		t.Fatalf("create the fault tests' database %s (grant the test account all privileges on it): %v", cfg.DBName, err)
-	}
-	if cfg, err = mysql.ParseDSN(fresh); err != nil {
 		t.Fatal(err)
 	}
 	return cfg

@@ -139,19 +139,8 @@ func isolatedBackend(t *testing.T, name, suffix string, mutate func(*app.Config)
 	t.Helper()
 	var dropDSN string
 	if name == "mysql" {
-		cfg, err := mysql.ParseDSN(os.Getenv("TEST_MYSQL_DSN"))
-		if err != nil {
-			t.Fatalf("TEST_MYSQL_DSN: %v", err)
-		}
-		if cfg.DBName == "" {
-			cfg.DBName = "govmobile_test"
-		}
-		cfg.DBName += "_" + suffix
-		dsn, err := freshMySQL(cfg.FormatDSN())
-		if err != nil {
-			t.Fatalf("create the test's own database %s (grant the test account all privileges on it): %v", cfg.DBName, err)
-		}
-		dropDSN = dsn
+		dsn := ownMySQL(t, suffix)
+		dropDSN = dsn // dropped when the test ends
 		inner := mutate
 		mutate = func(c *app.Config) {
 			if inner != nil {
@@ -174,6 +163,25 @@ func isolatedBackend(t *testing.T, name, suffix string, mutate func(*app.Config)
 		}
 	})
 	return b
+}
+
+// ownMySQL creates a fresh database beside TEST_MYSQL_DSN's, named with
+// "_"+suffix, and returns its DSN.
+func ownMySQL(t *testing.T, suffix string) string {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(os.Getenv("TEST_MYSQL_DSN"))
+	if err != nil {
+		t.Fatalf("TEST_MYSQL_DSN: %v", err)
+	}
+	if cfg.DBName == "" {
+		cfg.DBName = "govmobile_test"
+	}
+	cfg.DBName += "_" + suffix
+	dsn, err := freshMySQL(cfg.FormatDSN())
+	if err != nil {
+		t.Fatalf("create the test's own database %s (grant the test account all privileges on it): %v", cfg.DBName, err)
+	}
+	return dsn
 }
 
 // eachIsolated runs f as a subtest against a server of its own per database.

@@ -71,18 +71,11 @@ func TestMutationInputFuzz(t *testing.T) {
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			b := fuzzBackend(t, name)
+			b := isolatedBackend(t, name, "fuzz", nil)
 			f := &mutationFuzzer{b: b, seed: seed, rounds: rounds, codes: map[string]int{}, problems: map[string]*fuzzProblem{}}
 			f.run(t, only)
 		})
 	}
-}
-
-// fuzzBackend starts a server of the fuzzer's own over a fresh database,
-// closed (and its database dropped) when the test ends.
-func fuzzBackend(t *testing.T, name string) *backend {
-	t.Helper()
-	return isolatedBackend(t, name, "fuzz", nil)
 }
 
 // dropMySQL drops the DSN's database.

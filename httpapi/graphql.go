@@ -192,11 +192,7 @@ func flushReads(ctx context.Context, log *audit.Service, logger *slog.Logger) {
 	if err != nil {
 		return // only administrators' reads are collected
 	}
-	rc := graphql.GetOperationContext(ctx)
-	name := rc.OperationName
-	if name == "" && rc.Operation != nil {
-		name = rc.Operation.Name
-	}
+	name := operationName(graphql.GetOperationContext(ctx))
 	if name == "" {
 		name = "anonymous"
 	}
@@ -495,16 +491,22 @@ func (m *measurer) measure(set ast.SelectionSet) shape {
 }
 
 // observeOperation records each operation's latency.
+// operationName is the operation's name: the request's operationName, or
+// else the name the document gives it ("" for an anonymous operation).
+func operationName(rc *graphql.OperationContext) string {
+	if rc.OperationName == "" && rc.Operation != nil {
+		return rc.Operation.Name
+	}
+	return rc.OperationName
+}
+
 func observeOperation(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
 	if graphql.HasOperationContext(ctx) {
 		rc := graphql.GetOperationContext(ctx)
-		kind, name := "unknown", rc.OperationName
+		kind, name := "unknown", operationName(rc)
 		if rc.Operation != nil {
 			kind = string(rc.Operation.Operation)
-			if name == "" {
-				name = rc.Operation.Name
-			}
 		}
 		outcome := "ok"
 		if resp != nil && len(resp.Errors) > 0 {
