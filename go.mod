@@ -25,6 +25,7 @@ require (
 	golang.org/x/time v0.16.0
 	gorm.io/driver/mysql v1.6.0
 	gorm.io/gorm v1.31.2
+	gorm.io/plugin/dbresolver v1.6.2
 	rsc.io/qr v0.2.0
 )
 

@@ -32,12 +32,20 @@ func env(name, def string) string {
 	return def
 }
 
+// envBool is a boolean environment variable, false when unset or not a
+// boolean (which the configuration then refuses).
+func envBool(name string) bool {
+	v, _ := strconv.ParseBool(os.Getenv(name))
+	return v
+}
+
 // options are the flags of SPEC §2; each has an environment variable.
 type options struct {
 	addr, dataDir, filesDir, db, adminPassword, masterKeyFile, logLevel, dev string
 	ticketTTL                                                                time.Duration
 	cacheMB, rectificationDays, maxInflight                                  int
 	outboundAllow                                                            string
+	outboundHTTP                                                             bool
 	whitelist                                                                string
 	healthInterval, eventRetention                                           time.Duration
 	publicURL, payURL, payKey, payMerchant                                   string
@@ -46,6 +54,8 @@ type options struct {
 	rateIP, rateTicket                                                       float64
 	redisURL                                                                 string
 	natsURL, busKind, busPrefix                                              string
+	dbReplicas                                                               string
+	replicaMaxLag                                                            time.Duration
 }
 
 func defineFlags(fs *flag.FlagSet) *options {
@@ -54,6 +64,12 @@ func defineFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.dataDir, "data-dir", env("DATA_DIR", "./data"), "数据目录：SQLite 数据库、搜索索引、主密钥 (DATA_DIR)")
 	fs.StringVar(&o.filesDir, "files-dir", env("FILES_DIR", ""), "上传文件目录（办件材料、附件、应用安装包）；默认 <data-dir>/files；多个副本须共用同一个（共享卷）(FILES_DIR)")
 	fs.StringVar(&o.db, "db", env("DATABASE_URL", ""), "数据库：sqlite://PATH 或 mysql://USER:PASS@tcp(HOST:PORT)/DB?...；默认 sqlite://<data-dir>/govmobile.db (DATABASE_URL)")
+	fs.StringVar(&o.dbReplicas, "db-replicas", env("DATABASE_REPLICAS", ""), "MySQL 只读副本：逗号分隔的 mysql://USER:PASS@tcp(HOST:PORT)/DB?...（DSN 中的逗号写作 %2C）；只有公开事项目录和统计查询由副本执行，其余查询和全部写入走 --db 主库；副本不可用或延迟超过 --db-replica-max-lag 时改由主库执行 (DATABASE_REPLICAS)")
+	maxLag, err := time.ParseDuration(env("DATABASE_REPLICA_MAX_LAG", "5s"))
+	if err != nil {
+		maxLag = -1 // refused by config
+	}
+	fs.DurationVar(&o.replicaMaxLag, "db-replica-max-lag", maxLag, "只读副本可容忍的复制延迟（Seconds_Behind_Master），超过即不用该副本，1s 至 10m (DATABASE_REPLICA_MAX_LAG)")
 	fs.StringVar(&o.adminPassword, "admin-password", env("ADMIN_PASSWORD", ""), "首次启动时超级管理员 admin 的密码；不设置则随机生成并在日志中显示一次 (ADMIN_PASSWORD)")
 	fs.StringVar(&o.masterKeyFile, "master-key-file", env("MASTER_KEY_FILE", ""), "SM4 主密钥文件（密钥加密密钥）；不存在时生成，权限 0600；默认 <data-dir>/master.key (MASTER_KEY_FILE)")
 	o.dev = env("DEV_MODE", "auto")
@@ -69,6 +85,7 @@ func defineFlags(fs *flag.FlagSet) *options {
 	days, _ := strconv.Atoi(env("RECTIFICATION_DAYS", "15"))
 	fs.IntVar(&o.rectificationDays, "rectification-days", days, "差评整改期限（工作日）(RECTIFICATION_DAYS)")
 	fs.StringVar(&o.outboundAllow, "outbound-allow", env("OUTBOUND_ALLOW", ""), "源接口可访问的内网地址段，逗号分隔的 CIDR（默认只允许公网地址）(OUTBOUND_ALLOW)")
+	fs.BoolVar(&o.outboundHTTP, "outbound-http", envBool("OUTBOUND_HTTP"), "允许以明文 http:// 调用源接口（政务外网内未启用 TLS 的接口）；默认只允许 https://，开发模式下总是允许 (OUTBOUND_HTTP)")
 	fs.StringVar(&o.whitelist, "interface-whitelist", env("INTERFACE_WHITELIST", ""), "白名单鉴权的接口提供方：逗号分隔的主机名（*.example.gov.cn 表示其子域名）、地址或 CIDR (INTERFACE_WHITELIST)")
 	interval, err := time.ParseDuration(env("HEALTH_INTERVAL", "1m"))
 	if err != nil {
@@ -111,6 +128,25 @@ func defineFlags(fs *flag.FlagSet) *options {
 	return o
 }
 
+// replicas checks --db-replicas and --db-replica-max-lag: MySQL read
+// replicas of a MySQL primary. Errors never quote a password.
+func (o *options) replicas(cfg *app.Config) error {
+	list, err := database.ParseReplicaList(o.dbReplicas)
+	if err != nil {
+		return fmt.Errorf("--db-replicas (DATABASE_REPLICAS): %w", err)
+	}
+	if len(list) > 0 {
+		if dialect, _, err := database.ParseDSN(o.db); o.db == "" || err != nil || dialect != database.MySQL {
+			return fmt.Errorf("--db-replicas (DATABASE_REPLICAS): read replicas need a MySQL primary (--db mysql://…); SQLite has none")
+		}
+	}
+	if o.replicaMaxLag < time.Second || o.replicaMaxLag > 10*time.Minute {
+		return fmt.Errorf("--db-replica-max-lag (DATABASE_REPLICA_MAX_LAG): want 1s to 10m")
+	}
+	cfg.DatabaseReplicas, cfg.ReplicaMaxLag = list, o.replicaMaxLag
+	return nil
+}
+
 // devFlag is --dev: a boolean flag (bare --dev means true) that also takes "auto".
 type devFlag string
 
@@ -136,6 +172,9 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 		PublicURL: o.publicURL, PayChannelURL: o.payURL, PayChannelPublicKey: o.payKey, PayMerchantID: o.payMerchant,
 	}
 	cfg.NatsURL, cfg.Bus, cfg.BusPrefix = o.natsURL, o.busKind, o.busPrefix
+	if err := o.replicas(&cfg); err != nil {
+		return cfg, err
+	}
 	if !validBusPrefix(o.busPrefix) {
 		return cfg, fmt.Errorf("--bus-prefix (BUS_PREFIX): want letters, digits, - and _ only, got %q", o.busPrefix)
 	}
@@ -174,6 +213,12 @@ func (o *options) config(log *slog.Logger) (app.Config, error) {
 	if cfg.OutboundAllow, err = prefixes("outbound-allow", o.outboundAllow); err != nil {
 		return cfg, err
 	}
+	if v, ok := os.LookupEnv("OUTBOUND_HTTP"); ok {
+		if _, err := strconv.ParseBool(v); err != nil {
+			return cfg, fmt.Errorf("OUTBOUND_HTTP: want true or false, got %q", v)
+		}
+	}
+	cfg.OutboundHTTP = o.outboundHTTP
 	for _, w := range strings.Split(o.whitelist, ",") {
 		if w = strings.TrimSpace(w); w != "" {
 			cfg.InterfaceWhitelist = append(cfg.InterfaceWhitelist, w)

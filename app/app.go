@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -148,6 +149,13 @@ type Config struct {
 	// When set, rate limits count there, across replicas (ratelimit.Redis;
 	// in-process while it is unavailable).
 	RedisURL string
+	// DatabaseReplicas are MySQL read replicas of DatabaseURL (mysql://
+	// URLs). Only the public catalogue and the statistics are read there
+	// (httpapi.ReplicaReads), from replicas answering with a replication lag
+	// of at most ReplicaMaxLag (default 5 s); everything else, and every
+	// read when none is usable, goes to the primary.
+	DatabaseReplicas []string
+	ReplicaMaxLag    time.Duration
 	// SkipDemo leaves the catalogue empty (tests that load their own data).
 	SkipDemo bool
 	Logger   *slog.Logger
@@ -193,6 +201,9 @@ func (c *Config) Defaults() {
 		c.PublicURL = "http://" + net.JoinHostPort(host, port)
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.ReplicaMaxLag == 0 {
+		c.ReplicaMaxLag = 5 * time.Second
+	}
 	if c.PayMerchantID == "" {
 		c.PayMerchantID = "GOVMOBILE"
 	}
@@ -221,6 +232,9 @@ type App struct {
 	Bus      *messages.Bus
 	// Broker carries live events between replicas (Config.Bus).
 	Broker *bus.Bus
+	// Replicas are the MySQL read replicas (Config.DatabaseReplicas); nil
+	// without.
+	Replicas *database.Replicas
 	// RateStore keeps the rate limits' buckets in Redis (Config.RedisURL);
 	// nil keeps them in this process.
 	RateStore *ratelimit.Redis
@@ -294,6 +308,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{Config: cfg, DB: db, Dialect: dialect}
+	if err := a.openReplicas(); err != nil {
+		a.Close()
+		return nil, err
+	}
 	// The bus is connected before the startup lock is taken: a silent bus
 	// must not hold up the other replicas starting.
 	if a.Broker, err = a.openBroker(); err != nil {
@@ -338,6 +356,20 @@ func (a *App) openSearch() error {
 	a.Catalogue.SetSearch(a.Search)
 	a.Consultations.SetIndexed(a.Search.Notify)
 	ctx, stop := context.WithCancel(context.Background())
+	if len(a.Config.DatabaseReplicas) > 0 { // public catalogue reads lag behind
+		a.Catalogue.SetReadLag(a.Config.ReplicaMaxLag)
+	}
+	// A catalogue write on any replica moves every replica's caches on
+	// and wakes its index (catalogue/invalidate.go); a key rotation makes
+	// every replica reread the platform keys.
+	if err := a.Catalogue.ShareChanges(ctx, a.Broker); err != nil {
+		stop()
+		return err
+	}
+	if err := a.PlatformKeys.ShareRotations(a.Broker); err != nil {
+		stop()
+		return err
+	}
 	a.stop, a.done = stop, make(chan struct{})
 	go func() {
 		defer close(a.done)
@@ -486,13 +518,39 @@ func (a *App) prepareLocked(ctx context.Context) error {
 	return nil
 }
 
+// openReplicas registers the read replicas and starts probing them.
+func (a *App) openReplicas() error {
+	r, err := database.UseReplicas(a.DB, a.Dialect, database.ReplicaConfig{DSNs: a.Config.DatabaseReplicas,
+		MaxLag: a.Config.ReplicaMaxLag, Logger: a.Config.Logger})
+	if err != nil {
+		return fmt.Errorf("--db-replicas (DATABASE_REPLICAS): %w", err)
+	}
+	if r != nil {
+		a.Replicas = r
+		r.Start(context.Background())
+	}
+	return nil
+}
+
 // openBroker connects the bus that carries live events between replicas.
 func (a *App) openBroker() (*bus.Bus, error) {
 	kind, url, err := bus.Choose(a.Config.Bus, a.Config.NatsURL, a.Config.RedisURL)
 	if err != nil {
 		return nil, err
 	}
-	b, err := bus.New(bus.Config{Kind: kind, URL: url, Prefix: a.Config.BusPrefix, Logger: a.Config.Logger})
+	cfg := bus.Config{Kind: kind, URL: url, Prefix: a.Config.BusPrefix, Logger: a.Config.Logger}
+	if kind != bus.Local {
+		// Events on a shared bus are signed with a key derived from the
+		// master key, which every replica holds and no bus server does.
+		// Reading the key file needs no startup lock (its creation is
+		// exclusive), and prepare reads the same file.
+		master, err := gm.LoadOrCreateMasterKey(a.Config.MasterKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Key = bus.DeriveKey(master)
+	}
+	b, err := bus.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -535,9 +593,17 @@ func (a *App) routes() http.Handler {
 		limits.PerTicket = a.limiter(cfg.RateTicketPerSecond)
 	}
 	gql := httpapi.NewGraphQL(root, cfg.Dev, cfg.PersistedQueries, limits, log)
+	var auth viewer.Authenticator = a.Identity
+	if a.Replicas != nil {
+		// Queries made only of public catalogue fields or statistics may be
+		// answered by a read replica; everything else, and who is asking,
+		// is read on the primary.
+		gql.AroundOperations(httpapi.NewReplicaReads(slices.Concat(publicRootFields, httpapi.ReportRootFields)).AroundOperations)
+		auth = httpapi.PrimaryAuth(a.Identity)
+	}
 	var api http.Handler = httpapi.MediaStatus(gql)
 	api = loaders.Middleware(a.Catalogue, a.Cases, a.Files, api)
-	api = viewer.Middleware(a.Identity, api)
+	api = viewer.Middleware(auth, api)
 	// Cache hits do not wait for a turn.
 	api = httpapi.Admit(cfg.MaxInflight, api)
 	if cfg.ResponseCacheBytes > 0 {
@@ -554,6 +620,9 @@ func (a *App) routes() http.Handler {
 		reg.MustRegister(a.RateStore.Collectors()...)
 	}
 	reg.MustRegister(a.Broker.Collectors()...)
+	if a.Replicas != nil {
+		reg.MustRegister(a.Replicas.Collectors()...)
+	}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "govmobile_search_index_lag_rows", Help: "Outbox rows not yet applied to this replica's search index."},
 			func() float64 { n, _ := a.Search.Lag(); return float64(n) }),
@@ -634,6 +703,11 @@ func (a *App) routes() http.Handler {
 			}
 			return nil
 		}})
+	}
+	if a.Replicas != nil {
+		// Without a usable replica its reads go to the primary: degraded,
+		// still serving (the gauge govmobile_db_replicas_usable too).
+		ready = append(ready, web.Check{Name: "readReplicas", Fn: a.Replicas.Ready, Detail: a.Replicas.Status, Optional: true})
 	}
 	mux.Handle("GET /readyz", web.Readyz(ready...))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -808,6 +882,7 @@ func (a *App) close() {
 	if a.Broker != nil {
 		_ = a.Broker.Close()
 	}
+	_ = a.Replicas.Close()
 	if sqlDB, err := a.DB.DB(); err == nil {
 		_ = sqlDB.Close()
 	}

@@ -8,6 +8,9 @@ package app_test
 // chat's subscribers on A and on B, each once. The delivery latency, from
 // the request on B to the event on A's websocket, is measured over 200 chat
 // lines and 120 case notifications (the bar: p95 under 200 ms).
+// Someone who can publish on the bus server but holds no master key
+// reaches no one: a notification of their own making, or a genuine chat
+// line altered, is dropped by both replicas (govmobile_bus_rejected_total).
 // Then A's connection to the bus is cut: A keeps serving and ready (/readyz
 // reads "degraded"), its own events still reach its own subscribers,
 // govmobile_bus_available shows 0;
@@ -17,9 +20,11 @@ package app_test
 //	TEST_REDIS_URL=redis://127.0.0.1:6379/14 go test -count=1 -v -run TestEventsCrossReplicas ./app/
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,29 +34,22 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/redis/go-redis/v9"
+
 	"govmobile/app"
 	"govmobile/internal/faultproxy"
 	"govmobile/models"
+	"govmobile/resolvers"
 )
 
 func TestEventsCrossReplicas(t *testing.T) {
-	if os.Getenv("TEST_MYSQL_DSN") == "" {
-		t.Skip("TEST_MYSQL_DSN not set: replicas share a MariaDB database")
-	}
-	buses := map[string]func(c *app.Config, addr string){}
-	if u := os.Getenv("TEST_NATS_URL"); u != "" {
-		buses["nats"] = func(c *app.Config, addr string) { c.NatsURL = withHost(t, u, addr) }
-	}
-	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
-		buses["redis"] = func(c *app.Config, addr string) { c.Bus, c.RedisURL = "redis", withHost(t, u, addr) }
-	}
-	if len(buses) == 0 {
-		t.Skip("neither TEST_NATS_URL nor TEST_REDIS_URL set")
-	}
+	buses := sharedBuses(t)
 	for _, name := range slices.Sorted(func(yield func(string) bool) {
 		for k := range buses {
 			if !yield(k) {
@@ -103,7 +101,8 @@ func crossReplicas(t *testing.T, name string, setBus func(*app.Config, string)) 
 	if err := a.app.DB.Scopes(onlineMatters).Order("id DESC").Offset(1).First(&m).Error; err != nil {
 		t.Fatal(err)
 	}
-	citizen := a.register(t, person(t)).Ticket
+	citizenAuth := a.register(t, person(t))
+	citizen := citizenAuth.Ticket
 	staffB := b.staffTicket(t, m.AgencyID)
 	agentB := b.adminTicket(t)
 
@@ -201,6 +200,38 @@ func crossReplicas(t *testing.T, name string, setBus func(*app.Config, string)) 
 	msgs.none(t, "replica A after the case steps")
 	checkLatency(t, name+": case step on B → citizen's messageReceived on A", took)
 
+	// Someone who can publish on the bus server, without the master key,
+	// reaches no one: neither a notification of their own making to the
+	// citizen, nor a genuine chat line seen on the server and altered.
+	citizenID, err := resolvers.ParseGlobalID("id", citizenAuth.User.ID, "User")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := rawBus(t, name, prefix+".chat")
+	say(b, agentB, "被截获的一句")
+	for _, s := range []*liveStream{onA, onB} {
+		if got, ok := s.wait(2 * time.Second); !ok || !strings.Contains(mustJSON(got), "被截获的一句") {
+			t.Fatalf("a chat line not delivered: %v", got)
+		}
+	}
+	line := raw.next(t)
+	altered := bytes.Replace(line, []byte("被截获的一句"), []byte("请转账到这里"), 1)
+	if bytes.Equal(altered, line) {
+		t.Fatalf("the line on the bus does not hold its text: %q", line)
+	}
+	raw.publish(t, prefix+".chat", altered)
+	forged, _ := json.Marshal(models.Message{ID: 1 << 40, UserID: citizenID, Title: "伪造的通知", Body: "请点击链接领取补贴",
+		Target: models.TargetCase, TargetID: 1, CreatedAt: time.Now().UTC()})
+	raw.publish(t, prefix+".msg.user", forged)
+	msgs.none(t, "the citizen, after a forged notification")
+	onA.none(t, "replica A, after an altered chat line")
+	onB.none(t, "replica B, after an altered chat line")
+	for _, r := range []*backend{a, b} {
+		if n := metricSum(t, r, "govmobile_bus_rejected_total"); n < 1 {
+			t.Fatalf("govmobile_bus_rejected_total %v after a forged and an altered event", n)
+		}
+	}
+
 	// A loses the bus. It keeps serving and stays ready; its own events
 	// still reach its own subscribers, once; the gauge shows the outage.
 	proxy.Down()
@@ -253,6 +284,26 @@ func crossReplicas(t *testing.T, name string, setBus func(*app.Config, string)) 
 	}
 }
 
+// sharedBuses are the shared buses the environment offers, by name, each
+// as a change of a replica's configuration reaching the bus at addr ("":
+// the server itself). Skips without MariaDB or a bus.
+func sharedBuses(t *testing.T) map[string]func(c *app.Config, addr string) {
+	if os.Getenv("TEST_MYSQL_DSN") == "" {
+		t.Skip("TEST_MYSQL_DSN not set: replicas share a MariaDB database")
+	}
+	buses := map[string]func(c *app.Config, addr string){}
+	if u := os.Getenv("TEST_NATS_URL"); u != "" {
+		buses["nats"] = func(c *app.Config, addr string) { c.NatsURL = withHost(t, u, addr) }
+	}
+	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
+		buses["redis"] = func(c *app.Config, addr string) { c.Bus, c.RedisURL = "redis", withHost(t, u, addr) }
+	}
+	if len(buses) == 0 {
+		t.Skip("neither TEST_NATS_URL nor TEST_REDIS_URL set")
+	}
+	return buses
+}
+
 // replicaOf starts a second server on a's database and master key, with
 // its own data directory (and so its own search index).
 func replicaOf(t *testing.T, a *backend, mutate func(*app.Config)) *backend {
@@ -301,19 +352,29 @@ func checkLatency(t *testing.T, what string, took []time.Duration) {
 // first sample named name.
 func metric(t *testing.T, b *backend, name string) string {
 	t.Helper()
+	samples := metricSamples(t, b, name)
+	if len(samples) == 0 {
+		t.Fatalf("no %s in /metrics", name)
+	}
+	return samples[0]
+}
+
+// metricSamples are the values of every sample named name, labels or not.
+func metricSamples(t *testing.T, b *backend, name string) []string {
+	t.Helper()
 	res, err := http.Get(b.srv.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
+	var out []string
 	for _, line := range strings.Split(string(body), "\n") {
 		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
-			return line[strings.LastIndexByte(line, ' ')+1:]
+			out = append(out, line[strings.LastIndexByte(line, ' ')+1:])
 		}
 	}
-	t.Fatalf("no %s in /metrics", name)
-	return ""
+	return out
 }
 
 // drain drops what has arrived and is still arriving.
@@ -330,5 +391,84 @@ func (s *liveStream) none(t *testing.T, who string) {
 	t.Helper()
 	if got, ok := s.wait(300 * time.Millisecond); ok {
 		t.Fatalf("%s received one more: %v", who, got)
+	}
+}
+
+// metricSum is the sum of a metric's samples, every label included.
+func metricSum(t *testing.T, b *backend, name string) float64 {
+	t.Helper()
+	sum := 0.0
+	for _, v := range metricSamples(t, b, name) {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += f
+	}
+	return sum
+}
+
+// rawClient is a client of the bus server of its own: what someone who
+// can reach the server, but holds no master key, sees and can publish.
+type rawClient struct {
+	seen    chan []byte
+	publish func(t *testing.T, subject string, data []byte)
+}
+
+func rawBus(t *testing.T, name, subject string) *rawClient {
+	t.Helper()
+	c := &rawClient{seen: make(chan []byte, 16)}
+	switch name {
+	case "nats":
+		nc, err := nats.Connect(os.Getenv("TEST_NATS_URL"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		if _, err := nc.Subscribe(subject, func(m *nats.Msg) { c.seen <- m.Data }); err != nil {
+			t.Fatal(err)
+		}
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		c.publish = func(t *testing.T, subject string, data []byte) {
+			if err := nc.Publish(subject, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	default:
+		opt, err := redis.ParseURL(os.Getenv("TEST_REDIS_URL"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc := redis.NewClient(opt)
+		ps := rc.Subscribe(context.Background(), subject)
+		if _, err := ps.Receive(context.Background()); err != nil { // the confirmation
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = ps.Close(); _ = rc.Close() })
+		go func() {
+			for m := range ps.Channel() {
+				c.seen <- []byte(m.Payload)
+			}
+		}()
+		c.publish = func(t *testing.T, subject string, data []byte) {
+			if err := rc.Publish(context.Background(), subject, data).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return c
+}
+
+// next is the next event the client saw.
+func (c *rawClient) next(t *testing.T) []byte {
+	t.Helper()
+	select {
+	case data := <-c.seen:
+		return data
+	case <-time.After(2 * time.Second):
+		t.Fatal("nothing seen on the bus server within 2 s")
+		return nil
 	}
 }

@@ -65,9 +65,9 @@ type serverProcess struct {
 }
 
 // startServer runs the binary on a free loopback port with the data
-// directory (and database URL, when given) and waits until /readyz answers
-// 200.
-func startServer(t *testing.T, bin, dataDir, dbURL string) *serverProcess {
+// directory (and database URL, when given) and extra flags, and waits
+// until /readyz answers 200.
+func startServer(t *testing.T, bin, dataDir, dbURL string, extra ...string) *serverProcess {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,6 +80,7 @@ func startServer(t *testing.T, bin, dataDir, dbURL string) *serverProcess {
 	if dbURL != "" {
 		args = append(args, "--db", dbURL)
 	}
+	args = append(args, extra...)
 	logPath := filepath.Join(filepath.Dir(dataDir), "server.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {

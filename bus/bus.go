@@ -9,12 +9,38 @@
 // down, or by a replica that was not connected at that moment, costs only
 // its live delivery, and the bus keeps no log and needs no acknowledgements.
 //
+// Publish never waits for the network: it queues the event (bounded, see
+// Config.QueueSize) and returns, and one goroutine per bus signs and sends
+// what is queued, in order, in batches (Redis pipelines them; NATS buffers
+// them in its client). An event that finds the queue full is delivered to
+// this replica's subscribers only and counted (govmobile_bus_dropped_total);
+// Close sends what is still queued, for a bounded time.
+//
 // When the shared bus is unavailable the server keeps serving: Publish
 // hands the event to this replica's own subscribers directly (so that the
 // users of a single replica, or those connected to the replica where the
 // event happened, still get it live), logs the outage once, and reports it
 // on govmobile_bus_available. Both clients reconnect and resubscribe by
-// themselves; the bus is used again as soon as it answers.
+// themselves; the bus is used again as soon as it answers. An event whose
+// send failed is delivered here instead, and should the server have passed
+// it on all the same, this replica drops the copy that comes back (unless
+// it came back before the send was known to have failed: a narrow window,
+// the one case of an event shown twice on the replica where it happened).
+//
+// Every event on a shared bus is signed (HMAC-SM3, with a key derived from
+// the master key that every replica holds: DeriveKey) over its subject, its
+// payload and the time it was sent, and a replica drops what it receives
+// without a valid tag, or signed more than Freshness away from its clock;
+// each is counted on govmobile_bus_rejected_total and logged at most once a
+// minute, without its payload. So whoever can publish on the NATS or Redis
+// server, without the master key, cannot forge a notification or a chat
+// line, alter one, or move one to another subject or deployment. They can
+// replay an event they saw, unchanged, within the freshness window: its
+// subscribers are then shown, a second time, a message or line that is
+// already theirs in the database; a replay can neither change what it
+// says nor whom it reaches, and an older one is refused. Signing is not
+// encryption: whoever can subscribe reads the events (see the last
+// paragraph, and use TLS and credentials on the bus server).
 //
 // The bus must never carry anything the database seals at rest: callers
 // publish rows that are stored in clear (masked where the rules say so).
@@ -41,7 +67,8 @@ const (
 )
 
 // Handler receives a payload published under a subject. It runs on the
-// transport's delivery goroutine and must not block.
+// transport's delivery goroutine (or on the bus's sending goroutine, for an
+// event delivered locally) and must not block.
 type Handler func(payload []byte)
 
 // Config chooses and configures the bus.
@@ -56,10 +83,19 @@ type Config struct {
 	// sharing one NATS or Redis must each have their own. Redis pub/sub
 	// channels are global across a server's database numbers.
 	Prefix string
+	// Key signs the events on a shared bus and checks those received:
+	// DeriveKey of the master key, the same on every replica. A shared bus
+	// refuses to start without one (at least 16 bytes); the in-process bus
+	// needs none.
+	Key []byte
 	// ProbeInterval is how often an unavailable bus is tried again (1 s
 	// by default).
 	ProbeInterval time.Duration
-	Logger        *slog.Logger
+	// QueueSize bounds the events waiting to be sent (8192 by default):
+	// the messages to all of a matter's followers fit at once, and a bus
+	// that cannot keep up costs memory no further.
+	QueueSize int
+	Logger    *slog.Logger
 }
 
 // Choose returns the kind of bus and its URL: the named kind, or by
@@ -89,23 +125,38 @@ func Choose(kind, natsURL, redisURL string) (string, string, error) {
 	return "", "", fmt.Errorf("--bus (BUS): want nats, redis or local, got %q", kind)
 }
 
+// wire is an event as sent: its full subject and its signed envelope.
+type wire struct {
+	subject string
+	data    []byte
+}
+
 // transport is a shared bus between replicas.
 type transport interface {
-	// publish sends payload to every subscriber of subject on every
-	// replica; an error means it was not sent.
-	publish(ctx context.Context, subject string, payload []byte) error
+	// publish sends the events, in order, to every subscriber of their
+	// subjects on every replica. It returns how many of the first were
+	// certainly handed to the server; after an error the others may or
+	// may not have been.
+	publish(ctx context.Context, batch []wire) (int, error)
 	// subscribe delivers subject's payloads to h from now on, across
-	// reconnections.
+	// reconnections. It does not wait for the server.
 	subscribe(subject string, h Handler) error
 	// healthy reports whether publishing and receiving work now.
 	healthy(ctx context.Context) bool
 	close() error
 }
 
+// outgoing is a queued event.
+type outgoing struct {
+	subject string // full
+	payload []byte
+}
+
 // Bus publishes to and subscribes on one of the transports.
 type Bus struct {
 	kind   string
 	prefix string
+	key    []byte
 	t      transport // nil in-process
 	log    *slog.Logger
 
@@ -114,11 +165,36 @@ type Bus struct {
 
 	available atomic.Bool
 	stateMu   sync.Mutex
+	// gen counts the changes the transport and failed sends report: a
+	// probe's result is dropped when one was reported while it ran, since
+	// it may describe the connection from before.
+	gen       atomic.Uint64
 	downSince time.Time
 	downAt    uint64        // fallbacks when the outage began
 	fallbacks atomic.Uint64 // events delivered only locally
 	published atomic.Uint64
 	received  atomic.Uint64
+	dropped   atomic.Uint64 // the queue was full: delivered only locally
+	rejected  [rejectReasons]atomic.Uint64
+
+	// The send queue; shut (under queueMu) once Close has closed it.
+	queueMu sync.RWMutex
+	queue   chan outgoing
+	shut    bool
+	sent    chan struct{} // closed when the sender has returned
+	abandon atomic.Bool   // Close stopped waiting: drop what is left
+
+	// echoes are the tags of events whose send failed and that were
+	// delivered locally instead: should the server have passed one on all
+	// the same, its copy is dropped here (at most once).
+	echoMu sync.Mutex
+	echoes map[[tagSize]byte]time.Time
+	echoN  atomic.Int32
+
+	warnMu      sync.Mutex
+	warnedAt    time.Time // last warning about rejected events
+	unwarned    uint64    // rejected since
+	neverWarned bool
 
 	stop    chan struct{}
 	done    chan struct{}
@@ -130,50 +206,83 @@ type Bus struct {
 // start is not an error: the bus starts unavailable, delivers locally, and
 // is used once the server answers. Only a bad configuration is an error.
 func New(cfg Config) (*Bus, error) {
+	b, url, err := newBus(cfg)
+	if err != nil || b.kind == Local {
+		return b, err
+	}
+	var t transport
+	switch b.kind {
+	case NATS:
+		t, err = dialNATS(url, b.setAvailable, b.log)
+	case Redis:
+		t, err = dialRedis(url, b.setAvailable, b.probeEvery(cfg), b.subject("_probe"), b.log)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.start(t, cfg)
+	return b, nil
+}
+
+// newBus checks cfg and returns a bus without its transport, and the URL.
+func newBus(cfg Config) (*Bus, string, error) {
 	kind, url := cfg.Kind, cfg.URL
 	switch kind {
 	case "", Local:
 		kind = Local
 	case NATS, Redis:
 		if url == "" {
-			return nil, fmt.Errorf("bus %s: no URL", kind)
+			return nil, "", fmt.Errorf("bus %s: no URL", kind)
+		}
+		if len(cfg.Key) < 16 {
+			// Unsigned events on a shared server could be forged by
+			// anyone who can publish there.
+			return nil, "", fmt.Errorf("bus %s: no signing key (derive it from the master key: bus.DeriveKey)", kind)
 		}
 	default:
-		return nil, fmt.Errorf("bus: unknown kind %q", kind)
+		return nil, "", fmt.Errorf("bus: unknown kind %q", kind)
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "govmobile"
 	}
 	if strings.ContainsAny(cfg.Prefix, " *>\t\r\n") {
-		return nil, fmt.Errorf("bus prefix %q: no spaces or wildcards", cfg.Prefix)
-	}
-	if cfg.ProbeInterval <= 0 {
-		cfg.ProbeInterval = time.Second
+		return nil, "", fmt.Errorf("bus prefix %q: no spaces or wildcards", cfg.Prefix)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	b := &Bus{kind: kind, prefix: cfg.Prefix, log: cfg.Logger, handlers: map[string][]Handler{}}
-	var err error
-	switch kind {
-	case Local:
+	b := &Bus{kind: kind, prefix: cfg.Prefix, log: cfg.Logger, handlers: map[string][]Handler{}, neverWarned: true}
+	if kind == Local {
 		b.available.Store(true)
-		return b, nil
-	case NATS:
-		b.t, err = dialNATS(url, b.setAvailable)
-	case Redis:
-		b.t, err = dialRedis(url, b.setAvailable, cfg.ProbeInterval)
+		return b, "", nil
 	}
-	if err != nil {
-		return nil, err
+	b.key = append([]byte(nil), cfg.Key...)
+	return b, url, nil
+}
+
+func (b *Bus) probeEvery(cfg Config) time.Duration {
+	if cfg.ProbeInterval <= 0 {
+		return time.Second
 	}
+	return cfg.ProbeInterval
+}
+
+// start uses t: checks it once, then sends the queue and probes it.
+func (b *Bus) start(t transport, cfg Config) {
+	b.t = t
 	b.available.Store(true)
+	gen := b.gen.Load()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	b.setAvailable(b.t.healthy(ctx))
+	b.probed(t.healthy(ctx), gen)
 	cancel()
+	size := cfg.QueueSize
+	if size <= 0 {
+		size = 8192
+	}
+	b.queue, b.sent = make(chan outgoing, size), make(chan struct{})
+	go b.send()
 	b.stop, b.done = make(chan struct{}), make(chan struct{})
-	go b.probe(cfg.ProbeInterval)
-	return b, nil
+	go b.probe(b.probeEvery(cfg))
 }
 
 // NewLocal is an in-process bus.
@@ -192,7 +301,9 @@ func (b *Bus) subject(s string) string { return b.prefix + "." + s }
 
 // Subscribe hands every payload published under subject, on any replica,
 // to h. Call it at start, once per subject and consumer: the transport
-// holds one subscription per subject and fans out to the handlers.
+// holds one subscription per subject and fans out to the handlers. It
+// does not wait for the bus server (the caller may hold the startup lock):
+// the subscription is made as soon as the server answers.
 func (b *Bus) Subscribe(subject string, h Handler) error {
 	full := b.subject(subject)
 	b.mu.Lock()
@@ -200,34 +311,188 @@ func (b *Bus) Subscribe(subject string, h Handler) error {
 	b.handlers[full] = append(b.handlers[full], h)
 	b.mu.Unlock()
 	if first && b.t != nil {
-		return b.t.subscribe(full, func(p []byte) { b.received.Add(1); b.deliver(full, p) })
+		return b.t.subscribe(full, func(p []byte) { b.accept(full, p) })
 	}
 	return nil
 }
 
 // Publish sends payload to the subscribers of subject on every replica.
-// While the shared bus is unavailable it delivers to this replica's
-// subscribers only, and returns nil: the event is stored anyway, and only
-// its live delivery elsewhere is lost. The payload must not be changed
-// afterwards.
-func (b *Bus) Publish(ctx context.Context, subject string, payload []byte) error {
+// It does not wait for the network: on a shared bus the event is queued
+// and sent in the background. While the shared bus is unavailable, or its
+// queue is full, it delivers to this replica's subscribers only; either way
+// it returns nil: the event is stored anyway, and only its live delivery
+// elsewhere is lost. The payload must not be changed afterwards.
+func (b *Bus) Publish(_ context.Context, subject string, payload []byte) error {
 	full := b.subject(subject)
 	if b.t == nil {
 		b.deliver(full, payload)
 		return nil
 	}
 	if b.available.Load() {
-		err := b.t.publish(ctx, full, payload)
-		if err == nil {
-			b.published.Add(1)
+		if b.enqueue(outgoing{full, payload}) {
 			return nil
 		}
-		b.setAvailable(false)
-		b.log.Debug("bus publish failed", "bus", b.kind, "err", err)
+	} else {
+		b.fallbacks.Add(1)
 	}
-	b.fallbacks.Add(1)
 	b.deliver(full, payload)
 	return nil
+}
+
+// enqueue queues an event for sending, unless the queue is full or closed.
+func (b *Bus) enqueue(o outgoing) bool {
+	b.queueMu.RLock()
+	defer b.queueMu.RUnlock()
+	if b.shut {
+		return false
+	}
+	select {
+	case b.queue <- o:
+		return true
+	default:
+		b.dropped.Add(1)
+		return false
+	}
+}
+
+// maxBatch bounds the events sent at once (one Redis pipeline).
+const maxBatch = 256
+
+// send signs and sends the queued events until the queue is closed.
+func (b *Bus) send() {
+	defer close(b.sent)
+	batch := make([]outgoing, 0, maxBatch)
+	for o := range b.queue {
+		batch = append(batch[:0], o)
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case o, ok := <-b.queue:
+				if !ok {
+					break more
+				}
+				batch = append(batch, o)
+			default:
+				break more
+			}
+		}
+		b.sendBatch(batch)
+	}
+}
+
+// publishTimeout bounds the sending of one batch: a silent server holds
+// the queue (never a request) this long at most before the bus falls back
+// to local delivery.
+const publishTimeout = 250 * time.Millisecond
+
+func (b *Bus) sendBatch(batch []outgoing) {
+	if b.abandon.Load() {
+		b.dropped.Add(uint64(len(batch)))
+		return
+	}
+	if !b.available.Load() {
+		b.fallbacks.Add(uint64(len(batch)))
+		for _, o := range batch {
+			b.deliver(o.subject, o.payload)
+		}
+		return
+	}
+	now := time.Now()
+	msgs := make([]wire, len(batch))
+	for i, o := range batch {
+		msgs[i] = wire{o.subject, seal(b.key, o.subject, o.payload, now)}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	n, err := b.t.publish(ctx, msgs)
+	cancel()
+	b.published.Add(uint64(n))
+	if err == nil {
+		return
+	}
+	b.setAvailable(false)
+	b.log.Debug("bus publish failed", "bus", b.kind, "err", err)
+	b.fallbacks.Add(uint64(len(batch) - n))
+	b.echo(msgs[n:])
+	for _, o := range batch[n:] {
+		b.deliver(o.subject, o.payload)
+	}
+}
+
+// maxEchoes bounds the tags remembered: failures stop the sending at once
+// (the bus is then unavailable), so only a few batches are ever held.
+const maxEchoes = 4 * maxBatch
+
+// echo remembers the tags of events delivered locally after a failed send.
+func (b *Bus) echo(msgs []wire) {
+	b.echoMu.Lock()
+	defer b.echoMu.Unlock()
+	now := time.Now()
+	if b.echoes == nil {
+		b.echoes = map[[tagSize]byte]time.Time{}
+	}
+	for k, at := range b.echoes {
+		if now.Sub(at) > 2*Freshness { // refused as stale by then anyway
+			delete(b.echoes, k)
+		}
+	}
+	for _, m := range msgs {
+		if len(b.echoes) < maxEchoes {
+			b.echoes[[tagSize]byte(m.data[9:headerSize])] = now
+		}
+	}
+	b.echoN.Store(int32(len(b.echoes)))
+}
+
+// echoed reports whether sig is that of an event already delivered here.
+func (b *Bus) echoed(sig []byte) bool {
+	if b.echoN.Load() == 0 {
+		return false
+	}
+	b.echoMu.Lock()
+	defer b.echoMu.Unlock()
+	k := [tagSize]byte(sig)
+	if _, ok := b.echoes[k]; ok {
+		delete(b.echoes, k)
+		b.echoN.Store(int32(len(b.echoes)))
+		return true
+	}
+	return false
+}
+
+// accept checks an event received from the transport and delivers it.
+func (b *Bus) accept(subject string, data []byte) {
+	payload, sig, reject := open(b.key, subject, data, time.Now())
+	if reject >= 0 {
+		b.reject(subject, reject)
+		return
+	}
+	if b.echoed(sig) {
+		return
+	}
+	b.received.Add(1)
+	b.deliver(subject, payload)
+}
+
+// rejectWarnEvery spaces the warnings about rejected events: a flood of
+// forgeries costs a log line a minute.
+const rejectWarnEvery = time.Minute
+
+// reject counts an event refused for reason, and warns about it at most
+// once a minute. The payload is never logged: it is whatever a stranger
+// chose to write.
+func (b *Bus) reject(subject string, reason int) {
+	b.rejected[reason].Add(1)
+	b.warnMu.Lock()
+	b.unwarned++
+	if !b.neverWarned && time.Since(b.warnedAt) < rejectWarnEvery {
+		b.warnMu.Unlock()
+		return
+	}
+	n := b.unwarned
+	b.unwarned, b.warnedAt, b.neverWarned = 0, time.Now(), false
+	b.warnMu.Unlock()
+	b.log.Warn("消息总线上的事件未通过签名校验，已丢弃：有人在总线服务器上发布了伪造或篡改的事件，或各副本的主密钥不一致，或时钟相差超过两分钟",
+		"bus", b.kind, "subject", subject, "reason", rejectNames[reason], "rejected", n)
 }
 
 func (b *Bus) deliver(subject string, payload []byte) {
@@ -239,10 +504,28 @@ func (b *Bus) deliver(subject string, payload []byte) {
 	}
 }
 
-// setAvailable records the bus's state, logging each change once.
+// setAvailable records a change the transport reports (or a failed send).
 func (b *Bus) setAvailable(ok bool) {
 	b.stateMu.Lock()
 	defer b.stateMu.Unlock()
+	b.gen.Add(1)
+	b.change(ok)
+}
+
+// probed records the result of a probe begun at generation gen, unless
+// the transport reported a change meanwhile: a probe that began before a
+// failure must not report the bus available after it.
+func (b *Bus) probed(ok bool, gen uint64) {
+	b.stateMu.Lock()
+	defer b.stateMu.Unlock()
+	if b.gen.Load() != gen {
+		return
+	}
+	b.change(ok)
+}
+
+// change sets the bus's state, logging each change once; b.stateMu is held.
+func (b *Bus) change(ok bool) {
 	if b.available.Load() == ok || b.closing.Load() {
 		return
 	}
@@ -268,34 +551,52 @@ func (b *Bus) probe(every time.Duration) {
 			return
 		case <-tick.C:
 		}
+		gen := b.gen.Load()
 		ctx, cancel := context.WithTimeout(context.Background(), every)
 		ok := b.t.healthy(ctx)
 		cancel()
-		b.setAvailable(ok)
+		b.probed(ok, gen)
 	}
 }
 
-// Close disconnects from the bus.
+// flushTimeout bounds how long Close waits for the queued events to be
+// sent.
+const flushTimeout = 2 * time.Second
+
+// Close sends what is still queued (for flushTimeout at most) and
+// disconnects from the bus. Events published afterwards are delivered on
+// this replica only.
 func (b *Bus) Close() error {
 	var err error
 	b.closed.Do(func() {
 		if b.t == nil {
 			return
 		}
+		b.queueMu.Lock()
+		b.shut = true
+		close(b.queue)
+		b.queueMu.Unlock()
+		select {
+		case <-b.sent:
+		case <-time.After(flushTimeout):
+			b.abandon.Store(true)
+		}
 		b.closing.Store(true)
 		close(b.stop)
 		<-b.done
 		err = b.t.close()
+		<-b.sent
 	})
 	return err
 }
 
 // Collectors are the bus's metrics: govmobile_bus_available (1 when events
-// reach every replica), and the counts of events published through the
-// bus, received from it, and delivered only locally during outages.
+// reach every replica), the counts of events published through the bus,
+// received from it, delivered only locally during outages or because the
+// send queue was full, and refused on receipt, and the queue's length.
 func (b *Bus) Collectors() []prometheus.Collector {
 	labels := prometheus.Labels{"bus": b.kind}
-	return []prometheus.Collector{
+	out := []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "govmobile_bus_available", ConstLabels: labels,
 			Help: "1 when live events reach every replica through the message bus; 0 while they are delivered on this replica only."},
 			func() float64 {
@@ -311,5 +612,18 @@ func (b *Bus) Collectors() []prometheus.Collector {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "govmobile_bus_local_fallbacks_total", ConstLabels: labels,
 			Help: "Live events delivered on this replica only because the message bus was unavailable."},
 			func() float64 { return float64(b.fallbacks.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "govmobile_bus_dropped_total", ConstLabels: labels,
+			Help: "Live events not sent to the other replicas because the message bus's send queue was full (delivered on this replica only)."},
+			func() float64 { return float64(b.dropped.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "govmobile_bus_queue_length", ConstLabels: labels,
+			Help: "Live events waiting to be sent through the message bus."},
+			func() float64 { return float64(len(b.queue)) }),
 	}
+	for r := range rejectReasons {
+		out = append(out, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "govmobile_bus_rejected_total",
+			ConstLabels: prometheus.Labels{"bus": b.kind, "reason": rejectNames[r]},
+			Help:        "Live events received from the message bus and dropped: unsigned, forged (a wrong tag: another key, subject or content) or stale (signed outside the freshness window)."},
+			func() float64 { return float64(b.rejected[r].Load()) }))
+	}
+	return out
 }

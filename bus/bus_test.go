@@ -49,10 +49,17 @@ func quiet() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
+// testKey is the bus key of the tests' replicas, as DeriveKey makes it
+// from their shared master key.
+var testKey = bus.DeriveKey([]byte("0123456789abcdef"))
+
 func open(t *testing.T, cfg bus.Config) *bus.Bus {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quiet()
+	}
+	if cfg.Key == nil && cfg.Kind != "" && cfg.Kind != bus.Local {
+		cfg.Key = testKey
 	}
 	b, err := bus.New(cfg)
 	if err != nil {
@@ -132,7 +139,7 @@ func TestChoose(t *testing.T) {
 			t.Errorf("Choose(%q, %q, %q) = %q, %q, %v", c.kind, c.nats, c.redis, kind, u, err)
 		}
 	}
-	if _, err := bus.New(bus.Config{Kind: bus.Redis, URL: "http://nope"}); err == nil || strings.Contains(err.Error(), "nope") {
+	if _, err := bus.New(bus.Config{Kind: bus.Redis, URL: "http://nope", Key: testKey}); err == nil || strings.Contains(err.Error(), "nope") {
 		t.Errorf("a bad Redis URL: %v (refused, without echoing it)", err)
 	}
 }
@@ -303,7 +310,7 @@ func TestSilentRedisConnection(t *testing.T) {
 // TestNATSURLNeverEchoed: a malformed --nats-url is refused without its
 // password in the error.
 func TestNATSURLNeverEchoed(t *testing.T) {
-	_, err := bus.New(bus.Config{Kind: bus.NATS, URL: "nats://admin:S3cret@host:42x2"})
+	_, err := bus.New(bus.Config{Kind: bus.NATS, URL: "nats://admin:S3cret@host:42x2", Key: testKey})
 	if err == nil || strings.Contains(err.Error(), "S3cret") {
 		t.Fatalf("want a refusal without the password, got %v", err)
 	}

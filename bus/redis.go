@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,35 +15,52 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redisBus is Redis pub/sub: PUBLISH through the client's pool, one
-// subscribing connection read by one goroutine. go-redis reconnects that
-// connection and subscribes again to its channels on the read after an
-// error; the loop below drives those reads and watches the connection with
-// pings.
+// redisBus is Redis pub/sub: PUBLISH through the client's pool (pipelined,
+// a batch at a time), one subscribing connection read by one goroutine.
+// go-redis reconnects that connection and subscribes again to its channels
+// on the read after a network error; the loop below drives those reads,
+// watches the connection with pings, and sends the channels again on a
+// fresh connection when a live one holds them unconfirmed (the server
+// refused a SUBSCRIBE: NOPERM, LOADING, or another error reply, which
+// go-redis does not treat as a broken connection).
 type redisBus struct {
 	client *redis.Client
 	state  func(bool)
 	every  time.Duration
+	// probe is the channel healthy publishes to: a PUBLISH checks the
+	// connection and the account's right to the deployment's channels.
+	probe string
+	log   *slog.Logger
+	// denied is set once NOPERM is logged, until the channels are
+	// confirmed again.
+	denied atomic.Bool
 
 	mu       sync.Mutex
 	ps       *redis.PubSub
 	handlers map[string]Handler
 	started  bool
-	// confirmed counts the channels the server has confirmed since the
-	// subscribing connection was last (re)made; subscribed is set once all
-	// are.
-	confirmed  int
+	// confirmed holds the channels the server has confirmed since the
+	// subscribing connection was last (re)made; subscribed is set once it
+	// holds them all.
+	confirmed  map[string]bool
 	subscribed atomic.Bool
+	// sentAt is when the channels were last sent on a fresh connection;
+	// retry is how long the loop waits, after that, for them to be
+	// confirmed before sending them again (doubling up to maxRetry).
+	sentAt time.Time
+	retry  time.Duration
 	// heard is when the subscribing connection last delivered anything
-	// (a message, a confirmation, a pong: it is pinged when quiet).
+	// (a message, a confirmation, a pong or an error reply: it is pinged
+	// when quiet).
 	heard atomic.Int64
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
+	subs   sync.WaitGroup // SUBSCRIBEs in flight
 }
 
-func dialRedis(url string, state func(bool), every time.Duration) (*redisBus, error) {
+func dialRedis(url string, state func(bool), every time.Duration, probe string, log *slog.Logger) (*redisBus, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, errors.New("--redis-url: not a redis:// or rediss:// URL")
@@ -55,7 +74,8 @@ func dialRedis(url string, state func(bool), every time.Duration) (*redisBus, er
 	opt.ContextTimeoutEnabled = true
 	opt.DialerRetries = 2
 	quietRedis.Do(func() { redis.SetLogger(debugLog{}) })
-	r := &redisBus{client: redis.NewClient(opt), state: state, every: every, handlers: map[string]Handler{}, done: make(chan struct{})}
+	r := &redisBus{client: redis.NewClient(opt), state: state, every: every, probe: probe, log: log,
+		handlers: map[string]Handler{}, confirmed: map[string]bool{}, retry: every, done: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.ps = r.client.Subscribe(r.ctx) // no channel yet: does not connect
 	return r, nil
@@ -72,29 +92,49 @@ func (debugLog) Printf(ctx context.Context, format string, v ...any) {
 	slog.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
-// publishTimeout bounds a PUBLISH, which runs in the request that caused
-// the event: a silent Redis costs a request this long at most before the
-// bus falls back to local delivery.
-const publishTimeout = 250 * time.Millisecond
-
-func (r *redisBus) publish(ctx context.Context, subject string, payload []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
-	defer cancel()
-	return r.client.Publish(ctx, subject, payload).Err()
+// publish sends the batch in one pipeline: one round trip for all.
+func (r *redisBus) publish(ctx context.Context, batch []wire) (int, error) {
+	cmds, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, m := range batch {
+			p.Publish(ctx, m.subject, m.data)
+		}
+		return nil
+	})
+	if err == nil {
+		return len(batch), nil
+	}
+	r.refused(err)
+	n := 0
+	for _, c := range cmds {
+		if c.Err() != nil {
+			break
+		}
+		n++
+	}
+	return n, err
 }
 
+// subscribe records the channel and sends SUBSCRIBE from a goroutine: the
+// caller may hold the startup lock, which a slow or unreachable server
+// must not hold with it. go-redis keeps a channel whose SUBSCRIBE failed
+// and subscribes on its next connection; the loop sends again a channel a
+// live connection has not confirmed.
 func (r *redisBus) subscribe(subject string, h Handler) error {
 	r.mu.Lock()
 	r.handlers[subject] = h
+	r.subscribed.Store(false) // until the server confirms the new channel too
 	start := !r.started
 	r.started = true
-	r.subscribed.Store(false) // until the server confirms the new channel too
+	ps := r.ps
+	r.sentAt = time.Now()
+	r.subs.Add(1)
 	r.mu.Unlock()
-	// A server that cannot be reached now is not an error: go-redis keeps
-	// the channel and subscribes on the next connection.
-	ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
-	defer cancel()
-	_ = r.pubsub().Subscribe(ctx, subject)
+	go func() {
+		defer r.subs.Done()
+		ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
+		defer cancel()
+		_ = ps.Subscribe(ctx, subject)
+	}()
 	if start {
 		go r.receive()
 	}
@@ -113,11 +153,22 @@ func (r *redisBus) receive() {
 	backoff := 100 * time.Millisecond
 	pinged := false
 	for r.ctx.Err() == nil {
+		r.resend()
 		ps := r.pubsub()
 		msg, err := ps.ReceiveTimeout(r.ctx, 2*r.every)
 		if err != nil {
 			if r.ctx.Err() != nil {
 				return
+			}
+			var rerr redis.Error
+			if errors.As(err, &rerr) {
+				// An error reply (to a SUBSCRIBE or a ping): the server
+				// answers on this connection, which go-redis keeps. What
+				// it refused is sent again by resend.
+				r.heard.Store(time.Now().UnixNano())
+				pinged = false
+				r.refused(err)
+				continue
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -158,43 +209,100 @@ func (r *redisBus) receive() {
 			}
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {
-				r.mu.Lock()
-				r.confirmed++
-				if r.confirmed >= len(r.handlers) {
-					r.subscribed.Store(true)
-				}
-				r.mu.Unlock()
+				r.confirm(m.Channel)
 			}
 		}
 	}
+}
+
+// confirm records a channel the server confirmed.
+func (r *redisBus) confirm(channel string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.handlers[channel]; !ok {
+		return
+	}
+	r.confirmed[channel] = true
+	if len(r.confirmed) == len(r.handlers) {
+		r.subscribed.Store(true)
+		r.retry = r.every
+		r.denied.Store(false)
+	}
+}
+
+// maxRetry bounds the wait between two attempts at channels a live
+// connection has not confirmed (an account without the right to them).
+const maxRetry = 30 * time.Second
+
+// resend sends the channels again on a fresh connection when the live one
+// has not confirmed them all in time. A connection that is not live
+// (not heard lately) is left to go-redis, which subscribes again when it
+// reconnects.
+func (r *redisBus) resend() {
+	if r.subscribed.Load() || time.Since(time.Unix(0, r.heard.Load())) > 3*r.every {
+		return
+	}
+	r.mu.Lock()
+	due := len(r.handlers) > 0 && time.Since(r.sentAt) > r.retry
+	if due {
+		r.retry = min(2*r.retry, max(maxRetry, r.every))
+	}
+	r.mu.Unlock()
+	if due {
+		r.replace()
+	}
+}
+
+// refused reports an error reply that is a configuration error: the
+// account may not use the deployment's channels (an ACL without them).
+// It is logged once, until the channels are confirmed; the bus stays
+// unavailable and keeps trying, so that granting the right is enough.
+func (r *redisBus) refused(err error) {
+	if !redis.HasErrorPrefix(err, "NOPERM") {
+		return
+	}
+	r.state(false)
+	if r.denied.Swap(true) {
+		return
+	}
+	r.log.Error("消息总线的 Redis 账号无权使用本部署的频道（NOPERM）：这是配置错误，请在 Redis ACL 中为该账号授予 --bus-prefix 下全部频道的权限；在此之前实时事件只投递给本副本的订阅者，总线会持续重试",
+		"bus", Redis, "channels", r.probe[:len(r.probe)-len("_probe")]+"*", "err", err.Error())
 }
 
 // lost marks the subscribing connection gone until the server confirms
 // the channels again.
 func (r *redisBus) lost() {
 	r.mu.Lock()
-	r.confirmed = 0
+	clear(r.confirmed)
 	r.subscribed.Store(false)
+	r.sentAt = time.Now() // go-redis subscribes again on reconnecting
 	r.mu.Unlock()
 	r.state(false)
 }
 
 // replace closes the subscribing connection and opens another on the same
-// channels.
+// channels. Only the receiving goroutine calls it.
 func (r *redisBus) replace() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	_ = r.ps.Close()
+	old := r.ps
 	r.ps = r.client.Subscribe(r.ctx)
-	for ch := range r.handlers {
-		ctx, cancel := context.WithTimeout(r.ctx, time.Second)
-		_ = r.ps.Subscribe(ctx, ch) // kept for the next connection when it fails
+	ps := r.ps
+	channels := slices.Collect(maps.Keys(r.handlers))
+	clear(r.confirmed)
+	r.subscribed.Store(false)
+	r.sentAt = time.Now()
+	r.mu.Unlock()
+	_ = old.Close()
+	if len(channels) > 0 {
+		ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
+		_ = ps.Subscribe(ctx, channels...) // kept for the next connection when it fails
 		cancel()
 	}
 }
 
 func (r *redisBus) healthy(ctx context.Context) bool {
-	if err := r.client.Ping(ctx).Err(); err != nil {
+	if err := r.client.Publish(ctx, r.probe, "").Err(); err != nil {
+		r.refused(err)
 		return false
 	}
 	r.mu.Lock()
@@ -215,6 +323,7 @@ func (r *redisBus) close() error {
 	if started {
 		<-r.done
 	}
+	r.subs.Wait()
 	if cerr := r.client.Close(); err == nil {
 		err = cerr
 	}

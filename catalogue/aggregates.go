@@ -10,15 +10,16 @@ import (
 // the catalogue is written, yet on a large catalogue they are the costly part
 // of a page: counting tens of thousands of rows. They are kept in memory, keyed
 // by the catalogue generation, so a write makes every older answer unreachable
-// (and the LRU evicts it). Writes made by another process (the seed command,
-// another replica) do not move this process's generation, so an answer also
-// expires after aggregateTTL.
+// (and the LRU evicts it). Another replica's writes move this replica's
+// generation through the bus (invalidate.go); a write whose event is lost,
+// or one made by a process without a bus (the seed command), is caught by
+// the expiry: an answer also expires after aggregateTTL.
 type aggregateCache = lru.Cache[string, any]
 
 const maxAggregates = 4096
 
 // aggregateTTL bounds how stale an answer can be after a write by another
-// process.
+// process whose bus event did not arrive.
 const aggregateTTL = 30 * time.Second
 
 type aggregate struct {

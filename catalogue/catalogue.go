@@ -29,6 +29,10 @@ type Service struct {
 	// messages tells a matter's subscribers of guide changes; nil until
 	// SetMessages.
 	messages *messages.Service
+	// sharing publishes changes to the other replicas; nil until
+	// ShareChanges (invalidate.go).
+	sharing atomic.Pointer[sharer]
+	settleState
 }
 
 // SetMessages lets guide changes reach the matter's subscribers.
@@ -54,10 +58,12 @@ func (s *Service) Generation() uint64 { return s.generation.Load() }
 
 // Changed records that the catalogue was written: caches keyed by the
 // generation move on, and the search index applies the outbox rows the
-// write committed.
+// write committed — on this replica at once (its next read sees the
+// write), and on the others when the event published here reaches them
+// (ShareChanges). It never waits on the bus.
 func (s *Service) Changed() {
-	s.generation.Add(1)
-	if s.search != nil {
-		s.search.Notify()
+	s.moveOn()
+	if sh := s.sharing.Load(); sh != nil {
+		sh.publish()
 	}
 }

@@ -119,30 +119,7 @@ func Open(cfg Config) (*gorm.DB, Dialect, error) {
 		sqlDB.SetMaxOpenConns(8)
 		sqlDB.SetMaxIdleConns(8)
 	case MySQL:
-		if !strings.Contains(driverDSN, "parseTime=") {
-			driverDSN += sep(driverDSN) + "parseTime=true"
-		}
-		if !strings.Contains(driverDSN, "charset=") {
-			driverDSN += sep(driverDSN) + "charset=utf8mb4"
-		}
-		if !strings.Contains(driverDSN, "loc=") {
-			driverDSN += sep(driverDSN) + "loc=UTC"
-		}
-		// An UPDATE's affected rows are the rows it matched, as on SQLite,
-		// not only those whose values changed: the conditional updates of
-		// every state machine read "0 rows" as "the row moved on", and a
-		// step that rewrites the same values in the same millisecond is not
-		// a conflict.
-		if !strings.Contains(driverDSN, "clientFoundRows=") {
-			driverDSN += sep(driverDSN) + "clientFoundRows=true"
-		}
-		// A database that does not answer the dial (a dropped network
-		// rather than a refused connection) is given up on after a few
-		// seconds, so requests answer UNAVAILABLE well within their own
-		// time limit.
-		if !strings.Contains(driverDSN, "timeout=") {
-			driverDSN += sep(driverDSN) + "timeout=5s"
-		}
+		driverDSN = mysqlDSN(driverDSN)
 		// The driver's own complaints (a connection found dropped, as in a
 		// database outage) go to the structured log, not to stderr as
 		// plain lines among the JSON ones.
@@ -154,14 +131,50 @@ func Open(cfg Config) (*gorm.DB, Dialect, error) {
 			return nil, "", fmt.Errorf("open mysql: %w", err)
 		}
 		sqlDB, _ := db.DB()
-		sqlDB.SetMaxOpenConns(32)
-		sqlDB.SetMaxIdleConns(16)
-		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+		tuneMySQLPool(sqlDB)
 	}
 	if err := installCounter(db); err != nil {
 		return nil, "", err
 	}
 	return db, dialect, nil
+}
+
+// mysqlDSN completes a go-sql-driver DSN with the parameters every MySQL
+// connection of govmobile needs, the primary's and the read replicas' alike,
+// unless the DSN sets them.
+func mysqlDSN(driverDSN string) string {
+	if !strings.Contains(driverDSN, "parseTime=") {
+		driverDSN += sep(driverDSN) + "parseTime=true"
+	}
+	if !strings.Contains(driverDSN, "charset=") {
+		driverDSN += sep(driverDSN) + "charset=utf8mb4"
+	}
+	if !strings.Contains(driverDSN, "loc=") {
+		driverDSN += sep(driverDSN) + "loc=UTC"
+	}
+	// An UPDATE's affected rows are the rows it matched, as on SQLite,
+	// not only those whose values changed: the conditional updates of
+	// every state machine read "0 rows" as "the row moved on", and a
+	// step that rewrites the same values in the same millisecond is not
+	// a conflict.
+	if !strings.Contains(driverDSN, "clientFoundRows=") {
+		driverDSN += sep(driverDSN) + "clientFoundRows=true"
+	}
+	// A database that does not answer the dial (a dropped network
+	// rather than a refused connection) is given up on after a few
+	// seconds, so requests answer UNAVAILABLE well within their own
+	// time limit.
+	if !strings.Contains(driverDSN, "timeout=") {
+		driverDSN += sep(driverDSN) + "timeout=5s"
+	}
+	return driverDSN
+}
+
+// tuneMySQLPool sizes a MySQL connection pool (the primary's, a replica's).
+func tuneMySQLPool(sqlDB *sql.DB) {
+	sqlDB.SetMaxOpenConns(32)
+	sqlDB.SetMaxIdleConns(16)
+	sqlDB.SetConnMaxLifetime(30 * time.Minute)
 }
 
 func sep(dsn string) string {

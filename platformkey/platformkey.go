@@ -4,9 +4,11 @@
 // what was signed just before a rotation stays valid for its lifetime.
 //
 // Replicas share the keys through the database. Each reloads them every
-// refresh interval, and at once when asked to verify under a key it does not
-// know; a replica may therefore sign with a just-retired key for up to one
-// interval, which the grace period allows for.
+// refresh interval, at once when asked to verify under a key it does not
+// know, and at once when another replica rotates them (ShareRotations,
+// through the bus); a replica that missed that event may sign with a
+// just-retired key for up to one interval, which the grace period allows
+// for.
 package platformkey
 
 import (
@@ -22,6 +24,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"gorm.io/gorm"
 
+	"govmobile/bus"
 	"govmobile/database"
 	"govmobile/gm"
 	"govmobile/models"
@@ -51,6 +54,9 @@ type Ring struct {
 	keys     []*Key // oldest first
 	loadedAt time.Time
 	missAt   time.Time // the last reload for an unknown key
+
+	// bus tells the other replicas of rotations; nil until ShareRotations.
+	bus *bus.Bus
 }
 
 // Open loads the keys, making the first on a database without one. grace
@@ -155,7 +161,13 @@ func (r *Ring) add(ctx context.Context, retire bool) (*Key, error) {
 
 // Rotate makes a new signing key and retires the others; they verify for
 // the grace period still.
-func (r *Ring) Rotate(ctx context.Context) (*Key, error) { return r.add(ctx, true) }
+func (r *Ring) Rotate(ctx context.Context) (*Key, error) {
+	k, err := r.add(ctx, true)
+	if err == nil {
+		r.announce()
+	}
+	return k, err
+}
 
 // Current is the key that signs now.
 func (r *Ring) Current(ctx context.Context) (*Key, error) {
