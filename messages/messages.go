@@ -191,23 +191,39 @@ func (s *Service) Unread(ctx context.Context, userID uint64) (int64, error) {
 // NOT_FOUND and nothing is marked, as for every other use of another's
 // message. It returns how many it marked (one already read is not).
 func (s *Service) MarkRead(ctx context.Context, userID uint64, ids []uint64) (int64, error) {
-	q := s.db.WithContext(ctx).Model(&models.Message{}).Where("user_id = ? AND read_at IS NULL", userID)
-	if len(ids) > 0 {
-		distinct := map[uint64]bool{}
-		for _, id := range ids {
-			distinct[id] = true
+	var marked int64
+	// One transaction, holding the listed rows on MySQL (SQLite's
+	// transactions already write-lock the database): the messages counted
+	// as the user's are the ones updated, even if retention deletes one in
+	// between.
+	err := database.Transaction(ctx, s.db, func(tx *gorm.DB) error {
+		q := tx.Model(&models.Message{}).Where("user_id = ? AND read_at IS NULL", userID)
+		if len(ids) > 0 {
+			distinct := map[uint64]bool{}
+			for _, id := range ids {
+				distinct[id] = true
+			}
+			own := tx.Model(&models.Message{}).Where("user_id = ? AND id IN ?", userID, ids)
+			if tx.Dialector.Name() == "mysql" {
+				own = own.Clauses(clause.Locking{Strength: "UPDATE"})
+			}
+			var found []uint64
+			if err := own.Pluck("id", &found).Error; err != nil {
+				return err
+			}
+			if len(found) != len(distinct) {
+				return models.Errorf(models.ECodeNotFound, "没有找到这条消息。")
+			}
+			q = q.Where("id IN ?", ids)
 		}
-		var own int64
-		if err := s.db.WithContext(ctx).Model(&models.Message{}).Where("user_id = ? AND id IN ?", userID, ids).Count(&own).Error; err != nil {
-			return 0, err
-		}
-		if own != int64(len(distinct)) {
-			return 0, models.Errorf(models.ECodeNotFound, "没有找到这条消息。")
-		}
-		q = q.Where("id IN ?", ids)
+		res := q.Update("read_at", time.Now().UTC())
+		marked = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, err
 	}
-	res := q.Update("read_at", time.Now().UTC())
-	return res.RowsAffected, res.Error
+	return marked, nil
 }
 
 // Bus delivers published messages live to the listeners of their user, at
