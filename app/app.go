@@ -356,8 +356,11 @@ func (a *App) openSearch() error {
 	a.Catalogue.SetSearch(a.Search)
 	a.Consultations.SetIndexed(a.Search.Notify)
 	ctx, stop := context.WithCancel(context.Background())
-	if len(a.Config.DatabaseReplicas) > 0 { // public catalogue reads lag behind
-		a.Catalogue.SetReadLag(a.Config.ReplicaMaxLag)
+	if len(a.Config.DatabaseReplicas) > 0 {
+		// Public catalogue reads lag behind by up to the allowed lag, plus
+		// what the lag figure hides: it is reported in whole seconds, and
+		// may grow for a probe interval (1 s) before a probe sees it.
+		a.Catalogue.SetReadLag(a.Config.ReplicaMaxLag + 2*time.Second)
 	}
 	// A catalogue write on any replica moves every replica's caches on
 	// and wakes its index (catalogue/invalidate.go); a key rotation makes
@@ -872,6 +875,7 @@ func (a *App) close() {
 	if a.stop != nil {
 		a.stop()
 		<-a.done
+		a.Catalogue.StopSharing() // its last event is queued before the bus closes
 	}
 	if a.Search != nil {
 		_ = a.Search.Close()

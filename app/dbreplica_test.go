@@ -440,6 +440,19 @@ func TestReadReplicas(t *testing.T) {
 		if got := publicName(diverged.ID); got != diverged.Name+"（副本）" {
 			t.Fatalf("public read after the replica came back: %q", got)
 		}
+
+		// Killed again, with a statistics read first: reports scan rows
+		// (gorm's Rows path, not its query path), and that read is run
+		// again on the primary too.
+		admin := b.adminTicket(t)
+		replica.kill(t)
+		var stats struct{ EvaluationStats []struct{ Name string } }
+		if r := b.gql(t, admin, `{ evaluationStats(groupBy: AGENCY) { name } }`, nil); len(r.Errors) > 0 {
+			t.Fatalf("a report read as the replica died: %s", r.Raw)
+		} else {
+			r.decode(t, &stats)
+		}
+		b.awaitReadiness(t, "degraded", 3*time.Second)
 	})
 	t.Logf("whole test %s", time.Since(begin).Round(time.Millisecond))
 }

@@ -3,7 +3,7 @@
 # mix with one replica, then two, on one MariaDB, with the load client on a
 # CPU budget of its own.
 #
-#   sudo bench/scaling.sh      (needs root: it makes cgroup v1 cpu groups)
+#   sudo bench/scaling.sh      (needs root: it makes cpu cgroups, v1 or v2)
 #
 # The machine has 2 cores for everything: MariaDB, the replicas and the
 # client. So that adding a replica adds CPU the way adding a machine would,
@@ -25,7 +25,11 @@ DURATION=${DURATION:-30s} WARMUP=${WARMUP:-5s} CONNS=${CONNS:-64}
 REPLICA_CPU=${REPLICA_CPU:-0.4} CLIENT_CPU=${CLIENT_CPU:-0.8}
 MYSQL_ROOT=${MYSQL_ROOT:-root@tcp(127.0.0.1:3306)}
 PORT0=${PORT0:-18090} PORT1=${PORT1:-18091}
-CG=/sys/fs/cgroup/cpu/govmobile-scaling
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then # cgroup v2
+  CG=/sys/fs/cgroup/govmobile-scaling V2=1
+else # cgroup v1, its cpu controller
+  CG=/sys/fs/cgroup/cpu/govmobile-scaling V2=0
+fi
 WORK=$(mktemp -d)
 
 cleanup() {
@@ -45,14 +49,24 @@ cleanup() {
 trap cleanup EXIT
 
 quota() { awk -v c="$1" 'BEGIN { printf "%d", c * 100000 }'; }
+# limit GROUP CPUS: at most CPUS cores' time in every 100 ms.
+limit() {
+  mkdir -p "$CG/$1"
+  if [ "$V2" = 1 ]; then
+    echo "$(quota "$2") 100000" > "$CG/$1/cpu.max"
+  else
+    echo 100000 > "$CG/$1/cpu.cfs_period_us"
+    echo "$(quota "$2")" > "$CG/$1/cpu.cfs_quota_us"
+  fi
+}
 mkdir -p "$CG"
-for g in r0 r1 client; do
-  mkdir -p "$CG/$g"
-  echo 100000 > "$CG/$g/cpu.cfs_period_us"
-done
-echo "$(quota "$REPLICA_CPU")" > "$CG/r0/cpu.cfs_quota_us"
-echo "$(quota "$REPLICA_CPU")" > "$CG/r1/cpu.cfs_quota_us"
-echo "$(quota "$CLIENT_CPU")" > "$CG/client/cpu.cfs_quota_us"
+if [ "$V2" = 1 ]; then
+  echo +cpu > /sys/fs/cgroup/cgroup.subtree_control
+  echo +cpu > "$CG/cgroup.subtree_control"
+fi
+limit r0 "$REPLICA_CPU"
+limit r1 "$REPLICA_CPU"
+limit client "$CLIENT_CPU"
 
 if ss -ltn | grep -qE "127.0.0.1:($PORT0|$PORT1) "; then
   echo "port $PORT0 or $PORT1 is taken (a server of an earlier run?)" >&2; exit 1

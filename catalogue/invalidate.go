@@ -54,6 +54,7 @@ type sharer struct {
 	origin  string
 	payload []byte
 	pending chan struct{}
+	done    chan struct{} // closed when run returns
 }
 
 // ShareChanges makes the catalogue's changes move every replica's caches
@@ -64,7 +65,7 @@ type sharer struct {
 func (s *Service) ShareChanges(ctx context.Context, b *bus.Bus) error {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
-	sh := &sharer{bus: b, origin: hex.EncodeToString(id[:]), pending: make(chan struct{}, 1)}
+	sh := &sharer{bus: b, origin: hex.EncodeToString(id[:]), pending: make(chan struct{}, 1), done: make(chan struct{})}
 	sh.payload, _ = json.Marshal(changedEvent{Origin: sh.origin})
 	if err := b.Subscribe(ChangedSubject, func(p []byte) {
 		var ev changedEvent
@@ -82,6 +83,15 @@ func (s *Service) ShareChanges(ctx context.Context, b *bus.Bus) error {
 	return nil
 }
 
+// StopSharing waits until the publishing of changes has ended (its context
+// ended): a change made before has been handed to the bus, which is then
+// closed.
+func (s *Service) StopSharing() {
+	if sh := s.sharing.Load(); sh != nil {
+		<-sh.done
+	}
+}
+
 // publish asks for an event, without waiting.
 func (sh *sharer) publish() {
 	select {
@@ -91,12 +101,20 @@ func (sh *sharer) publish() {
 }
 
 func (sh *sharer) run(ctx context.Context, s *Service) {
+	defer close(sh.done)
 	tick := time.NewTicker(busCheckInterval)
 	defer tick.Stop()
 	wasUp := sh.bus.Available()
 	for {
 		select {
 		case <-ctx.Done():
+			// A write just before the stop still tells the others (the bus
+			// sends what is queued when it is closed, after this).
+			select {
+			case <-sh.pending:
+				_ = sh.bus.Publish(context.WithoutCancel(ctx), ChangedSubject, sh.payload)
+			default:
+			}
 			return
 		case <-tick.C:
 			up := sh.bus.Available()

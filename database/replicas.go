@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"govmobile/database/readpref"
 	"log/slog"
 	"strings"
 	"sync"
@@ -30,25 +31,16 @@ var ReplicaQueriesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "SQL statements executed on a read replica, by replica (host:port).",
 }, []string{"replica"})
 
-type replicaOKKey struct{}
-
 // WithReplicaOK marks ctx's reads as tolerating replication lag: they may be
-// answered by a read replica.
-func WithReplicaOK(ctx context.Context) context.Context {
-	return context.WithValue(ctx, replicaOKKey{}, true)
-}
+// answered by a read replica (readpref.WithReplicaOK).
+func WithReplicaOK(ctx context.Context) context.Context { return readpref.WithReplicaOK(ctx) }
 
 // Primary marks ctx's reads as needing the primary, whatever an outer
 // context said (who is asking, what they may do).
-func Primary(ctx context.Context) context.Context {
-	return context.WithValue(ctx, replicaOKKey{}, false)
-}
+func Primary(ctx context.Context) context.Context { return readpref.Primary(ctx) }
 
 // ReplicaOK reports whether ctx's reads may be answered by a read replica.
-func ReplicaOK(ctx context.Context) bool {
-	ok, _ := ctx.Value(replicaOKKey{}).(bool)
-	return ok
-}
+func ReplicaOK(ctx context.Context) bool { return readpref.ReplicaOK(ctx) }
 
 // ReplicaConfig says where the read replicas are.
 type ReplicaConfig struct {
@@ -102,6 +94,7 @@ type Replicas struct {
 	// probe measures a replica's lag; nil lag means not replicating.
 	probe func(ctx context.Context, db *sql.DB) (*time.Duration, error)
 	query func(*gorm.DB)
+	row   func(*gorm.DB)
 	next  atomic.Uint64
 	// stop and done end the probing (Close).
 	stop context.CancelFunc
@@ -203,6 +196,7 @@ func useReplicas(db *gorm.DB, pools []*replica, dialectors []gorm.Dialector, cfg
 		return nil, fmt.Errorf("register read replicas: %w", err)
 	}
 	r.query = db.Callback().Query().Get("gorm:query")
+	r.row = db.Callback().Row().Get("gorm:row")
 	cb := db.Callback()
 	// route runs before any SQL is built. Whether gorm runs it before or
 	// after dbresolver's own callback, the Write clause it may add resolves
@@ -296,19 +290,34 @@ func (r *Replicas) afterQuery(tx *gorm.DB) {
 	r.query(tx)
 }
 
-// afterRow counts a raw read a replica answered; one that failed takes the
-// replica out of use at once (its rows are the caller's to read, so it is
-// not retried).
+// afterRow counts a read through Rows (Scan, Pluck, Rows) a replica
+// answered. One that failed there took the replica out of use and is run
+// again, once, on the primary, as in afterQuery: the query itself failed,
+// so no row has reached the caller yet. (A Row()'s error comes with its
+// Scan, after this callback: that read fails once, and the replica is out
+// of use from its next probe.)
 func (r *Replicas) afterRow(tx *gorm.DB) {
 	rep := r.replicaOf(tx.Statement.ConnPool)
 	if rep == nil {
 		return
 	}
-	if tx.Error != nil && tx.Statement.Context.Err() == nil {
-		r.markDown(rep, tx.Error)
+	err := tx.Error
+	if err == nil {
+		rep.counter.Inc()
 		return
 	}
-	rep.counter.Inc()
+	if tx.Statement.Context.Err() != nil {
+		return // the caller gave up: not the replica's failure
+	}
+	r.markDown(rep, err)
+	if tx.Statement.SQL.Len() == 0 {
+		return // not built: the statement's own error, not the replica's
+	}
+	tx.Error = nil
+	tx.Statement.ConnPool = r.primary
+	// gorm:row consumed the setting that asks for Rows rather than Row.
+	tx.Statement.Settings.Store("rows", true)
+	r.row(tx)
 }
 
 // Usable is how many replicas may answer reads now.

@@ -34,24 +34,30 @@ func LoadOrCreateMasterKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("gm: create master key directory: %w", err)
 	}
 	key = GenerateKey(KeySize)
-	// O_EXCL: if another process created the file meanwhile, use its key.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return readMasterKey(path)
-	}
+	// Written whole to a temporary file, then linked into place: link fails
+	// if another process (a replica starting at the same moment on a shared
+	// volume) created the file meanwhile, and then its key is used; no
+	// process ever reads a file still being written.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".master.key-*")
 	if err != nil {
 		return nil, fmt.Errorf("gm: create master key file: %w", err)
 	}
-	_, err = f.WriteString(hex.EncodeToString(key) + "\n")
-	if err == nil {
-		err = f.Sync()
+	defer os.Remove(tmp.Name())
+	if err = tmp.Chmod(0o600); err == nil {
+		if _, err = tmp.WriteString(hex.EncodeToString(key) + "\n"); err == nil {
+			err = tmp.Sync()
+		}
 	}
-	if cerr := f.Close(); err == nil {
+	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(path)
 		return nil, fmt.Errorf("gm: write master key file: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return readMasterKey(path)
+	} else if err != nil {
+		return nil, fmt.Errorf("gm: create master key file: %w", err)
 	}
 	return key, nil
 }

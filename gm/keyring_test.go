@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -362,5 +363,30 @@ func TestGenerateKey(t *testing.T) {
 	}
 	if bytes.Equal(GenerateKey(16), GenerateKey(16)) {
 		t.Error("two keys are equal")
+	}
+}
+
+// TestLoadOrCreateMasterKeyConcurrently: processes starting at once on one
+// new key file (replicas on a shared volume) all get the one key, and none
+// reads a file still being written.
+func TestLoadOrCreateMasterKeyConcurrently(t *testing.T) {
+	for round := range 20 {
+		path := filepath.Join(t.TempDir(), "shared", "master.key")
+		keys := make([][]byte, 16)
+		errs := make([]error, len(keys))
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Add(1)
+			go func() { defer wg.Done(); keys[i], errs[i] = LoadOrCreateMasterKey(path) }()
+		}
+		wg.Wait()
+		for i := range keys {
+			if errs[i] != nil || !bytes.Equal(keys[i], keys[0]) {
+				t.Fatalf("round %d, caller %d: %x, %v (first %x)", round, i, keys[i], errs[i], keys[0])
+			}
+		}
+		if leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".master.key-*")); len(leftovers) > 0 {
+			t.Fatalf("temporary files left: %v", leftovers)
+		}
 	}
 }

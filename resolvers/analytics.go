@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"govmobile/analytics"
+	"govmobile/database"
 	"govmobile/graph/model"
 	"govmobile/models"
 	"govmobile/viewer"
@@ -92,6 +93,10 @@ func (r *Resolver) subjectInRegion(ctx context.Context, a *models.Admin, kind mo
 	if a.RegionCode == "" {
 		return nil
 	}
+	// A permission check: read on the primary even when the report itself
+	// may come from a read replica (a subject just moved out of the region
+	// is out of reach at once).
+	ctx = database.Primary(ctx)
 	notFound := models.Errorf(models.ECodeNotFound, "没有找到这个统计对象。")
 	appID := id
 	switch kind {

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"govmobile/database/readpref"
 	"govmobile/models"
 )
 
@@ -60,7 +61,11 @@ func (g *suggester) get(ctx context.Context) ([]suggestion, error) {
 }
 
 func (g *suggester) build(ctx context.Context) ([]suggestion, error) {
-	db := g.s.db.WithContext(ctx)
+	// On the primary: the list is rebuilt when the local index has applied
+	// a change, which a read replica may not have replayed yet, and it is
+	// kept until the next change (searchSuggestions is a replica-safe
+	// field, so the request's context would allow a replica).
+	db := g.s.db.WithContext(readpref.Primary(ctx))
 	weights := map[string]int{}
 	addText := func(text string, w int) {
 		if text != "" && utf8.RuneCountInString(text) <= 30 && w >= weights[text] {
