@@ -29,16 +29,24 @@
 //
 // Every event on a shared bus is signed (HMAC-SM3, with a key derived from
 // the master key that every replica holds: DeriveKey) over its subject, its
-// payload and the time it was sent, and a replica drops what it receives
-// without a valid tag, or signed more than Freshness away from its clock;
-// each is counted on govmobile_bus_rejected_total and logged at most once a
-// minute, without its payload. So whoever can publish on the NATS or Redis
-// server, without the master key, cannot forge a notification or a chat
-// line, alter one, or move one to another subject or deployment. They can
-// replay an event they saw, unchanged, within the freshness window: its
-// subscribers are then shown, a second time, a message or line that is
-// already theirs in the database; a replay can neither change what it
-// says nor whom it reaches, and an older one is refused. Signing is not
+// payload, the time it was sent, its sender (a random ID per bus, so per
+// start of a replica) and its place in that sender's sequence. A replica
+// drops what it receives longer than any event sent (MaxPayload: refused
+// before any hashing), without a valid tag, signed more than Freshness
+// away from its clock, or received already (the same sender and sequence,
+// see replays.go); each is counted on govmobile_bus_rejected_total and
+// logged at most once a minute, without its payload. So whoever can
+// publish on the NATS or Redis server, without the master key, cannot
+// forge a notification or a chat line, alter one, or move one to another
+// subject or deployment; and an event they capture and send again, however
+// often, is refused: a replica delivers each genuine event at most once.
+// A replay can still bring, once and within the freshness window, an
+// event this replica never had (sent before it subscribed, or lost on its
+// way). A flood of copies costs each replica a hash per copy and nothing
+// more. Replicas refuse envelopes of another version (counted as
+// unsigned): while replicas of two versions run side by side, as in a
+// rolling upgrade from version 1, events cross only between replicas of
+// the same version, as if the others' bus were down. Signing is not
 // encryption: whoever can subscribe reads the events (see the last
 // paragraph, and use TLS and credentials on the bus server).
 //
@@ -48,6 +56,7 @@ package bus
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -160,6 +169,12 @@ type Bus struct {
 	t      transport // nil in-process
 	log    *slog.Logger
 
+	// sender names this bus's events, and seq numbers them (the last
+	// sent): see replays.go. replays remembers what was received.
+	sender  senderID
+	seq     atomic.Uint64
+	replays replays
+
 	mu       sync.RWMutex
 	handlers map[string][]Handler // by full subject
 
@@ -174,7 +189,8 @@ type Bus struct {
 	fallbacks atomic.Uint64 // events delivered only locally
 	published atomic.Uint64
 	received  atomic.Uint64
-	dropped   atomic.Uint64 // the queue was full: delivered only locally
+	dropped   atomic.Uint64 // the queue was full (or the event too large): delivered only locally
+	oversized atomic.Bool   // an event too large was published, and logged
 	rejected  [rejectReasons]atomic.Uint64
 
 	// The send queue; shut (under queueMu) once Close has closed it.
@@ -257,6 +273,9 @@ func newBus(cfg Config) (*Bus, string, error) {
 		return b, "", nil
 	}
 	b.key = append([]byte(nil), cfg.Key...)
+	if _, err := rand.Read(b.sender[:]); err != nil {
+		return nil, "", fmt.Errorf("bus %s: sender ID: %w", kind, err)
+	}
 	return b, url, nil
 }
 
@@ -319,16 +338,24 @@ func (b *Bus) Subscribe(subject string, h Handler) error {
 // Publish sends payload to the subscribers of subject on every replica.
 // It does not wait for the network: on a shared bus the event is queued
 // and sent in the background. While the shared bus is unavailable, or its
-// queue is full, it delivers to this replica's subscribers only; either way
-// it returns nil: the event is stored anyway, and only its live delivery
-// elsewhere is lost. The payload must not be changed afterwards.
+// queue is full, or when payload is longer than MaxPayload, it delivers to
+// this replica's subscribers only; either way it returns nil: the event is
+// stored anyway, and only its live delivery elsewhere is lost. The payload
+// must not be changed afterwards.
 func (b *Bus) Publish(_ context.Context, subject string, payload []byte) error {
 	full := b.subject(subject)
 	if b.t == nil {
 		b.deliver(full, payload)
 		return nil
 	}
-	if b.available.Load() {
+	if len(payload) > MaxPayload {
+		// Every replica would refuse it. No caller sends one this big.
+		b.dropped.Add(1)
+		if !b.oversized.Swap(true) {
+			b.log.Error("消息总线事件超过大小上限，未发送给其他副本，只投递给本副本的订阅者", "bus", b.kind,
+				"subject", full, "bytes", len(payload), "max", MaxPayload)
+		}
+	} else if b.available.Load() {
 		if b.enqueue(outgoing{full, payload}) {
 			return nil
 		}
@@ -400,7 +427,7 @@ func (b *Bus) sendBatch(batch []outgoing) {
 	now := time.Now()
 	msgs := make([]wire, len(batch))
 	for i, o := range batch {
-		msgs[i] = wire{o.subject, seal(b.key, o.subject, o.payload, now)}
+		msgs[i] = wire{o.subject, seal(b.key, o.subject, o.payload, now, b.sender, b.seq.Add(1))}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 	n, err := b.t.publish(ctx, msgs)
@@ -437,20 +464,19 @@ func (b *Bus) echo(msgs []wire) {
 	}
 	for _, m := range msgs {
 		if len(b.echoes) < maxEchoes {
-			b.echoes[[tagSize]byte(m.data[9:headerSize])] = now
+			b.echoes[tagOf(m.data)] = now
 		}
 	}
 	b.echoN.Store(int32(len(b.echoes)))
 }
 
-// echoed reports whether sig is that of an event already delivered here.
-func (b *Bus) echoed(sig []byte) bool {
+// echoed reports whether k is the tag of an event already delivered here.
+func (b *Bus) echoed(k [tagSize]byte) bool {
 	if b.echoN.Load() == 0 {
 		return false
 	}
 	b.echoMu.Lock()
 	defer b.echoMu.Unlock()
-	k := [tagSize]byte(sig)
 	if _, ok := b.echoes[k]; ok {
 		delete(b.echoes, k)
 		b.echoN.Store(int32(len(b.echoes)))
@@ -460,18 +486,36 @@ func (b *Bus) echoed(sig []byte) bool {
 }
 
 // accept checks an event received from the transport and delivers it.
+// An event seen already is refused before the echoes are looked at: the
+// copy of a failed send is recorded as seen, so that a replay of it is
+// refused too.
 func (b *Bus) accept(subject string, data []byte) {
-	payload, sig, reject := open(b.key, subject, data, time.Now())
+	now := time.Now()
+	e, reject := open(b.key, subject, data, now)
+	if reject < 0 && !b.replays.admit(e.sender, subject, e.seq, now) {
+		reject = rejectReplay
+	}
 	if reject >= 0 {
 		b.reject(subject, reject)
 		return
 	}
-	if b.echoed(sig) {
+	if b.echoed(e.tag) {
 		return
 	}
 	b.received.Add(1)
-	b.deliver(subject, payload)
+	b.deliver(subject, e.payload)
 }
+
+// rejectWarnings are the warnings about rejected events, by reason.
+var rejectWarnings = [rejectReasons]string{
+	rejectUnsigned:  signatureWarning,
+	rejectForged:    signatureWarning,
+	rejectStale:     signatureWarning,
+	rejectReplay:    "消息总线上收到已经收到过的事件，已丢弃：有人在总线服务器上重放了截获的事件",
+	rejectOversized: "消息总线上的事件超过大小上限，未经校验即丢弃：有人在总线服务器上发布了异常的事件",
+}
+
+const signatureWarning = "消息总线上的事件未通过签名校验，已丢弃：有人在总线服务器上发布了伪造或篡改的事件，或各副本的主密钥不一致，或时钟相差超过两分钟，或有副本仍在运行不同版本（事件格式不同）"
 
 // rejectWarnEvery spaces the warnings about rejected events: a flood of
 // forgeries costs a log line a minute.
@@ -491,8 +535,7 @@ func (b *Bus) reject(subject string, reason int) {
 	n := b.unwarned
 	b.unwarned, b.warnedAt, b.neverWarned = 0, time.Now(), false
 	b.warnMu.Unlock()
-	b.log.Warn("消息总线上的事件未通过签名校验，已丢弃：有人在总线服务器上发布了伪造或篡改的事件，或各副本的主密钥不一致，或时钟相差超过两分钟",
-		"bus", b.kind, "subject", subject, "reason", rejectNames[reason], "rejected", n)
+	b.log.Warn(rejectWarnings[reason], "bus", b.kind, "subject", subject, "reason", rejectNames[reason], "rejected", n)
 }
 
 func (b *Bus) deliver(subject string, payload []byte) {
@@ -613,7 +656,7 @@ func (b *Bus) Collectors() []prometheus.Collector {
 			Help: "Live events delivered on this replica only because the message bus was unavailable."},
 			func() float64 { return float64(b.fallbacks.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "govmobile_bus_dropped_total", ConstLabels: labels,
-			Help: "Live events not sent to the other replicas because the message bus's send queue was full (delivered on this replica only)."},
+			Help: "Live events not sent to the other replicas because the message bus's send queue was full, or they were too large (delivered on this replica only)."},
 			func() float64 { return float64(b.dropped.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "govmobile_bus_queue_length", ConstLabels: labels,
 			Help: "Live events waiting to be sent through the message bus."},
@@ -622,7 +665,7 @@ func (b *Bus) Collectors() []prometheus.Collector {
 	for r := range rejectReasons {
 		out = append(out, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "govmobile_bus_rejected_total",
 			ConstLabels: prometheus.Labels{"bus": b.kind, "reason": rejectNames[r]},
-			Help:        "Live events received from the message bus and dropped: unsigned, forged (a wrong tag: another key, subject or content) or stale (signed outside the freshness window)."},
+			Help:        "Live events received from the message bus and dropped: unsigned (or of another envelope version), forged (a wrong tag: another key, subject or content), stale (signed outside the freshness window), replay (received already) or oversized (refused unchecked)."},
 			func() float64 { return float64(b.rejected[r].Load()) }))
 	}
 	return out

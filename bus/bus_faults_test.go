@@ -46,7 +46,8 @@ func TestSubscribeDoesNotWaitForServer(t *testing.T) {
 			a := open(t, bus.Config{Kind: kind, URL: via, Prefix: p, ProbeInterval: 100 * time.Millisecond})
 			start := time.Now()
 			ins := []inbox{listen(t, a, "msg.user"), listen(t, a, "chat"), listen(t, a, "catalogue.changed")}
-			if took := time.Since(start); took > 100*time.Millisecond {
+			// Waiting for the server would take its 2 s timeout each: 6 s.
+			if took := time.Since(start); took > time.Second {
 				t.Errorf("3 subscriptions on a hung server took %v", took)
 			}
 			if err := proxy.Up(); err != nil {
@@ -97,7 +98,10 @@ func TestSilentServer(t *testing.T) {
 				}
 				t.Logf("%s/%s: unavailable after %v; %d publishes meanwhile, the slowest %v", kind, fault,
 					time.Since(start).Round(time.Millisecond), sent, slowest)
-				if slowest > 50*time.Millisecond {
+				// A publish that waited on the network held the caller for
+				// the clients' timeouts, seconds; a loaded CI machine can
+				// delay a goroutine by tens of milliseconds.
+				if slowest > time.Second {
 					t.Errorf("a publish to a silent server took %v", slowest)
 				}
 				inA.settle() // those delivered here after their send failed

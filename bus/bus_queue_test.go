@@ -75,7 +75,10 @@ func TestPublishQueued(t *testing.T) {
 			}
 			took := time.Since(start)
 			t.Logf("%s: %d events published in %v (%v each)", kind, n, took.Round(time.Microsecond), (took / n).Round(100*time.Nanosecond))
-			if took > 200*time.Millisecond {
+			// Queueing takes microseconds an event (logged above); the
+			// bound only catches a publish that waits on the network
+			// again, and leaves room for a loaded CI machine.
+			if took > 2*time.Second {
 				t.Errorf("publishing %d events held the caller %v", n, took)
 			}
 			onB.wait(t, "the other replica", n)

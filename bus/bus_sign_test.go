@@ -3,6 +3,8 @@ package bus_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"log/slog"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"govmobile/bus"
+	"govmobile/gm"
 )
 
 func TestDeriveKey(t *testing.T) {
@@ -129,10 +132,12 @@ func metrics(t *testing.T, b *bus.Bus) map[string]map[string]float64 {
 }
 
 // Whoever can publish on the bus server, without the master key, reaches
-// no subscriber: not with an unsigned event, nor one signed with another
-// key, nor a genuine one altered, moved to another subject, or signed
-// outside the freshness window. A genuine one does. Each refusal is
-// counted, and one warning is logged, without the payload.
+// no subscriber: not with an unsigned event, nor one of another version
+// (an older replica's), nor one signed with another key, nor one larger
+// than any sent, nor a genuine one altered, moved to another subject,
+// signed outside the freshness window, or sent again. A genuine one does,
+// once. Each refusal is counted, and one warning is logged, without the
+// payload.
 func TestOnlySignedEventsDelivered(t *testing.T) {
 	for kind, u := range servers(t) {
 		t.Run(kind, func(t *testing.T) {
@@ -146,7 +151,13 @@ func TestOnlySignedEventsDelivered(t *testing.T) {
 			subject := p + ".msg.user"
 			now := time.Now()
 			const forged = `{"UserID":1,"Title":"FORGED-PAYLOAD"}`
-			genuine := bus.Seal(testKey, subject, []byte(forged), now)
+			var seq uint64
+			from := newSender()
+			sealed := func(key []byte, subject string, payload string, at time.Time) []byte {
+				seq++
+				return bus.Seal(key, subject, []byte(payload), at, from, seq)
+			}
+			genuine := sealed(testKey, subject, forged, now)
 			tampered := bytes.Clone(genuine)
 			tampered[len(tampered)-2] ^= 1
 			for _, c := range []struct {
@@ -154,24 +165,28 @@ func TestOnlySignedEventsDelivered(t *testing.T) {
 				data []byte
 			}{
 				{"unsigned", []byte(forged)},
-				{"truncated", genuine[:40]},
-				{"another version", append([]byte{2}, genuine[1:]...)},
-				{"signed with another key", bus.Seal(bus.DeriveKey([]byte("another master!!")), subject, []byte(forged), now)},
+				{"truncated", genuine[:bus.HeaderSize-1]},
+				{"another version", append([]byte{3}, genuine[1:]...)},
+				{"version 1, as an older replica signs it", sealV1(testKey, subject, []byte(forged), now)},
+				{"signed with another key", sealed(bus.DeriveKey([]byte("another master!!")), subject, forged, now)},
 				{"tampered", tampered},
-				{"signed for another subject", bus.Seal(testKey, p+".chat", []byte(forged), now)},
-				{"signed for another deployment", bus.Seal(testKey, prefix(t)+".msg.user", []byte(forged), now)},
-				{"stale", bus.Seal(testKey, subject, []byte(forged), now.Add(-bus.Freshness-10*time.Second))},
-				{"from the future", bus.Seal(testKey, subject, []byte(forged), now.Add(bus.Freshness+10*time.Second))},
+				{"signed for another subject", sealed(testKey, p+".chat", forged, now)},
+				{"signed for another deployment", sealed(testKey, prefix(t)+".msg.user", forged, now)},
+				{"stale", sealed(testKey, subject, forged, now.Add(-bus.Freshness-10*time.Second))},
+				{"from the future", sealed(testKey, subject, forged, now.Add(bus.Freshness+10*time.Second))},
+				{"oversized", sealed(testKey, subject, strings.Repeat("x", bus.MaxPayload+1), now)},
 			} {
 				publish(subject, c.data)
 			}
-			publish(subject, bus.Seal(testKey, subject, []byte("signed"), time.Now()))
+			signed := sealed(testKey, subject, "signed", time.Now())
+			publish(subject, signed)
+			publish(subject, signed)
 			in.expect(t, "the subscriber", "signed")
 			chat.expect(t, "another subject's subscriber")
 
 			got := metrics(t, a)["govmobile_bus_rejected_total"]
-			if got["unsigned"] != 3 || got["forged"] != 4 || got["stale"] != 2 {
-				t.Errorf("govmobile_bus_rejected_total: %v, want unsigned 3, forged 4, stale 2", got)
+			if got["unsigned"] != 4 || got["forged"] != 4 || got["stale"] != 2 || got["oversized"] != 1 || got["replay"] != 1 {
+				t.Errorf("govmobile_bus_rejected_total: %v, want unsigned 4, forged 4, stale 2, oversized 1, replay 1", got)
 			}
 			if r := metrics(t, a)["govmobile_bus_received_total"][""]; r != 1 {
 				t.Errorf("govmobile_bus_received_total: %v, want 1", r)
@@ -185,6 +200,26 @@ func TestOnlySignedEventsDelivered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newSender is a sender ID of the test's own.
+func newSender() (id [8]byte) {
+	_, _ = rand.Read(id[:])
+	return id
+}
+
+// sealV1 is the envelope of version 1 (no sender, no sequence), as a
+// replica not yet upgraded sends it: refused, as another version.
+func sealV1(key []byte, subject string, payload []byte, at time.Time) []byte {
+	out := []byte{1}
+	out = binary.BigEndian.AppendUint64(out, uint64(at.UnixMilli()))
+	msg := []byte{1}
+	msg = binary.BigEndian.AppendUint16(msg, uint16(len(subject)))
+	msg = append(msg, subject...)
+	msg = append(msg, out[1:9]...)
+	msg = append(msg, payload...)
+	out = append(out, gm.HMACSM3(key, msg)...)
+	return append(out, payload...)
 }
 
 // Two deployments with different master keys on one bus server and one

@@ -8,20 +8,41 @@ import (
 	"govmobile/gm"
 )
 
-// The signed envelope of an event on a shared bus (version 1):
+// The signed envelope of an event on a shared bus (version 2):
 //
-//	version (1 byte) | sent at (8 bytes, Unix milliseconds, big endian) | tag (32 bytes) | payload
-//	tag = HMAC-SM3(key, version | len(subject) (2 bytes) | subject | sent at | payload)
+//	version (1 byte) | sender (8 bytes) | sequence (8 bytes, big endian) |
+//	sent at (8 bytes, Unix milliseconds, big endian) | tag (32 bytes) | payload
+//	tag = HMAC-SM3(key, version | sender | sequence | len(subject) (2 bytes) | subject | sent at | payload)
 //
 // The subject is the full one, prefix included: an event signed for one
 // subject, or one deployment sharing the key under another prefix, is
-// refused on any other. The version byte lets the format change later
-// with replicas of both versions running side by side during an upgrade.
+// refused on any other. The sender is chosen at random when a bus is made
+// (each start of a replica is a new sender), and the sequence counts that
+// bus's events from 1: together they name an event, so that a receiver
+// refuses a second copy of it (replays.go). The version byte lets the
+// format change; a receiver refuses every other version, so during an
+// upgrade from version 1 (no sender, no sequence) the replicas of each
+// version hear only each other.
 const (
-	envelopeV1 = 1
+	envelopeV2 = 2
+	senderSize = 8
 	tagSize    = 32
-	headerSize = 1 + 8 + tagSize
+	// Offsets in the envelope.
+	offSender  = 1
+	offSeq     = offSender + senderSize
+	offAt      = offSeq + 8
+	offTag     = offAt + 8
+	headerSize = offTag + tagSize
 )
+
+// MaxPayload bounds an event's payload. The largest published is a
+// message (models.Message as JSON: a title of 100 and a body of 1,000
+// characters, at most 6 bytes each once escaped, about 7 KB) or a chat
+// line (1,000 characters); 64 KiB leaves room for them to grow. A larger
+// event received is refused before its tag is computed, so that a flood of
+// big ones costs no hashing; one published is delivered on this replica
+// only.
+const MaxPayload = 64 << 10
 
 // Freshness is how far an event's signed time may be from the receiver's
 // clock, either way; an event outside it is refused as stale. Replicas
@@ -38,51 +59,76 @@ const keyLabel = "govmobile/bus/v1"
 // memory, and the bus key opens nothing stored.
 func DeriveKey(master []byte) []byte { return gm.HMACSM3(master, []byte(keyLabel)) }
 
-// seal wraps payload for subject in a version 1 envelope signed with key.
-func seal(key []byte, subject string, payload []byte, at time.Time) []byte {
+// senderID names the bus that sent an event.
+type senderID [senderSize]byte
+
+// seal wraps payload for subject in a version 2 envelope signed with key,
+// as event seq of sender.
+func seal(key []byte, subject string, payload []byte, at time.Time, sender senderID, seq uint64) []byte {
 	out := make([]byte, headerSize+len(payload))
-	out[0] = envelopeV1
-	binary.BigEndian.PutUint64(out[1:9], uint64(at.UnixMilli()))
+	out[0] = envelopeV2
+	copy(out[offSender:offSeq], sender[:])
+	binary.BigEndian.PutUint64(out[offSeq:offAt], seq)
+	binary.BigEndian.PutUint64(out[offAt:offTag], uint64(at.UnixMilli()))
 	copy(out[headerSize:], payload)
-	copy(out[9:headerSize], tag(key, subject, out[1:9], payload))
+	copy(out[offTag:headerSize], tag(key, subject, out, payload))
 	return out
 }
 
-func tag(key []byte, subject string, at, payload []byte) []byte {
-	msg := make([]byte, 0, 3+len(subject)+8+len(payload))
-	msg = append(msg, envelopeV1)
+// tag signs an envelope's header fields (before the tag) and payload.
+func tag(key []byte, subject string, header, payload []byte) []byte {
+	msg := make([]byte, 0, offTag+2+len(subject)+len(payload))
+	msg = append(msg, header[:offAt]...) // version, sender, sequence
 	msg = binary.BigEndian.AppendUint16(msg, uint16(len(subject)))
 	msg = append(msg, subject...)
-	msg = append(msg, at...)
+	msg = append(msg, header[offAt:offTag]...)
 	msg = append(msg, payload...)
 	return gm.HMACSM3(key, msg)
 }
 
+// tagOf is the tag of a sealed envelope.
+func tagOf(data []byte) [tagSize]byte { return [tagSize]byte(data[offTag:headerSize]) }
+
 // Why an event received from a shared bus was refused (the reason label
 // of govmobile_bus_rejected_total).
 const (
-	rejectUnsigned = iota // too short for an envelope, or of an unknown version
-	rejectForged          // its tag does not match: another key, subject or content
-	rejectStale           // genuine, but signed outside the freshness window
+	rejectUnsigned  = iota // too short for an envelope, or of another version
+	rejectForged           // its tag does not match: another key, subject or content
+	rejectStale            // genuine, but signed outside the freshness window
+	rejectReplay           // genuine and fresh, but received already
+	rejectOversized        // longer than any event sent: not even checked
 	rejectReasons
 )
 
-var rejectNames = [rejectReasons]string{"unsigned", "forged", "stale"}
+var rejectNames = [rejectReasons]string{"unsigned", "forged", "stale", "replay", "oversized"}
 
-// open checks an envelope received under subject and returns its payload,
-// or the reason it is refused. The tag is checked before the time, so that
-// only genuine events count as stale.
-func open(key []byte, subject string, data []byte, now time.Time) (payload, sig []byte, reject int) {
-	if len(data) < headerSize || data[0] != envelopeV1 || len(subject) > 0xffff {
-		return nil, nil, rejectUnsigned
+// envelope is an event received and found genuine and fresh.
+type envelope struct {
+	payload []byte
+	tag     [tagSize]byte
+	sender  senderID
+	seq     uint64
+}
+
+// open checks an envelope received under subject and returns it, or the
+// reason it is refused (-1 when it is not). Its length is checked before
+// anything is hashed, and its tag before its time, so that only genuine
+// events count as stale. Whether it is a replay is for the caller to say.
+func open(key []byte, subject string, data []byte, now time.Time) (envelope, int) {
+	if len(data) > headerSize+MaxPayload {
+		return envelope{}, rejectOversized
 	}
-	payload, sig = data[headerSize:], data[9:headerSize]
-	if !hmac.Equal(sig, tag(key, subject, data[1:9], payload)) {
-		return nil, nil, rejectForged
+	if len(data) < headerSize || data[0] != envelopeV2 || len(subject) > 0xffff {
+		return envelope{}, rejectUnsigned
 	}
-	at := time.UnixMilli(int64(binary.BigEndian.Uint64(data[1:9])))
+	e := envelope{payload: data[headerSize:], tag: tagOf(data), sender: senderID(data[offSender:offSeq]),
+		seq: binary.BigEndian.Uint64(data[offSeq:offAt])}
+	if !hmac.Equal(e.tag[:], tag(key, subject, data, e.payload)) {
+		return envelope{}, rejectForged
+	}
+	at := time.UnixMilli(int64(binary.BigEndian.Uint64(data[offAt:offTag])))
 	if d := now.Sub(at); d > Freshness || d < -Freshness {
-		return nil, nil, rejectStale
+		return envelope{}, rejectStale
 	}
-	return payload, sig, -1
+	return e, -1
 }
