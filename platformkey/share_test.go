@@ -22,17 +22,12 @@ import (
 // other signs with the new key.
 func TestRotationCrossesReplicas(t *testing.T) {
 	ctx := context.Background()
-	db, _, err := database.Open(database.Config{DSN: "sqlite://" + filepath.Join(t.TempDir(), "keys.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := database.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db := keysDB(t)
 	master := gm.GenerateKey(gm.KeySize)
 	b := bus.NewLocal()
 	rings := make([]*platformkey.Ring, 2)
 	for i := range rings {
+		var err error
 		if rings[i], err = platformkey.Open(ctx, db, master, time.Hour); err != nil {
 			t.Fatal(err)
 		}
@@ -71,13 +66,7 @@ func TestRotationCrossesReplicas(t *testing.T) {
 // make exactly one more.
 func TestRotationEventsCoalesced(t *testing.T) {
 	ctx := context.Background()
-	db, _, err := database.Open(database.Config{DSN: "sqlite://" + filepath.Join(t.TempDir(), "keys.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := database.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db := keysDB(t)
 	ring, err := platformkey.Open(ctx, db, gm.GenerateKey(gm.KeySize), time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -146,4 +135,17 @@ func TestRotationEventsCoalesced(t *testing.T) {
 	if n, _, m := state(); n != 2 || m != 1 {
 		t.Fatalf("%d rotation events made %d rereads, at most %d at once: want 2, one at a time", events, n, m)
 	}
+}
+
+// keysDB is a fresh, migrated SQLite database of the test's own.
+func keysDB(t *testing.T) *gorm.DB {
+	t.Helper()
+	db, _, err := database.Open(database.Config{DSN: "sqlite://" + filepath.Join(t.TempDir(), "keys.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := database.Migrate(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
